@@ -1,0 +1,21 @@
+namespace Hutch.Linux.Interop;
+
+/// <summary>Shared names for the C library and the errno values Hutch branches on.</summary>
+internal static partial class Libc
+{
+    internal const string Name = "libc";
+}
+
+/// <summary>errno values (asm-generic/errno-base.h) that callers handle specially.</summary>
+public static class Errno
+{
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int ESRCH = 3;
+    public const int EINTR = 4;
+    public const int EAGAIN = 11;
+    public const int EACCES = 13;
+    public const int ECHILD = 10;
+    public const int EPIPE = 32;
+    public const int ENOTDIR = 20;
+}

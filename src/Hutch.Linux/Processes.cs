@@ -1,0 +1,84 @@
+using Hutch.Linux.Interop;
+
+namespace Hutch.Linux;
+
+/// <summary>How a child ended, decoded from a wait(2) status word.</summary>
+public readonly record struct ExitStatus(int? ExitCode, int? Signal)
+{
+    public static ExitStatus FromWaitStatus(int status)
+    {
+        var termSignal = status & 0x7f;
+        return termSignal == 0 ? new ExitStatus((status >> 8) & 0xff, null) : new ExitStatus(null, termSignal);
+    }
+}
+
+/// <summary>Signals, waits and process attributes.</summary>
+public static class Processes
+{
+    public const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGTERM = 15, SIGCONT = 18, SIGSTOP = 19;
+
+    /// <summary>Sends a signal; returns false when the process (or group, for a negative pid) is already gone.</summary>
+    public static bool Signal(int pid, int signal)
+    {
+        if (Libc.Kill(pid, signal) == 0)
+        {
+            return true;
+        }
+        var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        if (errno == Errno.ESRCH)
+        {
+            return false;
+        }
+        throw new LinuxException("kill", errno, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>True when a process with this pid exists (kill(pid, 0)).</summary>
+    public static bool Exists(int pid) => Libc.Kill(pid, 0) == 0 || System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EPERM;
+
+    /// <summary>
+    /// Blocks until any child ends and returns it; null when there is no child at all (ECHILD).
+    /// PID 1 calls this in a loop to reap orphans as well as its own children.
+    /// </summary>
+    public static (int Pid, ExitStatus Status)? WaitAny()
+    {
+        while (true)
+        {
+            var pid = Libc.WaitPid(-1, out var status, 0);
+            if (pid > 0)
+            {
+                return (pid, ExitStatus.FromWaitStatus(status));
+            }
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno == Errno.EINTR)
+            {
+                continue;
+            }
+            if (errno == Errno.ECHILD)
+            {
+                return null;
+            }
+            throw new LinuxException("waitpid", errno);
+        }
+    }
+
+    /// <summary>
+    /// Makes this process non-dumpable: no core dumps, /proc/self/* owned by root, and ptrace or
+    /// pidfd_getfd from processes without CAP_SYS_PTRACE refused even at the same uid.
+    /// </summary>
+    public static void SetNotDumpable() =>
+        LinuxException.ThrowIfFailed(Libc.Prctl(Libc.PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)");
+
+    public static int CurrentPid => Libc.GetPid();
+
+    private static readonly Dictionary<int, string> SignalNames = new()
+    {
+        [1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [4] = "SIGILL", [5] = "SIGTRAP", [6] = "SIGABRT",
+        [7] = "SIGBUS", [8] = "SIGFPE", [9] = "SIGKILL", [10] = "SIGUSR1", [11] = "SIGSEGV", [12] = "SIGUSR2",
+        [13] = "SIGPIPE", [14] = "SIGALRM", [15] = "SIGTERM", [17] = "SIGCHLD", [18] = "SIGCONT", [19] = "SIGSTOP",
+        [20] = "SIGTSTP", [21] = "SIGTTIN", [22] = "SIGTTOU", [24] = "SIGXCPU", [25] = "SIGXFSZ", [31] = "SIGSYS",
+    };
+
+    /// <summary>"SIGKILL" for 9; "SIG37" for numbers without a common name.</summary>
+    public static string SignalName(int signal) =>
+        SignalNames.TryGetValue(signal, out var name) ? name : $"SIG{signal}";
+}

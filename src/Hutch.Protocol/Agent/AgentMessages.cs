@@ -1,0 +1,33 @@
+namespace Hutch.Protocol.Agent;
+
+/// <summary>What the daemon asks the agent to run (payload of <see cref="FrameKind.ExecStart"/>).</summary>
+/// <param name="Argv">Program and arguments; argv[0] is looked up in PATH from <paramref name="Env"/> when it has no slash.</param>
+/// <param name="Env">The whole environment of the command (the daemon merges sandbox and exec env).</param>
+/// <param name="Cwd">Absolute working directory inside the sandbox.</param>
+/// <param name="TimeoutMs">Wall-clock limit; 0 means none. On expiry the whole process tree is killed.</param>
+/// <param name="MaxOutputBytes">Bytes of stdout+stderr forwarded; the rest is drained and dropped.</param>
+/// <param name="HasStdin">False: stdin is /dev/null. True: stdin is a pipe fed by Stdin frames until StdinEof.</param>
+public sealed record ExecStart(
+    string[] Argv,
+    Dictionary<string, string> Env,
+    string Cwd,
+    long TimeoutMs,
+    long MaxOutputBytes,
+    bool HasStdin);
+
+/// <summary>Payload of <see cref="FrameKind.Started"/>.</summary>
+public sealed record ExecStarted(int Pid);
+
+/// <summary>Payload of <see cref="FrameKind.Exited"/>: how the command ended.</summary>
+/// <param name="ExitCode">Exit status when the process exited normally, else null.</param>
+/// <param name="Signal">Signal number that killed it, else null.</param>
+public sealed record ExecExited(int? ExitCode, int? Signal, bool TimedOut, bool Truncated, long DurationMs);
+
+/// <summary>Payload of <see cref="FrameKind.Kill"/>: signal the command's whole process tree.</summary>
+public sealed record ExecKill(int Signal);
+
+/// <summary>Payload of <see cref="FrameKind.Error"/>: the request on this channel failed.</summary>
+public sealed record AgentError(string Code, string Message);
+
+/// <summary>Payload of <see cref="FrameKind.Pong"/>.</summary>
+public sealed record AgentHello(string Version, int Pid, long UptimeMs);

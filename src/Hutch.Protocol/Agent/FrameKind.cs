@@ -1,0 +1,23 @@
+namespace Hutch.Protocol.Agent;
+
+/// <summary>
+/// The kind of one frame on the daemon ↔ agent control channel. Values are part of the
+/// wire format: never renumber, only add.
+/// </summary>
+public enum FrameKind : byte
+{
+    // daemon → agent
+    Ping = 0x01,
+    ExecStart = 0x10,
+    Stdin = 0x11,
+    StdinEof = 0x12,
+    Kill = 0x13,
+
+    // agent → daemon
+    Pong = 0x81,
+    Started = 0x90,
+    Stdout = 0x91,
+    Stderr = 0x92,
+    Exited = 0x93,
+    Error = 0x9F,
+}

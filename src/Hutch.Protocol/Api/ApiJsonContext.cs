@@ -1,0 +1,21 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Hutch.Protocol.Api;
+
+/// <summary>
+/// Source-generated JSON for the HTTP API, shared by daemon and SDK. Unknown members are refused
+/// (a typo in a field name is an error, not a silently ignored option) and nulls are left out.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(CreateSandboxRequest))]
+[JsonSerializable(typeof(SandboxInfo))]
+[JsonSerializable(typeof(SandboxList))]
+[JsonSerializable(typeof(ExecRequest))]
+[JsonSerializable(typeof(ExecResult))]
+[JsonSerializable(typeof(ExecEvent))]
+[JsonSerializable(typeof(Problem))]
+[JsonSerializable(typeof(Health))]
+public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,27 @@
+namespace Hutch.Protocol.Api;
+
+/// <summary>RFC 9457 problem details as Hutch sends them: always with a stable <see cref="Code"/>.</summary>
+public sealed record Problem(string Type, string Title, int Status, string Detail, string Code);
+
+/// <summary>Liveness answer of <c>GET /v1/health</c>.</summary>
+public sealed record Health(string Status, string Version, string Runtime, int Sandboxes);
+
+/// <summary>The stable error codes of the API. A client branches on these, never on messages.</summary>
+public static class ErrorCodes
+{
+    public const string InvalidRequest = "invalid_request";
+    public const string Unauthorized = "unauthorized";
+    public const string SandboxNotFound = "sandbox_not_found";
+    public const string NameTaken = "name_taken";
+    public const string InvalidName = "invalid_name";
+    public const string CwdOutsideWorkspace = "cwd_outside_workspace";
+    public const string LimitOutOfRange = "limit_out_of_range";
+    public const string InvalidEnv = "invalid_env";
+    public const string EmptyCommand = "empty_command";
+    public const string InvalidUser = "invalid_user";
+    public const string SandboxNotRunning = "sandbox_not_running";
+    public const string SandboxDied = "sandbox_died";
+    public const string RuntimeUnavailable = "runtime_unavailable";
+    public const string RuntimeFailed = "runtime_failed";
+    public const string Internal = "internal_error";
+}

@@ -1,0 +1,48 @@
+namespace Hutch.Protocol.Api;
+
+/// <summary>Body of <c>POST /v1/sandboxes</c>. Every member is optional.</summary>
+/// <param name="Name">Caller-chosen name, unique on the host: 1-63 of [a-z0-9-], starting with a letter or digit.</param>
+/// <param name="Env">Environment given to every command in the sandbox.</param>
+/// <param name="Cwd">Default working directory, relative to /workspace or absolute inside it.</param>
+/// <param name="Limits">Resource limits enforced by cgroups and tmpfs sizes; defaults apply to what is left out.</param>
+/// <param name="TtlSeconds">Seconds until the sandbox is deleted by itself; null or 0 means never.</param>
+/// <param name="User">"user" (uid 1000, the default) or "root" (uid 0 inside the sandbox, still without capabilities).</param>
+public sealed record CreateSandboxRequest(
+    string? Name = null,
+    Dictionary<string, string>? Env = null,
+    string? Cwd = null,
+    SandboxLimits? Limits = null,
+    long? TtlSeconds = null,
+    string? User = null);
+
+/// <param name="MemoryMiB">Memory (and swap) ceiling; the OOM killer ends a command past it. 16-65536, default 512.</param>
+/// <param name="Pids">Most processes and threads at once. 16-32768, default 512.</param>
+/// <param name="Cpus">CPU share as cores (0.05-64), default 1.</param>
+/// <param name="TmpMiB">Size of the /tmp tmpfs (counted in memory). 1-16384, default 64.</param>
+public sealed record SandboxLimits(long? MemoryMiB = null, int? Pids = null, double? Cpus = null, long? TmpMiB = null);
+
+/// <summary>A sandbox as the API shows it.</summary>
+public sealed record SandboxInfo(
+    string Id,
+    string? Name,
+    string State,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt,
+    string User,
+    string Cwd,
+    SandboxLimits Limits,
+    SandboxUsage? Usage);
+
+/// <summary>Live resource use read from the sandbox's cgroups; null when the sandbox is not running.</summary>
+public sealed record SandboxUsage(long MemoryBytes, long MemoryPeakBytes, int Pids, long CpuTimeMs, long OomKills);
+
+public sealed record SandboxList(SandboxInfo[] Sandboxes);
+
+/// <summary>The states a sandbox goes through. Strings on the wire.</summary>
+public static class SandboxStates
+{
+    public const string Running = "running";
+    /// <summary>The registry knows it but its agent is gone (host reboot, runtime killed it): only delete works.</summary>
+    public const string Lost = "lost";
+    public const string Deleted = "deleted";
+}
