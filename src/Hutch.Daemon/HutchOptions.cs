@@ -1,0 +1,20 @@
+namespace Hutch.Daemon;
+
+/// <summary>Settings of a Hutch daemon or in-process engine. Every default is documented in docs/configuration.md.</summary>
+public sealed record HutchOptions
+{
+    /// <summary>Where the registry, bundles, workspaces and the API key live. Env HUTCH_DATA_DIR. Default /var/lib/hutch.</summary>
+    public string DataDir { get; init; } = Environment.GetEnvironmentVariable("HUTCH_DATA_DIR") is { Length: > 0 } d ? d : "/var/lib/hutch";
+
+    /// <summary>HTTP listen address (loopback by default). Env HUTCH_URL.</summary>
+    public string Url { get; init; } = Environment.GetEnvironmentVariable("HUTCH_URL") is { Length: > 0 } u ? u : "http://127.0.0.1:7311";
+
+    /// <summary>OCI runtime binary (runc by default; crun/runsc are drop-in). Env HUTCH_RUNTIME.</summary>
+    public string Runtime { get; init; } = Environment.GetEnvironmentVariable("HUTCH_RUNTIME") is { Length: > 0 } r ? r : "runc";
+
+    /// <summary>The NativeAOT agent binary put into every sandbox as its init. Env HUTCH_AGENT. Default: hutch-agent beside this program.</summary>
+    public string AgentPath { get; init; } = Environment.GetEnvironmentVariable("HUTCH_AGENT") is { Length: > 0 } a ? a : Path.Join(AppContext.BaseDirectory, "hutch-agent");
+
+    public string ApiKeyFile => Path.Join(DataDir, "api-key");
+    public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
+}
