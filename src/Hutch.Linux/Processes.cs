@@ -61,6 +61,28 @@ public static class Processes
         }
     }
 
+    /// <summary>Reaps one specific child if it has ended (waitpid WNOHANG); null while it still runs.</summary>
+    public static ExitStatus? TryReap(int pid)
+    {
+        while (true)
+        {
+            var rc = Libc.WaitPid(pid, out var status, Libc.WNOHANG);
+            if (rc == pid)
+            {
+                return ExitStatus.FromWaitStatus(status);
+            }
+            if (rc == 0)
+            {
+                return null;
+            }
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno != Errno.EINTR)
+            {
+                throw new LinuxException("waitpid", errno, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+    }
+
     /// <summary>
     /// Makes this process non-dumpable: no core dumps, /proc/self/* owned by root, and ptrace or
     /// pidfd_getfd from processes without CAP_SYS_PTRACE refused even at the same uid.

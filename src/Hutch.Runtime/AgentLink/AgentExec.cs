@@ -1,0 +1,29 @@
+using System.Threading.Channels;
+using Hutch.Protocol.Agent;
+
+namespace Hutch.Runtime.AgentLink;
+
+/// <summary>One running command on a control channel: its frames in, stdin and signals out.</summary>
+public sealed class AgentExec(AgentConnection connection, uint channel, ChannelReader<Frame> frames) : IDisposable
+{
+    /// <summary>Started, Stdout, Stderr, then exactly one Exited or Error.</summary>
+    public ChannelReader<Frame> Frames { get; } = frames;
+
+    public async ValueTask WriteStdinAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        for (var offset = 0; offset < data.Length; offset += FrameCodec.MaxPayload)
+        {
+            var chunk = data.Slice(offset, Math.Min(FrameCodec.MaxPayload, data.Length - offset));
+            await connection.SendAsync(FrameKind.Stdin, channel, chunk, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public ValueTask CloseStdinAsync(CancellationToken cancellationToken = default) =>
+        connection.SendAsync(FrameKind.StdinEof, channel, ReadOnlyMemory<byte>.Empty, cancellationToken);
+
+    /// <summary>Signals the command's whole process tree (the agent finds it by session and parentage).</summary>
+    public ValueTask KillAsync(int signal, CancellationToken cancellationToken = default) =>
+        connection.SendJsonAsync(FrameKind.Kill, channel, new ExecKill(signal), AgentJsonContext.Default.ExecKill, cancellationToken);
+
+    public void Dispose() => connection.Release(channel);
+}

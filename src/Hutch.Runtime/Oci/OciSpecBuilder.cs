@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace Hutch.Runtime.Oci;
+
+/// <summary>
+/// Writes the OCI runtime spec (config.json, runtime-spec 1.0) of one sandbox. The root is a shared,
+/// read-only skeleton directory; the host's /usr comes in read-only, /etc is generated, /workspace is
+/// the only writable host directory, /tmp and /dev/shm are size-capped tmpfs. Nothing else of the host
+/// is mounted: no /sys, /var, /run, /home, /root or Hutch's data dir (security invariant 1).
+/// </summary>
+public static class OciSpecBuilder
+{
+    private static readonly string[] MaskedPaths =
+    [
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/proc/sysvipc",
+    ];
+
+    private static readonly string[] ReadonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+    public static JsonObject Build(SandboxSpec spec)
+    {
+        return new JsonObject
+        {
+            ["ociVersion"] = "1.0.2",
+            ["hostname"] = spec.Id,
+            ["root"] = new JsonObject { ["path"] = spec.RootfsDir, ["readonly"] = true },
+            ["process"] = new JsonObject
+            {
+                ["terminal"] = false,
+                ["user"] = new JsonObject { ["uid"] = spec.Uid, ["gid"] = spec.Uid },
+                ["args"] = new JsonArray(SandboxSpec.AgentPathInside),
+                ["env"] = new JsonArray("PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/workspace", $"HUTCH_SANDBOX_ID={spec.Id}"),
+                ["cwd"] = "/workspace",
+                // No capabilities at all, in every set, even for root inside.
+                ["capabilities"] = new JsonObject
+                {
+                    ["bounding"] = new JsonArray(), ["effective"] = new JsonArray(), ["inheritable"] = new JsonArray(),
+                    ["permitted"] = new JsonArray(), ["ambient"] = new JsonArray(),
+                },
+                ["rlimits"] = new JsonArray(new JsonObject { ["type"] = "RLIMIT_NOFILE", ["hard"] = 65536, ["soft"] = 1024 }),
+                ["noNewPrivileges"] = true,
+            },
+            ["mounts"] = Mounts(spec),
+            ["linux"] = new JsonObject
+            {
+                ["namespaces"] = new JsonArray(
+                    Ns("pid"), Ns("network"), Ns("ipc"), Ns("uts"), Ns("mount"), Ns("user"), Ns("cgroup")),
+                ["uidMappings"] = new JsonArray(IdMap(spec.HostIdBase)),
+                ["gidMappings"] = new JsonArray(IdMap(spec.HostIdBase)),
+                ["cgroupsPath"] = spec.CgroupPath,
+                ["resources"] = new JsonObject
+                {
+                    ["devices"] = new JsonArray(new JsonObject { ["allow"] = false, ["access"] = "rwm" }),
+                    // swap = memory: no swap beyond the limit, so a hog meets the OOM killer, not the disk.
+                    ["memory"] = new JsonObject { ["limit"] = spec.MemoryBytes, ["swap"] = spec.MemoryBytes },
+                    ["pids"] = new JsonObject { ["limit"] = spec.Pids },
+                    ["cpu"] = new JsonObject
+                    {
+                        ["period"] = 100_000,
+                        ["quota"] = (long)Math.Round(spec.Cpus * 100_000),
+                    },
+                },
+                ["seccomp"] = SeccompProfile.Build(),
+                ["maskedPaths"] = new JsonArray(MaskedPaths.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+                ["readonlyPaths"] = new JsonArray(ReadonlyPaths.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
+            },
+        };
+    }
+
+    private static JsonArray Mounts(SandboxSpec spec)
+    {
+        var tmpSize = spec.TmpBytes.ToString(CultureInfo.InvariantCulture);
+        return new JsonArray(
+            Mount("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
+            Mount("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
+            Mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"),
+            Mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"),
+            Mount("/usr", "bind", "/usr", "bind", "ro", "nosuid", "nodev"),
+            Mount("/etc", "bind", spec.EtcDir, "bind", "ro", "nosuid", "nodev", "noexec"),
+            Mount(SandboxSpec.AgentPathInside, "bind", spec.AgentPath, "bind", "ro", "nosuid", "nodev"),
+            Mount("/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777", $"size={tmpSize}"),
+            Mount("/workspace", "bind", spec.WorkspaceDir, "bind", "rw", "nosuid", "nodev"));
+    }
+
+    private static JsonObject Mount(string destination, string type, string source, params string[] options) => new()
+    {
+        ["destination"] = destination,
+        ["type"] = type,
+        ["source"] = source,
+        ["options"] = new JsonArray(options.Select(o => (JsonNode)JsonValue.Create(o)).ToArray()),
+    };
+
+    private static JsonObject Ns(string type) => new() { ["type"] = type };
+
+    private static JsonObject IdMap(int hostBase) => new()
+    {
+        ["containerID"] = 0, ["hostID"] = hostBase, ["size"] = SandboxSpec.IdRangeSize,
+    };
+}

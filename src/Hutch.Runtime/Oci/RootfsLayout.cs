@@ -1,0 +1,55 @@
+namespace Hutch.Runtime.Oci;
+
+/// <summary>
+/// The skeleton root every sandbox shares (read-only) and the generated /etc it mounts. Built once
+/// per data dir: empty mount points, the host's merged-/usr links (bin → usr/bin …), and an /etc with
+/// only what programs need to name users and resolve localhost — never a copy of the host's /etc.
+/// </summary>
+public static class RootfsLayout
+{
+    private static readonly string[] MountPoints = ["usr", "etc", "proc", "dev", "tmp", "workspace", ".hutch"];
+    private static readonly string[] UsrLinks = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
+
+    public static void Ensure(string rootfsDir, string etcDir)
+    {
+        foreach (var dir in MountPoints)
+        {
+            Directory.CreateDirectory(Path.Join(rootfsDir, dir));
+        }
+        File.SetUnixFileMode(rootfsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        var agentMountPoint = Path.Join(rootfsDir, SandboxSpec.AgentPathInside.TrimStart('/'));
+        if (!File.Exists(agentMountPoint))
+        {
+            File.WriteAllBytes(agentMountPoint, []);
+        }
+        foreach (var link in UsrLinks)
+        {
+            // Mirror the host: on merged-/usr systems /bin is a link to usr/bin; anything else is not offered.
+            var hostTarget = new FileInfo("/" + link).LinkTarget;
+            var ours = Path.Join(rootfsDir, link);
+            if (hostTarget is not null && hostTarget.TrimStart('/').StartsWith("usr/", StringComparison.Ordinal) && !Path.Exists(ours))
+            {
+                File.CreateSymbolicLink(ours, hostTarget.TrimStart('/'));
+            }
+        }
+
+        Directory.CreateDirectory(etcDir);
+        WriteIfChanged(Path.Join(etcDir, "passwd"),
+            "root:x:0:0:root:/workspace:/bin/bash\nuser:x:1000:1000:Sandbox user:/workspace:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+        WriteIfChanged(Path.Join(etcDir, "group"), "root:x:0:\ntty:x:5:\nuser:x:1000:\nnogroup:x:65534:\n");
+        WriteIfChanged(Path.Join(etcDir, "hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        WriteIfChanged(Path.Join(etcDir, "nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files dns\n");
+        // No nameserver: the sandbox has no network unless a later egress policy gives it one.
+        WriteIfChanged(Path.Join(etcDir, "resolv.conf"), "# no network in this sandbox\n");
+        WriteIfChanged(Path.Join(etcDir, "os-release"), "NAME=\"Hutch sandbox\"\nID=hutch\n");
+    }
+
+    private static void WriteIfChanged(string path, string content)
+    {
+        if (!File.Exists(path) || File.ReadAllText(path) != content)
+        {
+            File.WriteAllText(path, content);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+namespace Hutch.Runtime.Oci;
+
+/// <summary>Everything the OCI bundle of one sandbox is made from.</summary>
+/// <param name="Id">Sandbox id, also the container id given to the runtime and the hostname.</param>
+/// <param name="HostIdBase">First host uid/gid of the 65536 ids mapped into the sandbox's user namespace (0 inside).</param>
+/// <param name="Uid">uid (and gid) inside the sandbox the agent and its commands run as: 1000 or 0.</param>
+public sealed record SandboxSpec(
+    string Id,
+    string RootfsDir,
+    string EtcDir,
+    string AgentPath,
+    string WorkspaceDir,
+    int HostIdBase,
+    int Uid,
+    long MemoryBytes,
+    int Pids,
+    double Cpus,
+    long TmpBytes)
+{
+    /// <summary>Size of the id range mapped into each sandbox's user namespace.</summary>
+    public const int IdRangeSize = 65536;
+
+    /// <summary>Where the agent binary appears inside the sandbox.</summary>
+    public const string AgentPathInside = "/.hutch/agent";
+
+    /// <summary>cgroup path (relative to each controller's root) that the runtime creates for this sandbox.</summary>
+    public string CgroupPath => $"/hutch/{Id}";
+}

@@ -1,0 +1,84 @@
+using System.Text.Json.Nodes;
+
+namespace Hutch.Runtime.Oci;
+
+/// <summary>
+/// The seccomp deny list of every sandbox (security invariant 2). Default allow, and EPERM for calls
+/// an agent's workload never needs but an escape would: mounting, namespaces, keyrings, BPF,
+/// ptrace and cross-process memory access, kernel modules and kexec, perf, io_uring, and raw
+/// handle opens. clone is refused only when it asks for a new namespace; clone3 (whose flags live in
+/// memory seccomp cannot read) answers ENOSYS so libc falls back to clone, where the flags are seen.
+/// Names the installed libseccomp does not know are skipped by runc.
+/// </summary>
+public static class SeccompProfile
+{
+    private const int EPERM = 1;
+    private const int ENOSYS = 38;
+
+    public static readonly string[] DeniedSyscalls =
+    [
+        "mount", "umount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig",
+        "fsmount", "fspick", "mount_setattr",
+        "unshare", "setns",
+        "keyctl", "add_key", "request_key",
+        "bpf", "userfaultfd", "perf_event_open",
+        "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp",
+        "init_module", "finit_module", "delete_module", "create_module", "kexec_load", "kexec_file_load",
+        "io_uring_setup", "io_uring_enter", "io_uring_register",
+        "open_by_handle_at", "name_to_handle_at",
+        "swapon", "swapoff", "reboot", "acct", "syslog", "quotactl", "lookup_dcookie", "nfsservctl", "uselib",
+        "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "iopl", "ioperm", "vhangup",
+    ];
+
+    /// <summary>CLONE_NEW* flags (linux/sched.h) refused in clone's first argument.</summary>
+    public static readonly ulong[] NamespaceCloneFlags =
+    [
+        0x00020000, // CLONE_NEWNS
+        0x02000000, // CLONE_NEWCGROUP
+        0x04000000, // CLONE_NEWUTS
+        0x08000000, // CLONE_NEWIPC
+        0x10000000, // CLONE_NEWUSER
+        0x20000000, // CLONE_NEWPID
+        0x40000000, // CLONE_NEWNET
+        0x00000080, // CLONE_NEWTIME
+    ];
+
+    public static JsonObject Build()
+    {
+        var rules = new JsonArray
+        {
+            new JsonObject
+            {
+                ["names"] = new JsonArray(DeniedSyscalls.Select(n => (JsonNode)JsonValue.Create(n)).ToArray()),
+                ["action"] = "SCMP_ACT_ERRNO",
+                ["errnoRet"] = EPERM,
+            },
+            new JsonObject
+            {
+                ["names"] = new JsonArray("clone3"),
+                ["action"] = "SCMP_ACT_ERRNO",
+                ["errnoRet"] = ENOSYS,
+            },
+        };
+        // One rule per flag: seccomp can only test (arg & mask) == value, and rules for one call are OR-ed.
+        foreach (var flag in NamespaceCloneFlags)
+        {
+            rules.Add(new JsonObject
+            {
+                ["names"] = new JsonArray("clone"),
+                ["action"] = "SCMP_ACT_ERRNO",
+                ["errnoRet"] = EPERM,
+                ["args"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 0, ["value"] = flag, ["valueTwo"] = flag, ["op"] = "SCMP_CMP_MASKED_EQ",
+                }),
+            });
+        }
+        return new JsonObject
+        {
+            ["defaultAction"] = "SCMP_ACT_ALLOW",
+            ["architectures"] = new JsonArray("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"),
+            ["syscalls"] = rules,
+        };
+    }
+}

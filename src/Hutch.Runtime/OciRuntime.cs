@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Hutch.Linux;
+using Hutch.Linux.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hutch.Runtime;
+
+/// <summary>A failure of the OCI runtime binary itself, with what it printed.</summary>
+public sealed class OciRuntimeException(string message, bool binaryMissing = false) : Exception(message)
+{
+    /// <summary>True when the runtime binary could not be started at all (not installed).</summary>
+    public bool BinaryMissing { get; } = binaryMissing;
+}
+
+/// <summary>
+/// Drives an OCI runtime binary (runc by default; crun and runsc take the same verbs) with its own
+/// state root, so Hutch's containers never mix with other users of the same runtime.
+/// </summary>
+public sealed class OciRuntime(string binary, string stateRoot)
+{
+    public string Binary { get; } = binary;
+
+    /// <summary>
+    /// `runtime run --detach --preserve-fds 1`: creates and starts the container with <paramref name="listener"/>
+    /// as its fd 3 (the agent's control channel) and <paramref name="logFile"/> as its stdout/stderr.
+    /// Returns when the container's init runs; throws with the runtime's message when it fails.
+    /// </summary>
+    public async Task RunDetachedAsync(string id, string bundleDir, Socket listener, string logFile, CancellationToken cancellationToken)
+    {
+        var path = ResolveBinary();
+        using var log = File.OpenHandle(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+        var logStart = new FileInfo(logFile).Length;
+        var pid = Spawn.Start(new SpawnRequest(
+            path,
+            [path, "--root", stateRoot, "run", "--detach", "--preserve-fds", "1", "--bundle", bundleDir, id],
+            CleanEnvironment(),
+            bundleDir,
+            new Dictionary<int, System.Runtime.InteropServices.SafeHandle> { [1] = log, [2] = log, [3] = listener.SafeHandle },
+            NewSession: true));
+        var status = await WaitForExitAsync(pid, cancellationToken).ConfigureAwait(false);
+        if (status.ExitCode != 0)
+        {
+            throw new OciRuntimeException($"{Binary} could not start sandbox {id}: {ReadTail(logFile, logStart)}");
+        }
+    }
+
+    /// <summary>Kills every process of the container and removes its state and cgroups (`delete --force`). Unknown ids are fine.</summary>
+    public async Task DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        var (code, output) = await RunAsync(["delete", "--force", id], cancellationToken).ConfigureAwait(false);
+        if (code != 0 && !output.Contains("does not exist", StringComparison.OrdinalIgnoreCase) && !output.Contains("not exist", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new OciRuntimeException($"{Binary} delete {id} failed: {output.Trim()}");
+        }
+    }
+
+    /// <summary>The container's status ("running", "stopped", …) and init pid, or null when the runtime does not know it.</summary>
+    public async Task<(string Status, int Pid)?> StateAsync(string id, CancellationToken cancellationToken)
+    {
+        var (code, output) = await RunAsync(["state", id], cancellationToken).ConfigureAwait(false);
+        if (code != 0)
+        {
+            return null;
+        }
+        using var doc = JsonDocument.Parse(output);
+        return (doc.RootElement.GetProperty("status").GetString() ?? "unknown", doc.RootElement.GetProperty("pid").GetInt32());
+    }
+
+    /// <summary>`runtime --version`, first line; throws when the binary is missing.</summary>
+    public async Task<string> VersionAsync(CancellationToken cancellationToken)
+    {
+        var (code, output) = await RunAsync(["--version"], cancellationToken, rootFlag: false).ConfigureAwait(false);
+        return code == 0 ? output.Split('\n')[0].Trim() : throw new OciRuntimeException($"{Binary} --version failed: {output.Trim()}");
+    }
+
+    private async Task<(int Code, string Output)> RunAsync(string[] args, CancellationToken cancellationToken, bool rootFlag = true)
+    {
+        var psi = new ProcessStartInfo(ResolveBinary()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (rootFlag)
+        {
+            psi.ArgumentList.Add("--root");
+            psi.ArgumentList.Add(stateRoot);
+        }
+        foreach (var arg in args)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(psi) ?? throw new OciRuntimeException($"could not start {Binary}", binaryMissing: true);
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        return (process.ExitCode, await stdout.ConfigureAwait(false) + await stderr.ConfigureAwait(false));
+    }
+
+    /// <summary>The runtime's absolute path; throws <see cref="OciRuntimeException"/> with BinaryMissing when it is not installed.</summary>
+    public string ResolveBinary() =>
+        Spawn.ResolveInPath(Binary, Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") is { } p && File.Exists(p)
+            ? p
+            : throw new OciRuntimeException(
+                $"the OCI runtime '{Binary}' is not installed or not in PATH: install it (Debian: apt-get install runc) or set HUTCH_RUNTIME to its path",
+                binaryMissing: true);
+
+    private static string[] CleanEnvironment() =>
+        [$"PATH={Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin"}"];
+
+    /// <summary>
+    /// Waits for a child we started with posix_spawn. The .NET runtime's SIGCHLD handling reaps only the
+    /// children System.Diagnostics.Process started, so polling waitpid(pid, WNOHANG) is ours to do;
+    /// the poll starts fast because runc usually finishes within tens of milliseconds.
+    /// </summary>
+    private static async Task<ExitStatus> WaitForExitAsync(int pid, CancellationToken cancellationToken)
+    {
+        var delay = 1;
+        while (true)
+        {
+            if (Processes.TryReap(pid) is { } status)
+            {
+                return status;
+            }
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay = Math.Min(delay * 2, 20);
+        }
+    }
+
+    private static string ReadTail(string logFile, long from)
+    {
+        try
+        {
+            using var stream = File.Open(logFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            stream.Position = Math.Max(from, stream.Length - 4096);
+            var text = new StreamReader(stream, Encoding.UTF8).ReadToEnd().Trim();
+            return text.Length == 0 ? "it exited with an error and printed nothing" : text;
+        }
+        catch (IOException e)
+        {
+            return e.Message;
+        }
+    }
+}
