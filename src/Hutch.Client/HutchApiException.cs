@@ -1,0 +1,50 @@
+using Hutch.Protocol.Api;
+
+namespace Hutch.Client;
+
+/// <summary>
+/// A request to the Hutch daemon failed. <see cref="Code"/> is stable (one of <see cref="ErrorCodes"/>
+/// from the daemon, or one of <see cref="ClientErrorCodes"/> when no answer came): branch on it, never on
+/// the message. Only this library throws it.
+/// </summary>
+public sealed class HutchApiException : Exception
+{
+    internal HutchApiException(string code, int status, string detail, Exception? inner = null)
+        : base(detail, inner)
+    {
+        Code = code;
+        Status = status;
+        Detail = detail;
+    }
+
+    /// <summary>The stable error code, e.g. <c>sandbox_not_found</c> or <c>daemon_unreachable</c>.</summary>
+    public string Code { get; }
+
+    /// <summary>The HTTP status of the answer, or 0 when the daemon gave none (connection refused or dropped).</summary>
+    public int Status { get; }
+
+    /// <summary>What went wrong and what to do instead, as the daemon wrote it. Never contains a secret.</summary>
+    public string Detail { get; }
+
+    /// <summary>
+    /// True when trying the same request again later may succeed: no answer at all (daemon down,
+    /// connection dropped), 429, or a 5xx. False for a request the daemon refused (4xx).
+    /// </summary>
+    public bool IsTransient => Status is 0 or 429 or >= 500;
+}
+
+/// <summary>Codes of <see cref="HutchApiException"/> raised by the client itself, when the daemon gave no usable answer.</summary>
+public static class ClientErrorCodes
+{
+    /// <summary>Nothing listens at the base address (connection refused, host unreachable, DNS failure).</summary>
+    public const string DaemonUnreachable = "daemon_unreachable";
+
+    /// <summary>No API key was found: neither HUTCH_API_KEY nor a readable api-key file.</summary>
+    public const string NoApiKey = "no_api_key";
+
+    /// <summary>The connection broke mid-answer, or an exec stream ended without its exit event.</summary>
+    public const string StreamInterrupted = "stream_interrupted";
+
+    /// <summary>The daemon answered with something this client cannot read (another server on the port, or a version mismatch).</summary>
+    public const string InvalidResponse = "invalid_response";
+}

@@ -1,0 +1,48 @@
+using Hutch.Protocol.Api;
+
+namespace Hutch.Client;
+
+// Health and the sandbox lifecycle: GET /v1/health, POST/GET/DELETE /v1/sandboxes[/{idOrName}].
+public sealed partial class HutchClient
+{
+    /// <summary>Asks the daemon whether it is up (<c>GET /v1/health</c>).</summary>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The daemon's status, version, OCI runtime and sandbox count.</returns>
+    public Task<Health> HealthAsync(CancellationToken cancellationToken = default) =>
+        SendForJsonAsync(NewRequest(HttpMethod.Get, "v1/health"), Json.Health, cancellationToken);
+
+    /// <summary>Creates and starts a sandbox (<c>POST /v1/sandboxes</c>); it is ready for exec when this returns.</summary>
+    /// <param name="request">Name, environment, limits, TTL and user; null for all defaults.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The new sandbox; its <see cref="SandboxInfo.Id"/> addresses it from now on.</returns>
+    public Task<SandboxInfo> CreateSandboxAsync(CreateSandboxRequest? request = null, CancellationToken cancellationToken = default) =>
+        SendForJsonAsync(NewRequest(HttpMethod.Post, "v1/sandboxes", request ?? new CreateSandboxRequest(), Json.CreateSandboxRequest), Json.SandboxInfo, cancellationToken);
+
+    /// <summary>Reads one sandbox, with its live resource usage (<c>GET /v1/sandboxes/{idOrName}</c>).</summary>
+    /// <param name="idOrName">The sandbox's id or name.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <exception cref="HutchApiException">Code <c>sandbox_not_found</c> when there is no such sandbox.</exception>
+    public Task<SandboxInfo> GetSandboxAsync(string idOrName, CancellationToken cancellationToken = default) =>
+        SendForJsonAsync(NewRequest(HttpMethod.Get, SandboxPath(idOrName)), Json.SandboxInfo, cancellationToken);
+
+    /// <summary>Lists every sandbox the daemon knows (<c>GET /v1/sandboxes</c>).</summary>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public async Task<IReadOnlyList<SandboxInfo>> ListSandboxesAsync(CancellationToken cancellationToken = default)
+    {
+        var list = await SendForJsonAsync(NewRequest(HttpMethod.Get, "v1/sandboxes"), Json.SandboxList, cancellationToken).ConfigureAwait(false);
+        return list.Sandboxes ?? [];
+    }
+
+    /// <summary>
+    /// Deletes a sandbox (<c>DELETE /v1/sandboxes/{idOrName}</c>): kills its processes and removes its
+    /// cgroup, mounts and files. Deleting one that is already gone succeeds.
+    /// </summary>
+    /// <param name="idOrName">The sandbox's id or name.</param>
+    /// <param name="keepWorkspace">Keep the /workspace directory on the host.</param>
+    /// <param name="cancellationToken">Cancels the request (the daemon may still finish the delete).</param>
+    public async Task DeleteSandboxAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default)
+    {
+        using var request = NewRequest(HttpMethod.Delete, SandboxPath(idOrName, keepWorkspace ? "?keepWorkspace=true" : "?keepWorkspace=false"));
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+    }
+}

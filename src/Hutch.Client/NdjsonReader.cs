@@ -1,0 +1,87 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Hutch.Client;
+
+/// <summary>
+/// Reads newline-delimited JSON (one value per line) from a stream, a line at a time, without
+/// decoding to strings first. Blank lines are skipped; a final line without a newline still counts.
+/// </summary>
+internal sealed class NdjsonReader<T>(Stream stream, JsonTypeInfo<T> typeInfo) : IAsyncDisposable where T : class
+{
+    private readonly PipeReader _pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: false));
+    private bool _completed;
+
+    /// <summary>The next value, or null at the end of the stream.</summary>
+    public async ValueTask<T?> ReadAsync(CancellationToken cancellationToken)
+    {
+        while (!_completed)
+        {
+            var result = await _pipe.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            try
+            {
+                while (TryReadLine(ref buffer, result.IsCompleted, out var line))
+                {
+                    if (!IsBlank(line))
+                    {
+                        return Deserialize(line);
+                    }
+                }
+                if (result.IsCompleted)
+                {
+                    _completed = true;
+                }
+            }
+            finally
+            {
+                // Everything before `buffer` is consumed; all of it was examined, so wait for more bytes.
+                _pipe.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        return null;
+    }
+
+    private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, bool isCompleted, out ReadOnlySequence<byte> line)
+    {
+        if (buffer.PositionOf((byte)'\n') is { } newline)
+        {
+            line = buffer.Slice(0, newline);
+            buffer = buffer.Slice(buffer.GetPosition(1, newline));
+            return true;
+        }
+        if (isCompleted && !buffer.IsEmpty)
+        {
+            line = buffer;
+            buffer = buffer.Slice(buffer.End);
+            return true;
+        }
+        line = default;
+        return false;
+    }
+
+    private static bool IsBlank(ReadOnlySequence<byte> line)
+    {
+        foreach (var segment in line)
+        {
+            foreach (var b in segment.Span)
+            {
+                if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r'))
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private T Deserialize(ReadOnlySequence<byte> line)
+    {
+        var reader = new Utf8JsonReader(line); // Trailing '\r' is whitespace to the JSON reader.
+        return JsonSerializer.Deserialize(ref reader, typeInfo) ?? throw new JsonException("A line held JSON null instead of an object.");
+    }
+
+    public ValueTask DisposeAsync() => _pipe.CompleteAsync();
+}
