@@ -15,6 +15,10 @@ public static class ErrorCodes
     public const string NameTaken = "name_taken";
     public const string InvalidName = "invalid_name";
     public const string CwdOutsideWorkspace = "cwd_outside_workspace";
+    public const string CwdNotFound = "cwd_not_found";
+    public const string InvalidTimeout = "invalid_timeout";
+    public const string InvalidStdin = "invalid_stdin";
+    public const string InvalidEncoding = "invalid_encoding";
     public const string LimitOutOfRange = "limit_out_of_range";
     public const string InvalidEnv = "invalid_env";
     public const string EmptyCommand = "empty_command";

@@ -1,0 +1,106 @@
+using System.Text.Json;
+using Hutch.Daemon.Engine;
+using Hutch.Daemon.Http;
+using Hutch.Protocol.Api;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Hutch.Daemon;
+
+/// <summary>A started daemon: where it listens, and how to stop it.</summary>
+public sealed class RunningDaemon(WebApplication app, SandboxEngine engine, string url) : IAsyncDisposable
+{
+    public string Url { get; } = url;
+    public SandboxEngine Engine { get; } = engine;
+
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => app.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>Stops serving. Sandboxes keep running; the next daemon adopts them.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync().ConfigureAwait(false);
+        await app.DisposeAsync().ConfigureAwait(false);
+        await Engine.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>Hosts the HTTP API over a daemon-mode <see cref="SandboxEngine"/>.</summary>
+public static class DaemonHost
+{
+    /// <summary>`hutch serve`: runs until SIGINT/SIGTERM. Returns the process exit code.</summary>
+    public static async Task<int> RunAsync(HutchOptions options, CancellationToken cancellationToken)
+    {
+        await using var daemon = await StartAsync(options, Console.Out, cancellationToken).ConfigureAwait(false);
+        await daemon.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>Starts the engine (adopting running sandboxes) and the HTTP server, and returns once it listens.</summary>
+    public static async Task<RunningDaemon> StartAsync(HutchOptions options, TextWriter? output = null, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(options.Url);
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        builder.Services.AddOpenApi();
+        var app = builder.Build();
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hutch.Engine");
+        var engine = await SandboxEngine.OpenDaemonAsync(options, logger, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var key = ApiKey.LoadOrCreate(options.ApiKeyFile, out var created);
+
+        app.Use(async (context, next) =>
+        {
+            if (!key.Matches(context.Request.Headers.Authorization))
+            {
+                await Problems.WriteAsync(context, 401, ErrorCodes.Unauthorized,
+                    $"Send the daemon's API key as 'Authorization: Bearer <key>'. It is in {options.ApiKeyFile} on the daemon's host.");
+                return;
+            }
+            try
+            {
+                await next(context);
+            }
+            catch (HutchException e) when (!context.Response.HasStarted)
+            {
+                await Problems.WriteAsync(context, e);
+            }
+            catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+            {
+                await Problems.WriteAsync(context, e.StatusCode, ErrorCodes.InvalidRequest, $"{e.Message} Check the request against /openapi/v1.json.");
+            }
+            catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)
+            {
+                logger.LogError(e, "unhandled error on {Path}", context.Request.Path);
+                await Problems.WriteAsync(context, 500, ErrorCodes.Internal, "Hutch failed unexpectedly; the daemon's log has the details.");
+            }
+        });
+        app.MapOpenApi();
+        SandboxEndpoints.Map(app, engine, engine.Runtime.Binary);
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var url = app.Urls.First();
+        await File.WriteAllTextAsync(options.DaemonInfoFile,
+            JsonSerializer.Serialize(new DaemonInfo(url, Environment.ProcessId), DaemonInfoJsonContext.Default.DaemonInfo), cancellationToken).ConfigureAwait(false);
+        if (output is not null)
+        {
+            await output.WriteLineAsync($"hutch daemon listening on {url} (data dir {options.DataDir}, runtime {options.Runtime})").ConfigureAwait(false);
+            await output.WriteLineAsync(created
+                ? $"generated an API key in {options.ApiKeyFile} (mode 0600): send it as 'Authorization: Bearer <key>'"
+                : $"API key: {options.ApiKeyFile}").ConfigureAwait(false);
+        }
+        return new RunningDaemon(app, engine, url);
+    }
+}
+
+/// <summary>What `daemon.json` in the data dir says, for clients that look for a running daemon.</summary>
+public sealed record DaemonInfo(string Url, int Pid);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(DaemonInfo))]
+internal sealed partial class DaemonInfoJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

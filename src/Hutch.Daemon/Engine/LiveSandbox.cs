@@ -1,0 +1,17 @@
+using Hutch.Daemon.Registry;
+using Hutch.Runtime.AgentLink;
+
+namespace Hutch.Daemon.Engine;
+
+/// <summary>A sandbox this engine is connected to: its registry row and its agent's control channel.</summary>
+internal sealed class LiveSandbox(SandboxRecord record, AgentConnection connection)
+{
+    public SandboxRecord Record { get; } = record;
+    public AgentConnection Connection { get; } = connection;
+
+    /// <summary>Set when a delete began: the connection's end is then expected, not a loss.</summary>
+    public volatile bool Deleting;
+
+    /// <summary>uid (and gid) the agent and the commands run as inside.</summary>
+    public int Uid => Record.User == "root" ? 0 : 1000;
+}

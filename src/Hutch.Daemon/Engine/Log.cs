@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Hutch.Daemon.Engine;
+
+/// <summary>The engine's log lines; every one names the sandbox.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "sandbox {SandboxId} created (name '{Name}') in {Ms:F1} ms")]
+    public static partial void Created(ILogger logger, string sandboxId, string name, double ms);
+
+    [LoggerMessage(2, LogLevel.Information, "sandbox {SandboxId} deleted (workspace kept: {Kept})")]
+    public static partial void Deleted(ILogger logger, string sandboxId, bool kept);
+
+    [LoggerMessage(3, LogLevel.Information, "sandbox {SandboxId} adopted after restart")]
+    public static partial void Adopted(ILogger logger, string sandboxId);
+
+    [LoggerMessage(4, LogLevel.Warning, "sandbox {SandboxId} lost: its agent is gone")]
+    public static partial void Lost(ILogger logger, string sandboxId);
+
+    [LoggerMessage(5, LogLevel.Information, "sandbox {SandboxId} expired (TTL) and was deleted")]
+    public static partial void Expired(ILogger logger, string sandboxId);
+
+    [LoggerMessage(6, LogLevel.Error, "sandbox {SandboxId}: deleting it at expiry failed")]
+    public static partial void ExpiryFailed(ILogger logger, string sandboxId, Exception exception);
+}

@@ -1,0 +1,167 @@
+using System.Text.RegularExpressions;
+using Hutch.Protocol.Api;
+
+namespace Hutch.Daemon.Engine;
+
+/// <summary>
+/// Checks create and exec requests before anything is touched, and fills in defaults. Every refusal
+/// names the field, the allowed range, and what to send instead.
+/// </summary>
+public static partial class RequestValidator
+{
+    public const long DefaultMemoryMiB = 512, MinMemoryMiB = 16, MaxMemoryMiB = 65536;
+    public const int DefaultPids = 512, MinPids = 16, MaxPids = 32768;
+    public const double DefaultCpus = 1, MinCpus = 0.05, MaxCpus = 64;
+    public const long DefaultTmpMiB = 64, MinTmpMiB = 1, MaxTmpMiB = 16384;
+    public const long MaxTtlSeconds = 30L * 24 * 3600;
+    public const long DefaultExecTimeoutMs = 60_000, MaxTimeoutMs = 86_400_000;
+    public const long DefaultMaxOutputBytes = 16L << 20, MaxOutputBytesLimit = 1L << 30;
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    private static partial Regex NamePattern();
+
+    public static SandboxLimits Limits(SandboxLimits? given)
+    {
+        var limits = new SandboxLimits(
+            given?.MemoryMiB ?? DefaultMemoryMiB,
+            given?.Pids ?? DefaultPids,
+            given?.Cpus ?? DefaultCpus,
+            given?.TmpMiB ?? DefaultTmpMiB);
+        Range("limits.memoryMiB", limits.MemoryMiB!.Value, MinMemoryMiB, MaxMemoryMiB);
+        Range("limits.pids", limits.Pids!.Value, MinPids, MaxPids);
+        Range("limits.cpus", limits.Cpus!.Value, MinCpus, MaxCpus);
+        Range("limits.tmpMiB", limits.TmpMiB!.Value, MinTmpMiB, MaxTmpMiB);
+        return limits;
+    }
+
+    public static void Name(string? name)
+    {
+        if (name is null)
+        {
+            return;
+        }
+        if (!NamePattern().IsMatch(name) || name.StartsWith("sb-", StringComparison.Ordinal))
+        {
+            throw HutchException.BadRequest(ErrorCodes.InvalidName,
+                $"The name '{name}' is not allowed. Use 1-63 lowercase letters, digits and '-', starting with a letter or digit and not with 'sb-' (reserved for ids).");
+        }
+    }
+
+    public static string User(string? user) => user switch
+    {
+        null or "user" => "user",
+        "root" => "root",
+        _ => throw HutchException.BadRequest(ErrorCodes.InvalidUser, $"The user '{user}' is not known. Use \"user\" (uid 1000, the default) or \"root\" (uid 0 inside the sandbox)."),
+    };
+
+    public static long? Ttl(long? ttlSeconds)
+    {
+        if (ttlSeconds is null or 0)
+        {
+            return null;
+        }
+        Range("ttlSeconds", ttlSeconds.Value, 1, MaxTtlSeconds);
+        return ttlSeconds;
+    }
+
+    public static Dictionary<string, string> Env(Dictionary<string, string>? env, string field)
+    {
+        if (env is null)
+        {
+            return [];
+        }
+        foreach (var (key, value) in env)
+        {
+            if (key.Length == 0 || key.Contains('=') || key.Contains('\0'))
+            {
+                throw HutchException.BadRequest(ErrorCodes.InvalidEnv,
+                    $"The environment variable name '{key.Replace("\0", "\\0", StringComparison.Ordinal)}' in {field} is not allowed: names must be non-empty and cannot contain '=' or NUL.");
+            }
+            if (value.Contains('\0'))
+            {
+                throw HutchException.BadRequest(ErrorCodes.InvalidEnv, $"The value of {field}.{key} contains a NUL byte, which no process environment can hold. Remove it.");
+            }
+        }
+        return env;
+    }
+
+    /// <summary>The argv to run: the given one, or `/bin/sh -c Command`.</summary>
+    public static string[] Argv(ExecRequest request)
+    {
+        if (request.Argv is { Length: > 0 } && request.Command is not null)
+        {
+            throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "Give either argv (a program and its arguments) or command (a shell line), not both.");
+        }
+        if (request.Command is { } command)
+        {
+            return string.IsNullOrWhiteSpace(command)
+                ? throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"ls -la\", or a program in argv.")
+                : ["/bin/sh", "-c", command];
+        }
+        if (request.Argv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
+        {
+            throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "No command given. Send argv, like [\"ls\", \"-la\"], or a shell line in command.");
+        }
+        if (argv.Any(a => a.Contains('\0')))
+        {
+            throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "An argument in argv contains a NUL byte, which no program can receive. Remove it.");
+        }
+        return argv;
+    }
+
+    public static long Timeout(long? timeoutMs, long fallback)
+    {
+        if (timeoutMs is null)
+        {
+            return fallback;
+        }
+        if (timeoutMs < 1 || timeoutMs > MaxTimeoutMs)
+        {
+            throw HutchException.BadRequest(ErrorCodes.InvalidTimeout, $"timeoutMs must be between 1 and {MaxTimeoutMs} (24 h); it was {timeoutMs}. Leave it out for the default.");
+        }
+        return timeoutMs.Value;
+    }
+
+    public static long MaxOutput(long? maxOutputBytes)
+    {
+        var value = maxOutputBytes ?? DefaultMaxOutputBytes;
+        Range("maxOutputBytes", value, 1, MaxOutputBytesLimit);
+        return value;
+    }
+
+    public static string Encoding(string? encoding) => encoding switch
+    {
+        null or "utf8" => "utf8",
+        "base64" => "base64",
+        _ => throw HutchException.BadRequest(ErrorCodes.InvalidEncoding, $"encoding '{encoding}' is not known. Use \"utf8\" (default) or \"base64\" for binary output."),
+    };
+
+    /// <summary>The stdin bytes, or null for /dev/null.</summary>
+    public static byte[]? Stdin(ExecRequest request)
+    {
+        if (request.Stdin is not null && request.StdinBase64 is not null)
+        {
+            throw HutchException.BadRequest(ErrorCodes.InvalidStdin, "Give stdin (text) or stdinBase64 (bytes), not both.");
+        }
+        if (request.StdinBase64 is { } b64)
+        {
+            try
+            {
+                return Convert.FromBase64String(b64);
+            }
+            catch (FormatException)
+            {
+                throw HutchException.BadRequest(ErrorCodes.InvalidStdin, "stdinBase64 is not valid base64. Encode the bytes with standard base64 (RFC 4648, with padding).");
+            }
+        }
+        return request.Stdin is { } text ? System.Text.Encoding.UTF8.GetBytes(text) : null;
+    }
+
+    private static void Range(string field, double value, double min, double max)
+    {
+        if (double.IsNaN(value) || value < min || value > max)
+        {
+            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"{field} must be between {min} and {max}; it was {value}. Leave it out for the default.");
+        }
+    }
+}

@@ -1,0 +1,245 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Hutch.Linux;
+using Hutch.Protocol.Agent;
+using Hutch.Protocol.Api;
+using Hutch.Runtime.AgentLink;
+
+namespace Hutch.Daemon.Engine;
+
+public sealed partial class SandboxEngine
+{
+    public async Task<ExecResult> ExecAsync(string idOrName, ExecRequest request, CancellationToken cancellationToken = default)
+    {
+        var encoding = RequestValidator.Encoding(request.Encoding);
+        var stdout = new MemoryStream();
+        var stderr = new MemoryStream();
+        await foreach (var e in RunAsync(idOrName, request, RequestValidator.DefaultExecTimeoutMs, cancellationToken).ConfigureAwait(false))
+        {
+            switch (e)
+            {
+                case OutputEvent { IsStderr: false } o:
+                    stdout.Write(o.Data.Span);
+                    break;
+                case OutputEvent o:
+                    stderr.Write(o.Data.Span);
+                    break;
+                case ExitEvent x:
+                    return new ExecResult(x.Exit.ExitCode, x.Exit.Signal is { } s ? Processes.SignalName(s) : null,
+                        Encode(stdout, encoding), Encode(stderr, encoding), encoding,
+                        x.Exit.Truncated, x.Exit.TimedOut, x.OomKilled, x.Exit.DurationMs);
+                case FailedEvent f:
+                    throw new HutchException(f.Code, 409, f.Message);
+            }
+        }
+        throw new HutchException(ErrorCodes.SandboxDied, 409, "The command's events ended without an exit status.");
+    }
+
+    public async IAsyncEnumerable<ExecEvent> ExecStreamAsync(string idOrName, ExecRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var e in RunAsync(idOrName, request, 0, cancellationToken).ConfigureAwait(false))
+        {
+            yield return e switch
+            {
+                StartEvent s => new ExecEvent(ExecEventTypes.Start, Pid: s.Pid),
+                OutputEvent o => new ExecEvent(o.IsStderr ? ExecEventTypes.Stderr : ExecEventTypes.Stdout, Data: Convert.ToBase64String(o.Data.Span)),
+                ExitEvent x => new ExecEvent(ExecEventTypes.Exit, ExitCode: x.Exit.ExitCode, Signal: x.Exit.Signal is { } sig ? Processes.SignalName(sig) : null,
+                    Truncated: x.Exit.Truncated, TimedOut: x.Exit.TimedOut, OomKilled: x.OomKilled, DurationMs: x.Exit.DurationMs),
+                FailedEvent f => new ExecEvent(ExecEventTypes.Error, Code: f.Code, Message: f.Message),
+                _ => throw new InvalidOperationException($"unexpected exec event {e}"),
+            };
+        }
+    }
+
+    private abstract record RunEvent;
+    private sealed record StartEvent(int Pid) : RunEvent;
+    private sealed record OutputEvent(bool IsStderr, ReadOnlyMemory<byte> Data) : RunEvent;
+    private sealed record ExitEvent(ExecExited Exit, bool OomKilled) : RunEvent;
+    private sealed record FailedEvent(string Code, string Message) : RunEvent;
+
+    /// <summary>
+    /// The one exec path under both the collected and the streamed variants. The command belongs to
+    /// the sandbox, not to the caller: when the caller stops reading (a client disconnected), the
+    /// command runs on and its output is drained and dropped, unless KillOnDisconnect asks for a kill.
+    /// </summary>
+    private async IAsyncEnumerable<RunEvent> RunAsync(string idOrName, ExecRequest request, long defaultTimeoutMs, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var live = Live(idOrName);
+        var argv = RequestValidator.Argv(request);
+        var start = new ExecStart(
+            argv,
+            CommandEnvironment(live, RequestValidator.Env(request.Env, "env")),
+            request.Cwd is null ? live.Record.Cwd : WorkspacePath.Resolve(request.Cwd),
+            RequestValidator.Timeout(request.TimeoutMs, defaultTimeoutMs),
+            RequestValidator.MaxOutput(request.MaxOutputBytes),
+            HasStdin: false);
+        var stdin = RequestValidator.Stdin(request);
+        start = start with { HasStdin = stdin is not null };
+        var cgroup = $"/hutch/{live.Record.Id}";
+        var oomBefore = _cgroups.OomKills(cgroup);
+
+        AgentExec exec;
+        try
+        {
+            exec = await live.Connection.StartExecAsync(start, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException)
+        {
+            throw new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped: {e.Message}. Create a new sandbox.");
+        }
+        if (stdin is not null)
+        {
+            _ = FeedStdinAsync(exec, stdin);
+        }
+
+        var finished = false;
+        try
+        {
+            while (await exec.Frames.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (exec.Frames.TryRead(out var frame))
+                {
+                    switch (frame.Kind)
+                    {
+                        case FrameKind.Started:
+                            yield return new StartEvent(JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.ExecStarted)!.Pid);
+                            break;
+                        case FrameKind.Stdout or FrameKind.Stderr:
+                            yield return new OutputEvent(frame.Kind == FrameKind.Stderr, frame.Payload);
+                            break;
+                        case FrameKind.Exited:
+                            finished = true;
+                            var exit = JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.ExecExited)!;
+                            // The kernel counts OOM kills per cgroup; a SIGKILL that came with a new one was the OOM killer.
+                            var oom = exit.Signal == Processes.SIGKILL && !exit.TimedOut && _cgroups.OomKills(cgroup) > oomBefore;
+                            yield return new ExitEvent(exit, oom);
+                            yield break;
+                        case FrameKind.Error:
+                            finished = true;
+                            var error = JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)!;
+                            foreach (var e in Failure(live, start, error))
+                            {
+                                yield return e;
+                            }
+                            yield break;
+                    }
+                }
+            }
+            finished = true;
+            yield return new FailedEvent(ErrorCodes.SandboxDied, $"The sandbox {live.Record.Id} stopped while the command ran.");
+        }
+        finally
+        {
+            if (!finished)
+            {
+                _ = AbandonAsync(exec, request.KillOnDisconnect == true);
+            }
+            else
+            {
+                exec.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// What an agent error means to the caller. A missing program or an unusable file is what a shell
+    /// reports with 127 or 126 and a line on stderr, so the result has that shape; the rest are errors.
+    /// </summary>
+    private static IEnumerable<RunEvent> Failure(LiveSandbox live, ExecStart start, AgentError error)
+    {
+        switch (error.Code)
+        {
+            case "command_not_found":
+            case "permission_denied":
+                yield return new OutputEvent(true, Encoding.UTF8.GetBytes($"hutch: {error.Message}\n"));
+                yield return new ExitEvent(new ExecExited(error.Code == "command_not_found" ? 127 : 126, null, false, false, 0), false);
+                break;
+            case "cwd_not_found":
+                yield return new FailedEvent(ErrorCodes.CwdNotFound, $"The working directory {start.Cwd} does not exist in sandbox {live.Record.Id}. Create it first (mkdir -p) or pick another cwd.");
+                break;
+            case AgentConnection.SandboxDiedCode:
+                yield return new FailedEvent(ErrorCodes.SandboxDied, $"The sandbox {live.Record.Id} stopped while the command ran ({error.Message}). Create a new sandbox.");
+                break;
+            default:
+                yield return new FailedEvent(ErrorCodes.Internal, $"The sandbox agent refused the command: {error.Message} ({error.Code}).");
+                break;
+        }
+    }
+
+    private static async Task FeedStdinAsync(AgentExec exec, byte[] stdin)
+    {
+        try
+        {
+            await exec.WriteStdinAsync(stdin).ConfigureAwait(false);
+            await exec.CloseStdinAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The sandbox went away; the reader sees sandbox_died.
+        }
+    }
+
+    /// <summary>The caller left: kill if asked, then keep reading so the agent is never blocked on us.</summary>
+    private static async Task AbandonAsync(AgentExec exec, bool kill)
+    {
+        using (exec)
+        {
+            try
+            {
+                if (kill)
+                {
+                    await exec.KillAsync(Processes.SIGKILL).ConfigureAwait(false);
+                }
+                await foreach (var _ in exec.Frames.ReadAllAsync().ConfigureAwait(false))
+                {
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                // Connection gone: nothing left to drain.
+            }
+        }
+    }
+
+    private LiveSandbox Live(string idOrName)
+    {
+        var record = _registry.Find(idOrName);
+        if (record is null || record.State == SandboxStates.Deleted)
+        {
+            throw HutchException.NotFound(idOrName);
+        }
+        return _live.TryGetValue(record.Id, out var live) && live.Connection.IsOpen
+            ? live
+            : throw HutchException.Conflict(ErrorCodes.SandboxNotRunning,
+                $"The sandbox {record.Id} is {(record.State == SandboxStates.Running ? "not connected" : record.State)}: its processes are gone. Delete it and create a new one.");
+    }
+
+    /// <summary>The whole environment of a command: Hutch's base, then the sandbox's, then the exec's.</summary>
+    private static Dictionary<string, string> CommandEnvironment(LiveSandbox live, Dictionary<string, string> execEnv)
+    {
+        var user = live.Record.User;
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            ["HOME"] = WorkspacePath.Root,
+            ["USER"] = user,
+            ["LOGNAME"] = user,
+            ["LANG"] = "C.UTF-8",
+            ["HOSTNAME"] = live.Record.Id,
+        };
+        foreach (var (k, v) in live.Record.Env)
+        {
+            env[k] = v;
+        }
+        foreach (var (k, v) in execEnv)
+        {
+            env[k] = v;
+        }
+        return env;
+    }
+
+    private static string Encode(MemoryStream bytes, string encoding) => encoding == "base64"
+        ? Convert.ToBase64String(bytes.GetBuffer(), 0, (int)bytes.Length)
+        : Encoding.UTF8.GetString(bytes.GetBuffer(), 0, (int)bytes.Length);
+}

@@ -1,0 +1,81 @@
+using Hutch.Protocol.Api;
+
+namespace Hutch.Daemon.Engine;
+
+public sealed partial class SandboxEngine
+{
+    private static readonly TimeSpan ExpiryInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Re-adopts what a previous daemon left: sandboxes keep running when the daemon stops, so each
+    /// one whose agent still answers is live again; one whose agent is gone is marked lost (delete
+    /// still cleans it). Sandboxes of an in-process `hutch run` are left to it while its process lives,
+    /// and cleaned up once it has died without doing so.
+    /// </summary>
+    private async Task AdoptAsync(CancellationToken cancellationToken)
+    {
+        foreach (var record in _registry.ListLive())
+        {
+            if (record.Owner.StartsWith("run:", StringComparison.Ordinal))
+            {
+                if (int.TryParse(record.Owner.AsSpan(4), out var pid) && Hutch.Linux.Processes.Exists(pid))
+                {
+                    continue;
+                }
+                await DeleteAsync(record.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            try
+            {
+                await ConnectAsync(record, cancellationToken).ConfigureAwait(false);
+                if (record.State != SandboxStates.Running)
+                {
+                    _registry.SetState(record.Id, SandboxStates.Running);
+                }
+                Log.Adopted(_log, record.Id);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or Hutch.Runtime.AgentLink.AgentException)
+            {
+                _registry.SetState(record.Id, SandboxStates.Lost);
+                Log.Lost(_log, record.Id);
+            }
+        }
+    }
+
+    private void StartExpiry() => _ = Task.Run(async () =>
+    {
+        using var timer = new PeriodicTimer(ExpiryInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                await ExpireAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Engine stopping.
+        }
+    });
+
+    /// <summary>Deletes every sandbox whose TTL has passed (workspace included).</summary>
+    internal async Task ExpireAsync()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var record in _registry.ListLive())
+        {
+            if (record.ExpiresAt is { } expires && expires <= now && !record.Owner.StartsWith("run:", StringComparison.Ordinal))
+            {
+                try
+                {
+                    await DeleteAsync(record.Id, cancellationToken: _stopping.Token).ConfigureAwait(false);
+                    Log.Expired(_log, record.Id);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Log.ExpiryFailed(_log, record.Id, e);
+                }
+            }
+        }
+    }
+}

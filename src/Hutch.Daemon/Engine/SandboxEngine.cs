@@ -1,0 +1,349 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Hutch.Daemon.Registry;
+using Hutch.Protocol.Api;
+using Hutch.Runtime;
+using Hutch.Runtime.AgentLink;
+using Hutch.Runtime.Cgroups;
+using Hutch.Runtime.Oci;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Hutch.Daemon.Engine;
+
+/// <summary>
+/// The sandbox engine: lifecycle (this file), exec (SandboxEngine.Exec.cs), and adoption and expiry
+/// (SandboxEngine.Lifetime.cs). State that must outlive the process is in the registry; the live
+/// control channels are in memory and rebuilt by adoption.
+/// </summary>
+public sealed partial class SandboxEngine : ISandboxEngine
+{
+    /// <summary>First host uid given to sandboxes; each gets the next free 65536-id range.</summary>
+    public const int FirstHostId = 1_000_000;
+
+    private static readonly TimeSpan AgentReadyTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly HutchOptions _options;
+    private readonly SandboxPaths _paths;
+    private readonly SandboxRegistry _registry;
+    private readonly OciRuntime _runtime;
+    private readonly CgroupReader _cgroups = new();
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly string _owner;
+    private readonly ConcurrentDictionary<string, LiveSandbox> _live = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    private SandboxEngine(HutchOptions options, string owner, TimeProvider time, ILogger log)
+    {
+        _options = options;
+        _paths = new SandboxPaths(options.DataDir);
+        _owner = owner;
+        _time = time;
+        _log = log;
+        PrepareDataDir();
+        _registry = new SandboxRegistry(_paths.Database);
+        _runtime = new OciRuntime(options.Runtime, _paths.RuntimeState);
+    }
+
+    public OciRuntime Runtime => _runtime;
+
+    /// <summary>The engine a daemon runs: adopts the sandboxes a previous daemon left running and expires TTLs.</summary>
+    public static async Task<SandboxEngine> OpenDaemonAsync(HutchOptions options, ILogger? log = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        var engine = new SandboxEngine(options, "daemon", time ?? TimeProvider.System, log ?? NullLogger.Instance);
+        await engine.AdoptAsync(cancellationToken).ConfigureAwait(false);
+        engine.StartExpiry();
+        return engine;
+    }
+
+    /// <summary>
+    /// The engine of one `hutch run` with no daemon: it only ever touches the sandboxes it creates,
+    /// which are recorded as owned by this process so a daemon leaves them alone while it lives.
+    /// </summary>
+    public static Task<ISandboxEngine> OpenInProcessAsync(HutchOptions options, CancellationToken cancellationToken = default)
+    {
+        _ = cancellationToken;
+        ISandboxEngine engine = new SandboxEngine(options, $"run:{Environment.ProcessId}", TimeProvider.System, NullLogger.Instance);
+        return Task.FromResult(engine);
+    }
+
+    public async Task<SandboxInfo> CreateAsync(CreateSandboxRequest request, string? hostWorkspace = null, CancellationToken cancellationToken = default)
+    {
+        RequestValidator.Name(request.Name);
+        var user = RequestValidator.User(request.User);
+        var limits = RequestValidator.Limits(request.Limits);
+        var ttl = RequestValidator.Ttl(request.TtlSeconds);
+        var env = RequestValidator.Env(request.Env, "env");
+        var cwd = WorkspacePath.Resolve(request.Cwd);
+        if (hostWorkspace is not null && !Directory.Exists(hostWorkspace))
+        {
+            throw HutchException.BadRequest(ErrorCodes.InvalidRequest, $"The workspace directory '{hostWorkspace}' does not exist. Create it first.");
+        }
+        try
+        {
+            _runtime.ResolveBinary();
+        }
+        catch (OciRuntimeException e)
+        {
+            throw new HutchException(ErrorCodes.RuntimeUnavailable, 503, e.Message);
+        }
+
+        var now = _time.GetUtcNow();
+        var record = _registry.Insert(new SandboxRecord(
+            NewId(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
+            user, cwd, env, limits, 0, hostWorkspace, _owner), FirstHostId, SandboxSpec.IdRangeSize);
+        try
+        {
+            var live = await StartAsync(record, cancellationToken).ConfigureAwait(false);
+            Log.Created(_log, record.Id, record.Name ?? "", (_time.GetUtcNow() - now).TotalMilliseconds);
+            return Describe(live.Record, running: true);
+        }
+        catch (Exception e)
+        {
+            // Nothing of a failed create is left: no container, cgroup, bundle, workspace or row.
+            await RemoveEverythingAsync(record, keepWorkspace: false, CancellationToken.None).ConfigureAwait(false);
+            _registry.Remove(record.Id);
+            if (e is OciRuntimeException or AgentException or SocketException or TimeoutException or IOException)
+            {
+                throw new HutchException(ErrorCodes.RuntimeFailed, 500,
+                    $"The sandbox could not be started: {e.Message}. Run `hutch doctor` to check the host.", e);
+            }
+            throw;
+        }
+    }
+
+    public Task<SandboxInfo> GetAsync(string idOrName, CancellationToken cancellationToken = default)
+    {
+        var record = _registry.Find(idOrName);
+        if (record is null || record.State == SandboxStates.Deleted)
+        {
+            throw HutchException.NotFound(idOrName);
+        }
+        return Task.FromResult(Describe(record, running: _live.ContainsKey(record.Id)));
+    }
+
+    public Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<SandboxInfo>>(_registry.ListLive().Select(r => Describe(r, running: _live.ContainsKey(r.Id))).ToList());
+
+    public async Task DeleteAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default)
+    {
+        var record = _registry.Find(idOrName) ?? throw HutchException.NotFound(idOrName);
+        if (record.State == SandboxStates.Deleted)
+        {
+            return;
+        }
+        await RemoveEverythingAsync(record, keepWorkspace, cancellationToken).ConfigureAwait(false);
+        _registry.MarkDeleted(record.Id, _time.GetUtcNow());
+        Log.Deleted(_log, record.Id, keepWorkspace);
+    }
+
+    private async Task<LiveSandbox> StartAsync(SandboxRecord record, CancellationToken cancellationToken)
+    {
+        var uid = record.User == "root" ? 0 : 1000;
+        var sandboxDir = _paths.SandboxDir(record.Id);
+        Directory.CreateDirectory(sandboxDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var workspace = record.HostWorkspace ?? _paths.Workspace(record.Id);
+        if (record.HostWorkspace is null)
+        {
+            Directory.CreateDirectory(workspace, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        // The workspace belongs to the sandbox's user as the host sees it (its uid shifted into the sandbox's range).
+        Chown(workspace, record.HostIdBase + uid);
+        if (record.Cwd != WorkspacePath.Root)
+        {
+            var cwdOnHost = Path.Join(workspace, record.Cwd[(WorkspacePath.Root.Length + 1)..]);
+            if (!Directory.Exists(cwdOnHost))
+            {
+                Directory.CreateDirectory(cwdOnHost);
+                Chown(cwdOnHost, record.HostIdBase + uid);
+            }
+        }
+
+        var limits = record.Limits;
+        var spec = new SandboxSpec(record.Id, _paths.Rootfs, _paths.Etc, _paths.AgentBinary, workspace, record.HostIdBase, uid,
+            limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20);
+        await File.WriteAllTextAsync(Path.Join(sandboxDir, "config.json"), OciSpecBuilder.Build(spec).ToJsonString(), cancellationToken).ConfigureAwait(false);
+
+        var socketPath = _paths.AgentSocket(record.Id);
+        File.Delete(socketPath);
+        using (var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+            listener.Listen(16);
+            await _runtime.RunDetachedAsync(record.Id, sandboxDir, listener, _paths.AgentLog(record.Id), cancellationToken).ConfigureAwait(false);
+        }
+        return await ConnectAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Connects to a running sandbox's agent and proves it answers; registers it as live.</summary>
+    private async Task<LiveSandbox> ConnectAsync(SandboxRecord record, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(AgentReadyTimeout);
+        AgentConnection? connection = null;
+        try
+        {
+            connection = await AgentConnection.ConnectAsync(_paths.AgentSocket(record.Id), timeout.Token).ConfigureAwait(false);
+            await connection.PingAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            throw new TimeoutException($"the agent did not answer within {AgentReadyTimeout.TotalSeconds} s; its log: {Tail(_paths.AgentLog(record.Id))}");
+        }
+        catch
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            throw;
+        }
+        var live = new LiveSandbox(record, connection);
+        _live[record.Id] = live;
+        _ = WatchAsync(live);
+        return live;
+    }
+
+    /// <summary>When a sandbox's control channel ends without a delete, its init is gone: mark it lost.</summary>
+    private async Task WatchAsync(LiveSandbox live)
+    {
+        await live.Connection.Completion.ConfigureAwait(false);
+        if (!live.Deleting && !_stopping.IsCancellationRequested && _live.TryRemove(new(live.Record.Id, live)))
+        {
+            Log.Lost(_log, live.Record.Id);
+            _registry.SetState(live.Record.Id, SandboxStates.Lost);
+        }
+    }
+
+    /// <summary>Kills every process, removes container state and cgroups, the bundle, and the workspace unless kept.</summary>
+    private async Task RemoveEverythingAsync(SandboxRecord record, bool keepWorkspace, CancellationToken cancellationToken)
+    {
+        if (_live.TryRemove(record.Id, out var live))
+        {
+            live.Deleting = true;
+            await live.Connection.DisposeAsync().ConfigureAwait(false);
+        }
+        await _runtime.DeleteAsync(record.Id, cancellationToken).ConfigureAwait(false);
+        DeleteTree(_paths.SandboxDir(record.Id));
+        if (record.HostWorkspace is not null)
+        {
+            // A caller's directory is never deleted; it goes back to the host's root, which lent it.
+            Chown(record.HostWorkspace, 0);
+        }
+        else if (!keepWorkspace)
+        {
+            DeleteTree(_paths.Workspace(record.Id));
+        }
+    }
+
+    private SandboxInfo Describe(SandboxRecord record, bool running)
+    {
+        SandboxUsage? usage = null;
+        if (running && _cgroups.Read($"/hutch/{record.Id}") is { } u)
+        {
+            usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills);
+        }
+        var state = record.State == SandboxStates.Running && !running && _owner == "daemon" && !record.Owner.StartsWith("run:", StringComparison.Ordinal)
+            ? SandboxStates.Lost
+            : record.State;
+        return new SandboxInfo(record.Id, record.Name, state, record.CreatedAt, record.ExpiresAt, record.User, record.Cwd, record.Limits, usage);
+    }
+
+    private void PrepareDataDir()
+    {
+        const UnixFileMode traverseOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        foreach (var dir in new[] { _paths.DataDir, _paths.Sandboxes, _paths.Workspaces, Path.GetDirectoryName(_paths.AgentBinary)! })
+        {
+            Directory.CreateDirectory(dir);
+            File.SetUnixFileMode(dir, traverseOnly);
+        }
+        Directory.CreateDirectory(_paths.RuntimeState, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        RootfsLayout.Ensure(_paths.Rootfs, _paths.Etc);
+        InstallAgent();
+    }
+
+    /// <summary>
+    /// Copies the agent binary into the data dir, so every sandbox mounts one stable file that the
+    /// runtime can reach whatever the build tree's permissions, and a rebuild never changes a running sandbox's init.
+    /// </summary>
+    private void InstallAgent()
+    {
+        var source = new FileInfo(_options.AgentPath);
+        if (!source.Exists)
+        {
+            throw new HutchException(ErrorCodes.RuntimeUnavailable, 503,
+                $"The sandbox agent binary is missing at {_options.AgentPath}. Build it with ./hutch (or set HUTCH_AGENT to its path).");
+        }
+        var target = new FileInfo(_paths.AgentBinary);
+        if (target.Exists && target.Length == source.Length && target.LastWriteTimeUtc == source.LastWriteTimeUtc)
+        {
+            return;
+        }
+        var temp = target.FullName + $".{Environment.ProcessId}.tmp";
+        File.Copy(source.FullName, temp, overwrite: true);
+        File.SetLastWriteTimeUtc(temp, source.LastWriteTimeUtc);
+        File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        File.Move(temp, target.FullName, overwrite: true);
+    }
+
+    private static string NewId()
+    {
+        const string alphabet = "abcdefghijkmnpqrstuvwxyz23456789";
+        Span<char> id = stackalloc char[10];
+        for (var i = 0; i < id.Length; i++)
+        {
+            id[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)];
+        }
+        return "sb-" + new string(id);
+    }
+
+    private static void Chown(string path, int id) => Hutch.Linux.FileOwner.Change(path, id, id);
+
+    private static void DeleteTree(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+    }
+
+    private static string Tail(string file)
+    {
+        try
+        {
+            var text = File.ReadAllText(file).Trim();
+            return text.Length == 0 ? "(empty)" : text.Length > 2000 ? text[^2000..] : text;
+        }
+        catch (IOException)
+        {
+            return "(no log)";
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_owner.StartsWith("run:", StringComparison.Ordinal))
+        {
+            // An in-process engine leaves nothing behind it.
+            foreach (var live in _live.Values.ToList())
+            {
+                await DeleteAsync(live.Record.Id, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        foreach (var live in _live.Values)
+        {
+            live.Deleting = true;
+            await live.Connection.DisposeAsync().ConfigureAwait(false);
+        }
+        _live.Clear();
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,24 @@
+namespace Hutch.Daemon.Engine;
+
+/// <summary>
+/// Where things live in the data dir. The data dir and its folders are 0711 or tighter: the runtime
+/// sets a sandbox up from inside its user namespace (as a host uid with no rights here), so bind
+/// sources must be reachable by path, while names of other entries cannot be listed.
+/// </summary>
+public sealed class SandboxPaths(string dataDir)
+{
+    public string DataDir { get; } = dataDir;
+    public string Database => Path.Join(DataDir, "registry.db");
+    public string RuntimeState => Path.Join(DataDir, "runc");
+    public string Rootfs => Path.Join(DataDir, "rootfs");
+    public string Etc => Path.Join(DataDir, "etc");
+    public string AgentBinary => Path.Join(DataDir, "bin", "hutch-agent");
+    public string Sandboxes => Path.Join(DataDir, "sandboxes");
+    public string Workspaces => Path.Join(DataDir, "workspaces");
+
+    public string SandboxDir(string id) => Path.Join(Sandboxes, id);
+    public string Bundle(string id) => SandboxDir(id);
+    public string AgentSocket(string id) => Path.Join(SandboxDir(id), "agent.sock");
+    public string AgentLog(string id) => Path.Join(SandboxDir(id), "agent.log");
+    public string Workspace(string id) => Path.Join(Workspaces, id);
+}

@@ -1,0 +1,51 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Hutch.Daemon.Http;
+
+/// <summary>
+/// The daemon's bearer key: generated on first start (256 random bits), kept in a 0600 file in the
+/// data dir, compared in constant time.
+/// </summary>
+public sealed class ApiKey
+{
+    private readonly byte[] _key;
+
+    private ApiKey(string key) => _key = Encoding.UTF8.GetBytes(key);
+
+    /// <summary>Loads the key file, or creates it; <paramref name="created"/> says which.</summary>
+    public static ApiKey LoadOrCreate(string file, out bool created)
+    {
+        created = false;
+        if (File.Exists(file))
+        {
+            return new ApiKey(File.ReadAllText(file).Trim());
+        }
+        var key = "hk_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        try
+        {
+            using var stream = new FileStream(file, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+            stream.Write(Encoding.UTF8.GetBytes(key + "\n"));
+            created = true;
+            return new ApiKey(key);
+        }
+        catch (IOException) when (File.Exists(file))
+        {
+            return new ApiKey(File.ReadAllText(file).Trim()); // another process created it first
+        }
+    }
+
+    /// <summary>True when the Authorization header carries this key as a bearer token.</summary>
+    public bool Matches(string? authorization)
+    {
+        const string prefix = "Bearer ";
+        if (authorization is null || !authorization.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(authorization[prefix.Length..].Trim()), _key);
+    }
+}

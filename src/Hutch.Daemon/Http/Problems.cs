@@ -1,0 +1,32 @@
+using System.Text.Json;
+using Hutch.Daemon.Engine;
+using Hutch.Protocol.Api;
+using Microsoft.AspNetCore.Http;
+
+namespace Hutch.Daemon.Http;
+
+/// <summary>RFC 9457 problem+json answers, always with a stable code.</summary>
+internal static class Problems
+{
+    public static Task WriteAsync(HttpContext context, int status, string code, string detail)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/problem+json";
+        var problem = new Problem($"https://hutch.dev/errors/{code}", Title(status), status, detail, code);
+        return context.Response.WriteAsync(JsonSerializer.Serialize(problem, ApiJsonContext.Default.Problem), context.RequestAborted);
+    }
+
+    public static Task WriteAsync(HttpContext context, HutchException e) => WriteAsync(context, e.Status, e.Code, e.Message);
+
+    private static string Title(int status) => status switch
+    {
+        400 => "Bad request",
+        401 => "Unauthorized",
+        404 => "Not found",
+        409 => "Conflict",
+        413 => "Payload too large",
+        415 => "Unsupported media type",
+        503 => "Service unavailable",
+        _ => status >= 500 ? "Server error" : "Request refused",
+    };
+}

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Hutch.Daemon.Engine;
+using Hutch.Protocol.Api;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Hutch.Daemon.Http;
+
+/// <summary>The /v1/sandboxes routes: thin translations between HTTP and the engine.</summary>
+internal static class SandboxEndpoints
+{
+    private static readonly byte[] NewLine = "\n"u8.ToArray();
+
+    public static void Map(IEndpointRouteBuilder app, ISandboxEngine engine, string runtimeName)
+    {
+        var v1 = app.MapGroup("/v1");
+
+        v1.MapGet("/health", async (CancellationToken ct) =>
+            TypedResults.Ok(new Health("ok", typeof(SandboxEndpoints).Assembly.GetName().Version?.ToString() ?? "0", runtimeName, (await engine.ListAsync(ct)).Count)))
+            .WithSummary("Liveness, version and number of sandboxes");
+
+        var sandboxes = v1.MapGroup("/sandboxes");
+
+        sandboxes.MapPost("/", async (HttpRequest http, CancellationToken ct) =>
+            {
+                var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.CreateSandboxRequest, new CreateSandboxRequest());
+                var info = await engine.CreateAsync(request, cancellationToken: ct);
+                return TypedResults.Created($"/v1/sandboxes/{info.Id}", info);
+            })
+            .Accepts<CreateSandboxRequest>("application/json")
+            .WithSummary("Create a sandbox");
+
+        sandboxes.MapGet("/", async (CancellationToken ct) => TypedResults.Ok(new SandboxList([.. await engine.ListAsync(ct)])))
+            .WithSummary("List sandboxes");
+
+        sandboxes.MapGet("/{id}", async (string id, CancellationToken ct) => TypedResults.Ok(await engine.GetAsync(id, ct)))
+            .WithSummary("Get a sandbox with its live resource usage");
+
+        sandboxes.MapDelete("/{id}", async (string id, bool? keepWorkspace, CancellationToken ct) =>
+            {
+                await engine.DeleteAsync(id, keepWorkspace ?? false, ct);
+                return TypedResults.NoContent();
+            })
+            .WithSummary("Delete a sandbox (idempotent)");
+
+        sandboxes.MapPost("/{id}/exec", async (string id, HttpRequest http, CancellationToken ct) =>
+            {
+                var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.ExecRequest, new ExecRequest());
+                return TypedResults.Ok(await engine.ExecAsync(id, request, ct));
+            })
+            .Accepts<ExecRequest>("application/json")
+            .WithSummary("Run a command and return its collected output");
+
+        sandboxes.MapPost("/{id}/exec/stream", StreamAsync)
+            .Accepts<ExecRequest>("application/json")
+            .Produces<ExecEvent>(200, "application/x-ndjson")
+            .WithSummary("Run a command and stream start/stdout/stderr/exit events as NDJSON");
+
+        async Task StreamAsync(string id, HttpContext context)
+        {
+            var request = await JsonBody.ReadAsync(context.Request, ApiJsonContext.Default.ExecRequest, new ExecRequest());
+            var events = engine.ExecStreamAsync(id, request, context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
+            // Validation and lookup run on the first MoveNext: fail with a problem before any 200 is sent.
+            if (!await events.MoveNextAsync())
+            {
+                return;
+            }
+            context.Response.ContentType = "application/x-ndjson";
+            context.Response.Headers.CacheControl = "no-store";
+            var body = context.Response.Body;
+            try
+            {
+                do
+                {
+                    await JsonSerializer.SerializeAsync(body, events.Current, ApiJsonContext.Default.ExecEvent, context.RequestAborted);
+                    await body.WriteAsync(NewLine, context.RequestAborted);
+                    await body.FlushAsync(context.RequestAborted);
+                }
+                while (await events.MoveNextAsync());
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                // The client left; the engine decides whether the command runs on.
+            }
+            finally
+            {
+                await events.DisposeAsync();
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using Hutch.Protocol.Api;
+
+namespace Hutch.Daemon.Registry;
+
+/// <summary>One row of the registry: what Hutch must know about a sandbox to find, adopt and delete it.</summary>
+/// <param name="HostIdBase">First host uid of the sandbox's user namespace range (unique among live sandboxes).</param>
+/// <param name="HostWorkspace">A caller's host directory bound as /workspace (never deleted), else null.</param>
+/// <param name="Owner">"daemon", or "run:PID" for a sandbox of an in-process `hutch run` that a daemon must leave alone.</param>
+public sealed record SandboxRecord(
+    string Id,
+    string? Name,
+    string State,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt,
+    string User,
+    string Cwd,
+    Dictionary<string, string> Env,
+    SandboxLimits Limits,
+    int HostIdBase,
+    string? HostWorkspace,
+    string Owner);

@@ -1,0 +1,197 @@
+using System.Globalization;
+using System.Text.Json;
+using Hutch.Daemon.Engine;
+using Hutch.Protocol.Api;
+using Microsoft.Data.Sqlite;
+
+namespace Hutch.Daemon.Registry;
+
+/// <summary>
+/// The SQLite registry of sandboxes (one file in the data dir, WAL mode so a daemon and in-process
+/// `hutch run`s can share it). It is what survives a daemon restart. Uniqueness that matters for
+/// safety is enforced by the database itself: a name and a host uid range belong to at most one live
+/// sandbox, even when two processes create at the same moment.
+/// </summary>
+public sealed class SandboxRegistry
+{
+    private readonly string _connectionString;
+
+    public SandboxRegistry(string databasePath)
+    {
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+        using var db = Open();
+        Execute(db, """
+            PRAGMA journal_mode = WAL;
+            CREATE TABLE IF NOT EXISTS sandboxes (
+                id TEXT PRIMARY KEY,
+                name TEXT,
+                state TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT,
+                user TEXT NOT NULL,
+                cwd TEXT NOT NULL,
+                env TEXT NOT NULL,
+                limits TEXT NOT NULL,
+                host_id_base INTEGER NOT NULL,
+                host_workspace TEXT,
+                owner TEXT NOT NULL,
+                deleted_at TEXT
+            );
+            CREATE UNIQUE INDEX IF NOT EXISTS sandboxes_live_name ON sandboxes(name) WHERE state != 'deleted' AND name IS NOT NULL;
+            CREATE UNIQUE INDEX IF NOT EXISTS sandboxes_live_ids ON sandboxes(host_id_base) WHERE state != 'deleted';
+            """);
+    }
+
+    /// <summary>
+    /// Inserts a new sandbox and gives it the lowest free host uid range. Throws name_taken when a live
+    /// sandbox has the name.
+    /// </summary>
+    public SandboxRecord Insert(SandboxRecord record, int firstIdBase, int idRangeSize)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            using var db = Open();
+            using var tx = db.BeginTransaction(System.Data.IsolationLevel.Serializable);
+            if (record.Name is not null && Scalar(db, tx, "SELECT COUNT(*) FROM sandboxes WHERE name = $n AND state != 'deleted'", ("$n", record.Name)) > 0)
+            {
+                throw NameTaken(record.Name);
+            }
+            var used = new HashSet<long>();
+            using (var cmd = Command(db, tx, "SELECT host_id_base FROM sandboxes WHERE state != 'deleted'"))
+            using (var reader = cmd.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    used.Add(reader.GetInt64(0));
+                }
+            }
+            var idBase = firstIdBase;
+            while (used.Contains(idBase))
+            {
+                idBase += idRangeSize;
+            }
+            var row = record with { HostIdBase = idBase };
+            try
+            {
+                using var insert = Command(db, tx, """
+                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, user, cwd, env, limits, host_id_base, host_workspace, owner)
+                    VALUES ($id, $name, $state, $created, $expires, $user, $cwd, $env, $limits, $base, $ws, $owner)
+                    """,
+                    ("$id", row.Id), ("$name", row.Name), ("$state", row.State), ("$created", Format(row.CreatedAt)),
+                    ("$expires", row.ExpiresAt is { } e ? Format(e) : null), ("$user", row.User), ("$cwd", row.Cwd),
+                    ("$env", JsonSerializer.Serialize(row.Env, RegistryJsonContext.Default.DictionaryStringString)),
+                    ("$limits", JsonSerializer.Serialize(row.Limits, RegistryJsonContext.Default.SandboxLimits)),
+                    ("$base", row.HostIdBase), ("$ws", row.HostWorkspace), ("$owner", row.Owner));
+                insert.ExecuteNonQuery();
+                tx.Commit();
+                return row;
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19 && attempt < 5) // SQLITE_CONSTRAINT: another process won the race
+            {
+                if (record.Name is not null && e.Message.Contains("name", StringComparison.Ordinal))
+                {
+                    throw NameTaken(record.Name);
+                }
+            }
+        }
+    }
+
+    public SandboxRecord? Find(string idOrName)
+    {
+        using var db = Open();
+        return Query(db, "SELECT * FROM sandboxes WHERE id = $k OR (name = $k AND state != 'deleted') ORDER BY state = 'deleted' LIMIT 1", ("$k", idOrName)).FirstOrDefault();
+    }
+
+    /// <summary>Every sandbox not deleted, oldest first.</summary>
+    public IReadOnlyList<SandboxRecord> ListLive()
+    {
+        using var db = Open();
+        return Query(db, "SELECT * FROM sandboxes WHERE state != 'deleted' ORDER BY created_at");
+    }
+
+    public void SetState(string id, string state)
+    {
+        using var db = Open();
+        using var cmd = Command(db, null, "UPDATE sandboxes SET state = $s WHERE id = $id", ("$s", state), ("$id", id));
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Marks the sandbox deleted: its name and uid range become free, the row stays so a second delete is a no-op.</summary>
+    public void MarkDeleted(string id, DateTimeOffset at)
+    {
+        using var db = Open();
+        using var cmd = Command(db, null, "UPDATE sandboxes SET state = 'deleted', deleted_at = $at WHERE id = $id", ("$at", Format(at)), ("$id", id));
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Removes a row that never became a sandbox (its creation failed): nothing of it is kept.</summary>
+    public void Remove(string id)
+    {
+        using var db = Open();
+        using var cmd = Command(db, null, "DELETE FROM sandboxes WHERE id = $id", ("$id", id));
+        cmd.ExecuteNonQuery();
+    }
+
+    private static HutchException NameTaken(string name) => HutchException.Conflict(ErrorCodes.NameTaken,
+        $"A sandbox named '{name}' already exists. Pick another name, or delete that sandbox first (DELETE /v1/sandboxes/{name}).");
+
+    private SqliteConnection Open()
+    {
+        var db = new SqliteConnection(_connectionString);
+        db.Open();
+        return db;
+    }
+
+    private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset Parse(string value) => DateTimeOffset.Parse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
+    private static void Execute(SqliteConnection db, string sql)
+    {
+        using var cmd = Command(db, null, sql);
+        cmd.ExecuteNonQuery();
+    }
+
+    private static long Scalar(SqliteConnection db, SqliteTransaction? tx, string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(db, tx, sql, args);
+        return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static SqliteCommand Command(SqliteConnection db, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        foreach (var (name, value) in args)
+        {
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+        return cmd;
+    }
+
+    private static List<SandboxRecord> Query(SqliteConnection db, string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(db, null, sql, args);
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<SandboxRecord>();
+        while (reader.Read())
+        {
+            string? Text(string column) => reader.IsDBNull(reader.GetOrdinal(column)) ? null : reader.GetString(reader.GetOrdinal(column));
+            rows.Add(new SandboxRecord(
+                Text("id")!,
+                Text("name"),
+                Text("state")!,
+                Parse(Text("created_at")!),
+                Text("expires_at") is { } e ? Parse(e) : null,
+                Text("user")!,
+                Text("cwd")!,
+                JsonSerializer.Deserialize(Text("env")!, RegistryJsonContext.Default.DictionaryStringString) ?? [],
+                JsonSerializer.Deserialize(Text("limits")!, RegistryJsonContext.Default.SandboxLimits)!,
+                reader.GetInt32(reader.GetOrdinal("host_id_base")),
+                Text("host_workspace"),
+                Text("owner")!));
+        }
+        return rows;
+    }
+}

@@ -1,0 +1,10 @@
+using System.Runtime.InteropServices;
+
+namespace Hutch.Linux.Interop;
+
+// lchown(2).
+internal static partial class Libc
+{
+    [LibraryImport(Name, EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int LChown(string path, int uid, int gid);
+}
