@@ -1,0 +1,36 @@
+# Sourced by ./hutch and eng/test.sh: installs what a fresh Debian 12 host lacks (as root), once.
+# runc is the default OCI runtime; the .NET SDK is a precondition (see README).
+ensure_deps() {
+  local missing=()
+  command -v runc >/dev/null 2>&1 || missing+=(runc)
+  command -v dotnet >/dev/null 2>&1 || { echo "hutch: the .NET 10 SDK is required (dotnet not found in PATH)" >&2; return 1; }
+  ((${#missing[@]} == 0)) && return 0
+  if [[ $(id -u) != 0 ]]; then
+    echo "hutch: missing ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}" >&2
+    return 1
+  fi
+  echo "hutch: installing ${missing[*]} (apt-get)" >&2
+  if ! apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; then
+    apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null
+  fi
+}
+
+# Builds the agent (NativeAOT) and the CLI into artifacts/ when any source is newer than the last build.
+ensure_built() {
+  local root=$1 stamp=$1/artifacts/.build-stamp
+  if [[ -f $stamp && -x $root/artifacts/agent/hutch-agent && -x $root/artifacts/cli/hutch ]] \
+     && [[ -z $(find "$root/src" "$root/Directory.Build.props" "$root/Directory.Packages.props" -newer "$stamp" \
+                  \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -print -quit) ]]; then
+    return 0
+  fi
+  echo "hutch: building (sources changed)…" >&2
+  mkdir -p "$root/artifacts"
+  local log=$root/artifacts/build.log
+  if ! { dotnet publish "$root/src/Hutch.Agent" -c Release -o "$root/artifacts/agent" -nologo -v q \
+         && dotnet publish "$root/src/Hutch.Cli" -c Release -o "$root/artifacts/cli" -nologo -v q; } >"$log" 2>&1; then
+    grep -E 'error|Error' "$log" | head -20 >&2
+    echo "hutch: build failed; full log in $log" >&2
+    return 1
+  fi
+  touch "$stamp"
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: unit, integration (real runc, real daemon) and security tests.
+# Installs and builds what is missing first, like ./hutch.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/eng/ensure-deps.sh"
+ensure_deps
+ensure_built "$root"
+export HUTCH_AGENT=$root/artifacts/agent/hutch-agent
+results=$root/artifacts/test-results
+rm -rf "$results"
+status=0
+dotnet test "$root/tests/Hutch.Tests" -c Release -nologo --logger "trx;LogFileName=tests.trx" \
+  --logger "console;verbosity=normal" --results-directory "$results" "$@" || status=$?
+# One plain closing line that any CI reader understands.
+trx=$results/tests.trx
+if [[ -f $trx ]]; then
+  passed=$(grep -o 'passed="[0-9]*"' "$trx" | head -1 | tr -dc 0-9)
+  failed=$(grep -o 'failed="[0-9]*"' "$trx" | head -1 | tr -dc 0-9)
+  echo "${passed:-0} passed, ${failed:-0} failed"
+fi
+exit $status
