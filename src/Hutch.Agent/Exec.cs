@@ -1,0 +1,337 @@
+using Hutch.Linux;
+using Hutch.Linux.Interop;
+using Hutch.Protocol.Agent;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hutch.Agent;
+
+/// <summary>
+/// One running command: its pipes, its output pump thread, its stdin feeder, its timeout. It
+/// belongs to the connection that started it but outlives it: when that connection drops the
+/// command runs on until it exits or times out, and its output is discarded.
+/// </summary>
+internal sealed class Exec
+{
+    /// <summary>Largest Stdout/Stderr frame payload.</summary>
+    public const int ChunkSize = 64 * 1024;
+
+    /// <summary>After the main process exits, stop draining once the pipes are quiet this long…</summary>
+    private const int QuietMs = 20;
+
+    /// <summary>…or this long after the exit in all: a background child (`sleep 1000 &amp;`) may hold the pipes open forever.</summary>
+    private const int DrainMs = 250;
+
+    private readonly AgentServer _server;
+    private readonly Connection _connection;
+    private readonly uint _channel;
+    private readonly long _maxOutput;
+    private readonly long _timeoutMs;
+    private readonly object _gate = new();
+    private readonly SafeFileHandle _wakeRead;
+    private readonly SafeFileHandle _wakeWrite;
+    private readonly SafeFileHandle?[] _pumped;
+    private readonly StdinFeeder? _stdin;
+    private Watchdog.Job? _timeout;
+    private ExitStatus? _exit;
+    private long _startTicks;
+    private long _exitTicks;
+    private bool _timedOut;
+    private bool _done;
+    private long _forwarded;
+    private bool _truncated;
+
+    private Exec(AgentServer server, Connection connection, uint channel, ExecStart request,
+        SafeFileHandle stdout, SafeFileHandle stderr, SafeFileHandle? stdin)
+    {
+        _server = server;
+        _connection = connection;
+        _channel = channel;
+        _maxOutput = request.MaxOutputBytes;
+        _timeoutMs = request.TimeoutMs;
+        (_wakeRead, _wakeWrite) = Fds.CreatePipe();
+        _pumped = [stdout, stderr, _wakeRead];
+        _stdin = stdin is null ? null : new StdinFeeder(stdin);
+    }
+
+    public int Pid { get; private set; }
+
+    /// <summary>
+    /// Resolves, checks and spawns the command in its own session. Returns the error to send
+    /// instead of Started when it cannot run; on success the caller sends Started, then <see cref="Run"/>.
+    /// </summary>
+    public static AgentError? TryStart(AgentServer server, Connection connection, uint channel, ExecStart request, out Exec? exec)
+    {
+        exec = null;
+        if (request.Argv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
+        {
+            return new AgentError("bad_request", "argv must hold at least the program to run");
+        }
+        var env = request.Env ?? [];
+        var cwd = string.IsNullOrEmpty(request.Cwd) ? null : request.Cwd;
+        if (cwd is not null && !Directory.Exists(cwd))
+        {
+            return new AgentError("cwd_not_found", $"working directory {cwd} does not exist or is not a directory");
+        }
+        var path = Spawn.ResolveInPath(argv[0], env.GetValueOrDefault("PATH"));
+        if (path is null)
+        {
+            return NotFound(argv[0]);
+        }
+
+        var envList = new List<string>(env.Count);
+        foreach (var (name, value) in env)
+        {
+            envList.Add($"{name}={value}");
+        }
+        var (stdoutRead, stdoutWrite) = Fds.CreatePipe();
+        var (stderrRead, stderrWrite) = Fds.CreatePipe();
+        SafeFileHandle? stdinRead = null, stdinWrite = null;
+        if (request.HasStdin)
+        {
+            (stdinRead, stdinWrite) = Fds.CreatePipe();
+        }
+        var fds = new Dictionary<int, System.Runtime.InteropServices.SafeHandle> { [1] = stdoutWrite, [2] = stderrWrite };
+        if (stdinRead is not null)
+        {
+            fds[0] = stdinRead;
+        }
+
+        var candidate = new Exec(server, connection, channel, request, stdoutRead, stderrRead, stdinWrite);
+        try
+        {
+            candidate._startTicks = Environment.TickCount64;
+            candidate.Pid = server.Reaper.Spawn(new SpawnRequest(path, argv, envList, cwd, fds, NewSession: true), candidate);
+        }
+        catch (LinuxException e)
+        {
+            candidate.DisposeAll();
+            stdinWrite?.Dispose();
+            return e.Errno switch
+            {
+                Errno.ENOENT or Errno.ENOTDIR => NotFound(argv[0]),
+                Errno.EACCES or Errno.EPERM => new AgentError("permission_denied", $"{argv[0]}: permission denied (not executable, or a directory on the way is not searchable)"),
+                _ => new AgentError("spawn_failed", $"{argv[0]}: {e.Message}"),
+            };
+        }
+        catch (ArgumentException e)
+        {
+            candidate.DisposeAll();
+            stdinWrite?.Dispose();
+            return new AgentError("bad_request", e.Message);
+        }
+        finally
+        {
+            // The child has its ends now; ours must go or the pumps never see end of file.
+            stdoutWrite.Dispose();
+            stderrWrite.Dispose();
+            stdinRead?.Dispose();
+        }
+        exec = candidate;
+        return null;
+    }
+
+    private static AgentError NotFound(string program) =>
+        new("command_not_found", program.Contains('/') ? $"{program}: no such file or directory" : $"{program}: command not found");
+
+    /// <summary>Arms the timeout and starts the output pump (after Started was sent, so output never precedes it).</summary>
+    public void Run()
+    {
+        if (_timeoutMs > 0)
+        {
+            _timeout = _server.Watchdog.At(_startTicks + _timeoutMs, OnTimeout);
+        }
+        new Thread(Pump, 128 * 1024) { IsBackground = true, Name = "exec" }.Start();
+    }
+
+    public void Stdin(ReadOnlyMemory<byte> data) => _stdin?.Enqueue(data);
+
+    public void StdinEof() => _stdin?.Eof();
+
+    /// <summary>Kill frame: signal the whole tree (on the watchdog thread: a SIGKILL sweep takes a few passes).</summary>
+    public void Signal(int signal) => _server.Watchdog.At(0, () =>
+    {
+        lock (_gate)
+        {
+            if (_done)
+            {
+                return;
+            }
+        }
+        if (signal == Processes.SIGKILL)
+        {
+            ProcTree.Kill(Pid);
+        }
+        else
+        {
+            ProcTree.Signal(Pid, signal);
+        }
+    });
+
+    /// <summary>Called by the reaper with the main process's status.</summary>
+    public void OnExited(ExitStatus status)
+    {
+        lock (_gate)
+        {
+            if (_exit is not null)
+            {
+                return;
+            }
+            _exit = status;
+            _exitTicks = Environment.TickCount64;
+            if (!_done)
+            {
+                // Under the lock: the pump closes the wake pipe under it too, so this never
+                // writes to a descriptor number that was closed and reused.
+                Fds.WriteAll(_wakeWrite, [1]);
+            }
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private void OnTimeout()
+    {
+        lock (_gate)
+        {
+            if (_exit is not null || _done)
+            {
+                return;
+            }
+            _timedOut = true;
+        }
+        if (!ProcTree.Kill(Pid))
+        {
+            Log.Write($"timeout: pid {Pid}'s tree survived SIGKILL passes");
+        }
+    }
+
+    private void Pump()
+    {
+        var buffer = new byte[FrameCodec.HeaderSize + ChunkSize];
+        long drainStart = 0, lastData = 0;
+        try
+        {
+            while (true)
+            {
+                var timeout = -1;
+                bool exited;
+                lock (_gate)
+                {
+                    exited = _exit is not null;
+                }
+                if (exited)
+                {
+                    var now = Environment.TickCount64;
+                    if (drainStart == 0)
+                    {
+                        drainStart = lastData = now;
+                    }
+                    if (_pumped[0] is null && _pumped[1] is null)
+                    {
+                        break;
+                    }
+                    var left = Math.Min(QuietMs - (now - lastData), DrainMs - (now - drainStart));
+                    if (left <= 0)
+                    {
+                        break;
+                    }
+                    timeout = (int)left;
+                }
+                var ready = Fds.PollReadable(_pumped, timeout);
+                if ((ready & 4) != 0)
+                {
+                    Fds.Read(_wakeRead, buffer.AsSpan(0, 16));
+                }
+                for (var i = 0; i < 2; i++)
+                {
+                    if ((ready & (1 << i)) != 0 && PumpOnce(i, buffer))
+                    {
+                        lastData = Environment.TickCount64;
+                    }
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            Log.Write($"exec pid {Pid}: output pump failed: {e.GetType().Name}: {e.Message}");
+            lock (_gate)
+            {
+                while (_exit is null)
+                {
+                    Monitor.Wait(_gate);
+                }
+            }
+        }
+        Finish();
+    }
+
+    /// <summary>Reads once from stdout (0) or stderr (1); false at end of file.</summary>
+    private bool PumpOnce(int index, byte[] buffer)
+    {
+        var fd = _pumped[index]!;
+        int n;
+        try
+        {
+            n = Fds.Read(fd, buffer.AsSpan(FrameCodec.HeaderSize, ChunkSize));
+        }
+        catch (IOException)
+        {
+            n = 0;
+        }
+        if (n == 0)
+        {
+            fd.Dispose();
+            _pumped[index] = null;
+            return false;
+        }
+        if (_maxOutput > 0)
+        {
+            // Past the cap keep reading (so the command never blocks on a full pipe) but drop.
+            var room = _maxOutput - _forwarded;
+            if (room < n)
+            {
+                _truncated = true;
+                n = (int)Math.Max(room, 0);
+            }
+        }
+        if (n > 0)
+        {
+            _forwarded += n;
+            _connection.Send(index == 0 ? FrameKind.Stdout : FrameKind.Stderr, _channel, buffer, n);
+        }
+        return true;
+    }
+
+    private void Finish()
+    {
+        ExitStatus status;
+        bool timedOut;
+        lock (_gate)
+        {
+            _done = true;
+            status = _exit!.Value;
+            timedOut = _timedOut;
+            DisposeAll();
+        }
+        if (_timeout is not null)
+        {
+            _server.Watchdog.Cancel(_timeout);
+        }
+        _stdin?.Abandon();
+        // Forget first: the daemon may reuse the channel as soon as it reads Exited.
+        _connection.Forget(_channel, this);
+        _connection.SendJson(FrameKind.Exited, _channel,
+            new ExecExited(status.ExitCode, status.Signal, timedOut, _truncated, _exitTicks - _startTicks),
+            AgentJsonContext.Default.ExecExited);
+    }
+
+    private void DisposeAll()
+    {
+        _wakeRead.Dispose();
+        _wakeWrite.Dispose();
+        for (var i = 0; i < 2; i++)
+        {
+            _pumped[i]?.Dispose();
+            _pumped[i] = null;
+        }
+    }
+}

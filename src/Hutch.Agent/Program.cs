@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using Hutch.Linux;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hutch.Agent;
+
+internal static class Program
+{
+    private const string Usage = """
+        usage: hutch-agent [--listen <path> | --listen-fd <n>]
+          (no option)      accept control connections on the listening socket inherited as fd 3
+          --listen-fd <n>  accept on the listening Unix socket inherited as fd n
+          --listen <path>  bind and listen on a Unix socket at path (tests; replaces a file there)
+          --version        print the version
+        """;
+
+    // Kept alive for the life of the process: a collected registration would be unregistered.
+    private static PosixSignalRegistration[]? s_ignoredSignals;
+    private static readonly List<SafeFileHandle> s_stdio = [];
+
+    private static int Main(string[] args)
+    {
+        string? listenPath = null;
+        var listenFd = 3;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--listen" when i + 1 < args.Length:
+                    listenPath = args[++i];
+                    break;
+                case "--listen-fd" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out listenFd):
+                    i++;
+                    break;
+                case "--version":
+                    Print(AgentServer.Version + "\n");
+                    return 0;
+                case "--help" or "-h":
+                    Print(Usage + "\n");
+                    return 0;
+                default:
+                    Log.Write($"bad argument {args[i]}");
+                    Print(Usage + "\n");
+                    return 2;
+            }
+        }
+
+        EnsureStdio();
+        Socket listener;
+        try
+        {
+            listener = listenPath is null ? Inherit(listenFd) : Listen(listenPath);
+            // No command may ever inherit the control socket (Spawn also closes fds ≥ 3 in children).
+            Fds.SetCloseOnExec((int)listener.SafeHandle.DangerousGetHandle());
+        }
+        catch (Exception e) when (e is IOException or SocketException or ArgumentException)
+        {
+            Log.Write($"cannot listen on {listenPath ?? $"fd {listenFd}"}: {e.Message}");
+            return 1;
+        }
+
+        // Same-uid sandboxed code must not ptrace us or open /proc/1/fd/* (the control socket).
+        Processes.SetNotDumpable();
+        // Sandboxed code may signal pid 1 (same uid): handled-and-cancelled means ignored. The
+        // daemon stops a sandbox with SIGKILL from outside, which nothing can catch.
+        s_ignoredSignals =
+        [
+            PosixSignalRegistration.Create(PosixSignal.SIGTERM, Ignore),
+            PosixSignalRegistration.Create(PosixSignal.SIGINT, Ignore),
+            PosixSignalRegistration.Create(PosixSignal.SIGHUP, Ignore),
+            PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Ignore),
+        ];
+        var isInit = Environment.ProcessId == 1;
+        if (!isInit)
+        {
+            // Outside a container (tests): adopt orphans of our commands as init would.
+            ProcTree.BecomeSubreaper();
+        }
+        Log.Write($"{AgentServer.Version} listening on {listenPath ?? $"fd {listenFd}"}{(isInit ? "" : " (not pid 1: peers are not checked)")}");
+        new AgentServer(listener, refuseInsidePeers: isInit).Run();
+        return 0;
+    }
+
+    private static void Ignore(PosixSignalContext context) => context.Cancel = true;
+
+    private static Socket Inherit(int fd)
+    {
+        var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+        if (socket.SocketType != SocketType.Stream || socket.AddressFamily != AddressFamily.Unix)
+        {
+            throw new ArgumentException($"fd {fd} is not a Unix stream socket");
+        }
+        return socket;
+    }
+
+    private static Socket Listen(string path)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            File.Delete(path);
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+        }
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        socket.Listen(128);
+        return socket;
+    }
+
+    /// <summary>
+    /// If we were started with fd 0, 1 or 2 closed, the first pipes would take those numbers and
+    /// the stdio wiring of commands would go wrong: fill the holes with /dev/null.
+    /// </summary>
+    private static void EnsureStdio()
+    {
+        while (true)
+        {
+            var handle = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            if (handle.DangerousGetHandle() > 2)
+            {
+                handle.Dispose();
+                return;
+            }
+            s_stdio.Add(handle);
+        }
+    }
+
+    private static void Print(string text) => Fds.WriteAll(new SafeFileHandle(1, ownsHandle: false), Encoding.UTF8.GetBytes(text));
+}

@@ -1,0 +1,66 @@
+using Hutch.Linux;
+
+namespace Hutch.Agent;
+
+/// <summary>
+/// As process 1 the agent must reap every child, orphans re-parented to it included, or the
+/// sandbox fills with zombies. One thread loops on waitpid(-1); statuses go to the exec that owns
+/// the pid and orphans' statuses are dropped. When there is no child at all it sleeps until the
+/// next spawn instead of spinning.
+/// </summary>
+internal sealed class Reaper
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<int, Exec> _owners = [];
+    private readonly ManualResetEventSlim _spawned = new(false, spinCount: 0);
+
+    public void Start() => new Thread(Loop, 64 * 1024) { IsBackground = true, Name = "reaper" }.Start();
+
+    /// <summary>
+    /// Spawns under the lock the reaper takes to route a status, so a child that exits at once is
+    /// never reaped before its owner is known.
+    /// </summary>
+    public int Spawn(SpawnRequest request, Exec owner)
+    {
+        int pid;
+        lock (_gate)
+        {
+            pid = Hutch.Linux.Spawn.Start(request);
+            _owners[pid] = owner;
+        }
+        _spawned.Set();
+        return pid;
+    }
+
+    private void Loop()
+    {
+        while (true)
+        {
+            // Reset before waiting: a spawn after this point either makes waitpid see its child or
+            // sets the event again, so no wake-up is lost.
+            _spawned.Reset();
+            (int Pid, ExitStatus Status)? reaped;
+            try
+            {
+                reaped = Processes.WaitAny();
+            }
+            catch (IOException e)
+            {
+                Log.Write($"waitpid failed: {e.Message}");
+                Thread.Sleep(100);
+                continue;
+            }
+            if (reaped is not { } r)
+            {
+                _spawned.Wait();
+                continue;
+            }
+            Exec? owner;
+            lock (_gate)
+            {
+                _owners.Remove(r.Pid, out owner);
+            }
+            owner?.OnExited(r.Status);
+        }
+    }
+}
