@@ -1,0 +1,132 @@
+using System.CommandLine;
+using Hutch.Protocol.Api;
+
+namespace Hutch.Cli.Commands;
+
+/// <summary>Options several commands share. Each call makes a new instance: a symbol belongs to one command.</summary>
+internal static class CommonOptions
+{
+    public static Option<bool> Json() => new("--json") { Description = "Print the API's JSON instead of human output" };
+
+    /// <summary><c>--env K=V</c>, repeatable; a value without '=' is a usage error.</summary>
+    public static Option<string[]> Env(string description)
+    {
+        var option = new Option<string[]>("--env", "-e")
+        {
+            Description = description + " (K=V, repeatable)",
+            HelpName = "K=V",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                if (token.Value.IndexOf('=') <= 0)
+                {
+                    result.AddError($"--env '{token.Value}' is not K=V: write it as NAME=value, e.g. --env PATH=/usr/bin.");
+                }
+            }
+        });
+        return option;
+    }
+
+    /// <summary>K=V pairs as a dictionary (a later K wins), or null when there are none.</summary>
+    public static Dictionary<string, string>? ToEnv(string[]? pairs)
+    {
+        if (pairs is not { Length: > 0 })
+        {
+            return null;
+        }
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in pairs)
+        {
+            var eq = pair.IndexOf('=');
+            env[pair[..eq]] = pair[(eq + 1)..];
+        }
+        return env;
+    }
+
+    public static Option<double?> Timeout() => new("--timeout")
+    {
+        Description = "Kill the command and its children after this many seconds (exit status 124)",
+        HelpName = "SECONDS",
+    };
+
+    public static long? ToTimeoutMs(double? seconds) =>
+        seconds is { } s ? (long)Math.Ceiling(s * 1000) : null;
+
+    public static Option<string?> Shell() => new("--shell", "-c")
+    {
+        Description = "Run this shell command line (/bin/sh -c) instead of argv",
+        HelpName = "CMD",
+    };
+
+    public static Option<bool> NoStdin() => new("--no-stdin")
+    {
+        Description = "Do not forward this program's stdin, even when it is a pipe or a file",
+    };
+
+    public static Argument<string[]> Argv() => new("argv")
+    {
+        Description = "The program and its arguments, after --",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    /// <summary>Exactly one of argv and --shell: added to exec and run.</summary>
+    public static void RequireOneCommand(Command command, Argument<string[]> argv, Option<string?> shell, string example) =>
+        command.Validators.Add(result =>
+        {
+            var hasArgv = result.GetValue(argv) is { Length: > 0 };
+            var hasShell = result.GetValue(shell) is not null;
+            if (hasArgv == hasShell)
+            {
+                result.AddError(hasArgv
+                    ? "Give either --shell CMD or a program after --, not both."
+                    : $"No command to run: put one after --, as in `{example}`, or use --shell \"CMD\".");
+            }
+        });
+}
+
+/// <summary>The options of `hutch create`, also taken by `hutch run`.</summary>
+internal sealed class CreateOptions
+{
+    public Option<string?> Name { get; } = new("--name") { Description = "Name for the sandbox, unique on the host ([a-z0-9-], 1-63)" };
+    public Option<string[]> Env { get; } = CommonOptions.Env("Environment for every command in the sandbox");
+    public Option<string?> Cwd { get; } = new("--cwd") { Description = "Default working directory, inside /workspace", HelpName = "DIR" };
+    public Option<long?> Memory { get; } = new("--memory") { Description = "Memory limit in MiB (default 512)", HelpName = "MiB" };
+    public Option<int?> Pids { get; } = new("--pids") { Description = "Most processes and threads at once (default 512)", HelpName = "N" };
+    public Option<double?> Cpus { get; } = new("--cpus") { Description = "CPU share in cores, e.g. 0.5 (default 1)", HelpName = "X" };
+    public Option<long?> Tmp { get; } = new("--tmp") { Description = "Size of /tmp in MiB (default 64)", HelpName = "MiB" };
+    public Option<long?> Ttl { get; } = new("--ttl") { Description = "Delete the sandbox by itself after this many seconds", HelpName = "SECONDS" };
+    public Option<string?> User { get; } = new("--user") { Description = "Run commands as 'user' (uid 1000, default) or 'root' (uid 0, no capabilities)" };
+
+    public CreateOptions()
+    {
+        User.AcceptOnlyFromAmong("user", "root");
+    }
+
+    public void AddTo(Command command)
+    {
+        command.Add(Name);
+        command.Add(Env);
+        command.Add(Cwd);
+        command.Add(Memory);
+        command.Add(Pids);
+        command.Add(Cpus);
+        command.Add(Tmp);
+        command.Add(Ttl);
+        command.Add(User);
+    }
+
+    public CreateSandboxRequest ToRequest(ParseResult parse)
+    {
+        var limits = new SandboxLimits(parse.GetValue(Memory), parse.GetValue(Pids), parse.GetValue(Cpus), parse.GetValue(Tmp));
+        return new CreateSandboxRequest(
+            Name: parse.GetValue(Name),
+            Env: CommonOptions.ToEnv(parse.GetValue(Env)),
+            Cwd: parse.GetValue(Cwd),
+            Limits: limits == new SandboxLimits() ? null : limits,
+            TtlSeconds: parse.GetValue(Ttl),
+            User: parse.GetValue(User));
+    }
+}

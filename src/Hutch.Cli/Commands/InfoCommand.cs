@@ -1,0 +1,58 @@
+using System.CommandLine;
+using System.Text;
+using Hutch.Cli.Output;
+using Hutch.Protocol.Api;
+
+namespace Hutch.Cli.Commands;
+
+/// <summary>`hutch info ID`: every field of one sandbox, with live usage.</summary>
+internal static class InfoCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var id = new Argument<string>("id") { Description = "The sandbox's id or name" };
+        var json = CommonOptions.Json();
+        var command = new Command("info", "Show one sandbox: state, limits, usage") { id, json };
+        command.Aliases.Add("inspect");
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect();
+            var info = await client.GetSandboxAsync(parse.GetRequiredValue(id), cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonOutput.Write(console.Out, info, JsonOutput.Context.SandboxInfo);
+            }
+            else
+            {
+                console.Out.Write(Render(info, TimeProvider.System.GetUtcNow()));
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    public static string Render(SandboxInfo s, DateTimeOffset now)
+    {
+        var text = new StringBuilder();
+        void Line(string key, string value) => text.Append(key.PadRight(9)).Append(value).Append('\n');
+
+        Line("id", s.Id);
+        Line("name", s.Name ?? "-");
+        Line("state", s.State);
+        Line("created", $"{Format.Instant(s.CreatedAt)} ({Format.Relative(s.CreatedAt, now)})");
+        Line("expires", s.ExpiresAt is { } e ? $"{Format.Instant(e)} ({Format.Relative(e, now)})" : "never");
+        Line("user", s.User);
+        Line("cwd", s.Cwd);
+        var l = s.Limits;
+        Line("limits", string.Join(", ",
+            $"memory {(l.MemoryMiB is { } m ? $"{m} MiB" : "default")}",
+            $"pids {(l.Pids is { } p ? p.ToString(System.Globalization.CultureInfo.InvariantCulture) : "default")}",
+            $"cpus {(l.Cpus is { } c ? Format.Number(c) : "default")}",
+            $"tmp {(l.TmpMiB is { } t ? $"{t} MiB" : "default")}"));
+        Line("usage", s.Usage is { } u
+            ? $"memory {Format.Bytes(u.MemoryBytes)} (peak {Format.Bytes(u.MemoryPeakBytes)}), pids {u.Pids}, cpu {Format.Millis(u.CpuTimeMs)}, oom kills {u.OomKills}"
+            : "- (not running)");
+        return text.ToString();
+    }
+}

@@ -1,0 +1,273 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Hutch.Daemon;
+using Hutch.Linux.Interop;
+
+namespace Hutch.Cli.Doctor;
+
+/// <summary>
+/// What a host needs before Hutch can isolate anything. Each check looks at the real thing (runs the
+/// runtime, creates a user namespace, opens with openat2) rather than trusting a config file, and
+/// fails closed: a check that cannot tell counts as failed.
+/// </summary>
+internal static class HostChecks
+{
+    private static readonly TimeSpan CommandBudget = TimeSpan.FromSeconds(5);
+
+    public static async Task<IReadOnlyList<DoctorCheck>> RunAllAsync(HutchOptions options, CancellationToken cancellationToken) =>
+    [
+        await RuntimeAsync(options.Runtime, cancellationToken).ConfigureAwait(false),
+        await UserNamespacesAsync(cancellationToken).ConfigureAwait(false),
+        Cgroups(ReadOrNull("/proc/self/mounts"), ReadOrNull),
+        Seccomp(ReadOrNull("/proc/self/status")),
+        Openat2(ReadOrNull("/proc/sys/kernel/osrelease"), KernelProbes.Openat2),
+        Agent(options.AgentPath),
+        DataDir(options.DataDir),
+    ];
+
+    public static async Task<DoctorCheck> RuntimeAsync(string runtime, CancellationToken cancellationToken)
+    {
+        const string name = "runtime";
+        if (FindExecutable(runtime) is not { } path)
+        {
+            return DoctorCheck.Fail(name, $"OCI runtime '{runtime}' not found on PATH",
+                runtime == "runc" ? "install it: apt-get install runc" : $"install {runtime}, or pass --runtime / set HUTCH_RUNTIME to its full path");
+        }
+        var (exit, output) = await RunAsync(path, ["--version"], cancellationToken).ConfigureAwait(false);
+        var firstLine = output.Split('\n', 2)[0].Trim();
+        return exit == 0
+            ? DoctorCheck.Pass(name, $"{firstLine} ({path})")
+            : DoctorCheck.Fail(name, $"`{path} --version` failed{Describe(exit, output)}", $"reinstall it (apt-get install --reinstall {Path.GetFileName(path)}), or point --runtime / HUTCH_RUNTIME at a working runtime");
+    }
+
+    public static async Task<DoctorCheck> UserNamespacesAsync(CancellationToken cancellationToken)
+    {
+        const string name = "user namespaces";
+        var max = ReadOrNull("/proc/sys/user/max_user_namespaces")?.Trim();
+        if (max is null || !long.TryParse(max, out var count))
+        {
+            return DoctorCheck.Fail(name, "/proc/sys/user/max_user_namespaces is missing: the kernel has no user namespaces",
+                "use a kernel built with CONFIG_USER_NS=y (every Debian kernel is)");
+        }
+        if (count <= 0)
+        {
+            return DoctorCheck.Fail(name, "user.max_user_namespaces is 0", "run: sysctl -w user.max_user_namespaces=15000 (and put it in /etc/sysctl.d/ to keep it)");
+        }
+        if (FindExecutable("unshare") is not { } unshare)
+        {
+            return DoctorCheck.Fail(name, "cannot try one: unshare(1) is not installed", "install it: apt-get install util-linux");
+        }
+        var (exit, output) = await RunAsync(unshare, ["--user", "true"], cancellationToken).ConfigureAwait(false);
+        return exit == 0
+            ? DoctorCheck.Pass(name, $"max {count}; `unshare --user true` works")
+            : DoctorCheck.Fail(name, $"`unshare --user true` failed{Describe(exit, output)}",
+                "allow them: sysctl -w kernel.unprivileged_userns_clone=1 and user.max_user_namespaces=15000; inside a container, run it with a seccomp profile that permits unshare/clone of user namespaces");
+    }
+
+    /// <summary>memory, pids and cpu controllers: mounted as cgroup v1 hierarchies, or enabled in a cgroup2 mount at /sys/fs/cgroup.</summary>
+    public static DoctorCheck Cgroups(string? mounts, Func<string, string?> readFile)
+    {
+        const string name = "cgroups";
+        string[] needed = ["memory", "pids", "cpu"];
+        if (mounts is null)
+        {
+            return DoctorCheck.Fail(name, "cannot read /proc/self/mounts", "mount /proc (mount -t proc proc /proc)");
+        }
+
+        var v1 = new HashSet<string>(StringComparer.Ordinal);
+        string? v2Root = null;
+        foreach (var line in mounts.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            // fs_spec fs_file fs_vfstype fs_mntops … (fstab(5)); v1 controllers are mount options ("rw,relatime,cpu,cpuacct").
+            var fields = line.Split(' ');
+            if (fields.Length < 4)
+            {
+                continue;
+            }
+            if (fields[2] == "cgroup")
+            {
+                v1.UnionWith(fields[3].Split(','));
+            }
+            else if (fields[2] == "cgroup2" && fields[1] == "/sys/fs/cgroup")
+            {
+                v2Root = fields[1];
+            }
+        }
+
+        if (needed.All(v1.Contains))
+        {
+            return DoctorCheck.Pass(name, "cgroup v1 with memory, pids and cpu controllers");
+        }
+        if (v2Root is not null)
+        {
+            var available = (readFile(Path.Join(v2Root, "cgroup.controllers")) ?? "").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            var missing = needed.Where(c => !available.Contains(c)).ToArray();
+            return missing.Length == 0
+                ? DoctorCheck.Pass(name, "cgroup v2 with memory, pids and cpu controllers")
+                : DoctorCheck.Fail(name, $"cgroup v2 lacks the {string.Join(", ", missing)} controller(s)",
+                    "use a kernel with CONFIG_MEMCG, CONFIG_CGROUP_PIDS and CONFIG_CGROUP_SCHED, and make sure no cgroup v1 hierarchy holds those controllers");
+        }
+        var missingV1 = needed.Where(c => !v1.Contains(c)).ToArray();
+        return DoctorCheck.Fail(name, $"no cgroup2 at /sys/fs/cgroup and no cgroup v1 hierarchy for {string.Join(", ", missingV1)}",
+            "mount cgroup2: mount -t cgroup2 cgroup2 /sys/fs/cgroup (or boot with systemd.unified_cgroup_hierarchy=1)");
+    }
+
+    public static DoctorCheck Seccomp(string? procStatus)
+    {
+        const string name = "seccomp";
+        var line = procStatus?.Split('\n').FirstOrDefault(l => l.StartsWith("Seccomp:", StringComparison.Ordinal));
+        return line is not null
+            ? DoctorCheck.Pass(name, $"supported (this process: {line.Trim()})")
+            : DoctorCheck.Fail(name, "/proc/self/status has no Seccomp field: the kernel lacks seccomp",
+                "use a kernel built with CONFIG_SECCOMP=y and CONFIG_SECCOMP_FILTER=y (every Debian kernel is)");
+    }
+
+    /// <summary>Kernel 5.6 or later, and the syscall really answers (a container's seccomp filter may refuse it).</summary>
+    public static DoctorCheck Openat2(string? osRelease, Func<int> probe)
+    {
+        const string name = "openat2";
+        var release = osRelease?.Trim() ?? "unknown";
+        var version = ParseKernelVersion(release);
+        if (version is null || version < new Version(5, 6))
+        {
+            return DoctorCheck.Fail(name, $"kernel {release} is older than 5.6, which added openat2", "upgrade the kernel to 5.6 or later (Debian 12 ships 6.1)");
+        }
+        var errno = probe();
+        return errno == 0
+            ? DoctorCheck.Pass(name, $"kernel {release}; openat2 with RESOLVE_NO_MAGICLINKS works")
+            : DoctorCheck.Fail(name, $"kernel {release}, but openat2 failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})",
+                "inside a container, allow the openat2 syscall (437) in its seccomp profile");
+    }
+
+    /// <summary>"6.1.0-18-amd64" → 6.1.0; null when it does not start with numbers.</summary>
+    public static Version? ParseKernelVersion(string release)
+    {
+        var numeric = new string(release.TakeWhile(c => char.IsAsciiDigit(c) || c == '.').ToArray()).TrimEnd('.');
+        if (numeric.Count(c => c == '.') == 0)
+        {
+            numeric += ".0";
+        }
+        return Version.TryParse(numeric, out var version) ? version : null;
+    }
+
+    public static DoctorCheck Agent(string agentPath)
+    {
+        const string name = "agent";
+        if (!File.Exists(agentPath))
+        {
+            return DoctorCheck.Fail(name, $"{agentPath} does not exist",
+                "build it with `dotnet publish src/Hutch.Agent -c Release` and set HUTCH_AGENT to the hutch-agent binary, or put hutch-agent beside hutch");
+        }
+        var mode = File.GetUnixFileMode(agentPath);
+        return (mode & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0
+            ? DoctorCheck.Pass(name, agentPath)
+            : DoctorCheck.Fail(name, $"{agentPath} is not executable", $"run: chmod 755 {agentPath}");
+    }
+
+    /// <summary>
+    /// Writable means a file can be created in it. A missing dir is not created here (the daemon
+    /// creates it with its own modes): its nearest existing parent must then let one be created.
+    /// </summary>
+    public static DoctorCheck DataDir(string dataDir)
+    {
+        const string name = "data dir";
+        var fix = "run as root, or set HUTCH_DATA_DIR (or --data-dir) to a directory you own";
+        dataDir = Path.GetFullPath(dataDir);
+        var existing = dataDir;
+        while (!Directory.Exists(existing))
+        {
+            if (Path.GetDirectoryName(existing) is not { } parent)
+            {
+                return DoctorCheck.Fail(name, $"no part of {dataDir} exists", fix);
+            }
+            existing = parent;
+        }
+
+        var probe = Path.Join(existing, $".hutch-doctor-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(probe);
+            Directory.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return DoctorCheck.Fail(name, $"{existing} is not writable: {e.Message}", fix);
+        }
+        return DoctorCheck.Pass(name, existing == dataDir ? $"{dataDir} is writable" : $"{dataDir} does not exist yet; {existing} lets it be created");
+    }
+
+    private static string? ReadOrNull(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static string? FindExecutable(string program)
+    {
+        if (program.Contains('/'))
+        {
+            return File.Exists(program) ? Path.GetFullPath(program) : null;
+        }
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Join(dir, program);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Runs a program with stdin closed; output is stdout then stderr. Exit -1 when it could not start or ran too long.</summary>
+    private static async Task<(int Exit, string Output)> RunAsync(string path, string[] args, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        try
+        {
+            using var process = Process.Start(start)!;
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+            var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+            using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            budget.CancelAfter(CommandBudget);
+            try
+            {
+                await process.WaitForExitAsync(budget.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                process.Kill(entireProcessTree: true);
+                return (-1, $"no answer within {CommandBudget.TotalSeconds:0} s");
+            }
+            return (process.ExitCode, (await stdout.ConfigureAwait(false)) + (await stderr.ConfigureAwait(false)));
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (-1, e.Message);
+        }
+    }
+
+    private static string Describe(int exit, string output)
+    {
+        var message = output.Trim().Split('\n')[^1].Trim();
+        var status = exit < 0 ? "" : $" with exit status {exit}";
+        return message.Length == 0 ? status : $"{status}: {message}";
+    }
+}

@@ -1,0 +1,3 @@
+using Hutch.Cli;
+
+return await HutchCli.RunAsync(args, CliConsole.System).ConfigureAwait(false);
