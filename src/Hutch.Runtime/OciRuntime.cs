@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Hutch.Linux;
@@ -28,7 +27,7 @@ public sealed class OciRuntime(string binary, string stateRoot)
     /// as its fd 3 (the agent's control channel) and <paramref name="logFile"/> as its stdout/stderr.
     /// Returns when the container's init runs; throws with the runtime's message when it fails.
     /// </summary>
-    public async Task RunDetachedAsync(string id, string bundleDir, Socket listener, string logFile, CancellationToken cancellationToken)
+    public async Task RunDetachedAsync(string id, string bundleDir, SafeFileHandle listener, string logFile, CancellationToken cancellationToken)
     {
         var path = ResolveBinary();
         using var log = File.OpenHandle(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
@@ -38,7 +37,7 @@ public sealed class OciRuntime(string binary, string stateRoot)
             [path, "--root", stateRoot, "run", "--detach", "--preserve-fds", "1", "--bundle", bundleDir, id],
             CleanEnvironment(),
             bundleDir,
-            new Dictionary<int, System.Runtime.InteropServices.SafeHandle> { [1] = log, [2] = log, [3] = listener.SafeHandle },
+            new Dictionary<int, System.Runtime.InteropServices.SafeHandle> { [1] = log, [2] = log, [3] = listener },
             NewSession: true));
         var status = await WaitForExitAsync(pid, cancellationToken).ConfigureAwait(false);
         if (status.ExitCode != 0)

@@ -168,10 +168,8 @@ public sealed partial class SandboxEngine : ISandboxEngine
 
         var socketPath = _paths.AgentSocket(record.Id);
         File.Delete(socketPath);
-        using (var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        using (var listener = Hutch.Linux.UnixListener.Listen(socketPath, backlog: 16))
         {
-            listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-            listener.Listen(16);
             await _runtime.RunDetachedAsync(record.Id, sandboxDir, listener, _paths.AgentLog(record.Id), cancellationToken).ConfigureAwait(false);
         }
         return await ConnectAsync(record, cancellationToken).ConfigureAwait(false);

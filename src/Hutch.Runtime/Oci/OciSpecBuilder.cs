@@ -39,7 +39,6 @@ public static class OciSpecBuilder
                     ["bounding"] = new JsonArray(), ["effective"] = new JsonArray(), ["inheritable"] = new JsonArray(),
                     ["permitted"] = new JsonArray(), ["ambient"] = new JsonArray(),
                 },
-                ["rlimits"] = new JsonArray(new JsonObject { ["type"] = "RLIMIT_NOFILE", ["hard"] = 65536, ["soft"] = 1024 }),
                 ["noNewPrivileges"] = true,
             },
             ["mounts"] = Mounts(spec),

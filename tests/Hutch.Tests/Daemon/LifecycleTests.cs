@@ -1,0 +1,120 @@
+using Hutch.Client;
+using Hutch.Protocol.Api;
+using Hutch.Tests.Infrastructure;
+
+namespace Hutch.Tests.Daemon;
+
+[Collection(DaemonCollection.Name)]
+public class LifecycleTests(DaemonFixture fixture)
+{
+    private HutchClient Client => fixture.Client;
+
+    [Fact]
+    public async Task Create_ThenExec_RunsAsUnprivilegedUserInWorkspace()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        var result = await sandbox.ShAsync("id -u; id -g; pwd; echo $HOME; hostname");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal($"1000\n1000\n/workspace\n/workspace\n{sandbox.Id}\n", result.Stdout);
+        Assert.Equal(SandboxStates.Running, sandbox.Info.State);
+    }
+
+    [Fact]
+    public async Task Create_WithNameEnvCwdAndLimits_AppliesThem()
+    {
+        var name = "t-" + Guid.NewGuid().ToString("N")[..8];
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(
+            Name: name, Env: new() { ["GREETING"] = "hello world" }, Cwd: "src/app",
+            Limits: new SandboxLimits(MemoryMiB: 128, Pids: 64, Cpus: 0.5, TmpMiB: 8)));
+
+        var result = await Client.ExecAsync(name, new ExecRequest(Command: "pwd; echo $GREETING; cat /sys/fs/cgroup/pids.max 2>/dev/null; df -m /tmp | tail -1"));
+
+        Assert.Equal(0, result.ExitCode);
+        var lines = result.Stdout.Split('\n');
+        Assert.Equal("/workspace/src/app", lines[0]);
+        Assert.Equal("hello world", lines[1]);
+        Assert.Contains(" 8 ", lines[^2]); // tmpfs of 8 MiB
+        var info = await Client.GetSandboxAsync(name);
+        Assert.Equal(sandbox.Id, info.Id);
+        Assert.Equal(128, info.Limits.MemoryMiB);
+        Assert.Equal(64, info.Limits.Pids);
+    }
+
+    [Fact]
+    public async Task Get_ReportsLiveResourceUsage()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        await sandbox.ShAsync("for i in 1 2 3 4 5 6 7 8 9; do :; done");
+
+        var info = await Client.GetSandboxAsync(sandbox.Id);
+
+        Assert.NotNull(info.Usage);
+        Assert.True(info.Usage!.MemoryBytes > 0, "memory usage should be counted");
+        Assert.True(info.Usage.Pids >= 1, "the agent itself is a process");
+        Assert.True(info.CreatedAt <= DateTimeOffset.UtcNow);
+        Assert.Contains(await Client.ListSandboxesAsync(), s => s.Id == sandbox.Id);
+    }
+
+    [Fact]
+    public async Task Delete_RemovesEverythingAndIsIdempotent()
+    {
+        var sandbox = await Client.CreateSandboxAsync();
+        await Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "echo data > file; (sleep 1234 &) ; true"));
+        var bundle = Path.Join(fixture.DataDir, "sandboxes", sandbox.Id);
+        var workspace = Path.Join(fixture.DataDir, "workspaces", sandbox.Id);
+        Assert.True(File.Exists(Path.Join(workspace, "file")));
+
+        await Client.DeleteSandboxAsync(sandbox.Id);
+        await Client.DeleteSandboxAsync(sandbox.Id); // a second delete is fine
+
+        Assert.False(Directory.Exists(bundle));
+        Assert.False(Directory.Exists(workspace));
+        Assert.Empty(HostInspector.CgroupDirsOf(sandbox.Id));
+        Assert.Empty(HostInspector.ProcessesWithCommandLine("sleep\01234"));
+        Assert.False(Directory.Exists(Path.Join(fixture.DataDir, "runc", sandbox.Id)));
+        var error = await Assert.ThrowsAsync<HutchApiException>(() => Client.GetSandboxAsync(sandbox.Id));
+        Assert.Equal(ErrorCodes.SandboxNotFound, error.Code);
+        Assert.Equal(404, error.Status);
+    }
+
+    [Fact]
+    public async Task Delete_WithKeepWorkspace_LeavesFiles()
+    {
+        var sandbox = await Client.CreateSandboxAsync();
+        await Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "echo kept > out.txt"));
+
+        await Client.DeleteSandboxAsync(sandbox.Id, keepWorkspace: true);
+
+        var kept = Path.Join(fixture.DataDir, "workspaces", sandbox.Id);
+        Assert.Equal("kept\n", await File.ReadAllTextAsync(Path.Join(kept, "out.txt")));
+        Directory.Delete(kept, recursive: true);
+    }
+
+    [Fact]
+    public async Task Ttl_WhenItPasses_DeletesTheSandbox()
+    {
+        var sandbox = await Client.CreateSandboxAsync(new CreateSandboxRequest(TtlSeconds: 1));
+        Assert.NotNull(sandbox.ExpiresAt);
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline && (await Client.ListSandboxesAsync()).Any(s => s.Id == sandbox.Id))
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.DoesNotContain(await Client.ListSandboxesAsync(), s => s.Id == sandbox.Id);
+        Assert.Empty(HostInspector.CgroupDirsOf(sandbox.Id));
+    }
+
+    [Fact]
+    public async Task RootSandbox_RunsAsUidZeroWithoutCapabilities()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: "root"));
+
+        var result = await sandbox.ShAsync("id -u; grep CapEff /proc/self/status");
+
+        Assert.Equal("0\nCapEff:\t0000000000000000\n", result.Stdout);
+    }
+}

@@ -1,0 +1,69 @@
+using Hutch.Client;
+using Hutch.Daemon;
+using Hutch.Protocol.Api;
+
+namespace Hutch.Tests.Infrastructure;
+
+/// <summary>
+/// A real daemon (real runc, real agent) on a random loopback port with its own data dir, shared by
+/// the tests of one collection. Everything it created is deleted at the end.
+/// </summary>
+public sealed class DaemonFixture : IAsyncLifetime
+{
+    public string DataDir { get; } = TestPaths.NewTempDir("hutch-t");
+    public RunningDaemon Daemon { get; private set; } = null!;
+    public HutchClient Client { get; private set; } = null!;
+    public HutchOptions Options { get; private set; } = null!;
+    public string ApiKey { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Options = new HutchOptions { DataDir = DataDir, Url = "http://127.0.0.1:0", AgentPath = TestPaths.Agent };
+        Daemon = await DaemonHost.StartAsync(Options);
+        ApiKey = (await File.ReadAllTextAsync(Options.ApiKeyFile)).Trim();
+        Client = new HutchClient(new Uri(Daemon.Url), ApiKey);
+    }
+
+    /// <summary>Creates a sandbox that is deleted when the returned handle is disposed.</summary>
+    public async Task<TestSandbox> CreateAsync(CreateSandboxRequest? request = null) =>
+        new(Client, await Client.CreateSandboxAsync(request ?? new CreateSandboxRequest()));
+
+    public async Task DisposeAsync()
+    {
+        foreach (var sandbox in await Client.ListSandboxesAsync())
+        {
+            await Client.DeleteSandboxAsync(sandbox.Id);
+        }
+        Client.Dispose();
+        await Daemon.DisposeAsync();
+        Directory.Delete(DataDir, recursive: true);
+    }
+}
+
+/// <summary>A sandbox owned by one test.</summary>
+public sealed class TestSandbox(HutchClient client, SandboxInfo info) : IAsyncDisposable
+{
+    public SandboxInfo Info { get; } = info;
+    public string Id => Info.Id;
+
+    public Task<ExecResult> ShAsync(string command, long? timeoutMs = null) =>
+        client.ExecAsync(Id, new ExecRequest(Command: command, TimeoutMs: timeoutMs));
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await client.DeleteSandboxAsync(Id);
+        }
+        catch (HutchApiException e) when (e.Code == ErrorCodes.SandboxNotFound)
+        {
+            // The test deleted it itself.
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class DaemonCollection : ICollectionFixture<DaemonFixture>
+{
+    public const string Name = "daemon";
+}
