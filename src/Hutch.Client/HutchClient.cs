@@ -91,6 +91,9 @@ public sealed partial class HutchClient : IDisposable
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
         // Keep-alive pings are an HTTP/2 matter; HTTP/1.1 keeps the pooled sockets open between calls.
         MaxConnectionsPerServer = int.MaxValue,
+        // A stream the caller stops reading must hang up at once, not be drained for reuse: the
+        // daemon learns of the disconnect from the closed socket (and kills when asked to).
+        MaxResponseDrainSize = 0,
     };
 
     /// <summary>JSON for everything this client reads and writes: <see cref="ApiJsonContext"/>, but tolerant on reading.</summary>

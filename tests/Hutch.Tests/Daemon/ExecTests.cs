@@ -155,10 +155,10 @@ public class ExecTests(DaemonFixture fixture)
         var next = stream.MoveNextAsync().AsTask();
         var finished = await Task.WhenAny(next, Task.Delay(10_000));
 
+        // The SDK turns the stream's error event into an exception with the event's code.
         Assert.Same(next, finished);
-        Assert.True(await next);
-        Assert.Equal(ExecEventTypes.Error, stream.Current.Type);
-        Assert.Equal(ErrorCodes.SandboxDied, stream.Current.Code);
+        var error = await Assert.ThrowsAsync<HutchApiException>(() => next);
+        Assert.Equal(ErrorCodes.SandboxDied, error.Code);
         await delete;
         await stream.DisposeAsync();
     }
