@@ -156,7 +156,7 @@ internal static class HostChecks
         if (!File.Exists(agentPath))
         {
             return DoctorCheck.Fail(name, $"{agentPath} does not exist",
-                "build it with `dotnet publish src/Hutch.Agent -c Release` and set HUTCH_AGENT to the hutch-agent binary, or put hutch-agent beside hutch");
+                "build it (`./hutch` in the repository does: dotnet publish src/Hutch.Agent -c Release -o artifacts/agent) and set HUTCH_AGENT to that hutch-agent, or put hutch-agent beside hutch");
         }
         var mode = File.GetUnixFileMode(agentPath);
         return (mode & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0

@@ -1,0 +1,133 @@
+using System.CommandLine;
+using Hutch.Cli;
+using Hutch.Cli.Commands;
+using Hutch.Protocol.Api;
+
+namespace Hutch.Tests.Cli;
+
+public class ParsingTests
+{
+    private static ParseResult Parse(params string[] args) => HutchCli.BuildRoot(new TestConsole().Console).Parse(args);
+
+    private static async Task<(int Exit, string Stderr)> RunAsync(params string[] args)
+    {
+        var console = new TestConsole();
+        var exit = await HutchCli.RunAsync(args, console.Console);
+        return (exit, console.Error.ToString());
+    }
+
+    [Fact]
+    public void Exec_TakesTheIdAndEverythingAfterTheDoubleDash()
+    {
+        var parse = Parse("exec", "box", "--env", "A=1", "--", "ls", "-la", "--json");
+
+        Assert.Empty(parse.Errors);
+        Assert.Equal("box", parse.GetValue<string>("id"));
+        Assert.Equal(["ls", "-la", "--json"], parse.GetValue<string[]>("argv")!);
+        Assert.Equal(["A=1"], parse.GetValue<string[]>("--env")!);
+        Assert.False(parse.GetValue<bool>("--json"));
+    }
+
+    [Fact]
+    public void Run_TakesCreateOptions_AndTheCommand()
+    {
+        var parse = Parse("run", "--memory", "256", "--cpus", "0.5", "--user", "root", "-e", "X=1", "-e", "Y=a=b", "--", "python3", "-c", "print(1)");
+
+        Assert.Empty(parse.Errors);
+        Assert.Equal(["python3", "-c", "print(1)"], parse.GetValue<string[]>("argv")!);
+        Assert.Equal(256, parse.GetValue<long?>("--memory"));
+        Assert.Equal(0.5, parse.GetValue<double?>("--cpus"));
+    }
+
+    [Fact]
+    public void CreateOptions_BecomeTheCreateRequest()
+    {
+        var options = new CreateOptions();
+        var command = new Command("create");
+        options.AddTo(command);
+
+        var request = options.ToRequest(command.Parse(["--name", "box", "--env", "A=1", "--env", "B=x=y", "--cwd", "src", "--pids", "64", "--tmp", "32", "--ttl", "600", "--user", "root"]));
+
+        Assert.Equal("box", request.Name);
+        Assert.Equal(new Dictionary<string, string> { ["A"] = "1", ["B"] = "x=y" }, request.Env);
+        Assert.Equal("src", request.Cwd);
+        Assert.Equal(new SandboxLimits(Pids: 64, TmpMiB: 32), request.Limits);
+        Assert.Equal(600, request.TtlSeconds);
+        Assert.Equal("root", request.User);
+    }
+
+    [Fact]
+    public void CreateOptions_LeftOut_LeaveEverythingToTheDaemon()
+    {
+        var options = new CreateOptions();
+        var command = new Command("create");
+        options.AddTo(command);
+
+        Assert.Equal(new CreateSandboxRequest(), options.ToRequest(command.Parse([])));
+    }
+
+    [Theory]
+    [InlineData("exec", "box")]
+    [InlineData("exec", "box", "--shell", "echo hi", "--", "ls")]
+    [InlineData("exec", "box", "--env", "NOEQUALS", "--", "ls")]
+    [InlineData("run", "--user", "admin", "--", "ls")]
+    [InlineData("run", "--memory", "lots", "--", "ls")]
+    [InlineData("info")]
+    [InlineData("rm")]
+    [InlineData("frobnicate")]
+    [InlineData]
+    public async Task UsageErrors_ExitWith2_AndSayHutchColon(params string[] args)
+    {
+        var (exit, stderr) = await RunAsync(args);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.StartsWith("hutch: ", stderr);
+        Assert.Contains("--help", stderr);
+    }
+
+    [Fact]
+    public async Task AMissingCommand_SaysHowToGiveOne()
+    {
+        var (_, stderr) = await RunAsync("run", "--memory", "64");
+
+        Assert.Contains("hutch run -- ls -la", stderr);
+    }
+
+    [Fact]
+    public async Task Help_ExitsWith0()
+    {
+        var console = new TestConsole();
+
+        var exit = await HutchCli.RunAsync(["exec", "--help"], console.Console);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("--timeout", console.Out.ToString());
+    }
+
+    [Fact]
+    public async Task RunWithAMissingWorkspace_IsAUsageError()
+    {
+        var (exit, stderr) = await RunAsync("run", "--workspace", "/nonexistent/dir", "--", "true");
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Contains("/nonexistent/dir is not a directory", stderr);
+    }
+
+    [Fact]
+    public void Serve_FlagsOverrideTheDefaults()
+    {
+        var options = ServeCommand.ToOptions("http://127.0.0.1:9999", "relative/dir", "crun");
+
+        Assert.Equal("http://127.0.0.1:9999", options.Url);
+        Assert.Equal(Path.GetFullPath("relative/dir"), options.DataDir);
+        Assert.Equal("crun", options.Runtime);
+        Assert.Equal(Path.Join(options.DataDir, "api-key"), options.ApiKeyFile);
+    }
+
+    [Theory]
+    [InlineData(2.5, 2500L)]
+    [InlineData(0.0001, 1L)]
+    [InlineData(null, null)]
+    public void Timeouts_AreSecondsOnTheCommandLine_AndMillisecondsOnTheWire(double? seconds, long? ms) =>
+        Assert.Equal(ms, CommonOptions.ToTimeoutMs(seconds));
+}
