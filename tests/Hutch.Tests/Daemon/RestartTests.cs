@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using Hutch.Client;
+using Hutch.Protocol.Api;
+using Hutch.Tests.Infrastructure;
+
+namespace Hutch.Tests.Daemon;
+
+/// <summary>Sandboxes outlive their daemon: a daemon killed with SIGKILL and started again re-adopts them.</summary>
+public class RestartTests
+{
+    [Fact]
+    public async Task DaemonKilledWith9_AndRestarted_ReadoptsRunningSandboxes_AndMarksLostOnes()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-r");
+        var port = FreePort();
+        var daemon = StartDaemon(dataDir, port);
+        try
+        {
+            using var client = await ConnectAsync(dataDir, port);
+            var survivor = await client.CreateSandboxAsync(new CreateSandboxRequest(Name: "survivor"));
+            var victim = await client.CreateSandboxAsync();
+            await client.ExecAsync(survivor.Id, new ExecRequest(Command: "echo before > state; (sleep 300 &)"));
+
+            daemon.Kill(); // SIGKILL: no shutdown code runs
+            await daemon.WaitForExitAsync();
+            // While no daemon runs, one sandbox loses its init (as if the host killed it).
+            KillSandboxInit(dataDir, victim.Id);
+
+            daemon = StartDaemon(dataDir, port);
+            using var again = await ConnectAsync(dataDir, port);
+            var result = await again.ExecAsync("survivor", new ExecRequest(Command: "cat state; pgrep -c sleep"));
+            var lost = await again.GetSandboxAsync(victim.Id);
+
+            Assert.Equal("before\n1\n", result.Stdout);
+            Assert.Equal(SandboxStates.Running, (await again.GetSandboxAsync("survivor")).State);
+            Assert.Equal(SandboxStates.Lost, lost.State);
+            var error = await Assert.ThrowsAsync<HutchApiException>(() => again.ExecAsync(victim.Id, "true"));
+            Assert.Equal(ErrorCodes.SandboxNotRunning, error.Code);
+
+            await again.DeleteSandboxAsync(survivor.Id);
+            await again.DeleteSandboxAsync(victim.Id);
+            Assert.Empty(HostInspector.CgroupDirsOf(survivor.Id));
+            Assert.Empty(HostInspector.CgroupDirsOf(victim.Id));
+        }
+        finally
+        {
+            daemon.Kill();
+            await daemon.WaitForExitAsync();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    private static Process StartDaemon(string dataDir, int port)
+    {
+        var psi = new ProcessStartInfo(TestPaths.Cli) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "serve", "--data-dir", dataDir, "--url", $"http://127.0.0.1:{port}" })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        psi.Environment["HUTCH_AGENT"] = TestPaths.Agent;
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task<HutchClient> ConnectAsync(string dataDir, int port)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var keyFile = Path.Join(dataDir, "api-key");
+            if (File.Exists(keyFile))
+            {
+                var client = new HutchClient(new Uri($"http://127.0.0.1:{port}"), (await File.ReadAllTextAsync(keyFile)).Trim());
+                try
+                {
+                    await client.HealthAsync();
+                    return client;
+                }
+                catch (HutchApiException) when (DateTime.UtcNow < deadline)
+                {
+                    client.Dispose();
+                }
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("the daemon did not answer within 30 s");
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    private static void KillSandboxInit(string dataDir, string id)
+    {
+        var state = File.ReadAllText(Path.Join(dataDir, "runc", id, "state.json"));
+        var pid = System.Text.Json.JsonDocument.Parse(state).RootElement.GetProperty("init_process_pid").GetInt32();
+        Process.GetProcessById(pid).Kill();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,215 @@
+using Hutch.Client;
+using Hutch.Protocol.Api;
+using Hutch.Tests.Infrastructure;
+
+namespace Hutch.Tests.Security;
+
+/// <summary>
+/// Attacks from inside a sandbox that must fail. Each test names the security invariant of
+/// ../shared/DESIGN.md it attacks. Where it matters, the attack also runs as root inside.
+/// </summary>
+[Collection(DaemonCollection.Name)]
+public class EscapeAttemptTests(DaemonFixture fixture)
+{
+    private HutchClient Client => fixture.Client;
+
+    // Invariant 1: nothing of the host is visible except what the spec names.
+    [Theory]
+    [InlineData("user")]
+    [InlineData("root")]
+    public async Task ReadHostShadowAndPlantedRootFile_Fails(string user)
+    {
+        var planted = $"/root/hutch-planted-{Guid.NewGuid():N}";
+        await File.WriteAllTextAsync(planted, "host secret");
+        try
+        {
+            await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: user));
+
+            var result = await sandbox.ShAsync($"cat /etc/shadow; cat {planted}; ls /etc; ls /; ls /home /var /run /root 2>&1 | wc -l");
+
+            Assert.DoesNotContain("host secret", result.Stdout);
+            Assert.DoesNotContain("root:", result.Stdout.Split('\n').FirstOrDefault() ?? "");
+            Assert.Contains("No such file", result.Stderr);
+            var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            // /etc is the generated one: exactly these files, never the host's.
+            Assert.Equal(["group", "hosts", "nsswitch.conf", "os-release", "passwd", "resolv.conf"], lines.Take(6));
+            Assert.DoesNotContain("home", lines);
+            Assert.DoesNotContain("var", lines);
+            Assert.DoesNotContain("run", lines);
+        }
+        finally
+        {
+            File.Delete(planted);
+        }
+    }
+
+    [Fact]
+    public async Task ListDaemonDataDir_Fails()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: "root"));
+
+        var result = await sandbox.ShAsync($"ls {fixture.DataDir}; ls {fixture.DataDir}/sandboxes; find / -xdev -name registry.db -o -name api-key 2>/dev/null; echo end");
+
+        Assert.Equal("end\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task OtherSandboxWorkspace_IsInvisible()
+    {
+        await using var a = await fixture.CreateAsync();
+        await using var b = await fixture.CreateAsync();
+        await a.ShAsync("echo a-secret > secret.txt");
+
+        var result = await b.ShAsync("grep -r a-secret / 2>/dev/null; ls /workspace");
+
+        Assert.Equal("", result.Stdout);
+    }
+
+    // Invariant 2: own PID namespace, no capabilities, no_new_privs, seccomp.
+    [Fact]
+    public async Task SeeOrSignalHostProcess_Fails()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        var hostPid = Environment.ProcessId;
+
+        var result = await sandbox.ShAsync($"ls /proc | grep -c '^[0-9]'; kill -0 {hostPid} 2>&1; cat /proc/1/cmdline | tr '\\0' ' '");
+
+        var lines = result.Stdout.Split('\n');
+        Assert.True(int.Parse(lines[0]) <= 5, $"only the sandbox's own processes are visible, saw {lines[0]}");
+        Assert.Contains("No such process", result.Stdout + result.Stderr);
+        Assert.Contains("/.hutch/agent", result.Stdout);
+    }
+
+    [Fact]
+    public async Task ProcessStatus_ShowsNoCapabilitiesNoNewPrivsAndSeccomp()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: "root"));
+
+        var result = await sandbox.ShAsync("grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status");
+
+        Assert.Equal("CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("user")]
+    [InlineData("root")]
+    public async Task MountOrUnshare_Fails(string user)
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: user));
+
+        var result = await sandbox.ShAsync(
+            "unshare -r true && echo UNSHARED; unshare -n true && echo UNSHARED2; mount -t tmpfs x /tmp && echo MOUNTED; " +
+            "perl -e 'syscall(272, 0x10000000) == 0 and print \"UNSHARE_SYSCALL\\n\"'; echo done");
+
+        Assert.Equal("done\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task PtraceTheAgent_Fails()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: "root"));
+
+        // ptrace(PTRACE_ATTACH=16, pid 1): refused by seccomp; /proc/1/mem and fds refused because the agent is non-dumpable.
+        var result = await sandbox.ShAsync(
+            "perl -e '$r = syscall(101, 16, 1, 0, 0); print \"ptrace=$r errno=\" . ($!+0) . \"\\n\"'; " +
+            "cat /proc/1/environ >/dev/null 2>&1 && echo ENVIRON; ls /proc/1/fd >/dev/null 2>&1 && echo FDS; head -c1 /proc/1/mem >/dev/null 2>&1 && echo MEM; echo done");
+
+        Assert.Equal("ptrace=-1 errno=1\ndone\n", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("user")]
+    [InlineData("root")]
+    public async Task ReachAgentControlChannel_Fails(string user)
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: user));
+        var hostSocket = Path.Join(fixture.DataDir, "sandboxes", sandbox.Id, "agent.sock");
+        Assert.True(File.Exists(hostSocket), "the control socket exists on the host");
+
+        // The socket's path is not in the sandbox; its fd is held only by the non-dumpable agent; and
+        // no unix socket of the sandbox's network namespace leads to it. Try all three.
+        var result = await sandbox.ShAsync(
+            $"test -e {hostSocket} && echo PATH; " +
+            "for f in /proc/1/fd/*; do cat $f >/dev/null 2>&1 && echo FD $f; done; " +
+            "perl -MSocket -e 'for (split /\\n/, `cat /proc/net/unix`) { @f = split; $p = $f[7] or next; socket(S, AF_UNIX, SOCK_STREAM, 0); connect(S, pack_sockaddr_un($p)) and print \"CONNECTED $p\\n\"; close S }'; echo done");
+
+        Assert.Equal("done\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task AgentIgnoresSignalsFromInside()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        await sandbox.ShAsync("kill -TERM 1; kill -INT 1; kill -HUP 1; kill -KILL 1; true");
+        var after = await sandbox.ShAsync("echo alive");
+
+        Assert.Equal("alive\n", after.Stdout);
+    }
+
+    // Invariant 3: no network but loopback.
+    [Fact]
+    public async Task HostLoopbackServicesAndAnyRoute_AreUnreachable()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        var port = new Uri(fixture.Daemon.Url).Port;
+
+        // The daemon listens on the host's 127.0.0.1; the sandbox's 127.0.0.1 is its own loopback.
+        // No route exists to anything else, so no packet can leave (we never send to outside addresses).
+        var result = await sandbox.ShAsync(
+            $"bash -c 'echo > /dev/tcp/127.0.0.1/{port}' 2>/dev/null && echo REACHED; " +
+            "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; tail -n +2 /proc/net/route | wc -l; tail -n +2 /proc/net/ipv6_route 2>/dev/null | grep -v ' lo$' | wc -l");
+
+        Assert.Equal("lo\n0\n0\n", result.Stdout);
+    }
+
+    // Invariant 5: limits enforced by cgroups and the kernel.
+    [Fact]
+    public async Task ForkBomb_IsHeldByPidsLimit_AndSandboxSurvives()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Limits: new SandboxLimits(Pids: 64)));
+
+        var bomb = await sandbox.ShAsync("bomb() { bomb | bomb & }; bomb; sleep 3", timeoutMs: 4000);
+        var info = await Client.GetSandboxAsync(sandbox.Id);
+        var after = await sandbox.ShAsync("echo survived");
+
+        Assert.True(bomb.TimedOut || bomb.ExitCode is not null);
+        Assert.True(info.Usage!.Pids <= 64);
+        Assert.Equal("survived\n", after.Stdout);
+    }
+
+    [Fact]
+    public async Task MemoryHog_IsOomKilledAndReportedAsSuch()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Limits: new SandboxLimits(MemoryMiB: 32)));
+
+        var result = await sandbox.ShAsync("tail /dev/zero", timeoutMs: 30_000);
+        var after = await sandbox.ShAsync("echo alive");
+
+        Assert.True(result.OomKilled, $"expected an OOM kill, got exit {result.ExitCode} signal {result.Signal}");
+        Assert.Equal("SIGKILL", result.Signal);
+        Assert.False(result.TimedOut);
+        Assert.Equal("alive\n", after.Stdout);
+    }
+
+    [Fact]
+    public async Task TmpIsSizeCapped()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Limits: new SandboxLimits(TmpMiB: 4)));
+
+        var result = await sandbox.ShAsync("head -c 10000000 /dev/zero > /tmp/big; echo rc=$?; ls -l /tmp/big | awk '{print $5}'");
+
+        Assert.StartsWith("rc=1\n", result.Stdout);
+        Assert.True(long.Parse(result.Stdout.Split('\n')[1]) <= 4 << 20);
+    }
+
+    [Fact]
+    public async Task SystemDirectories_AreReadOnly_AndWorkspaceIsNosuid()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: "root"));
+
+        var result = await sandbox.ShAsync("touch /usr/x /etc/x /x 2>/dev/null && echo WROTE; grep ' /workspace ' /proc/mounts | grep -c nosuid");
+
+        Assert.Equal("1\n", result.Stdout);
+    }
+}
