@@ -8,11 +8,9 @@ internal static class DaemonWiring
 {
     /// <summary>`hutch serve`: runs the daemon until the token is cancelled; returns its exit status.</summary>
     public static Task<int> RunDaemonAsync(HutchOptions options, CancellationToken cancellationToken) =>
-        // WIRE: Hutch.Daemon.DaemonHost.RunAsync(options, cancellationToken)
-        throw new CliException("not_implemented", "this build of hutch cannot serve yet: Hutch.Daemon.DaemonHost is not wired in");
+        DaemonHost.RunAsync(options, cancellationToken);
 
     /// <summary>`hutch run` without a daemon: the engine in this process, on the same data dir a daemon would use.</summary>
     public static Task<ISandboxEngine> OpenInProcessEngineAsync(HutchOptions options, CancellationToken cancellationToken) =>
-        // WIRE: Hutch.Daemon.Engine.SandboxEngine.OpenInProcessAsync(options, cancellationToken)
-        throw new CliException("not_implemented", "this build of hutch cannot run sandboxes in-process yet: Hutch.Daemon.Engine.SandboxEngine.OpenInProcessAsync is not wired in");
+        SandboxEngine.OpenInProcessAsync(options, cancellationToken);
 }
