@@ -1,17 +1,14 @@
-using System.Buffers.Binary;
-using System.Net.Sockets;
+using Hutch.Linux;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hutch.Agent;
 
 /// <summary>
 /// Accepts control connections and owns what they share: the reaper, the watchdog, the start time.
 /// </summary>
-internal sealed class AgentServer(Socket listener, bool refuseInsidePeers)
+internal sealed class AgentServer(SafeFileHandle listener, bool refuseInsidePeers)
 {
     public const string Version = "0.1.0";
-
-    private const int SolSocket = 1;
-    private const int SoPeerCred = 17;
 
     private readonly long _startTicks = Environment.TickCount64;
 
@@ -27,12 +24,12 @@ internal sealed class AgentServer(Socket listener, bool refuseInsidePeers)
         var next = 0;
         while (true)
         {
-            Socket client;
+            SafeFileHandle client;
             try
             {
-                client = listener.Accept();
+                client = UnixSockets.Accept(listener);
             }
-            catch (SocketException e)
+            catch (IOException e)
             {
                 // EMFILE and friends: back off rather than spin; the daemon retries.
                 Log.Write($"accept failed: {e.Message}");
@@ -54,15 +51,13 @@ internal sealed class AgentServer(Socket listener, bool refuseInsidePeers)
     /// The peer's pid as our PID namespace sees it (SO_PEERCRED, socket(7)): 0 when the peer lives
     /// outside the namespace (the daemon), its pid when it is inside (sandboxed code); -1 when unknown.
     /// </summary>
-    private static int PeerPid(Socket socket)
+    private static int PeerPid(SafeFileHandle socket)
     {
-        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
-        Span<byte> cred = stackalloc byte[12];
         try
         {
-            return socket.GetRawSocketOption(SolSocket, SoPeerCred, cred) >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(cred) : -1;
+            return UnixSockets.GetPeerCredentials(socket).Pid;
         }
-        catch (SocketException)
+        catch (IOException)
         {
             return -1;
         }

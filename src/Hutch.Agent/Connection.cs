@@ -1,7 +1,7 @@
-using System.Net.Sockets;
 using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
+using Hutch.Linux;
 using Hutch.Protocol.Agent;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hutch.Agent;
 
@@ -11,7 +11,7 @@ namespace Hutch.Agent;
 /// (chosen by the daemon, one per request). Nothing a peer sends may crash the agent: bad input
 /// becomes an Error frame on its channel, a broken stream ends only this connection.
 /// </summary>
-internal sealed class Connection(AgentServer server, Socket socket, int id)
+internal sealed class Connection(AgentServer server, SafeFileHandle socket, int id)
 {
     private readonly Lock _sendGate = new();
     private readonly Lock _execGate = new();
@@ -22,12 +22,12 @@ internal sealed class Connection(AgentServer server, Socket socket, int id)
 
     private void Run()
     {
-        var stream = new SocketReadStream(socket);
+        var stream = new FdReadStream(socket);
         try
         {
             while (true)
             {
-                // SocketReadStream completes synchronously, so this never blocks on a pending task.
+                // FdReadStream completes synchronously, so this never blocks on a pending task.
                 var frame = FrameCodec.ReadAsync(stream).GetAwaiter().GetResult();
                 if (frame is not { } f)
                 {
@@ -36,17 +36,18 @@ internal sealed class Connection(AgentServer server, Socket socket, int id)
                 Handle(f);
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or InvalidDataException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or InvalidDataException)
         {
-            Log.Write($"connection {id}: {e.GetType().Name}: {e.Message}");
+            Log.Write($"connection {id}: {e.Message}");
         }
         finally
         {
             lock (_sendGate)
             {
+                // Under the send lock: no exec thread is using the descriptor while it closes.
                 _closed = true;
+                socket.Dispose();
             }
-            socket.Dispose();
             List<Exec> running;
             lock (_execGate)
             {
@@ -69,7 +70,8 @@ internal sealed class Connection(AgentServer server, Socket socket, int id)
             switch (frame.Kind)
             {
                 case FrameKind.Ping:
-                    SendJson(FrameKind.Pong, channel, new AgentHello(AgentServer.Version, Environment.ProcessId, server.UptimeMs), AgentJsonContext.Default.AgentHello);
+                    var hello = new AgentHello(AgentServer.Version, Environment.ProcessId, server.UptimeMs);
+                    SendJson(FrameKind.Pong, channel, json => AgentJson.Write(json, hello));
                     break;
                 case FrameKind.ExecStart:
                     StartExec(channel, frame.Payload);
@@ -81,8 +83,8 @@ internal sealed class Connection(AgentServer server, Socket socket, int id)
                     Find(channel)?.StdinEof();
                     break;
                 case FrameKind.Kill:
-                    var kill = JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.ExecKill);
-                    if (kill is null || kill.Signal is < 1 or > 64)
+                    var kill = AgentJson.ReadExecKill(frame.Payload.Span);
+                    if (kill.Signal is < 1 or > 64)
                     {
                         SendError(channel, "bad_request", "kill needs a signal number between 1 and 64");
                         break;
@@ -97,23 +99,18 @@ internal sealed class Connection(AgentServer server, Socket socket, int id)
         }
         catch (JsonException e)
         {
-            SendError(channel, "bad_request", $"malformed {frame.Kind} payload: {e.Message}");
+            SendError(channel, "bad_request", $"malformed JSON payload for frame kind 0x{(byte)frame.Kind:x2}: {e.Message}");
         }
         catch (Exception e)
         {
-            Log.Write($"connection {id}: {frame.Kind} on channel {channel} failed: {e.GetType().Name}: {e.Message}");
-            SendError(channel, "internal_error", $"the agent failed to handle {frame.Kind}: {e.Message}");
+            Log.Write($"connection {id}: frame kind 0x{(byte)frame.Kind:x2} on channel {channel} failed: {e.Message}");
+            SendError(channel, "internal_error", $"the agent failed to handle frame kind 0x{(byte)frame.Kind:x2}: {e.Message}");
         }
     }
 
     private void StartExec(uint channel, ReadOnlyMemory<byte> payload)
     {
-        var request = JsonSerializer.Deserialize(payload.Span, AgentJsonContext.Default.ExecStart);
-        if (request is null)
-        {
-            SendError(channel, "bad_request", "ExecStart needs a JSON object");
-            return;
-        }
+        var request = AgentJson.ReadExecStart(payload.Span);
         if (Find(channel) is not null)
         {
             SendError(channel, "bad_request", $"channel {channel} is still running a command: use a new channel per request");
@@ -122,14 +119,15 @@ internal sealed class Connection(AgentServer server, Socket socket, int id)
         var error = Exec.TryStart(server, this, channel, request, out var exec);
         if (error is not null)
         {
-            SendJson(FrameKind.Error, channel, error, AgentJsonContext.Default.AgentError);
+            SendJson(FrameKind.Error, channel, json => AgentJson.Write(json, error));
             return;
         }
         lock (_execGate)
         {
             _execs[channel] = exec!;
         }
-        SendJson(FrameKind.Started, channel, new ExecStarted(exec!.Pid), AgentJsonContext.Default.ExecStarted);
+        var started = new ExecStarted(exec!.Pid);
+        SendJson(FrameKind.Started, channel, json => AgentJson.Write(json, started));
         exec.Run();
     }
 
@@ -153,15 +151,16 @@ internal sealed class Connection(AgentServer server, Socket socket, int id)
         }
     }
 
-    public void SendError(uint channel, string code, string message) =>
-        SendJson(FrameKind.Error, channel, new AgentError(code, message), AgentJsonContext.Default.AgentError);
-
-    public void SendJson<T>(FrameKind kind, uint channel, T value, JsonTypeInfo<T> typeInfo)
+    public void SendError(uint channel, string code, string message)
     {
-        var json = JsonSerializer.SerializeToUtf8Bytes(value, typeInfo);
-        var frame = new byte[FrameCodec.HeaderSize + json.Length];
-        json.CopyTo(frame.AsSpan(FrameCodec.HeaderSize));
-        Send(kind, channel, frame, json.Length);
+        var error = new AgentError(code, message);
+        SendJson(FrameKind.Error, channel, json => AgentJson.Write(json, error));
+    }
+
+    public void SendJson(FrameKind kind, uint channel, AgentJson.Writer properties)
+    {
+        var frame = AgentJson.Frame(properties, out var length);
+        Send(kind, channel, frame, length);
     }
 
     /// <summary>
@@ -178,26 +177,21 @@ internal sealed class Connection(AgentServer server, Socket socket, int id)
             {
                 return;
             }
+            bool sent;
             try
             {
-                var rest = frame.AsSpan(0, FrameCodec.HeaderSize + payloadLength);
-                while (!rest.IsEmpty)
-                {
-                    rest = rest[socket.Send(rest, SocketFlags.None)..];
-                }
+                sent = UnixSockets.SendAll(socket, frame.AsSpan(0, FrameCodec.HeaderSize + payloadLength));
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (IOException e)
             {
+                Log.Write($"connection {id}: send failed: {e.Message}");
+                sent = false;
+            }
+            if (!sent)
+            {
+                // The daemon is gone: stop sending and wake the read loop, which closes the socket.
                 _closed = true;
-                Log.Write($"connection {id}: send failed ({e.Message}); closing it");
-                try
-                {
-                    // Wakes the read loop, which then closes the socket.
-                    socket.Shutdown(SocketShutdown.Both);
-                }
-                catch (Exception shutdown) when (shutdown is SocketException or ObjectDisposedException)
-                {
-                }
+                UnixSockets.Shutdown(socket);
             }
         }
     }

@@ -252,7 +252,7 @@ internal sealed class Exec
         }
         catch (Exception e)
         {
-            Log.Write($"exec pid {Pid}: output pump failed: {e.GetType().Name}: {e.Message}");
+            Log.Write($"exec pid {Pid}: output pump failed: {e.Message}");
             lock (_gate)
             {
                 while (_exit is null)
@@ -319,9 +319,8 @@ internal sealed class Exec
         _stdin?.Abandon();
         // Forget first: the daemon may reuse the channel as soon as it reads Exited.
         _connection.Forget(_channel, this);
-        _connection.SendJson(FrameKind.Exited, _channel,
-            new ExecExited(status.ExitCode, status.Signal, timedOut, _truncated, _exitTicks - _startTicks),
-            AgentJsonContext.Default.ExecExited);
+        var exited = new ExecExited(status.ExitCode, status.Signal, timedOut, _truncated, _exitTicks - _startTicks);
+        _connection.SendJson(FrameKind.Exited, _channel, json => AgentJson.Write(json, exited));
     }
 
     private void DisposeAll()

@@ -17,7 +17,10 @@ internal static class Log
 
     public static void Write(string message)
     {
-        var line = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} hutch-agent[{Environment.ProcessId}]: {message}\n"));
+        // Formatted by hand: DateTime's format strings pull time-zone and culture code into the binary.
+        var now = DateTime.UtcNow;
+        var line = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"{now.Year:D4}-{now.Month:D2}-{now.Day:D2}T{now.Hour:D2}:{now.Minute:D2}:{now.Second:D2}.{now.Millisecond:D3}Z hutch-agent[{Environment.ProcessId}]: {message}\n"));
         lock (Gate)
         {
             try

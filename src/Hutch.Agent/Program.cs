@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using Hutch.Linux;
@@ -49,14 +48,14 @@ internal static class Program
         }
 
         EnsureStdio();
-        Socket listener;
+        SafeFileHandle listener;
         try
         {
             listener = listenPath is null ? Inherit(listenFd) : Listen(listenPath);
             // No command may ever inherit the control socket (Spawn also closes fds ≥ 3 in children).
-            Fds.SetCloseOnExec((int)listener.SafeHandle.DangerousGetHandle());
+            Fds.SetCloseOnExec((int)listener.DangerousGetHandle());
         }
-        catch (Exception e) when (e is IOException or SocketException or ArgumentException)
+        catch (Exception e) when (e is IOException or ArgumentException)
         {
             Log.Write($"cannot listen on {listenPath ?? $"fd {listenFd}"}: {e.Message}");
             return 1;
@@ -86,31 +85,22 @@ internal static class Program
 
     private static void Ignore(PosixSignalContext context) => context.Cancel = true;
 
-    private static Socket Inherit(int fd)
+    private static SafeFileHandle Inherit(int fd)
     {
-        var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
-        if (socket.SocketType != SocketType.Stream || socket.AddressFamily != AddressFamily.Unix)
+        if (!UnixSockets.IsListeningUnixStream(fd))
         {
-            throw new ArgumentException($"fd {fd} is not a Unix stream socket");
+            throw new ArgumentException($"fd {fd} is not a listening Unix stream socket");
         }
-        return socket;
+        return new SafeFileHandle(fd, ownsHandle: true);
     }
 
-    private static Socket Listen(string path)
+    private static SafeFileHandle Listen(string path)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            socket.Bind(new UnixDomainSocketEndPoint(path));
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-        {
-            File.Delete(path);
-            socket.Bind(new UnixDomainSocketEndPoint(path));
-        }
+        // A stale socket from an earlier run would make bind fail with EADDRINUSE.
+        File.Delete(path);
+        var listener = UnixListener.Listen(path, backlog: 128);
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        socket.Listen(128);
-        return socket;
+        return listener;
     }
 
     /// <summary>

@@ -73,7 +73,7 @@ internal sealed class Watchdog
             }
             catch (Exception e)
             {
-                Log.Write($"watchdog job failed: {e.GetType().Name}: {e.Message}");
+                Log.Write($"watchdog job failed: {e.Message}");
             }
         }
     }

@@ -1,13 +1,14 @@
-using System.Net.Sockets;
+using Hutch.Linux;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hutch.Agent;
 
 /// <summary>
-/// A read-only stream over a blocking socket whose ReadAsync completes synchronously, so the
-/// shared <see cref="Hutch.Protocol.Agent.FrameCodec"/> can decode frames on the connection's own
-/// thread without waking the socket engine or the thread pool (both cost memory in every sandbox).
+/// A read-only stream over a blocking descriptor whose ReadAsync completes synchronously, so the
+/// shared <see cref="Hutch.Protocol.Agent.FrameCodec"/> decodes frames on the connection's own
+/// thread without a thread pool (which would cost memory in every sandbox).
 /// </summary>
-internal sealed class SocketReadStream(Socket socket) : Stream
+internal sealed class FdReadStream(SafeFileHandle fd) : Stream
 {
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -15,7 +16,7 @@ internal sealed class SocketReadStream(Socket socket) : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override int Read(Span<byte> buffer) => socket.Receive(buffer, SocketFlags.None);
+    public override int Read(Span<byte> buffer) => Fds.Read(fd, buffer);
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 

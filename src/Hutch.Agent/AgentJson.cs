@@ -1,0 +1,219 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Hutch.Protocol.Agent;
+
+namespace Hutch.Agent;
+
+/// <summary>
+/// The control payloads (<see cref="AgentMessages"/> in Hutch.Protocol), read and written with
+/// Utf8JsonReader/Utf8JsonWriter by hand. The daemon uses the source-generated
+/// <see cref="AgentJsonContext"/>; here JsonSerializer alone would add 1.3 MB to a 1.5 MB binary
+/// (and to every sandbox's RSS), so the agent speaks the same JSON (web defaults: camelCase names,
+/// names matched case-insensitively, unknown properties ignored, numbers also accepted as
+/// strings) with the reader and writer only. The agent tests drive it with AgentJsonContext on the
+/// other side, which keeps both in step.
+/// </summary>
+internal static class AgentJson
+{
+    public delegate void Writer(Utf8JsonWriter json);
+
+    public static ExecStart ReadExecStart(ReadOnlySpan<byte> payload)
+    {
+        var reader = Begin(payload);
+        string[]? argv = null;
+        Dictionary<string, string>? env = null;
+        string? cwd = null;
+        long timeoutMs = 0, maxOutputBytes = 0;
+        var hasStdin = false;
+        while (NextProperty(ref reader) is { } name)
+        {
+            if (Is(name, "argv"))
+            {
+                argv = ReadStringArray(ref reader);
+            }
+            else if (Is(name, "env"))
+            {
+                env = ReadStringMap(ref reader);
+            }
+            else if (Is(name, "cwd"))
+            {
+                cwd = ReadString(ref reader);
+            }
+            else if (Is(name, "timeoutMs"))
+            {
+                timeoutMs = ReadInt64(ref reader);
+            }
+            else if (Is(name, "maxOutputBytes"))
+            {
+                maxOutputBytes = ReadInt64(ref reader);
+            }
+            else if (Is(name, "hasStdin"))
+            {
+                hasStdin = ReadBool(ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        return new ExecStart(argv ?? [], env ?? [], cwd ?? "", timeoutMs, maxOutputBytes, hasStdin);
+    }
+
+    public static ExecKill ReadExecKill(ReadOnlySpan<byte> payload)
+    {
+        var reader = Begin(payload);
+        var signal = 0L;
+        while (NextProperty(ref reader) is { } name)
+        {
+            if (Is(name, "signal"))
+            {
+                signal = ReadInt64(ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        return new ExecKill((int)Math.Clamp(signal, int.MinValue, int.MaxValue));
+    }
+
+    public static void Write(Utf8JsonWriter json, AgentHello hello)
+    {
+        json.WriteString("version", hello.Version);
+        json.WriteNumber("pid", hello.Pid);
+        json.WriteNumber("uptimeMs", hello.UptimeMs);
+    }
+
+    public static void Write(Utf8JsonWriter json, ExecStarted started) => json.WriteNumber("pid", started.Pid);
+
+    public static void Write(Utf8JsonWriter json, ExecExited exited)
+    {
+        WriteNullable(json, "exitCode", exited.ExitCode);
+        WriteNullable(json, "signal", exited.Signal);
+        json.WriteBoolean("timedOut", exited.TimedOut);
+        json.WriteBoolean("truncated", exited.Truncated);
+        json.WriteNumber("durationMs", exited.DurationMs);
+    }
+
+    public static void Write(Utf8JsonWriter json, AgentError error)
+    {
+        json.WriteString("code", error.Code);
+        json.WriteString("message", error.Message);
+    }
+
+    /// <summary>A frame buffer: <see cref="FrameCodec.HeaderSize"/> free bytes, then one JSON object. Returns the payload length.</summary>
+    public static byte[] Frame(Writer properties, out int payloadLength)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        buffer.Advance(FrameCodec.HeaderSize);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            properties(json);
+            json.WriteEndObject();
+        }
+        payloadLength = buffer.WrittenCount - FrameCodec.HeaderSize;
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteNullable(Utf8JsonWriter json, string name, int? value)
+    {
+        if (value is { } v)
+        {
+            json.WriteNumber(name, v);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    private static Utf8JsonReader Begin(ReadOnlySpan<byte> payload)
+    {
+        var reader = new Utf8JsonReader(payload, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("expected a JSON object");
+        }
+        return reader;
+    }
+
+    /// <summary>Moves to the next property's value and returns its name; null at the end of the object.</summary>
+    private static string? NextProperty(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read())
+        {
+            throw new JsonException("unexpected end of JSON");
+        }
+        if (reader.TokenType == JsonTokenType.EndObject)
+        {
+            return null;
+        }
+        var name = reader.GetString()!;
+        if (!reader.Read())
+        {
+            throw new JsonException("unexpected end of JSON");
+        }
+        return name;
+    }
+
+    private static bool Is(string name, string expected) => string.Equals(name, expected, StringComparison.OrdinalIgnoreCase);
+
+    private static string? ReadString(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.Null => null,
+        JsonTokenType.String => reader.GetString(),
+        _ => throw new JsonException($"expected a string"),
+    };
+
+    private static long ReadInt64(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.Number => reader.GetInt64(),
+        JsonTokenType.String when long.TryParse(reader.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) => value,
+        _ => throw new JsonException($"expected an integer"),
+    };
+
+    private static bool ReadBool(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.True => true,
+        JsonTokenType.False => false,
+        _ => throw new JsonException($"expected true or false"),
+    };
+
+    private static string[]? ReadStringArray(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw new JsonException($"expected an array of strings");
+        }
+        var items = new List<string>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            items.Add(ReadString(ref reader) ?? throw new JsonException("null inside an array of strings"));
+        }
+        return [.. items];
+    }
+
+    private static Dictionary<string, string>? ReadStringMap(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"expected an object of strings");
+        }
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (NextProperty(ref reader) is { } name)
+        {
+            map[name] = ReadString(ref reader) ?? "";
+        }
+        return map;
+    }
+}
