@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Hutch.Linux;
+using Hutch.Protocol.Agent;
+
+namespace Hutch.Tests.Agent;
+
+/// <summary>The agent as a server: handshake, bad input, signals aimed at it, who may connect.</summary>
+[Collection(AgentCollection.Name)]
+public sealed class AgentControlTests(AgentFixture agent)
+{
+    [Fact]
+    public async Task Ping_RepliesWithVersionPidAndUptime()
+    {
+        await using var connection = await agent.ConnectAsync();
+
+        var hello = await connection.PingAsync();
+
+        Assert.False(string.IsNullOrEmpty(hello.Version));
+        Assert.Equal(agent.Pid, hello.Pid);
+        Assert.True(hello.UptimeMs >= 0);
+    }
+
+    [Fact]
+    public async Task UnknownFrameKind_RepliesUnknownFrame()
+    {
+        await using var connection = await agent.ConnectAsync();
+        var channel = connection.NewChannel();
+
+        await connection.SendAsync((FrameKind)0x7E, channel, new byte[] { 1, 2, 3 });
+
+        Assert.Equal("unknown_frame", await ErrorCodeAsync(connection, channel));
+        Assert.NotNull(await connection.PingAsync());
+    }
+
+    [Theory]
+    [InlineData(FrameKind.ExecStart, "{not json")]
+    [InlineData(FrameKind.ExecStart, "[1,2]")]
+    [InlineData(FrameKind.ExecStart, "{\"argv\": 5}")]
+    [InlineData(FrameKind.ExecStart, "{\"argv\": []}")]
+    [InlineData(FrameKind.Kill, "{\"signal\": \"nine\"}")]
+    [InlineData(FrameKind.Kill, "{\"signal\": 0}")]
+    public async Task MalformedPayload_RepliesBadRequest(FrameKind kind, string payload)
+    {
+        await using var connection = await agent.ConnectAsync();
+        var channel = connection.NewChannel();
+
+        await connection.SendAsync(kind, channel, Encoding.UTF8.GetBytes(payload));
+
+        Assert.Equal("bad_request", await ErrorCodeAsync(connection, channel));
+        Assert.NotNull(await connection.PingAsync());
+    }
+
+    [Fact]
+    public async Task ExecStart_AcceptsWhatTheDaemonSerializes()
+    {
+        await using var connection = await agent.ConnectAsync();
+        // Names matched case-insensitively and unknown properties ignored, as with JsonSerializerDefaults.Web.
+        var payload = """{"Argv":["sh","-c","echo $X"],"ENV":{"X":"y","PATH":"/usr/bin:/bin"},"cwd":"/","timeoutMs":"5000","maxOutputBytes":100,"hasStdin":false,"future":{"a":[1]}}""";
+        var channel = connection.NewChannel();
+
+        await connection.SendAsync(FrameKind.ExecStart, channel, Encoding.UTF8.GetBytes(payload));
+        var started = await connection.NextAsync(channel);
+        var outcome = await connection.CollectAsync(channel, 0);
+
+        Assert.Equal(FrameKind.Started, started.Kind);
+        Assert.Equal("y\n", outcome.StdoutText);
+    }
+
+    [Fact]
+    public async Task StdinAndKill_ForUnknownChannel_AreIgnored()
+    {
+        await using var connection = await agent.ConnectAsync();
+
+        await connection.SendAsync(FrameKind.Stdin, 999_999, new byte[] { 1 });
+        await connection.SendAsync(FrameKind.StdinEof, 999_999);
+        await connection.SendKillAsync(999_999, Processes.SIGKILL);
+
+        Assert.NotNull(await connection.PingAsync());
+    }
+
+    [Fact]
+    public async Task ExecStart_OnBusyChannel_IsRefused()
+    {
+        await using var connection = await agent.ConnectAsync();
+        var channel = connection.NewChannel();
+        var pid = await connection.StartAsync(channel, AgentConnection.Command("sleep", "1000"));
+
+        await connection.SendExecAsync(channel, AgentConnection.Command("true"));
+
+        Assert.Equal("bad_request", await ErrorCodeAsync(connection, channel));
+        await connection.SendKillAsync(channel, Processes.SIGKILL);
+        var outcome = await connection.CollectAsync(channel, pid);
+        Assert.Equal(Processes.SIGKILL, outcome.Exited!.Signal);
+    }
+
+    [Fact]
+    public async Task Agent_IgnoresTerminationSignals()
+    {
+        foreach (var signal in new[] { Processes.SIGTERM, Processes.SIGINT, Processes.SIGHUP, Processes.SIGQUIT })
+        {
+            Processes.Signal(agent.Pid, signal);
+        }
+        await Task.Delay(100);
+
+        await using var connection = await agent.ConnectAsync();
+        Assert.NotNull(await connection.PingAsync());
+        Assert.True(agent.IsRunning);
+    }
+
+    [Fact]
+    public async Task Agent_AsPid1_RefusesPeersInsideItsPidNamespace()
+    {
+        // The agent as pid 1 of a fresh PID namespace (what runc gives it), without a container.
+        if (Environment.UserName != "root" || !File.Exists("/usr/bin/unshare") || !File.Exists("/usr/bin/python3"))
+        {
+            return; // needs root (CLONE_NEWPID) and python3 as the in-namespace client
+        }
+        var dir = Hutch.Tests.Infrastructure.TestPaths.NewTempDir("hutch-pid1");
+        var socket = Path.Join(dir, "agent.sock");
+        var log = new StringBuilder();
+        var binary = await AgentBinary.EnsureAsync();
+        using var process = AgentFixture.StartAgent("/usr/bin/unshare", ["--pid", "--fork", "--kill-child", "--mount-proc", binary, "--listen", socket], log);
+        try
+        {
+            await AgentFixture.WaitForSocketAsync(socket, process);
+            await using var outside = await AgentConnection.ConnectAsync(socket);
+
+            var hello = await outside.PingAsync();
+            // A peer inside the namespace connects, pings and reads until the agent hangs up.
+            // Prints how many bytes of a Pong it got: 0 when the agent hung up on it.
+            var probe = $"""
+                import socket
+                s = socket.socket(socket.AF_UNIX)
+                s.connect('{socket}')
+                try:
+                    s.sendall(bytes([0, 0, 0, 0, 1, 0, 0, 0, 1]))
+                    print(len(s.recv(100)))
+                except OSError:
+                    print(0)
+                """;
+            var inside = await outside.RunAsync(AgentConnection.Command("/usr/bin/python3", "-c", probe));
+
+            Assert.Equal(1, hello.Pid);
+            Assert.True(inside.StdoutText == "0\n", $"a peer inside the namespace was answered: {inside.StdoutText}{inside.StderrText}");
+            Assert.Contains("refused connection", log.ToString());
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static async Task<string> ErrorCodeAsync(AgentConnection connection, uint channel)
+    {
+        var frame = await connection.NextAsync(channel);
+        Assert.Equal(FrameKind.Error, frame.Kind);
+        var error = JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)!;
+        Assert.False(string.IsNullOrEmpty(error.Message));
+        return error.Code;
+    }
+}
