@@ -111,8 +111,10 @@ public sealed partial class SandboxEngine
                         case FrameKind.Exited:
                             finished = true;
                             var exit = JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.ExecExited)!;
-                            // The kernel counts OOM kills per cgroup; a SIGKILL that came with a new one was the OOM killer.
-                            var oom = exit.Signal == Processes.SIGKILL && !exit.TimedOut && _cgroups.OomKills(cgroup) > oomBefore;
+                            // The kernel counts OOM kills per cgroup: a new one during this command was the OOM killer
+                            // ending one of its processes (perhaps a child, as in `sh -c 'hog'` exiting 137).
+                            // Commands running at the same time in the same sandbox cannot be told apart.
+                            var oom = !exit.TimedOut && _cgroups.OomKills(cgroup) > oomBefore;
                             yield return new ExitEvent(exit, oom);
                             yield break;
                         case FrameKind.Error:

@@ -18,6 +18,8 @@ public static class RootfsLayout
         }
         File.SetUnixFileMode(rootfsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        // runc gives a tmpfs the mode of the directory it covers, so /tmp's mount point must be 1777 itself.
+        File.SetUnixFileMode(Path.Join(rootfsDir, "tmp"), (UnixFileMode)0b1_111_111_111);
         var agentMountPoint = Path.Join(rootfsDir, SandboxSpec.AgentPathInside.TrimStart('/'));
         if (!File.Exists(agentMountPoint))
         {
