@@ -27,7 +27,8 @@ ensure_built() {
   mkdir -p "$root/artifacts"
   local log=$root/artifacts/build.log
   if ! { dotnet publish "$root/src/Hutch.Agent" -c Release -o "$root/artifacts/agent" -nologo -v q \
-         && dotnet publish "$root/src/Hutch.Cli" -c Release -o "$root/artifacts/cli" -nologo -v q; } >"$log" 2>&1; then
+         && dotnet publish "$root/src/Hutch.Cli" -c Release -o "$root/artifacts/cli" -nologo -v q \
+         && cp "$root/artifacts/agent/hutch-agent" "$root/artifacts/cli/hutch-agent"; } >"$log" 2>&1; then
     grep -E 'error|Error' "$log" | head -20 >&2
     echo "hutch: build failed; full log in $log" >&2
     return 1
