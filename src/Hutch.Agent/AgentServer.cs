@@ -10,13 +10,67 @@ internal sealed class AgentServer(SafeFileHandle listener, bool refuseInsidePeer
 {
     public const string Version = "0.1.0";
 
+    /// <summary>How long without a running command before the heap is given back to the kernel.</summary>
+    private const int IdleTrimDelayMs = 1000;
+
     private readonly long _startTicks = Environment.TickCount64;
+    private readonly Lock _activityGate = new();
+    private int _running;
+    private long _lastFinish;
+    private bool _trimPending;
 
     public Reaper Reaper { get; } = new();
 
     public Watchdog Watchdog { get; } = new();
 
     public long UptimeMs => Environment.TickCount64 - _startTicks;
+
+    public void OnExecStarted()
+    {
+        lock (_activityGate)
+        {
+            _running++;
+        }
+    }
+
+    public void OnExecFinished()
+    {
+        lock (_activityGate)
+        {
+            _running--;
+            _lastFinish = Environment.TickCount64;
+            if (_running == 0 && !_trimPending)
+            {
+                _trimPending = true;
+                Watchdog.At(_lastFinish + IdleTrimDelayMs, TrimWhenIdle);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A burst of commands leaves the GC's regions committed (100 concurrent execs: ~10 MB) until
+    /// the next collection, which an idle agent never makes. Once nothing has run for a second,
+    /// one aggressive collection returns the agent to its idle footprint.
+    /// </summary>
+    private void TrimWhenIdle()
+    {
+        lock (_activityGate)
+        {
+            var quietFor = Environment.TickCount64 - _lastFinish;
+            if (_running > 0)
+            {
+                _trimPending = false; // the next finish schedules again
+                return;
+            }
+            if (quietFor < IdleTrimDelayMs)
+            {
+                Watchdog.At(_lastFinish + IdleTrimDelayMs, TrimWhenIdle);
+                return;
+            }
+            _trimPending = false;
+        }
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
 
     public void Run()
     {

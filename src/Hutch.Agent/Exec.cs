@@ -136,6 +136,7 @@ internal sealed class Exec
     /// <summary>Arms the timeout and starts the output pump (after Started was sent, so output never precedes it).</summary>
     public void Run()
     {
+        _server.OnExecStarted();
         if (_timeoutMs > 0)
         {
             _timeout = _server.Watchdog.At(_startTicks + _timeoutMs, OnTimeout);
@@ -206,7 +207,7 @@ internal sealed class Exec
 
     private void Pump()
     {
-        var buffer = new byte[FrameCodec.HeaderSize + ChunkSize];
+        Span<byte> wake = stackalloc byte[16];
         long drainStart = 0, lastData = 0;
         try
         {
@@ -239,11 +240,11 @@ internal sealed class Exec
                 var ready = Fds.PollReadable(_pumped, timeout);
                 if ((ready & 4) != 0)
                 {
-                    Fds.Read(_wakeRead, buffer.AsSpan(0, 16));
+                    Fds.Read(_wakeRead, wake);
                 }
                 for (var i = 0; i < 2; i++)
                 {
-                    if ((ready & (1 << i)) != 0 && PumpOnce(i, buffer))
+                    if ((ready & (1 << i)) != 0 && PumpOnce(i))
                     {
                         lastData = Environment.TickCount64;
                     }
@@ -265,6 +266,19 @@ internal sealed class Exec
     }
 
     /// <summary>Reads once from stdout (0) or stderr (1); false at end of file.</summary>
+    private bool PumpOnce(int index)
+    {
+        var buffer = Buffers.Rent();
+        try
+        {
+            return PumpOnce(index, buffer);
+        }
+        finally
+        {
+            Buffers.Return(buffer);
+        }
+    }
+
     private bool PumpOnce(int index, byte[] buffer)
     {
         var fd = _pumped[index]!;
@@ -317,6 +331,7 @@ internal sealed class Exec
             _server.Watchdog.Cancel(_timeout);
         }
         _stdin?.Abandon();
+        _server.OnExecFinished();
         // Forget first: the daemon may reuse the channel as soon as it reads Exited.
         _connection.Forget(_channel, this);
         var exited = new ExecExited(status.ExitCode, status.Signal, timedOut, _truncated, _exitTicks - _startTicks);

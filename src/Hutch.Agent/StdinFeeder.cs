@@ -89,6 +89,30 @@ internal sealed class StdinFeeder(SafeFileHandle pipe)
         }
     }
 
+    /// <summary>Writes through a pinned-heap buffer: the write may block for as long as the command does not read.</summary>
+    private bool Write(ReadOnlySpan<byte> data)
+    {
+        var buffer = Buffers.Rent();
+        try
+        {
+            while (!data.IsEmpty)
+            {
+                var n = Math.Min(data.Length, buffer.Length);
+                data[..n].CopyTo(buffer);
+                if (!Fds.WriteAll(pipe, buffer.AsSpan(0, n)))
+                {
+                    return false;
+                }
+                data = data[n..];
+            }
+            return true;
+        }
+        finally
+        {
+            Buffers.Return(buffer);
+        }
+    }
+
     private void Loop()
     {
         try
@@ -111,7 +135,7 @@ internal sealed class StdinFeeder(SafeFileHandle pipe)
                 }
                 // A write that blocks here only holds this thread. False: the command closed its
                 // stdin (EPIPE), so nothing more can be delivered.
-                if (!Fds.WriteAll(pipe, chunk.Span))
+                if (!Write(chunk.Span))
                 {
                     return;
                 }
