@@ -72,6 +72,10 @@ internal static class Program
             PosixSignalRegistration.Create(PosixSignal.SIGHUP, Ignore),
             PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Ignore),
         ];
+        if (IsIgnored(17))
+        {
+            Log.Write("warning: started with SIGCHLD ignored: the kernel reaps children itself, so exit statuses are lost");
+        }
         var isInit = Environment.ProcessId == 1;
         if (!isInit)
         {
@@ -84,6 +88,30 @@ internal static class Program
     }
 
     private static void Ignore(PosixSignalContext context) => context.Cancel = true;
+
+    /// <summary>Whether we inherited SIG_IGN for a signal (SigIgn mask in /proc/self/status, proc_pid_status(5)).</summary>
+    private static bool IsIgnored(int signal)
+    {
+        Span<byte> status = stackalloc byte[4096];
+        using var handle = File.OpenHandle("/proc/self/status");
+        status = status[..RandomAccess.Read(handle, status, 0)];
+        var at = status.IndexOf("\nSigIgn:"u8);
+        if (at < 0)
+        {
+            return false;
+        }
+        ulong mask = 0;
+        foreach (var c in status[(at + 8)..].TrimStart("\t "u8))
+        {
+            var digit = c is >= (byte)'0' and <= (byte)'9' ? c - '0' : c is >= (byte)'a' and <= (byte)'f' ? c - 'a' + 10 : -1;
+            if (digit < 0)
+            {
+                break;
+            }
+            mask = (mask << 4) | (uint)digit;
+        }
+        return (mask & (1UL << (signal - 1))) != 0;
+    }
 
     private static SafeFileHandle Inherit(int fd)
     {
