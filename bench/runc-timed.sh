@@ -1,11 +1,18 @@
 #!/bin/bash
 # runc with a stopwatch: Hutch.Bench's create breakdown sets this as the daemon's OCI runtime.
-# Appends "<verb> <ms runc took> " to $HUTCH_BENCH_RUNC_LOG for run/delete, then returns runc's status.
+# Hutch starts `runc run` with a clean environment (PATH only), so the log's place comes from the
+# arguments: <--root dir>/../runc-times.log gets "<verb> <ms runc took>" for each call.
 t0=$EPOCHREALTIME
-runc "$@"; rc=$?
+/usr/sbin/runc "$@"; rc=$?
 t1=$EPOCHREALTIME
-verb=
-for a in "$@"; do case $a in run|delete|create|start|kill|state) verb=$a; break;; esac; done
-[[ -n ${HUTCH_BENCH_RUNC_LOG:-} && -n $verb ]] && \
-  echo "$verb $(( (${t1/./} - ${t0/./}) / 1000 )).$(( (${t1/./} - ${t0/./}) % 1000 / 100 ))" >> "$HUTCH_BENCH_RUNC_LOG"
+verb= root= prev=
+for a in "$@"; do
+  [[ $prev == --root ]] && root=$a
+  [[ -z $verb ]] && case $a in run|delete|create|start|kill|state) verb=$a;; esac
+  prev=$a
+done
+if [[ -n $root && -n $verb ]]; then
+  us=$(( 10#${t1/./} - 10#${t0/./} ))
+  printf '%s %d.%03d\n' "$verb" $((us / 1000)) $((us % 1000)) >> "$root/../runc-times.log"
+fi
 exit $rc

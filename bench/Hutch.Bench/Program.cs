@@ -28,6 +28,9 @@ var results = new JsonObject
 };
 var report = new StringBuilder();
 var dataDir = Directory.CreateTempSubdirectory("hutch-bench-").FullName;
+// The daemon logs every create and delete at Information: keep the console for the results.
+Environment.SetEnvironmentVariable("Logging__LogLevel__Default", "Warning");
+Environment.SetEnvironmentVariable("Logging__LogLevel__Hutch", "Warning");
 Console.Error.WriteLine($"bench: data dir {dataDir}, agent {opt.Agent}");
 
 var created = new HashSet<string>();
@@ -315,8 +318,7 @@ return exit;
 static async Task<(JsonObject, string)> Breakdown(BenchOptions opt, ExecRequest exec)
 {
     var dir = Directory.CreateTempSubdirectory("hutch-bench-bd-").FullName;
-    var log = Path.Join(dir, "runc-times.log");
-    Environment.SetEnvironmentVariable("HUTCH_BENCH_RUNC_LOG", log);
+    var log = Path.Join(dir, "runc-times.log"); // written by the wrapper: <--root>/../runc-times.log
     var created = new List<string>();
     await using var daemon = await DaemonHost.StartAsync(new HutchOptions { DataDir = dir, Url = "http://127.0.0.1:0", AgentPath = opt.Agent, Runtime = opt.TimedRuntime });
     using var client = new HutchClient(new Uri(daemon.Url), File.ReadAllText(Path.Join(dir, "api-key")).Trim());
@@ -362,8 +364,6 @@ static async Task<(JsonObject, string)> Breakdown(BenchOptions opt, ExecRequest 
             (p[0] == "run" ? runcRun : p[0] == "delete" ? runcDelete : new List<double>()).Add(ms);
         }
     }
-    Environment.SetEnvironmentVariable("HUTCH_BENCH_RUNC_LOG", null);
-    await daemon.DisposeAsync();
     try { Directory.Delete(dir, true); } catch (IOException) { }
     var sb = new StringBuilder();
     sb.AppendLine();
@@ -437,7 +437,7 @@ static double Pct(List<double> v, double p)
     return s[Math.Clamp(i, 0, s.Count - 1)];
 }
 
-static JsonObject Stats(List<double> v) => new()
+static JsonObject Stats(List<double> v) => v.Count == 0 ? new JsonObject { ["n"] = 0 } : new()
 {
     ["n"] = v.Count,
     ["min"] = Math.Round(v.Count > 0 ? v.Min() : double.NaN, 3),
