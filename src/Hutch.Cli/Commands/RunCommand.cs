@@ -84,6 +84,7 @@ internal static class RunCommand
         {
             if (keep)
             {
+                await engine.KeepAsync(sandbox.Id, CancellationToken.None).ConfigureAwait(false);
                 console.Error.WriteLine($"hutch: kept sandbox {sandbox.Id}");
             }
             else

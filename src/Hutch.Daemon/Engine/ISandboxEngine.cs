@@ -22,6 +22,13 @@ public interface ISandboxEngine : IAsyncDisposable
     /// <summary>Kills everything, removes cgroup, mounts and bundle; the workspace too unless kept. Deleting twice is fine.</summary>
     Task DeleteAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Lets the sandbox outlive this engine. An in-process engine (`hutch run`) deletes what it made
+    /// when disposed; a kept sandbox is handed to whichever daemon runs next, which adopts it. A
+    /// daemon keeps its sandboxes anyway, so the default does nothing.
+    /// </summary>
+    Task KeepAsync(string idOrName, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
     /// <summary>Runs a command to completion and returns its collected output.</summary>
     Task<ExecResult> ExecAsync(string idOrName, ExecRequest request, CancellationToken cancellationToken = default);
 

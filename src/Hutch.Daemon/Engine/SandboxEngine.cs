@@ -139,6 +139,21 @@ public sealed partial class SandboxEngine : ISandboxEngine
         Log.Deleted(_log, record.Id, keepWorkspace);
     }
 
+    public async Task KeepAsync(string idOrName, CancellationToken cancellationToken = default)
+    {
+        var record = _registry.Find(idOrName);
+        if (record is null || record.State == SandboxStates.Deleted)
+        {
+            throw HutchException.NotFound(idOrName);
+        }
+        _registry.SetOwner(record.Id, "daemon");
+        if (_live.TryRemove(record.Id, out var live))
+        {
+            live.Deleting = true; // its channel closing now is a hand-over, not a loss
+            await live.Connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     private async Task<LiveSandbox> StartAsync(SandboxRecord record, CancellationToken cancellationToken)
     {
         var uid = record.User == "root" ? 0 : 1000;

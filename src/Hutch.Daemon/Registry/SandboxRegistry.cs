@@ -116,6 +116,13 @@ public sealed class SandboxRegistry
         cmd.ExecuteNonQuery();
     }
 
+    public void SetOwner(string id, string owner)
+    {
+        using var db = Open();
+        using var cmd = Command(db, null, "UPDATE sandboxes SET owner = $o WHERE id = $id", ("$o", owner), ("$id", id));
+        cmd.ExecuteNonQuery();
+    }
+
     /// <summary>Marks the sandbox deleted: its name and uid range become free, the row stays so a second delete is a no-op.</summary>
     public void MarkDeleted(string id, DateTimeOffset at)
     {

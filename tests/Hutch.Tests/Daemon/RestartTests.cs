@@ -50,6 +50,38 @@ public class RestartTests
         }
     }
 
+    [Fact]
+    public async Task InProcessRun_WithKeep_HandsTheSandboxToTheNextDaemon()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-k");
+        var port = FreePort();
+        var options = new Hutch.Daemon.HutchOptions { DataDir = dataDir, AgentPath = TestPaths.Agent };
+        string id;
+        await using (var engine = await Hutch.Daemon.Engine.SandboxEngine.OpenInProcessAsync(options))
+        {
+            id = (await engine.CreateAsync(new CreateSandboxRequest(Name: "kept"))).Id;
+            await engine.ExecAsync(id, new ExecRequest(Command: "echo made-in-run > f"));
+            await engine.KeepAsync(id);
+        }
+        var daemon = StartDaemon(dataDir, port);
+        try
+        {
+            using var client = await ConnectAsync(dataDir, port);
+
+            var result = await client.ExecAsync("kept", new ExecRequest(Command: "cat f"));
+
+            Assert.Equal("made-in-run\n", result.Stdout);
+            await client.DeleteSandboxAsync(id);
+            Assert.Empty(HostInspector.CgroupDirsOf(id));
+        }
+        finally
+        {
+            daemon.Kill();
+            await daemon.WaitForExitAsync();
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
     private static Process StartDaemon(string dataDir, int port)
     {
         var psi = new ProcessStartInfo(TestPaths.Cli) { RedirectStandardOutput = true, RedirectStandardError = true };
