@@ -160,6 +160,11 @@ public sealed partial class SandboxEngine
             case "cwd_not_found":
                 yield return new FailedEvent(ErrorCodes.CwdNotFound, $"The working directory {start.Cwd} does not exist in sandbox {live.Record.Id}. Create it first (mkdir -p) or pick another cwd.");
                 break;
+            case "spawn_failed":
+                yield return new FailedEvent(ErrorCodes.SpawnFailed, error.Message.Contains("errno 11", StringComparison.Ordinal)
+                    ? $"The command could not be started: sandbox {live.Record.Id} is at its pids limit ({live.Record.Limits.Pids} processes and threads). Wait for processes to end or kill them, or create the sandbox with a higher limits.pids."
+                    : $"The command could not be started: {error.Message}.");
+                break;
             case AgentConnection.SandboxDiedCode:
                 yield return new FailedEvent(ErrorCodes.SandboxDied, $"The sandbox {live.Record.Id} stopped while the command ran ({error.Message}). Create a new sandbox.");
                 break;

@@ -25,6 +25,7 @@ public static class ErrorCodes
     public const string InvalidUser = "invalid_user";
     public const string SandboxNotRunning = "sandbox_not_running";
     public const string SandboxDied = "sandbox_died";
+    public const string SpawnFailed = "spawn_failed";
     public const string RuntimeUnavailable = "runtime_unavailable";
     public const string RuntimeFailed = "runtime_failed";
     public const string Internal = "internal_error";

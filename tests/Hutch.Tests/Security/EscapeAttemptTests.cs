@@ -192,6 +192,25 @@ public class EscapeAttemptTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task PidsExhausted_GivesSpawnFailedWithTheReason()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Limits: new SandboxLimits(Pids: 32)));
+        // Fill the pids limit with sleepers under a shell that stays (so no slot frees up), then start one more command.
+        var filler = sandbox.ShAsync("for i in $(seq 1 40); do sleep 60 & done 2>/dev/null; wait", timeoutMs: 30_000);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await Client.GetSandboxAsync(sandbox.Id)).Usage!.Pids < 32 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        var e = await Assert.ThrowsAsync<HutchApiException>(() => sandbox.ShAsync("echo one-too-many"));
+        _ = filler.ContinueWith(t => t.Exception, TaskScheduler.Default); // ends with the sandbox
+
+        Assert.Equal(ErrorCodes.SpawnFailed, e.Code);
+        Assert.Contains("pids limit", e.Detail);
+    }
+
+    [Fact]
     public async Task MemoryHog_IsOomKilledAndReportedAsSuch()
     {
         await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Limits: new SandboxLimits(MemoryMiB: 32)));
