@@ -112,45 +112,97 @@ public sealed class AgentControlTests(AgentFixture agent)
     [Fact]
     public async Task Agent_AsPid1_RefusesPeersInsideItsPidNamespace()
     {
-        // The agent as pid 1 of a fresh PID namespace (what runc gives it), without a container.
-        if (Environment.UserName != "root" || !File.Exists("/usr/bin/unshare") || !File.Exists("/usr/bin/python3"))
+        await using var pid1 = await Pid1Agent.StartAsync();
+        if (pid1 is null)
         {
             return; // needs root (CLONE_NEWPID) and python3 as the in-namespace client
         }
-        var dir = Hutch.Tests.Infrastructure.TestPaths.NewTempDir("hutch-pid1");
-        var socket = Path.Join(dir, "agent.sock");
-        var log = new StringBuilder();
-        var binary = await AgentBinary.EnsureAsync();
-        using var process = AgentFixture.StartAgent("/usr/bin/unshare", ["--pid", "--fork", "--kill-child", "--mount-proc", binary, "--listen", socket], log);
-        try
+        await using var outside = await AgentConnection.ConnectAsync(pid1.SocketPath);
+
+        var hello = await outside.PingAsync();
+        // A peer inside the namespace connects, pings and reads until the agent hangs up.
+        // It prints how many bytes of a Pong it got: 0 when the agent hung up on it.
+        var probe = $"""
+            import socket
+            s = socket.socket(socket.AF_UNIX)
+            s.connect('{pid1.SocketPath}')
+            try:
+                s.sendall(bytes([0, 0, 0, 0, 1, 0, 0, 0, 1]))
+                print(len(s.recv(100)))
+            except OSError:
+                print(0)
+            """;
+        var inside = await outside.RunAsync(AgentConnection.Command("/usr/bin/python3", "-c", probe));
+
+        Assert.Equal(1, hello.Pid);
+        Assert.True(inside.StdoutText == "0\n", $"a peer inside the namespace was answered: {inside.StdoutText}{inside.StderrText}");
+        Assert.Contains("refused connection", pid1.Log);
+    }
+
+    [Fact]
+    public async Task Agent_AsPid1_SurvivesEverySignalSentFromInside()
+    {
+        await using var pid1 = await Pid1Agent.StartAsync();
+        if (pid1 is null)
         {
-            await AgentFixture.WaitForSocketAsync(socket, process);
-            await using var outside = await AgentConnection.ConnectAsync(socket);
-
-            var hello = await outside.PingAsync();
-            // A peer inside the namespace connects, pings and reads until the agent hangs up.
-            // Prints how many bytes of a Pong it got: 0 when the agent hung up on it.
-            var probe = $"""
-                import socket
-                s = socket.socket(socket.AF_UNIX)
-                s.connect('{socket}')
-                try:
-                    s.sendall(bytes([0, 0, 0, 0, 1, 0, 0, 0, 1]))
-                    print(len(s.recv(100)))
-                except OSError:
-                    print(0)
-                """;
-            var inside = await outside.RunAsync(AgentConnection.Command("/usr/bin/python3", "-c", probe));
-
-            Assert.Equal(1, hello.Pid);
-            Assert.True(inside.StdoutText == "0\n", $"a peer inside the namespace was answered: {inside.StdoutText}{inside.StderrText}");
-            Assert.Contains("refused connection", log.ToString());
+            return;
         }
-        finally
+        await using var connection = await AgentConnection.ConnectAsync(pid1.SocketPath);
+        const string signals = "TERM INT HUP QUIT USR1 USR2 SEGV BUS FPE ILL ABRT PIPE ALRM TSTP TTIN TTOU STOP 34 35 64";
+
+        var sent = await connection.RunAsync(AgentConnection.Sh($"for s in {signals}; do kill -$s 1 || exit 1; done; sleep 0.2; kill -CONT 1"));
+        var after = await connection.RunAsync(AgentConnection.Sh("echo alive"));
+
+        Assert.Equal(0, sent.Exited!.ExitCode);
+        Assert.Equal("alive\n", after.StdoutText);
+        Assert.Equal(1, (await connection.PingAsync()).Pid);
+    }
+
+    /// <summary>
+    /// The agent as pid 1 of a fresh PID namespace (what runc gives it), without a container:
+    /// `unshare --pid --fork --mount-proc`. Null when this host cannot (not root, no python3).
+    /// </summary>
+    private sealed class Pid1Agent : IAsyncDisposable
+    {
+        private readonly StringBuilder _log = new();
+        private readonly string _dir = Hutch.Tests.Infrastructure.TestPaths.NewTempDir("hutch-pid1");
+        private Process? _process;
+
+        public string SocketPath => Path.Join(_dir, "agent.sock");
+
+        public string Log
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            Directory.Delete(dir, recursive: true);
+            get
+            {
+                lock (_log)
+                {
+                    return _log.ToString();
+                }
+            }
+        }
+
+        public static async Task<Pid1Agent?> StartAsync()
+        {
+            if (Environment.UserName != "root" || !File.Exists("/usr/bin/unshare") || !File.Exists("/usr/bin/python3"))
+            {
+                return null;
+            }
+            var agent = new Pid1Agent();
+            var binary = await AgentBinary.EnsureAsync();
+            agent._process = AgentFixture.StartAgent("/usr/bin/unshare", ["--pid", "--fork", "--kill-child", "--mount-proc", binary, "--listen", agent.SocketPath], agent._log);
+            await AgentFixture.WaitForSocketAsync(agent.SocketPath, agent._process);
+            return agent;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_process is not null)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+                _process.Dispose();
+            }
+            Directory.Delete(_dir, recursive: true);
         }
     }
 
