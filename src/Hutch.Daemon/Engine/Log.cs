@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(6, LogLevel.Error, "sandbox {SandboxId}: deleting it at expiry failed")]
     public static partial void ExpiryFailed(ILogger logger, string sandboxId, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Error, "sandbox {SandboxId}: cleaning up after a failed create failed; it is marked lost, delete it to retry")]
+    public static partial void CleanupFailed(ILogger logger, string sandboxId, Exception exception);
 }

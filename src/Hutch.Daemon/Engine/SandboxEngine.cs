@@ -103,8 +103,18 @@ public sealed partial class SandboxEngine : ISandboxEngine
         catch (Exception e)
         {
             // Nothing of a failed create is left: no container, cgroup, bundle, workspace or row.
-            await RemoveEverythingAsync(record, keepWorkspace: false, CancellationToken.None).ConfigureAwait(false);
-            _registry.Remove(record.Id);
+            // A cleanup that fails too must not hide why the create failed, so it is logged, and the row
+            // stays (as lost) only when the runtime might still hold something a later delete must remove.
+            try
+            {
+                await RemoveEverythingAsync(record, keepWorkspace: false, CancellationToken.None).ConfigureAwait(false);
+                _registry.Remove(record.Id);
+            }
+            catch (Exception cleanup) when (cleanup is OciRuntimeException or IOException or UnauthorizedAccessException)
+            {
+                Log.CleanupFailed(_log, record.Id, cleanup);
+                _registry.SetState(record.Id, SandboxStates.Lost);
+            }
             if (e is OciRuntimeException or AgentException or SocketException or TimeoutException or IOException)
             {
                 throw new HutchException(ErrorCodes.RuntimeFailed, 500,
@@ -207,15 +217,16 @@ public sealed partial class SandboxEngine : ISandboxEngine
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
-            throw new TimeoutException($"the agent did not answer within {AgentReadyTimeout.TotalSeconds} s; its log: {Tail(_paths.AgentLog(record.Id))}");
+            throw new TimeoutException($"the agent of sandbox {record.Id} did not answer within {AgentReadyTimeout.TotalSeconds} s; its log: {Tail(_paths.AgentLog(record.Id))}");
         }
-        catch
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or AgentException)
         {
             if (connection is not null)
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
-            throw;
+            // What the init printed (runc's own error when it could not exec the agent) is the useful part.
+            throw new IOException($"the agent of sandbox {record.Id} did not answer ({e.Message}); its log: {Tail(_paths.AgentLog(record.Id))}", e);
         }
         var live = new LiveSandbox(record, connection);
         _live[record.Id] = live;
