@@ -531,7 +531,7 @@ internal sealed record BenchOptions
     public int CreateRuns { get; init; } = 50;
     public int ExecRuns { get; init; } = 1000;
     public int IdleN { get; init; } = 50;
-    public int[] FillLevels { get; init; } = [100, 250, 500];
+    public int[] FillLevels { get; init; } = [100, 250, 500, 1000];
     public int Parallel { get; init; } = 4;
     public int MinFreeMiB { get; init; } = 4096;
     public string? Out { get; init; }
