@@ -75,6 +75,7 @@ internal sealed class AgentServer(SafeFileHandle listener, bool refuseInsidePeer
     public void Run()
     {
         Reaper.Start();
+        Watchdog.Start();
         var next = 0;
         while (true)
         {
@@ -97,7 +98,17 @@ internal sealed class AgentServer(SafeFileHandle listener, bool refuseInsidePeer
                 client.Dispose();
                 continue;
             }
-            new Connection(this, client, next).Start();
+            try
+            {
+                new Connection(this, client, next).Start();
+            }
+            catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+            {
+                // No thread for it (the sandbox is at its pids limit): hang up; the daemon retries.
+                Log.Write($"cannot serve connection {next}: {e.Message}");
+                client.Dispose();
+                Thread.Sleep(100);
+            }
         }
     }
 

@@ -37,6 +37,7 @@ internal sealed class Exec
     private long _exitTicks;
     private bool _timedOut;
     private bool _done;
+    private State _state;
     private long _forwarded;
     private bool _truncated;
 
@@ -54,6 +55,13 @@ internal sealed class Exec
     }
 
     public int Pid { get; private set; }
+
+    private enum State
+    {
+        Parked,
+        Running,
+        Aborted,
+    }
 
     /// <summary>
     /// Resolves, checks and spawns the command in its own session. Returns the error to send
@@ -83,29 +91,32 @@ internal sealed class Exec
         {
             envList.Add($"{name}={value}");
         }
-        var (stdoutRead, stdoutWrite) = Fds.CreatePipe();
-        var (stderrRead, stderrWrite) = Fds.CreatePipe();
-        SafeFileHandle? stdinRead = null, stdinWrite = null;
-        if (request.HasStdin)
-        {
-            (stdinRead, stdinWrite) = Fds.CreatePipe();
-        }
-        var fds = new Dictionary<int, System.Runtime.InteropServices.SafeHandle> { [1] = stdoutWrite, [2] = stderrWrite };
-        if (stdinRead is not null)
-        {
-            fds[0] = stdinRead;
-        }
-
-        var candidate = new Exec(server, connection, channel, request, stdoutRead, stderrRead, stdinWrite);
+        SafeFileHandle? stdoutRead = null, stdoutWrite = null, stderrRead = null, stderrWrite = null, stdinRead = null, stdinWrite = null;
+        Exec? candidate = null;
         try
         {
+            (stdoutRead, stdoutWrite) = Fds.CreatePipe();
+            (stderrRead, stderrWrite) = Fds.CreatePipe();
+            if (request.HasStdin)
+            {
+                (stdinRead, stdinWrite) = Fds.CreatePipe();
+            }
+            var fds = new Dictionary<int, System.Runtime.InteropServices.SafeHandle> { [1] = stdoutWrite, [2] = stderrWrite };
+            if (stdinRead is not null)
+            {
+                fds[0] = stdinRead;
+            }
+            candidate = new Exec(server, connection, channel, request, stdoutRead, stderrRead, stdinWrite);
+            // Threads before the process: when the pids limit is reached it is better to refuse
+            // the command than to start one that nobody serves.
+            candidate.StartThreads();
             candidate._startTicks = Environment.TickCount64;
             candidate.Pid = server.Reaper.Spawn(new SpawnRequest(path, argv, envList, cwd, fds, NewSession: true), candidate);
+            exec = candidate;
+            return null;
         }
         catch (LinuxException e)
         {
-            candidate.DisposeAll();
-            stdinWrite?.Dispose();
             return e.Errno switch
             {
                 Errno.ENOENT or Errno.ENOTDIR => NotFound(argv[0]),
@@ -115,25 +126,46 @@ internal sealed class Exec
         }
         catch (ArgumentException e)
         {
-            candidate.DisposeAll();
-            stdinWrite?.Dispose();
             return new AgentError("bad_request", e.Message);
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            // pthread_create fails with EAGAIN at the pids limit; say it like a failed fork.
+            return new AgentError("spawn_failed", $"{argv[0]}: cannot start a thread to serve the command: Resource temporarily unavailable (errno 11)");
         }
         finally
         {
             // The child has its ends now; ours must go or the pumps never see end of file.
-            stdoutWrite.Dispose();
-            stderrWrite.Dispose();
+            stdoutWrite?.Dispose();
+            stderrWrite?.Dispose();
             stdinRead?.Dispose();
+            if (exec is null)
+            {
+                if (candidate is not null)
+                {
+                    candidate.Abort();
+                }
+                else
+                {
+                    stdoutRead?.Dispose();
+                    stderrRead?.Dispose();
+                    stdinWrite?.Dispose();
+                }
+            }
         }
-        exec = candidate;
-        return null;
     }
 
     private static AgentError NotFound(string program) =>
         new("command_not_found", program.Contains('/') ? $"{program}: no such file or directory" : $"{program}: command not found");
 
-    /// <summary>Arms the timeout and starts the output pump (after Started was sent, so output never precedes it).</summary>
+    /// <summary>Starts the output pump (parked until <see cref="Run"/>) and the stdin writer.</summary>
+    private void StartThreads()
+    {
+        new Thread(Pump, 128 * 1024) { IsBackground = true, Name = "exec" }.Start();
+        _stdin?.Start();
+    }
+
+    /// <summary>Arms the timeout and releases the output pump (after Started was sent, so output never precedes it).</summary>
     public void Run()
     {
         _server.OnExecStarted();
@@ -141,7 +173,24 @@ internal sealed class Exec
         {
             _timeout = _server.Watchdog.At(_startTicks + _timeoutMs, OnTimeout);
         }
-        new Thread(Pump, 128 * 1024) { IsBackground = true, Name = "exec" }.Start();
+        lock (_gate)
+        {
+            _state = State.Running;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>The command never started: release the parked threads and close everything.</summary>
+    private void Abort()
+    {
+        lock (_gate)
+        {
+            _state = State.Aborted;
+            _done = true;
+            DisposeAll();
+            Monitor.PulseAll(_gate);
+        }
+        _stdin?.Abandon();
     }
 
     public void Stdin(ReadOnlyMemory<byte> data) => _stdin?.Enqueue(data);
@@ -207,6 +256,17 @@ internal sealed class Exec
 
     private void Pump()
     {
+        lock (_gate)
+        {
+            while (_state == State.Parked)
+            {
+                Monitor.Wait(_gate);
+            }
+            if (_state == State.Aborted)
+            {
+                return;
+            }
+        }
         Span<byte> wake = stackalloc byte[16];
         long drainStart = 0, lastData = 0;
         try

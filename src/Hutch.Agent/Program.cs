@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using Hutch.Linux;
 using Microsoft.Win32.SafeHandles;
@@ -16,8 +15,6 @@ internal static class Program
           --version        print the version
         """;
 
-    // Kept alive for the life of the process: a collected registration would be unregistered.
-    private static PosixSignalRegistration[]? s_ignoredSignals;
     private static readonly List<SafeFileHandle> s_stdio = [];
 
     private static int Main(string[] args)
@@ -63,15 +60,15 @@ internal static class Program
 
         // Same-uid sandboxed code must not ptrace us or open /proc/1/fd/* (the control socket).
         Processes.SetNotDumpable();
-        // Sandboxed code may signal pid 1 (same uid): handled-and-cancelled means ignored. The
-        // daemon stops a sandbox with SIGKILL from outside, which nothing can catch.
-        s_ignoredSignals =
-        [
-            PosixSignalRegistration.Create(PosixSignal.SIGTERM, Ignore),
-            PosixSignalRegistration.Create(PosixSignal.SIGINT, Ignore),
-            PosixSignalRegistration.Create(PosixSignal.SIGHUP, Ignore),
-            PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Ignore),
-        ];
+        // Sandboxed code may signal pid 1 (same uid): ignore what would stop us. SIG_IGN rather than
+        // PosixSignalRegistration: the kernel drops the signal, where a managed handler costs a new
+        // thread per signal (a flood, or a sandbox at its pids limit, could hurt the agent). As init
+        // of a PID namespace, signals without a handler from inside are dropped anyway; the daemon
+        // stops a sandbox with SIGKILL from outside, which nothing can catch.
+        foreach (var signal in (ReadOnlySpan<int>)[Processes.SIGTERM, Processes.SIGINT, Processes.SIGHUP, Processes.SIGQUIT])
+        {
+            Signals.Ignore(signal);
+        }
         if (IsIgnored(17))
         {
             Log.Write("warning: started with SIGCHLD ignored: the kernel reaps children itself, so exit statuses are lost");
@@ -86,8 +83,6 @@ internal static class Program
         new AgentServer(listener, refuseInsidePeers: isInit).Run();
         return 0;
     }
-
-    private static void Ignore(PosixSignalContext context) => context.Cancel = true;
 
     /// <summary>Whether we inherited SIG_IGN for a signal (SigIgn mask in /proc/self/status, proc_pid_status(5)).</summary>
     private static bool IsIgnored(int signal)

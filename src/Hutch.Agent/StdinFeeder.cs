@@ -20,6 +20,15 @@ internal sealed class StdinFeeder(SafeFileHandle pipe)
     private bool _abandoned;
     private Thread? _thread;
 
+    /// <summary>Starts the writer thread up front, so a command is refused rather than left without stdin when threads run out.</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            EnsureThread();
+        }
+    }
+
     public void Enqueue(ReadOnlyMemory<byte> data)
     {
         if (data.IsEmpty)

@@ -3,7 +3,7 @@ namespace Hutch.Agent;
 /// <summary>
 /// The agent's one timer thread: exec timeouts and tree kills run here, so neither a connection's
 /// read loop nor an exec's output pump ever waits for a kill, and a timeout fires even when the
-/// daemon stops reading. Started on first use.
+/// daemon stops reading.
 /// </summary>
 internal sealed class Watchdog
 {
@@ -17,6 +17,16 @@ internal sealed class Watchdog
         public Action Action { get; } = action;
     }
 
+    /// <summary>Starts the thread at agent startup: creating it later could fail at the sandbox's pids limit.</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            _thread = new Thread(Loop, 128 * 1024) { IsBackground = true, Name = "watchdog" };
+            _thread.Start();
+        }
+    }
+
     /// <summary>Runs <paramref name="action"/> once Environment.TickCount64 reaches <paramref name="dueTicks"/> (0: now).</summary>
     public Job At(long dueTicks, Action action)
     {
@@ -24,11 +34,6 @@ internal sealed class Watchdog
         lock (_gate)
         {
             _jobs.Enqueue(job, dueTicks);
-            if (_thread is null)
-            {
-                _thread = new Thread(Loop, 128 * 1024) { IsBackground = true, Name = "watchdog" };
-                _thread.Start();
-            }
             Monitor.Pulse(_gate);
         }
         return job;
