@@ -36,8 +36,10 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                 Handle(f);
             }
         }
-        catch (Exception e) when (e is IOException or InvalidDataException)
+        catch (Exception e)
         {
+            // A broken stream (EOF mid-frame, a frame over the limit, a reset) ends this
+            // connection only; nothing a peer sends may take the agent down.
             Log.Write($"connection {id}: {e.Message}");
         }
         finally

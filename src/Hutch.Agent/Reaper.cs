@@ -60,7 +60,14 @@ internal sealed class Reaper
             {
                 _owners.Remove(r.Pid, out owner);
             }
-            owner?.OnExited(r.Status);
+            try
+            {
+                owner?.OnExited(r.Status);
+            }
+            catch (Exception e)
+            {
+                Log.Write($"routing the exit of pid {r.Pid} failed: {e.Message}");
+            }
         }
     }
 }

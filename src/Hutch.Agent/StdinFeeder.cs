@@ -150,7 +150,7 @@ internal sealed class StdinFeeder(SafeFileHandle pipe)
                 }
             }
         }
-        catch (IOException e)
+        catch (Exception e)
         {
             Log.Write($"stdin write failed: {e.Message}");
         }
