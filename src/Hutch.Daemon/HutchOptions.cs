@@ -15,6 +15,13 @@ public sealed record HutchOptions
     /// <summary>The NativeAOT agent binary put into every sandbox as its init. Env HUTCH_AGENT. Default: hutch-agent beside this program.</summary>
     public string AgentPath { get; init; } = Environment.GetEnvironmentVariable("HUTCH_AGENT") is { Length: > 0 } a ? a : Path.Join(AppContext.BaseDirectory, "hutch-agent");
 
+    /// <summary>
+    /// Sandboxes a daemon keeps started ahead of demand, so a create with default limits and user
+    /// answers in milliseconds instead of waiting for the runtime. Env HUTCH_WARM_POOL. Default 2 (0 disables).
+    /// In-process engines (`hutch run`) never pool.
+    /// </summary>
+    public int WarmPool { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("HUTCH_WARM_POOL"), out var n) && n >= 0 ? n : 2;
+
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
 }

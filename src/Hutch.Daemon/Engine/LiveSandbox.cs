@@ -6,7 +6,8 @@ namespace Hutch.Daemon.Engine;
 /// <summary>A sandbox this engine is connected to: its registry row and its agent's control channel.</summary>
 internal sealed class LiveSandbox(SandboxRecord record, AgentConnection connection)
 {
-    public SandboxRecord Record { get; } = record;
+    /// <summary>The registry row as last known; replaced when a pooled sandbox is claimed.</summary>
+    public SandboxRecord Record { get; set; } = record;
     public AgentConnection Connection { get; } = connection;
 
     /// <summary>Set when a delete began: the connection's end is then expected, not a loss.</summary>

@@ -25,4 +25,7 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Error, "sandbox {SandboxId}: cleaning up after a failed create failed; it is marked lost, delete it to retry")]
     public static partial void CleanupFailed(ILogger logger, string sandboxId, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Warning, "warm pool: starting sandbox {SandboxId} failed; the pool refills at the next create")]
+    public static partial void PoolFillFailed(ILogger logger, string sandboxId, Exception exception);
 }

@@ -14,6 +14,7 @@ public sealed partial class SandboxEngine
     /// </summary>
     private async Task AdoptAsync(CancellationToken cancellationToken)
     {
+        await AdoptPoolAsync(cancellationToken).ConfigureAwait(false);
         foreach (var record in _registry.ListLive())
         {
             if (record.Owner.StartsWith("run:", StringComparison.Ordinal))

@@ -38,6 +38,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
     private SandboxEngine(HutchOptions options, string owner, TimeProvider time, ILogger log)
     {
         _options = options;
+        _poolTarget = owner == "daemon" ? options.WarmPool : 0;
         _paths = new SandboxPaths(options.DataDir);
         _owner = owner;
         _time = time;
@@ -55,6 +56,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         var engine = new SandboxEngine(options, "daemon", time ?? TimeProvider.System, log ?? NullLogger.Instance);
         await engine.AdoptAsync(cancellationToken).ConfigureAwait(false);
         engine.StartExpiry();
+        engine.RefillPool();
         return engine;
     }
 
@@ -91,6 +93,10 @@ public sealed partial class SandboxEngine : ISandboxEngine
         }
 
         var now = _time.GetUtcNow();
+        if (IsPoolable(request, hostWorkspace) && TakePooled() is { } pooled)
+        {
+            return ClaimPooled(pooled, request.Name, env, cwd, now, ttl is { } t0 ? now.AddSeconds(t0) : null);
+        }
         var record = _registry.Insert(new SandboxRecord(
             NewId(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
             user, cwd, env, limits, 0, hostWorkspace, _owner), FirstHostId, SandboxSpec.IdRangeSize);
@@ -144,6 +150,11 @@ public sealed partial class SandboxEngine : ISandboxEngine
         {
             return;
         }
+        await DeleteRecordAsync(record, keepWorkspace, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DeleteRecordAsync(SandboxRecord record, bool keepWorkspace, CancellationToken cancellationToken)
+    {
         await RemoveEverythingAsync(record, keepWorkspace, cancellationToken).ConfigureAwait(false);
         _registry.MarkDeleted(record.Id, _time.GetUtcNow());
         Log.Deleted(_log, record.Id, keepWorkspace);
@@ -176,15 +187,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         }
         // The workspace belongs to the sandbox's user as the host sees it (its uid shifted into the sandbox's range).
         Chown(workspace, record.HostIdBase + uid);
-        if (record.Cwd != WorkspacePath.Root)
-        {
-            var cwdOnHost = Path.Join(workspace, record.Cwd[(WorkspacePath.Root.Length + 1)..]);
-            if (!Directory.Exists(cwdOnHost))
-            {
-                Directory.CreateDirectory(cwdOnHost);
-                Chown(cwdOnHost, record.HostIdBase + uid);
-            }
-        }
+        EnsureCwd(record, workspace, uid);
 
         var limits = record.Limits;
         var spec = new SandboxSpec(record.Id, _paths.Rootfs, _paths.Etc, _paths.AgentBinary, workspace, record.HostIdBase, uid,
@@ -198,6 +201,31 @@ public sealed partial class SandboxEngine : ISandboxEngine
             await _runtime.RunDetachedAsync(record.Id, sandboxDir, listener, _paths.AgentLog(record.Id), cancellationToken).ConfigureAwait(false);
         }
         return await ConnectAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates the default working directory when it is a subdirectory that does not exist yet.</summary>
+    private static void EnsureCwd(SandboxRecord record, string workspace, int uid)
+    {
+        if (record.Cwd == WorkspacePath.Root)
+        {
+            return;
+        }
+        var cwdOnHost = Path.Join(workspace, record.Cwd[(WorkspacePath.Root.Length + 1)..]);
+        if (!Directory.Exists(cwdOnHost))
+        {
+            // Created by root on the host: hand each new level to the sandbox's user.
+            var parts = record.Cwd[(WorkspacePath.Root.Length + 1)..].Split('/');
+            var path = workspace;
+            foreach (var part in parts)
+            {
+                path = Path.Join(path, part);
+                if (!Directory.Exists(path))
+                {
+                    Directory.CreateDirectory(path);
+                    Chown(path, record.HostIdBase + uid);
+                }
+            }
+        }
     }
 
     /// <summary>Connects to a running sandbox's agent and proves it answers; registers it as live.</summary>
@@ -241,6 +269,12 @@ public sealed partial class SandboxEngine : ISandboxEngine
         if (!live.Deleting && !_stopping.IsCancellationRequested && _live.TryRemove(new(live.Record.Id, live)))
         {
             Log.Lost(_log, live.Record.Id);
+            if (live.Record.State == SandboxStates.Pooled)
+            {
+                // Never anyone's: clean it up instead of showing a lost sandbox nobody created.
+                await DeleteRecordAsync(live.Record, keepWorkspace: false, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
             _registry.SetState(live.Record.Id, SandboxStates.Lost);
         }
     }
@@ -354,6 +388,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        await DrainPoolAsync().ConfigureAwait(false);
         if (_owner.StartsWith("run:", StringComparison.Ordinal))
         {
             // An in-process engine leaves nothing behind it.

@@ -12,12 +12,12 @@ internal static class SandboxEndpoints
 {
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
-    public static void Map(IEndpointRouteBuilder app, ISandboxEngine engine, string runtimeName)
+    public static void Map(IEndpointRouteBuilder app, SandboxEngine engine, string runtimeName)
     {
         var v1 = app.MapGroup("/v1");
 
         v1.MapGet("/health", async (CancellationToken ct) =>
-            TypedResults.Ok(new Health("ok", typeof(SandboxEndpoints).Assembly.GetName().Version?.ToString() ?? "0", runtimeName, (await engine.ListAsync(ct)).Count)))
+            TypedResults.Ok(new Health("ok", typeof(SandboxEndpoints).Assembly.GetName().Version?.ToString() ?? "0", runtimeName, (await engine.ListAsync(ct)).Count, engine.WarmPoolReady)))
             .WithSummary("Liveness, version and number of sandboxes");
 
         var sandboxes = v1.MapGroup("/sandboxes");

@@ -99,14 +99,48 @@ public sealed class SandboxRegistry
     public SandboxRecord? Find(string idOrName)
     {
         using var db = Open();
-        return Query(db, "SELECT * FROM sandboxes WHERE id = $k OR (name = $k AND state != 'deleted') ORDER BY state = 'deleted' LIMIT 1", ("$k", idOrName)).FirstOrDefault();
+        return Query(db, "SELECT * FROM sandboxes WHERE state != 'pooled' AND (id = $k OR (name = $k AND state != 'deleted')) ORDER BY state = 'deleted' LIMIT 1", ("$k", idOrName)).FirstOrDefault();
     }
 
-    /// <summary>Every sandbox not deleted, oldest first.</summary>
+    /// <summary>Every sandbox not deleted and not waiting in the warm pool, oldest first.</summary>
     public IReadOnlyList<SandboxRecord> ListLive()
     {
         using var db = Open();
-        return Query(db, "SELECT * FROM sandboxes WHERE state != 'deleted' ORDER BY created_at");
+        return Query(db, "SELECT * FROM sandboxes WHERE state NOT IN ('deleted', 'pooled') ORDER BY created_at");
+    }
+
+    /// <summary>The warm pool's sandboxes: started, unclaimed, invisible to the API.</summary>
+    public IReadOnlyList<SandboxRecord> ListPooled()
+    {
+        using var db = Open();
+        return Query(db, "SELECT * FROM sandboxes WHERE state = 'pooled' ORDER BY created_at");
+    }
+
+    /// <summary>
+    /// Turns a pooled sandbox into the caller's: its name, env, cwd, creation time and expiry. Returns
+    /// the new row, or throws name_taken (the unique index decides, even against another process).
+    /// </summary>
+    public SandboxRecord Claim(SandboxRecord pooled, string? name, Dictionary<string, string> env, string cwd, DateTimeOffset createdAt, DateTimeOffset? expiresAt)
+    {
+        using var db = Open();
+        try
+        {
+            using var cmd = Command(db, null, """
+                UPDATE sandboxes SET name = $name, env = $env, cwd = $cwd, created_at = $created, expires_at = $expires, state = 'running'
+                WHERE id = $id AND state = 'pooled'
+                """,
+                ("$name", name), ("$env", JsonSerializer.Serialize(env, RegistryJsonContext.Default.DictionaryStringString)), ("$cwd", cwd),
+                ("$created", Format(createdAt)), ("$expires", expiresAt is { } e ? Format(e) : null), ("$id", pooled.Id));
+            if (cmd.ExecuteNonQuery() != 1)
+            {
+                throw new InvalidOperationException($"pooled sandbox {pooled.Id} was claimed twice");
+            }
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19 && name is not null)
+        {
+            throw NameTaken(name);
+        }
+        return pooled with { Name = name, Env = env, Cwd = cwd, CreatedAt = createdAt, ExpiresAt = expiresAt, State = "running" };
     }
 
     public void SetState(string id, string state)

@@ -4,7 +4,8 @@ namespace Hutch.Protocol.Api;
 public sealed record Problem(string Type, string Title, int Status, string Detail, string Code);
 
 /// <summary>Liveness answer of <c>GET /v1/health</c>.</summary>
-public sealed record Health(string Status, string Version, string Runtime, int Sandboxes);
+/// <param name="WarmPool">Sandboxes started ahead of demand and ready to be claimed by a create.</param>
+public sealed record Health(string Status, string Version, string Runtime, int Sandboxes, int WarmPool = 0);
 
 /// <summary>The stable error codes of the API. A client branches on these, never on messages.</summary>
 public static class ErrorCodes

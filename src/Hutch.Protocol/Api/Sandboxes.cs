@@ -45,4 +45,6 @@ public static class SandboxStates
     /// <summary>The registry knows it but its agent is gone (host reboot, runtime killed it): only delete works.</summary>
     public const string Lost = "lost";
     public const string Deleted = "deleted";
+    /// <summary>Started ahead of demand in the warm pool; never shown by the API until a create claims it.</summary>
+    public const string Pooled = "pooled";
 }

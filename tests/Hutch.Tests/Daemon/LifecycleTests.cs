@@ -109,6 +109,39 @@ public class LifecycleTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task WarmPool_CreateWithDefaults_ClaimsAStartedSandboxAndRefills()
+    {
+        await WaitForWarmPoolAsync();
+        await Task.Delay(1000); // pooled sandboxes are now at least a second old
+        var asked = System.Diagnostics.Stopwatch.StartNew();
+        var name = "pool-" + Guid.NewGuid().ToString("N")[..8];
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(
+            Name: name, Env: new() { ["K"] = "v" }, Cwd: "deep/dir", TtlSeconds: 600));
+        var created = asked.Elapsed.TotalSeconds;
+
+        var result = await sandbox.ShAsync("echo $K; pwd; hostname; read -r up _ < /proc/uptime; set -- $(cat /proc/1/stat); echo $up ${22}");
+
+        var lines = result.Stdout.Split('\n');
+        Assert.Equal(["v", "/workspace/deep/dir", sandbox.Id], lines[..3]);
+        var parts = lines[3].Split(' ');
+        var agentAge = double.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) - double.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) / 100;
+        Assert.True(agentAge > created + 0.5, $"the agent is {agentAge:F2} s old, the create took {created:F2} s: it was started before the request");
+        Assert.NotNull(sandbox.Info.ExpiresAt);
+        Assert.Equal(name, sandbox.Info.Name);
+        await WaitForWarmPoolAsync();
+    }
+
+    private async Task WaitForWarmPoolAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await Client.HealthAsync()).WarmPool < fixture.Options.WarmPool)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the warm pool did not fill within 30 s");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task RootSandbox_RunsAsUidZeroWithoutCapabilities()
     {
         await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: "root"));

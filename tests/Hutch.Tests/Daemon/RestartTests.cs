@@ -44,8 +44,7 @@ public class RestartTests
         }
         finally
         {
-            daemon.Kill();
-            await daemon.WaitForExitAsync();
+            await StopAsync(daemon);
             Directory.Delete(dataDir, recursive: true);
         }
     }
@@ -76,9 +75,27 @@ public class RestartTests
         }
         finally
         {
-            daemon.Kill();
-            await daemon.WaitForExitAsync();
+            await StopAsync(daemon);
             Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    /// <summary>A clean stop (SIGTERM): the daemon deletes its warm pool, so the test leaves nothing running.</summary>
+    private static async Task StopAsync(Process daemon)
+    {
+        if (!daemon.HasExited)
+        {
+            Hutch.Linux.Processes.Signal(daemon.Id, Hutch.Linux.Processes.SIGTERM);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await daemon.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                daemon.Kill();
+                await daemon.WaitForExitAsync();
+            }
         }
     }
 
