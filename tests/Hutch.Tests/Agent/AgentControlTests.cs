@@ -53,6 +53,27 @@ public sealed class AgentControlTests(AgentFixture agent)
     }
 
     [Fact]
+    public async Task OversizedFrame_ClosesOnlyThatConnection()
+    {
+        await using var bystander = await agent.ConnectAsync();
+        await using var offender = await agent.ConnectAsync();
+        var header = new byte[FrameCodec.HeaderSize];
+        BitConverter.TryWriteBytes(header, (uint)FrameCodec.MaxPayload + 1);
+
+        await offender.SendAsync(FrameKind.Stdin, 1, new byte[1]); // a valid frame first
+        using (var raw = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified))
+        {
+            await raw.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(agent.SocketPath));
+            await raw.SendAsync(header);
+            var read = await raw.ReceiveAsync(new byte[16].AsMemory()).AsTask().WaitAsync(AgentConnection.FrameTimeout);
+            Assert.Equal(0, read); // the agent hung up on it
+        }
+
+        Assert.NotNull(await bystander.PingAsync());
+        Assert.NotNull(await offender.PingAsync());
+    }
+
+    [Fact]
     public async Task ExecStart_AcceptsWhatTheDaemonSerializes()
     {
         await using var connection = await agent.ConnectAsync();
