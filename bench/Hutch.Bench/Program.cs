@@ -39,7 +39,8 @@ HutchClient? client = null;
 var exit = 0;
 try
 {
-    daemon = await DaemonHost.StartAsync(new HutchOptions { DataDir = dataDir, Url = "http://127.0.0.1:0", AgentPath = opt.Agent, Runtime = opt.Runtime });
+    // The main daemon has no warm pool: every create pays for the runtime (the pool is measured on its own below).
+    daemon = await DaemonHost.StartAsync(new HutchOptions { DataDir = dataDir, Url = "http://127.0.0.1:0", AgentPath = opt.Agent, Runtime = opt.Runtime, WarmPool = 0 });
     var key = File.ReadAllText(Path.Join(dataDir, "api-key")).Trim();
     client = new HutchClient(new Uri(daemon.Url), key);
     Console.Error.WriteLine($"bench: daemon at {daemon.Url}");
@@ -97,6 +98,9 @@ try
         eCreate.Add(Ms(t0, t1));
         eFirst.Add(Ms(t1, t2));
     }
+
+    // ---- 1b. the same with the daemon's warm pool (a second daemon, pool of opt.WarmPool)
+    var (pCreate, pFirst, pSum, pDelete, pHits) = await PoolPhase(opt, exec);
 
     // ---- 2. exec round trip on a warm sandbox
     Console.Error.WriteLine($"bench: exec round trip x{opt.ExecRuns}");
@@ -228,6 +232,12 @@ try
     results["create_plus_first_exec"] = Stats(tSum);
     results["delete"] = Stats(tDelete);
     results["engine_create_no_http"] = Stats(eCreate);
+    results["pool_size"] = opt.WarmPool;
+    results["pool_create"] = Stats(pCreate);
+    results["pool_first_exec"] = Stats(pFirst);
+    results["pool_create_plus_first_exec"] = Stats(pSum);
+    results["pool_delete"] = Stats(pDelete);
+    results["pool_hits"] = pHits;
     results["engine_first_exec_no_http"] = Stats(eFirst);
     results["exec_rtt"] = Stats(tExec);
     results["health_rtt"] = Stats(tHealth);
@@ -264,6 +274,10 @@ try
     Row(report, "1. delete (DELETE /v1/sandboxes/{id})", tDelete);
     Row(report, "   engine create, no HTTP", eCreate);
     Row(report, "   engine first exec, no HTTP", eFirst);
+    Row(report, $"1p. create, warm pool {opt.WarmPool} ({pHits}/{pCreate.Count} hit)", pCreate);
+    Row(report, "1p. first exec `true`, warm pool", pFirst);
+    Row(report, "1p. create + first exec, warm pool", pSum);
+    Row(report, "1p. delete, warm pool", pDelete);
     Row(report, "2. exec `true`, warm (target p50 <= 3)", tExec);
     Row(report, "   GET /v1/health (HTTP floor)", tHealth);
     Row(report, "   engine exec `true`, no HTTP", tEngineExec);
@@ -378,6 +392,51 @@ static async Task<(JsonObject, string)> Breakdown(BenchOptions opt, ExecRequest 
         ["create_with_wrapper"] = Stats(create), ["runc_run_detach"] = Stats(runcRun),
         ["delete_with_wrapper"] = Stats(del), ["runc_delete"] = Stats(runcDelete),
     }, sb.ToString());
+}
+
+// create -> first exec -> delete through a daemon with a warm pool, back to back (the pool refills while
+// the previous sandbox is deleted); a hit = the pool had a ready sandbox just before the create.
+static async Task<(List<double>, List<double>, List<double>, List<double>, int)> PoolPhase(BenchOptions opt, ExecRequest exec)
+{
+    var dir = Directory.CreateTempSubdirectory("hutch-bench-pool-").FullName;
+    List<double> create = [], first = [], sum = [], del = [];
+    var hits = 0;
+    Console.Error.WriteLine($"bench: create/exec/delete with a warm pool of {opt.WarmPool} x{opt.CreateRuns}");
+    await using (var daemon = await DaemonHost.StartAsync(new HutchOptions { DataDir = dir, Url = "http://127.0.0.1:0", AgentPath = opt.Agent, Runtime = opt.Runtime, WarmPool = opt.WarmPool }))
+    {
+        using var client = new HutchClient(new Uri(daemon.Url), File.ReadAllText(Path.Join(dir, "api-key")).Trim());
+        for (var i = 0; i < 200 && daemon.Engine.WarmPoolReady < opt.WarmPool; i++)
+        {
+            await Task.Delay(50);
+        }
+        for (var i = 0; i < opt.CreateRuns + opt.Warmup; i++)
+        {
+            var ready = daemon.Engine.WarmPoolReady > 0;
+            var t0 = Stopwatch.GetTimestamp();
+            var s = await client.CreateSandboxAsync();
+            var t1 = Stopwatch.GetTimestamp();
+            try
+            {
+                Check(await client.ExecAsync(s.Id, exec));
+            }
+            finally
+            {
+                var t2 = Stopwatch.GetTimestamp();
+                await client.DeleteSandboxAsync(s.Id);
+                var t3 = Stopwatch.GetTimestamp();
+                if (i >= opt.Warmup)
+                {
+                    hits += ready ? 1 : 0;
+                    create.Add(Ms(t0, t1));
+                    first.Add(Ms(t1, t2));
+                    sum.Add(Ms(t0, t2));
+                    del.Add(Ms(t2, t3));
+                }
+            }
+        }
+    }
+    try { Directory.Delete(dir, true); } catch (IOException) { }
+    return (create, first, sum, del, hits);
 }
 
 static async Task DeleteAll(HutchClient client, List<string> ids, HashSet<string> created, int parallel)
@@ -533,6 +592,7 @@ internal sealed record BenchOptions
     public int IdleN { get; init; } = 50;
     public int[] FillLevels { get; init; } = [100, 250, 500, 1000];
     public int Parallel { get; init; } = 4;
+    public int WarmPool { get; init; } = 2;
     public int MinFreeMiB { get; init; } = 4096;
     public string? Out { get; init; }
 
@@ -553,6 +613,7 @@ internal sealed record BenchOptions
                 "--exec-runs" => o with { ExecRuns = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--idle" => o with { IdleN = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--fill" => o with { FillLevels = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
+                "--warm-pool" => o with { WarmPool = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--parallel" => o with { Parallel = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--min-free-mib" => o with { MinFreeMiB = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--out" => o with { Out = Next() },
