@@ -195,8 +195,12 @@ public class EscapeAttemptTests(DaemonFixture fixture)
     public async Task PidsExhausted_GivesSpawnFailedWithTheReason()
     {
         await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Limits: new SandboxLimits(Pids: 32)));
-        // Fill the pids limit with sleepers under a shell that stays (so no slot frees up), then start one more command.
-        var filler = sandbox.ShAsync("for i in $(seq 1 40); do sleep 60 & done 2>/dev/null; wait", timeoutMs: 30_000);
+        // Fill the pids limit exactly, under a shell that stays: the idle sandbox's tasks (the agent's
+        // threads), plus the running filler (its shell, and the agent's thread that pumps its output),
+        // plus N sleepers. A shell that fails to fork would exit and free slots, so none may fail.
+        var idle = (await Client.GetSandboxAsync(sandbox.Id)).Usage!.Pids;
+        var sleepers = 32 - idle - 2;
+        var filler = sandbox.ShAsync($"for i in $(seq 1 {sleepers}); do sleep 60 & done; wait", timeoutMs: 30_000);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while ((await Client.GetSandboxAsync(sandbox.Id)).Usage!.Pids < 32 && DateTime.UtcNow < deadline)
         {
