@@ -40,7 +40,15 @@ public sealed class AgentConnection : IAsyncDisposable
     public static async Task<AgentConnection> ConnectAsync(string path)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
         return new AgentConnection(socket);
     }
 
