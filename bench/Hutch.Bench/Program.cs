@@ -334,7 +334,7 @@ static async Task<(JsonObject, string)> Breakdown(BenchOptions opt, ExecRequest 
     var dir = Directory.CreateTempSubdirectory("hutch-bench-bd-").FullName;
     var log = Path.Join(dir, "runc-times.log"); // written by the wrapper: <--root>/../runc-times.log
     var created = new List<string>();
-    await using var daemon = await DaemonHost.StartAsync(new HutchOptions { DataDir = dir, Url = "http://127.0.0.1:0", AgentPath = opt.Agent, Runtime = opt.TimedRuntime });
+    await using var daemon = await DaemonHost.StartAsync(new HutchOptions { DataDir = dir, Url = "http://127.0.0.1:0", AgentPath = opt.Agent, Runtime = opt.TimedRuntime, WarmPool = 0 });
     using var client = new HutchClient(new Uri(daemon.Url), File.ReadAllText(Path.Join(dir, "api-key")).Trim());
     var create = new List<double>();
     var del = new List<double>();
