@@ -61,6 +61,23 @@ public static class Processes
         }
     }
 
+    /// <summary>Blocks until one specific child ends, and reaps it.</summary>
+    public static ExitStatus WaitFor(int pid)
+    {
+        while (true)
+        {
+            if (Libc.WaitPid(pid, out var status, 0) == pid)
+            {
+                return ExitStatus.FromWaitStatus(status);
+            }
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno != Errno.EINTR)
+            {
+                throw new LinuxException("waitpid", errno, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+    }
+
     /// <summary>Reaps one specific child if it has ended (waitpid WNOHANG); null while it still runs.</summary>
     public static ExitStatus? TryReap(int pid)
     {

@@ -39,20 +39,84 @@ public sealed class OciRuntime(string binary, string stateRoot)
             bundleDir,
             new Dictionary<int, System.Runtime.InteropServices.SafeHandle> { [1] = log, [2] = log, [3] = listener },
             NewSession: true));
-        var status = await WaitForExitAsync(pid, cancellationToken).ConfigureAwait(false);
+        // Not cancellable: runc must be reaped whatever happens, or it stays a zombie of the daemon.
+        var status = await WaitForExitAsync(pid).ConfigureAwait(false);
         if (status.ExitCode != 0)
         {
             throw new OciRuntimeException($"{Binary} could not start sandbox {id}: {ReadTail(logFile, logStart)}");
         }
     }
 
-    /// <summary>Kills every process of the container and removes its state and cgroups (`delete --force`). Unknown ids are fine.</summary>
-    public async Task DeleteAsync(string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// Kills every process of the container and removes its state and cgroups. Unknown ids are fine.
+    /// Fast path: SIGKILL the init ourselves and wait until it is a zombie (the kernel has then killed
+    /// and collected the whole PID namespace), then a plain `delete`. runc 1.1's `delete --force` on a
+    /// running container sleeps 100 ms after its own kill; it stays the fallback for anything unusual.
+    /// </summary>
+    public async Task DeleteAsync(string id, string cgroupPath, CancellationToken cancellationToken)
     {
+        if (InitPid(id) is { } pid && BelongsTo(pid, cgroupPath) && Processes.Signal(pid, Processes.SIGKILL))
+        {
+            await WaitUntilGoneAsync(pid, cancellationToken).ConfigureAwait(false);
+            if ((await RunAsync(["delete", id], cancellationToken).ConfigureAwait(false)).Code == 0)
+            {
+                return;
+            }
+        }
         var (code, output) = await RunAsync(["delete", "--force", id], cancellationToken).ConfigureAwait(false);
-        if (code != 0 && !output.Contains("does not exist", StringComparison.OrdinalIgnoreCase) && !output.Contains("not exist", StringComparison.OrdinalIgnoreCase))
+        if (code != 0 && !output.Contains("not exist", StringComparison.OrdinalIgnoreCase))
         {
             throw new OciRuntimeException($"{Binary} delete {id} failed: {output.Trim()}");
+        }
+    }
+
+    /// <summary>The container init's host pid, from the runtime's state file (no runtime call), or null.</summary>
+    public int? InitPid(string id)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Join(stateRoot, id, "state.json")));
+            return doc.RootElement.TryGetProperty("init_process_pid", out var pid) && pid.GetInt32() > 0 ? pid.GetInt32() : null;
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// True when the process is in the sandbox's cgroup: a pid from a state file may have been reused
+    /// by an unrelated host process since, and that one must never be signalled.
+    /// </summary>
+    private static bool BelongsTo(int pid, string cgroupPath)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cgroup").Contains(cgroupPath + "\n", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task WaitUntilGoneAsync(int pid, CancellationToken cancellationToken)
+    {
+        var stat = $"/proc/{pid}/stat";
+        for (var i = 0; i < 5000; i++)
+        {
+            try
+            {
+                if (!ProcTree.TryParseStat(await File.ReadAllBytesAsync(stat, cancellationToken).ConfigureAwait(false), out var s) || s.IsGone)
+                {
+                    return;
+                }
+            }
+            catch (IOException)
+            {
+                return; // reaped already
+            }
+            await Task.Delay(1, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -106,23 +170,12 @@ public sealed class OciRuntime(string binary, string stateRoot)
         [$"PATH={Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin"}"];
 
     /// <summary>
-    /// Waits for a child we started with posix_spawn. The .NET runtime's SIGCHLD handling reaps only the
-    /// children System.Diagnostics.Process started, so polling waitpid(pid, WNOHANG) is ours to do;
-    /// the poll starts fast because runc usually finishes within tens of milliseconds.
+    /// Waits for a child we started with posix_spawn. The .NET runtime reaps only the children
+    /// System.Diagnostics.Process started, so this one is ours: a blocking waitpid on a thread of
+    /// its own answers the moment runc exits (polling would add up to its interval to every create).
     /// </summary>
-    private static async Task<ExitStatus> WaitForExitAsync(int pid, CancellationToken cancellationToken)
-    {
-        var delay = 1;
-        while (true)
-        {
-            if (Processes.TryReap(pid) is { } status)
-            {
-                return status;
-            }
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-            delay = Math.Min(delay * 2, 20);
-        }
-    }
+    private static Task<ExitStatus> WaitForExitAsync(int pid) =>
+        Task.Factory.StartNew(() => Processes.WaitFor(pid), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private static string ReadTail(string logFile, long from)
     {

@@ -5,6 +5,7 @@ using Hutch.Linux;
 using Hutch.Protocol.Agent;
 using Hutch.Protocol.Api;
 using Hutch.Runtime.AgentLink;
+using Hutch.Runtime.Oci;
 
 namespace Hutch.Daemon.Engine;
 
@@ -76,7 +77,7 @@ public sealed partial class SandboxEngine
             HasStdin: false);
         var stdin = RequestValidator.Stdin(request);
         start = start with { HasStdin = stdin is not null };
-        var cgroup = $"/hutch/{live.Record.Id}";
+        var cgroup = SandboxSpec.CgroupPathOf(live.Record.Id);
         var oomBefore = _cgroups.OomKills(cgroup);
 
         AgentExec exec;

@@ -34,6 +34,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
     private readonly string _owner;
     private readonly ConcurrentDictionary<string, LiveSandbox> _live = new();
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
 
     private SandboxEngine(HutchOptions options, string owner, TimeProvider time, ILogger log)
     {
@@ -287,7 +288,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
             live.Deleting = true;
             await live.Connection.DisposeAsync().ConfigureAwait(false);
         }
-        await _runtime.DeleteAsync(record.Id, cancellationToken).ConfigureAwait(false);
+        await _runtime.DeleteAsync(record.Id, SandboxSpec.CgroupPathOf(record.Id), cancellationToken).ConfigureAwait(false);
         DeleteTree(_paths.SandboxDir(record.Id));
         if (record.HostWorkspace is not null)
         {
@@ -303,7 +304,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
     private SandboxInfo Describe(SandboxRecord record, bool running)
     {
         SandboxUsage? usage = null;
-        if (running && _cgroups.Read($"/hutch/{record.Id}") is { } u)
+        if (running && _cgroups.Read(SandboxSpec.CgroupPathOf(record.Id)) is { } u)
         {
             usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills);
         }
@@ -387,6 +388,10 @@ public sealed partial class SandboxEngine : ISandboxEngine
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await _stopping.CancelAsync().ConfigureAwait(false);
         await DrainPoolAsync().ConfigureAwait(false);
         if (_owner.StartsWith("run:", StringComparison.Ordinal))

@@ -24,5 +24,7 @@ public sealed record SandboxSpec(
     public const string AgentPathInside = "/.hutch/agent";
 
     /// <summary>cgroup path (relative to each controller's root) that the runtime creates for this sandbox.</summary>
-    public string CgroupPath => $"/hutch/{Id}";
+    public string CgroupPath => CgroupPathOf(Id);
+
+    public static string CgroupPathOf(string id) => $"/hutch/{id}";
 }
