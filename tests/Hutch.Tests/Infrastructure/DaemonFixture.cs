@@ -36,7 +36,15 @@ public sealed class DaemonFixture : IAsyncLifetime
         }
         Client.Dispose();
         await Daemon.DisposeAsync();
+        // A clean stop deletes the warm pool: any container the runtime still knows is a leak.
+        var leaked = Directory.GetDirectories(Path.Join(DataDir, "runc")).Select(Path.GetFileName).ToList();
+        foreach (var id in leaked)
+        {
+            using var cleanup = System.Diagnostics.Process.Start("runc", ["--root", Path.Join(DataDir, "runc"), "delete", "--force", id!]);
+            await cleanup.WaitForExitAsync();
+        }
         Directory.Delete(DataDir, recursive: true);
+        Assert.True(leaked.Count == 0, $"the daemon left containers running after it stopped: {string.Join(", ", leaked)}");
     }
 }
 
