@@ -81,8 +81,12 @@ public sealed partial class SandboxEngine
                     catch (Exception e)
                     {
                         // A broken runtime must not make the filler spin: stop until the next claim.
+                        // (A start cut short by the engine stopping is no failure worth a warning.)
                         failed = true;
-                        Log.PoolFillFailed(_log, record.Id, e);
+                        if (!_stopping.IsCancellationRequested)
+                        {
+                            Log.PoolFillFailed(_log, record.Id, e);
+                        }
                         await DeleteRecordAsync(record, keepWorkspace: false, CancellationToken.None).ConfigureAwait(false);
                         return;
                     }
