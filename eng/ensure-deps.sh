@@ -1,8 +1,10 @@
 # Sourced by ./hutch and eng/test.sh: installs what a fresh Debian 12 host lacks (as root), once.
 # runc is the default OCI runtime; the .NET SDK is a precondition (see README).
+# usage: ensure_deps [extra-debian-packages-for-commands...] (each given as command:package)
 ensure_deps() {
-  local missing=()
+  local missing=() pair
   command -v runc >/dev/null 2>&1 || missing+=(runc)
+  for pair in "$@"; do command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}"); done
   command -v dotnet >/dev/null 2>&1 || { echo "hutch: the .NET 10 SDK is required (dotnet not found in PATH)" >&2; return 1; }
   ((${#missing[@]} == 0)) && return 0
   if [[ $(id -u) != 0 ]]; then
