@@ -2,7 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace Hutch.Linux.Interop;
 
-// socket(2), bind(2), listen(2) for AF_UNIX listeners.
+// Unix stream sockets without System.Net.Sockets: socket(2), bind(2), listen(2) for the daemon's
+// listener (see UnixListener), and accept4(2), send(2), shutdown(2), getsockopt(2) for the agent's
+// serving side: the Socket class, with the thread pool and epoll engine behind it, adds ~200 KB to
+// a NativeAOT binary that every sandbox maps (see UnixSockets).
 internal static unsafe partial class Libc
 {
     internal const int AF_UNIX = 1;
@@ -18,4 +21,32 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Name, EntryPoint = "listen", SetLastError = true)]
     internal static partial int Listen(int fd, int backlog);
+
+    internal const int SOL_SOCKET = 1;
+    internal const int SO_TYPE = 3;
+    internal const int SO_PEERCRED = 17;
+    internal const int SO_ACCEPTCONN = 30;
+    internal const int SO_DOMAIN = 39;
+    internal const int MSG_NOSIGNAL = 0x4000;
+    internal const int SHUT_RDWR = 2;
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct UCred
+    {
+        public int Pid;
+        public uint Uid;
+        public uint Gid;
+    }
+
+    [LibraryImport(Name, EntryPoint = "accept4", SetLastError = true)]
+    internal static partial int Accept4(int fd, void* address, uint* length, int flags);
+
+    [LibraryImport(Name, EntryPoint = "send", SetLastError = true)]
+    internal static partial nint Send(int fd, byte* buffer, nint length, int flags);
+
+    [LibraryImport(Name, EntryPoint = "shutdown", SetLastError = true)]
+    internal static partial int Shutdown(int fd, int how);
+
+    [LibraryImport(Name, EntryPoint = "getsockopt", SetLastError = true)]
+    internal static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
 }
