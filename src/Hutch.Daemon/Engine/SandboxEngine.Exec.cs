@@ -66,7 +66,7 @@ public sealed partial class SandboxEngine
     /// </summary>
     private async IAsyncEnumerable<RunEvent> RunAsync(string idOrName, ExecRequest request, long defaultTimeoutMs, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var live = Live(idOrName);
+        var live = await LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var argv = RequestValidator.Argv(request);
         var start = new ExecStart(
             argv,
@@ -210,17 +210,35 @@ public sealed partial class SandboxEngine
         }
     }
 
-    private LiveSandbox Live(string idOrName)
+    /// <summary>
+    /// The connected sandbox for a command. A running sandbox this engine has not met yet (handed to
+    /// the daemons by `hutch run --keep` while this daemon was already up) is adopted on the spot.
+    /// </summary>
+    private async Task<LiveSandbox> LiveAsync(string idOrName, CancellationToken cancellationToken)
     {
         var record = _registry.Find(idOrName);
         if (record is null || record.State == SandboxStates.Deleted)
         {
             throw HutchException.NotFound(idOrName);
         }
-        return _live.TryGetValue(record.Id, out var live) && live.Connection.IsOpen
-            ? live
-            : throw HutchException.Conflict(ErrorCodes.SandboxNotRunning,
-                $"The sandbox {record.Id} is {(record.State == SandboxStates.Running ? "not connected" : record.State)}: its processes are gone. Delete it and create a new one.");
+        if (_live.TryGetValue(record.Id, out var live) && live.Connection.IsOpen)
+        {
+            return live;
+        }
+        if (record.State == SandboxStates.Running && record.Owner == _owner)
+        {
+            try
+            {
+                return await ConnectAsync(record, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or AgentException)
+            {
+                _registry.SetState(record.Id, SandboxStates.Lost);
+                record = record with { State = SandboxStates.Lost };
+            }
+        }
+        throw HutchException.Conflict(ErrorCodes.SandboxNotRunning,
+            $"The sandbox {record.Id} is {record.State}: its processes are gone. Delete it and create a new one.");
     }
 
     /// <summary>The whole environment of a command: Hutch's base, then the sandbox's, then the exec's.</summary>

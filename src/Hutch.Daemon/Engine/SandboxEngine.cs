@@ -308,10 +308,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         {
             usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills);
         }
-        var state = record.State == SandboxStates.Running && !running && _owner == "daemon" && !record.Owner.StartsWith("run:", StringComparison.Ordinal)
-            ? SandboxStates.Lost
-            : record.State;
-        return new SandboxInfo(record.Id, record.Name, state, record.CreatedAt, record.ExpiresAt, record.User, record.Cwd, record.Limits, usage);
+        return new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAt, record.User, record.Cwd, record.Limits, usage);
     }
 
     private void PrepareDataDir()

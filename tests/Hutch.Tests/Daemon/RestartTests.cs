@@ -68,10 +68,22 @@ public class RestartTests
             using var client = await ConnectAsync(dataDir, port);
 
             var result = await client.ExecAsync("kept", new ExecRequest(Command: "cat f"));
+            // Kept while this daemon already runs: it adopts the sandbox at its first use.
+            string later;
+            await using (var engine = await Hutch.Daemon.Engine.SandboxEngine.OpenInProcessAsync(options))
+            {
+                later = (await engine.CreateAsync(new CreateSandboxRequest(Name: "kept-later"))).Id;
+                await engine.KeepAsync(later);
+            }
+            var laterResult = await client.ExecAsync("kept-later", new ExecRequest(Command: "hostname"));
 
             Assert.Equal("made-in-run\n", result.Stdout);
+            Assert.Equal(later + "\n", laterResult.Stdout);
+            Assert.Equal(SandboxStates.Running, (await client.GetSandboxAsync("kept-later")).State);
             await client.DeleteSandboxAsync(id);
+            await client.DeleteSandboxAsync(later);
             Assert.Empty(HostInspector.CgroupDirsOf(id));
+            Assert.Empty(HostInspector.CgroupDirsOf(later));
         }
         finally
         {
