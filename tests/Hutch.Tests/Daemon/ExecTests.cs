@@ -126,9 +126,9 @@ public class ExecTests(DaemonFixture fixture)
     {
         await using var sandbox = await fixture.CreateAsync();
 
-        await DisconnectAfterStartAsync(sandbox.Id, new ExecRequest(Command: "sleep 1; echo done > marker"));
+        await DisconnectAfterStartAsync(sandbox.Id, new ExecRequest(Command: "sleep 2; echo done > marker"));
 
-        await Task.Delay(2500);
+        await Task.Delay(4000);
         Assert.Equal("done\n", (await sandbox.ShAsync("cat marker")).Stdout);
     }
 
@@ -137,9 +137,9 @@ public class ExecTests(DaemonFixture fixture)
     {
         await using var sandbox = await fixture.CreateAsync();
 
-        await DisconnectAfterStartAsync(sandbox.Id, new ExecRequest(Command: "sleep 1; echo done > marker", KillOnDisconnect: true));
+        await DisconnectAfterStartAsync(sandbox.Id, new ExecRequest(Command: "sleep 2; echo done > marker", KillOnDisconnect: true));
 
-        await Task.Delay(2500);
+        await Task.Delay(4000);
         Assert.Equal(1, (await sandbox.ShAsync("test -e marker")).ExitCode);
     }
 

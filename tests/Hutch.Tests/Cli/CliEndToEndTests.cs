@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Hutch.Tests.Infrastructure;
+
+namespace Hutch.Tests.Cli;
+
+/// <summary>The published `hutch` program as a user runs it: real process, real runc, no daemon.</summary>
+public class CliEndToEndTests
+{
+    [Fact]
+    public async Task Run_WithoutDaemon_StreamsOutputExitsWithStatusAndLeavesNothing()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-c");
+        try
+        {
+            var (code, stdout, stderr) = await HutchAsync(dataDir, "hi from stdin\n",
+                "run", "--", "sh", "-c", "cat; echo out; echo err >&2; id -u; exit 7");
+
+            Assert.Equal(7, code);
+            Assert.Equal("hi from stdin\nout\n1000\n", stdout);
+            Assert.Contains("err", stderr);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "sandboxes")));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "workspaces")));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "runc")));
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Run_PastTimeout_Exits124_AndWithWorkspace_KeepsFilesOnTheHost()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-c");
+        var workspace = TestPaths.NewTempDir("hutch-w");
+        try
+        {
+            var (timedOut, _, _) = await HutchAsync(dataDir, null, "run", "--timeout", "1", "--", "sleep", "30");
+            var (code, _, _) = await HutchAsync(dataDir, null, "run", "--workspace", workspace, "--", "sh", "-c", "echo made > f");
+
+            Assert.Equal(124, timedOut);
+            Assert.Equal(0, code);
+            Assert.Equal("made\n", await File.ReadAllTextAsync(Path.Join(workspace, "f")));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "runc")));
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+            Directory.Delete(workspace, recursive: true);
+        }
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> HutchAsync(string dataDir, string? stdin, params string[] args)
+    {
+        var psi = new ProcessStartInfo(TestPaths.Cli)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        foreach (var arg in args)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        psi.Environment["HUTCH_DATA_DIR"] = dataDir;
+        psi.Environment["HUTCH_AGENT"] = TestPaths.Agent;
+        psi.Environment.Remove("HUTCH_URL");
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+        process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
