@@ -25,9 +25,10 @@ public sealed class OciRuntime(string binary, string stateRoot)
     /// <summary>
     /// `runtime run --detach --preserve-fds 1`: creates and starts the container with <paramref name="listener"/>
     /// as its fd 3 (the agent's control channel) and <paramref name="logFile"/> as its stdout/stderr.
-    /// Returns when the container's init runs; throws with the runtime's message when it fails.
+    /// Returns when the container's init runs; throws with the runtime's message when it fails. Not
+    /// cancellable on purpose: runc must be reaped, and a container it goes on to start must be known.
     /// </summary>
-    public async Task RunDetachedAsync(string id, string bundleDir, SafeFileHandle listener, string logFile, CancellationToken cancellationToken)
+    public async Task RunDetachedAsync(string id, string bundleDir, SafeFileHandle listener, string logFile)
     {
         var path = ResolveBinary();
         using var log = File.OpenHandle(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
@@ -118,25 +119,6 @@ public sealed class OciRuntime(string binary, string stateRoot)
             }
             await Task.Delay(1, cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>The container's status ("running", "stopped", …) and init pid, or null when the runtime does not know it.</summary>
-    public async Task<(string Status, int Pid)?> StateAsync(string id, CancellationToken cancellationToken)
-    {
-        var (code, output) = await RunAsync(["state", id], cancellationToken).ConfigureAwait(false);
-        if (code != 0)
-        {
-            return null;
-        }
-        using var doc = JsonDocument.Parse(output);
-        return (doc.RootElement.GetProperty("status").GetString() ?? "unknown", doc.RootElement.GetProperty("pid").GetInt32());
-    }
-
-    /// <summary>`runtime --version`, first line; throws when the binary is missing.</summary>
-    public async Task<string> VersionAsync(CancellationToken cancellationToken)
-    {
-        var (code, output) = await RunAsync(["--version"], cancellationToken, rootFlag: false).ConfigureAwait(false);
-        return code == 0 ? output.Split('\n')[0].Trim() : throw new OciRuntimeException($"{Binary} --version failed: {output.Trim()}");
     }
 
     private async Task<(int Code, string Output)> RunAsync(string[] args, CancellationToken cancellationToken, bool rootFlag = true)

@@ -67,7 +67,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
     /// </summary>
     public static Task<ISandboxEngine> OpenInProcessAsync(HutchOptions options, CancellationToken cancellationToken = default)
     {
-        _ = cancellationToken;
+        cancellationToken.ThrowIfCancellationRequested();
         ISandboxEngine engine = new SandboxEngine(options, $"run:{Environment.ProcessId}", TimeProvider.System, NullLogger.Instance);
         return Task.FromResult(engine);
     }
@@ -199,7 +199,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         File.Delete(socketPath);
         using (var listener = Hutch.Linux.UnixListener.Listen(socketPath, backlog: 16))
         {
-            await _runtime.RunDetachedAsync(record.Id, sandboxDir, listener, _paths.AgentLog(record.Id), cancellationToken).ConfigureAwait(false);
+            await _runtime.RunDetachedAsync(record.Id, sandboxDir, listener, _paths.AgentLog(record.Id)).ConfigureAwait(false);
         }
         return await ConnectAsync(record, cancellationToken).ConfigureAwait(false);
     }
