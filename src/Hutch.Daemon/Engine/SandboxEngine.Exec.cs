@@ -16,7 +16,8 @@ public sealed partial class SandboxEngine
         var encoding = RequestValidator.Encoding(request.Encoding);
         var stdout = new MemoryStream();
         var stderr = new MemoryStream();
-        await foreach (var e in RunAsync(idOrName, request, RequestValidator.DefaultExecTimeoutMs, cancellationToken).ConfigureAwait(false))
+        // Collected in memory as fast as it comes (bounded by the output cap): the shared connection is fine.
+        await foreach (var e in RunAsync(idOrName, request, RequestValidator.DefaultExecTimeoutMs, dedicatedConnection: false, cancellationToken).ConfigureAwait(false))
         {
             switch (e)
             {
@@ -39,7 +40,8 @@ public sealed partial class SandboxEngine
 
     public async IAsyncEnumerable<ExecEvent> ExecStreamAsync(string idOrName, ExecRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var e in RunAsync(idOrName, request, 0, cancellationToken).ConfigureAwait(false))
+        // Read at the client's pace: a connection of its own, so a slow reader stalls only this command.
+        await foreach (var e in RunAsync(idOrName, request, 0, dedicatedConnection: true, cancellationToken).ConfigureAwait(false))
         {
             yield return e switch
             {
@@ -64,7 +66,8 @@ public sealed partial class SandboxEngine
     /// the sandbox, not to the caller: when the caller stops reading (a client disconnected), the
     /// command runs on and its output is drained and dropped, unless KillOnDisconnect asks for a kill.
     /// </summary>
-    private async IAsyncEnumerable<RunEvent> RunAsync(string idOrName, ExecRequest request, long defaultTimeoutMs, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<RunEvent> RunAsync(string idOrName, ExecRequest request, long defaultTimeoutMs, bool dedicatedConnection,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var live = await LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var argv = RequestValidator.Argv(request);
@@ -83,9 +86,11 @@ public sealed partial class SandboxEngine
         AgentExec exec;
         try
         {
-            exec = await live.Connection.StartExecAsync(start, cancellationToken).ConfigureAwait(false);
+            exec = dedicatedConnection
+                ? await AgentConnection.StartDedicatedExecAsync(_paths.AgentSocket(live.Record.Id), start, cancellationToken).ConfigureAwait(false)
+                : await live.Connection.StartExecAsync(start, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException)
+        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
             throw new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped: {e.Message}. Create a new sandbox.");
         }

@@ -74,8 +74,27 @@ public sealed class AgentConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts a command on a connection of its own, closed when the command's session is disposed.
+    /// A stream whose reader is slow then holds back only its own command (the agent stops reading
+    /// that command's pipes), never the shared connection every other request of the sandbox uses.
+    /// </summary>
+    public static async Task<AgentExec> StartDedicatedExecAsync(string socketPath, ExecStart start, CancellationToken cancellationToken)
+    {
+        var connection = await ConnectAsync(socketPath, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await connection.StartExecAsync(start, cancellationToken, ownsConnection: true).ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     /// <summary>Starts a command. Read its frames from the returned session until Exited or Error.</summary>
-    public async Task<AgentExec> StartExecAsync(ExecStart start, CancellationToken cancellationToken)
+    public async Task<AgentExec> StartExecAsync(ExecStart start, CancellationToken cancellationToken, bool ownsConnection = false)
     {
         var (channel, frames) = Open();
         try
@@ -87,7 +106,7 @@ public sealed class AgentConnection : IAsyncDisposable
             _channels.TryRemove(channel, out _);
             throw;
         }
-        return new AgentExec(this, channel, frames.Reader);
+        return new AgentExec(this, channel, frames.Reader, ownsConnection);
     }
 
     internal ValueTask SendAsync(FrameKind kind, uint channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>

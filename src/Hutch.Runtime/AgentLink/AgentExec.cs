@@ -4,7 +4,8 @@ using Hutch.Protocol.Agent;
 namespace Hutch.Runtime.AgentLink;
 
 /// <summary>One running command on a control channel: its frames in, stdin and signals out.</summary>
-public sealed class AgentExec(AgentConnection connection, uint channel, ChannelReader<Frame> frames) : IDisposable
+/// <param name="ownsConnection">The connection was opened for this command alone and closes with it.</param>
+public sealed class AgentExec(AgentConnection connection, uint channel, ChannelReader<Frame> frames, bool ownsConnection = false) : IDisposable
 {
     /// <summary>Started, Stdout, Stderr, then exactly one Exited or Error.</summary>
     public ChannelReader<Frame> Frames { get; } = frames;
@@ -25,5 +26,13 @@ public sealed class AgentExec(AgentConnection connection, uint channel, ChannelR
     public ValueTask KillAsync(int signal, CancellationToken cancellationToken = default) =>
         connection.SendJsonAsync(FrameKind.Kill, channel, new ExecKill(signal), AgentJsonContext.Default.ExecKill, cancellationToken);
 
-    public void Dispose() => connection.Release(channel);
+    public void Dispose()
+    {
+        connection.Release(channel);
+        if (ownsConnection)
+        {
+            // Closing waits for the read loop to end; nothing here needs to wait for that.
+            _ = connection.DisposeAsync().AsTask();
+        }
+    }
 }

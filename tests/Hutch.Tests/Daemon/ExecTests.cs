@@ -163,6 +163,33 @@ public class ExecTests(DaemonFixture fixture)
         await stream.DisposeAsync();
     }
 
+    [Fact]
+    public async Task ExecStream_WhoseReaderStalls_DoesNotHoldBackOtherCommandsOfTheSandbox()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(fixture.Daemon.Url) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", fixture.ApiKey);
+        var body = System.Text.Json.JsonSerializer.Serialize(
+            new ExecRequest(Command: "yes", MaxOutputBytes: 1L << 30, KillOnDisconnect: true), ApiJsonContext.Default.ExecRequest);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/sandboxes/{sandbox.Id}/exec/stream")
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        // Read the headers and one chunk, then stop reading while keeping the connection open:
+        // every buffer between `yes` and this client fills up.
+        using var stalled = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await using var stream = await stalled.Content.ReadAsStreamAsync();
+        await stream.ReadExactlyAsync(new byte[1024]);
+        await Task.Delay(1500);
+
+        var other = sandbox.ShAsync("echo still-served");
+        var finished = await Task.WhenAny(other, Task.Delay(10_000));
+
+        Assert.Same(other, finished);
+        Assert.Equal("still-served\n", (await other).Stdout);
+        Assert.Equal("ok", (await Client.HealthAsync()).Status);
+    }
+
     private async Task DisconnectAfterStartAsync(string id, ExecRequest request)
     {
         using var cts = new CancellationTokenSource();
