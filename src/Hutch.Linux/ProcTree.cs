@@ -94,7 +94,7 @@ public static class ProcTree
 
     /// <summary>
     /// The live members of <paramref name="root"/>'s tree in a snapshot: session or process group
-    /// equal to root, root itself, and all their descendants. Zombies are walked through (their
+    /// equal to root, root itself (always first), and all their descendants. Zombies are walked through (their
     /// children are still theirs until reparented) but not returned. <paramref name="exclude"/> is
     /// never returned (the caller itself, and pid 1).
     /// </summary>
@@ -137,6 +137,14 @@ public static class ProcTree
                     }
                 }
             }
+        }
+        // The command itself first: once its SIGKILL is pending it can never run again, so it cannot
+        // see a child die and exit with a status of its own (137) before its own signal lands. /proc
+        // lists pids in numeric order, which after a pid wrap-around puts children before parents.
+        var rootIndex = result.IndexOf(root);
+        if (rootIndex > 0)
+        {
+            (result[0], result[rootIndex]) = (result[rootIndex], result[0]);
         }
         return result;
     }

@@ -51,6 +51,24 @@ public sealed class ProcTreeTests
     }
 
     [Fact]
+    public void FindTree_AfterPidWrapAround_PutsTheCommandFirst()
+    {
+        // pids wrapped: the children got lower numbers than the command, and /proc lists them first.
+        // Signalling a child first would let the command see it die and exit 137 before its own SIGKILL.
+        ProcStat[] processes =
+        [
+            new(5, 'S', 32000, 32000, 32000),
+            new(6, 'S', 32000, 32000, 32000),
+            new(32000, 'S', 1, 32000, 32000),
+        ];
+
+        var tree = ProcTree.FindTree(processes, 32000);
+
+        Assert.Equal(32000, tree[0]);
+        Assert.Equal([5, 6, 32000], tree.Order());
+    }
+
+    [Fact]
     public void Snapshot_SeesThisProcessWithItsParent()
     {
         var self = ProcTree.Snapshot().Single(p => p.Pid == Environment.ProcessId);
