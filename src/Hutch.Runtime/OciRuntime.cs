@@ -121,14 +121,11 @@ public sealed class OciRuntime(string binary, string stateRoot)
         }
     }
 
-    private async Task<(int Code, string Output)> RunAsync(string[] args, CancellationToken cancellationToken, bool rootFlag = true)
+    private async Task<(int Code, string Output)> RunAsync(string[] args, CancellationToken cancellationToken)
     {
         var psi = new ProcessStartInfo(ResolveBinary()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (rootFlag)
-        {
-            psi.ArgumentList.Add("--root");
-            psi.ArgumentList.Add(stateRoot);
-        }
+        psi.ArgumentList.Add("--root");
+        psi.ArgumentList.Add(stateRoot);
         foreach (var arg in args)
         {
             psi.ArgumentList.Add(arg);

@@ -236,7 +236,7 @@ public sealed partial class SandboxEngine
             {
                 return await ConnectAsync(record, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or AgentException)
+            catch (Exception e) when (IsAgentUnreachable(e))
             {
                 _registry.SetState(record.Id, SandboxStates.Lost);
                 record = record with { State = SandboxStates.Lost };

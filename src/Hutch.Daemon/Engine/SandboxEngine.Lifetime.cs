@@ -35,7 +35,7 @@ public sealed partial class SandboxEngine
                 }
                 Log.Adopted(_log, record.Id);
             }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or Hutch.Runtime.AgentLink.AgentException)
+            catch (Exception e) when (IsAgentUnreachable(e))
             {
                 _registry.SetState(record.Id, SandboxStates.Lost);
                 Log.Lost(_log, record.Id);

@@ -121,7 +121,7 @@ public sealed partial class SandboxEngine
                     continue;
                 }
             }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or Hutch.Runtime.AgentLink.AgentException)
+            catch (Exception e) when (IsAgentUnreachable(e))
             {
                 // Dead: removed below.
             }

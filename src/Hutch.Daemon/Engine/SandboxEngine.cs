@@ -263,6 +263,10 @@ public sealed partial class SandboxEngine : ISandboxEngine
         return live;
     }
 
+    /// <summary>The ways reaching a sandbox's agent fails when the agent is gone (adoption, first use, pool).</summary>
+    private static bool IsAgentUnreachable(Exception e) =>
+        e is IOException or System.Net.Sockets.SocketException or TimeoutException or AgentException;
+
     /// <summary>When a sandbox's control channel ends without a delete, its init is gone: mark it lost.</summary>
     private async Task WatchAsync(LiveSandbox live)
     {
