@@ -18,9 +18,7 @@ public class CliEndToEndTests
             Assert.Equal(7, code);
             Assert.Equal("hi from stdin\nout\n1000\n", stdout);
             Assert.Contains("err", stderr);
-            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "sandboxes")));
-            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "workspaces")));
-            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "runc")));
+            Assert.Empty(HostInspector.SandboxLeftovers(dataDir));
         }
         finally
         {

@@ -22,8 +22,7 @@ public class RuntimeFailureTests
             Assert.Contains("/nonexistent/runc", e.Message);
             Assert.Contains("apt-get install runc", e.Message);
             Assert.Empty(await engine.ListAsync());
-            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "sandboxes")));
-            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "workspaces")));
+            Assert.Empty(HostInspector.SandboxLeftovers(dataDir));
         }
         finally
         {
@@ -48,9 +47,7 @@ public class RuntimeFailureTests
             Assert.Equal((500, ErrorCodes.RuntimeFailed), (e.Status, e.Code));
             Assert.Contains("exec format error", e.Message);
             Assert.Empty(await engine.ListAsync());
-            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "sandboxes")));
-            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "workspaces")));
-            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Join(dataDir, "runc")));
+            Assert.Empty(HostInspector.SandboxLeftovers(dataDir));
             var id = System.Text.RegularExpressions.Regex.Match(e.Message, "sb-[a-z0-9]{10}").Value;
             Assert.NotEmpty(id);
             Assert.Empty(HostInspector.CgroupDirsOf(id));

@@ -11,6 +11,14 @@ public static class HostInspector
             .Where(Directory.Exists)
             .ToList();
 
+    /// <summary>What a data dir still holds of any sandbox: bundles, workspaces and runtime state.</summary>
+    public static IReadOnlyList<string> SandboxLeftovers(string dataDir) =>
+        new[] { "sandboxes", "workspaces", "runc" }
+            .Select(folder => Path.Join(dataDir, folder))
+            .Where(Directory.Exists)
+            .SelectMany(Directory.EnumerateFileSystemEntries)
+            .ToList();
+
     /// <summary>Host pids whose command line (NUL-separated argv) contains the given text.</summary>
     public static IReadOnlyList<int> ProcessesWithCommandLine(string fragment)
     {
