@@ -18,4 +18,5 @@ public static class Errno
     public const int ECHILD = 10;
     public const int EPIPE = 32;
     public const int ENOTDIR = 20;
+    public const int EEXIST = 17;
 }

@@ -30,4 +30,29 @@ public static class ErrorCodes
     public const string RuntimeUnavailable = "runtime_unavailable";
     public const string RuntimeFailed = "runtime_failed";
     public const string Internal = "internal_error";
+
+    // Workspace files (docs/files.md).
+    public const string PathOutsideWorkspace = "path_outside_workspace";
+    public const string PathThroughSymlink = "path_through_symlink";
+    public const string PathNotFound = "path_not_found";
+    public const string PathExists = "path_exists";
+    public const string NotAFile = "not_a_file";
+    public const string NotADirectory = "not_a_directory";
+    public const string IsADirectory = "is_a_directory";
+    public const string DirectoryNotEmpty = "directory_not_empty";
+    public const string NameTooLong = "name_too_long";
+    public const string InvalidPath = "invalid_path";
+    public const string InvalidMode = "invalid_mode";
+    public const string FileTooLarge = "file_too_large";
+    public const string DiskFull = "disk_full";
+    public const string PermissionDenied = "permission_denied";
+    public const string ArchiveRefused = "archive_refused";
+    public const string ArchiveTooLarge = "archive_too_large";
+    public const string ArchiveInvalid = "archive_invalid";
+    public const string PatchInvalid = "patch_invalid";
+    public const string PatchFailed = "patch_failed";
+    public const string CheckpointNotFound = "checkpoint_not_found";
+    public const string CheckpointExists = "checkpoint_exists";
+    public const string InvalidCheckpointName = "invalid_checkpoint_name";
+    public const string TooManyCheckpoints = "too_many_checkpoints";
 }

@@ -1,0 +1,132 @@
+using System.Security.Cryptography;
+using Hutch.Linux;
+using Hutch.Linux.Interop;
+using Hutch.Protocol.Api;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hutch.Files;
+
+/// <summary>How a file is written.</summary>
+/// <param name="Mode">Permission bits; null keeps a replaced file's mode, else 0644.</param>
+/// <param name="MaxBytes">Refuse (file_too_large) beyond this many bytes; nothing is left behind.</param>
+public sealed record WriteOptions(int? Mode = null, bool CreateParents = true, bool Overwrite = true, long MaxBytes = long.MaxValue);
+
+// Writing: always a temp file beside the target, renamed over it, so a reader sees the old file or
+// the new one, never a half-written one.
+public sealed partial class Workspace
+{
+    private const int CopyBufferSize = 1 << 20;
+
+    /// <summary>Writes <paramref name="content"/> as the file at <paramref name="path"/>, atomically.</summary>
+    public async Task<FileWritten> WriteAsync(string path, Stream content, WriteOptions options, CancellationToken cancellationToken = default)
+    {
+        var relative = WorkspacePath.Relative(path);
+        var (dir, name) = OpenParentForChange(relative, path, options.CreateParents);
+        using (dir)
+        {
+            var existing = Guard(path, () => At.TryStat(dir, name));
+            if (existing is { Kind: EntryKind.Directory })
+            {
+                throw new WorkspaceException(ErrorCodes.IsADirectory, 400, $"'{Errors.Shorten(path)}' is a directory; a file cannot replace it.");
+            }
+            if (existing is not null && !options.Overwrite)
+            {
+                throw new WorkspaceException(ErrorCodes.PathExists, 409, $"'{Errors.Shorten(path)}' already exists. Ask to overwrite, or pick another name.");
+            }
+            var mode = options.Mode ?? (existing is { Kind: EntryKind.File } e ? e.Permissions : FileMode);
+            var (temp, handle) = CreateTemp(dir, path);
+            try
+            {
+                string sha256;
+                long size;
+                using (handle)
+                {
+                    (size, sha256) = await CopyAsync(content, handle, options.MaxBytes, path, cancellationToken).ConfigureAwait(false);
+                    Guard(path, () =>
+                    {
+                        At.Chown(handle, "", OwnerUid, OwnerGid);
+                        At.Chmod(handle, mode);
+                    });
+                }
+                Guard(path, () => At.Rename(dir, temp, dir, name, noReplace: !options.Overwrite));
+                return new FileWritten(relative, size, sha256, Modes.Format(mode));
+            }
+            catch
+            {
+                TryUnlink(dir, temp);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>A new, empty, exclusive temp file in <paramref name="dir"/> (never a symlink: O_EXCL|O_NOFOLLOW).</summary>
+    internal static (string Name, SafeFileHandle Handle) CreateTemp(SafeFileHandle dir, string shown)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var name = $".hutch-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp";
+            try
+            {
+                var handle = Beneath.Open(dir, name, Beneath.O_RDWR | Beneath.O_CREAT | Beneath.O_EXCL | Beneath.O_NOFOLLOW, 0x180, noSymlinks: true);
+                return (name, handle);
+            }
+            catch (LinuxException e) when (e.Errno == Errno.EEXIST && attempt < 10)
+            {
+            }
+            catch (Exception e) when (e is LinuxException or ContainmentException)
+            {
+                throw Errors.From(e, shown);
+            }
+        }
+    }
+
+    private static async Task<(long Size, string Sha256)> CopyAsync(Stream content, SafeFileHandle handle, long maxBytes, string shown, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        long size = 0;
+        try
+        {
+            while (true)
+            {
+                var n = await content.ReadAsync(buffer.AsMemory(0, CopyBufferSize), cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+                if (size + n > maxBytes)
+                {
+                    throw new WorkspaceException(ErrorCodes.FileTooLarge, 413,
+                        $"'{Errors.Shorten(shown)}' is larger than the limit of {maxBytes} bytes; nothing was written.");
+                }
+                hash.AppendData(buffer, 0, n);
+                try
+                {
+                    await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, n), size, cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException e)
+                {
+                    throw Errors.From(e, shown);
+                }
+                size += n;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return (size, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    internal static void TryUnlink(SafeFileHandle dir, string name)
+    {
+        try
+        {
+            At.Unlink(dir, name);
+        }
+        catch (LinuxException)
+        {
+            // Already gone (the sandbox may delete files in its own workspace at any time).
+        }
+    }
+}

@@ -1,0 +1,237 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Hutch.Linux.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hutch.Linux;
+
+/// <summary>What an entry is, from its mode bits (S_IFMT) or a directory entry's d_type.</summary>
+public enum EntryKind { File, Directory, Symlink, Other }
+
+/// <summary>What statx(2) says of one entry, in the units the file API reports.</summary>
+public readonly record struct EntryStatus(
+    EntryKind Kind, int Mode, long Size, uint Uid, uint Gid, ulong Inode, uint Links,
+    long MtimeNs, long CtimeNs, ulong Device)
+{
+    /// <summary>Permission bits only (rwx for user/group/other plus setuid/setgid/sticky).</summary>
+    public int Permissions => Mode & 0xfff;
+
+    public DateTimeOffset Mtime => DateTimeOffset.FromUnixTimeMilliseconds(MtimeNs / 1_000_000);
+
+    internal static EntryStatus From(in Libc.Statx s) => new(
+        KindOf(s.Mode), s.Mode, (long)s.Size, s.Uid, s.Gid, s.Ino, s.Nlink,
+        s.MtimeSec * 1_000_000_000 + s.MtimeNsec, s.CtimeSec * 1_000_000_000 + s.CtimeNsec,
+        ((ulong)s.DevMajor << 32) | s.DevMinor);
+
+    internal static EntryKind KindOf(int mode) => (mode & 0xf000) switch
+    {
+        0x8000 => EntryKind.File,
+        0x4000 => EntryKind.Directory,
+        0xa000 => EntryKind.Symlink,
+        _ => EntryKind.Other,
+    };
+}
+
+/// <summary>One name in a directory, as getdents64(2) returns it (no stat call yet).</summary>
+public readonly record struct DirectoryEntry(string Name, EntryKind Kind);
+
+/// <summary>
+/// File operations relative to an open directory, each on a single name that is never a path (no
+/// "/" in it): the directory was pinned by <see cref="Beneath"/>, so nothing here resolves a path a
+/// sandboxed process could redirect. Written by hand because .NET's file APIs only take paths.
+/// </summary>
+public static unsafe class At
+{
+    /// <summary>statx of <paramref name="name"/> in <paramref name="dir"/> (never following a final symlink); "" for the fd itself.</summary>
+    public static EntryStatus Stat(SafeFileHandle dir, string name)
+    {
+        Libc.Statx buffer;
+        var flags = Libc.AT_SYMLINK_NOFOLLOW | (name.Length == 0 ? Libc.AT_EMPTY_PATH : 0);
+        fixed (byte* p = Name(name))
+        {
+            Check(Libc.StatxAt(Fd(dir), p, flags, Libc.STATX_BASIC_STATS, &buffer), "statx", name);
+        }
+        return EntryStatus.From(buffer);
+    }
+
+    /// <summary>Like <see cref="Stat"/>, but null when the name does not exist.</summary>
+    public static EntryStatus? TryStat(SafeFileHandle dir, string name)
+    {
+        try
+        {
+            return Stat(dir, name);
+        }
+        catch (LinuxException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR)
+        {
+            return null;
+        }
+    }
+
+    public static void MakeDirectory(SafeFileHandle dir, string name, int mode)
+    {
+        fixed (byte* p = Name(name))
+        {
+            Check(Libc.MkdirAt(Fd(dir), p, mode), "mkdirat", name);
+        }
+    }
+
+    /// <summary>Removes a file or symlink, or with <paramref name="directory"/> an empty directory.</summary>
+    public static void Unlink(SafeFileHandle dir, string name, bool directory = false)
+    {
+        fixed (byte* p = Name(name))
+        {
+            Check(Libc.UnlinkAt(Fd(dir), p, directory ? Libc.AT_REMOVEDIR : 0), "unlinkat", name);
+        }
+    }
+
+    /// <summary>renameat2(2): atomic; with <paramref name="noReplace"/> fails with EEXIST instead of replacing.</summary>
+    public static void Rename(SafeFileHandle fromDir, string fromName, SafeFileHandle toDir, string toName, bool noReplace = false)
+    {
+        fixed (byte* from = Name(fromName))
+        fixed (byte* to = Name(toName))
+        {
+            Check(Libc.RenameAt2(Fd(fromDir), from, Fd(toDir), to, noReplace ? Libc.RENAME_NOREPLACE : 0), "renameat2", toName);
+        }
+    }
+
+    public static void Symlink(string target, SafeFileHandle dir, string name)
+    {
+        fixed (byte* t = Name(target, allowSlash: true))
+        fixed (byte* p = Name(name))
+        {
+            Check(Libc.SymlinkAt(t, Fd(dir), p), "symlinkat", name);
+        }
+    }
+
+    /// <summary>The target of the symlink <paramref name="name"/>, as stored (never resolved).</summary>
+    public static string ReadLink(SafeFileHandle dir, string name)
+    {
+        var buffer = new byte[4096];
+        fixed (byte* p = Name(name))
+        fixed (byte* b = buffer)
+        {
+            var n = (int)Libc.ReadlinkAt(Fd(dir), p, b, (nuint)buffer.Length);
+            Check(n, "readlinkat", name);
+            return Encoding.UTF8.GetString(buffer, 0, n);
+        }
+    }
+
+    /// <summary>Changes the owner of <paramref name="name"/> (a symlink itself, never its target); "" for the fd itself.</summary>
+    public static void Chown(SafeFileHandle dir, string name, int uid, int gid)
+    {
+        var flags = Libc.AT_SYMLINK_NOFOLLOW | (name.Length == 0 ? Libc.AT_EMPTY_PATH : 0);
+        fixed (byte* p = Name(name))
+        {
+            Check(Libc.FchownAt(Fd(dir), p, uid, gid, flags), "fchownat", name);
+        }
+    }
+
+    /// <summary>fchmod(2) on an fd opened for reading or writing (not O_PATH).</summary>
+    public static void Chmod(SafeFileHandle file, int mode) => Check(Libc.Fchmod(Fd(file), mode), "fchmod");
+
+    /// <summary>Sets access and modification time of <paramref name="name"/> (a symlink itself); "" for the fd itself.</summary>
+    public static void SetTimes(SafeFileHandle dir, string name, long mtimeNs)
+    {
+        var times = stackalloc Libc.Timespec[2];
+        times[0] = times[1] = new Libc.Timespec { Sec = mtimeNs / 1_000_000_000, Nsec = mtimeNs % 1_000_000_000 };
+        // utimensat has no AT_EMPTY_PATH: a NULL path means the fd itself.
+        var flags = name.Length == 0 ? 0 : Libc.AT_SYMLINK_NOFOLLOW;
+        if (name.Length == 0)
+        {
+            Check(Libc.UtimensAt(Fd(dir), null, times, flags), "utimensat");
+            return;
+        }
+        fixed (byte* p = Name(name))
+        {
+            Check(Libc.UtimensAt(Fd(dir), p, times, flags), "utimensat", name);
+        }
+    }
+
+    /// <summary>Every entry of an open directory (opened for reading, not O_PATH) except "." and "..".</summary>
+    public static List<DirectoryEntry> ReadDirectory(SafeFileHandle dir)
+    {
+        var entries = new List<DirectoryEntry>();
+        var buffer = new byte[64 * 1024];
+        fixed (byte* b = buffer)
+        {
+            while (true)
+            {
+                var n = (int)Libc.Getdents64(Fd(dir), b, (nuint)buffer.Length);
+                if (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR)
+                {
+                    continue;
+                }
+                Check(n, "getdents64");
+                if (n == 0)
+                {
+                    return entries;
+                }
+                // struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, char d_name[].
+                for (var offset = 0; offset < n;)
+                {
+                    var reclen = *(ushort*)(b + offset + 16);
+                    var type = b[offset + 18];
+                    var name = new ReadOnlySpan<byte>(b + offset + 19, reclen - 19);
+                    name = name[..name.IndexOf((byte)0)];
+                    if (!(name.SequenceEqual("."u8) || name.SequenceEqual(".."u8)))
+                    {
+                        var text = Encoding.UTF8.GetString(name);
+                        // DT_UNKNOWN: some file systems leave the type to a stat call.
+                        entries.Add(new DirectoryEntry(text, type == 0 ? Stat(dir, text).Kind : TypeOf(type)));
+                    }
+                    offset += reclen;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="target"/> (empty, opened for writing) a copy of <paramref name="source"/>:
+    /// a reflink sharing the source's blocks where the file system can (FICLONE: XFS, btrfs), else a
+    /// kernel-side copy (copy_file_range). Returns true when it was a reflink.
+    /// </summary>
+    public static bool CloneOrCopy(SafeFileHandle source, SafeFileHandle target)
+    {
+        if (Libc.IoctlInt(Fd(target), Libc.FICLONE, Fd(source)) == 0)
+        {
+            return true;
+        }
+        while (true)
+        {
+            var n = (long)Libc.CopyFileRange(Fd(source), null, Fd(target), null, 1 << 30, 0);
+            if (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR)
+            {
+                continue;
+            }
+            Check((int)Math.Max(n, -1), "copy_file_range");
+            if (n == 0)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Flushes a file's data and metadata to disk.</summary>
+    public static void Sync(SafeFileHandle file) => Check(Libc.Fsync(Fd(file)), "fsync");
+
+    private static int Fd(SafeFileHandle handle) => (int)handle.DangerousGetHandle();
+
+    private static byte[] Name(string name, bool allowSlash = false)
+    {
+        if (name.Contains('\0') || (!allowSlash && name.Contains('/')))
+        {
+            throw new ArgumentException($"'{name}' is not a single file name", nameof(name));
+        }
+        return Encoding.UTF8.GetBytes(name + "\0");
+    }
+
+    private static EntryKind TypeOf(byte dtype) => dtype switch
+    {
+        8 => EntryKind.File,        // DT_REG
+        4 => EntryKind.Directory,   // DT_DIR
+        10 => EntryKind.Symlink,    // DT_LNK
+        _ => EntryKind.Other,
+    };
+
+    private static void Check(int result, string call, string? subject = null) => LinuxException.ThrowIfFailed(result, call, subject);
+}
