@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Hutch.Daemon.Engine;
 using Hutch.Daemon.Http;
+using Hutch.Files;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -70,6 +71,10 @@ public static class DaemonHost
             {
                 await Problems.WriteAsync(context, e);
             }
+            catch (WorkspaceException e) when (!context.Response.HasStarted)
+            {
+                await Problems.WriteAsync(context, e.Status, e.Code, e.Message);
+            }
             catch (BadHttpRequestException e) when (!context.Response.HasStarted)
             {
                 await Problems.WriteAsync(context, e.StatusCode, ErrorCodes.InvalidRequest, $"{e.Message} Check the request against /openapi/v1.json.");
@@ -82,6 +87,7 @@ public static class DaemonHost
         });
         app.MapOpenApi();
         SandboxEndpoints.Map(app, engine, engine.Runtime.Binary);
+        FileEndpoints.Map(app, engine, options);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();

@@ -22,6 +22,9 @@ public sealed record HutchOptions
     /// </summary>
     public int WarmPool { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("HUTCH_WARM_POOL"), out var n) && n >= 0 ? n : 2;
 
+    /// <summary>The largest file an upload, write or import member may be. Env HUTCH_MAX_FILE_BYTES. Default 16 GiB.</summary>
+    public long MaxFileBytes { get; init; } = long.TryParse(Environment.GetEnvironmentVariable("HUTCH_MAX_FILE_BYTES"), out var m) && m > 0 ? m : 16L << 30;
+
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
 }

@@ -14,5 +14,5 @@ internal sealed class LiveSandbox(SandboxRecord record, AgentConnection connecti
     public volatile bool Deleting;
 
     /// <summary>uid (and gid) the agent and the commands run as inside.</summary>
-    public int Uid => Record.User == "root" ? 0 : 1000;
+    public int Uid => Record.SandboxUid;
 }

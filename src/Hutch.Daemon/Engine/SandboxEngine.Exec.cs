@@ -74,7 +74,7 @@ public sealed partial class SandboxEngine
         var start = new ExecStart(
             argv,
             CommandEnvironment(live, RequestValidator.Env(request.Env, "env")),
-            request.Cwd is null ? live.Record.Cwd : WorkspacePath.Resolve(request.Cwd),
+            request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
             RequestValidator.Timeout(request.TimeoutMs, defaultTimeoutMs),
             RequestValidator.MaxOutput(request.MaxOutputBytes),
             HasStdin: false);
@@ -253,7 +253,7 @@ public sealed partial class SandboxEngine
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            ["HOME"] = WorkspacePath.Root,
+            ["HOME"] = WorkspaceCwd.Root,
             ["USER"] = user,
             ["LOGNAME"] = user,
             ["LANG"] = "C.UTF-8",

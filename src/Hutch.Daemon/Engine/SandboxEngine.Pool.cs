@@ -51,7 +51,7 @@ public sealed partial class SandboxEngine
             throw;
         }
         pooled.Record = record;
-        EnsureCwd(record, _paths.Workspace(record.Id), pooled.Uid);
+        EnsureCwd(record, _paths.Workspace(record.Id));
         Log.Created(_log, record.Id, record.Name ?? "", (_time.GetUtcNow() - now).TotalMilliseconds);
         RefillPool();
         return Describe(record, running: true);
@@ -72,7 +72,7 @@ public sealed partial class SandboxEngine
                 while (!_stopping.IsCancellationRequested && _pool.Count < _poolTarget)
                 {
                     var record = _registry.Insert(new SandboxRecord(
-                        NewId(), null, SandboxStates.Pooled, _time.GetUtcNow(), null, "user", WorkspacePath.Root, [],
+                        NewId(), null, SandboxStates.Pooled, _time.GetUtcNow(), null, "user", WorkspaceCwd.Root, [],
                         RequestValidator.Limits(null), 0, null, _owner), FirstHostId, SandboxSpec.IdRangeSize);
                     try
                     {

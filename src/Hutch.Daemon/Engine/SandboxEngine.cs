@@ -79,7 +79,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         var limits = RequestValidator.Limits(request.Limits);
         var ttl = RequestValidator.Ttl(request.TtlSeconds);
         var env = RequestValidator.Env(request.Env, "env");
-        var cwd = WorkspacePath.Resolve(request.Cwd);
+        var cwd = WorkspaceCwd.Resolve(request.Cwd);
         if (hostWorkspace is not null && !Directory.Exists(hostWorkspace))
         {
             throw HutchException.BadRequest(ErrorCodes.InvalidRequest, $"The workspace directory '{hostWorkspace}' does not exist. Create it first.");
@@ -178,7 +178,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
 
     private async Task<LiveSandbox> StartAsync(SandboxRecord record, CancellationToken cancellationToken)
     {
-        var uid = record.User == "root" ? 0 : 1000;
+        var uid = record.SandboxUid;
         var sandboxDir = _paths.SandboxDir(record.Id);
         Directory.CreateDirectory(sandboxDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var workspace = record.HostWorkspace ?? _paths.Workspace(record.Id);
@@ -188,7 +188,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         }
         // The workspace belongs to the sandbox's user as the host sees it (its uid shifted into the sandbox's range).
         Chown(workspace, record.HostIdBase + uid);
-        EnsureCwd(record, workspace, uid);
+        EnsureCwd(record, workspace);
 
         var limits = record.Limits;
         var spec = new SandboxSpec(record.Id, _paths.Rootfs, _paths.Etc, _paths.AgentBinary, workspace, record.HostIdBase, uid,
@@ -204,28 +204,16 @@ public sealed partial class SandboxEngine : ISandboxEngine
         return await ConnectAsync(record, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Creates the default working directory when it is a subdirectory that does not exist yet.</summary>
-    private static void EnsureCwd(SandboxRecord record, string workspace, int uid)
+    /// <summary>
+    /// Creates the default working directory when it is a subdirectory that does not exist yet, owned
+    /// by the sandbox's user and never through a symlink (an adopted workspace may hold anything).
+    /// </summary>
+    private static void EnsureCwd(SandboxRecord record, string workspace)
     {
-        if (record.Cwd == WorkspacePath.Root)
+        if (record.Cwd != WorkspaceCwd.Root)
         {
-            return;
-        }
-        var cwdOnHost = Path.Join(workspace, record.Cwd[(WorkspacePath.Root.Length + 1)..]);
-        if (!Directory.Exists(cwdOnHost))
-        {
-            // Created by root on the host: hand each new level to the sandbox's user.
-            var parts = record.Cwd[(WorkspacePath.Root.Length + 1)..].Split('/');
-            var path = workspace;
-            foreach (var part in parts)
-            {
-                path = Path.Join(path, part);
-                if (!Directory.Exists(path))
-                {
-                    Directory.CreateDirectory(path);
-                    Chown(path, record.HostIdBase + uid);
-                }
-            }
+            using var files = new Hutch.Files.Workspace(workspace, record.HostUid, record.HostUid);
+            files.MakeDirectory(record.Cwd, parents: true);
         }
     }
 

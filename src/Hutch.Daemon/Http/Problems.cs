@@ -25,7 +25,9 @@ internal static class Problems
         404 => "Not found",
         409 => "Conflict",
         413 => "Payload too large",
+        403 => "Forbidden",
         415 => "Unsupported media type",
+        507 => "Insufficient storage",
         503 => "Service unavailable",
         _ => status >= 500 ? "Server error" : "Request refused",
     };

@@ -18,4 +18,11 @@ public sealed record SandboxRecord(
     SandboxLimits Limits,
     int HostIdBase,
     string? HostWorkspace,
-    string Owner);
+    string Owner)
+{
+    /// <summary>The uid of the sandbox's user inside: 1000, or 0 for `user: root`.</summary>
+    public int SandboxUid => User == "root" ? 0 : 1000;
+
+    /// <summary>The same user as the host sees it: shifted into the sandbox's id range.</summary>
+    public int HostUid => HostIdBase + SandboxUid;
+}

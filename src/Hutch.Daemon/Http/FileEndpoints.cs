@@ -1,0 +1,172 @@
+using System.Security.Cryptography;
+using System.Text;
+using Hutch.Daemon.Engine;
+using Hutch.Files;
+using Hutch.Protocol.Api;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+
+namespace Hutch.Daemon.Http;
+
+/// <summary>
+/// The /v1/sandboxes/{id}/files routes: JSON for small reads and writes and for the tree
+/// operations; raw byte streams for uploads and downloads, so a large file never sits in memory.
+/// </summary>
+internal static class FileEndpoints
+{
+    /// <summary>The most a JSON read returns; larger files are downloaded as a stream or read in ranges.</summary>
+    public const long MaxJsonReadBytes = 64 << 20;
+    private const long DefaultJsonReadBytes = 10 << 20;
+    private const int DefaultListLimit = 200_000;
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static void Map(IEndpointRouteBuilder app, SandboxEngine engine, HutchOptions options)
+    {
+        var files = app.MapGroup("/v1/sandboxes/{id}/files");
+
+        files.MapGet("/", (string id, string? path, long? offset, long? length, long? maxBytes, string? encoding) =>
+            {
+                var limit = Math.Clamp(maxBytes ?? DefaultJsonReadBytes, 0, MaxJsonReadBytes);
+                using var workspace = engine.OpenWorkspace(id);
+                var (bytes, size) = workspace.ReadBytes(Required(path, "path"), offset ?? 0, length, limit);
+                var (used, content) = Encode(bytes, encoding);
+                return TypedResults.Ok(new FileContent(WorkspacePath.Relative(path), size, offset ?? 0, bytes.Length,
+                    Convert.ToHexStringLower(SHA256.HashData(bytes)), used, content));
+            })
+            .WithSummary("Read a file (or a range of it) as UTF-8 text or base64");
+
+        files.MapPut("/", async (string id, HttpRequest http, CancellationToken ct) =>
+            {
+                var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.WriteFileRequest, new WriteFileRequest());
+                var bytes = Decode(request.Content, request.Encoding);
+                using var workspace = engine.OpenWorkspace(id);
+                using var content = new MemoryStream(bytes, writable: false);
+                return TypedResults.Ok(await workspace.WriteAsync(Required(request.Path, "path"), content,
+                    new WriteOptions(Modes.Parse(request.Mode), request.CreateParents ?? true, request.Overwrite ?? true, options.MaxFileBytes), ct));
+            })
+            .Accepts<WriteFileRequest>("application/json")
+            .WithSummary("Write a whole file atomically from UTF-8 text or base64");
+
+        files.MapGet("/content", (string id, string? path) =>
+            {
+                using var workspace = engine.OpenWorkspace(id);
+                var stream = workspace.OpenRead(Required(path, "path"), out _);
+                return TypedResults.Stream(stream, "application/octet-stream", enableRangeProcessing: true);
+            })
+            .WithSummary("Download a file as a byte stream (Range requests supported)");
+
+        files.MapPut("/content", async (string id, string? path, string? mode, bool? createParents, bool? overwrite, HttpContext context) =>
+            {
+                AllowLargeBody(context);
+                using var workspace = engine.OpenWorkspace(id);
+                return TypedResults.Ok(await workspace.WriteAsync(Required(path, "path"), context.Request.Body,
+                    new WriteOptions(Modes.Parse(mode), createParents ?? true, overwrite ?? true, options.MaxFileBytes), context.RequestAborted));
+            })
+            .Accepts<Stream>("application/octet-stream")
+            .WithSummary("Upload a file from a byte stream, atomically (it appears whole or not at all)");
+
+        files.MapGet("/list", (string id, string? path, bool? recursive, bool? hidden, int? limit) =>
+            {
+                using var workspace = engine.OpenWorkspace(id);
+                return TypedResults.Ok(workspace.List(path ?? "", recursive ?? false, hidden ?? true, Math.Clamp(limit ?? DefaultListLimit, 1, 1_000_000)));
+            })
+            .WithSummary("List a directory, optionally recursively");
+
+        files.MapGet("/stat", (string id, string? path) =>
+            {
+                using var workspace = engine.OpenWorkspace(id);
+                return TypedResults.Ok(workspace.Stat(path ?? ""));
+            })
+            .WithSummary("Describe one entry (a symlink is described, not followed)");
+
+        files.MapPost("/mkdir", async (string id, HttpRequest http) =>
+            {
+                var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.MakeDirectoryRequest, new MakeDirectoryRequest());
+                using var workspace = engine.OpenWorkspace(id);
+                return TypedResults.Ok(workspace.MakeDirectory(Required(request.Path, "path"), request.Parents ?? false));
+            })
+            .Accepts<MakeDirectoryRequest>("application/json")
+            .WithSummary("Create a directory (with parents=true, its missing parents too)");
+
+        files.MapDelete("/", (string id, string? path, bool? recursive) =>
+            {
+                using var workspace = engine.OpenWorkspace(id);
+                workspace.Delete(Required(path, "path"), recursive ?? false);
+                return TypedResults.NoContent();
+            })
+            .WithSummary("Delete a file, symlink or (with recursive=true) directory");
+
+        files.MapPost("/move", async (string id, HttpRequest http) =>
+            {
+                var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.MoveRequest, new MoveRequest());
+                using var workspace = engine.OpenWorkspace(id);
+                return TypedResults.Ok(workspace.Move(Required(request.From, "from"), Required(request.To, "to"), request.Overwrite ?? false, request.CreateParents ?? true));
+            })
+            .Accepts<MoveRequest>("application/json")
+            .WithSummary("Move or rename a file or directory atomically");
+    }
+
+    /// <summary>Uploads and imports are streamed to disk; the file API's own limit applies instead of Kestrel's 30 MB.</summary>
+    internal static void AllowLargeBody(HttpContext context)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = null;
+        }
+    }
+
+    internal static string Required(string? value, string name) => string.IsNullOrEmpty(value)
+        ? throw HutchException.BadRequest(ErrorCodes.InvalidPath, $"Give '{name}': a path in the workspace, like 'src/a.py' or '/workspace/src/a.py'.")
+        : value;
+
+    /// <summary>UTF-8 text when the bytes are valid UTF-8 (or asked for), else base64.</summary>
+    private static (string Encoding, string Content) Encode(byte[] bytes, string? encoding)
+    {
+        switch (encoding)
+        {
+            case null or "" or "auto":
+                try
+                {
+                    return ("utf8", StrictUtf8.GetString(bytes));
+                }
+                catch (DecoderFallbackException)
+                {
+                    return ("base64", Convert.ToBase64String(bytes));
+                }
+            case "utf8":
+                try
+                {
+                    return ("utf8", StrictUtf8.GetString(bytes));
+                }
+                catch (DecoderFallbackException)
+                {
+                    throw HutchException.BadRequest(ErrorCodes.InvalidEncoding, "The file is not valid UTF-8. Read it with encoding=base64.");
+                }
+            case "base64":
+                return ("base64", Convert.ToBase64String(bytes));
+            default:
+                throw HutchException.BadRequest(ErrorCodes.InvalidEncoding, $"Unknown encoding '{encoding}': use auto, utf8 or base64.");
+        }
+    }
+
+    private static byte[] Decode(string content, string? encoding) => encoding switch
+    {
+        null or "" or "utf8" => Encoding.UTF8.GetBytes(content),
+        "base64" => Base64(content),
+        _ => throw HutchException.BadRequest(ErrorCodes.InvalidEncoding, $"Unknown encoding '{encoding}': use utf8 or base64."),
+    };
+
+    private static byte[] Base64(string content)
+    {
+        try
+        {
+            return Convert.FromBase64String(content);
+        }
+        catch (FormatException)
+        {
+            throw HutchException.BadRequest(ErrorCodes.InvalidEncoding, "content is not valid base64. Encode the bytes with standard base64 (RFC 4648).");
+        }
+    }
+}
