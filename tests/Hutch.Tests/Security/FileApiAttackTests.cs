@@ -86,8 +86,9 @@ public sealed class FileApiAttackTests(DaemonFixture fixture) : IDisposable
             attempts++;
             try
             {
+                // Empty when read between the shell's create and its write: still the sandbox's own file.
                 var text = await Client.ReadTextAsync(sandbox.Id, "d/secret");
-                Assert.Equal("inside\n", text);
+                Assert.Contains(text, new[] { "", "inside\n" });
             }
             catch (HutchApiException e) when (e.Code is ErrorCodes.PathOutsideWorkspace or ErrorCodes.PathNotFound or ErrorCodes.NotADirectory)
             {
