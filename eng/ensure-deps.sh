@@ -4,6 +4,8 @@
 ensure_deps() {
   local missing=() pair
   command -v runc >/dev/null 2>&1 || missing+=(runc)
+  # mkfs.xfs: workspaces live on an XFS volume with reflinks, so checkpoints are copy-on-write.
+  command -v mkfs.xfs >/dev/null 2>&1 || missing+=(xfsprogs)
   for pair in "$@"; do command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}"); done
   command -v dotnet >/dev/null 2>&1 || { echo "hutch: the .NET 10 SDK is required (dotnet not found in PATH)" >&2; return 1; }
   ((${#missing[@]} == 0)) && return 0
