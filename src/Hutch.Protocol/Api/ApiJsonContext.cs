@@ -26,6 +26,7 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(MakeDirectoryRequest))]
 [JsonSerializable(typeof(MoveRequest))]
 [JsonSerializable(typeof(ImportResult))]
+[JsonSerializable(typeof(ExportRequest))]
 [JsonSerializable(typeof(PatchRequest))]
 [JsonSerializable(typeof(PatchResult))]
 [JsonSerializable(typeof(CreateCheckpointRequest))]

@@ -46,6 +46,9 @@ public sealed record MoveRequest(string From = "", string To = "", bool? Overwri
 /// <summary>What an archive import wrote.</summary>
 public sealed record ImportResult(string Path, int Entries, long Bytes);
 
+/// <summary>Exports a path as a tar; <paramref name="Include"/> picks entries under it (relative to it) instead of everything.</summary>
+public sealed record ExportRequest(string Path = "", List<string>? Include = null);
+
 /// <param name="Patch">A unified diff (`git diff` or `diff -u`), paths relative to /workspace.</param>
 public sealed record PatchRequest(string Patch = "");
 
