@@ -106,6 +106,28 @@ internal static class FileEndpoints
             })
             .Accepts<MoveRequest>("application/json")
             .WithSummary("Move or rename a file or directory atomically");
+
+        files.MapPost("/patch", async (string id, HttpRequest http) =>
+            {
+                var diff = await ReadPatchAsync(http);
+                using var workspace = engine.OpenWorkspace(id);
+                return TypedResults.Ok(workspace.ApplyPatch(diff));
+            })
+            .Accepts<PatchRequest>("application/json", "text/x-diff", "text/plain")
+            .WithSummary("Apply a unified diff (git style) all or nothing");
+    }
+
+    /// <summary>A unified diff as JSON <c>{patch}</c>, or the diff itself as the body (text/x-diff, text/plain).</summary>
+    private static async Task<byte[]> ReadPatchAsync(HttpRequest http)
+    {
+        if (http.ContentType is null || http.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.PatchRequest, new PatchRequest());
+            return Encoding.UTF8.GetBytes(request.Patch);
+        }
+        using var body = new MemoryStream();
+        await http.Body.CopyToAsync(body, http.HttpContext.RequestAborted);
+        return body.ToArray();
     }
 
     /// <summary>Uploads and imports are streamed to disk; the file API's own limit applies instead of Kestrel's 30 MB.</summary>
