@@ -22,7 +22,7 @@ public class CliEndToEndTests
         }
         finally
         {
-            Directory.Delete(dataDir, recursive: true);
+            TestPaths.DeleteDataDir(dataDir);
         }
     }
 
@@ -43,7 +43,7 @@ public class CliEndToEndTests
         }
         finally
         {
-            Directory.Delete(dataDir, recursive: true);
+            TestPaths.DeleteDataDir(dataDir);
             Directory.Delete(workspace, recursive: true);
         }
     }

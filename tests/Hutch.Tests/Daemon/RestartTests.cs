@@ -45,7 +45,7 @@ public class RestartTests
         finally
         {
             await StopAsync(daemon);
-            Directory.Delete(dataDir, recursive: true);
+            TestPaths.DeleteDataDir(dataDir);
         }
     }
 
@@ -88,7 +88,7 @@ public class RestartTests
         finally
         {
             await StopAsync(daemon);
-            Directory.Delete(dataDir, recursive: true);
+            TestPaths.DeleteDataDir(dataDir);
         }
     }
 

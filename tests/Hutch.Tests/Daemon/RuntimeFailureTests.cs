@@ -26,7 +26,7 @@ public class RuntimeFailureTests
         }
         finally
         {
-            Directory.Delete(dataDir, recursive: true);
+            TestPaths.DeleteDataDir(dataDir);
         }
     }
 
@@ -57,7 +57,7 @@ public class RuntimeFailureTests
         }
         finally
         {
-            Directory.Delete(dataDir, recursive: true);
+            TestPaths.DeleteDataDir(dataDir);
         }
     }
 }

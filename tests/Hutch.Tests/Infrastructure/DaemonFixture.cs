@@ -43,7 +43,7 @@ public sealed class DaemonFixture : IAsyncLifetime
             using var cleanup = System.Diagnostics.Process.Start("runc", ["--root", Path.Join(DataDir, "runc"), "delete", "--force", id!]);
             await cleanup.WaitForExitAsync();
         }
-        Directory.Delete(DataDir, recursive: true);
+        TestPaths.DeleteDataDir(DataDir);
         Assert.True(leaked.Count == 0, $"the daemon left containers running after it stopped: {string.Join(", ", leaked)}");
     }
 }

@@ -19,6 +19,24 @@ public static class TestPaths
         return dir;
     }
 
+    /// <summary>
+    /// Deletes a data dir a test made, unmounting first what Hutch mounted in it (the workspaces'
+    /// XFS volume): deleting through a mount point would empty the volume and then fail on it.
+    /// </summary>
+    public static void DeleteDataDir(string dir)
+    {
+        var mounts = File.ReadAllLines("/proc/self/mountinfo")
+            .Select(line => line.Split(' ')[4])
+            .Where(point => point.StartsWith(dir + "/", StringComparison.Ordinal))
+            .OrderByDescending(point => point.Length);
+        foreach (var point in mounts)
+        {
+            using var umount = System.Diagnostics.Process.Start("umount", [point]);
+            umount.WaitForExit();
+        }
+        Directory.Delete(dir, recursive: true);
+    }
+
     private static string Existing(string path) => File.Exists(path)
         ? path
         : throw new InvalidOperationException($"{path} is missing: run the tests with eng/test.sh, which builds it.");
