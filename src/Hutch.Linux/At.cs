@@ -94,6 +94,19 @@ public static unsafe class At
         }
     }
 
+    /// <summary>
+    /// renameat2(2) with RENAME_EXCHANGE: swaps two existing names atomically, so a replaced tree
+    /// (a checkpoint's baseline) is never missing, not even after a crash between two renames.
+    /// </summary>
+    public static void Exchange(SafeFileHandle dirA, string nameA, SafeFileHandle dirB, string nameB)
+    {
+        fixed (byte* a = Name(nameA))
+        fixed (byte* b = Name(nameB))
+        {
+            Check(Libc.RenameAt2(Fd(dirA), a, Fd(dirB), b, Libc.RENAME_EXCHANGE), "renameat2", nameB);
+        }
+    }
+
     public static void Symlink(string target, SafeFileHandle dir, string name)
     {
         fixed (byte* t = Name(target, allowSlash: true))
@@ -134,16 +147,15 @@ public static unsafe class At
     {
         var times = stackalloc Libc.Timespec[2];
         times[0] = times[1] = new Libc.Timespec { Sec = mtimeNs / 1_000_000_000, Nsec = mtimeNs % 1_000_000_000 };
-        // utimensat has no AT_EMPTY_PATH: a NULL path means the fd itself.
-        var flags = name.Length == 0 ? 0 : Libc.AT_SYMLINK_NOFOLLOW;
+        // utimensat has no AT_EMPTY_PATH, and glibc refuses its NULL-path form (EINVAL): futimens(3) is the fd form.
         if (name.Length == 0)
         {
-            Check(Libc.UtimensAt(Fd(dir), null, times, flags), "utimensat");
+            Check(Libc.Futimens(Fd(dir), times), "futimens");
             return;
         }
         fixed (byte* p = Name(name))
         {
-            Check(Libc.UtimensAt(Fd(dir), p, times, flags), "utimensat", name);
+            Check(Libc.UtimensAt(Fd(dir), p, times, Libc.AT_SYMLINK_NOFOLLOW), "utimensat", name);
         }
     }
 

@@ -12,6 +12,7 @@ internal static unsafe partial class Libc
     internal const int AT_EMPTY_PATH = 0x1000;
     internal const uint STATX_BASIC_STATS = 0x7ff;
     internal const uint RENAME_NOREPLACE = 1;
+    internal const uint RENAME_EXCHANGE = 2;
     /// <summary>FICLONE = _IOW(0x94, 9, int): share the source's extents (reflink) on XFS/btrfs.</summary>
     internal const nuint FICLONE = 0x40049409;
 
@@ -66,6 +67,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Name, EntryPoint = "utimensat", SetLastError = true)]
     internal static partial int UtimensAt(int dirfd, byte* path, Timespec* times, int flags);
+
+    [LibraryImport(Name, EntryPoint = "futimens", SetLastError = true)]
+    internal static partial int Futimens(int fd, Timespec* times);
 
     [LibraryImport(Name, EntryPoint = "getdents64", SetLastError = true)]
     internal static partial nint Getdents64(int fd, byte* buffer, nuint size);

@@ -55,4 +55,6 @@ public static class ErrorCodes
     public const string CheckpointExists = "checkpoint_exists";
     public const string InvalidCheckpointName = "invalid_checkpoint_name";
     public const string TooManyCheckpoints = "too_many_checkpoints";
+    /// <summary>A path kept changing under a reset or checkpoint (a sandbox process is rewriting it); retry when it is quiet.</summary>
+    public const string WorkspaceBusy = "workspace_busy";
 }

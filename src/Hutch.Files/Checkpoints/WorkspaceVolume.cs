@@ -1,0 +1,180 @@
+using System.Globalization;
+using Hutch.Linux;
+
+namespace Hutch.Files.Checkpoints;
+
+/// <summary>
+/// Makes the directory that holds the workspaces (the daemon's &lt;data&gt;/workspaces) a file
+/// system with reflinks, so a checkpoint shares its files' blocks instead of copying them. When the
+/// directory's own file system has them (XFS with reflink=1, btrfs) or is a mount the operator made,
+/// it is used as is. Otherwise, while the directory is still empty, a sparse image beside it gets an
+/// XFS file system with reflink=1 and is loop-mounted over it (after a reboot the existing image is
+/// just mounted again). When none of that is possible (no mkfs.xfs, a directory already in use, no
+/// loop devices), checkpoints are plain copies, and <see cref="Description"/> says why.
+/// </summary>
+/// <remarks>
+/// Mounted with discard, so deleted files punch holes in the image and give the host its space back;
+/// nosuid and nodev, as nothing in a workspace needs them. Ext4 has no reflinks, and hard-link trees
+/// are no substitute: a process writing a file in place would change the checkpoint with it.
+/// </remarks>
+public sealed class WorkspaceVolume
+{
+    private WorkspaceVolume(string directory, bool reflinks, string? image, string description)
+    {
+        Directory = directory;
+        Reflinks = reflinks;
+        Image = image;
+        Description = description;
+    }
+
+    public string Directory { get; }
+
+    /// <summary>True when files in <see cref="Directory"/> can be reflinked: checkpoints then cost metadata, not copies.</summary>
+    public bool Reflinks { get; }
+
+    /// <summary>The loop image mounted on <see cref="Directory"/> when Hutch manages one, else null.</summary>
+    public string? Image { get; }
+
+    /// <summary>What was found or done, for logs, health and `hutch doctor`.</summary>
+    public string Description { get; }
+
+    /// <summary>Sets the directory up (see the type's summary); creates it (0711) when missing. Needs root for mkfs and mount.</summary>
+    public static WorkspaceVolume Ensure(string directory, WorkspaceVolumeOptions? options = null)
+    {
+        options ??= new WorkspaceVolumeOptions();
+        directory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        if (!System.IO.Directory.Exists(directory))
+        {
+            System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        }
+        var image = options.ImagePath is { } path ? Path.GetFullPath(path) : directory + ".img";
+        var mounted = MountTable.At(directory);
+        if (ReflinkProbe.Works(directory))
+        {
+            return new(directory, true, IsLoopOf(mounted, image) ? image : null,
+                $"reflinks: {directory} is on {mounted?.FileSystem ?? "a file system"} with reflinks; checkpoints share blocks with the workspace");
+        }
+        if (options.Mode == WorkspaceVolumeMode.Off)
+        {
+            return Plain(directory, "the workspace volume is turned off (mode Off)");
+        }
+        if (mounted is { } mount)
+        {
+            return Plain(directory, $"{directory} is a mount ({mount.FileSystem}) without reflinks; use XFS with reflink=1 or btrfs there");
+        }
+        if (System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            return Plain(directory, $"{directory} already holds workspaces, and a volume mounted over it would hide them; "
+                + "move them away (or start with an empty data directory) to get reflinks");
+        }
+        return MountImage(directory, image, options);
+    }
+
+    /// <summary>Unmounts the loop image from the directory (tests, uninstall); the loop device detaches itself. The image is kept.</summary>
+    public void Unmount()
+    {
+        if (Image is null || MountTable.At(Directory) is null)
+        {
+            return;
+        }
+        if (HostProgram.Run("umount", Directory) is { } failure)
+        {
+            throw new IOException($"{Directory} could not be unmounted: {failure}");
+        }
+    }
+
+    private static WorkspaceVolume MountImage(string directory, string image, WorkspaceVolumeOptions options)
+    {
+        var created = false;
+        if (!File.Exists(image))
+        {
+            if (HostProgram.Find("mkfs.xfs") is null)
+            {
+                return Plain(directory, "mkfs.xfs is not installed (Debian: apt-get install xfsprogs), so no XFS volume with reflinks was made");
+            }
+            var size = options.ImageSize ?? DefaultSize(image);
+            if (CreateFileSystem(image, size) is { } failure)
+            {
+                return Plain(directory, failure);
+            }
+            created = true;
+        }
+        // The mount's root must keep the directory's owner and mode (0711: sandboxes' ids may pass, not list).
+        var before = File.GetUnixFileMode(directory);
+        var owner = Owner(directory);
+        if (HostProgram.Run("mount", "-o", "loop,discard,nosuid,nodev", image, directory) is { } mountFailure)
+        {
+            if (created)
+            {
+                File.Delete(image);
+            }
+            return Plain(directory, $"the XFS image {image} could not be mounted ({mountFailure})");
+        }
+        File.SetUnixFileMode(directory, before);
+        FileOwner.Change(directory, owner.Uid, owner.Gid);
+        if (!ReflinkProbe.Works(directory))
+        {
+            return new(directory, false, image, $"plain copies: {image} is mounted on {directory}, but reflinks do not work there");
+        }
+        var apparent = new FileInfo(image).Length;
+        return new(directory, true, image,
+            $"reflinks: XFS image {image} ({Gibibytes(apparent)} sparse) {(created ? "made and " : "")}mounted on {directory}; checkpoints share blocks with the workspace");
+    }
+
+    /// <summary>A sparse file (no blocks until written) with an XFS file system with reflinks; null on success, else why not.</summary>
+    private static string? CreateFileSystem(string image, long size)
+    {
+        try
+        {
+            using (var file = new FileStream(image, FileMode.CreateNew, FileAccess.Write))
+            {
+                file.SetLength(size);   // ftruncate: apparent size only, no blocks
+            }
+            File.SetUnixFileMode(image, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        catch (IOException e)
+        {
+            return $"the image {image} could not be created ({e.Message})";
+        }
+        if (HostProgram.Run("mkfs.xfs", "-q", "-m", "reflink=1", image) is { } failure)
+        {
+            File.Delete(image);
+            return failure;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// 64 GiB, or 90 % of the host's free space when that is less: a sparse image can be given more
+    /// than the disk holds, and a loop device whose host disk fills up fails with I/O errors that
+    /// shut XFS down, not with "disk full". Grow it later with xfs_growfs if the host gets more space.
+    /// </summary>
+    private static long DefaultSize(string image)
+    {
+        var free = new DriveInfo(Path.GetDirectoryName(image)!).AvailableFreeSpace;
+        return Math.Min(WorkspaceVolumeOptions.DefaultImageSize, free / 10 * 9) & ~((1L << 20) - 1);
+    }
+
+    private static bool IsLoopOf((string FileSystem, string Source)? mount, string image)
+    {
+        if (mount is not { Source: var source } || !source.StartsWith("/dev/loop", StringComparison.Ordinal))
+        {
+            return false;
+        }
+        var backing = Path.Join("/sys/block", Path.GetFileName(source), "loop", "backing_file");
+        return File.Exists(backing) && File.ReadAllText(backing).Trim() == image;
+    }
+
+    private static (int Uid, int Gid) Owner(string directory)
+    {
+        using var pinned = Beneath.OpenRoot(directory);
+        var status = At.Stat(pinned, "");
+        return ((int)status.Uid, (int)status.Gid);
+    }
+
+    private static WorkspaceVolume Plain(string directory, string why) =>
+        new(directory, false, null, $"plain copies: {why}; every checkpoint copies the whole workspace");
+
+    private static string Gibibytes(long bytes) => (bytes / (double)(1L << 30)).ToString("0.#", CultureInfo.InvariantCulture) + " GiB";
+}
