@@ -70,11 +70,14 @@ public sealed partial class HutchClient
     public Task<Stream> DownloadAsync(string idOrName, string path, CancellationToken cancellationToken = default) =>
         SendForStreamAsync(NewRequest(HttpMethod.Get, FilesPath(idOrName, "/content", ("path", path))), cancellationToken);
 
-    /// <summary>Lists a directory; <paramref name="recursive"/> walks it whole (never through symlinks); <paramref name="hidden"/> includes dot files.</summary>
+    /// <summary>
+    /// Lists a directory; <paramref name="recursive"/> walks it whole (never through symlinks);
+    /// <paramref name="hidden"/> includes dot files; <paramref name="hash"/> adds each file's sha256.
+    /// </summary>
     public Task<FileList> ListFilesAsync(string idOrName, string path = "", bool recursive = false, bool hidden = true, int? limit = null,
-        CancellationToken cancellationToken = default) =>
+        bool hash = false, CancellationToken cancellationToken = default) =>
         SendForJsonAsync(NewRequest(HttpMethod.Get, FilesPath(idOrName, "/list", ("path", path), ("recursive", Bool(recursive)),
-            ("hidden", Bool(hidden)), ("limit", Num(limit)))), Json.FileList, cancellationToken);
+            ("hidden", Bool(hidden)), ("limit", Num(limit)), ("hash", hash ? "true" : null))), Json.FileList, cancellationToken);
 
     /// <summary>Describes one entry; a symlink is described, not followed.</summary>
     public Task<FileEntry> StatAsync(string idOrName, string path, CancellationToken cancellationToken = default) =>

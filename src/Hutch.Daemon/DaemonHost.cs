@@ -88,6 +88,7 @@ public static class DaemonHost
         app.MapOpenApi();
         SandboxEndpoints.Map(app, engine, engine.Runtime.Binary);
         FileEndpoints.Map(app, engine, options);
+        CheckpointEndpoints.Map(app, engine);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();
@@ -96,6 +97,7 @@ public static class DaemonHost
         if (output is not null)
         {
             await output.WriteLineAsync($"hutch daemon listening on {url} (data dir {options.DataDir}, runtime {options.Runtime})").ConfigureAwait(false);
+            await output.WriteLineAsync($"workspaces: {engine.Volume.Description}").ConfigureAwait(false);
             await output.WriteLineAsync(created
                 ? $"generated an API key in {options.ApiKeyFile} (mode 0600): send it as 'Authorization: Bearer <key>'"
                 : $"API key: {options.ApiKeyFile}").ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using Hutch.Files.Checkpoints;
+
 namespace Hutch.Daemon;
 
 /// <summary>Settings of a Hutch daemon or in-process engine. Every default is documented in docs/configuration.md.</summary>
@@ -24,6 +26,13 @@ public sealed record HutchOptions
 
     /// <summary>The largest file an upload, write or import member may be. Env HUTCH_MAX_FILE_BYTES. Default 16 GiB.</summary>
     public long MaxFileBytes { get; init; } = long.TryParse(Environment.GetEnvironmentVariable("HUTCH_MAX_FILE_BYTES"), out var m) && m > 0 ? m : 16L << 30;
+
+    /// <summary>
+    /// Auto: when the data dir's file system has no reflinks, workspaces get an XFS loop volume that
+    /// has them (cheap checkpoints); Off: never mount anything (checkpoints are copies). Env HUTCH_WORKSPACE_VOLUME=auto|off.
+    /// </summary>
+    public WorkspaceVolumeMode WorkspaceVolume { get; init; } =
+        string.Equals(Environment.GetEnvironmentVariable("HUTCH_WORKSPACE_VOLUME"), "off", StringComparison.OrdinalIgnoreCase) ? WorkspaceVolumeMode.Off : WorkspaceVolumeMode.Auto;
 
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");

@@ -12,7 +12,8 @@ public sealed partial class Workspace
     /// <summary>Lists a directory (or describes a single file) in ordinal path order.</summary>
     /// <param name="hidden">Include names starting with "." (and descend into such directories).</param>
     /// <param name="limit">Stop after this many entries and say so with <see cref="FileList.Truncated"/>.</param>
-    public FileList List(string path, bool recursive, bool hidden, int limit)
+    /// <param name="hash">Add each regular file's sha256 (reads every file: for sync, not for browsing).</param>
+    public FileList List(string path, bool recursive, bool hidden, int limit, bool hash = false)
     {
         var relative = WorkspacePath.Relative(path);
         var top = Stat(path);
@@ -22,9 +23,28 @@ public sealed partial class Workspace
         }
         var entries = new List<FileEntry>();
         using var dir = OpenDirectory(relative, path);
-        var truncated = !Walk(dir, relative, recursive, hidden, limit, entries);
+        var truncated = !Walk(dir, relative, new Walking(recursive, hidden, limit, hash), entries);
         entries.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
         return new FileList(relative, entries, truncated);
+    }
+
+    /// <summary>sha256 of a regular file named in <paramref name="dir"/>, opened without following a link; null if it changed kind meanwhile.</summary>
+    private static string? HashNoFollow(SafeFileHandle dir, string name)
+    {
+        try
+        {
+            using var handle = Beneath.Open(dir, name, Beneath.O_RDONLY | Beneath.O_NONBLOCK | Beneath.O_NOFOLLOW, noSymlinks: true);
+            if (At.Stat(handle, "").Kind != EntryKind.File)
+            {
+                return null;
+            }
+            using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+            return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+        }
+        catch (Exception e) when (e is LinuxException or ContainmentException)
+        {
+            return null;
+        }
     }
 
     private bool IsDirectoryBehindLink(string relative, string shown)
@@ -40,16 +60,18 @@ public sealed partial class Workspace
         }
     }
 
+    private sealed record Walking(bool Recursive, bool Hidden, int Limit, bool Hash);
+
     /// <summary>Adds entries of <paramref name="dir"/>; false when the limit was reached.</summary>
-    private bool Walk(SafeFileHandle dir, string relative, bool recursive, bool hidden, int limit, List<FileEntry> entries)
+    private bool Walk(SafeFileHandle dir, string relative, Walking how, List<FileEntry> entries)
     {
         foreach (var entry in Guard(relative, () => At.ReadDirectory(dir)))
         {
-            if (!hidden && entry.Name.StartsWith('.'))
+            if (!how.Hidden && entry.Name.StartsWith('.'))
             {
                 continue;
             }
-            if (entries.Count >= limit)
+            if (entries.Count >= how.Limit)
             {
                 return false;
             }
@@ -59,8 +81,13 @@ public sealed partial class Workspace
             {
                 continue;   // deleted by the sandbox since getdents
             }
-            entries.Add(Describe(dir, entry.Name, path, status.Value));
-            if (recursive && status.Value.Kind == EntryKind.Directory)
+            var described = Describe(dir, entry.Name, path, status.Value);
+            if (how.Hash && status.Value.Kind == EntryKind.File)
+            {
+                described = described with { Sha256 = HashNoFollow(dir, entry.Name) };
+            }
+            entries.Add(described);
+            if (how.Recursive && status.Value.Kind == EntryKind.Directory)
             {
                 SafeFileHandle child;
                 try
@@ -73,7 +100,7 @@ public sealed partial class Workspace
                 }
                 using (child)
                 {
-                    if (!Walk(child, path, recursive, hidden, limit, entries))
+                    if (!Walk(child, path, how, entries))
                     {
                         return false;
                     }

@@ -1,5 +1,7 @@
 using Hutch.Daemon.Registry;
 using Hutch.Files;
+using Hutch.Files.Archives;
+using Hutch.Files.Checkpoints;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Daemon.Engine;
@@ -14,6 +16,32 @@ public sealed partial class SandboxEngine
     {
         var record = FindLiveRecord(idOrName);
         return new Workspace(WorkspaceDirectory(record), record.HostUid, record.HostUid);
+    }
+
+    /// <summary>Unpacks a tar into the workspace, all or nothing; with <paramref name="setBaseline"/> the result becomes the baseline.</summary>
+    public async Task<ImportResult> ImportAsync(string idOrName, string directory, Stream archive, bool setBaseline, CancellationToken cancellationToken)
+    {
+        using var workspace = OpenWorkspace(idOrName);
+        var limits = new ImportLimits(Math.Min(_options.MaxFileBytes, ImportLimits.DefaultMaxBytes));
+        var result = await ArchiveImporter.ImportAsync(workspace, directory, archive, limits, cancellationToken).ConfigureAwait(false);
+        if (setBaseline)
+        {
+            using var checkpoints = OpenCheckpoints(idOrName, workspace);
+            checkpoints.SetBaseline(cancellationToken);
+        }
+        return result;
+    }
+
+    /// <summary>The sandbox's checkpoints over an open workspace. Dispose it when done.</summary>
+    public CheckpointStore OpenCheckpoints(string idOrName, Workspace workspace) =>
+        new(workspace, _paths.Checkpoints(FindLiveRecord(idOrName).Id));
+
+    /// <summary>Runs <paramref name="action"/> on the sandbox's checkpoints.</summary>
+    public T WithCheckpoints<T>(string idOrName, Func<CheckpointStore, T> action)
+    {
+        using var workspace = OpenWorkspace(idOrName);
+        using var checkpoints = OpenCheckpoints(idOrName, workspace);
+        return action(checkpoints);
     }
 
     private SandboxRecord FindLiveRecord(string idOrName)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Hutch.Daemon.Registry;
+using Hutch.Files.Checkpoints;
 using Hutch.Protocol.Api;
 using Hutch.Runtime;
 using Hutch.Runtime.AgentLink;
@@ -35,6 +36,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
     private readonly ConcurrentDictionary<string, LiveSandbox> _live = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
+    private WorkspaceVolume _volume = null!;
 
     private SandboxEngine(HutchOptions options, string owner, TimeProvider time, ILogger log)
     {
@@ -50,6 +52,9 @@ public sealed partial class SandboxEngine : ISandboxEngine
     }
 
     public OciRuntime Runtime => _runtime;
+
+    /// <summary>Where workspaces live and whether checkpoints there are reflinks or copies.</summary>
+    public WorkspaceVolume Volume => _volume;
 
     /// <summary>The engine a daemon runs: adopts the sandboxes a previous daemon left running and expires TTLs.</summary>
     public static async Task<SandboxEngine> OpenDaemonAsync(HutchOptions options, ILogger? log = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
@@ -291,6 +296,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         {
             DeleteTree(_paths.Workspace(record.Id));
         }
+        CheckpointStore.DeleteStore(_paths.Checkpoints(record.Id));
     }
 
     private SandboxInfo Describe(SandboxRecord record, bool running)
@@ -306,7 +312,11 @@ public sealed partial class SandboxEngine : ISandboxEngine
     private void PrepareDataDir()
     {
         const UnixFileMode traverseOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
-        foreach (var dir in new[] { _paths.DataDir, _paths.Sandboxes, _paths.Workspaces, Path.GetDirectoryName(_paths.AgentBinary)! })
+        Directory.CreateDirectory(_paths.DataDir);
+        File.SetUnixFileMode(_paths.DataDir, traverseOnly);
+        // Before anything is put in it: an empty workspaces dir may get an XFS volume with reflinks.
+        _volume = WorkspaceVolume.Ensure(_paths.Workspaces, new WorkspaceVolumeOptions { Mode = _options.WorkspaceVolume });
+        foreach (var dir in new[] { _paths.Sandboxes, _paths.Workspaces, Path.GetDirectoryName(_paths.AgentBinary)! })
         {
             Directory.CreateDirectory(dir);
             File.SetUnixFileMode(dir, traverseOnly);

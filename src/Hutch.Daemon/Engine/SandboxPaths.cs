@@ -21,4 +21,7 @@ public sealed class SandboxPaths(string dataDir)
     public string AgentSocket(string id) => Path.Join(SandboxDir(id), "agent.sock");
     public string AgentLog(string id) => Path.Join(SandboxDir(id), "agent.log");
     public string Workspace(string id) => Path.Join(Workspaces, id);
+
+    /// <summary>A sandbox's checkpoints: on the workspaces' file system, so they can share blocks (reflinks), but never mounted into a sandbox.</summary>
+    public string Checkpoints(string id) => Path.Join(Workspaces, ".checkpoints", id);
 }

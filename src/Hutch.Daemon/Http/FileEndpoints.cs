@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Hutch.Daemon.Engine;
 using Hutch.Files;
+using Hutch.Files.Archives;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -67,12 +68,12 @@ internal static class FileEndpoints
             .Accepts<Stream>("application/octet-stream")
             .WithSummary("Upload a file from a byte stream, atomically (it appears whole or not at all)");
 
-        files.MapGet("/list", (string id, string? path, bool? recursive, bool? hidden, int? limit) =>
+        files.MapGet("/list", (string id, string? path, bool? recursive, bool? hidden, int? limit, bool? hash) =>
             {
                 using var workspace = engine.OpenWorkspace(id);
-                return TypedResults.Ok(workspace.List(path ?? "", recursive ?? false, hidden ?? true, Math.Clamp(limit ?? DefaultListLimit, 1, 1_000_000)));
+                return TypedResults.Ok(workspace.List(path ?? "", recursive ?? false, hidden ?? true, Math.Clamp(limit ?? DefaultListLimit, 1, 1_000_000), hash ?? false));
             })
-            .WithSummary("List a directory, optionally recursively");
+            .WithSummary("List a directory, optionally recursively, optionally with each file's sha256");
 
         files.MapGet("/stat", (string id, string? path) =>
             {
@@ -106,6 +107,34 @@ internal static class FileEndpoints
             })
             .Accepts<MoveRequest>("application/json")
             .WithSummary("Move or rename a file or directory atomically");
+
+        files.MapPost("/import", async (string id, string? path, bool? baseline, HttpContext context) =>
+            {
+                AllowLargeBody(context);
+                var result = await engine.ImportAsync(id, path ?? "", context.Request.Body, baseline ?? true, context.RequestAborted);
+                return TypedResults.Ok(result);
+            })
+            .Accepts<Stream>("application/x-tar", "application/gzip")
+            .WithSummary("Unpack a tar (plain or gzip) into a directory, all or nothing; by default it becomes the baseline");
+
+        files.MapGet("/export", (string id, string? path, HttpContext context) => ExportAsync(id, new ExportRequest(path ?? ""), context))
+            .Produces(200, contentType: "application/x-tar")
+            .WithSummary("Stream a file, directory or symlink as a tar");
+
+        files.MapPost("/export", async (string id, HttpContext context) =>
+                await ExportAsync(id, await JsonBody.ReadAsync(context.Request, ApiJsonContext.Default.ExportRequest, new ExportRequest()), context))
+            .Accepts<ExportRequest>("application/json")
+            .Produces(200, contentType: "application/x-tar")
+            .WithSummary("Stream chosen entries under a path as a tar");
+
+        async Task ExportAsync(string id, ExportRequest request, HttpContext context)
+        {
+            using var workspace = engine.OpenWorkspace(id);
+            context.Response.ContentType = "application/x-tar";
+            // Errors about the path come before the first byte, so they are still problems; a failure
+            // later cuts the stream before the tar's end marker, which readers report as truncated.
+            await ArchiveExporter.ExportAsync(workspace, request.Path, request.Include, context.Response.Body, context.RequestAborted);
+        }
 
         files.MapPost("/patch", async (string id, HttpRequest http) =>
             {

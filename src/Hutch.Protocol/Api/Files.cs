@@ -14,7 +14,8 @@ public static class FileTypes
 /// <param name="Path">Relative to /workspace, '/'-separated ("src/a.py"; "" is the workspace itself).</param>
 /// <param name="Mode">Permission bits in octal, like "0644".</param>
 /// <param name="Target">A symlink's target as stored (never resolved).</param>
-public sealed record FileEntry(string Path, string Type, long Size, string Mode, DateTimeOffset Mtime, string? Target = null);
+/// <param name="Sha256">Hex sha256 of a regular file's content, when a listing was asked for hashes.</param>
+public sealed record FileEntry(string Path, string Type, long Size, string Mode, DateTimeOffset Mtime, string? Target = null, string? Sha256 = null);
 
 /// <param name="Truncated">True when there were more entries than the listing's limit.</param>
 public sealed record FileList(string Path, List<FileEntry> Entries, bool Truncated = false);
