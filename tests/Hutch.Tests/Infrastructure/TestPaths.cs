@@ -31,8 +31,13 @@ public static class TestPaths
             .OrderByDescending(point => point.Length);
         foreach (var point in mounts)
         {
-            using var umount = System.Diagnostics.Process.Start("umount", [point]);
+            using var umount = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("umount", [point]) { RedirectStandardError = true })!;
+            var error = umount.StandardError.ReadToEnd();
             umount.WaitForExit();
+            if (umount.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"umount {point} failed: {error}");
+            }
         }
         Directory.Delete(dir, recursive: true);
     }
