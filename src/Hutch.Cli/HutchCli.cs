@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using Hutch.Cli.Commands;
 using Hutch.Client;
 using Hutch.Daemon.Engine;
@@ -21,8 +22,27 @@ internal static class HutchCli
         RemoveCommand.Create(console),
         ExecCommand.Create(console),
         RunCommand.Create(console),
+        FsCommand.Create(console),
+        CopyCommand.Create(console),
+        ImportCommand.Create(console),
+        ExportCommand.Create(console),
+        PatchCommand.Create(console),
+        DiffCommand.Create(console),
+        ResetCommand.Create(console),
+        CheckpointCommand.Create(console),
         DoctorCommand.Create(console),
     };
+
+    /// <summary>"exec", or "fs ls" for a subcommand: the words that name the command on the line.</summary>
+    private static string CommandPath(CommandResult result)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = result; r is CommandResult { Command: not RootCommand } c; r = c.Parent)
+        {
+            names.Insert(0, c.Command.Name);
+        }
+        return string.Join(' ', names);
+    }
 
     public static async Task<int> RunAsync(string[] args, CliConsole console)
     {
@@ -34,7 +54,7 @@ internal static class HutchCli
                 console.Fail(error.Message);
             }
             var command = parse.CommandResult.Command;
-            console.Error.WriteLine(command is RootCommand ? "Run `hutch --help` for the commands." : $"Run `hutch {command.Name} --help` for its usage.");
+            console.Error.WriteLine(command is RootCommand ? "Run `hutch --help` for the commands." : $"Run `hutch {CommandPath(parse.CommandResult)} --help` for its usage.");
             return ExitCodes.Usage;
         }
 
