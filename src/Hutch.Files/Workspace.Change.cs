@@ -52,31 +52,8 @@ public sealed partial class Workspace
         }
     }
 
-    /// <summary>Empties a directory through fds only; entries that vanish meanwhile are fine.</summary>
-    internal static void DeleteContents(SafeFileHandle dir)
-    {
-        foreach (var entry in At.ReadDirectory(dir))
-        {
-            try
-            {
-                if (entry.Kind == EntryKind.Directory)
-                {
-                    using (var child = Beneath.Open(dir, entry.Name, Beneath.O_RDONLY | Beneath.O_DIRECTORY, noSymlinks: true))
-                    {
-                        DeleteContents(child);
-                    }
-                    At.Unlink(dir, entry.Name, directory: true);
-                }
-                else
-                {
-                    At.Unlink(dir, entry.Name);
-                }
-            }
-            catch (LinuxException e) when (e.Errno == Errno.ENOENT)
-            {
-            }
-        }
-    }
+    /// <summary>Empties a directory through fds only, at any depth; entries that vanish meanwhile are fine.</summary>
+    internal static void DeleteContents(SafeFileHandle dir) => TreeRemover.DeleteContents(dir);
 
     /// <summary>Renames <paramref name="from"/> to <paramref name="to"/> atomically (a directory moves whole).</summary>
     public FileEntry Move(string from, string to, bool overwrite, bool createParents)

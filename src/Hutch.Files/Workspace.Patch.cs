@@ -31,6 +31,7 @@ public sealed partial class Workspace
 
         var planned = patches.Select(Plan).ToList();
         var staged = new List<(SafeFileHandle Dir, string Temp, string Name)>();
+        var renamed = 0;
         try
         {
             foreach (var step in planned.Where(p => p.Content is not null))
@@ -46,15 +47,15 @@ public sealed partial class Workspace
                     Guard(step.Remove!, () => At.Unlink(dir, name));
                 }
             }
-            foreach (var (dir, temp, name) in staged)
+            for (; renamed < staged.Count; renamed++)
             {
+                var (dir, temp, name) = staged[renamed];
                 Guard(name, () => At.Rename(dir, temp, dir, name));
             }
-            staged.Clear();
         }
         finally
         {
-            foreach (var (dir, temp, _) in staged)
+            foreach (var (dir, temp, _) in staged.Skip(renamed))
             {
                 TryUnlink(dir, temp);
             }

@@ -159,9 +159,11 @@ public static unsafe class At
         }
     }
 
-    /// <summary>Every entry of an open directory (opened for reading, not O_PATH) except "." and "..".</summary>
+    /// <summary>Every entry of an open directory (opened for reading, not O_PATH) except "." and "..", read from its start.</summary>
     public static List<DirectoryEntry> ReadDirectory(SafeFileHandle dir)
     {
+        // From the start each time: a second read of the same fd sees what was added or removed since.
+        Check((int)Math.Max(-1, Libc.Lseek(Fd(dir), 0, 0 /* SEEK_SET */)), "lseek");
         var entries = new List<DirectoryEntry>();
         var buffer = new byte[64 * 1024];
         fixed (byte* b = buffer)

@@ -364,13 +364,8 @@ public sealed partial class SandboxEngine : ISandboxEngine
 
     private static void Chown(string path, int id) => Hutch.Linux.FileOwner.Change(path, id, id);
 
-    private static void DeleteTree(string path)
-    {
-        if (Directory.Exists(path))
-        {
-            Directory.Delete(path, recursive: true);
-        }
-    }
+    /// <summary>Deletes a directory of the data dir whatever a sandbox built in it (any depth, never through a symlink).</summary>
+    private static void DeleteTree(string path) => Hutch.Linux.TreeRemover.Delete(path);
 
     private static string Tail(string file)
     {

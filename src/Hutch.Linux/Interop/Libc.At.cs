@@ -80,6 +80,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "copy_file_range", SetLastError = true)]
     internal static partial nint CopyFileRange(int fdIn, long* offIn, int fdOut, long* offOut, nuint length, uint flags);
 
+    [LibraryImport(Name, EntryPoint = "lseek", SetLastError = true)]
+    internal static partial long Lseek(int fd, long offset, int whence);
+
     [LibraryImport(Name, EntryPoint = "fsync", SetLastError = true)]
     internal static partial int Fsync(int fd);
 }

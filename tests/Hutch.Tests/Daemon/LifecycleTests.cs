@@ -80,6 +80,19 @@ public class LifecycleTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task Delete_OfAWorkspaceDeeperThanPathMax_LeavesNothing()
+    {
+        var sandbox = await Client.CreateSandboxAsync();
+        var made = await Client.ExecAsync(sandbox.Id, new ExecRequest(Command:
+            "python3 -c \"import os\nfor i in range(3000):\n    os.mkdir('deep'); os.chdir('deep')\nopen('f','w').write('x')\" && echo made"));
+        Assert.Equal("made\n", made.Stdout);
+
+        await Client.DeleteSandboxAsync(sandbox.Id);
+
+        Assert.False(Directory.Exists(Path.Join(fixture.DataDir, "workspaces", sandbox.Id)));
+    }
+
+    [Fact]
     public async Task Delete_WithKeepWorkspace_LeavesFiles()
     {
         var sandbox = await Client.CreateSandboxAsync();
