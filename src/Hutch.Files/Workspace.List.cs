@@ -89,6 +89,10 @@ public sealed partial class Workspace
             entries.Add(described);
             if (how.Recursive && status.Value.Kind == EntryKind.Directory)
             {
+                if (TreeDepth.TooDeep(path))
+                {
+                    return false;   // listed as truncated rather than walked into without end
+                }
                 SafeFileHandle child;
                 try
                 {

@@ -96,6 +96,7 @@ public static class ArchiveExporter
 
     private static async Task WriteChildrenAsync(TarWriter writer, SafeFileHandle dir, string prefix, CancellationToken cancellationToken)
     {
+        TreeDepth.Check(prefix);
         var entries = Workspace.Guard(prefix, () => At.ReadDirectory(dir));
         entries.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         foreach (var entry in entries)

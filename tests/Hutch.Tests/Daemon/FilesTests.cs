@@ -167,6 +167,21 @@ public class FilesTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task ATreeDeeperThanAnyWalk_IsListedAsTruncated_RefusedByCheckpoints_AndTheDaemonLivesOn()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        await sandbox.ShAsync("python3 -c \"import os\nfor i in range(5000):\n    os.mkdir('d'); os.chdir('d')\"");
+
+        var list = await Client.ListFilesAsync(sandbox.Id, "", recursive: true);
+        var checkpoint = await Assert.ThrowsAsync<HutchApiException>(() => Client.CreateCheckpointAsync(sandbox.Id, "deep"));
+
+        Assert.True(list.Truncated);
+        Assert.Equal(ErrorCodes.NameTooLong, checkpoint.Code);
+        Assert.Equal("ok\n", (await sandbox.ShAsync("echo ok")).Stdout);
+        Assert.Empty(await Client.ListCheckpointsAsync(sandbox.Id));
+    }
+
+    [Fact]
     public async Task A1GiBFile_UploadsAndDownloadsAsAStream_ByteForByte()
     {
         await using var sandbox = await fixture.CreateAsync();
