@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using Hutch.Cli.Commands;
 using Hutch.Client;
+using Hutch.Client.Sync;
 using Hutch.Daemon.Engine;
 
 namespace Hutch.Cli;
@@ -30,6 +31,7 @@ internal static class HutchCli
         DiffCommand.Create(console),
         ResetCommand.Create(console),
         CheckpointCommand.Create(console),
+        SyncCommand.Create(console),
         DoctorCommand.Create(console),
     };
 
@@ -81,6 +83,11 @@ internal static class HutchCli
             return ExitCodes.Failure;
         }
         catch (HutchException e)
+        {
+            console.Fail(e.Message, e.Code);
+            return ExitCodes.Failure;
+        }
+        catch (SyncException e)
         {
             console.Fail(e.Message, e.Code);
             return ExitCodes.Failure;

@@ -44,6 +44,31 @@ public sealed class FilesCliTests(DaemonFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task SyncPushThenPull_WithEditsOnBothSides_ReportsTheConflictAndExits1()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        var project = Path.Join(_local, "project");
+        Directory.CreateDirectory(Path.Join(project, "skip"));
+        File.WriteAllText(Path.Join(project, "a.txt"), "a\n");
+        File.WriteAllText(Path.Join(project, "b.txt"), "b\n");
+        File.WriteAllText(Path.Join(project, "skip", "x"), "x\n");
+
+        var push = await HutchAsync(null, "sync", "push", sandbox.Id, project, "--to", "p", "--exclude", "skip/");
+        await sandbox.ShAsync("echo sandbox > p/a.txt && echo new > p/c.txt");
+        File.WriteAllText(Path.Join(project, "a.txt"), "local\n");
+        var pull = await HutchAsync(null, "sync", "pull", sandbox.Id, project, "--from", "p", "--exclude", "skip/");
+
+        Assert.Equal(0, push.Code);
+        Assert.StartsWith("pushed: 2 uploaded", Text(push.Stdout));
+        Assert.Equal(1, pull.Code);
+        Assert.Contains("C a.txt", Text(pull.Stdout));
+        Assert.Equal("local\n", File.ReadAllText(Path.Join(project, "a.txt")));
+        Assert.Equal("sandbox\n", File.ReadAllText(Path.Join(project, "a.txt.sandbox")));
+        Assert.Equal("new\n", File.ReadAllText(Path.Join(project, "c.txt")));
+        Assert.Equal("", (await sandbox.ShAsync("ls p/skip 2>/dev/null")).Stdout);
+    }
+
+    [Fact]
     public async Task Failures_AreOneHutchLine_WithTheDaemonsCode_AndExit1()
     {
         await using var sandbox = await fixture.CreateAsync();
