@@ -13,10 +13,11 @@ public static class HostInspector
 
     /// <summary>What a data dir still holds of any sandbox: bundles, workspaces and runtime state.</summary>
     public static IReadOnlyList<string> SandboxLeftovers(string dataDir) =>
-        new[] { "sandboxes", "workspaces", "runc" }
+        new[] { "sandboxes", "workspaces", "workspaces/.checkpoints", "runc" }
             .Select(folder => Path.Join(dataDir, folder))
             .Where(Directory.Exists)
             .SelectMany(Directory.EnumerateFileSystemEntries)
+            .Where(entry => Path.GetFileName(entry) != ".checkpoints")   // the store's folder; its entries are checked
             .ToList();
 
     /// <summary>Host pids whose command line (NUL-separated argv) contains the given text.</summary>
