@@ -41,7 +41,7 @@ public class BadInputTests(DaemonFixture fixture)
     {
         var e = await Assert.ThrowsAsync<HutchApiException>(() => Client.CreateSandboxAsync(new CreateSandboxRequest(Cwd: cwd)));
         Assert.Equal((400, code), (e.Status, e.Code));
-        Assert.Contains("relative to /workspace", e.Detail);
+        Assert.Contains("Give a path inside /workspace", e.Detail);
     }
 
     [Theory]
