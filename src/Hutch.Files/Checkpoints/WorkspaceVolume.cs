@@ -52,7 +52,12 @@ public sealed class WorkspaceVolume
         var mounted = MountTable.At(directory);
         if (ReflinkProbe.Works(directory))
         {
-            return new(directory, true, IsLoopOf(mounted, image) ? image : null,
+            var ours = IsLoopOf(mounted, image);
+            if (ours)
+            {
+                UseDirectIo(mounted!.Value.Source);
+            }
+            return new(directory, true, ours ? image : null,
                 $"reflinks: {directory} is on {mounted?.FileSystem ?? "a file system"} with reflinks; checkpoints share blocks with the workspace");
         }
         if (options.Mode == WorkspaceVolumeMode.Off)
@@ -113,6 +118,10 @@ public sealed class WorkspaceVolume
         }
         File.SetUnixFileMode(directory, before);
         FileOwner.Change(directory, owner.Uid, owner.Gid);
+        if (MountTable.At(directory) is { } made)
+        {
+            UseDirectIo(made.Source);
+        }
         if (!ReflinkProbe.Works(directory))
         {
             return new(directory, false, image, $"plain copies: {image} is mounted on {directory}, but reflinks do not work there");
@@ -154,6 +163,21 @@ public sealed class WorkspaceVolume
     {
         var free = new DriveInfo(Path.GetDirectoryName(image)!).AvailableFreeSpace;
         return Math.Min(WorkspaceVolumeOptions.DefaultImageSize, free / 10 * 9) & ~((1L << 20) - 1);
+    }
+
+    /// <summary>
+    /// Makes the loop device read and write its image with direct I/O. Without it every block is cached
+    /// twice (XFS's page cache and the image file's), and the kernel throttles writers to the loop
+    /// device's slow-looking writeback: 0.4 GB/s instead of 1-4 GB/s for a 1 GiB write on this host.
+    /// Best effort: a kernel or file system that refuses keeps buffered I/O, which is only slower.
+    /// </summary>
+    private static void UseDirectIo(string device)
+    {
+        var dio = Path.Join("/sys/block", Path.GetFileName(device), "loop", "dio");
+        if (device.StartsWith("/dev/loop", StringComparison.Ordinal) && File.Exists(dio) && File.ReadAllText(dio).Trim() == "0")
+        {
+            HostProgram.Run("losetup", "--direct-io=on", device);
+        }
     }
 
     private static bool IsLoopOf((string FileSystem, string Source)? mount, string image)
