@@ -24,6 +24,7 @@ OUT=${OUT:-/tmp/hutch-bench/files-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 say() { printf '\n== %s %s\n' "$(date +%T)" "$*" >&2; }
 
+command -v socat >/dev/null || apt-get install -y -q socat >/dev/null   # the network floor row
 say "build"
 (cd "$REPO" && ./hutch doctor) > "$OUT/doctor.txt" 2>&1
 dotnet build -c Release -o "$REPO/artifacts/files-bench" "$REPO/bench/Hutch.FilesBench/Hutch.FilesBench.csproj" > "$OUT/build.txt" 2>&1 \
@@ -35,7 +36,7 @@ dotnet build -c Release -o "$REPO/artifacts/files-bench" "$REPO/bench/Hutch.File
 } > "$OUT/files.txt"
 
 say "Hutch.FilesBench"
-ARGS=(--agent "$REPO/artifacts/agent/hutch-agent")
+ARGS=(--cli "$REPO/artifacts/cli/hutch")
 [[ -n $QUICK ]] && ARGS+=(--runs 3 --size-mib 256 --files 10000)
 dotnet "$REPO/artifacts/files-bench/Hutch.FilesBench.dll" "${ARGS[@]}" | tee -a "$OUT/files.txt"
 

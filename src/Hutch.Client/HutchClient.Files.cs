@@ -49,14 +49,15 @@ public sealed partial class HutchClient
 
     /// <summary>
     /// Streams <paramref name="content"/> into a file: nothing is buffered whole on either side, and the
-    /// file appears only when all of it has arrived (temp file + rename).
+    /// file appears only when all of it has arrived (temp file + rename). With <paramref name="hash"/>,
+    /// the daemon hashes what it wrote (<see cref="FileWritten.Sha256"/>), at ~0.6 s per GiB.
     /// </summary>
     public async Task<FileWritten> UploadAsync(string idOrName, string path, Stream content, string? mode = null, bool createParents = true,
-        bool overwrite = true, CancellationToken cancellationToken = default)
+        bool overwrite = true, bool hash = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
         var request = NewRequest(HttpMethod.Put, FilesPath(idOrName, "/content", ("path", path), ("mode", mode),
-            ("createParents", Bool(createParents)), ("overwrite", Bool(overwrite))));
+            ("createParents", Bool(createParents)), ("overwrite", Bool(overwrite)), ("hash", hash ? "true" : null)));
         request.Content = new StreamContent(content, 1 << 20);
         request.Content.Headers.ContentType = OctetStream;
         if (content.CanSeek)
@@ -66,9 +67,67 @@ public sealed partial class HutchClient
         return await SendForJsonAsync(request, Json.FileWritten, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Uploads a local file (streamed, with its length announced, the file read unbuffered straight
+    /// into the request) into the sandbox at <paramref name="path"/>, atomically.
+    /// </summary>
+    public async Task<FileWritten> UploadFileAsync(string idOrName, string localPath, string path, string? mode = null, bool hash = false,
+        CancellationToken cancellationToken = default)
+    {
+        await using var file = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+        return await UploadAsync(idOrName, path, file, mode, hash: hash, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Opens a file as a stream from the daemon; dispose it to close the connection.</summary>
     public Task<Stream> DownloadAsync(string idOrName, string path, CancellationToken cancellationToken = default) =>
         SendForStreamAsync(NewRequest(HttpMethod.Get, FilesPath(idOrName, "/content", ("path", path))), cancellationToken);
+
+    /// <summary>
+    /// Downloads a file of the sandbox into a local file, atomically: the bytes go to a temp file beside
+    /// <paramref name="localPath"/> in 1 MiB writes straight from the response (no second buffer),
+    /// which is renamed over it only when all of them arrived. Returns the bytes written.
+    /// </summary>
+    public async Task<long> DownloadToFileAsync(string idOrName, string path, string localPath, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(localPath);
+        var full = Path.GetFullPath(localPath);
+        var temp = Path.Join(Path.GetDirectoryName(full), $".{Path.GetFileName(full)}.hutch-{Guid.NewGuid():N}.tmp");
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            long written = 0;
+            await using (var source = await DownloadAsync(idOrName, path, cancellationToken).ConfigureAwait(false))
+            using (var file = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                int n;
+                while ((n = await ReadOrFailAsync(source, buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    RandomAccess.Write(file, buffer.AsSpan(0, n), written);
+                    written += n;
+                }
+            }
+            File.Move(temp, full, overwrite: true);
+            return written;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>A read of a download; a connection lost midway (a short body) is stream_interrupted.</summary>
+    private async Task<int> ReadOrFailAsync(Stream source, byte[] buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            throw ConnectionFailure(e);
+        }
+    }
 
     /// <summary>
     /// Lists a directory; <paramref name="recursive"/> walks it whole (never through symlinks);

@@ -50,23 +50,37 @@ internal static class FileEndpoints
             .Accepts<WriteFileRequest>("application/json")
             .WithSummary("Write a whole file atomically from UTF-8 text or base64");
 
-        files.MapGet("/content", (string id, string? path) =>
+        files.MapGet("/content", async (string id, string? path, HttpContext context) =>
             {
-                using var workspace = engine.OpenWorkspace(id);
-                var stream = workspace.OpenRead(Required(path, "path"), out _);
-                return TypedResults.Stream(stream, "application/octet-stream", enableRangeProcessing: true);
+                FileStream stream;
+                long size;
+                using (var workspace = engine.OpenWorkspace(id))
+                {
+                    stream = workspace.OpenRead(Required(path, "path"), out size);
+                }
+                if (context.Request.Headers.Range.Count > 0)
+                {
+                    await TypedResults.Stream(stream, "application/octet-stream", enableRangeProcessing: true).ExecuteAsync(context);
+                    return;
+                }
+                await using (stream)
+                {
+                    await Download.SendAsync(context.Response, stream.SafeFileHandle, size, context.RequestAborted);
+                }
             })
             .WithSummary("Download a file as a byte stream (Range requests supported)");
 
-        files.MapPut("/content", async (string id, string? path, string? mode, bool? createParents, bool? overwrite, HttpContext context) =>
+        files.MapPut("/content", async (string id, string? path, string? mode, bool? createParents, bool? overwrite, bool? hash, HttpContext context) =>
             {
                 AllowLargeBody(context);
                 using var workspace = engine.OpenWorkspace(id);
-                return TypedResults.Ok(await workspace.WriteAsync(Required(path, "path"), context.Request.Body,
-                    new WriteOptions(Modes.Parse(mode), createParents ?? true, overwrite ?? true, options.MaxFileBytes), context.RequestAborted));
+                var write = new WriteOptions(Modes.Parse(mode), createParents ?? true, overwrite ?? true, options.MaxFileBytes, hash ?? false);
+                var target = Required(path, "path");
+                return TypedResults.Ok(await workspace.WriteAsync(target,
+                    (file, ct) => Upload.WriteBodyAsync(context.Request.BodyReader, file, write, target, ct), write, context.RequestAborted));
             })
             .Accepts<Stream>("application/octet-stream")
-            .WithSummary("Upload a file from a byte stream, atomically (it appears whole or not at all)");
+            .WithSummary("Upload a file from a byte stream, atomically (it appears whole or not at all); hash=true adds its sha256");
 
         files.MapGet("/list", (string id, string? path, bool? recursive, bool? hidden, int? limit, bool? hash) =>
             {

@@ -37,7 +37,8 @@ public sealed record WriteFileRequest(string Path = "", string Content = "", str
     bool? CreateParents = null, bool? Overwrite = null);
 
 /// <summary>What a write or upload left in place.</summary>
-public sealed record FileWritten(string Path, long Size, string Sha256, string Mode);
+/// <param name="Sha256">Hex sha256 of the content: always for JSON writes, for uploads when asked (hash=true).</param>
+public sealed record FileWritten(string Path, long Size, string? Sha256, string Mode);
 
 public sealed record MakeDirectoryRequest(string Path = "", bool? Parents = null);
 

@@ -188,7 +188,7 @@ public class FilesTests(DaemonFixture fixture)
         const long size = 1L << 30;
         using var expected = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
-        var written = await Client.UploadAsync(sandbox.Id, "big.bin", new PatternStream(size, expected));
+        var written = await Client.UploadAsync(sandbox.Id, "big.bin", new PatternStream(size, expected), hash: true);
         var sent = Convert.ToHexStringLower(expected.GetHashAndReset());
 
         Assert.Equal((size, sent), (written.Size, written.Sha256));
