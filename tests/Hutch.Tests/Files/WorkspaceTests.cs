@@ -78,7 +78,7 @@ public sealed class WorkspaceTests : IDisposable
         var b = new string('b', 1 << 20);
         await WriteAsync("f.txt", a);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        var reader = Task.Run(() =>
+        var reader = Task.Factory.StartNew(() =>
         {
             var seen = 0;
             while (!stop.IsCancellationRequested)
@@ -88,7 +88,7 @@ public sealed class WorkspaceTests : IDisposable
                 seen++;
             }
             return seen;
-        });
+        }, TaskCreationOptions.LongRunning);
 
         for (var i = 0; !stop.IsCancellationRequested; i++)
         {

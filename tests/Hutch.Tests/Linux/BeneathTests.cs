@@ -85,10 +85,14 @@ public sealed class BeneathTests : IDisposable
         Directory.CreateDirectory(real);
         File.WriteAllText(Path.Join(real, "secret.txt"), "inside");
         Directory.CreateSymbolicLink(link, _outside);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
-        var swapper = Task.Run(() =>
+        using var stop = new CancellationTokenSource();
+        using var started = new ManualResetEventSlim();
+        // A thread of its own: with the thread pool busy (other test classes run meanwhile on 2 cores),
+        // a pool task was seen not to start at all within the race's 1.5 s.
+        var swapper = Task.Factory.StartNew(() =>
         {
             var swaps = 0;
+            started.Set();
             while (!stop.IsCancellationRequested)
             {
                 // rename(2) replaces atomically: `d` is always either the directory or the symlink.
@@ -99,7 +103,9 @@ public sealed class BeneathTests : IDisposable
                 swaps++;
             }
             return swaps;
-        });
+        }, TaskCreationOptions.LongRunning);
+        started.Wait();
+        stop.CancelAfter(TimeSpan.FromSeconds(1.5));
         using var root = Beneath.OpenRoot(_root);
         int inside = 0, refused = 0, missing = 0;
         var leaked = new List<string>();
