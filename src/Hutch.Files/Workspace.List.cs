@@ -81,7 +81,15 @@ public sealed partial class Workspace
             {
                 continue;   // deleted by the sandbox since getdents
             }
-            var described = Describe(dir, entry.Name, path, status.Value);
+            FileEntry described;
+            try
+            {
+                described = Describe(dir, entry.Name, path, status.Value);
+            }
+            catch (LinuxException e) when (e.Errno is Errno.ENOENT or Errno.EINVAL)
+            {
+                continue;   // removed (or replaced by a non-link) between the stat and the readlink
+            }
             if (how.Hash && status.Value.Kind == EntryKind.File)
             {
                 described = described with { Sha256 = HashNoFollow(dir, entry.Name) };

@@ -19,4 +19,5 @@ public static class Errno
     public const int EPIPE = 32;
     public const int ENOTDIR = 20;
     public const int EEXIST = 17;
+    public const int EINVAL = 22;
 }
