@@ -49,6 +49,24 @@ public sealed class OciRuntime(string binary, string stateRoot)
     }
 
     /// <summary>
+    /// Freezes every process of a running sandbox (`runc pause`: the cgroup freezer) so its files hold
+    /// still, as `docker commit` does; false when the runtime refused (the sandbox is not running).
+    /// </summary>
+    public async Task<bool> PauseAsync(string id, CancellationToken cancellationToken) =>
+        (await RunAsync(["pause", id], cancellationToken).ConfigureAwait(false)).Code == 0;
+
+    /// <summary>Thaws a sandbox frozen by <see cref="PauseAsync"/> (`runc resume`).</summary>
+    /// <exception cref="OciRuntimeException">The runtime failed: the sandbox may stay frozen.</exception>
+    public async Task ResumeAsync(string id)
+    {
+        var (code, output) = await RunAsync(["resume", id], CancellationToken.None).ConfigureAwait(false);
+        if (code != 0)
+        {
+            throw new OciRuntimeException($"{Binary} resume {id} failed: {output.Trim()}");
+        }
+    }
+
+    /// <summary>
     /// Kills every process of the container and removes its state and cgroups. Unknown ids are fine.
     /// Fast path: SIGKILL the init ourselves and wait until it is a zombie (the kernel has then killed
     /// and collected the whole PID namespace), then a plain `delete`. runc 1.1's `delete --force` on a

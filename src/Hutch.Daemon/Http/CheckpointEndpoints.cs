@@ -16,11 +16,11 @@ internal static class CheckpointEndpoints
         sandbox.MapPost("/checkpoints", async (string id, HttpRequest http, CancellationToken ct) =>
             {
                 var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.CreateCheckpointRequest, new CreateCheckpointRequest());
-                var info = engine.WithCheckpoints(id, c => c.Create(request.Name, ct));
+                var info = await engine.CreateCheckpointAsync(id, request.Name, ct);
                 return TypedResults.Created($"/v1/sandboxes/{id}/checkpoints/{info.Name}", info);
             })
             .Accepts<CreateCheckpointRequest>("application/json")
-            .WithSummary("Record the workspace as a named checkpoint");
+            .WithSummary("Record the workspace as a named checkpoint (the sandbox is paused meanwhile, so it is consistent)");
 
         sandbox.MapGet("/checkpoints", (string id) => TypedResults.Ok(new CheckpointList(engine.WithCheckpoints(id, c => c.List()))))
             .WithSummary("List the named checkpoints");

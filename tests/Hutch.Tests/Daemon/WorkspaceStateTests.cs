@@ -70,6 +70,29 @@ public class WorkspaceStateTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task ACheckpoint_OfABusySandbox_PausesIt_AndLetsItRunOnAfterwards()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        await sandbox.ShAsync("(i=0; while :; do i=$((i+1)); echo $i > counter; done) > /dev/null 2>&1 &");
+        await Task.Delay(200);
+
+        await Client.CreateCheckpointAsync(sandbox.Id, "busy");
+
+        var freezer = $"/sys/fs/cgroup/freezer/hutch/{sandbox.Id}/freezer.state";   // cgroup v1 (this host)
+        if (File.Exists(freezer))
+        {
+            Assert.Equal("THAWED", File.ReadAllText(freezer).Trim());
+        }
+        // The loop truncates before it writes: read until a number is there.
+        const string read = "while :; do c=$(cat counter); [ -n \"$c\" ] && echo $c && break; done";
+        var before = int.Parse((await sandbox.ShAsync(read)).Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        await Task.Delay(200);
+        var after = int.Parse((await sandbox.ShAsync(read)).Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(after > before, $"the counting loop stopped at {before}: the sandbox was left frozen");
+        Assert.Single(await Client.ListCheckpointsAsync(sandbox.Id));
+    }
+
+    [Fact]
     public async Task DeletingTheSandbox_DeletesItsCheckpoints()
     {
         var sandbox = await fixture.CreateAsync();
