@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/eng/ensure-deps.sh"
 # The tests also drive ps/pgrep and python3 (inside sandboxes, from the host's /usr) and perl.
-ensure_deps ps:procps pgrep:procps python3:python3 perl:perl-base
+ensure_deps ps:procps pgrep:procps python3:python3 perl:perl-base git:git
 ensure_built "$root"
 export HUTCH_AGENT=$root/artifacts/agent/hutch-agent
 results=$root/artifacts/test-results
