@@ -24,7 +24,8 @@ internal static class AgentJson
         string[]? argv = null;
         Dictionary<string, string>? env = null;
         string? cwd = null;
-        long timeoutMs = 0, maxOutputBytes = 0;
+        string? processId = null, processName = null;
+        long timeoutMs = 0, maxOutputBytes = 0, maxLogBytes = 0;
         var hasStdin = false;
         while (NextProperty(ref reader) is { } name)
         {
@@ -52,12 +53,24 @@ internal static class AgentJson
             {
                 hasStdin = ReadBool(ref reader);
             }
+            else if (Is(name, "processId"))
+            {
+                processId = ReadString(ref reader);
+            }
+            else if (Is(name, "processName"))
+            {
+                processName = ReadString(ref reader);
+            }
+            else if (Is(name, "maxLogBytes"))
+            {
+                maxLogBytes = ReadInt64(ref reader);
+            }
             else
             {
                 reader.Skip();
             }
         }
-        return new ExecStart(argv ?? [], env ?? [], cwd ?? "", timeoutMs, maxOutputBytes, hasStdin);
+        return new ExecStart(argv ?? [], env ?? [], cwd ?? "", timeoutMs, maxOutputBytes, hasStdin, processId, processName, maxLogBytes);
     }
 
     public static ExecKill ReadExecKill(ReadOnlySpan<byte> payload)
@@ -76,6 +89,87 @@ internal static class AgentJson
             }
         }
         return new ExecKill((int)Math.Clamp(signal, int.MinValue, int.MaxValue));
+    }
+
+    public static ProcessInput ReadProcessInput(ReadOnlySpan<byte> payload)
+    {
+        var reader = Begin(payload);
+        string? id = null;
+        byte[]? data = null;
+        var eof = false;
+        while (NextProperty(ref reader) is { } name)
+        {
+            if (Is(name, "id"))
+            {
+                id = ReadString(ref reader);
+            }
+            else if (Is(name, "data"))
+            {
+                data = reader.TokenType == JsonTokenType.Null ? null : reader.GetBytesFromBase64();
+            }
+            else if (Is(name, "eof"))
+            {
+                eof = ReadBool(ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        return new ProcessInput(id ?? "", data, eof);
+    }
+
+    public static ProcessSignal ReadProcessSignal(ReadOnlySpan<byte> payload)
+    {
+        var reader = Begin(payload);
+        string? id = null;
+        long signal = 0, graceMs = 0;
+        while (NextProperty(ref reader) is { } name)
+        {
+            if (Is(name, "id"))
+            {
+                id = ReadString(ref reader);
+            }
+            else if (Is(name, "signal"))
+            {
+                signal = ReadInt64(ref reader);
+            }
+            else if (Is(name, "graceMs"))
+            {
+                graceMs = ReadInt64(ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        return new ProcessSignal(id ?? "", (int)Math.Clamp(signal, int.MinValue, int.MaxValue), graceMs);
+    }
+
+    public static void Write(Utf8JsonWriter json, ProcessStartRecord start)
+    {
+        json.WriteString("id", start.Id);
+        json.WriteString("name", start.Name);
+        json.WriteStartArray("argv");
+        foreach (var arg in start.Argv)
+        {
+            json.WriteStringValue(arg);
+        }
+        json.WriteEndArray();
+        json.WriteString("cwd", start.Cwd);
+        json.WriteNumber("pid", start.Pid);
+        json.WriteNumber("startedAtMs", start.StartedAtMs);
+        json.WriteNumber("maxLogBytes", start.MaxLogBytes);
+    }
+
+    public static void Write(Utf8JsonWriter json, ProcessExitRecord exit)
+    {
+        WriteNullable(json, "exitCode", exit.ExitCode);
+        WriteNullable(json, "signal", exit.Signal);
+        json.WriteBoolean("timedOut", exit.TimedOut);
+        json.WriteNumber("endedAtMs", exit.EndedAtMs);
+        json.WriteNumber("durationMs", exit.DurationMs);
+        json.WriteNumber("logBytes", exit.LogBytes);
     }
 
     public static void Write(Utf8JsonWriter json, AgentHello hello)

@@ -6,7 +6,7 @@ namespace Hutch.Agent;
 /// <summary>
 /// Accepts control connections and owns what they share: the reaper, the watchdog, the start time.
 /// </summary>
-internal sealed class AgentServer(SafeFileHandle listener, bool refuseInsidePeers)
+internal sealed class AgentServer(SafeFileHandle listener, bool refuseInsidePeers, SafeFileHandle? records)
 {
     public const string Version = "0.1.0";
 
@@ -22,6 +22,8 @@ internal sealed class AgentServer(SafeFileHandle listener, bool refuseInsidePeer
     public Reaper Reaper { get; } = new();
 
     public Watchdog Watchdog { get; } = new();
+
+    public ProcessTable Processes { get; } = new(records);
 
     public long UptimeMs => Environment.TickCount64 - _startTicks;
 

@@ -84,6 +84,48 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                 case FrameKind.StdinEof:
                     Find(channel)?.StdinEof();
                     break;
+                case FrameKind.ProcessInput:
+                    var input = AgentJson.ReadProcessInput(frame.Payload.Span);
+                    if (WithProcess(channel, input.Id) is not { } target)
+                    {
+                        break;
+                    }
+                    if (!target.HasStdin)
+                    {
+                        SendError(channel, "no_stdin", $"process {input.Id} was started without stdin");
+                    }
+                    else
+                    {
+                        if (input.Data is { Length: > 0 } data)
+                        {
+                            target.Stdin(data);
+                        }
+                        if (input.Eof)
+                        {
+                            target.StdinEof();
+                        }
+                        Send(FrameKind.Ok, channel, new byte[FrameCodec.HeaderSize], 0);
+                    }
+                    break;
+                case FrameKind.ProcessSignal:
+                    var signal = AgentJson.ReadProcessSignal(frame.Payload.Span);
+                    if (signal.Signal is < 1 or > 64 || signal.GraceMs < 0)
+                    {
+                        SendError(channel, "bad_request", "a process signal needs a signal number between 1 and 64 and a grace of 0 or more ms");
+                    }
+                    else if (WithProcess(channel, signal.Id) is { } process)
+                    {
+                        if (signal.GraceMs > 0)
+                        {
+                            process.Terminate(signal.Signal, signal.GraceMs);
+                        }
+                        else
+                        {
+                            process.Signal(signal.Signal);
+                        }
+                        Send(FrameKind.Ok, channel, new byte[FrameCodec.HeaderSize], 0);
+                    }
+                    break;
                 case FrameKind.Kill:
                     var kill = AgentJson.ReadExecKill(frame.Payload.Span);
                     if (kill.Signal is < 1 or > 64)
@@ -110,15 +152,44 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
         }
     }
 
+    /// <summary>The running durable process a request names, or null after answering with an error.</summary>
+    private Exec? WithProcess(uint channel, string id)
+    {
+        var process = server.Processes.Find(id);
+        if (process is null)
+        {
+            SendError(channel, "process_not_running", $"no running process has id {id}");
+        }
+        return process;
+    }
+
+    private void StartProcess(uint channel, ExecStart request)
+    {
+        var error = server.Processes.TryStart(server, request, out var exec);
+        if (error is not null)
+        {
+            SendJson(FrameKind.Error, channel, json => AgentJson.Write(json, error));
+            return;
+        }
+        var started = new ExecStarted(exec!.Pid);
+        SendJson(FrameKind.Started, channel, json => AgentJson.Write(json, started));
+        exec.Run();
+    }
+
     private void StartExec(uint channel, ReadOnlyMemory<byte> payload)
     {
         var request = AgentJson.ReadExecStart(payload.Span);
+        if (request.ProcessId is not null)
+        {
+            StartProcess(channel, request);
+            return;
+        }
         if (Find(channel) is not null)
         {
             SendError(channel, "bad_request", $"channel {channel} is still running a command: use a new channel per request");
             return;
         }
-        var error = Exec.TryStart(server, this, channel, request, out var exec);
+        var error = Exec.TryStart(server, new ChannelOutput(this, channel), request, out var exec);
         if (error is not null)
         {
             SendJson(FrameKind.Error, channel, json => AgentJson.Write(json, error));

@@ -6,9 +6,9 @@ using Microsoft.Win32.SafeHandles;
 namespace Hutch.Agent;
 
 /// <summary>
-/// One running command: its pipes, its output pump thread, its stdin feeder, its timeout. It
-/// belongs to the connection that started it but outlives it: when that connection drops the
-/// command runs on until it exits or times out, and its output is discarded.
+/// One running command: its pipes, its output pump thread, its stdin feeder, its timeout. Its
+/// output goes to an <see cref="IExecOutput"/>: the connection that started it (which it outlives:
+/// when that connection drops the command runs on and its output is discarded), or a durable log.
 /// </summary>
 internal sealed class Exec
 {
@@ -22,8 +22,7 @@ internal sealed class Exec
     private const int DrainMs = 250;
 
     private readonly AgentServer _server;
-    private readonly Connection _connection;
-    private readonly uint _channel;
+    private readonly IExecOutput _output;
     private readonly long _maxOutput;
     private readonly long _timeoutMs;
     private readonly object _gate = new();
@@ -41,12 +40,11 @@ internal sealed class Exec
     private long _forwarded;
     private bool _truncated;
 
-    private Exec(AgentServer server, Connection connection, uint channel, ExecStart request,
+    private Exec(AgentServer server, IExecOutput output, ExecStart request,
         SafeFileHandle stdout, SafeFileHandle stderr, SafeFileHandle? stdin)
     {
         _server = server;
-        _connection = connection;
-        _channel = channel;
+        _output = output;
         _maxOutput = request.MaxOutputBytes;
         _timeoutMs = request.TimeoutMs;
         (_wakeRead, _wakeWrite) = Fds.CreatePipe();
@@ -55,6 +53,9 @@ internal sealed class Exec
     }
 
     public int Pid { get; private set; }
+
+    /// <summary>Whether stdin is a pipe fed by the daemon (else /dev/null).</summary>
+    public bool HasStdin => _stdin is not null;
 
     private enum State
     {
@@ -67,7 +68,7 @@ internal sealed class Exec
     /// Resolves, checks and spawns the command in its own session. Returns the error to send
     /// instead of Started when it cannot run; on success the caller sends Started, then <see cref="Run"/>.
     /// </summary>
-    public static AgentError? TryStart(AgentServer server, Connection connection, uint channel, ExecStart request, out Exec? exec)
+    public static AgentError? TryStart(AgentServer server, IExecOutput output, ExecStart request, out Exec? exec)
     {
         exec = null;
         if (request.Argv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
@@ -106,7 +107,7 @@ internal sealed class Exec
             {
                 fds[0] = stdinRead;
             }
-            candidate = new Exec(server, connection, channel, request, stdoutRead, stderrRead, stdinWrite);
+            candidate = new Exec(server, output, request, stdoutRead, stderrRead, stdinWrite);
             // Threads before the process: when the pids limit is reached it is better to refuse
             // the command than to start one that nobody serves.
             candidate.StartThreads();
@@ -216,6 +217,26 @@ internal sealed class Exec
             ProcTree.Signal(Pid, signal);
         }
     });
+
+    /// <summary>
+    /// A kill with a grace period: <paramref name="signal"/> to the whole tree now, SIGKILL to whatever
+    /// is left of it once <paramref name="graceMs"/> have passed.
+    /// </summary>
+    public void Terminate(int signal, long graceMs)
+    {
+        Signal(signal);
+        _server.Watchdog.At(Environment.TickCount64 + graceMs, () =>
+        {
+            lock (_gate)
+            {
+                if (_done)
+                {
+                    return;
+                }
+            }
+            ProcTree.Kill(Pid);
+        });
+    }
 
     /// <summary>Called by the reaper with the main process's status.</summary>
     public void OnExited(ExitStatus status)
@@ -370,7 +391,7 @@ internal sealed class Exec
         if (n > 0)
         {
             _forwarded += n;
-            _connection.Send(index == 0 ? FrameKind.Stdout : FrameKind.Stderr, _channel, buffer, n);
+            _output.Write(index == 0 ? FrameKind.Stdout : FrameKind.Stderr, buffer, n);
         }
         return true;
     }
@@ -392,10 +413,7 @@ internal sealed class Exec
         }
         _stdin?.Abandon();
         _server.OnExecFinished();
-        // Forget first: the daemon may reuse the channel as soon as it reads Exited.
-        _connection.Forget(_channel, this);
-        var exited = new ExecExited(status.ExitCode, status.Signal, timedOut, _truncated, _exitTicks - _startTicks);
-        _connection.SendJson(FrameKind.Exited, _channel, json => AgentJson.Write(json, exited));
+        _output.Exited(this, new ExecExited(status.ExitCode, status.Signal, timedOut, _truncated, _exitTicks - _startTicks));
     }
 
     private void DisposeAll()

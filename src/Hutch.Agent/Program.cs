@@ -8,10 +8,13 @@ namespace Hutch.Agent;
 internal static class Program
 {
     private const string Usage = """
-        usage: hutch-agent [--listen <path> | --listen-fd <n>]
-          (no option)      accept control connections on the listening socket inherited as fd 3
+        usage: hutch-agent [--listen <path> | --listen-fd <n>] [--records <dir>]
+          (no option)      accept control connections on the listening socket inherited as fd 3,
+
           --listen-fd <n>  accept on the listening Unix socket inherited as fd n
           --listen <path>  bind and listen on a Unix socket at path (tests; replaces a file there)
+          --records-fd <n> keep background processes' logs and exit records in the directory inherited as fd n
+          --records <dir>  keep them in dir (tests)
           --version        print the version
         """;
 
@@ -19,8 +22,9 @@ internal static class Program
 
     private static int Main(string[] args)
     {
-        string? listenPath = null;
+        string? listenPath = null, recordsPath = null;
         var listenFd = 3;
+        var recordsFd = -1;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -30,6 +34,12 @@ internal static class Program
                     break;
                 case "--listen-fd" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out listenFd):
                     i++;
+                    break;
+                case "--records-fd" when i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out recordsFd):
+                    i++;
+                    break;
+                case "--records" when i + 1 < args.Length:
+                    recordsPath = args[++i];
                     break;
                 case "--version":
                     Print(AgentServer.Version + "\n");
@@ -58,6 +68,8 @@ internal static class Program
             return 1;
         }
 
+        var records = OpenRecords(recordsPath, recordsFd);
+
         // Same-uid sandboxed code must not ptrace us or open /proc/1/fd/* (the control socket).
         Processes.SetNotDumpable();
         // Sandboxed code may signal pid 1 (same uid): ignore what would stop us. SIG_IGN rather than
@@ -80,7 +92,7 @@ internal static class Program
             ProcTree.BecomeSubreaper();
         }
         Log.Write($"{AgentServer.Version} listening on {listenPath ?? $"fd {listenFd}"}{(isInit ? "" : " (not pid 1: peers are not checked)")}");
-        new AgentServer(listener, refuseInsidePeers: isInit).Run();
+        new AgentServer(listener, refuseInsidePeers: isInit, records).Run();
         return 0;
     }
 
@@ -106,6 +118,33 @@ internal static class Program
             mask = (mask << 4) | (uint)digit;
         }
         return (mask & (1UL << (signal - 1))) != 0;
+    }
+
+    /// <summary>
+    /// The records directory: the path given, or the directory inherited as fd n (the daemon passes
+    /// one with runc's --preserve-fds); null when there is neither, and background processes are refused.
+    /// </summary>
+    private static SafeFileHandle? OpenRecords(string? path, int fd)
+    {
+        try
+        {
+            if (path is not null)
+            {
+                return Beneath.OpenRoot(path);
+            }
+            if (fd < 0)
+            {
+                return null;
+            }
+            // Reopened close-on-exec; the inherited descriptor is closed so no command can inherit it.
+            using var inherited = new SafeFileHandle(fd, ownsHandle: true);
+            return Beneath.Open(inherited, "", Beneath.O_PATH | Beneath.O_DIRECTORY);
+        }
+        catch (IOException e)
+        {
+            Log.Write($"cannot open the records directory {path ?? $"fd {fd}"}: {e.Message}");
+            return null;
+        }
     }
 
     private static SafeFileHandle Inherit(int fd)

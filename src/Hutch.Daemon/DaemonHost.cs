@@ -91,6 +91,7 @@ public static class DaemonHost
         SandboxEndpoints.Map(app, engine, engine.Runtime.Binary);
         FileEndpoints.Map(app, engine, options);
         CheckpointEndpoints.Map(app, engine);
+        ProcessEndpoints.Map(app, engine);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();

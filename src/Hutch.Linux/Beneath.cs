@@ -35,7 +35,7 @@ public static unsafe class Beneath
 {
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200;
     public const int O_NOFOLLOW = 0x20000, O_DIRECTORY = 0x10000, O_PATH = 0x200000;
-    public const int O_NONBLOCK = 0x800, O_NOCTTY = 0x100;
+    public const int O_NONBLOCK = 0x800, O_NOCTTY = 0x100, O_APPEND = 0x400;
     private const int EXDEV = 18, ELOOP = 40;
 
     /// <summary>Opens a directory to resolve beneath (O_PATH: no read rights needed, nothing readable through it).</summary>

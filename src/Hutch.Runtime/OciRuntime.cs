@@ -23,22 +23,24 @@ public sealed class OciRuntime(string binary, string stateRoot)
     public string Binary { get; } = binary;
 
     /// <summary>
-    /// `runtime run --detach --preserve-fds 1`: creates and starts the container with <paramref name="listener"/>
-    /// as its fd 3 (the agent's control channel) and <paramref name="logFile"/> as its stdout/stderr.
+    /// `runtime run --detach --preserve-fds 2`: creates and starts the container with <paramref name="listener"/>
+    /// as its fd 3 (the agent's control channel), <paramref name="records"/> as its fd 4 (a host
+    /// directory for background processes' logs, reachable inside only through that descriptor) and
+    /// <paramref name="logFile"/> as its stdout/stderr.
     /// Returns when the container's init runs; throws with the runtime's message when it fails. Not
     /// cancellable on purpose: runc must be reaped, and a container it goes on to start must be known.
     /// </summary>
-    public async Task RunDetachedAsync(string id, string bundleDir, SafeFileHandle listener, string logFile)
+    public async Task RunDetachedAsync(string id, string bundleDir, SafeFileHandle listener, SafeFileHandle records, string logFile)
     {
         var path = ResolveBinary();
         using var log = File.OpenHandle(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
         var logStart = new FileInfo(logFile).Length;
         var pid = Spawn.Start(new SpawnRequest(
             path,
-            [path, "--root", stateRoot, "run", "--detach", "--preserve-fds", "1", "--bundle", bundleDir, id],
+            [path, "--root", stateRoot, "run", "--detach", "--preserve-fds", "2", "--bundle", bundleDir, id],
             CleanEnvironment(),
             bundleDir,
-            new Dictionary<int, System.Runtime.InteropServices.SafeHandle> { [1] = log, [2] = log, [3] = listener },
+            new Dictionary<int, System.Runtime.InteropServices.SafeHandle> { [1] = log, [2] = log, [3] = listener, [4] = records },
             NewSession: true));
         // Not cancellable: runc must be reaped whatever happens, or it stays a zombie of the daemon.
         var status = await WaitForExitAsync(pid).ConfigureAwait(false);

@@ -86,19 +86,21 @@ public static partial class RequestValidator
     }
 
     /// <summary>The argv to run: the given one, or `/bin/sh -c Command`.</summary>
-    public static string[] Argv(ExecRequest request)
+    public static string[] Argv(ExecRequest request) => Argv(request.Argv, request.Command);
+
+    public static string[] Argv(string[]? givenArgv, string? givenCommand)
     {
-        if (request.Argv is { Length: > 0 } && request.Command is not null)
+        if (givenArgv is { Length: > 0 } && givenCommand is not null)
         {
             throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "Give either argv (a program and its arguments) or command (a shell line), not both.");
         }
-        if (request.Command is { } command)
+        if (givenCommand is { } command)
         {
             return string.IsNullOrWhiteSpace(command)
                 ? throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"ls -la\", or a program in argv.")
                 : ["/bin/sh", "-c", command];
         }
-        if (request.Argv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
+        if (givenArgv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
         {
             throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "No command given. Send argv, like [\"ls\", \"-la\"], or a shell line in command.");
         }

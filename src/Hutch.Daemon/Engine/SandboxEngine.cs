@@ -202,9 +202,13 @@ public sealed partial class SandboxEngine : ISandboxEngine
 
         var socketPath = _paths.AgentSocket(record.Id);
         File.Delete(socketPath);
+        var recordsDir = _paths.Records(record.Id);
+        Directory.CreateDirectory(recordsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Chown(recordsDir, record.HostUid);
         using (var listener = Hutch.Linux.UnixListener.Listen(socketPath, backlog: 16))
+        using (var records = Hutch.Linux.Beneath.OpenRoot(recordsDir))
         {
-            await _runtime.RunDetachedAsync(record.Id, sandboxDir, listener, _paths.AgentLog(record.Id)).ConfigureAwait(false);
+            await _runtime.RunDetachedAsync(record.Id, sandboxDir, listener, records, _paths.AgentLog(record.Id)).ConfigureAwait(false);
         }
         return await ConnectAsync(record, cancellationToken).ConfigureAwait(false);
     }

@@ -20,6 +20,9 @@ public sealed class SandboxPaths(string dataDir)
     public string Bundle(string id) => SandboxDir(id);
     public string AgentSocket(string id) => Path.Join(SandboxDir(id), "agent.sock");
     public string AgentLog(string id) => Path.Join(SandboxDir(id), "agent.log");
+
+    /// <summary>Background processes' logs and exit records: written by the agent through an inherited descriptor, never mounted inside.</summary>
+    public string Records(string id) => Path.Join(SandboxDir(id), "records");
     public string Workspace(string id) => Path.Join(Workspaces, id);
 
     /// <summary>A sandbox's checkpoints: on the workspaces' file system, so they can share blocks (reflinks), but never mounted into a sandbox.</summary>

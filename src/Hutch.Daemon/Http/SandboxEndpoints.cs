@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Hutch.Daemon.Engine;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
@@ -10,8 +9,6 @@ namespace Hutch.Daemon.Http;
 /// <summary>The /v1/sandboxes routes: thin translations between HTTP and the engine.</summary>
 internal static class SandboxEndpoints
 {
-    private static readonly byte[] NewLine = "\n"u8.ToArray();
-
     public static void Map(IEndpointRouteBuilder app, SandboxEngine engine, string runtimeName)
     {
         var v1 = app.MapGroup("/v1");
@@ -60,33 +57,7 @@ internal static class SandboxEndpoints
         async Task StreamAsync(string id, HttpContext context)
         {
             var request = await JsonBody.ReadAsync(context.Request, ApiJsonContext.Default.ExecRequest, new ExecRequest());
-            var events = engine.ExecStreamAsync(id, request, context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
-            // Validation and lookup run on the first MoveNext: fail with a problem before any 200 is sent.
-            if (!await events.MoveNextAsync())
-            {
-                return;
-            }
-            context.Response.ContentType = "application/x-ndjson";
-            context.Response.Headers.CacheControl = "no-store";
-            var body = context.Response.Body;
-            try
-            {
-                do
-                {
-                    await JsonSerializer.SerializeAsync(body, events.Current, ApiJsonContext.Default.ExecEvent, context.RequestAborted);
-                    await body.WriteAsync(NewLine, context.RequestAborted);
-                    await body.FlushAsync(context.RequestAborted);
-                }
-                while (await events.MoveNextAsync());
-            }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-            {
-                // The client left; the engine decides whether the command runs on.
-            }
-            finally
-            {
-                await events.DisposeAsync();
-            }
+            await Ndjson.WriteAsync(context, engine.ExecStreamAsync(id, request, context.RequestAborted), ApiJsonContext.Default.ExecEvent);
         }
     }
 }

@@ -11,4 +11,8 @@ namespace Hutch.Protocol.Agent;
 [JsonSerializable(typeof(ExecKill))]
 [JsonSerializable(typeof(AgentError))]
 [JsonSerializable(typeof(AgentHello))]
+[JsonSerializable(typeof(ProcessInput))]
+[JsonSerializable(typeof(ProcessSignal))]
+[JsonSerializable(typeof(ProcessStartRecord))]
+[JsonSerializable(typeof(ProcessExitRecord))]
 public sealed partial class AgentJsonContext : JsonSerializerContext;

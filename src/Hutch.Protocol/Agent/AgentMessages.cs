@@ -7,13 +7,22 @@ namespace Hutch.Protocol.Agent;
 /// <param name="TimeoutMs">Wall-clock limit; 0 means none. On expiry the whole process tree is killed.</param>
 /// <param name="MaxOutputBytes">Bytes of stdout+stderr forwarded; the rest is drained and dropped.</param>
 /// <param name="HasStdin">False: stdin is /dev/null. True: stdin is a pipe fed by Stdin frames until StdinEof.</param>
+/// <param name="ProcessId">
+/// Set for a durable (background) process: its output goes to a log in the agent's records directory
+/// instead of frames, the channel ends with Started, and later requests name it by this id.
+/// </param>
+/// <param name="ProcessName">Optional name of a durable process, recorded with it.</param>
+/// <param name="MaxLogBytes">Durable processes: bytes of log kept on disk (older output is dropped in halves).</param>
 public sealed record ExecStart(
     string[] Argv,
     Dictionary<string, string> Env,
     string Cwd,
     long TimeoutMs,
     long MaxOutputBytes,
-    bool HasStdin);
+    bool HasStdin,
+    string? ProcessId = null,
+    string? ProcessName = null,
+    long MaxLogBytes = 0);
 
 /// <summary>Payload of <see cref="FrameKind.Started"/>.</summary>
 public sealed record ExecStarted(int Pid);
@@ -31,3 +40,12 @@ public sealed record AgentError(string Code, string Message);
 
 /// <summary>Payload of <see cref="FrameKind.Pong"/>.</summary>
 public sealed record AgentHello(string Version, int Pid, long UptimeMs);
+
+/// <summary>Payload of <see cref="FrameKind.ProcessInput"/>: bytes for a durable process's stdin, and/or its end.</summary>
+public sealed record ProcessInput(string Id, byte[]? Data, bool Eof);
+
+/// <summary>
+/// Payload of <see cref="FrameKind.ProcessSignal"/>: signal a durable process's whole tree. With
+/// <paramref name="GraceMs"/> &gt; 0 it is a kill: the signal first, SIGKILL for what is left after the grace.
+/// </summary>
+public sealed record ProcessSignal(string Id, int Signal, long GraceMs = 0);

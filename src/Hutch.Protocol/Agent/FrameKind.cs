@@ -12,9 +12,12 @@ public enum FrameKind : byte
     Stdin = 0x11,
     StdinEof = 0x12,
     Kill = 0x13,
+    ProcessInput = 0x20,
+    ProcessSignal = 0x21,
 
     // agent → daemon
     Pong = 0x81,
+    Ok = 0x82,
     Started = 0x90,
     Stdout = 0x91,
     Stderr = 0x92,

@@ -34,4 +34,11 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(CheckpointList))]
 [JsonSerializable(typeof(WorkspaceDiff))]
 [JsonSerializable(typeof(ResetRequest))]
+[JsonSerializable(typeof(StartProcessRequest))]
+[JsonSerializable(typeof(ProcessInfo))]
+[JsonSerializable(typeof(ProcessList))]
+[JsonSerializable(typeof(SignalRequest))]
+[JsonSerializable(typeof(KillRequest))]
+[JsonSerializable(typeof(ProcessLogs))]
+[JsonSerializable(typeof(LogEvent))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -57,4 +57,14 @@ public static class ErrorCodes
     public const string TooManyCheckpoints = "too_many_checkpoints";
     /// <summary>A path kept changing under a reset or checkpoint (a sandbox process is rewriting it); retry when it is quiet.</summary>
     public const string WorkspaceBusy = "workspace_busy";
+
+    // Background processes (docs/processes.md).
+    public const string ProcessNotFound = "process_not_found";
+    public const string ProcessNotRunning = "process_not_running";
+    public const string ProcessRunning = "process_running";
+    public const string TooManyProcesses = "too_many_processes";
+    public const string InvalidSignal = "invalid_signal";
+    public const string InvalidCursor = "invalid_cursor";
+    public const string NoStdin = "no_stdin";
+    public const string CommandNotFound = "command_not_found";
 }

@@ -109,6 +109,31 @@ public sealed class AgentConnection : IAsyncDisposable
         return new AgentExec(this, channel, frames.Reader, ownsConnection);
     }
 
+    /// <summary>Sends one request and waits for its Ok.</summary>
+    /// <exception cref="AgentException">The agent refused it (or the sandbox stopped).</exception>
+    public async Task RequestAsync<T>(FrameKind kind, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        var (channel, frames) = Open();
+        try
+        {
+            await _writer.WriteJsonAsync(kind, channel, value, type, cancellationToken).ConfigureAwait(false);
+            var frame = await frames.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            switch (frame.Kind)
+            {
+                case FrameKind.Ok:
+                    return;
+                case FrameKind.Error:
+                    throw new AgentException(JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)!);
+                default:
+                    throw new InvalidDataException($"agent answered {kind} with {frame.Kind}");
+            }
+        }
+        finally
+        {
+            _channels.TryRemove(channel, out _);
+        }
+    }
+
     internal ValueTask SendAsync(FrameKind kind, uint channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
         _writer.WriteAsync(kind, channel, payload, cancellationToken);
 
@@ -139,7 +164,7 @@ public sealed class AgentConnection : IAsyncDisposable
                 if (_channels.TryGetValue(frame.Channel, out var target))
                 {
                     await target.Writer.WriteAsync(frame, _closing.Token).ConfigureAwait(false);
-                    if (frame.Kind is FrameKind.Exited or FrameKind.Error or FrameKind.Pong)
+                    if (frame.Kind is FrameKind.Exited or FrameKind.Error or FrameKind.Pong or FrameKind.Ok)
                     {
                         target.Writer.TryComplete();
                     }

@@ -30,7 +30,7 @@ public static class OciSpecBuilder
             {
                 ["terminal"] = false,
                 ["user"] = new JsonObject { ["uid"] = spec.Uid, ["gid"] = spec.Uid },
-                ["args"] = new JsonArray(SandboxSpec.AgentPathInside),
+                ["args"] = new JsonArray(SandboxSpec.AgentPathInside, "--records-fd", "4"),
                 ["env"] = new JsonArray("PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/workspace", $"HUTCH_SANDBOX_ID={spec.Id}"),
                 ["cwd"] = "/workspace",
                 // No capabilities at all, in every set, even for root inside.

@@ -50,6 +50,54 @@ public class RestartTests
     }
 
     [Fact]
+    public async Task BackgroundProcesses_OutliveADaemonKilledWith9_WithTheirWholeLogAndRealExitCodes()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-p");
+        var port = FreePort();
+        var daemon = StartDaemon(dataDir, port);
+        try
+        {
+            string sandbox, spanning, during;
+            using (var client = await ConnectAsync(dataDir, port))
+            {
+                sandbox = (await client.CreateSandboxAsync()).Id;
+                // One runs across the restart, one ends while no daemon runs; the client that started them is gone too.
+                spanning = (await client.StartProcessAsync(sandbox, new StartProcessRequest(Command: "echo before; sleep 2; echo after >&2; exit 42"))).Id;
+                during = (await client.StartProcessAsync(sandbox, new StartProcessRequest(Command: "sleep 0.3; echo quick; exit 3", Name: "quick"))).Id;
+            }
+
+            daemon.Kill();
+            await daemon.WaitForExitAsync();
+            await Task.Delay(500);
+            daemon = StartDaemon(dataDir, port);
+            using var again = await ConnectAsync(dataDir, port);
+
+            var first = await again.WaitProcessAsync(sandbox, spanning, TimeSpan.FromSeconds(30));
+            var second = await again.GetProcessAsync(sandbox, "quick");
+            var events = new List<LogEvent>();
+            await foreach (var e in again.StreamProcessLogsAsync(sandbox, spanning, cursor: 0))
+            {
+                events.Add(e);
+            }
+            var quickLogs = await again.ReadProcessLogsAsync(sandbox, during);
+
+            Assert.Equal((ProcessStates.Exited, 42), (first.State, first.ExitCode));
+            Assert.Equal((ProcessStates.Exited, 3), (second.State, second.ExitCode));
+            Assert.Equal(["stdout:before\n", "stderr:after\n", "exit:"],
+                events.Select(e => $"{e.Type}:{(e.Data is null ? "" : System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(e.Data)))}"));
+            Assert.Equal(42, events[^1].Process!.ExitCode);
+            Assert.Equal("quick\n", quickLogs.Stdout);
+
+            await again.DeleteSandboxAsync(sandbox);
+        }
+        finally
+        {
+            await StopAsync(daemon);
+            TestPaths.DeleteDataDir(dataDir);
+        }
+    }
+
+    [Fact]
     public async Task InProcessRun_WithKeep_HandsTheSandboxToTheNextDaemon()
     {
         var dataDir = TestPaths.NewTempDir("hutch-k");

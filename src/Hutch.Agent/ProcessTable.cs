@@ -1,0 +1,76 @@
+using Hutch.Linux;
+using Hutch.Linux.Interop;
+using Hutch.Protocol.Agent;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hutch.Agent;
+
+/// <summary>
+/// The durable (background) processes that are still running, by id, and the records directory
+/// their logs go to: a host directory the daemon hands over as an open descriptor, never mounted
+/// inside the sandbox, so sandboxed code cannot reach it while the daemon reads it by path. A
+/// process leaves the table when it has exited and its exit record is written.
+/// </summary>
+internal sealed class ProcessTable(SafeFileHandle? records)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Exec> _running = new(StringComparer.Ordinal);
+
+    /// <summary>Starts a durable process; returns the error to answer with, or null and the exec to Run after Started is sent.</summary>
+    public AgentError? TryStart(AgentServer server, ExecStart request, out Exec? exec)
+    {
+        exec = null;
+        var id = request.ProcessId!;
+        if (records is null)
+        {
+            return new AgentError("unsupported", "this agent was started without a records directory: background processes are not available");
+        }
+        if (!ProcessRecords.IsValidId(id))
+        {
+            return new AgentError("bad_request", "a process id is 1-64 characters of a-z, 0-9, '-' and '_'");
+        }
+        ProcessLog log;
+        try
+        {
+            log = ProcessLog.Create(records, id, request.MaxLogBytes, Forget);
+        }
+        catch (LinuxException e) when (e.Errno == Errno.EEXIST)
+        {
+            return new AgentError("process_exists", $"a process with id {id} already exists");
+        }
+        catch (IOException e)
+        {
+            return new AgentError("spawn_failed", $"cannot create the records of process {id}: {e.Message}");
+        }
+        lock (_gate)
+        {
+            var error = Exec.TryStart(server, log, request, out exec);
+            if (error is not null)
+            {
+                log.Discard(records);
+                return error;
+            }
+            // Under the lock: a process that exits at once is only forgotten after it was added.
+            _running[id] = exec!;
+        }
+        log.WriteStart(new ProcessStartRecord(id, request.ProcessName, request.Argv, request.Cwd, exec!.Pid,
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), request.MaxLogBytes));
+        return null;
+    }
+
+    public Exec? Find(string id)
+    {
+        lock (_gate)
+        {
+            return _running.GetValueOrDefault(id);
+        }
+    }
+
+    private void Forget(string id)
+    {
+        lock (_gate)
+        {
+            _running.Remove(id);
+        }
+    }
+}

@@ -1,0 +1,353 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Hutch.Linux;
+using Hutch.Protocol.Agent;
+using Hutch.Protocol.Api;
+using Hutch.Runtime.AgentLink;
+using Hutch.Runtime.Durable;
+
+namespace Hutch.Daemon.Engine;
+
+/// <summary>
+/// Background processes: started through the agent, then known only by their records on disk
+/// (<see cref="ProcessRecordStore"/>), so their output and exit status outlive clients and daemon
+/// restarts. Only input and signals go through the live control channel.
+/// </summary>
+public sealed partial class SandboxEngine
+{
+    /// <summary>Records kept per sandbox; past this the oldest ended process's records are removed.</summary>
+    public const int MaxProcessRecords = 1024;
+
+    public const long DefaultMaxLogBytes = 16L << 20;
+    public const long MinLogBytes = 64L << 10;
+    public const long MaxLogBytesLimit = 1L << 30;
+    public const long DefaultKillGraceMs = 5000;
+    public const long MaxKillGraceMs = 60_000;
+
+    /// <summary>How long a follower waits without any inotify event before looking anyway.</summary>
+    private static readonly TimeSpan FollowSafetyPoll = TimeSpan.FromSeconds(1);
+
+    public async Task<ProcessInfo> StartProcessAsync(string idOrName, StartProcessRequest request, CancellationToken cancellationToken = default)
+    {
+        var live = await LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var argv = RequestValidator.Argv(request.Argv, request.Command);
+        ProcessNames.Validate(request.Name);
+        var maxLog = request.MaxLogBytes ?? DefaultMaxLogBytes;
+        if (maxLog < MinLogBytes || maxLog > MaxLogBytesLimit)
+        {
+            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"maxLogBytes must be between {MinLogBytes} and {MaxLogBytesLimit}; it was {maxLog}.");
+        }
+        var store = Records(live.Record.Id);
+        MakeRoomForProcess(live, store);
+        var id = ProcessNames.NewId();
+        var start = new ExecStart(
+            argv,
+            CommandEnvironment(live, RequestValidator.Env(request.Env, "env")),
+            request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
+            request.TimeoutMs is null ? 0 : RequestValidator.Timeout(request.TimeoutMs, 0),
+            0,
+            request.Stdin == true,
+            id,
+            request.Name,
+            maxLog);
+        AgentExec exec;
+        try
+        {
+            exec = await live.Connection.StartExecAsync(start, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            throw new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped: {e.Message}. Create a new sandbox.");
+        }
+        using (exec)
+        {
+            var frame = await exec.Frames.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (frame.Kind == FrameKind.Error)
+            {
+                throw StartFailure(live, start, JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)!);
+            }
+        }
+        return Describe(live.Record.Id, store, id);
+    }
+
+    public async Task<IReadOnlyList<ProcessInfo>> ListProcessesAsync(string idOrName, CancellationToken cancellationToken = default)
+    {
+        var record = await RecordAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var store = Records(record.Id);
+        return [.. Snapshots(store).Select(s => Describe(record.Id, s)).OrderBy(p => p.StartedAt)];
+    }
+
+    public async Task<ProcessInfo> GetProcessAsync(string idOrName, string process, CancellationToken cancellationToken = default)
+    {
+        var record = await RecordAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var store = Records(record.Id);
+        return Describe(record.Id, store, ResolveProcess(store, process));
+    }
+
+    /// <summary>Waits until the process has ended or the timeout passed, and returns it as it then is.</summary>
+    public async Task<ProcessInfo> WaitProcessAsync(string idOrName, string process, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var record = await RecordAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var store = Records(record.Id);
+        var id = ResolveProcess(store, process);
+        using var changes = new DirectoryChanges(store.PathOf(id));
+        var deadline = _time.GetUtcNow() + timeout;
+        while (true)
+        {
+            var next = changes.Next;
+            var info = Describe(record.Id, store, id);
+            var left = deadline - _time.GetUtcNow();
+            if (info.State is not (ProcessStates.Running or ProcessStates.Starting) || left <= TimeSpan.Zero)
+            {
+                return info;
+            }
+            await DirectoryChanges.WaitAsync(next, left < FollowSafetyPoll ? left : FollowSafetyPoll, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Feeds a process's stdin from <paramref name="input"/>, then closes it when asked.</summary>
+    public async Task WriteProcessStdinAsync(string idOrName, string process, Stream input, bool eof, CancellationToken cancellationToken = default)
+    {
+        var live = await LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var id = ResolveProcess(Records(live.Record.Id), process);
+        var buffer = new byte[256 * 1024];
+        int read;
+        do
+        {
+            read = await input.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            var last = read < buffer.Length;
+            if (read > 0 || (last && eof))
+            {
+                await ProcessRequestAsync(live, id, FrameKind.ProcessInput,
+                    new ProcessInput(id, read > 0 ? buffer[..read] : null, last && eof), AgentJsonContext.Default.ProcessInput, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        while (read == buffer.Length);
+    }
+
+    public async Task<ProcessInfo> SignalProcessAsync(string idOrName, string process, string signal, CancellationToken cancellationToken = default)
+    {
+        var number = AllowedSignals.Parse(signal);
+        var live = await LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var store = Records(live.Record.Id);
+        var id = ResolveProcess(store, process);
+        await ProcessRequestAsync(live, id, FrameKind.ProcessSignal, new ProcessSignal(id, number), AgentJsonContext.Default.ProcessSignal, cancellationToken).ConfigureAwait(false);
+        return Describe(live.Record.Id, store, id);
+    }
+
+    /// <summary>
+    /// The signal (SIGTERM unless told) to the whole tree, SIGKILL to what is left after the grace;
+    /// returns once the process has ended. Killing an ended process just describes it.
+    /// </summary>
+    public async Task<ProcessInfo> KillProcessAsync(string idOrName, string process, KillRequest request, CancellationToken cancellationToken = default)
+    {
+        var number = AllowedSignals.Parse(request.Signal ?? "SIGTERM");
+        var grace = request.GraceMs ?? DefaultKillGraceMs;
+        if (grace < 0 || grace > MaxKillGraceMs)
+        {
+            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"graceMs must be between 0 and {MaxKillGraceMs}; it was {grace}.");
+        }
+        var record = await RecordAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var store = Records(record.Id);
+        var id = ResolveProcess(store, process);
+        if (Describe(record.Id, store, id).State is not (ProcessStates.Running or ProcessStates.Starting))
+        {
+            return Describe(record.Id, store, id);
+        }
+        var live = await LiveAsync(record.Id, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // A grace of 0 is SIGKILL at once: the agent's kill path with the shortest grace it takes.
+            await ProcessRequestAsync(live, id, FrameKind.ProcessSignal, new ProcessSignal(id, number, Math.Max(grace, 1)), AgentJsonContext.Default.ProcessSignal, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HutchException e) when (e.Code == ErrorCodes.ProcessNotRunning)
+        {
+            // It ended on its own meanwhile.
+        }
+        return await WaitProcessAsync(record.Id, id, TimeSpan.FromMilliseconds(grace) + TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes an ended process's records (its log included).</summary>
+    public async Task DeleteProcessAsync(string idOrName, string process, CancellationToken cancellationToken = default)
+    {
+        var record = await RecordAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var store = Records(record.Id);
+        var id = ResolveProcess(store, process);
+        if (Describe(record.Id, store, id).State is ProcessStates.Running or ProcessStates.Starting)
+        {
+            throw HutchException.Conflict(ErrorCodes.ProcessRunning, $"Process {id} is still running. Kill it first (POST …/processes/{id}/kill), then delete it.");
+        }
+        store.Delete(id);
+    }
+
+    /// <summary>
+    /// Output from <paramref name="cursor"/>: what is there now, or with <paramref name="follow"/> on
+    /// until the process ends. Ends with an exit event once the process has ended and all of its
+    /// output was given. Every event carries the cursor to resume from.
+    /// </summary>
+    public async IAsyncEnumerable<LogEvent> ReadProcessLogAsync(string idOrName, string process, long cursor, bool follow,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var record = await RecordAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var store = Records(record.Id);
+        var id = ResolveProcess(store, process);
+        if (cursor < 0)
+        {
+            throw HutchException.BadRequest(ErrorCodes.InvalidCursor, "cursor must be 0 or more.");
+        }
+        using var log = store.OpenLog(id) ?? throw ProcessNotFound(process);
+        using var changes = follow ? new DirectoryChanges(store.PathOf(id)) : null;
+        while (true)
+        {
+            var next = changes?.Next;
+            // Whether it had ended before this read: if so, the read below saw all of its output.
+            var before = Describe(record.Id, store, id);
+            List<LogChunk> chunks;
+            try
+            {
+                chunks = log.Read(cursor, 1 << 20);
+            }
+            catch (InvalidCursorException e)
+            {
+                throw HutchException.BadRequest(ErrorCodes.InvalidCursor, e.Message);
+            }
+            foreach (var chunk in chunks)
+            {
+                cursor = chunk.Next;
+                yield return chunk.IsGap
+                    ? new LogEvent(LogEventTypes.Truncated, cursor, Dropped: chunk.Dropped)
+                    : new LogEvent(chunk.Kind == FrameKind.Stderr ? LogEventTypes.Stderr : LogEventTypes.Stdout, cursor, Convert.ToBase64String(chunk.Data.Span));
+            }
+            if (chunks.Count > 0)
+            {
+                continue;
+            }
+            if (before.State is not (ProcessStates.Running or ProcessStates.Starting))
+            {
+                yield return new LogEvent(LogEventTypes.Exit, cursor, Process: before);
+                yield break;
+            }
+            if (next is null)
+            {
+                yield break;
+            }
+            await DirectoryChanges.WaitAsync(next, FollowSafetyPoll, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private ProcessRecordStore Records(string sandboxId) => new(_paths.Records(sandboxId));
+
+    /// <summary>The registry row of a sandbox whose records may be read (live or not, never deleted).</summary>
+    private Task<Registry.SandboxRecord> RecordAsync(string idOrName, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var record = _registry.Find(idOrName);
+        return record is null || record.State == SandboxStates.Deleted ? throw HutchException.NotFound(idOrName) : Task.FromResult(record);
+    }
+
+    private bool IsLive(string sandboxId) => _live.TryGetValue(sandboxId, out var live) && live.Connection.IsOpen;
+
+    /// <summary>A process id, or the name of the newest process given that name.</summary>
+    private static string ResolveProcess(ProcessRecordStore store, string process)
+    {
+        if (ProcessRecords.IsValidId(process) && store.Read(process) is not null)
+        {
+            return process;
+        }
+        return Snapshots(store).Where(s => s.Start.Name == process).OrderByDescending(s => s.Start.StartedAtMs).FirstOrDefault()?.Start.Id
+            ?? throw ProcessNotFound(process);
+    }
+
+    private static HutchException ProcessNotFound(string process) =>
+        new(ErrorCodes.ProcessNotFound, 404, $"No process of this sandbox has the id or name '{process}'. List them with GET …/processes (or `hutch ps`).");
+
+    private static IEnumerable<ProcessSnapshot> Snapshots(ProcessRecordStore store)
+    {
+        foreach (var id in store.Ids())
+        {
+            if (store.Read(id) is { } snapshot)
+            {
+                yield return snapshot;
+            }
+        }
+    }
+
+    private ProcessInfo Describe(string sandboxId, ProcessRecordStore store, string id) =>
+        Describe(sandboxId, store.Read(id) ?? throw ProcessNotFound(id));
+
+    private ProcessInfo Describe(string sandboxId, ProcessSnapshot snapshot)
+    {
+        var (start, exit) = (snapshot.Start, snapshot.Exit);
+        var info = new ProcessInfo(start.Id, start.Name, ProcessStates.Running, start.Argv, start.Cwd, start.Pid,
+            DateTimeOffset.FromUnixTimeMilliseconds(start.StartedAtMs), LogBytes: snapshot.LogEnd);
+        if (exit is not null)
+        {
+            return info with
+            {
+                State = exit.Signal is null ? ProcessStates.Exited : ProcessStates.Killed,
+                EndedAt = DateTimeOffset.FromUnixTimeMilliseconds(exit.EndedAtMs),
+                ExitCode = exit.ExitCode,
+                Signal = exit.Signal is { } s ? Processes.SignalName(s) : null,
+                TimedOut = exit.TimedOut,
+                DurationMs = exit.DurationMs,
+            };
+        }
+        return IsLive(sandboxId)
+            ? info
+            : info with { State = ProcessStates.Failed, Error = "The sandbox stopped before the process ended: its exit status is unknown." };
+    }
+
+    /// <summary>Keeps the records under <see cref="MaxProcessRecords"/> by removing the oldest ended processes.</summary>
+    private void MakeRoomForProcess(LiveSandbox live, ProcessRecordStore store)
+    {
+        var ids = store.Ids();
+        if (ids.Count < MaxProcessRecords)
+        {
+            return;
+        }
+        var ended = Snapshots(store).Where(s => s.Exit is not null).OrderBy(s => s.Exit!.EndedAtMs).Take(ids.Count - MaxProcessRecords + 1).ToList();
+        if (ids.Count - ended.Count >= MaxProcessRecords)
+        {
+            throw HutchException.Conflict(ErrorCodes.TooManyProcesses,
+                $"Sandbox {live.Record.Id} has {ids.Count} processes running or starting, the most it keeps. Kill some first.");
+        }
+        foreach (var snapshot in ended)
+        {
+            store.Delete(snapshot.Start.Id);
+        }
+    }
+
+    private static async Task ProcessRequestAsync<T>(LiveSandbox live, string id, FrameKind kind, T payload,
+        System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await live.Connection.RequestAsync(kind, payload, type, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AgentException e) when (e.Code == "process_not_running")
+        {
+            throw HutchException.Conflict(ErrorCodes.ProcessNotRunning, $"Process {id} is not running any more. Read its exit with GET …/processes/{id}.");
+        }
+        catch (AgentException e) when (e.Code == "no_stdin")
+        {
+            throw HutchException.Conflict(ErrorCodes.NoStdin, $"Process {id} was started without stdin. Start it with \"stdin\": true to write to it.");
+        }
+        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            throw new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped: {e.Message}. Create a new sandbox.");
+        }
+    }
+
+    private static HutchException StartFailure(LiveSandbox live, ExecStart start, AgentError error) => error.Code switch
+    {
+        "command_not_found" => HutchException.BadRequest(ErrorCodes.CommandNotFound, $"{error.Message}. Check the program's name, or install it in the sandbox first."),
+        "permission_denied" => HutchException.BadRequest(ErrorCodes.PermissionDenied, $"{error.Message}."),
+        "cwd_not_found" => HutchException.BadRequest(ErrorCodes.CwdNotFound, $"The working directory {start.Cwd} does not exist in sandbox {live.Record.Id}. Create it first (mkdir -p) or pick another cwd."),
+        "spawn_failed" when error.Message.Contains("errno 11", StringComparison.Ordinal) => HutchException.Conflict(ErrorCodes.SpawnFailed,
+            $"The process could not be started: sandbox {live.Record.Id} is at its pids limit ({live.Record.Limits.Pids} processes and threads). Kill processes, or create the sandbox with a higher limits.pids."),
+        "spawn_failed" => HutchException.Conflict(ErrorCodes.SpawnFailed, $"The process could not be started: {error.Message}."),
+        AgentConnection.SandboxDiedCode => new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped ({error.Message}). Create a new sandbox."),
+        _ => new HutchException(ErrorCodes.Internal, 500, $"The sandbox agent refused the process: {error.Message} ({error.Code})."),
+    };
+}

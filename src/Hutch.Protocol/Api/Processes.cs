@@ -1,0 +1,76 @@
+namespace Hutch.Protocol.Api;
+
+/// <summary>Body of <c>POST /v1/sandboxes/{id}/processes</c>: a background process. Give exactly one of Argv or Command.</summary>
+/// <param name="Name">Optional name to find it by (1-64 of a-z, 0-9, '-', '_'); need not be unique: the newest wins lookups.</param>
+/// <param name="Stdin">True: stdin is a pipe written with <c>…/stdin</c> until closed. Default false: /dev/null.</param>
+/// <param name="TimeoutMs">Wall-clock limit (1-86400000); the whole process tree is killed past it. Default none.</param>
+/// <param name="MaxLogBytes">Bytes of output kept on disk (65536-1073741824, default 16 MiB); older output is dropped first.</param>
+public sealed record StartProcessRequest(
+    string[]? Argv = null,
+    string? Command = null,
+    string? Cwd = null,
+    Dictionary<string, string>? Env = null,
+    string? Name = null,
+    bool? Stdin = null,
+    long? TimeoutMs = null,
+    long? MaxLogBytes = null);
+
+/// <summary>A background process as it stands.</summary>
+/// <param name="State">starting, running, exited (with ExitCode), killed (with Signal) or failed (see Error).</param>
+/// <param name="Pid">Its pid inside the sandbox.</param>
+/// <param name="LogBytes">The cursor of the end of its log so far.</param>
+/// <param name="Error">Why it is failed: the sandbox stopped before its exit could be recorded.</param>
+public sealed record ProcessInfo(
+    string Id,
+    string? Name,
+    string State,
+    string[] Argv,
+    string Cwd,
+    int Pid,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? EndedAt = null,
+    int? ExitCode = null,
+    string? Signal = null,
+    bool TimedOut = false,
+    long? DurationMs = null,
+    long LogBytes = 0,
+    string? Error = null);
+
+public sealed record ProcessList(ProcessInfo[] Processes);
+
+public static class ProcessStates
+{
+    public const string Starting = "starting";
+    public const string Running = "running";
+    public const string Exited = "exited";
+    public const string Killed = "killed";
+    public const string Failed = "failed";
+}
+
+/// <summary>Body of <c>…/signal</c>: one of SIGHUP, SIGINT, SIGQUIT, SIGKILL, SIGUSR1, SIGUSR2, SIGTERM, SIGCONT, SIGSTOP, SIGTSTP, SIGWINCH ("INT" works too).</summary>
+public sealed record SignalRequest(string Signal);
+
+/// <summary>Body of <c>…/kill</c>: Signal (default SIGTERM) to the whole tree, SIGKILL to what is left after GraceMs (0-60000, default 5000).</summary>
+public sealed record KillRequest(string? Signal = null, long? GraceMs = null);
+
+/// <summary>
+/// A log read without following (<c>GET …/logs</c>): output from a cursor up to the end so far.
+/// <see cref="Cursor"/> is where the next read starts; <see cref="Dropped"/> counts bytes of log
+/// that the size cap discarded before the requested cursor.
+/// </summary>
+public sealed record ProcessLogs(string Stdout, string Stderr, string Encoding, long Cursor, long Dropped, bool More, ProcessInfo Process);
+
+/// <summary>
+/// One line of <c>GET …/logs/stream</c> (NDJSON). Type stdout or stderr carry Data (base64);
+/// truncated carries Dropped (bytes of log lost to the size cap); exit carries the process as it
+/// ended. Every event carries the Cursor after it: reconnect with it to go on where this left off.
+/// </summary>
+public sealed record LogEvent(string Type, long Cursor, string? Data = null, long? Dropped = null, ProcessInfo? Process = null);
+
+public static class LogEventTypes
+{
+    public const string Stdout = "stdout";
+    public const string Stderr = "stderr";
+    public const string Truncated = "truncated";
+    public const string Exit = "exit";
+}
