@@ -136,9 +136,15 @@ public class BackgroundProcessTests(DaemonFixture fixture)
         var refused = await Assert.ThrowsAsync<HutchApiException>(() => Client.SignalProcessAsync(sandbox.Id, started.Id, "SIGSEGV"));
         var unknown = await Assert.ThrowsAsync<HutchApiException>(() => Client.SignalProcessAsync(sandbox.Id, started.Id, "99"));
         await Client.SignalProcessAsync(sandbox.Id, started.Id, "USR1");
+        // The shell runs its trap once its current sleep has ended (USR1 kills the sleep).
+        var logs = await Client.ReadProcessLogsAsync(sandbox.Id, started.Id);
+        for (var i = 0; i < 100 && !logs.Stdout.Contains("got-usr1", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(50);
+            logs = await Client.ReadProcessLogsAsync(sandbox.Id, started.Id);
+        }
         await Client.SignalProcessAsync(sandbox.Id, started.Id, "SIGKILL");
         var ended = await Client.WaitProcessAsync(sandbox.Id, started.Id, TimeSpan.FromSeconds(10));
-        var logs = await Client.ReadProcessLogsAsync(sandbox.Id, started.Id);
 
         Assert.Equal(ErrorCodes.InvalidSignal, refused.Code);
         Assert.Equal(ErrorCodes.InvalidSignal, unknown.Code);

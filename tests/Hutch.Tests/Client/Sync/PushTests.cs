@@ -238,13 +238,15 @@ public class PushTests
     /// <summary>Edits a local file just as the upload starts reading it.</summary>
     private sealed class ChangingRemote(ISyncRemote inner, Action change) : ISyncRemote
     {
-        public Task<IReadOnlyList<SyncEntry>> ListAsync(string root, CancellationToken cancellationToken) => inner.ListAsync(root, cancellationToken);
-
-        public Task ImportTarAsync(string root, Stream tar, CancellationToken cancellationToken)
+        // After the local scan and before the upload: when the import began, the tar producer might
+        // already have read the file (it runs concurrently), which made the test a race under load.
+        public Task<IReadOnlyList<SyncEntry>> ListAsync(string root, CancellationToken cancellationToken)
         {
             change();
-            return inner.ImportTarAsync(root, tar, cancellationToken);
+            return inner.ListAsync(root, cancellationToken);
         }
+
+        public Task ImportTarAsync(string root, Stream tar, CancellationToken cancellationToken) => inner.ImportTarAsync(root, tar, cancellationToken);
 
         public Task<Stream> ExportTarAsync(string root, IReadOnlyList<string> paths, CancellationToken cancellationToken) => inner.ExportTarAsync(root, paths, cancellationToken);
 
