@@ -124,11 +124,16 @@ internal static class AgentJson
         var reader = Begin(payload);
         string? id = null;
         long signal = 0, graceMs = 0;
+        var childrenOnly = false;
         while (NextProperty(ref reader) is { } name)
         {
             if (Is(name, "id"))
             {
                 id = ReadString(ref reader);
+            }
+            else if (Is(name, "childrenOnly"))
+            {
+                childrenOnly = ReadBool(ref reader);
             }
             else if (Is(name, "signal"))
             {
@@ -143,7 +148,7 @@ internal static class AgentJson
                 reader.Skip();
             }
         }
-        return new ProcessSignal(id ?? "", (int)Math.Clamp(signal, int.MinValue, int.MaxValue), graceMs);
+        return new ProcessSignal(id ?? "", (int)Math.Clamp(signal, int.MinValue, int.MaxValue), graceMs, childrenOnly);
     }
 
     public static void Write(Utf8JsonWriter json, ProcessStartRecord start)

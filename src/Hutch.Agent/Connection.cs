@@ -117,11 +117,11 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                     {
                         if (signal.GraceMs > 0)
                         {
-                            process.Terminate(signal.Signal, signal.GraceMs);
+                            process.Terminate(signal.Signal, signal.GraceMs, signal.ChildrenOnly);
                         }
                         else
                         {
-                            process.Signal(signal.Signal);
+                            process.Signal(signal.Signal, signal.ChildrenOnly);
                         }
                         Send(FrameKind.Ok, channel, new byte[FrameCodec.HeaderSize], 0);
                     }

@@ -198,8 +198,11 @@ internal sealed class Exec
 
     public void StdinEof() => _stdin?.Eof();
 
-    /// <summary>Kill frame: signal the whole tree (on the watchdog thread: a SIGKILL sweep takes a few passes).</summary>
-    public void Signal(int signal) => _server.Watchdog.At(0, () =>
+    /// <summary>
+    /// Kill frame: signal the whole tree, or with <paramref name="childrenOnly"/> all of it but the
+    /// command itself (on the watchdog thread: a SIGKILL sweep takes a few passes).
+    /// </summary>
+    public void Signal(int signal, bool childrenOnly = false) => _server.Watchdog.At(0, () =>
     {
         lock (_gate)
         {
@@ -210,11 +213,11 @@ internal sealed class Exec
         }
         if (signal == Processes.SIGKILL)
         {
-            ProcTree.Kill(Pid);
+            ProcTree.Kill(Pid, spareRoot: childrenOnly);
         }
         else
         {
-            ProcTree.Signal(Pid, signal);
+            ProcTree.Signal(Pid, signal, childrenOnly);
         }
     });
 
@@ -222,9 +225,9 @@ internal sealed class Exec
     /// A kill with a grace period: <paramref name="signal"/> to the whole tree now, SIGKILL to whatever
     /// is left of it once <paramref name="graceMs"/> have passed.
     /// </summary>
-    public void Terminate(int signal, long graceMs)
+    public void Terminate(int signal, long graceMs, bool childrenOnly = false)
     {
-        Signal(signal);
+        Signal(signal, childrenOnly);
         _server.Watchdog.At(Environment.TickCount64 + graceMs, () =>
         {
             lock (_gate)
@@ -234,7 +237,7 @@ internal sealed class Exec
                     return;
                 }
             }
-            ProcTree.Kill(Pid);
+            ProcTree.Kill(Pid, spareRoot: childrenOnly);
         });
     }
 

@@ -92,6 +92,7 @@ public static class DaemonHost
         FileEndpoints.Map(app, engine, options);
         CheckpointEndpoints.Map(app, engine);
         ProcessEndpoints.Map(app, engine);
+        SessionEndpoints.Map(app, engine);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();

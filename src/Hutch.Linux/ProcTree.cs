@@ -150,9 +150,14 @@ public static class ProcTree
     }
 
     /// <summary>Sends <paramref name="signal"/> once to every live member of root's tree; returns how many members were found.</summary>
-    public static int Signal(int root, int signal)
+    /// <param name="spareRoot">Leave root itself alone: signal only the rest of its tree (a session shell's commands).</param>
+    public static int Signal(int root, int signal, bool spareRoot = false)
     {
         var members = FindTree(Snapshot(), root, Processes.CurrentPid);
+        if (spareRoot)
+        {
+            members.Remove(root);
+        }
         foreach (var pid in members)
         {
             try
@@ -172,18 +177,18 @@ public static class ProcTree
     /// <paramref name="maxPasses"/> is reached: a process stuck in uninterruptible sleep dies late).
     /// Returns true when the tree is gone.
     /// </summary>
-    public static bool Kill(int root, int maxPasses = 20)
+    public static bool Kill(int root, int maxPasses = 20, bool spareRoot = false)
     {
         for (var pass = 0; pass < maxPasses; pass++)
         {
-            if (Signal(root, Processes.SIGKILL) == 0)
+            if (Signal(root, Processes.SIGKILL, spareRoot) == 0)
             {
                 return true;
             }
             // Let SIGKILL land (the task has to be scheduled to die) before looking again.
             Thread.Sleep(pass < 5 ? 1 : 10);
         }
-        return FindTree(Snapshot(), root, Processes.CurrentPid).Count == 0;
+        return FindTree(Snapshot(), root, Processes.CurrentPid).Count == (spareRoot && Processes.Exists(root) ? 1 : 0);
     }
 
     /// <summary>

@@ -28,11 +28,17 @@ public sealed partial class SandboxEngine
     /// <summary>How long a follower waits without any inotify event before looking anyway.</summary>
     private static readonly TimeSpan FollowSafetyPoll = TimeSpan.FromSeconds(1);
 
-    public async Task<ProcessInfo> StartProcessAsync(string idOrName, StartProcessRequest request, CancellationToken cancellationToken = default)
+    public Task<ProcessInfo> StartProcessAsync(string idOrName, StartProcessRequest request, CancellationToken cancellationToken = default)
+    {
+        ProcessNames.Validate(request.Name);
+        return StartNamedProcessAsync(idOrName, request, cancellationToken);
+    }
+
+    /// <summary>Starts a process under any name, reserved ones included (sessions' shells).</summary>
+    private async Task<ProcessInfo> StartNamedProcessAsync(string idOrName, StartProcessRequest request, CancellationToken cancellationToken)
     {
         var live = await LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var argv = RequestValidator.Argv(request.Argv, request.Command);
-        ProcessNames.Validate(request.Name);
         var maxLog = request.MaxLogBytes ?? DefaultMaxLogBytes;
         if (maxLog < MinLogBytes || maxLog > MaxLogBytesLimit)
         {

@@ -47,5 +47,6 @@ public sealed record ProcessInput(string Id, byte[]? Data, bool Eof);
 /// <summary>
 /// Payload of <see cref="FrameKind.ProcessSignal"/>: signal a durable process's whole tree. With
 /// <paramref name="GraceMs"/> &gt; 0 it is a kill: the signal first, SIGKILL for what is left after the grace.
+/// With <paramref name="ChildrenOnly"/> the process itself is spared (a session's shell, whose command timed out).
 /// </summary>
-public sealed record ProcessSignal(string Id, int Signal, long GraceMs = 0);
+public sealed record ProcessSignal(string Id, int Signal, long GraceMs = 0, bool ChildrenOnly = false);

@@ -41,4 +41,8 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(KillRequest))]
 [JsonSerializable(typeof(ProcessLogs))]
 [JsonSerializable(typeof(LogEvent))]
+[JsonSerializable(typeof(CreateSessionRequest))]
+[JsonSerializable(typeof(SessionInfo))]
+[JsonSerializable(typeof(SessionList))]
+[JsonSerializable(typeof(SessionExecRequest))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -67,4 +67,8 @@ public static class ErrorCodes
     public const string InvalidCursor = "invalid_cursor";
     public const string NoStdin = "no_stdin";
     public const string CommandNotFound = "command_not_found";
+
+    // Sessions (docs/sessions.md).
+    public const string SessionNotFound = "session_not_found";
+    public const string SessionEnded = "session_ended";
 }
