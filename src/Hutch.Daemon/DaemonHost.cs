@@ -49,6 +49,7 @@ public static class DaemonHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         builder.Services.AddOpenApi();
+        builder.Services.AddHttpForwarder();
         // 64 KiB receive blocks instead of Kestrel's 4 KiB: a 1 GiB upload took 262,144 recv calls (33,000 now).
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         var app = builder.Build();
@@ -91,6 +92,7 @@ public static class DaemonHost
         SandboxEndpoints.Map(app, engine, engine.Runtime.Binary);
         FileEndpoints.Map(app, engine, options);
         CheckpointEndpoints.Map(app, engine);
+        PortEndpoints.Map(app, engine);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();
