@@ -47,6 +47,9 @@ public static class DaemonHost
         builder.WebHost.UseUrls(options.Url);
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // YARP logs every failed forward (a port nothing listens on is routine) as a warning with a stack
+        // trace; the ports proxy logs one line of its own with the sandbox id instead.
+        builder.Logging.AddFilter("Yarp", LogLevel.Error);
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         builder.Services.AddOpenApi();
         builder.Services.AddHttpForwarder();
@@ -92,7 +95,7 @@ public static class DaemonHost
         SandboxEndpoints.Map(app, engine, engine.Runtime.Binary);
         FileEndpoints.Map(app, engine, options);
         CheckpointEndpoints.Map(app, engine);
-        PortEndpoints.Map(app, engine);
+        PortEndpoints.Map(app, engine, logger);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Hutch.Daemon.Http;
@@ -29,7 +30,7 @@ internal static class PortEndpoints
         ActivityTimeout = TimeSpan.FromMinutes(5),
     };
 
-    public static void Map(WebApplication app, SandboxEngine engine)
+    public static void Map(WebApplication app, SandboxEngine engine, ILogger logger)
     {
         var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
         var invoker = new HttpMessageInvoker(new SocketsHttpHandler
@@ -56,7 +57,7 @@ internal static class PortEndpoints
                 var error = await forwarder.SendAsync(context, Destination(sandboxId, number), invoker, RequestConfig, transformer);
                 if (error != ForwarderError.None && !context.Response.HasStarted)
                 {
-                    await WriteErrorAsync(context, error, sandboxId, number);
+                    await WriteErrorAsync(context, error, sandboxId, number, logger);
                 }
             })
             .WithSummary("Forward an HTTP or WebSocket request to 127.0.0.1:{port} inside the sandbox")
@@ -72,9 +73,10 @@ internal static class PortEndpoints
             ? remaining
             : "/";
 
-    private static Task WriteErrorAsync(HttpContext context, ForwarderError error, string sandboxId, int port)
+    private static Task WriteErrorAsync(HttpContext context, ForwarderError error, string sandboxId, int port, ILogger logger)
     {
         var exception = context.GetForwarderErrorFeature()?.Exception;
+        Log.PortForwardFailed(logger, sandboxId, port, error.ToString(), exception?.GetBaseException().Message ?? "no detail");
         for (var e = exception; e is not null; e = e.InnerException)
         {
             if (e is HutchException hutch)
