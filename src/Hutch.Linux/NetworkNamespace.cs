@@ -27,36 +27,33 @@ public static class NetworkNamespace
     /// A TCP (IPv4) socket, close-on-exec and not yet connected, in the network namespace of the
     /// process <paramref name="process"/> (a pidfd) refers to. Needs CAP_SYS_ADMIN over that namespace.
     /// The namespace switch happens on a dedicated, short-lived OS thread: setns(2) changes only the
-    /// calling thread, and no pool thread may ever run managed work in a sandbox's namespace.
+    /// calling thread, and no pool thread may ever run managed work in a sandbox's namespace. The
+    /// caller awaits that thread's result instead of joining it, so no pool thread blocks either.
     /// </summary>
+    /// <param name="process">A pidfd; the caller keeps it open until the task completes.</param>
     /// <returns>The socket's descriptor; the caller owns it.</returns>
     /// <exception cref="LinuxException">ESRCH when the process has exited since it was pinned.</exception>
-    public static SafeFileHandle CreateTcpSocketIn(SafeFileHandle process)
+    public static Task<SafeFileHandle> CreateTcpSocketInAsync(SafeFileHandle process)
     {
-        SafeFileHandle? socket = null;
-        Exception? failure = null;
+        // Continuations run on the pool, never inline on the namespace thread (which must end as soon as it is done).
+        var result = new TaskCompletionSource<SafeFileHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
-                socket = CreateOnThisThread(process);
+                result.SetResult(CreateOnThisThread(process));
             }
             catch (Exception e)
             {
-                failure = e;
+                result.SetException(e);
             }
         }, maxStackSize: 256 * 1024)
         {
             IsBackground = true,
             Name = "hutch-netns",
         };
-        thread.Start();
-        thread.Join();
-        if (failure is not null)
-        {
-            throw failure;
-        }
-        return socket!;
+        thread.UnsafeStart(); // no ExecutionContext flows in: nothing of the caller's runs there
+        return result.Task;
     }
 
     private static SafeFileHandle CreateOnThisThread(SafeFileHandle process)

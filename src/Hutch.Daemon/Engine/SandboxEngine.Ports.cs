@@ -38,7 +38,7 @@ public sealed partial class SandboxEngine
     {
         var record = FindLiveRecord(id);
         var live = await LiveAsync(record.Id, cancellationToken).ConfigureAwait(false);
-        var socket = new Socket(new SafeSocketHandle(CreateSocketIn(live.Record.Id), ownsHandle: true));
+        var socket = new Socket(new SafeSocketHandle(await CreateSocketInAsync(live.Record.Id).ConfigureAwait(false), ownsHandle: true));
         try
         {
             socket.NoDelay = true;
@@ -59,7 +59,7 @@ public sealed partial class SandboxEngine
         }
     }
 
-    private nint CreateSocketIn(string id)
+    private async Task<nint> CreateSocketInAsync(string id)
     {
         var notRunning = () => HutchException.Conflict(ErrorCodes.SandboxNotRunning,
             $"The sandbox {id} has no running init: its processes are gone. Delete it and create a new one.");
@@ -85,7 +85,7 @@ public sealed partial class SandboxEngine
             }
             try
             {
-                var fd = NetworkNamespace.CreateTcpSocketIn(process);
+                var fd = await NetworkNamespace.CreateTcpSocketInAsync(process).ConfigureAwait(false);
                 var handle = fd.DangerousGetHandle();
                 fd.SetHandleAsInvalid(); // ownership moves to the SafeSocketHandle
                 return handle;
