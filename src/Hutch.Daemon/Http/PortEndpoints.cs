@@ -6,6 +6,7 @@ using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -51,6 +52,7 @@ internal static class PortEndpoints
 
         app.Map("/v1/sandboxes/{id}/ports/{port}/{**rest}", async (string id, string port, HttpContext context) =>
             {
+                AllowAnyBodySize(context);
                 var number = SandboxEngine.ValidatePort(port);
                 var sandboxId = await engine.ResolveRunningAsync(id, context.RequestAborted);
                 var transformer = new SandboxTransformer(number, RemainingPath(context, id, port));
@@ -62,6 +64,19 @@ internal static class PortEndpoints
             })
             .WithSummary("Forward an HTTP or WebSocket request to 127.0.0.1:{port} inside the sandbox")
             .ExcludeFromDescription();
+    }
+
+    /// <summary>
+    /// Lifts Kestrel's 30 MB request body limit for this request: the body is streamed through to the
+    /// server in the sandbox, never buffered by the daemon, so its size is that server's business
+    /// (uploads to a dev server, large POSTs). Must run before anything reads the body.
+    /// </summary>
+    internal static void AllowAnyBodySize(HttpContext context)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = null;
+        }
     }
 
     /// <summary>The forwarder's destination: the sandbox id as the host name keys the connection pool; nothing resolves it.</summary>

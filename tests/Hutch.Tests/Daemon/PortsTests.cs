@@ -30,6 +30,25 @@ public class PortsTests(DaemonFixture fixture)
         http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
         """;
 
+    // Answers a POST with the body's length and sha256, read in 1 MiB pieces.
+    private const string BodyHasher = """
+        import hashlib, http.server, sys
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                left, h = int(self.headers['Content-Length']), hashlib.sha256()
+                while left:
+                    chunk = self.rfile.read(min(left, 1 << 20)); h.update(chunk); left -= len(chunk)
+                body = f"{h.hexdigest()}".encode()
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            do_GET = lambda self: (self.send_response(204), self.end_headers())
+            def log_message(self, *args):
+                pass
+        http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+        """;
+
     // A WebSocket echo in the standard library only: the RFC 6455 handshake, then each client frame
     // (masked, payload < 126 bytes) sent back unmasked.
     private const string WebSocketEcho = """
@@ -102,6 +121,21 @@ public class PortsTests(DaemonFixture fixture)
         Assert.DoesNotContain(fixture.ApiKey, seen);
         Assert.DoesNotContain("Authorization", seen, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("Host: localhost:8001", seen);
+    }
+
+    [Fact]
+    public async Task ARequestBodyBeyondKestrelsDefault30MB_IsForwardedWhole()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        await Client.WriteTextAsync(sandbox.Id, "hasher.py", BodyHasher);
+        await StartAsync(sandbox, "python3 hasher.py 8005", 8005, "");
+        var body = System.Security.Cryptography.RandomNumberGenerator.GetBytes(40 << 20);
+        using var http = Http();
+
+        var response = await http.PostAsync($"/v1/sandboxes/{sandbox.Id}/ports/8005/upload", new ByteArrayContent(body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body)), await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
