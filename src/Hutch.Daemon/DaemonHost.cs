@@ -91,11 +91,14 @@ public static class DaemonHost
                 await Problems.WriteAsync(context, 500, ErrorCodes.Internal, "Hutch failed unexpectedly; the daemon's log has the details.");
             }
         });
+        // After the key check: an upgrade is a request like any other until the key has been seen.
+        app.UseWebSockets();
         app.MapOpenApi();
         SandboxEndpoints.Map(app, engine, engine.Runtime.Binary);
         FileEndpoints.Map(app, engine, options);
         CheckpointEndpoints.Map(app, engine);
         PortEndpoints.Map(app, engine, logger);
+        TcpEndpoints.Map(app, engine, logger);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();
