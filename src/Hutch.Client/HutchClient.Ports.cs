@@ -11,6 +11,61 @@ public sealed partial class HutchClient
     private static readonly TimeSpan PortCloseTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// The daemon's URL for <paramref name="pathAndQuery"/> on the HTTP server listening on
+    /// 127.0.0.1:<paramref name="port"/> (or 0.0.0.0) inside the sandbox:
+    /// <c>{base}/v1/sandboxes/{idOrName}/ports/{port}/{pathAndQuery}</c>. A request to it needs the API
+    /// key (see <see cref="CreatePortRequest"/>); the daemon strips the key before forwarding.
+    /// </summary>
+    /// <param name="idOrName">The sandbox's id or name.</param>
+    /// <param name="port">The port inside the sandbox, 1 to 65535.</param>
+    /// <param name="pathAndQuery">What the server in the sandbox should see, e.g. <c>api/items?page=2</c>; a leading slash is optional.</param>
+    public Uri PortUrl(string idOrName, int port, string? pathAndQuery = null)
+    {
+        CheckPort(port);
+        // Built as one string: new Uri(base, "a:b") would take "a:" for a scheme.
+        return new Uri(BaseAddress.AbsoluteUri + SandboxPath(idOrName, $"/ports/{port}/") + (pathAndQuery ?? "").TrimStart('/'));
+    }
+
+    /// <summary>
+    /// A request to the HTTP server on <paramref name="port"/> inside the sandbox (<see cref="PortUrl"/>)
+    /// with the API key set, to send with <see cref="SendToPortAsync"/> or any HttpClient.
+    /// </summary>
+    /// <param name="method">The HTTP method.</param>
+    /// <param name="idOrName">The sandbox's id or name.</param>
+    /// <param name="port">The port inside the sandbox, 1 to 65535.</param>
+    /// <param name="pathAndQuery">The path and query the server sees.</param>
+    public HttpRequestMessage CreatePortRequest(HttpMethod method, string idOrName, int port, string? pathAndQuery = null)
+    {
+        var request = new HttpRequestMessage(method, PortUrl(idOrName, port, pathAndQuery));
+        request.Headers.Authorization = _authorization;
+        return request;
+    }
+
+    /// <summary>
+    /// Sends a request made by <see cref="CreatePortRequest"/> through this client's connections and
+    /// returns the server's answer as it is, whatever its status. When the daemon itself refuses, the
+    /// answer is a problem+json with a code: <c>port_unreachable</c> (502) when nothing listens on the
+    /// port, <c>sandbox_not_found</c> (404), <c>invalid_port</c> (400).
+    /// </summary>
+    /// <param name="request">The request; its body is streamed, of any size.</param>
+    /// <param name="completion">When to return: after the headers (to stream the body) or after all of it.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <exception cref="HutchApiException">No answer came (<see cref="ClientErrorCodes.DaemonUnreachable"/>).</exception>
+    public async Task<HttpResponseMessage> SendToPortAsync(HttpRequestMessage request, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        try
+        {
+            return await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw ConnectionFailure(e);
+        }
+    }
+
+    /// <summary>
     /// Opens a raw TCP connection to 127.0.0.1:<paramref name="port"/> inside the sandbox, through the
     /// daemon (<c>GET /v1/sandboxes/{idOrName}/tcp/{port}</c>, a WebSocket carrying the bytes in binary
     /// messages). Any protocol works: what is written reaches the server, what it sends is read.

@@ -106,6 +106,21 @@ public class PortsTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task TheSdksPortRequest_ReachesTheServer_AndA502ComesBackAsTheDaemonsProblem()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        await SandboxServers.StartHttpAsync(sandbox, Client, 8006, "index.html", "<h1>from the sdk</h1>");
+
+        using var ok = await Client.SendToPortAsync(Client.CreatePortRequest(HttpMethod.Get, sandbox.Id, 8006, "/index.html"));
+        using var unreachable = await Client.SendToPortAsync(Client.CreatePortRequest(HttpMethod.Get, sandbox.Id, 8007));
+
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal("<h1>from the sdk</h1>", await ok.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadGateway, unreachable.StatusCode);
+        Assert.Equal(ErrorCodes.PortUnreachable, (await ProblemAsync(unreachable)).Code);
+    }
+
+    [Fact]
     public async Task TheApiKey_IsRequired_AndNeverReachesTheSandbox()
     {
         await using var sandbox = await fixture.CreateAsync();
