@@ -71,7 +71,7 @@ internal static class PortEndpoints
     /// server in the sandbox, never buffered by the daemon, so its size is that server's business
     /// (uploads to a dev server, large POSTs). Must run before anything reads the body.
     /// </summary>
-    internal static void AllowAnyBodySize(HttpContext context)
+    private static void AllowAnyBodySize(HttpContext context)
     {
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
