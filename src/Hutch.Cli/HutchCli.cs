@@ -31,6 +31,7 @@ internal static class HutchCli
         DiffCommand.Create(console),
         ResetCommand.Create(console),
         CheckpointCommand.Create(console),
+        PortForwardCommand.Create(console),
         SyncCommand.Create(console),
         DoctorCommand.Create(console),
     };

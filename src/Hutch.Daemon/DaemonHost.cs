@@ -47,8 +47,12 @@ public static class DaemonHost
         builder.WebHost.UseUrls(options.Url);
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // YARP logs every failed forward (a port nothing listens on is routine) as a warning with a stack
+        // trace; the ports proxy logs one line of its own with the sandbox id instead.
+        builder.Logging.AddFilter("Yarp", LogLevel.Error);
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         builder.Services.AddOpenApi();
+        builder.Services.AddHttpForwarder();
         // 64 KiB receive blocks instead of Kestrel's 4 KiB: a 1 GiB upload took 262,144 recv calls (33,000 now).
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         var app = builder.Build();
@@ -87,12 +91,16 @@ public static class DaemonHost
                 await Problems.WriteAsync(context, 500, ErrorCodes.Internal, "Hutch failed unexpectedly; the daemon's log has the details.");
             }
         });
+        // After the key check: an upgrade is a request like any other until the key has been seen.
+        app.UseWebSockets();
         app.MapOpenApi();
         SandboxEndpoints.Map(app, engine, engine.Runtime.Binary);
         FileEndpoints.Map(app, engine, options);
         CheckpointEndpoints.Map(app, engine);
         ProcessEndpoints.Map(app, engine);
         SessionEndpoints.Map(app, engine);
+        PortEndpoints.Map(app, engine, logger);
+        TcpEndpoints.Map(app, engine, logger);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();

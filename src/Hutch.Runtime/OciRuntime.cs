@@ -109,7 +109,7 @@ public sealed class OciRuntime(string binary, string stateRoot)
     /// True when the process is in the sandbox's cgroup: a pid from a state file may have been reused
     /// by an unrelated host process since, and that one must never be signalled.
     /// </summary>
-    private static bool BelongsTo(int pid, string cgroupPath)
+    public static bool BelongsTo(int pid, string cgroupPath)
     {
         try
         {

@@ -28,4 +28,10 @@ internal static partial class Log
 
     [LoggerMessage(8, LogLevel.Warning, "warm pool: starting sandbox {SandboxId} failed; the pool refills at the next create")]
     public static partial void PoolFillFailed(ILogger logger, string sandboxId, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Information, "sandbox {SandboxId}: forwarding to port {Port} failed ({Error}: {Reason})")]
+    public static partial void PortForwardFailed(ILogger logger, string sandboxId, int port, string error, string reason);
+
+    [LoggerMessage(10, LogLevel.Debug, "sandbox {SandboxId}: tcp tunnel to port {Port} ended by a failure ({Reason})")]
+    public static partial void TunnelEnded(ILogger logger, string sandboxId, int port, string reason);
 }

@@ -29,6 +29,8 @@ public static class ErrorCodes
     public const string SpawnFailed = "spawn_failed";
     public const string RuntimeUnavailable = "runtime_unavailable";
     public const string RuntimeFailed = "runtime_failed";
+    public const string InvalidPort = "invalid_port";
+    public const string PortUnreachable = "port_unreachable";
     public const string Internal = "internal_error";
 
     // Workspace files (docs/files.md).

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Net.Sockets;
+using Hutch.Linux;
+using Hutch.Linux.Interop;
+using Hutch.Protocol.Api;
+using Hutch.Runtime.Oci;
+
+namespace Hutch.Daemon.Engine;
+
+// Ports: TCP connections from the daemon to 127.0.0.1:PORT inside a sandbox. The sandbox keeps its
+// loopback-only namespace; the daemon (root) creates each socket inside it and connects it from outside.
+public sealed partial class SandboxEngine
+{
+    public const int MinPort = 1;
+    public const int MaxPort = 65535;
+
+    /// <summary>The port, or an invalid_port error that says what a port is.</summary>
+    public static int ValidatePort(string port) =>
+        int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) && p is >= MinPort and <= MaxPort
+            ? p
+            : throw HutchException.BadRequest(ErrorCodes.InvalidPort, $"'{port}' is not a TCP port: use a number from {MinPort} to {MaxPort}.");
+
+    /// <summary>The id of a running sandbox whose ports can be reached (resolving a name).</summary>
+    /// <exception cref="HutchException">sandbox_not_found, sandbox_not_running.</exception>
+    public async Task<string> ResolveRunningAsync(string idOrName, CancellationToken cancellationToken = default)
+    {
+        var record = FindLiveRecord(idOrName);
+        return (await LiveAsync(record.Id, cancellationToken).ConfigureAwait(false)).Record.Id;
+    }
+
+    /// <summary>
+    /// A socket connected to 127.0.0.1:<paramref name="port"/> in the sandbox's network namespace.
+    /// The init's pid comes from runc's state and is pinned with a pidfd before its cgroup is
+    /// checked, so a pid reused by a host process is never entered.
+    /// </summary>
+    /// <exception cref="HutchException">sandbox_not_found, sandbox_not_running, port_unreachable.</exception>
+    public async Task<Socket> ConnectPortAsync(string id, int port, CancellationToken cancellationToken = default)
+    {
+        var record = FindLiveRecord(id);
+        var live = await LiveAsync(record.Id, cancellationToken).ConfigureAwait(false);
+        var socket = new Socket(new SafeSocketHandle(await CreateSocketInAsync(live.Record.Id).ConfigureAwait(false), ownsHandle: true));
+        try
+        {
+            socket.NoDelay = true;
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new HutchException(ErrorCodes.PortUnreachable, 502,
+                $"Nothing accepts connections on 127.0.0.1:{port} in sandbox {live.Record.Id} ({e.SocketErrorCode}). " +
+                $"Start the server inside the sandbox, listening on 127.0.0.1:{port} or 0.0.0.0:{port}.", e);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<nint> CreateSocketInAsync(string id)
+    {
+        var notRunning = () => HutchException.Conflict(ErrorCodes.SandboxNotRunning,
+            $"The sandbox {id} has no running init: its processes are gone. Delete it and create a new one.");
+        if (_runtime.InitPid(id) is not { } pid)
+        {
+            throw notRunning();
+        }
+        Microsoft.Win32.SafeHandles.SafeFileHandle process;
+        try
+        {
+            process = NetworkNamespace.OpenProcess(pid);
+        }
+        catch (LinuxException e) when (e.Errno == Errno.ESRCH)
+        {
+            throw notRunning();
+        }
+        using (process)
+        {
+            // After the pidfd pins the process: if the pid is in the sandbox's cgroup now, the pidfd is the sandbox's init.
+            if (!Hutch.Runtime.OciRuntime.BelongsTo(pid, SandboxSpec.CgroupPathOf(id)))
+            {
+                throw notRunning();
+            }
+            try
+            {
+                var fd = await NetworkNamespace.CreateTcpSocketInAsync(process).ConfigureAwait(false);
+                var handle = fd.DangerousGetHandle();
+                fd.SetHandleAsInvalid(); // ownership moves to the SafeSocketHandle
+                return handle;
+            }
+            catch (LinuxException e) when (e.Errno == Errno.ESRCH)
+            {
+                throw notRunning();
+            }
+        }
+    }
+}
