@@ -33,6 +33,9 @@ internal static class HutchCli
         CheckpointCommand.Create(console),
         PortForwardCommand.Create(console),
         SyncCommand.Create(console),
+        ProcessCommand.Create(console),
+        SessionCommand.Create(console),
+        ServiceCommand.Create(console),
         DoctorCommand.Create(console),
     };
 

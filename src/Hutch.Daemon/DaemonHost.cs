@@ -101,6 +101,7 @@ public static class DaemonHost
         SessionEndpoints.Map(app, engine);
         PortEndpoints.Map(app, engine, logger);
         TcpEndpoints.Map(app, engine, logger);
+        ServiceEndpoints.Map(app, engine);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();

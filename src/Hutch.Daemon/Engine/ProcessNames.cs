@@ -23,10 +23,10 @@ internal static class ProcessNames
 
     public static void Validate(string? name)
     {
-        if (name is not null && (!ProcessRecords.IsValidId(name) || name.StartsWith("p-", StringComparison.Ordinal) || name.StartsWith("session-", StringComparison.Ordinal)))
+        if (name is not null && (!ProcessRecords.IsValidId(name) || name.StartsWith("p-", StringComparison.Ordinal) || name.StartsWith("session-", StringComparison.Ordinal) || name.StartsWith("service-", StringComparison.Ordinal)))
         {
             throw HutchException.BadRequest(ErrorCodes.InvalidName,
-                $"The process name '{name}' is not allowed. Use 1-64 of a-z, 0-9, '-' and '_', not starting with 'p-' (ids) or 'session-' (sessions' shells).");
+                $"The process name '{name}' is not allowed. Use 1-64 of a-z, 0-9, '-' and '_', not starting with 'p-' (ids), 'session-' or 'service-' (sessions' shells and services' runs).");
         }
     }
 }

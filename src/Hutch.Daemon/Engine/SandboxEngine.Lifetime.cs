@@ -33,6 +33,7 @@ public sealed partial class SandboxEngine
                 {
                     _registry.SetState(record.Id, SandboxStates.Running);
                 }
+                ResumeServices(record.Id);
                 Log.Adopted(_log, record.Id);
             }
             catch (Exception e) when (IsAgentUnreachable(e))

@@ -218,6 +218,11 @@ public sealed partial class SandboxEngine
             {
                 throw HutchException.BadRequest(ErrorCodes.InvalidCursor, e.Message);
             }
+            catch (IOException e)
+            {
+                // A segment that is not a plain file of ours (a planted link is refused, never followed).
+                throw new HutchException(ErrorCodes.Internal, 500, $"The log of process {id} is damaged and cannot be read: {e.Message}", e);
+            }
             foreach (var chunk in chunks)
             {
                 cursor = chunk.Next;
@@ -287,6 +292,10 @@ public sealed partial class SandboxEngine
         var (start, exit) = (snapshot.Start, snapshot.Exit);
         var info = new ProcessInfo(start.Id, start.Name, ProcessStates.Running, start.Argv, start.Cwd, start.Pid,
             DateTimeOffset.FromUnixTimeMilliseconds(start.StartedAtMs), LogBytes: snapshot.LogEnd);
+        if (snapshot.Damage is { } damage)
+        {
+            return info with { State = ProcessStates.Failed, Error = $"The process's records are damaged ({damage}): its exit status is unknown." };
+        }
         if (exit is not null)
         {
             return info with

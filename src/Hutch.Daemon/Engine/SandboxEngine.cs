@@ -284,6 +284,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
     /// <summary>Kills every process, removes container state and cgroups, the bundle, and the workspace unless kept.</summary>
     private async Task RemoveEverythingAsync(SandboxRecord record, bool keepWorkspace, CancellationToken cancellationToken)
     {
+        await AbandonServicesAsync(record.Id).ConfigureAwait(false);
         if (_live.TryRemove(record.Id, out var live))
         {
             live.Deleting = true;

@@ -45,4 +45,9 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(SessionInfo))]
 [JsonSerializable(typeof(SessionList))]
 [JsonSerializable(typeof(SessionExecRequest))]
+[JsonSerializable(typeof(CreateServiceRequest))]
+[JsonSerializable(typeof(ServiceInfo))]
+[JsonSerializable(typeof(ServiceList))]
+[JsonSerializable(typeof(StopServiceRequest))]
+[JsonSerializable(typeof(ServiceLogs))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -73,4 +73,10 @@ public static class ErrorCodes
     // Sessions (docs/sessions.md).
     public const string SessionNotFound = "session_not_found";
     public const string SessionEnded = "session_ended";
+
+    // Services (docs/services.md).
+    public const string ServiceNotFound = "service_not_found";
+    public const string ServiceRunning = "service_running";
+    public const string InvalidProbe = "invalid_probe";
+    public const string InvalidRestartPolicy = "invalid_restart_policy";
 }

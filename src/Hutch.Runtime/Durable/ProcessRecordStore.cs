@@ -7,7 +7,8 @@ using Microsoft.Win32.SafeHandles;
 namespace Hutch.Runtime.Durable;
 
 /// <summary>What the records of one durable process say: how it started, how it ended if it has, and how long its log is.</summary>
-public sealed record ProcessSnapshot(ProcessStartRecord Start, ProcessExitRecord? Exit, long LogEnd);
+/// <param name="Damage">Why the exit record could not be read (not a regular file of ours, not JSON), else null.</param>
+public sealed record ProcessSnapshot(ProcessStartRecord Start, ProcessExitRecord? Exit, long LogEnd, string? Damage = null);
 
 /// <summary>
 /// The daemon's view of a sandbox's records directory, which the agent writes (layout in
@@ -47,13 +48,39 @@ public sealed class ProcessRecordStore(string directory)
             return null;
         }
         // The exit record first: it is written after the last byte of log, so the log end read next is final.
-        var exit = ReadJson(dir, ProcessRecords.ExitFile, AgentJsonContext.Default.ProcessExitRecord);
-        var start = ReadJson(dir, ProcessRecords.StartFile, AgentJsonContext.Default.ProcessStartRecord);
+        ProcessExitRecord? exit = null;
+        string? damage = null;
+        try
+        {
+            exit = ReadJson(dir, ProcessRecords.ExitFile, AgentJsonContext.Default.ProcessExitRecord);
+        }
+        catch (InvalidDataException e)
+        {
+            damage = e.Message;
+        }
+        ProcessStartRecord? start;
+        try
+        {
+            start = ReadJson(dir, ProcessRecords.StartFile, AgentJsonContext.Default.ProcessStartRecord);
+        }
+        catch (InvalidDataException)
+        {
+            return null; // not a process we can describe at all
+        }
         if (start is null)
         {
             return null;
         }
-        return new ProcessSnapshot(start, exit, exit?.LogBytes ?? ProcessLogReader.End(dir));
+        long end;
+        try
+        {
+            end = exit?.LogBytes ?? ProcessLogReader.End(dir);
+        }
+        catch (IOException e)
+        {
+            (end, damage) = (0, damage ?? e.Message);
+        }
+        return new ProcessSnapshot(start, exit, end, damage);
     }
 
     /// <summary>A reader of the process's log, or null for an unknown id.</summary>
@@ -116,6 +143,11 @@ public sealed class ProcessRecordStore(string directory)
         catch (LinuxException e) when (e.Errno is Errno.ENOENT)
         {
             return null;
+        }
+        catch (ContainmentException)
+        {
+            // Only the agent writes here, and it never makes links: a link is tampering, never followed.
+            throw new InvalidDataException($"the process record {name} is a symbolic link, not a record");
         }
         using (file)
         {

@@ -237,6 +237,20 @@ public class BackgroundProcessTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task OrphansOfABackgroundProcess_AreReaped_NoZombieStays()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        // Each subshell forks a child and exits at once: the children are re-parented to the agent (pid 1).
+        var started = await Client.StartProcessAsync(sandbox.Id, new StartProcessRequest(
+            Command: "for i in 1 2 3 4 5 6 7 8 9 10; do (sleep 0.1 &); done; sleep 0.5"));
+        await Client.WaitProcessAsync(sandbox.Id, started.Id, TimeSpan.FromSeconds(20));
+
+        var zombies = await sandbox.ShAsync("ps -eo stat= | grep -c '^Z' || true");
+
+        Assert.Equal("0\n", zombies.Stdout);
+    }
+
+    [Fact]
     public async Task ProcessesOfADeletedSandbox_LeaveNothingOnTheHost()
     {
         var sandbox = await fixture.CreateAsync();

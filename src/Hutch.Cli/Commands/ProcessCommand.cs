@@ -1,0 +1,210 @@
+using System.CommandLine;
+using System.Globalization;
+using Hutch.Cli.Output;
+using Hutch.Protocol.Api;
+
+namespace Hutch.Cli.Commands;
+
+/// <summary>
+/// `hutch proc start|ls|logs|wait|kill|signal|rm`: background processes that outlive this terminal
+/// and the daemon, with logs replayable from any cursor (docs/processes.md).
+/// </summary>
+internal static class ProcessCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("proc", "Background processes: start, ls, logs, wait, kill, signal, rm")
+        {
+            Start(console), List(console), Logs(console), Wait(console), Kill(console), SignalIt(console), Remove(console),
+        };
+        command.Aliases.Add("process");
+        return command;
+    }
+
+    private static Argument<string> Id() => new("id") { Description = "The sandbox's id or name" };
+
+    private static Argument<string> Process() => new("process") { Description = "The process's id or name" };
+
+    private static Command Start(CliConsole console)
+    {
+        var id = Id();
+        var argv = CommonOptions.Argv();
+        var shell = CommonOptions.Shell();
+        var name = new Option<string?>("--name", "-n") { Description = "A name to find it by", HelpName = "NAME" };
+        var cwd = new Option<string?>("--cwd", "-w") { Description = "Working directory, inside /workspace", HelpName = "DIR" };
+        var env = CommonOptions.Env("Extra environment for the process");
+        var timeout = CommonOptions.Timeout();
+        var stdin = new Option<bool>("--stdin") { Description = "Keep stdin open for `hutch proc` writes (default /dev/null)" };
+        var json = CommonOptions.Json();
+        var command = new Command("start", "Start a command in the background and print its id: hutch proc start ID -n web -- npm run dev")
+        {
+            id, argv, shell, name, cwd, env, timeout, stdin, json,
+        };
+        CommonOptions.RequireOneCommand(command, argv, shell, "hutch proc start ID -- npm run dev");
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect();
+            var process = await client.StartProcessAsync(parse.GetRequiredValue(id), new StartProcessRequest(
+                Argv: parse.GetValue(argv) is { Length: > 0 } a ? a : null,
+                Command: parse.GetValue(shell),
+                Cwd: parse.GetValue(cwd),
+                Env: CommonOptions.ToEnv(parse.GetValue(env)),
+                Name: parse.GetValue(name),
+                Stdin: parse.GetValue(stdin) ? true : null,
+                TimeoutMs: CommonOptions.ToTimeoutMs(parse.GetValue(timeout))), cancellationToken).ConfigureAwait(false);
+            Print(console, process, parse.GetValue(json), p => p.Id);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command List(CliConsole console)
+    {
+        var id = Id();
+        var json = CommonOptions.Json();
+        var command = new Command("ls", "List a sandbox's background processes, oldest first") { id, json };
+        command.Aliases.Add("list");
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect();
+            var processes = await client.ListProcessesAsync(parse.GetRequiredValue(id), cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonOutput.Write(console.Out, new ProcessList([.. processes]), JsonOutput.Context.ProcessList);
+            }
+            else
+            {
+                console.Out.Write(Render(processes, TimeProvider.System.GetUtcNow()));
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    public static string Render(IEnumerable<ProcessInfo> processes, DateTimeOffset now)
+    {
+        var table = new Table("ID", "NAME", "STATE", "EXIT", "PID", "STARTED", "COMMAND");
+        foreach (var p in processes)
+        {
+            table.Add(p.Id, SafeText.Show(p.Name ?? ""), p.State, p.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? p.Signal ?? "",
+                p.Pid.ToString(CultureInfo.InvariantCulture), Format.Relative(p.StartedAt, now), SafeText.Show(string.Join(' ', p.Argv)));
+        }
+        return table.ToString();
+    }
+
+    private static Command Logs(CliConsole console)
+    {
+        var id = Id();
+        var process = Process();
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing output as it is written, until the process ends" };
+        var cursor = new Option<long>("--cursor") { Description = "Start at this cursor (0: the oldest output kept)", HelpName = "N" };
+        var command = new Command("logs", "Print a process's output (stdout to stdout, stderr to stderr)") { id, process, follow, cursor };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect();
+            await using var stdout = console.OpenStdout();
+            await using var stderr = console.OpenStderr();
+            int? exit = null;
+            await foreach (var e in client.StreamProcessLogsAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process),
+                parse.GetValue(cursor), parse.GetValue(follow), cancellationToken).ConfigureAwait(false))
+            {
+                switch (e.Type)
+                {
+                    case LogEventTypes.Stdout or LogEventTypes.Stderr:
+                        var target = e.Type == LogEventTypes.Stdout ? stdout : stderr;
+                        await target.WriteAsync(Convert.FromBase64String(e.Data!), cancellationToken).ConfigureAwait(false);
+                        await target.FlushAsync(cancellationToken).ConfigureAwait(false);
+                        break;
+                    case LogEventTypes.Truncated:
+                        console.Error.WriteLine($"hutch: {e.Dropped} bytes of older output were dropped (the log's size cap)");
+                        break;
+                    case LogEventTypes.Exit when e.Process is { } p:
+                        exit = ExitCodes.For(p.ExitCode, p.Signal, p.TimedOut);
+                        break;
+                }
+            }
+            return parse.GetValue(follow) && exit is { } code ? code : ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Wait(CliConsole console)
+    {
+        var id = Id();
+        var process = Process();
+        var timeout = CommonOptions.Timeout();
+        var json = CommonOptions.Json();
+        var command = new Command("wait", "Wait until a process ends; exits with its status") { id, process, timeout, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect();
+            var seconds = parse.GetValue(timeout);
+            var info = await client.WaitProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process),
+                seconds is { } s ? TimeSpan.FromSeconds(s) : TimeSpan.FromHours(1), cancellationToken).ConfigureAwait(false);
+            Print(console, info, parse.GetValue(json), p => $"{p.Id} {p.State}{(p.ExitCode is { } c ? $" {c}" : p.Signal is { } sig ? $" {sig}" : "")}");
+            return info.State is ProcessStates.Running or ProcessStates.Starting ? ExitCodes.TimedOut : ExitCodes.For(info.ExitCode, info.Signal, info.TimedOut);
+        });
+        return command;
+    }
+
+    private static Command Kill(CliConsole console)
+    {
+        var id = Id();
+        var process = Process();
+        var signal = new Option<string?>("--signal", "-s") { Description = "First signal (default SIGTERM)", HelpName = "SIGNAL" };
+        var grace = new Option<long?>("--grace") { Description = "Milliseconds before SIGKILL (default 5000)", HelpName = "MS" };
+        var json = CommonOptions.Json();
+        var command = new Command("kill", "Stop a process's whole tree: SIGTERM, then SIGKILL after the grace") { id, process, signal, grace, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect();
+            var info = await client.KillProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process),
+                new KillRequest(parse.GetValue(signal), parse.GetValue(grace)), cancellationToken).ConfigureAwait(false);
+            Print(console, info, parse.GetValue(json), p => $"{p.Id} {p.State} {p.Signal ?? p.ExitCode?.ToString(CultureInfo.InvariantCulture)}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command SignalIt(CliConsole console)
+    {
+        var id = Id();
+        var process = Process();
+        var signal = new Argument<string>("signal") { Description = "HUP, INT, QUIT, KILL, USR1, USR2, TERM, CONT, STOP, TSTP or WINCH" };
+        var command = new Command("signal", "Send a signal to a process's whole tree") { id, process, signal };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect();
+            await client.SignalProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process), parse.GetRequiredValue(signal), cancellationToken).ConfigureAwait(false);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Remove(CliConsole console)
+    {
+        var id = Id();
+        var process = Process();
+        var command = new Command("rm", "Remove an ended process and its log") { id, process };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect();
+            await client.DeleteProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process), cancellationToken).ConfigureAwait(false);
+            console.Out.WriteLine(parse.GetRequiredValue(process));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static void Print(CliConsole console, ProcessInfo info, bool json, Func<ProcessInfo, string> line)
+    {
+        if (json)
+        {
+            JsonOutput.Write(console.Out, info, JsonOutput.Context.ProcessInfo);
+        }
+        else
+        {
+            console.Out.WriteLine(line(info));
+        }
+    }
+}
