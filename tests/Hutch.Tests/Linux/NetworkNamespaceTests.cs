@@ -54,8 +54,10 @@ public sealed class NetworkNamespaceTests
     [Fact]
     public async Task AProcessThatExitedAfterItWasPinned_IsESRCH_NeverAnotherProcessWithItsPid()
     {
-        using var child = Process.Start("true")!;
+        // A child that lives until we pinned it (`true` could be gone, and reaped, before pidfd_open).
+        using var child = Process.Start("sleep", "30")!;
         using var pidfd = NetworkNamespace.OpenProcess(child.Id);
+        child.Kill();
         await child.WaitForExitAsync(); // reaped: the pid is free for reuse, the pidfd still means the dead process
 
         var e = await Assert.ThrowsAsync<LinuxException>(() => NetworkNamespace.CreateTcpSocketInAsync(pidfd));
