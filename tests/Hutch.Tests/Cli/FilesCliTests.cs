@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -232,32 +231,6 @@ public sealed class FilesCliTests(DaemonFixture fixture) : IDisposable
     private static string Text(byte[] bytes) => Encoding.UTF8.GetString(bytes);
 
     /// <summary>Runs the published hutch against the fixture's daemon; stdin and stdout as bytes.</summary>
-    private async Task<(int Code, byte[] Stdout, string Stderr)> HutchAsync(byte[]? stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo(TestPaths.Cli)
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-            WorkingDirectory = _local,
-        };
-        foreach (var arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-        psi.Environment["HUTCH_URL"] = fixture.Daemon.Url;
-        psi.Environment["HUTCH_API_KEY"] = fixture.ApiKey;
-        psi.Environment["HUTCH_DATA_DIR"] = fixture.DataDir;
-        using var process = Process.Start(psi)!;
-        var stdout = new MemoryStream();
-        var copy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.BaseStream.WriteAsync(stdin);
-        }
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        await copy;
-        return (process.ExitCode, stdout.ToArray(), await stderr);
-    }
+    private Task<(int Code, byte[] Stdout, string Stderr)> HutchAsync(byte[]? stdin, params string[] args) =>
+        CliProcess.RunAsync(fixture, _local, stdin, args);
 }

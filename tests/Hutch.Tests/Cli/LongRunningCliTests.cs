@@ -1,0 +1,82 @@
+using System.Text;
+using System.Text.Json;
+using Hutch.Client;
+using Hutch.Cli.Commands;
+using Hutch.Protocol.Api;
+using Hutch.Tests.Infrastructure;
+
+namespace Hutch.Tests.Cli;
+
+/// <summary>`hutch proc`, `hutch session` and `hutch service` as a user runs them, against a real daemon.</summary>
+[Collection(DaemonCollection.Name)]
+public sealed class LongRunningCliTests(DaemonFixture fixture)
+{
+    private HutchClient Client => fixture.Client;
+
+    [Fact]
+    public async Task ProcStart_ThenLogsFollow_PrintsBothStreams_AndExitsWithTheProcessStatus()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        var start = await HutchAsync("proc", "start", sandbox.Id, "-n", "job", "-c", "echo out; echo err >&2; sleep 0.3; exit 4");
+        var logs = await HutchAsync("proc", "logs", "-f", sandbox.Id, "job");
+        var list = await HutchAsync("proc", "ls", sandbox.Id, "--json");
+
+        Assert.Equal(0, start.Code);
+        Assert.StartsWith("p-", Text(start.Stdout));
+        Assert.Equal((4, "out\n", "err\n"), (logs.Code, Text(logs.Stdout), logs.Stderr));
+        var processes = JsonSerializer.Deserialize(list.Stdout, ApiJsonContext.Default.ProcessList)!.Processes;
+        Assert.Equal((ProcessStates.Exited, 4), (processes.Single().State, processes.Single().ExitCode));
+    }
+
+    [Fact]
+    public async Task SessionExec_KeepsState_AndExitsWithTheCommandStatus()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        await HutchAsync("session", "create", sandbox.Id, "dev");
+        await HutchAsync("session", "exec", sandbox.Id, "dev", "--", "cd /tmp && export X=kept");
+        var run = await HutchAsync("session", "exec", sandbox.Id, "dev", "--", "echo $X $(pwd); exit 3");
+
+        Assert.Equal((3, "kept /tmp\n"), (run.Code, Text(run.Stdout)));
+    }
+
+    [Fact]
+    public async Task ServiceStart_WithWait_ReportsReady_AndStopSaysWhy()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        var start = await HutchAsync("service", "start", sandbox.Id, "web", "--probe", "tcp:8040", "--wait", "--", "python3", "-m", "http.server", "8040");
+        var stop = await HutchAsync("service", "stop", sandbox.Id, "web");
+
+        Assert.Equal(0, start.Code);
+        Assert.StartsWith("web ready", Text(start.Stdout));
+        Assert.StartsWith("web stopped (stopped_by_sigterm)", Text(stop.Stdout));
+    }
+
+    [Theory]
+    [InlineData("tcp:8000", ProbeTypes.Tcp, 8000, null, null)]
+    [InlineData("http:8080", ProbeTypes.Http, 8080, "/", null)]
+    [InlineData("http:8080/health?x=1", ProbeTypes.Http, 8080, "/health?x=1", null)]
+    [InlineData("file:/tmp/ready", ProbeTypes.File, null, "/tmp/ready", null)]
+    [InlineData("cmd:curl -sf localhost:3000", ProbeTypes.Command, null, null, "curl -sf localhost:3000")]
+    public void ProbeOption_IsParsed(string text, string type, int? port, string? path, string? command)
+    {
+        var probe = ServiceCommand.ParseProbe(text, 2.5)!;
+
+        Assert.Equal((type, port, path, command, 2500L), (probe.Type, probe.Port, probe.Path, probe.Command, probe.TimeoutMs!.Value));
+    }
+
+    [Theory]
+    [InlineData("tcp:")]
+    [InlineData("tcp:http")]
+    [InlineData("smoke:1")]
+    [InlineData("file:")]
+    public void ABadProbeOption_IsRefused(string text) =>
+        Assert.Equal("invalid_probe", Assert.Throws<Hutch.Cli.CliException>(() => ServiceCommand.ParseProbe(text, null)).Code);
+
+    private Task<(int Code, byte[] Stdout, string Stderr)> HutchAsync(params string[] args) =>
+        CliProcess.RunAsync(fixture, Path.GetTempPath(), null, args);
+
+    private static string Text(byte[] bytes) => Encoding.UTF8.GetString(bytes);
+}

@@ -1,0 +1,36 @@
+using System.Diagnostics;
+
+namespace Hutch.Tests.Infrastructure;
+
+/// <summary>The published `hutch` program run as a user runs it, against the collection's daemon.</summary>
+public static class CliProcess
+{
+    public static async Task<(int Code, byte[] Stdout, string Stderr)> RunAsync(DaemonFixture fixture, string workingDirectory, byte[]? stdin, params string[] args)
+    {
+        var psi = new ProcessStartInfo(TestPaths.Cli)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+            WorkingDirectory = workingDirectory,
+        };
+        foreach (var arg in args)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        psi.Environment["HUTCH_URL"] = fixture.Daemon.Url;
+        psi.Environment["HUTCH_API_KEY"] = fixture.ApiKey;
+        psi.Environment["HUTCH_DATA_DIR"] = fixture.DataDir;
+        using var process = Process.Start(psi)!;
+        var stdout = new MemoryStream();
+        var copy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.BaseStream.WriteAsync(stdin);
+        }
+        process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        await copy;
+        return (process.ExitCode, stdout.ToArray(), await stderr);
+    }
+}
