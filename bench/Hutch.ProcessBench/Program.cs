@@ -1,21 +1,23 @@
 // Hutch.ProcessBench: issue #4's performance targets for long-running work, through the real HTTP API.
 //
 //   1. process start (POST …/processes) of `sleep 60` and of `true`, next to the plain exec round
-//      trip of `true` in the same sandbox, interleaved; the sleeps are killed in batches of 50 so the
-//      sandbox's pids limit is never near
+//      trip of `true` and GET /v1/health in the same sandbox, interleaved; the sleeps are killed in
+//      batches of 50 so the sandbox's pids limit is never near
 //   2. log follow latency, two ways:
 //      a. input + output: a `while read l; do echo "$l"; done` process started with stdin; the time
 //         from the start of WriteProcessStdinAsync to its line arriving on an already open
 //         StreamProcessLogsAsync (stdin request + shell + log + follow)
 //      b. output only: a process printing `date +%s%N` every 50 ms; latency = the client's
 //         CLOCK_REALTIME when the event arrives − the timestamp in the line (the sandbox shares the
-//         host kernel's clock). The same loop read through exec/stream and as a plain host child
-//         process (no sandbox, a pipe) are the floors.
+//         host kernel's clock). The same stream read with a plain HttpClient line splitter, the same
+//         loop through exec/stream (SDK and plain), and as a host child process (a pipe, no sandbox)
+//         tell the daemon's share from the SDK's and give the floor.
 //   3. 100 concurrent background processes (`sleep 30`) started at once in one sandbox: wall time,
-//      per-start latency, all running (pgrep in the sandbox, the API's list), memory after
+//      per-start latency, all running (pgrep in the sandbox, the API's list), memory after, kill
 //   4. session exec round trip of `true` vs plain exec of `true` (argv, and `sh -c true`)
-//   5. the same start / session / exec round trips again once the sandbox keeps 1000 ended
-//      process records (the daemon reads records per request)
+//   5. the session / exec / start round trips again once the sandbox keeps 1000 ended process
+//      records (the daemon reads records from disk per request; it keeps at most 1024 per sandbox,
+//      then each start prunes the oldest ended one)
 //
 // usage: Hutch.ProcessBench --cli PATH [--n 200] [--concurrent 100] [--records 1000] [--out DIR]
 // The daemon is the real `hutch serve` in its own process (as deployed), warm pool off, so the

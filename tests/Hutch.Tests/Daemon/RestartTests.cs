@@ -98,6 +98,43 @@ public class RestartTests
     }
 
     [Fact]
+    public async Task Services_AreSupervisedAgain_ByTheNextDaemon()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-s");
+        var port = FreePort();
+        var daemon = StartDaemon(dataDir, port);
+        try
+        {
+            string sandbox;
+            using (var client = await ConnectAsync(dataDir, port))
+            {
+                sandbox = (await client.CreateSandboxAsync()).Id;
+                await client.CreateServiceAsync(sandbox, new CreateServiceRequest("steady", Command: "exec sleep 1000"));
+                // Becomes ready only after the daemon died: the next daemon must go on probing it.
+                await client.CreateServiceAsync(sandbox, new CreateServiceRequest("late", Command: "sleep 1.5; touch /tmp/up; exec sleep 1000",
+                    Probe: new ProbeSpec(ProbeTypes.File, Path: "/tmp/up", IntervalMs: 50)));
+            }
+
+            daemon.Kill();
+            await daemon.WaitForExitAsync();
+            daemon = StartDaemon(dataDir, port);
+            using var again = await ConnectAsync(dataDir, port);
+
+            var late = await again.WaitServiceAsync(sandbox, "late", TimeSpan.FromSeconds(30));
+            var stopped = await again.StopServiceAsync(sandbox, "steady");
+
+            Assert.Equal(ServiceStates.Ready, late.State);
+            Assert.Equal((ServiceStates.Stopped, StopReasons.StoppedBySigterm), (stopped.State, stopped.StopReason));
+            await again.DeleteSandboxAsync(sandbox);
+        }
+        finally
+        {
+            await StopAsync(daemon);
+            TestPaths.DeleteDataDir(dataDir);
+        }
+    }
+
+    [Fact]
     public async Task InProcessRun_WithKeep_HandsTheSandboxToTheNextDaemon()
     {
         var dataDir = TestPaths.NewTempDir("hutch-k");
