@@ -151,7 +151,9 @@ public sealed class ProcessRecordStore(string directory)
         }
         using (file)
         {
-            var buffer = new byte[MaxRecordBytes];
+            // Sized by the file (records are replaced by rename, never grow in place): a follower reads
+            // the records at every wake-up, and 256 KiB buffers there would churn the large-object heap.
+            var buffer = new byte[Math.Min(RandomAccess.GetLength(file), MaxRecordBytes)];
             var length = RandomAccess.Read(file, buffer, 0);
             try
             {
