@@ -125,6 +125,22 @@ public class ShellAttachTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task Attached_WhenTheSandboxIsDeleted_TheClientIsToldAndTheSocketCloses()
+    {
+        var sandbox = await fixture.CreateAsync();
+        var shell = await Client.OpenShellAsync(sandbox.Id);
+        await using var terminal = await Client.AttachShellAsync(sandbox.Id, shell.Id);
+        await terminal.SendInputAsync("echo attached\r");
+        await ReadUntilAsync(terminal, "attached");
+
+        await sandbox.DisposeAsync();
+        var rest = await ReadToEndAsync(terminal);
+
+        Assert.Null(terminal.Exit);
+        Assert.IsType<ShellErrorEvent>(rest.Events[^1]);
+    }
+
+    [Fact]
     public async Task AttachRoute_WithoutAWebSocket_OrWithABadCursor_IsAProblem()
     {
         await using var sandbox = await fixture.CreateAsync();
