@@ -107,7 +107,17 @@ internal sealed class ShellSocket : IAsyncDisposable
                 if (!next.IsCompleted && unreported)
                 {
                     // The reader caught up and waits for more: tell the client where it is now.
-                    await SendTextAsync(new ShellMessage(ShellMessageTypes.Cursor, Cursor: cursor), token);
+                    try
+                    {
+                        await SendTextAsync(new ShellMessage(ShellMessageTypes.Cursor, Cursor: cursor), token);
+                    }
+                    catch
+                    {
+                        // The socket is gone: the pending read must finish before the reader is disposed.
+                        await _stop.CancelAsync();
+                        await Quietly(next.AsTask());
+                        throw;
+                    }
                     unreported = false;
                 }
                 if (!await next)
