@@ -114,7 +114,15 @@ internal sealed partial class Exec
             var fds = new Dictionary<int, System.Runtime.InteropServices.SafeHandle>();
             if (onTerminal)
             {
-                (stdoutRead, stdinWrite, terminal, slave) = OpenTerminal(request.PtyCols, request.PtyRows);
+                try
+                {
+                    (stdoutRead, stdinWrite, terminal, slave) = OpenTerminal(request.PtyCols, request.PtyRows);
+                }
+                catch (LinuxException e)
+                {
+                    // Not the command's fault (an ENOENT here is /dev/ptmx, not the program).
+                    return new AgentError("spawn_failed", $"cannot open a pseudo-terminal: {e.Message}");
+                }
             }
             else
             {
