@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Hutch.Client;
 using Hutch.Protocol.Api;
 using Hutch.Tests.Infrastructure;
@@ -129,26 +128,7 @@ public class ShellCliTests(DaemonFixture fixture)
 
     private async Task<(int Code, string Stdout, string Stderr)> HutchAsync(string? stdin, params string[] args)
     {
-        var psi = new ProcessStartInfo(TestPaths.Cli)
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        foreach (var arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-        psi.Environment["HUTCH_URL"] = fixture.Daemon.Url;
-        psi.Environment["HUTCH_API_KEY"] = fixture.ApiKey;
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
+        var (code, stdout, stderr) = await CliProcess.RunAsync(fixture, Path.GetTempPath(), stdin is null ? null : System.Text.Encoding.UTF8.GetBytes(stdin), args);
+        return (code, System.Text.Encoding.UTF8.GetString(stdout), stderr);
     }
 }
