@@ -35,7 +35,9 @@ public class ShellTests(DaemonFixture fixture)
         var shell = await Client.OpenShellAsync(sandbox.Id);
         var screen = new ShellScreen(Client, sandbox.Id, shell.Id);
 
-        await screen.TypeAsync("read x; echo got:$x\r");
+        await screen.TypeAsync("read -p $((6*7))'> ' x; echo got:$x\r");
+        // Typed only once read asks: keys typed earlier are readline's typeahead, for the next command line.
+        await screen.WaitForAsync("42> ");
         await screen.TypeAsync("hello there\r");
         await screen.WaitForAsync("got:hello there");
         await screen.TypeAsync("echo term=$TERM tty=$(tty) jobs=$- login=$(shopt -q login_shell && echo yes)\r");
