@@ -267,7 +267,13 @@ public class ShellTests(DaemonFixture fixture)
         var screen = new ShellScreen(Client, sandbox.Id, shell.Id);
         await screen.TypeAsync($"(exec -a {marker} sleep 1000 &); exec -a {marker}-2 sleep 1000 & echo up\r");
         await screen.WaitForAsync("up");
+        // The jobs exec after the shell printed "up": wait until the host sees both.
         var before = HostInspector.ProcessesWithCommandLine(marker);
+        for (var i = 0; i < 200 && before.Count < 2; i++)
+        {
+            await Task.Delay(20);
+            before = HostInspector.ProcessesWithCommandLine(marker);
+        }
 
         await sandbox.DisposeAsync();
 
