@@ -25,7 +25,7 @@ internal static class AgentJson
         Dictionary<string, string>? env = null;
         string? cwd = null;
         string? processId = null, processName = null;
-        long timeoutMs = 0, maxOutputBytes = 0, maxLogBytes = 0;
+        long timeoutMs = 0, maxOutputBytes = 0, maxLogBytes = 0, ptyCols = 0, ptyRows = 0;
         var hasStdin = false;
         while (NextProperty(ref reader) is { } name)
         {
@@ -65,12 +65,21 @@ internal static class AgentJson
             {
                 maxLogBytes = ReadInt64(ref reader);
             }
+            else if (Is(name, "ptyCols"))
+            {
+                ptyCols = ReadInt64(ref reader);
+            }
+            else if (Is(name, "ptyRows"))
+            {
+                ptyRows = ReadInt64(ref reader);
+            }
             else
             {
                 reader.Skip();
             }
         }
-        return new ExecStart(argv ?? [], env ?? [], cwd ?? "", timeoutMs, maxOutputBytes, hasStdin, processId, processName, maxLogBytes);
+        return new ExecStart(argv ?? [], env ?? [], cwd ?? "", timeoutMs, maxOutputBytes, hasStdin, processId, processName, maxLogBytes,
+            ToInt32(ptyCols), ToInt32(ptyRows));
     }
 
     public static ExecKill ReadExecKill(ReadOnlySpan<byte> payload)
@@ -125,6 +134,7 @@ internal static class AgentJson
         string? id = null;
         long signal = 0, graceMs = 0;
         var childrenOnly = false;
+        var foreground = false;
         while (NextProperty(ref reader) is { } name)
         {
             if (Is(name, "id"))
@@ -143,12 +153,43 @@ internal static class AgentJson
             {
                 graceMs = ReadInt64(ref reader);
             }
+            else if (Is(name, "foreground"))
+            {
+                foreground = ReadBool(ref reader);
+            }
             else
             {
                 reader.Skip();
             }
         }
-        return new ProcessSignal(id ?? "", (int)Math.Clamp(signal, int.MinValue, int.MaxValue), graceMs, childrenOnly);
+        return new ProcessSignal(id ?? "", ToInt32(signal), graceMs, childrenOnly, foreground);
+    }
+
+    public static ProcessResize ReadProcessResize(ReadOnlySpan<byte> payload)
+    {
+        var reader = Begin(payload);
+        string? id = null;
+        long cols = 0, rows = 0;
+        while (NextProperty(ref reader) is { } name)
+        {
+            if (Is(name, "id"))
+            {
+                id = ReadString(ref reader);
+            }
+            else if (Is(name, "cols"))
+            {
+                cols = ReadInt64(ref reader);
+            }
+            else if (Is(name, "rows"))
+            {
+                rows = ReadInt64(ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        return new ProcessResize(id ?? "", ToInt32(cols), ToInt32(rows));
     }
 
     public static void Write(Utf8JsonWriter json, ProcessStartRecord start)
@@ -165,6 +206,18 @@ internal static class AgentJson
         json.WriteNumber("pid", start.Pid);
         json.WriteNumber("startedAtMs", start.StartedAtMs);
         json.WriteNumber("maxLogBytes", start.MaxLogBytes);
+        if (start.Terminal is { } terminal)
+        {
+            json.WriteStartObject("terminal");
+            Write(json, terminal);
+            json.WriteEndObject();
+        }
+    }
+
+    public static void Write(Utf8JsonWriter json, TerminalRecord terminal)
+    {
+        json.WriteNumber("cols", terminal.Cols);
+        json.WriteNumber("rows", terminal.Rows);
     }
 
     public static void Write(Utf8JsonWriter json, ProcessExitRecord exit)
@@ -256,6 +309,9 @@ internal static class AgentJson
         }
         return name;
     }
+
+    /// <summary>Out-of-range numbers become int.MinValue/MaxValue, which every range check refuses.</summary>
+    private static int ToInt32(long value) => (int)Math.Clamp(value, int.MinValue, int.MaxValue);
 
     private static bool Is(string name, string expected) => string.Equals(name, expected, StringComparison.OrdinalIgnoreCase);
 

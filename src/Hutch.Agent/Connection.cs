@@ -115,15 +115,18 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                     }
                     else if (WithProcess(channel, signal.Id) is { } process)
                     {
-                        if (signal.GraceMs > 0)
-                        {
-                            process.Terminate(signal.Signal, signal.GraceMs, signal.ChildrenOnly);
-                        }
-                        else
-                        {
-                            process.Signal(signal.Signal, signal.ChildrenOnly);
-                        }
-                        Send(FrameKind.Ok, channel, new byte[FrameCodec.HeaderSize], 0);
+                        Answer(channel, SignalProcess(process, signal));
+                    }
+                    break;
+                case FrameKind.ProcessResize:
+                    var resize = AgentJson.ReadProcessResize(frame.Payload.Span);
+                    if (resize.Cols is < 1 or > Pty.MaxDimension || resize.Rows is < 1 or > Pty.MaxDimension)
+                    {
+                        SendError(channel, "bad_request", $"a terminal size is 1-{Pty.MaxDimension} columns by 1-{Pty.MaxDimension} rows");
+                    }
+                    else if (WithProcess(channel, resize.Id) is { } terminal)
+                    {
+                        Answer(channel, terminal.Resize(resize.Cols, resize.Rows));
                     }
                     break;
                 case FrameKind.Kill:
@@ -221,6 +224,36 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
             {
                 _execs.Remove(channel);
             }
+        }
+    }
+
+    private static AgentError? SignalProcess(Exec process, ProcessSignal signal)
+    {
+        if (signal.Foreground)
+        {
+            return process.SignalForeground(signal.Signal);
+        }
+        if (signal.GraceMs > 0)
+        {
+            process.Terminate(signal.Signal, signal.GraceMs, signal.ChildrenOnly);
+        }
+        else
+        {
+            process.Signal(signal.Signal, signal.ChildrenOnly);
+        }
+        return null;
+    }
+
+    /// <summary>Ok, or the error a request ended with.</summary>
+    private void Answer(uint channel, AgentError? error)
+    {
+        if (error is null)
+        {
+            Send(FrameKind.Ok, channel, new byte[FrameCodec.HeaderSize], 0);
+        }
+        else
+        {
+            SendJson(FrameKind.Error, channel, json => AgentJson.Write(json, error));
         }
     }
 

@@ -6,11 +6,12 @@ using Microsoft.Win32.SafeHandles;
 namespace Hutch.Agent;
 
 /// <summary>
-/// One running command: its pipes, its output pump thread, its stdin feeder, its timeout. Its
-/// output goes to an <see cref="IExecOutput"/>: the connection that started it (which it outlives:
-/// when that connection drops the command runs on and its output is discarded), or a durable log.
+/// One running command: its pipes (or its pseudo-terminal, Exec.Terminal.cs), its output pump
+/// thread, its stdin feeder, its timeout. Its output goes to an <see cref="IExecOutput"/>: the
+/// connection that started it (which it outlives: when that connection drops the command runs on
+/// and its output is discarded), or a durable log.
 /// </summary>
-internal sealed class Exec
+internal sealed partial class Exec
 {
     /// <summary>Largest Stdout/Stderr frame payload.</summary>
     public const int ChunkSize = 64 * 1024;
@@ -40,8 +41,11 @@ internal sealed class Exec
     private long _forwarded;
     private bool _truncated;
 
+    /// <param name="stdout">The stdout pipe, or the pseudo-terminal's master.</param>
+    /// <param name="stderr">The stderr pipe; null on a pseudo-terminal, where both streams are one.</param>
+    /// <param name="terminal">A descriptor of the pseudo-terminal's master for resizes and signals, or null.</param>
     private Exec(AgentServer server, IExecOutput output, ExecStart request,
-        SafeFileHandle stdout, SafeFileHandle stderr, SafeFileHandle? stdin)
+        SafeFileHandle stdout, SafeFileHandle? stderr, SafeFileHandle? stdin, SafeFileHandle? terminal = null)
     {
         _server = server;
         _output = output;
@@ -50,6 +54,7 @@ internal sealed class Exec
         (_wakeRead, _wakeWrite) = Fds.CreatePipe();
         _pumped = [stdout, stderr, _wakeRead];
         _stdin = stdin is null ? null : new StdinFeeder(stdin);
+        _terminal = terminal;
     }
 
     public int Pid { get; private set; }
@@ -87,32 +92,56 @@ internal sealed class Exec
             return NotFound(argv[0]);
         }
 
-        var envList = new List<string>(env.Count);
+        var onTerminal = request.PtyCols > 0 || request.PtyRows > 0;
+        if (onTerminal && TerminalRequestError(request) is { } terminalError)
+        {
+            return terminalError;
+        }
+        var envList = new List<string>(env.Count + 1);
         foreach (var (name, value) in env)
         {
             envList.Add($"{name}={value}");
         }
-        SafeFileHandle? stdoutRead = null, stdoutWrite = null, stderrRead = null, stderrWrite = null, stdinRead = null, stdinWrite = null;
+        if (onTerminal && !env.ContainsKey("TERM"))
+        {
+            envList.Add("TERM=" + DefaultTerm);
+        }
+        SafeFileHandle? stdoutRead = null, stdoutWrite = null, stderrRead = null, stderrWrite = null, stdinRead = null, stdinWrite = null, terminal = null;
+        string? slave = null;
         Exec? candidate = null;
         try
         {
-            (stdoutRead, stdoutWrite) = Fds.CreatePipe();
-            (stderrRead, stderrWrite) = Fds.CreatePipe();
-            if (request.HasStdin)
+            var fds = new Dictionary<int, System.Runtime.InteropServices.SafeHandle>();
+            if (onTerminal)
             {
-                (stdinRead, stdinWrite) = Fds.CreatePipe();
+                try
+                {
+                    (stdoutRead, stdinWrite, terminal, slave) = OpenTerminal(request.PtyCols, request.PtyRows);
+                }
+                catch (LinuxException e)
+                {
+                    // Not the command's fault (an ENOENT here is /dev/ptmx, not the program).
+                    return new AgentError("spawn_failed", $"cannot open a pseudo-terminal: {e.Message}");
+                }
             }
-            var fds = new Dictionary<int, System.Runtime.InteropServices.SafeHandle> { [1] = stdoutWrite, [2] = stderrWrite };
-            if (stdinRead is not null)
+            else
             {
-                fds[0] = stdinRead;
+                (stdoutRead, stdoutWrite) = Fds.CreatePipe();
+                (stderrRead, stderrWrite) = Fds.CreatePipe();
+                fds[1] = stdoutWrite;
+                fds[2] = stderrWrite;
+                if (request.HasStdin)
+                {
+                    (stdinRead, stdinWrite) = Fds.CreatePipe();
+                    fds[0] = stdinRead;
+                }
             }
-            candidate = new Exec(server, output, request, stdoutRead, stderrRead, stdinWrite);
+            candidate = new Exec(server, output, request, stdoutRead, stderrRead, stdinWrite, terminal);
             // Threads before the process: when the pids limit is reached it is better to refuse
             // the command than to start one that nobody serves.
             candidate.StartThreads();
             candidate._startTicks = Environment.TickCount64;
-            candidate.Pid = server.Reaper.Spawn(new SpawnRequest(path, argv, envList, cwd, fds, NewSession: true), candidate);
+            candidate.Pid = server.Reaper.Spawn(new SpawnRequest(path, argv, envList, cwd, fds, NewSession: true, Terminal: slave), candidate);
             exec = candidate;
             return null;
         }
@@ -151,6 +180,7 @@ internal sealed class Exec
                     stdoutRead?.Dispose();
                     stderrRead?.Dispose();
                     stdinWrite?.Dispose();
+                    terminal?.Dispose();
                 }
             }
         }
@@ -423,6 +453,7 @@ internal sealed class Exec
     {
         _wakeRead.Dispose();
         _wakeWrite.Dispose();
+        _terminal?.Dispose();
         for (var i = 0; i < 2; i++)
         {
             _pumped[i]?.Dispose();

@@ -13,6 +13,9 @@ internal interface IExecOutput
 
     /// <summary>The command ended and every byte of its output was written.</summary>
     void Exited(Exec exec, ExecExited exit);
+
+    /// <summary>The command's pseudo-terminal was given a new size (called before <see cref="Exited"/>, never after).</summary>
+    void TerminalResized(int cols, int rows);
 }
 
 /// <summary>An exec attached to a request: output as frames on the request's channel.</summary>
@@ -25,5 +28,10 @@ internal sealed class ChannelOutput(Connection connection, uint channel) : IExec
         // Forget first: the daemon may reuse the channel as soon as it reads Exited.
         connection.Forget(channel, exec);
         connection.SendJson(FrameKind.Exited, channel, json => AgentJson.Write(json, exit));
+    }
+
+    /// <summary>Commands on a channel never have a terminal (only durable processes do).</summary>
+    public void TerminalResized(int cols, int rows)
+    {
     }
 }

@@ -9,8 +9,9 @@ namespace Hutch.Agent;
 /// The durable output of a background process: its directory in the records directory (layout in
 /// <see cref="ProcessRecords"/>), log segments appended frame by frame, and the start and exit
 /// records written atomically (temporary name, then rename). The daemon reads all of it by path,
-/// so a process's output and exit status outlive the daemon and any client. Written only from the
-/// process's pump thread, so it needs no lock.
+/// so a process's output and exit status outlive the daemon and any client. The log is written only
+/// from the process's pump thread, so it needs no lock; a resize writes its record from the
+/// connection's thread, under the exec's lock that keeps it before <see cref="Exited"/>.
 /// </summary>
 internal sealed class ProcessLog : IExecOutput
 {
@@ -121,6 +122,10 @@ internal sealed class ProcessLog : IExecOutput
         _dir.Dispose();
         _onExited(_id);
     }
+
+    /// <summary>Keeps the terminal's size where the daemon reads it (terminal.json), replaced atomically.</summary>
+    public void TerminalResized(int cols, int rows) =>
+        WriteRecord(ProcessRecords.TerminalFile, json => AgentJson.Write(json, new TerminalRecord(cols, rows)));
 
     /// <summary>Starts a new segment at the current offset and deletes all but the one before it.</summary>
     private void Rotate()

@@ -54,7 +54,8 @@ internal sealed class ProcessTable(SafeFileHandle? records)
             _running[id] = exec!;
         }
         log.WriteStart(new ProcessStartRecord(id, request.ProcessName, request.Argv, request.Cwd, exec!.Pid,
-            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), request.MaxLogBytes));
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), request.MaxLogBytes,
+            request.PtyCols > 0 ? new TerminalRecord(request.PtyCols, request.PtyRows) : null));
         return null;
     }
 

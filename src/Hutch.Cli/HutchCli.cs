@@ -23,6 +23,7 @@ internal static class HutchCli
         RemoveCommand.Create(console),
         ExecCommand.Create(console),
         RunCommand.Create(console),
+        ShellCommand.Create(console),
         FsCommand.Create(console),
         CopyCommand.Create(console),
         ImportCommand.Create(console),

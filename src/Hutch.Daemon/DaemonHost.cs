@@ -102,6 +102,7 @@ public static class DaemonHost
         PortEndpoints.Map(app, engine, logger);
         TcpEndpoints.Map(app, engine, logger);
         ServiceEndpoints.Map(app, engine);
+        ShellEndpoints.Map(app, engine);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();

@@ -88,6 +88,13 @@ public static unsafe class Fds
         return mask;
     }
 
+    /// <summary>
+    /// A second descriptor for the same open file (F_DUPFD_CLOEXEC), to be owned and closed by another
+    /// thread independently: a pty master is read by one thread and written by another.
+    /// </summary>
+    public static SafeFileHandle Duplicate(SafeFileHandle fd) =>
+        new(LinuxException.ThrowIfFailed(Libc.Fcntl((int)fd.DangerousGetHandle(), Libc.F_DUPFD_CLOEXEC, 3), "fcntl(F_DUPFD_CLOEXEC)"), ownsHandle: true);
+
     /// <summary>Marks an inherited descriptor close-on-exec so commands we start never see it.</summary>
     public static void SetCloseOnExec(int fd)
     {

@@ -12,13 +12,18 @@ namespace Hutch.Linux;
 /// <param name="Cwd">Working directory of the child, or null for the caller's.</param>
 /// <param name="Fds">Descriptors the child gets: child fd number → parent handle. Fds not named here are closed.</param>
 /// <param name="NewSession">Start the child in a new session and process group (setsid), so its tree can be signalled as one.</param>
+/// <param name="Terminal">
+/// The path of a terminal (a pty slave) to be the child's fds 0, 1 and 2 and its controlling
+/// terminal; needs <paramref name="NewSession"/>, and <paramref name="Fds"/> may not name 0-2.
+/// </param>
 public sealed record SpawnRequest(
     string Path,
     IReadOnlyList<string> Argv,
     IReadOnlyList<string> Env,
     string? Cwd,
     IReadOnlyDictionary<int, SafeHandle> Fds,
-    bool NewSession);
+    bool NewSession,
+    string? Terminal = null);
 
 /// <summary>
 /// Starts processes with posix_spawn(3). Managed code never forks: between fork and exec only
@@ -66,9 +71,13 @@ public static unsafe class Spawn
                 Check(Libc.FileActionsAddDup2(actions, source, target), "posix_spawn_file_actions_adddup2");
                 maxTarget = Math.Max(maxTarget, target);
             }
+            if (request.Terminal is not null)
+            {
+                AddTerminal(actions, strings.Add(request.Terminal), request);
+            }
             for (var fd = 0; fd <= 2; fd++)
             {
-                if (!request.Fds.ContainsKey(fd))
+                if (request.Terminal is null && !request.Fds.ContainsKey(fd))
                 {
                     var devNull = strings.Add("/dev/null");
                     Check(Libc.FileActionsAddOpen(actions, fd, devNull, fd == 0 ? Libc.O_RDONLY : Libc.O_RDWR, 0), "posix_spawn_file_actions_addopen");
@@ -106,6 +115,28 @@ public static unsafe class Spawn
             Libc.FileActionsDestroy(actions);
             Libc.SpawnAttrDestroy(attr);
         }
+    }
+
+    /// <summary>
+    /// Makes the terminal the child's stdin, stdout and stderr and its controlling terminal. glibc's
+    /// posix_spawn (spawni.c) runs setsid before the file actions, so the child is a session leader
+    /// without a terminal when it opens the slave; opening a tty without O_NOCTTY then makes it the
+    /// session's controlling terminal (open(2), and tty_open in the kernel), with the child's group
+    /// as the foreground group: what login and ssh do with TIOCSCTTY, without code in the child.
+    /// </summary>
+    private static void AddTerminal(void* actions, byte* path, SpawnRequest request)
+    {
+        if (!request.NewSession)
+        {
+            throw new ArgumentException("a terminal can only be the controlling terminal of a new session", nameof(request));
+        }
+        if (request.Fds.Keys.Any(fd => fd <= 2))
+        {
+            throw new ArgumentException("with a terminal, fds 0-2 are the terminal's", nameof(request));
+        }
+        Check(Libc.FileActionsAddOpen(actions, 0, path, Libc.O_RDWR, 0), "posix_spawn_file_actions_addopen");
+        Check(Libc.FileActionsAddDup2(actions, 0, 1), "posix_spawn_file_actions_adddup2");
+        Check(Libc.FileActionsAddDup2(actions, 0, 2), "posix_spawn_file_actions_adddup2");
     }
 
     /// <summary>

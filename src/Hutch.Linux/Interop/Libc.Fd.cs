@@ -12,6 +12,7 @@ internal static unsafe partial class Libc
     internal const int F_GETFD = 1;
     internal const int F_SETFD = 2;
     internal const int FD_CLOEXEC = 1;
+    internal const int F_DUPFD_CLOEXEC = 1030;
     internal const short POLLIN = 0x001;
     internal const short POLLERR = 0x008;
     internal const short POLLHUP = 0x010;

@@ -13,6 +13,8 @@ namespace Hutch.Protocol.Agent;
 [JsonSerializable(typeof(AgentHello))]
 [JsonSerializable(typeof(ProcessInput))]
 [JsonSerializable(typeof(ProcessSignal))]
+[JsonSerializable(typeof(ProcessResize))]
+[JsonSerializable(typeof(TerminalRecord))]
 [JsonSerializable(typeof(ProcessStartRecord))]
 [JsonSerializable(typeof(ProcessExitRecord))]
 public sealed partial class AgentJsonContext : JsonSerializerContext;

@@ -13,6 +13,12 @@ namespace Hutch.Protocol.Agent;
 /// </param>
 /// <param name="ProcessName">Optional name of a durable process, recorded with it.</param>
 /// <param name="MaxLogBytes">Durable processes: bytes of log kept on disk (older output is dropped in halves).</param>
+/// <param name="PtyCols">
+/// With <paramref name="PtyRows"/>, both &gt; 0: the command runs on a new pseudo-terminal of this size
+/// (its stdin, stdout and stderr, and its controlling terminal); output is all Stdout and input goes
+/// to the terminal. Only for durable processes (a shell).
+/// </param>
+/// <param name="PtyRows">Rows of the pseudo-terminal; see <paramref name="PtyCols"/>.</param>
 public sealed record ExecStart(
     string[] Argv,
     Dictionary<string, string> Env,
@@ -22,7 +28,9 @@ public sealed record ExecStart(
     bool HasStdin,
     string? ProcessId = null,
     string? ProcessName = null,
-    long MaxLogBytes = 0);
+    long MaxLogBytes = 0,
+    int PtyCols = 0,
+    int PtyRows = 0);
 
 /// <summary>Payload of <see cref="FrameKind.Started"/>.</summary>
 public sealed record ExecStarted(int Pid);
@@ -48,5 +56,10 @@ public sealed record ProcessInput(string Id, byte[]? Data, bool Eof);
 /// Payload of <see cref="FrameKind.ProcessSignal"/>: signal a durable process's whole tree. With
 /// <paramref name="GraceMs"/> &gt; 0 it is a kill: the signal first, SIGKILL for what is left after the grace.
 /// With <paramref name="ChildrenOnly"/> the process itself is spared (a session's shell, whose command timed out).
+/// With <paramref name="Foreground"/> the signal goes only to the foreground process group of the
+/// process's terminal, as a key like Ctrl-C sends it (processes with a pseudo-terminal only).
 /// </summary>
-public sealed record ProcessSignal(string Id, int Signal, long GraceMs = 0, bool ChildrenOnly = false);
+public sealed record ProcessSignal(string Id, int Signal, long GraceMs = 0, bool ChildrenOnly = false, bool Foreground = false);
+
+/// <summary>Payload of <see cref="FrameKind.ProcessResize"/>: a new window size for a durable process's pseudo-terminal.</summary>
+public sealed record ProcessResize(string Id, int Cols, int Rows);

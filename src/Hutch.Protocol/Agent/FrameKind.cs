@@ -14,6 +14,7 @@ public enum FrameKind : byte
     Kill = 0x13,
     ProcessInput = 0x20,
     ProcessSignal = 0x21,
+    ProcessResize = 0x22,
 
     // agent → daemon
     Pong = 0x81,

@@ -5,7 +5,8 @@ namespace Hutch.Protocol.Agent;
 /// (which reads it, also after a restart). Each process has a directory named by its id in the
 /// sandbox's records directory, a host directory never mounted inside the sandbox:
 /// <c>start.json</c> (<see cref="ProcessStartRecord"/>), the log segments <c>log.&lt;offset&gt;</c>, and
-/// <c>exit.json</c> (<see cref="ProcessExitRecord"/>), written only after every byte of output is in
+/// <c>terminal.json</c> (<see cref="TerminalRecord"/>, a process on a pseudo-terminal after its first
+/// resize), and <c>exit.json</c> (<see cref="ProcessExitRecord"/>), written only after every byte of output is in
 /// the log. A log is a sequence of frames (<see cref="FrameCodec"/> headers, kind Stdout or Stderr)
 /// whose channel field holds the low 32 bits of the frame's own offset, so a cursor that does not
 /// point at a frame is recognised. Segments are named by the offset of their first frame (20
@@ -15,6 +16,7 @@ public static class ProcessRecords
 {
     public const string StartFile = "start.json";
     public const string ExitFile = "exit.json";
+    public const string TerminalFile = "terminal.json";
     public const string SegmentPrefix = "log.";
 
     public static string SegmentName(long offset) => SegmentPrefix + offset.ToString("D20", System.Globalization.CultureInfo.InvariantCulture);
@@ -32,7 +34,12 @@ public static class ProcessRecords
 }
 
 /// <summary><c>start.json</c>: what was started, and when. The environment is never recorded (it may hold secrets).</summary>
-public sealed record ProcessStartRecord(string Id, string? Name, string[] Argv, string Cwd, int Pid, long StartedAtMs, long MaxLogBytes);
+/// <param name="Terminal">Set when the process runs on a pseudo-terminal (a shell): its size at the start.</param>
+public sealed record ProcessStartRecord(string Id, string? Name, string[] Argv, string Cwd, int Pid, long StartedAtMs, long MaxLogBytes,
+    TerminalRecord? Terminal = null);
+
+/// <summary>The window size of a process's pseudo-terminal: in <c>start.json</c> as it began, in <c>terminal.json</c> as it is now.</summary>
+public sealed record TerminalRecord(int Cols, int Rows);
 
 /// <summary><c>exit.json</c>: how the process ended, written once all its output is in the log.</summary>
 /// <param name="LogBytes">The log's final length: the cursor of its end.</param>

@@ -50,4 +50,9 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(ServiceList))]
 [JsonSerializable(typeof(StopServiceRequest))]
 [JsonSerializable(typeof(ServiceLogs))]
+[JsonSerializable(typeof(OpenShellRequest))]
+[JsonSerializable(typeof(ShellList))]
+[JsonSerializable(typeof(ResizeShellRequest))]
+[JsonSerializable(typeof(ShellOutput))]
+[JsonSerializable(typeof(ShellMessage))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

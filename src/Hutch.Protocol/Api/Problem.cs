@@ -79,4 +79,8 @@ public static class ErrorCodes
     public const string ServiceRunning = "service_running";
     public const string InvalidProbe = "invalid_probe";
     public const string InvalidRestartPolicy = "invalid_restart_policy";
+
+    // PTY shells (docs/shells.md).
+    public const string ShellNotFound = "shell_not_found";
+    public const string InvalidTerminalSize = "invalid_terminal_size";
 }

@@ -20,6 +20,7 @@ public sealed record StartProcessRequest(
 /// <param name="Pid">Its pid inside the sandbox.</param>
 /// <param name="LogBytes">The cursor of the end of its log so far.</param>
 /// <param name="Error">Why it is failed: the sandbox stopped before its exit could be recorded.</param>
+/// <param name="Terminal">Set for a shell (a process on a pseudo-terminal): the terminal's current size.</param>
 public sealed record ProcessInfo(
     string Id,
     string? Name,
@@ -34,7 +35,8 @@ public sealed record ProcessInfo(
     bool TimedOut = false,
     long? DurationMs = null,
     long LogBytes = 0,
-    string? Error = null);
+    string? Error = null,
+    TerminalSize? Terminal = null);
 
 public sealed record ProcessList(ProcessInfo[] Processes);
 

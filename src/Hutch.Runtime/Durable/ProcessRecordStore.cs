@@ -8,7 +8,8 @@ namespace Hutch.Runtime.Durable;
 
 /// <summary>What the records of one durable process say: how it started, how it ended if it has, and how long its log is.</summary>
 /// <param name="Damage">Why the exit record could not be read (not a regular file of ours, not JSON), else null.</param>
-public sealed record ProcessSnapshot(ProcessStartRecord Start, ProcessExitRecord? Exit, long LogEnd, string? Damage = null);
+/// <param name="Terminal">For a process on a pseudo-terminal: its size as last set (the start's until a resize).</param>
+public sealed record ProcessSnapshot(ProcessStartRecord Start, ProcessExitRecord? Exit, long LogEnd, string? Damage = null, TerminalRecord? Terminal = null);
 
 /// <summary>
 /// The daemon's view of a sandbox's records directory, which the agent writes (layout in
@@ -80,7 +81,24 @@ public sealed class ProcessRecordStore(string directory)
         {
             (end, damage) = (0, damage ?? e.Message);
         }
-        return new ProcessSnapshot(start, exit, end, damage);
+        return new ProcessSnapshot(start, exit, end, damage, Terminal(dir, start));
+    }
+
+    /// <summary>The terminal's size as last set (terminal.json), else as started; null for a process without one.</summary>
+    private static TerminalRecord? Terminal(SafeFileHandle dir, ProcessStartRecord start)
+    {
+        if (start.Terminal is null)
+        {
+            return null;
+        }
+        try
+        {
+            return ReadJson(dir, ProcessRecords.TerminalFile, AgentJsonContext.Default.TerminalRecord) ?? start.Terminal;
+        }
+        catch (InvalidDataException)
+        {
+            return start.Terminal; // only the size is lost: the process is fine
+        }
     }
 
     /// <summary>A reader of the process's log, or null for an unknown id.</summary>
@@ -151,7 +169,9 @@ public sealed class ProcessRecordStore(string directory)
         }
         using (file)
         {
-            var buffer = new byte[MaxRecordBytes];
+            // Sized by the file (records are replaced by rename, never grow in place): a follower reads
+            // the records at every wake-up, and 256 KiB buffers there would churn the large-object heap.
+            var buffer = new byte[Math.Min(RandomAccess.GetLength(file), MaxRecordBytes)];
             var length = RandomAccess.Read(file, buffer, 0);
             try
             {

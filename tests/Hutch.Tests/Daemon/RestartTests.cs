@@ -99,6 +99,7 @@ public class RestartTests
 
     [Fact]
     public async Task Services_AreSupervisedAgain_ByTheNextDaemon()
+    public async Task Shells_OutliveADaemonKilledWith9_AndAreAttachedAgainWithTheirStateSizeAndOutput()
     {
         var dataDir = TestPaths.NewTempDir("hutch-s");
         var port = FreePort();
@@ -113,6 +114,15 @@ public class RestartTests
                 // Becomes ready only after the daemon died: the next daemon must go on probing it.
                 await client.CreateServiceAsync(sandbox, new CreateServiceRequest("late", Command: "sleep 1.5; touch /tmp/up; exec sleep 1000",
                     Probe: new ProbeSpec(ProbeTypes.File, Path: "/tmp/up", IntervalMs: 50)));
+            string sandbox, shell;
+            using (var client = await ConnectAsync(dataDir, port))
+            {
+                sandbox = (await client.CreateSandboxAsync()).Id;
+                shell = (await client.OpenShellAsync(sandbox, new OpenShellRequest(Name: "tab"))).Id;
+                var screen = new Hutch.Tests.Shells.ShellScreen(client, sandbox, shell);
+                await screen.TypeAsync("export KEPT=yes; echo typed-$((1+1))\r");
+                await screen.WaitForAsync("typed-2");
+                await client.ResizeShellAsync(sandbox, shell, 110, 35);
             }
 
             daemon.Kill();
@@ -125,6 +135,25 @@ public class RestartTests
 
             Assert.Equal(ServiceStates.Ready, late.State);
             Assert.Equal((ServiceStates.Stopped, StopReasons.StoppedBySigterm), (stopped.State, stopped.StopReason));
+            var found = await again.GetShellAsync(sandbox, "tab");
+            var seen = new System.Text.StringBuilder();
+            await using (var terminal = await again.AttachShellAsync(sandbox, shell))
+            {
+                await terminal.SendInputAsync("echo $KEPT-after\r");
+                await terminal.SendInputAsync("exit 4\r");
+                while (await terminal.ReadAsync() is { } e)
+                {
+                    if (e is ShellOutputEvent o)
+                    {
+                        seen.Append(System.Text.Encoding.UTF8.GetString(o.Data.Span));
+                    }
+                }
+                Assert.Equal(new ShellExitEvent(4, null), terminal.Exit);
+            }
+
+            Assert.Equal((ProcessStates.Running, new TerminalSize(110, 35)), (found.State, found.Terminal));
+            Assert.Contains("typed-2", seen.ToString());
+            Assert.Contains("yes-after", seen.ToString());
             await again.DeleteSandboxAsync(sandbox);
         }
         finally

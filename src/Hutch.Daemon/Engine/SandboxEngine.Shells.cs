@@ -1,0 +1,184 @@
+using System.Text.Json;
+using Hutch.Linux;
+using Hutch.Protocol.Agent;
+using Hutch.Protocol.Api;
+using Hutch.Runtime.AgentLink;
+using Hutch.Runtime.Durable;
+
+namespace Hutch.Daemon.Engine;
+
+/// <summary>
+/// PTY shells (docs/shells.md): durable processes whose stdin, stdout and stderr are a
+/// pseudo-terminal the agent owns. Everything a process has, a shell has (records, log, cursors,
+/// kill, exit record), so this adds only what a terminal needs on top: the size, resizes, Ctrl-C
+/// to the foreground group, and a close that hangs up.
+/// </summary>
+public sealed partial class SandboxEngine
+{
+    public const int DefaultShellCols = 80;
+    public const int DefaultShellRows = 24;
+    public const int MaxShellDimension = 1000;
+
+    /// <summary>How long a closed shell's tree has after SIGHUP before SIGKILL.</summary>
+    public const long DefaultShellCloseGraceMs = 2000;
+
+    private static readonly string[] LoginShell = ["/bin/bash", "-l"];
+    private static readonly string[] FallbackShell = ["/bin/sh", "-l"];
+
+    /// <summary>Opens a shell: <c>/bin/bash -l</c> (or <c>/bin/sh -l</c>) unless the request names a command.</summary>
+    public async Task<ProcessInfo> OpenShellAsync(string idOrName, OpenShellRequest request, CancellationToken cancellationToken = default)
+    {
+        var live = await LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var (cols, rows) = ShellSize(request.Cols ?? DefaultShellCols, request.Rows ?? DefaultShellRows);
+        var argv = request.Argv is null && request.Command is null ? null : RequestValidator.Argv(request.Argv, request.Command);
+        ProcessNames.Validate(request.Name);
+        var maxLog = request.MaxLogBytes ?? DefaultMaxLogBytes;
+        if (maxLog < MinLogBytes || maxLog > MaxLogBytesLimit)
+        {
+            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"maxLogBytes must be between {MinLogBytes} and {MaxLogBytesLimit}; it was {maxLog}.");
+        }
+        var store = Records(live.Record.Id);
+        MakeRoomForProcess(live, store);
+        var start = new ExecStart(
+            argv ?? LoginShell,
+            CommandEnvironment(live, RequestValidator.Env(request.Env, "env")),
+            request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
+            TimeoutMs: 0,
+            MaxOutputBytes: 0,
+            HasStdin: true,
+            ProcessNames.NewId(),
+            request.Name,
+            maxLog,
+            cols,
+            rows);
+        var error = await LaunchAsync(live, start, cancellationToken).ConfigureAwait(false);
+        if (error?.Code == "command_not_found" && argv is null)
+        {
+            // A sandbox image without bash: the same id is free again (a failed start leaves no records).
+            start = start with { Argv = FallbackShell };
+            error = await LaunchAsync(live, start, cancellationToken).ConfigureAwait(false);
+        }
+        if (error is not null)
+        {
+            throw StartFailure(live, start, error);
+        }
+        return Describe(live.Record.Id, store, start.ProcessId!);
+    }
+
+    public async Task<IReadOnlyList<ProcessInfo>> ListShellsAsync(string idOrName, CancellationToken cancellationToken = default)
+    {
+        var record = await RecordAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var store = Records(record.Id);
+        return [.. Snapshots(store).Where(s => s.Start.Terminal is not null).Select(s => Describe(record.Id, s)).OrderBy(p => p.StartedAt)];
+    }
+
+    public async Task<ProcessInfo> GetShellAsync(string idOrName, string shell, CancellationToken cancellationToken = default)
+    {
+        var record = await RecordAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var store = Records(record.Id);
+        return Describe(record.Id, store, ResolveShell(store, shell));
+    }
+
+    /// <summary>
+    /// A shell resolved once for a client that drives it for a while (an attached terminal): input and
+    /// resizes then go to the agent without looking the sandbox up again.
+    /// </summary>
+    internal async Task<ShellTarget> ShellTargetAsync(string idOrName, string shell, CancellationToken cancellationToken = default)
+    {
+        var live = await LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        return new ShellTarget(live, ResolveShell(Records(live.Record.Id), shell));
+    }
+
+    /// <summary>Writes <paramref name="input"/> to the shell's terminal, as if typed.</summary>
+    public async Task WriteShellInputAsync(string idOrName, string shell, Stream input, CancellationToken cancellationToken = default)
+    {
+        var target = await ShellTargetAsync(idOrName, shell, cancellationToken).ConfigureAwait(false);
+        await WriteProcessStdinAsync(target.Live.Record.Id, target.Id, input, eof: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static Task WriteShellInputAsync(ShellTarget target, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        ProcessRequestAsync(target.Live, target.Id, FrameKind.ProcessInput, new ProcessInput(target.Id, data.ToArray(), Eof: false),
+            AgentJsonContext.Default.ProcessInput, cancellationToken);
+
+    public async Task<ProcessInfo> ResizeShellAsync(string idOrName, string shell, int cols, int rows, CancellationToken cancellationToken = default)
+    {
+        ShellSize(cols, rows);
+        var target = await ShellTargetAsync(idOrName, shell, cancellationToken).ConfigureAwait(false);
+        await ResizeShellAsync(target, cols, rows, cancellationToken).ConfigureAwait(false);
+        return Describe(target.Live.Record.Id, Records(target.Live.Record.Id), target.Id);
+    }
+
+    /// <summary>Sets the terminal's size; the kernel sends SIGWINCH to whatever runs in its foreground.</summary>
+    /// <exception cref="HutchException">invalid_terminal_size, or process_not_running once the shell has ended.</exception>
+    internal static Task ResizeShellAsync(ShellTarget target, int cols, int rows, CancellationToken cancellationToken)
+    {
+        ShellSize(cols, rows);
+        return ProcessRequestAsync(target.Live, target.Id, FrameKind.ProcessResize, new ProcessResize(target.Id, cols, rows),
+            AgentJsonContext.Default.ProcessResize, cancellationToken);
+    }
+
+    /// <summary>
+    /// INT goes to the terminal's foreground process group, as Ctrl-C would (the command running
+    /// is interrupted, the shell lives on); TERM, HUP and KILL go to the shell's whole tree.
+    /// </summary>
+    public async Task<ProcessInfo> SignalShellAsync(string idOrName, string shell, string signal, CancellationToken cancellationToken = default)
+    {
+        var number = ShellSignals.Parse(signal);
+        var target = await ShellTargetAsync(idOrName, shell, cancellationToken).ConfigureAwait(false);
+        await ProcessRequestAsync(target.Live, target.Id, FrameKind.ProcessSignal,
+            new ProcessSignal(target.Id, number, Foreground: number == Processes.SIGINT), AgentJsonContext.Default.ProcessSignal, cancellationToken).ConfigureAwait(false);
+        return Describe(target.Live.Record.Id, Records(target.Live.Record.Id), target.Id);
+    }
+
+    /// <summary>
+    /// Closes a shell as a terminal hang-up does: SIGHUP to its whole tree, SIGKILL to what is left
+    /// after the grace. Returns once it has ended; its records (exit state and output) stay.
+    /// </summary>
+    public async Task<ProcessInfo> CloseShellAsync(string idOrName, string shell, long? graceMs = null, CancellationToken cancellationToken = default)
+    {
+        var record = await RecordAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var id = ResolveShell(Records(record.Id), shell);
+        return await KillProcessAsync(record.Id, id, new KillRequest("SIGHUP", graceMs ?? DefaultShellCloseGraceMs), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts a durable process; the agent's refusal, or null once it runs.</summary>
+    private static async Task<AgentError?> LaunchAsync(LiveSandbox live, ExecStart start, CancellationToken cancellationToken)
+    {
+        AgentExec exec;
+        try
+        {
+            exec = await live.Connection.StartExecAsync(start, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            throw new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped: {e.Message}. Create a new sandbox.");
+        }
+        using (exec)
+        {
+            var frame = await exec.Frames.ReadAsync(cancellationToken).ConfigureAwait(false);
+            return frame.Kind == FrameKind.Error ? JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)! : null;
+        }
+    }
+
+    private static (int Cols, int Rows) ShellSize(int cols, int rows) =>
+        cols is < 1 or > MaxShellDimension || rows is < 1 or > MaxShellDimension
+            ? throw HutchException.BadRequest(ErrorCodes.InvalidTerminalSize,
+                $"A terminal is 1-{MaxShellDimension} columns by 1-{MaxShellDimension} rows; {cols}x{rows} is not. Send the size of the terminal that shows the shell, e.g. cols 80, rows 24.")
+            : (cols, rows);
+
+    /// <summary>A shell's id, or the id of the newest shell with that name.</summary>
+    private static string ResolveShell(ProcessRecordStore store, string shell)
+    {
+        if (ProcessRecords.IsValidId(shell) && store.Read(shell) is { Start.Terminal: not null })
+        {
+            return shell;
+        }
+        return Snapshots(store).Where(s => s.Start.Terminal is not null && s.Start.Name == shell)
+            .OrderByDescending(s => s.Start.StartedAtMs).FirstOrDefault()?.Start.Id
+            ?? throw new HutchException(ErrorCodes.ShellNotFound, 404,
+                $"No shell of this sandbox has the id or name '{shell}'. List them with GET …/shells, or open one with POST …/shells.");
+    }
+}
+
+/// <summary>A shell of a live sandbox, looked up once.</summary>
+internal sealed record ShellTarget(LiveSandbox Live, string Id);

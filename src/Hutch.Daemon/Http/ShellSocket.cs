@@ -1,0 +1,266 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using Hutch.Daemon.Engine;
+using Hutch.Protocol.Api;
+using Microsoft.AspNetCore.Http;
+
+namespace Hutch.Daemon.Http;
+
+/// <summary>
+/// A terminal attached over a WebSocket (<c>GET …/shells/{shell}/attach</c>, docs/shells.md):
+/// output replayed from a cursor and then followed live, exactly as the log routes read it, goes
+/// out as binary messages, each batch followed by a <c>cursor</c> text message to reattach from;
+/// binary messages in are typed input, text messages in are JSON controls (resize). When the shell
+/// ends the server sends <c>exit</c> and closes. Closing the socket detaches: the shell runs on.
+/// </summary>
+internal sealed class ShellSocket : IAsyncDisposable
+{
+    /// <summary>Largest control message (JSON text) accepted; they are a few dozen bytes.</summary>
+    private const int MaxControlBytes = 4096;
+
+    /// <summary>How long the client has to answer the server's close before the socket is dropped.</summary>
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly WebSocket _socket;
+    private readonly SandboxEngine _engine;
+    private readonly ShellTarget _shell;
+    private readonly SemaphoreSlim _sendGate = new(1, 1);
+    private readonly CancellationTokenSource _stop;
+
+    private ShellSocket(WebSocket socket, SandboxEngine engine, ShellTarget shell, CancellationToken aborted)
+    {
+        _socket = socket;
+        _engine = engine;
+        _shell = shell;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+    }
+
+    public static async Task RunAsync(HttpContext context, SandboxEngine engine, string id, string shell, long cursor)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            throw HutchException.BadRequest(ErrorCodes.InvalidRequest,
+                "…/attach is a WebSocket: connect with a WebSocket client (Upgrade: websocket), or read the output with GET …/output.");
+        }
+        // Everything that can be refused is refused before the upgrade, as a problem+json answer.
+        var target = await engine.ShellTargetAsync(id, shell, context.RequestAborted);
+        await ValidateCursorAsync(engine, target, cursor, context.RequestAborted);
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        await using var session = new ShellSocket(socket, engine, target, context.RequestAborted);
+        await session.ServeAsync(cursor);
+    }
+
+    /// <summary>A cursor the log never handed out is refused now (invalid_cursor), not after the upgrade.</summary>
+    private static async Task ValidateCursorAsync(SandboxEngine engine, ShellTarget target, long cursor, CancellationToken cancellationToken)
+    {
+        if (cursor == 0)
+        {
+            return;
+        }
+        await using var events = engine.ReadProcessLogAsync(target.Live.Record.Id, target.Id, cursor, follow: false, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await events.MoveNextAsync();
+    }
+
+    private async Task ServeAsync(long cursor)
+    {
+        var output = PumpOutputAsync(cursor);
+        var input = PumpInputAsync();
+        if (await Task.WhenAny(output, input) == output)
+        {
+            // The server closed (the shell ended, or its sandbox did): the client has a moment to
+            // answer the close, which ends the input pump; past it the socket is dropped.
+            _stop.CancelAfter(CloseHandshakeTimeout);
+        }
+        else
+        {
+            await _stop.CancelAsync();
+        }
+        await Task.WhenAll(Quietly(output), Quietly(input));
+    }
+
+    /// <summary>Output as it is in the log: binary messages, a cursor after each batch, then exit and close.</summary>
+    private async Task PumpOutputAsync(long cursor)
+    {
+        try
+        {
+            await FollowAsync(cursor);
+        }
+        catch (HutchException e)
+        {
+            // The sandbox stopped or was deleted under the attached client: say so, then close.
+            var token = _stop.Token;
+            await SendTextAsync(new ShellMessage(ShellMessageTypes.Error, Code: e.Code, Message: e.Message), token);
+            await CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "the shell is gone", token);
+        }
+    }
+
+    private async Task FollowAsync(long cursor)
+    {
+        var token = _stop.Token;
+        var events = _engine.ReadProcessLogAsync(_shell.Live.Record.Id, _shell.Id, cursor, follow: true, token).GetAsyncEnumerator(token);
+        await using (events)
+        {
+            var unreported = false;
+            while (true)
+            {
+                var next = events.MoveNextAsync();
+                if (!next.IsCompleted && unreported)
+                {
+                    // The reader caught up and waits for more: tell the client where it is now.
+                    try
+                    {
+                        await SendTextAsync(new ShellMessage(ShellMessageTypes.Cursor, Cursor: cursor), token);
+                    }
+                    catch
+                    {
+                        // The socket is gone: the pending read must finish before the reader is disposed.
+                        await _stop.CancelAsync();
+                        await Quietly(next.AsTask());
+                        throw;
+                    }
+                    unreported = false;
+                }
+                if (!await next)
+                {
+                    return;
+                }
+                var e = events.Current;
+                cursor = e.Cursor;
+                switch (e.Type)
+                {
+                    case LogEventTypes.Stdout or LogEventTypes.Stderr:
+                        await SendAsync(Convert.FromBase64String(e.Data!), WebSocketMessageType.Binary, token);
+                        unreported = true;
+                        break;
+                    case LogEventTypes.Truncated:
+                        unreported = true;
+                        break;
+                    case LogEventTypes.Exit:
+                        await SendTextAsync(new ShellMessage(ShellMessageTypes.Cursor, Cursor: cursor), token);
+                        await SendTextAsync(new ShellMessage(ShellMessageTypes.Exit, ExitCode: e.Process!.ExitCode, Signal: e.Process.Signal), token);
+                        await CloseAsync(WebSocketCloseStatus.NormalClosure, "the shell exited", token);
+                        return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Binary messages are typed input, forwarded piece by piece in order; text messages are JSON controls.</summary>
+    private async Task PumpInputAsync()
+    {
+        var token = _stop.Token;
+        var buffer = new byte[64 * 1024];
+        var control = new MemoryStream();
+        while (true)
+        {
+            var received = await _socket.ReceiveAsync(buffer, token);
+            switch (received.MessageType)
+            {
+                case WebSocketMessageType.Close:
+                    await CloseAsync(WebSocketCloseStatus.NormalClosure, "detached", token);
+                    return;
+                case WebSocketMessageType.Binary when received.Count > 0:
+                    try
+                    {
+                        await SandboxEngine.WriteShellInputAsync(_shell, buffer.AsMemory(0, received.Count), token);
+                    }
+                    catch (HutchException e) when (e.Code == ErrorCodes.ProcessNotRunning)
+                    {
+                        // Typed after the shell ended: the output side is sending exit.
+                    }
+                    break;
+                case WebSocketMessageType.Text:
+                    if (control.Length + received.Count > MaxControlBytes)
+                    {
+                        await CloseAsync(WebSocketCloseStatus.MessageTooBig, $"control messages are at most {MaxControlBytes} bytes", token);
+                        return;
+                    }
+                    control.Write(buffer, 0, received.Count);
+                    if (received.EndOfMessage)
+                    {
+                        await ControlAsync(control.ToArray(), token);
+                        control.SetLength(0);
+                    }
+                    break;
+            }
+        }
+    }
+
+    /// <summary>One JSON control message; a bad one is answered with an error message and the session goes on.</summary>
+    private async Task ControlAsync(byte[] json, CancellationToken token)
+    {
+        try
+        {
+            var message = JsonSerializer.Deserialize(json, ApiJsonContext.Default.ShellMessage)
+                ?? throw HutchException.BadRequest(ErrorCodes.InvalidRequest, "A control message is a JSON object.");
+            if (message.Type != ShellMessageTypes.Resize)
+            {
+                throw HutchException.BadRequest(ErrorCodes.InvalidRequest,
+                    $"Unknown control message type '{message.Type}'. Send {{\"type\":\"resize\",\"cols\":80,\"rows\":24}}; input goes in binary messages.");
+            }
+            await SandboxEngine.ResizeShellAsync(_shell, message.Cols ?? 0, message.Rows ?? 0, token);
+        }
+        catch (JsonException e)
+        {
+            await SendTextAsync(new ShellMessage(ShellMessageTypes.Error, Code: ErrorCodes.InvalidRequest,
+                Message: $"The control message is not valid JSON of the shape {{\"type\":\"resize\",\"cols\":80,\"rows\":24}}: {e.Message.Split(" Path:")[0]}"), token);
+        }
+        catch (HutchException e) when (e.Code != ErrorCodes.SandboxDied)
+        {
+            await SendTextAsync(new ShellMessage(ShellMessageTypes.Error, Code: e.Code, Message: e.Message), token);
+        }
+    }
+
+    private Task SendTextAsync(ShellMessage message, CancellationToken token) =>
+        SendAsync(JsonSerializer.SerializeToUtf8Bytes(message, ApiJsonContext.Default.ShellMessage), WebSocketMessageType.Text, token);
+
+    /// <summary>One message at a time: a WebSocket allows one send in flight, and both pumps send.</summary>
+    private async Task SendAsync(ReadOnlyMemory<byte> data, WebSocketMessageType type, CancellationToken token)
+    {
+        await _sendGate.WaitAsync(token);
+        try
+        {
+            await _socket.SendAsync(data, type, endOfMessage: true, token);
+        }
+        finally
+        {
+            _sendGate.Release();
+        }
+    }
+
+    /// <summary>Starts (or answers) the close handshake, once.</summary>
+    private async Task CloseAsync(WebSocketCloseStatus status, string reason, CancellationToken token)
+    {
+        await _sendGate.WaitAsync(token);
+        try
+        {
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await _socket.CloseOutputAsync(status, reason, token);
+            }
+        }
+        finally
+        {
+            _sendGate.Release();
+        }
+    }
+
+    /// <summary>A pump's end: cancellation, a dropped connection or a sandbox that died all just end the session.</summary>
+    private static async Task Quietly(Task pump)
+    {
+        try
+        {
+            await pump;
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or HutchException or IOException)
+        {
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _stop.Dispose();
+        _sendGate.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

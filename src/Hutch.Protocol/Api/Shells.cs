@@ -1,0 +1,60 @@
+namespace Hutch.Protocol.Api;
+
+/// <summary>
+/// Body of <c>POST /v1/sandboxes/{id}/shells</c>: a process on a pseudo-terminal (docs/shells.md).
+/// Without Argv and Command it runs <c>/bin/bash -l</c>, or <c>/bin/sh -l</c> where there is no bash.
+/// </summary>
+/// <param name="Cols">Terminal width, 1-1000 (default 80).</param>
+/// <param name="Rows">Terminal height, 1-1000 (default 24).</param>
+/// <param name="Argv">A program and its arguments to run on the terminal instead of the login shell.</param>
+/// <param name="Command">A shell line (<c>/bin/sh -c</c>) to run on the terminal instead; not with Argv.</param>
+/// <param name="Name">Optional name to find it by (1-64 of a-z, 0-9, '-', '_').</param>
+/// <param name="MaxLogBytes">Bytes of output kept on disk (65536-1073741824, default 16 MiB); older output is dropped first.</param>
+public sealed record OpenShellRequest(
+    int? Cols = null,
+    int? Rows = null,
+    string? Cwd = null,
+    Dictionary<string, string>? Env = null,
+    string[]? Argv = null,
+    string? Command = null,
+    string? Name = null,
+    long? MaxLogBytes = null);
+
+/// <summary>The window size of a shell's terminal, in character cells.</summary>
+public sealed record TerminalSize(int Cols, int Rows);
+
+public sealed record ShellList(ProcessInfo[] Shells);
+
+/// <summary>Body of <c>…/shells/{shell}/resize</c>: the new size, 1-1000 each.</summary>
+public sealed record ResizeShellRequest(int Cols, int Rows);
+
+/// <summary>
+/// A read of a shell's output without following (<c>GET …/shells/{shell}/output</c>): what the
+/// terminal wrote from a cursor up to the end so far. <see cref="Cursor"/> is where the next read
+/// starts; <see cref="Dropped"/> counts bytes the size cap discarded before the requested cursor.
+/// </summary>
+public sealed record ShellOutput(string Data, string Encoding, long Cursor, long Dropped, bool More, ProcessInfo Shell);
+
+/// <summary>
+/// A text message on a shell's attach WebSocket (binary messages are raw terminal bytes). From the
+/// client: <c>resize</c> with Cols and Rows. From the server: <c>cursor</c> (the log position of
+/// the output sent so far, to reattach from), <c>exit</c> (ExitCode, or Signal when a signal ended
+/// it; the server closes after it) and <c>error</c> (Code and Message, for a control message it refused).
+/// </summary>
+public sealed record ShellMessage(
+    string Type,
+    int? Cols = null,
+    int? Rows = null,
+    long? Cursor = null,
+    int? ExitCode = null,
+    string? Signal = null,
+    string? Code = null,
+    string? Message = null);
+
+public static class ShellMessageTypes
+{
+    public const string Resize = "resize";
+    public const string Cursor = "cursor";
+    public const string Exit = "exit";
+    public const string Error = "error";
+}
