@@ -21,12 +21,14 @@ internal sealed class NdjsonReader<T>(Stream stream, JsonTypeInfo<T> typeInfo) :
         {
             var result = await _pipe.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
+            var found = false;
             try
             {
                 while (TryReadLine(ref buffer, result.IsCompleted, out var line))
                 {
                     if (!IsBlank(line))
                     {
+                        found = true;
                         return Deserialize(line);
                     }
                 }
@@ -37,8 +39,10 @@ internal sealed class NdjsonReader<T>(Stream stream, JsonTypeInfo<T> typeInfo) :
             }
             finally
             {
-                // Everything before `buffer` is consumed; all of it was examined, so wait for more bytes.
-                _pipe.AdvanceTo(buffer.Start, buffer.End);
+                // Everything before `buffer` is consumed. After a value, what follows it is not examined
+                // yet (it may hold the next lines already: the next call must not wait for more bytes);
+                // otherwise all of it was, and only new bytes can make a line.
+                _pipe.AdvanceTo(buffer.Start, found ? buffer.Start : buffer.End);
             }
         }
         return null;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -19,11 +20,17 @@ public sealed partial class SandboxEngine
     /// <summary>Records kept per sandbox; past this the oldest ended process's records are removed.</summary>
     public const int MaxProcessRecords = 1024;
 
+    /// <summary>Records removed at once when the cap is reached.</summary>
+    private const int PruneBatch = 128;
+
     public const long DefaultMaxLogBytes = 16L << 20;
     public const long MinLogBytes = 64L << 10;
     public const long MaxLogBytesLimit = 1L << 30;
     public const long DefaultKillGraceMs = 5000;
     public const long MaxKillGraceMs = 60_000;
+
+    /// <summary>Newest process id by "records directory/name" (see <see cref="NewestNamed"/>).</summary>
+    private readonly ConcurrentDictionary<string, string> _newestByName = new();
 
     /// <summary>How long a follower waits without any inotify event before looking anyway.</summary>
     private static readonly TimeSpan FollowSafetyPoll = TimeSpan.FromSeconds(1);
@@ -73,6 +80,10 @@ public sealed partial class SandboxEngine
             {
                 throw StartFailure(live, start, JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)!);
             }
+        }
+        if (request.Name is { } name)
+        {
+            _newestByName[store.Directory + "/" + name] = id;
         }
         return Describe(live.Record.Id, store, id);
     }
@@ -260,14 +271,32 @@ public sealed partial class SandboxEngine
     private bool IsLive(string sandboxId) => _live.TryGetValue(sandboxId, out var live) && live.Connection.IsOpen;
 
     /// <summary>A process id, or the name of the newest process given that name.</summary>
-    private static string ResolveProcess(ProcessRecordStore store, string process)
+    private string ResolveProcess(ProcessRecordStore store, string process)
     {
         if (ProcessRecords.IsValidId(process) && store.Read(process) is not null)
         {
             return process;
         }
-        return Snapshots(store).Where(s => s.Start.Name == process).OrderByDescending(s => s.Start.StartedAtMs).FirstOrDefault()?.Start.Id
-            ?? throw ProcessNotFound(process);
+        return NewestNamed(store, process) ?? throw ProcessNotFound(process);
+    }
+
+    /// <summary>
+    /// The newest process of a name: remembered when this daemon starts one, so a lookup reads one
+    /// record; found by reading them all only after a restart or when the one remembered is gone.
+    /// </summary>
+    private string? NewestNamed(ProcessRecordStore store, string name)
+    {
+        var key = store.Directory + "/" + name;
+        if (_newestByName.TryGetValue(key, out var remembered) && store.Read(remembered)?.Start.Name == name)
+        {
+            return remembered;
+        }
+        var found = Snapshots(store).Where(s => s.Start.Name == name).OrderByDescending(s => s.Start.StartedAtMs).FirstOrDefault()?.Start.Id;
+        if (found is not null)
+        {
+            _newestByName[key] = found;
+        }
+        return found;
     }
 
     private static HutchException ProcessNotFound(string process) =>
@@ -322,7 +351,8 @@ public sealed partial class SandboxEngine
         {
             return;
         }
-        var ended = Snapshots(store).Where(s => s.Exit is not null).OrderBy(s => s.Exit!.EndedAtMs).Take(ids.Count - MaxProcessRecords + 1).ToList();
+        // Down to a margin below the cap, so the scan that finds the oldest happens once per PruneBatch starts, not on every one.
+        var ended = Snapshots(store).Where(s => s.Exit is not null).OrderBy(s => s.Exit!.EndedAtMs).Take(ids.Count - MaxProcessRecords + PruneBatch).ToList();
         if (ids.Count - ended.Count >= MaxProcessRecords)
         {
             throw HutchException.Conflict(ErrorCodes.TooManyProcesses,

@@ -184,11 +184,9 @@ public sealed partial class SandboxEngine
     }
 
     private SessionInfo? FindSession(string sandboxId, ProcessRecordStore store, string session) =>
-        Snapshots(store)
-            .Where(s => s.Start.Name == SessionPrefix + session || (s.Start.Id == session && s.Start.Name?.StartsWith(SessionPrefix, StringComparison.Ordinal) == true))
-            .OrderByDescending(s => s.Start.StartedAtMs)
-            .Select(s => ToSession(Describe(sandboxId, s)))
-            .FirstOrDefault();
+        ProcessRecords.IsValidId(session) && NewestNamed(store, SessionPrefix + session) is { } id && store.Read(id) is { } snapshot
+            ? ToSession(Describe(sandboxId, snapshot))
+            : null;
 
     private static SessionInfo ToSession(ProcessInfo process) => new(
         process.Name![SessionPrefix.Length..], process.Id,

@@ -99,7 +99,6 @@ public class RestartTests
 
     [Fact]
     public async Task Services_AreSupervisedAgain_ByTheNextDaemon()
-    public async Task Shells_OutliveADaemonKilledWith9_AndAreAttachedAgainWithTheirStateSizeAndOutput()
     {
         var dataDir = TestPaths.NewTempDir("hutch-s");
         var port = FreePort();
@@ -114,6 +113,35 @@ public class RestartTests
                 // Becomes ready only after the daemon died: the next daemon must go on probing it.
                 await client.CreateServiceAsync(sandbox, new CreateServiceRequest("late", Command: "sleep 1.5; touch /tmp/up; exec sleep 1000",
                     Probe: new ProbeSpec(ProbeTypes.File, Path: "/tmp/up", IntervalMs: 50)));
+            }
+
+            daemon.Kill();
+            await daemon.WaitForExitAsync();
+            daemon = StartDaemon(dataDir, port);
+            using var again = await ConnectAsync(dataDir, port);
+
+            var late = await again.WaitServiceAsync(sandbox, "late", TimeSpan.FromSeconds(30));
+            var stopped = await again.StopServiceAsync(sandbox, "steady");
+
+            Assert.Equal(ServiceStates.Ready, late.State);
+            Assert.Equal((ServiceStates.Stopped, StopReasons.StoppedBySigterm), (stopped.State, stopped.StopReason));
+            await again.DeleteSandboxAsync(sandbox);
+        }
+        finally
+        {
+            await StopAsync(daemon);
+            TestPaths.DeleteDataDir(dataDir);
+        }
+    }
+
+    [Fact]
+    public async Task Shells_OutliveADaemonKilledWith9_AndAreAttachedAgainWithTheirStateSizeAndOutput()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-s");
+        var port = FreePort();
+        var daemon = StartDaemon(dataDir, port);
+        try
+        {
             string sandbox, shell;
             using (var client = await ConnectAsync(dataDir, port))
             {
@@ -130,11 +158,6 @@ public class RestartTests
             daemon = StartDaemon(dataDir, port);
             using var again = await ConnectAsync(dataDir, port);
 
-            var late = await again.WaitServiceAsync(sandbox, "late", TimeSpan.FromSeconds(30));
-            var stopped = await again.StopServiceAsync(sandbox, "steady");
-
-            Assert.Equal(ServiceStates.Ready, late.State);
-            Assert.Equal((ServiceStates.Stopped, StopReasons.StoppedBySigterm), (stopped.State, stopped.StopReason));
             var found = await again.GetShellAsync(sandbox, "tab");
             var seen = new System.Text.StringBuilder();
             await using (var terminal = await again.AttachShellAsync(sandbox, shell))
