@@ -10,8 +10,6 @@ namespace Hutch.Daemon.Http;
 /// <summary>The /v1/sandboxes/{id}/processes routes (docs/processes.md): thin translations to the engine.</summary>
 internal static class ProcessEndpoints
 {
-    private const long DefaultWaitMs = 30_000;
-    private const long MaxWaitMs = 3_600_000;
     private const long DefaultLogBytes = 1 << 20;
     private const long MaxLogBytes = 16 << 20;
 
@@ -35,14 +33,7 @@ internal static class ProcessEndpoints
             .WithSummary("Get a process (by id or name) with its state and exit status");
 
         processes.MapPost("/{process}/wait", async (string id, string process, long? timeoutMs, CancellationToken ct) =>
-            {
-                var timeout = timeoutMs ?? DefaultWaitMs;
-                if (timeout < 0 || timeout > MaxWaitMs)
-                {
-                    throw HutchException.BadRequest(ErrorCodes.InvalidTimeout, $"timeoutMs must be between 0 and {MaxWaitMs}; it was {timeout}.");
-                }
-                return TypedResults.Ok(await engine.WaitProcessAsync(id, process, TimeSpan.FromMilliseconds(timeout), ct));
-            })
+                TypedResults.Ok(await engine.WaitProcessAsync(id, process, WaitTimeout.Parse(timeoutMs), ct)))
             .WithSummary("Wait until the process ends (or timeoutMs, default 30000) and return it");
 
         processes.MapPost("/{process}/stdin", async (string id, string process, bool? eof, HttpRequest http, CancellationToken ct) =>

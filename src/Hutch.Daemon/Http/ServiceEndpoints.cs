@@ -9,8 +9,6 @@ namespace Hutch.Daemon.Http;
 /// <summary>The /v1/sandboxes/{id}/services routes (docs/services.md).</summary>
 internal static class ServiceEndpoints
 {
-    private const long DefaultWaitMs = 30_000;
-    private const long MaxWaitMs = 3_600_000;
 
     public static void Map(IEndpointRouteBuilder app, SandboxEngine engine)
     {
@@ -32,14 +30,7 @@ internal static class ServiceEndpoints
             .WithSummary("Get a service: state, stop reason, restarts, current process");
 
         services.MapPost("/{name}/wait", async (string id, string name, long? timeoutMs, CancellationToken ct) =>
-            {
-                var timeout = timeoutMs ?? DefaultWaitMs;
-                if (timeout < 0 || timeout > MaxWaitMs)
-                {
-                    throw HutchException.BadRequest(ErrorCodes.InvalidTimeout, $"timeoutMs must be between 0 and {MaxWaitMs}; it was {timeout}.");
-                }
-                return TypedResults.Ok(await engine.WaitServiceAsync(id, name, TimeSpan.FromMilliseconds(timeout), ct));
-            })
+                TypedResults.Ok(await engine.WaitServiceAsync(id, name, WaitTimeout.Parse(timeoutMs), ct)))
             .WithSummary("Wait until the service is ready or has failed (or timeoutMs, default 30000)");
 
         services.MapGet("/{name}/logs", async (string id, string name, int? tail, CancellationToken ct) =>
