@@ -16,6 +16,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Hutch.Client;
 using Hutch.Protocol.Api;
+using static BenchDaemon;
 
 var cli = Arg("--cli") ?? throw new ArgumentException("--cli PATH (artifacts/cli/hutch) is required");
 var runs = int.Parse(Arg("--runs") ?? "7", CultureInfo.InvariantCulture);
@@ -142,32 +143,6 @@ finally
 return 0;
 
 string? Arg(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-
-static async Task<string> ApiKeyAsync(string dataDir)
-{
-    var file = Path.Join(dataDir, "api-key");
-    for (var i = 0; i < 100 && !File.Exists(file); i++)
-    {
-        await Task.Delay(100);
-    }
-    return (await File.ReadAllTextAsync(file)).Trim();
-}
-
-static async Task WaitForHealthAsync(HutchClient client)
-{
-    for (var i = 0; ; i++)
-    {
-        try
-        {
-            await client.HealthAsync();
-            return;
-        }
-        catch (HutchApiException) when (i < 100)
-        {
-            await Task.Delay(100);
-        }
-    }
-}
 
 static double Median(List<double> values)
 {

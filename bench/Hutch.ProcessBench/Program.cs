@@ -30,6 +30,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Hutch.Client;
 using Hutch.Protocol.Api;
+using static BenchDaemon;
 
 var cli = Arg("--cli") ?? throw new ArgumentException("--cli PATH (artifacts/cli/hutch) is required");
 var n = int.Parse(Arg("--n") ?? "200", CultureInfo.InvariantCulture);
@@ -519,32 +520,6 @@ static long StatusKiB(string path, string key)
     {
     }
     return 0;
-}
-
-static async Task<string> ApiKeyAsync(string dataDir)
-{
-    var file = Path.Join(dataDir, "api-key");
-    for (var i = 0; i < 100 && !File.Exists(file); i++)
-    {
-        await Task.Delay(100);
-    }
-    return (await File.ReadAllTextAsync(file)).Trim();
-}
-
-static async Task WaitForHealthAsync(HutchClient client)
-{
-    for (var i = 0; ; i++)
-    {
-        try
-        {
-            await client.HealthAsync();
-            return;
-        }
-        catch (HutchApiException) when (i < 100)
-        {
-            await Task.Delay(100);
-        }
-    }
 }
 
 static void Check(bool ok, string what)

@@ -14,6 +14,7 @@ using System.Globalization;
 using System.Threading.Channels;
 using Hutch.Client;
 using Hutch.Protocol.Api;
+using static BenchDaemon;
 
 var cli = Arg("--cli") ?? throw new ArgumentException("--cli PATH (artifacts/cli/hutch) is required");
 var iterations = int.Parse(Arg("--iterations") ?? "1000", CultureInfo.InvariantCulture);
@@ -118,32 +119,6 @@ static async Task DrainAsync(ChannelReader<ShellEvent> events)
         catch (OperationCanceledException)
         {
             return;
-        }
-    }
-}
-
-static async Task<string> ApiKeyAsync(string dataDir)
-{
-    var file = Path.Join(dataDir, "api-key");
-    for (var i = 0; i < 100 && !File.Exists(file); i++)
-    {
-        await Task.Delay(100);
-    }
-    return (await File.ReadAllTextAsync(file)).Trim();
-}
-
-static async Task WaitForHealthAsync(HutchClient client)
-{
-    for (var i = 0; ; i++)
-    {
-        try
-        {
-            await client.HealthAsync();
-            return;
-        }
-        catch (HutchApiException) when (i < 100)
-        {
-            await Task.Delay(100);
         }
     }
 }

@@ -117,10 +117,11 @@ internal sealed class ProcessLog : IExecOutput
     public void Exited(Exec exec, ExecExited exit)
     {
         _segment?.Dispose();
+        // Out of the table first: once exit.json says it ended, no request may be accepted for it.
+        _onExited(_id);
         var record = new ProcessExitRecord(exit.ExitCode, exit.Signal, exit.TimedOut, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), exit.DurationMs, _offset);
         WriteRecord(ProcessRecords.ExitFile, json => AgentJson.Write(json, record));
         _dir.Dispose();
-        _onExited(_id);
     }
 
     /// <summary>Keeps the terminal's size where the daemon reads it (terminal.json), replaced atomically.</summary>

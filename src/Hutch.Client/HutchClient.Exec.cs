@@ -54,16 +54,7 @@ public sealed partial class HutchClient
         message.Headers.Accept.Add(NdjsonMediaType);
 
         // ResponseHeadersRead: events are handed over as the daemon flushes them, not when the command ends.
-        using var response = await SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        Stream body;
-        try
-        {
-            body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw ConnectionFailure(e);
-        }
+        var body = await SendForStreamAsync(message, cancellationToken).ConfigureAwait(false);
 
         // Disposing the reader disposes the body; a body not read to its end makes the handler drop the connection.
         await using var reader = new NdjsonReader<ExecEvent>(body, Json.ExecEvent);

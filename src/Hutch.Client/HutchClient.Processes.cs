@@ -87,16 +87,7 @@ public sealed partial class HutchClient
         using var message = NewRequest(HttpMethod.Get, ProcessPath(idOrName, process,
             $"/logs/stream?cursor={cursor.ToString(CultureInfo.InvariantCulture)}&follow={(follow ? "true" : "false")}"));
         message.Headers.Accept.Add(NdjsonMediaType);
-        using var response = await SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        Stream body;
-        try
-        {
-            body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw ConnectionFailure(e);
-        }
+        var body = await SendForStreamAsync(message, cancellationToken).ConfigureAwait(false);
         await using var reader = new NdjsonReader<LogEvent>(body, Json.LogEvent);
         while (true)
         {

@@ -149,6 +149,10 @@ public sealed partial class SandboxEngine
         var live = await LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var store = Records(live.Record.Id);
         var id = ResolveProcess(store, process);
+        if (Describe(live.Record.Id, store, id).State is not (ProcessStates.Running or ProcessStates.Starting))
+        {
+            throw NotRunning(id);
+        }
         await ProcessRequestAsync(live, id, FrameKind.ProcessSignal, new ProcessSignal(id, number), AgentJsonContext.Default.ProcessSignal, cancellationToken).ConfigureAwait(false);
         return Describe(live.Record.Id, store, id);
     }
@@ -299,6 +303,9 @@ public sealed partial class SandboxEngine
         return found;
     }
 
+    private static HutchException NotRunning(string id) =>
+        HutchException.Conflict(ErrorCodes.ProcessNotRunning, $"Process {id} is not running any more. Read its exit with GET …/processes/{id}.");
+
     private static HutchException ProcessNotFound(string process) =>
         new(ErrorCodes.ProcessNotFound, 404, $"No process of this sandbox has the id or name '{process}'. List them with GET …/processes (or `hutch ps`).");
 
@@ -373,7 +380,7 @@ public sealed partial class SandboxEngine
         }
         catch (AgentException e) when (e.Code == "process_not_running")
         {
-            throw HutchException.Conflict(ErrorCodes.ProcessNotRunning, $"Process {id} is not running any more. Read its exit with GET …/processes/{id}.");
+            throw NotRunning(id);
         }
         catch (AgentException e) when (e.Code == "no_stdin")
         {
