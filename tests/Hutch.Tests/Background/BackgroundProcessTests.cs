@@ -254,11 +254,14 @@ public class BackgroundProcessTests(DaemonFixture fixture)
     public async Task ProcessesOfADeletedSandbox_LeaveNothingOnTheHost()
     {
         var sandbox = await fixture.CreateAsync();
-        await Client.StartProcessAsync(sandbox.Id, new StartProcessRequest(Command: "sleep 1000 & sleep 1000"));
+        // A duration no other test uses: the host's process table is searched for it afterwards.
+        await Client.StartProcessAsync(sandbox.Id, new StartProcessRequest(Command: "sleep 4242.5 & sleep 4242.5"));
         await Task.Delay(100);
+        Assert.NotEmpty(HostInspector.ProcessesWithCommandLine("sleep\04242.5\0"));
 
         await sandbox.DisposeAsync();
 
+        Assert.Empty(HostInspector.ProcessesWithCommandLine("sleep\04242.5\0"));
         Assert.False(Directory.Exists(Path.Join(fixture.DataDir, "sandboxes", sandbox.Id)));
         Assert.Empty(HostInspector.CgroupDirsOf(sandbox.Id));
     }

@@ -89,6 +89,23 @@ public class ServiceTests(DaemonFixture fixture)
         Assert.NotNull(failed.LastProbeError);
     }
 
+    [Theory]
+    [InlineData(ProbeTypes.File)]
+    [InlineData(ProbeTypes.Command)]
+    public async Task FileAndCommandProbes_ThatNeverPass_FailWithReadinessTimeout(string type)
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        var probe = type == ProbeTypes.File
+            ? new ProbeSpec(type, Path: "/tmp/never", IntervalMs: 50, TimeoutMs: 700)
+            : new ProbeSpec(type, Command: "echo not yet >&2; exit 3", IntervalMs: 50, TimeoutMs: 700);
+
+        await Client.CreateServiceAsync(sandbox.Id, new CreateServiceRequest("slow", Command: "exec sleep 1000", Probe: probe));
+        var failed = await Client.WaitServiceAsync(sandbox.Id, "slow", Wait);
+
+        Assert.Equal((ServiceStates.Failed, StopReasons.ReadinessTimeout), (failed.State, failed.StopReason));
+        Assert.Contains(type == ProbeTypes.File ? "/tmp/never does not exist" : "exited with 3: not yet", failed.LastProbeError);
+    }
+
     [Fact]
     public async Task AServiceThatExitsBeforeReady_FailsWithItsExitCode()
     {
