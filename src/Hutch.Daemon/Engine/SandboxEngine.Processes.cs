@@ -262,6 +262,37 @@ public sealed partial class SandboxEngine
         }
     }
 
+    /// <summary>What the log holds from <paramref name="cursor"/>, up to about <paramref name="maxBytes"/>, without waiting.</summary>
+    public async Task<LogWindow> ReadLogWindowAsync(string idOrName, string process, long cursor, long maxBytes, CancellationToken cancellationToken = default)
+    {
+        using var stdout = new MemoryStream();
+        using var stderr = new MemoryStream();
+        long dropped = 0;
+        ProcessInfo? ended = null;
+        await foreach (var e in ReadProcessLogAsync(idOrName, process, cursor, follow: false, cancellationToken).ConfigureAwait(false))
+        {
+            cursor = e.Cursor;
+            switch (e.Type)
+            {
+                case LogEventTypes.Stdout or LogEventTypes.Stderr:
+                    (e.Type == LogEventTypes.Stdout ? stdout : stderr).Write(Convert.FromBase64String(e.Data!));
+                    break;
+                case LogEventTypes.Truncated:
+                    dropped += e.Dropped ?? 0;
+                    break;
+                case LogEventTypes.Exit:
+                    ended = e.Process;
+                    break;
+            }
+            if (stdout.Length + stderr.Length >= maxBytes)
+            {
+                break;
+            }
+        }
+        var info = ended ?? await GetProcessAsync(idOrName, process, cancellationToken).ConfigureAwait(false);
+        return new LogWindow(stdout.ToArray(), stderr.ToArray(), cursor, dropped, info);
+    }
+
     private ProcessRecordStore Records(string sandboxId) => new(_paths.Records(sandboxId));
 
     /// <summary>The registry row of a sandbox whose records may be read (live or not, never deleted).</summary>

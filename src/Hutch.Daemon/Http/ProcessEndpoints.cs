@@ -75,33 +75,9 @@ internal static class ProcessEndpoints
                     throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"maxBytes must be between 1 and {MaxLogBytes}; it was {limit}.");
                 }
                 var asText = RequestValidator.Encoding(encoding) == "utf8";
-                using var stdout = new MemoryStream();
-                using var stderr = new MemoryStream();
-                long next = cursor ?? 0, dropped = 0;
-                ProcessInfo? ended = null;
-                await foreach (var e in engine.ReadProcessLogAsync(id, process, next, follow: false, ct))
-                {
-                    next = e.Cursor;
-                    switch (e.Type)
-                    {
-                        case LogEventTypes.Stdout or LogEventTypes.Stderr:
-                            (e.Type == LogEventTypes.Stdout ? stdout : stderr).Write(Convert.FromBase64String(e.Data!));
-                            break;
-                        case LogEventTypes.Truncated:
-                            dropped += e.Dropped ?? 0;
-                            break;
-                        case LogEventTypes.Exit:
-                            ended = e.Process;
-                            break;
-                    }
-                    if (stdout.Length + stderr.Length >= limit)
-                    {
-                        break;
-                    }
-                }
-                var info = ended ?? await engine.GetProcessAsync(id, process, ct);
-                return TypedResults.Ok(new ProcessLogs(Encode(stdout, asText), Encode(stderr, asText), asText ? "utf8" : "base64",
-                    next, dropped, More: next < info.LogBytes, info));
+                var window = await engine.ReadLogWindowAsync(id, process, cursor ?? 0, limit, ct);
+                return TypedResults.Ok(new ProcessLogs(Encode(window.Stdout, asText), Encode(window.Stderr, asText), asText ? "utf8" : "base64",
+                    window.Cursor, window.Dropped, window.More, window.Process));
             })
             .WithSummary("Read a process's output from a cursor (default 0) up to maxBytes, without waiting");
 
@@ -111,7 +87,5 @@ internal static class ProcessEndpoints
             .WithSummary("Stream a process's output from a cursor as NDJSON; follows until it ends unless follow=false");
     }
 
-    private static string Encode(MemoryStream bytes, bool asText) => asText
-        ? Encoding.UTF8.GetString(bytes.GetBuffer(), 0, (int)bytes.Length)
-        : Convert.ToBase64String(bytes.GetBuffer(), 0, (int)bytes.Length);
+    internal static string Encode(byte[] bytes, bool asText) => asText ? Encoding.UTF8.GetString(bytes) : Convert.ToBase64String(bytes);
 }

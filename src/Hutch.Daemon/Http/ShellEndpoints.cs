@@ -1,4 +1,3 @@
-using System.Text;
 using Hutch.Daemon.Engine;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
@@ -78,32 +77,9 @@ internal static class ShellEndpoints
         }
         var asText = RequestValidator.Encoding(encoding) == "utf8";
         var shellId = (await engine.GetShellAsync(id, shell, ct)).Id;
-        using var data = new MemoryStream();
-        long dropped = 0;
-        ProcessInfo? ended = null;
-        await foreach (var e in engine.ReadProcessLogAsync(id, shellId, cursor, follow: false, ct))
-        {
-            cursor = e.Cursor;
-            switch (e.Type)
-            {
-                case LogEventTypes.Stdout or LogEventTypes.Stderr:
-                    data.Write(Convert.FromBase64String(e.Data!));
-                    break;
-                case LogEventTypes.Truncated:
-                    dropped += e.Dropped ?? 0;
-                    break;
-                case LogEventTypes.Exit:
-                    ended = e.Process;
-                    break;
-            }
-            if (data.Length >= maxBytes)
-            {
-                break;
-            }
-        }
-        var info = ended ?? await engine.GetShellAsync(id, shellId, ct);
-        var bytes = data.GetBuffer().AsSpan(0, (int)data.Length);
-        return new ShellOutput(asText ? Encoding.UTF8.GetString(bytes) : Convert.ToBase64String(bytes), asText ? "utf8" : "base64",
-            cursor, dropped, More: cursor < info.LogBytes, info);
+        var window = await engine.ReadLogWindowAsync(id, shellId, cursor, maxBytes, ct);
+        // A terminal writes a single stream (stdout).
+        return new ShellOutput(ProcessEndpoints.Encode(window.Stdout, asText), asText ? "utf8" : "base64",
+            window.Cursor, window.Dropped, window.More, window.Process);
     }
 }
