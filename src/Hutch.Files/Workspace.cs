@@ -124,7 +124,21 @@ public sealed partial class Workspace : IDisposable
         _ => FileTypes.Other,
     };
 
-    private FileEntry Describe(SafeFileHandle dir, string name, string relative, EntryStatus status) => new(
-        relative, TypeName(status.Kind), status.Size, Modes.Format(status.Permissions), status.Mtime,
-        status.Kind == EntryKind.Symlink ? At.ReadLink(dir, name) : null);
+    private FileEntry Describe(SafeFileHandle dir, string name, string relative, EntryStatus status)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new(relative, TypeName(status.Kind), status.Size, Modes.Format(status.Permissions), status.Mtime,
+                    status.Kind == EntryKind.Symlink ? At.ReadLink(dir, name) : null);
+            }
+            catch (LinuxException e) when (e.Errno == Errno.EINVAL && attempt < 3)
+            {
+                // The symlink was replaced by something else between the stat and the readlink (a
+                // sandbox process racing the API): describe what is there now.
+                status = At.Stat(dir, name);
+            }
+        }
+    }
 }
