@@ -124,6 +124,18 @@ public static partial class RequestValidator
         return timeoutMs.Value;
     }
 
+    /// <summary>A durable process's log cap: default 16 MiB, 64 KiB to 1 GiB.</summary>
+    public static long MaxLogBytes(long? maxLogBytes)
+    {
+        var value = maxLogBytes ?? SandboxEngine.DefaultMaxLogBytes;
+        if (value < SandboxEngine.MinLogBytes || value > SandboxEngine.MaxLogBytesLimit)
+        {
+            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange,
+                $"maxLogBytes must be between {SandboxEngine.MinLogBytes} and {SandboxEngine.MaxLogBytesLimit}; it was {value}. Leave it out for 16 MiB.");
+        }
+        return value;
+    }
+
     public static long MaxOutput(long? maxOutputBytes)
     {
         var value = maxOutputBytes ?? DefaultMaxOutputBytes;

@@ -46,11 +46,7 @@ public sealed partial class SandboxEngine
     {
         var live = await LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var argv = RequestValidator.Argv(request.Argv, request.Command);
-        var maxLog = request.MaxLogBytes ?? DefaultMaxLogBytes;
-        if (maxLog < MinLogBytes || maxLog > MaxLogBytesLimit)
-        {
-            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"maxLogBytes must be between {MinLogBytes} and {MaxLogBytesLimit}; it was {maxLog}.");
-        }
+        var maxLog = RequestValidator.MaxLogBytes(request.MaxLogBytes);
         var store = Records(live.Record.Id);
         MakeRoomForProcess(live, store);
         var id = ProcessNames.NewId();
@@ -64,26 +60,9 @@ public sealed partial class SandboxEngine
             id,
             request.Name,
             maxLog);
-        AgentExec exec;
-        try
+        if (await LaunchAsync(live, store, start, cancellationToken).ConfigureAwait(false) is { } error)
         {
-            exec = await live.Connection.StartExecAsync(start, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
-        {
-            throw new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped: {e.Message}. Create a new sandbox.");
-        }
-        using (exec)
-        {
-            var frame = await exec.Frames.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (frame.Kind == FrameKind.Error)
-            {
-                throw StartFailure(live, start, JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)!);
-            }
-        }
-        if (request.Name is { } name)
-        {
-            _newestByName[store.Directory + "/" + name] = id;
+            throw StartFailure(live, start, error);
         }
         return Describe(live.Record.Id, store, id);
     }
@@ -260,6 +239,33 @@ public sealed partial class SandboxEngine
             }
             await DirectoryChanges.WaitAsync(next, FollowSafetyPoll, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Starts a durable process; the agent's refusal, or null once it runs (and its name is remembered).</summary>
+    private async Task<AgentError?> LaunchAsync(LiveSandbox live, ProcessRecordStore store, ExecStart start, CancellationToken cancellationToken)
+    {
+        AgentExec exec;
+        try
+        {
+            exec = await live.Connection.StartExecAsync(start, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            throw new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped: {e.Message}. Create a new sandbox.");
+        }
+        using (exec)
+        {
+            var frame = await exec.Frames.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (frame.Kind == FrameKind.Error)
+            {
+                return JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)!;
+            }
+        }
+        if (start.ProcessName is { } name)
+        {
+            _newestByName[store.Directory + "/" + name] = start.ProcessId!;
+        }
+        return null;
     }
 
     /// <summary>What the log holds from <paramref name="cursor"/>, up to about <paramref name="maxBytes"/>, without waiting.</summary>

@@ -32,11 +32,7 @@ public sealed partial class SandboxEngine
         var (cols, rows) = ShellSize(request.Cols ?? DefaultShellCols, request.Rows ?? DefaultShellRows);
         var argv = request.Argv is null && request.Command is null ? null : RequestValidator.Argv(request.Argv, request.Command);
         ProcessNames.Validate(request.Name);
-        var maxLog = request.MaxLogBytes ?? DefaultMaxLogBytes;
-        if (maxLog < MinLogBytes || maxLog > MaxLogBytesLimit)
-        {
-            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"maxLogBytes must be between {MinLogBytes} and {MaxLogBytesLimit}; it was {maxLog}.");
-        }
+        var maxLog = RequestValidator.MaxLogBytes(request.MaxLogBytes);
         var store = Records(live.Record.Id);
         MakeRoomForProcess(live, store);
         var start = new ExecStart(
@@ -51,12 +47,12 @@ public sealed partial class SandboxEngine
             maxLog,
             cols,
             rows);
-        var error = await LaunchAsync(live, start, cancellationToken).ConfigureAwait(false);
+        var error = await LaunchAsync(live, store, start, cancellationToken).ConfigureAwait(false);
         if (error?.Code == "command_not_found" && argv is null)
         {
             // A sandbox image without bash: the same id is free again (a failed start leaves no records).
             start = start with { Argv = FallbackShell };
-            error = await LaunchAsync(live, start, cancellationToken).ConfigureAwait(false);
+            error = await LaunchAsync(live, store, start, cancellationToken).ConfigureAwait(false);
         }
         if (error is not null)
         {
@@ -139,25 +135,6 @@ public sealed partial class SandboxEngine
         var record = await RecordAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var id = ResolveShell(Records(record.Id), shell);
         return await KillProcessAsync(record.Id, id, new KillRequest("SIGHUP", graceMs ?? DefaultShellCloseGraceMs), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Starts a durable process; the agent's refusal, or null once it runs.</summary>
-    private static async Task<AgentError?> LaunchAsync(LiveSandbox live, ExecStart start, CancellationToken cancellationToken)
-    {
-        AgentExec exec;
-        try
-        {
-            exec = await live.Connection.StartExecAsync(start, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
-        {
-            throw new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped: {e.Message}. Create a new sandbox.");
-        }
-        using (exec)
-        {
-            var frame = await exec.Frames.ReadAsync(cancellationToken).ConfigureAwait(false);
-            return frame.Kind == FrameKind.Error ? JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)! : null;
-        }
     }
 
     private static (int Cols, int Rows) ShellSize(int cols, int rows) =>

@@ -135,6 +135,9 @@ internal sealed class ShellSocket : IAsyncDisposable
                     case LogEventTypes.Truncated:
                         unreported = true;
                         break;
+                    case LogEventTypes.Exit when e.Process!.State == ProcessStates.Failed:
+                        // Not an exit: its sandbox stopped (or is being deleted) before one was recorded.
+                        throw new HutchException(ErrorCodes.SandboxDied, 409, e.Process.Error ?? "The shell's sandbox stopped: its exit status is unknown.");
                     case LogEventTypes.Exit:
                         await SendTextAsync(new ShellMessage(ShellMessageTypes.Cursor, Cursor: cursor), token);
                         await SendTextAsync(new ShellMessage(ShellMessageTypes.Exit, ExitCode: e.Process!.ExitCode, Signal: e.Process.Signal), token);

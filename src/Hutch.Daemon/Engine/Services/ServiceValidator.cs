@@ -18,11 +18,7 @@ internal static class ServiceValidator
         {
             WorkspaceCwd.Resolve(request.Cwd);
         }
-        var maxLog = request.MaxLogBytes ?? SandboxEngine.DefaultMaxLogBytes;
-        if (maxLog < SandboxEngine.MinLogBytes || maxLog > SandboxEngine.MaxLogBytesLimit)
-        {
-            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"maxLogBytes must be between {SandboxEngine.MinLogBytes} and {SandboxEngine.MaxLogBytesLimit}; it was {maxLog}.");
-        }
+        var maxLog = RequestValidator.MaxLogBytes(request.MaxLogBytes);
         return new ServiceSpec(request.Name, argv, request.Cwd, request.Env, Probe(request.Probe), Restart(request.Restart), maxLog);
     }
 
