@@ -19,7 +19,7 @@ public class ShellCliTests(DaemonFixture fixture)
         terminal.Type("stty size\r");
         await terminal.WaitForAsync("29 91\r\n");
         terminal.Type("sleep 100\r");
-        await WaitForSleepAsync(sandbox);
+        await sandbox.WaitForProgramAsync("sleep");
         terminal.Type("\u0003"); // Ctrl-C: a byte in raw mode, a SIGINT only inside the sandbox
         terminal.Type("echo status-$?\r");
         await terminal.WaitForAsync("status-130");
@@ -113,18 +113,6 @@ public class ShellCliTests(DaemonFixture fixture)
         Assert.Fail($"the shell never got the size {expected}");
     }
 
-    private static async Task WaitForSleepAsync(TestSandbox sandbox)
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            if ((await sandbox.ShAsync("pgrep -x sleep >/dev/null && echo yes || true")).Stdout == "yes\n")
-            {
-                return;
-            }
-            await Task.Delay(20);
-        }
-        Assert.Fail("sleep never started in the shell");
-    }
 
     private async Task<(int Code, string Stdout, string Stderr)> HutchAsync(string? stdin, params string[] args)
     {

@@ -57,6 +57,20 @@ public sealed class TestSandbox(HutchClient client, SandboxInfo info) : IAsyncDi
     public Task<ExecResult> ShAsync(string command, long? timeoutMs = null) =>
         client.ExecAsync(Id, new ExecRequest(Command: command, TimeoutMs: timeoutMs));
 
+    /// <summary>Waits until a process named <paramref name="program"/> runs in the sandbox (pgrep -x), for up to 4 s.</summary>
+    public async Task WaitForProgramAsync(string program)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            if ((await ShAsync($"pgrep -x {program} >/dev/null && echo yes || true")).Stdout == "yes\n")
+            {
+                return;
+            }
+            await Task.Delay(20);
+        }
+        Assert.Fail($"{program} never started in sandbox {Id}");
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -166,6 +166,20 @@ public class ShellAttachTests(DaemonFixture fixture)
     /// <summary>Reads events until <paramref name="stop"/> says so, given the output so far and the last event.</summary>
     private static async Task<Seen> ReadUntilAsync(ShellAttachment terminal, Func<string, ShellEvent, bool> stop)
     {
+        var (seen, stopped) = await ReadAsync(terminal, stop);
+        if (!stopped)
+        {
+            Assert.Fail($"the attachment closed before the expected event; it showed:\n{seen.Text}");
+        }
+        return seen;
+    }
+
+    /// <summary>Reads every event until the server closes the attachment.</summary>
+    private static async Task<Seen> ReadToEndAsync(ShellAttachment terminal) => (await ReadAsync(terminal, (_, _) => false)).Seen;
+
+    /// <summary>Events until <paramref name="stop"/> says so (Stopped) or the server closes the attachment.</summary>
+    private static async Task<(Seen Seen, bool Stopped)> ReadAsync(ShellAttachment terminal, Func<string, ShellEvent, bool> stop)
+    {
         using var timeout = new CancellationTokenSource(Patience);
         var events = new List<ShellEvent>();
         var text = new StringBuilder();
@@ -178,27 +192,10 @@ public class ShellAttachTests(DaemonFixture fixture)
             }
             if (stop(text.ToString(), e))
             {
-                return new Seen(text.ToString(), events);
+                return (new Seen(text.ToString(), events), true);
             }
         }
-        Assert.Fail($"the attachment closed before the expected event; it showed:\n{text}");
-        return null!;
-    }
-
-    private static async Task<Seen> ReadToEndAsync(ShellAttachment terminal)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        var events = new List<ShellEvent>();
-        var text = new StringBuilder();
-        while (await terminal.ReadAsync(timeout.Token) is { } e)
-        {
-            events.Add(e);
-            if (e is ShellOutputEvent o)
-            {
-                text.Append(Encoding.UTF8.GetString(o.Data.Span));
-            }
-        }
-        return new Seen(text.ToString(), events);
+        return (new Seen(text.ToString(), events), false);
     }
 
     /// <summary>The HTTP status a bare WebSocket handshake gets (101 when it is accepted).</summary>

@@ -89,7 +89,7 @@ public class ShellTests(DaemonFixture fixture)
         var screen = new ShellScreen(Client, sandbox.Id, shell.Id);
 
         await screen.TypeAsync("sleep 100\r");
-        await WaitForSleepAsync(sandbox);
+        await sandbox.WaitForProgramAsync("sleep");
         var signalled = await Client.SignalShellAsync(sandbox.Id, shell.Id, "INT");
         // bash, like a terminal user, sees its foreground job die of SIGINT: $? is 128+2.
         await screen.TypeAsync("echo after-$?\r");
@@ -109,7 +109,7 @@ public class ShellTests(DaemonFixture fixture)
         var screen = new ShellScreen(Client, sandbox.Id, shell.Id);
 
         await screen.TypeAsync("sleep 100\r");
-        await WaitForSleepAsync(sandbox);
+        await sandbox.WaitForProgramAsync("sleep");
         await screen.TypeAsync("\u0003");
         await screen.TypeAsync("echo status-$?\r");
 
@@ -281,19 +281,5 @@ public class ShellTests(DaemonFixture fixture)
         Assert.False(Directory.Exists(Path.Join(fixture.DataDir, "sandboxes", sandbox.Id)));
         Assert.Empty(HostInspector.CgroupDirsOf(sandbox.Id));
         Assert.Empty(HostInspector.ProcessesWithCommandLine(marker));
-    }
-
-    /// <summary>Waits until a `sleep` runs in the sandbox, so a signal finds it in the foreground.</summary>
-    private static async Task WaitForSleepAsync(TestSandbox sandbox)
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            if ((await sandbox.ShAsync("pgrep -x sleep >/dev/null && echo yes || true")).Stdout == "yes\n")
-            {
-                return;
-            }
-            await Task.Delay(20);
-        }
-        Assert.Fail("sleep never started in the shell");
     }
 }
