@@ -158,28 +158,14 @@ public sealed partial class SandboxEngine
         foreach (var (key, supervisor) in _supervisors.Where(s => s.Key.StartsWith(sandboxId + "/", StringComparison.Ordinal)).ToList())
         {
             _supervisors.TryRemove(key, out _);
-            if (_serviceAbandon.TryRemove(key, out var abandon))
-            {
-                await abandon.CancelAsync().ConfigureAwait(false);
-                await supervisor.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                abandon.Dispose();
-            }
+            await supervisor.AbandonAsync().ConfigureAwait(false);
         }
     }
 
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> _serviceAbandon = new();
-
     private void Supervise(string sandboxId, ServiceStore store, ServiceRecord record)
     {
-        var key = $"{sandboxId}/{record.Spec.Name}";
-        var abandon = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        var supervisor = new ServiceSupervisor(this, sandboxId, store, record, abandon.Token);
-        _supervisors[key] = supervisor;
-        if (_serviceAbandon.TryGetValue(key, out var old))
-        {
-            old.Dispose();
-        }
-        _serviceAbandon[key] = abandon;
+        var supervisor = new ServiceSupervisor(this, sandboxId, store, record, _stopping.Token);
+        _supervisors[$"{sandboxId}/{record.Spec.Name}"] = supervisor;
         supervisor.Start();
     }
 

@@ -19,17 +19,24 @@ internal sealed class ServiceSupervisor
     private readonly string _sandboxId;
     private readonly ServiceStore _store;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _abandonSource;
     private readonly CancellationToken _abandon;
+
+    /// <summary>Cancelled by a stop request or an abandon: what every wait of the loop listens to.</summary>
+    private readonly CancellationTokenSource _stopOrAbandon;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ServiceRecord _record;
 
-    public ServiceSupervisor(SandboxEngine engine, string sandboxId, ServiceStore store, ServiceRecord record, CancellationToken abandon)
+    /// <param name="daemonStopping">Cancelled when the daemon stops: supervision ends, the service runs on.</param>
+    public ServiceSupervisor(SandboxEngine engine, string sandboxId, ServiceStore store, ServiceRecord record, CancellationToken daemonStopping)
     {
         _engine = engine;
         _sandboxId = sandboxId;
         _store = store;
         _record = record;
-        _abandon = abandon;
+        _abandonSource = CancellationTokenSource.CreateLinkedTokenSource(daemonStopping);
+        _abandon = _abandonSource.Token;
+        _stopOrAbandon = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _abandon);
     }
 
     public Task Completion { get; private set; } = Task.CompletedTask;
@@ -40,6 +47,13 @@ internal sealed class ServiceSupervisor
     public Task Next => Volatile.Read(ref _changed).Task;
 
     public void Start() => Completion = Task.Run(RunAsync);
+
+    /// <summary>Ends supervision without touching the service (its sandbox is being deleted) and waits for the loop.</summary>
+    public async Task AbandonAsync()
+    {
+        await _abandonSource.CancelAsync().ConfigureAwait(false);
+        await Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
 
     /// <summary>Asks for a stop; the loop carries it out (and records it first, so a restarted daemon finishes it).</summary>
     public void RequestStop(long graceMs)
@@ -118,7 +132,6 @@ internal sealed class ServiceSupervisor
         var deadline = Record.Status.StartedAt!.Value + TimeSpan.FromMilliseconds(probe.TimeoutMs!.Value);
         var interval = TimeSpan.FromMilliseconds(probe.IntervalMs!.Value);
         using var probing = new ServiceProbe(_engine, _sandboxId, probe);
-        using var stopOrAbandon = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _abandon);
         try
         {
             while (true)
@@ -131,7 +144,7 @@ internal sealed class ServiceSupervisor
                 // An attempt may run past the deadline by up to a second: what it saw is worth more than a cut-off.
                 var left = deadline - DateTimeOffset.UtcNow;
                 var attempt = left > MaxAttempt ? MaxAttempt : left > MinAttempt ? left : MinAttempt;
-                var error = await probing.CheckAsync(attempt, stopOrAbandon.Token).ConfigureAwait(false);
+                var error = await probing.CheckAsync(attempt, _stopOrAbandon.Token).ConfigureAwait(false);
                 if (error is null)
                 {
                     Save(Record with { Status = Record.Status with { State = ServiceStates.Ready, ReadyAt = DateTimeOffset.UtcNow, LastProbeError = null } });
@@ -146,7 +159,7 @@ internal sealed class ServiceSupervisor
                     Save(Record with { Status = Record.Status with { StopReason = StopReasons.ReadinessTimeout } });
                     return await _engine.KillProcessAsync(_sandboxId, process.Id, new KillRequest(GraceMs: 2000), _abandon).ConfigureAwait(false);
                 }
-                await Task.Delay(interval, stopOrAbandon.Token).ConfigureAwait(false);
+                await Task.Delay(interval, _stopOrAbandon.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested && !_abandon.IsCancellationRequested)
@@ -158,12 +171,11 @@ internal sealed class ServiceSupervisor
     /// <summary>Waits for the run to end; null on a stop.</summary>
     private async Task<ProcessInfo?> AwaitExitAsync(ProcessInfo process)
     {
-        using var stopOrAbandon = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _abandon);
         try
         {
             while (IsRunning(process))
             {
-                process = await _engine.WaitProcessAsync(_sandboxId, process.Id, ExitPoll, stopOrAbandon.Token).ConfigureAwait(false);
+                process = await _engine.WaitProcessAsync(_sandboxId, process.Id, ExitPoll, _stopOrAbandon.Token).ConfigureAwait(false);
             }
             return process;
         }
@@ -197,10 +209,9 @@ internal sealed class ServiceSupervisor
             return false;
         }
         var backoff = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 100 * Math.Pow(2, status.Restarts)));
-        using var stopOrAbandon = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _abandon);
         try
         {
-            await Task.Delay(backoff, stopOrAbandon.Token).ConfigureAwait(false);
+            await Task.Delay(backoff, _stopOrAbandon.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested && !_abandon.IsCancellationRequested)
         {
