@@ -258,6 +258,20 @@ internal sealed class Reconciler
     /// <summary>Recreates a missing entry from the checkpoint; a directory is filled by walking into it.</summary>
     private bool Create(SafeFileHandle dir, string name, ManifestEntry entry)
     {
+        try
+        {
+            return CreateIn(dir, name, entry);
+        }
+        catch (Exception e) when (e is LinuxException { Errno: Errno.ENOENT } || e.InnerException is LinuxException { Errno: Errno.ENOENT })
+        {
+            // Creating a plain name in a pinned directory fails with ENOENT only once that directory was
+            // removed (a sandbox process swapping it away): the step that walked into it looks again.
+            throw new DirectoryVanished();
+        }
+    }
+
+    private bool CreateIn(SafeFileHandle dir, string name, ManifestEntry entry)
+    {
         switch (entry.Kind)
         {
             case EntryKind.File:
