@@ -22,7 +22,7 @@ public class RestartTests
             await client.ExecAsync(survivor.Id, new ExecRequest(Command: "echo before > state; (sleep 300 &)"));
 
             daemon.Kill(); // SIGKILL: no shutdown code runs
-            await daemon.WaitForExitAsync();
+            await WaitForExitAsync(daemon);
             // While no daemon runs, one sandbox loses its init (as if the host killed it).
             KillSandboxInit(dataDir, victim.Id);
 
@@ -67,7 +67,7 @@ public class RestartTests
             }
 
             daemon.Kill();
-            await daemon.WaitForExitAsync();
+            await WaitForExitAsync(daemon);
             await Task.Delay(500);
             daemon = StartDaemon(dataDir, port);
             using var again = await ConnectAsync(dataDir, port);
@@ -116,7 +116,7 @@ public class RestartTests
             }
 
             daemon.Kill();
-            await daemon.WaitForExitAsync();
+            await WaitForExitAsync(daemon);
             daemon = StartDaemon(dataDir, port);
             using var again = await ConnectAsync(dataDir, port);
 
@@ -154,7 +154,7 @@ public class RestartTests
             }
 
             daemon.Kill();
-            await daemon.WaitForExitAsync();
+            await WaitForExitAsync(daemon);
             daemon = StartDaemon(dataDir, port);
             using var again = await ConnectAsync(dataDir, port);
 
@@ -164,7 +164,8 @@ public class RestartTests
             {
                 await terminal.SendInputAsync("echo $KEPT-after\r");
                 await terminal.SendInputAsync("exit 4\r");
-                while (await terminal.ReadAsync() is { } e)
+                using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                while (await terminal.ReadAsync(patience.Token) is { } e)
                 {
                     if (e is ShellOutputEvent o)
                     {
@@ -235,18 +236,20 @@ public class RestartTests
         if (!daemon.HasExited)
         {
             Hutch.Linux.Processes.Signal(daemon.Id, Hutch.Linux.Processes.SIGTERM);
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try
-            {
-                await daemon.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
+            if (!await WaitForExitAsync(daemon))
             {
                 daemon.Kill();
-                await daemon.WaitForExitAsync();
+                await WaitForExitAsync(daemon);
             }
         }
     }
+
+    /// <summary>
+    /// Waits (30 s at most) for the daemon process itself to end. Not Process.WaitForExitAsync: that
+    /// also waits for end of file on the redirected output, which any process still holding the pipe
+    /// delays without limit (a CI run once hung in this collection with nothing left running).
+    /// </summary>
+    private static Task<bool> WaitForExitAsync(Process daemon) => Task.Run(() => daemon.WaitForExit(TimeSpan.FromSeconds(30)));
 
     private static Process StartDaemon(string dataDir, int port)
     {
