@@ -8,12 +8,34 @@ namespace Hutch.Runtime.Oci;
 /// ptrace and cross-process memory access, kernel modules and kexec, perf, io_uring, and raw
 /// handle opens. clone is refused only when it asks for a new namespace; clone3 (whose flags live in
 /// memory seccomp cannot read) answers ENOSYS so libc falls back to clone, where the flags are seen.
+/// Sockets: only the families a workload needs (see <see cref="AllowedSocketFamilies"/>); a network
+/// namespace does not cover every family (AF_VSOCK reaches the hypervisor and the host's vsock ports).
 /// Names the installed libseccomp does not know are skipped by runc.
 /// </summary>
 public static class SeccompProfile
 {
     private const int EPERM = 1;
     private const int ENOSYS = 38;
+    private const int EAFNOSUPPORT = 97;
+
+    /// <summary>
+    /// The socket families a sandbox may open: AF_UNIX (1), AF_INET (2), AF_INET6 (10), and AF_NETLINK
+    /// (16) with the route protocol only (glibc's getaddrinfo and `ip` read addresses through it).
+    /// Every other family, AF_VSOCK, AF_PACKET, AF_ALG, AF_KEY and the rest, answers EAFNOSUPPORT, which
+    /// programs read as "not available here".
+    /// </summary>
+    public static readonly int[] AllowedSocketFamilies = [1, 2, 10, 16];
+
+    /// <summary>AF_NETLINK and its one allowed protocol, NETLINK_ROUTE.</summary>
+    private const int AfNetlink = 16, NetlinkRoute = 0;
+
+    /// <summary>
+    /// One past the highest family any kernel we know defines (AF_MAX is 46 on 6.x): families below it
+    /// are refused one by one, and everything from it up by one rule, so a family a newer kernel adds is
+    /// refused too. Seccomp compares the 64-bit register, so a value with high bits set (which the
+    /// kernel would truncate to an int) lands in the "from it up" rule: it fails closed.
+    /// </summary>
+    private const int FirstUnknownFamily = 46;
 
     public static readonly string[] DeniedSyscalls =
     [
@@ -74,6 +96,7 @@ public static class SeccompProfile
                 }),
             });
         }
+        AddSocketFamilyRules(rules);
         return new JsonObject
         {
             ["defaultAction"] = "SCMP_ACT_ALLOW",
@@ -81,4 +104,31 @@ public static class SeccompProfile
             ["syscalls"] = rules,
         };
     }
+
+    /// <summary>
+    /// Rules for one call are OR-ed and one rule cannot compare an argument twice, so "every family
+    /// but these" is written as one EQ rule per refused family plus one GE rule for the rest.
+    /// </summary>
+    private static void AddSocketFamilyRules(JsonArray rules)
+    {
+        for (var family = 0; family < FirstUnknownFamily; family++)
+        {
+            if (!AllowedSocketFamilies.Contains(family))
+            {
+                rules.Add(SocketRule(Arg(0, family, "SCMP_CMP_EQ")));
+            }
+        }
+        rules.Add(SocketRule(Arg(0, FirstUnknownFamily, "SCMP_CMP_GE")));
+        rules.Add(SocketRule(Arg(0, AfNetlink, "SCMP_CMP_EQ"), Arg(2, NetlinkRoute, "SCMP_CMP_NE")));
+    }
+
+    private static JsonObject SocketRule(params JsonObject[] args) => new()
+    {
+        ["names"] = new JsonArray("socket"),
+        ["action"] = "SCMP_ACT_ERRNO",
+        ["errnoRet"] = EAFNOSUPPORT,
+        ["args"] = new JsonArray(args),
+    };
+
+    private static JsonObject Arg(int index, long value, string op) => new() { ["index"] = index, ["value"] = value, ["op"] = op };
 }

@@ -57,6 +57,10 @@ public sealed class TestSandbox(HutchClient client, SandboxInfo info) : IAsyncDi
     public Task<ExecResult> ShAsync(string command, long? timeoutMs = null) =>
         client.ExecAsync(Id, new ExecRequest(Command: command, TimeoutMs: timeoutMs));
 
+    /// <summary>Runs a python3 script (the host's, read-only in the sandbox) given as its text.</summary>
+    public Task<ExecResult> PythonAsync(string script, long? timeoutMs = null) =>
+        client.ExecAsync(Id, new ExecRequest(Argv: ["python3", "-c", script], TimeoutMs: timeoutMs));
+
     /// <summary>Waits until a process named <paramref name="program"/> runs in the sandbox (pgrep -x), for up to 4 s.</summary>
     public async Task WaitForProgramAsync(string program)
     {
