@@ -34,6 +34,13 @@ public sealed record HutchOptions
     public WorkspaceVolumeMode WorkspaceVolume { get; init; } =
         string.Equals(Environment.GetEnvironmentVariable("HUTCH_WORKSPACE_VOLUME"), "off", StringComparison.OrdinalIgnoreCase) ? WorkspaceVolumeMode.Off : WorkspaceVolumeMode.Auto;
 
+    /// <summary>
+    /// The most sandboxes this daemon runs at once. The host's shared kernel limits (inotify, ptys,
+    /// fanotify) are raised to hold this many sandboxes' shares, so none can starve another. Env
+    /// HUTCH_MAX_SANDBOXES. Default 10,000.
+    /// </summary>
+    public int MaxSandboxes { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("HUTCH_MAX_SANDBOXES"), out var s) && s > 0 ? s : 10_000;
+
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
 }

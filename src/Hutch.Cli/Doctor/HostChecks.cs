@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Hutch.Daemon;
 using Hutch.Linux.Interop;
+using Hutch.Runtime.Limits;
+using System.Globalization;
 
 namespace Hutch.Cli.Doctor;
 
@@ -23,7 +25,45 @@ internal static class HostChecks
         Openat2(ReadOrNull("/proc/sys/kernel/osrelease"), KernelProbes.Openat2),
         Agent(options.AgentPath),
         DataDir(options.DataDir),
+        KernelShares(HostKernelLimits.Required(options.MaxSandboxes), options.MaxSandboxes, CanWrite, FindExecutable("nsenter")),
     ];
+
+    /// <summary>
+    /// Each sandbox's share of the kernel counters charged to the host's root: the host limits must hold
+    /// every sandbox's share (the daemon raises them at start, so a low one passes when it can be
+    /// written), and nsenter must be there to set each sandbox's own share.
+    /// </summary>
+    public static DoctorCheck KernelShares(IReadOnlyList<HostKernelSetting> settings, int maxSandboxes, Func<string, bool> canWrite, string? nsenter)
+    {
+        const string name = "kernel shares";
+        if (nsenter is null)
+        {
+            return DoctorCheck.Fail(name, "nsenter(1) is not installed: each sandbox's own inotify and namespace limits cannot be set",
+                "install it: apt-get install util-linux");
+        }
+        var stuck = settings.Where(s => !s.Ok && !canWrite(s.Path)).ToList();
+        if (stuck.Count > 0)
+        {
+            return DoctorCheck.Fail(name,
+                string.Join("; ", stuck.Select(s => $"{s.Name} is {s.Actual?.ToString(CultureInfo.InvariantCulture) ?? "missing"}, below the {s.Required} that {maxSandboxes} sandboxes' shares need, and cannot be raised")),
+                $"as root: {string.Join(" ", stuck.Select(s => $"sysctl -w {s.Name}={s.Required}"))}; or lower HUTCH_MAX_SANDBOXES");
+        }
+        var low = settings.Where(s => !s.Ok).Select(s => $"{s.Name} raised to {s.Required} at start").ToList();
+        return DoctorCheck.Pass(name, $"room for {maxSandboxes} sandboxes' shares (inotify, ptys)" + (low.Count > 0 ? $"; {string.Join(", ", low)}" : ""));
+    }
+
+    private static bool CanWrite(string path)
+    {
+        try
+        {
+            using var _ = File.Open(path, FileMode.Open, FileAccess.Write);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 
     public static async Task<DoctorCheck> RuntimeAsync(string runtime, CancellationToken cancellationToken)
     {

@@ -34,4 +34,7 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Debug, "sandbox {SandboxId}: tcp tunnel to port {Port} ended by a failure ({Reason})")]
     public static partial void TunnelEnded(ILogger logger, string sandboxId, int port, string reason);
+
+    [LoggerMessage(11, LogLevel.Information, "host: raised {Setting} to {Value} so that {MaxSandboxes} sandboxes each get their own share")]
+    public static partial void HostLimitRaised(ILogger logger, string setting, long value, int maxSandboxes);
 }

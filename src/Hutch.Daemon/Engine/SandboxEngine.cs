@@ -7,6 +7,7 @@ using Hutch.Protocol.Api;
 using Hutch.Runtime;
 using Hutch.Runtime.AgentLink;
 using Hutch.Runtime.Cgroups;
+using Hutch.Runtime.Limits;
 using Hutch.Runtime.Oci;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -210,6 +211,9 @@ public sealed partial class SandboxEngine : ISandboxEngine
         {
             await _runtime.RunDetachedAsync(record.Id, sandboxDir, listener, records, _paths.AgentLog(record.Id)).ConfigureAwait(false);
         }
+        // Before any command runs: the sandbox's own share of the counters charged to the host's root.
+        await KernelShares.ApplyAsync(_runtime.InitPid(record.Id) ?? throw new IOException($"the runtime has no init pid for sandbox {record.Id}"),
+            cancellationToken).ConfigureAwait(false);
         return await ConnectAsync(record, cancellationToken).ConfigureAwait(false);
     }
 
@@ -329,6 +333,23 @@ public sealed partial class SandboxEngine : ISandboxEngine
         Directory.CreateDirectory(_paths.RuntimeState, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         RootfsLayout.Ensure(_paths.Rootfs, _paths.Etc);
         InstallAgent();
+        EnsureHostLimits();
+    }
+
+    /// <summary>The host settings every sandbox's share of a kernel counter relies on (fail closed: no start without them).</summary>
+    private void EnsureHostLimits()
+    {
+        try
+        {
+            foreach (var raised in HostKernelLimits.Ensure(_options.MaxSandboxes))
+            {
+                Log.HostLimitRaised(_log, raised.Name, raised.Required, _options.MaxSandboxes);
+            }
+        }
+        catch (IOException e)
+        {
+            throw new HutchException(ErrorCodes.RuntimeUnavailable, 503, e.Message, e);
+        }
     }
 
     /// <summary>

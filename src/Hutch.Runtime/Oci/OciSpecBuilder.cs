@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Hutch.Runtime.Limits;
 
 namespace Hutch.Runtime.Oci;
 
@@ -40,6 +41,12 @@ public static class OciSpecBuilder
                     ["permitted"] = new JsonArray(), ["ambient"] = new JsonArray(),
                 },
                 ["noNewPrivileges"] = true,
+                // Each sandbox's bound on the rlimit counters; in the host's namespace they still add up
+                // against one ceiling, the runtime's own limits (see KernelShares and SECURITY.md).
+                ["rlimits"] = new JsonArray(
+                    Rlimit("RLIMIT_SIGPENDING", KernelShares.PendingSignals),
+                    Rlimit("RLIMIT_MSGQUEUE", KernelShares.MessageQueueBytes),
+                    Rlimit("RLIMIT_MEMLOCK", KernelShares.LockedMemoryBytes)),
             },
             ["mounts"] = Mounts(spec),
             ["linux"] = new JsonObject
@@ -74,7 +81,9 @@ public static class OciSpecBuilder
         return new JsonArray(
             Mount("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
             Mount("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
-            Mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"),
+            // max=: the sandbox's own share of the host's kernel.pty.max, which every devpts instance draws from.
+            Mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
+                $"max={KernelShares.Ptys.ToString(CultureInfo.InvariantCulture)}"),
             Mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"),
             Mount("/usr", "bind", "/usr", "bind", "ro", "nosuid", "nodev"),
             Mount("/etc", "bind", spec.EtcDir, "bind", "ro", "nosuid", "nodev", "noexec"),
@@ -90,6 +99,8 @@ public static class OciSpecBuilder
         ["source"] = source,
         ["options"] = new JsonArray(options.Select(o => (JsonNode)JsonValue.Create(o)).ToArray()),
     };
+
+    private static JsonObject Rlimit(string type, long value) => new() { ["type"] = type, ["hard"] = value, ["soft"] = value };
 
     private static JsonObject Ns(string type) => new() { ["type"] = type };
 

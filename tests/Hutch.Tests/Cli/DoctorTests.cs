@@ -1,5 +1,6 @@
 using Hutch.Cli.Commands;
 using Hutch.Cli.Doctor;
+using Hutch.Runtime.Limits;
 
 namespace Hutch.Tests.Cli;
 
@@ -37,6 +38,23 @@ public class DoctorTests
         var missing = HostChecks.Cgroups(V2Mounts, path => path == "/sys/fs/cgroup/cgroup.controllers" ? "cpuset io memory" : null);
         Assert.False(missing.Ok);
         Assert.Contains("pids, cpu", missing.Detail);
+    }
+
+    [Fact]
+    public void KernelShares_FailClosed_WhenAHostLimitIsTooLowAndCannotBeRaised_OrNsenterIsMissing()
+    {
+        HostKernelSetting[] low = [new("/proc/sys/fs/inotify/max_user_instances", 1_281_024, 128), new("/proc/sys/kernel/pty/max", 641_024, 1_000_000)];
+
+        var stuck = HostChecks.KernelShares(low, 10_000, _ => false, "/usr/bin/nsenter");
+        Assert.False(stuck.Ok);
+        Assert.Contains("fs.inotify.max_user_instances is 128", stuck.Detail);
+        Assert.Contains("sysctl -w fs.inotify.max_user_instances=1281024", stuck.Fix);
+
+        var raisable = HostChecks.KernelShares(low, 10_000, _ => true, "/usr/bin/nsenter");
+        Assert.True(raisable.Ok);
+        Assert.Contains("raised to 1281024 at start", raisable.Detail);
+
+        Assert.False(HostChecks.KernelShares(low, 10_000, _ => true, null).Ok);
     }
 
     [Fact]
