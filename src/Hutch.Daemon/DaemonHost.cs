@@ -106,7 +106,7 @@ public static class DaemonHost
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();
-        await File.WriteAllTextAsync(options.DaemonInfoFile,
+        await PrivateFiles.WriteAllTextAsync(options.DaemonInfoFile,
             JsonSerializer.Serialize(new DaemonInfo(url, Environment.ProcessId), DaemonInfoJsonContext.Default.DaemonInfo), cancellationToken).ConfigureAwait(false);
         if (output is not null)
         {

@@ -199,7 +199,8 @@ public sealed partial class SandboxEngine : ISandboxEngine
         var limits = record.Limits;
         var spec = new SandboxSpec(record.Id, _paths.Rootfs, _paths.Etc, _paths.AgentBinary, workspace, record.HostIdBase, uid,
             limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20);
-        await File.WriteAllTextAsync(Path.Join(sandboxDir, "config.json"), OciSpecBuilder.Build(spec).ToJsonString(), cancellationToken).ConfigureAwait(false);
+        await PrivateFiles.WriteAllTextAsync(Path.Join(sandboxDir, "config.json"), OciSpecBuilder.Build(spec).ToJsonString(), cancellationToken).ConfigureAwait(false);
+        PrivateFiles.OpenWrite(_paths.AgentLog(record.Id), append: true).Dispose();
 
         var socketPath = _paths.AgentSocket(record.Id);
         File.Delete(socketPath);
@@ -209,6 +210,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         using (var listener = Hutch.Linux.UnixListener.Listen(socketPath, backlog: 16))
         using (var records = Hutch.Linux.Beneath.OpenRoot(recordsDir))
         {
+            File.SetUnixFileMode(socketPath, PrivateFiles.FileMode);
             await _runtime.RunDetachedAsync(record.Id, sandboxDir, listener, records, _paths.AgentLog(record.Id)).ConfigureAwait(false);
         }
         // Before any command runs: the sandbox's own share of the counters charged to the host's root.

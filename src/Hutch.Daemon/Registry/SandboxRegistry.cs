@@ -19,6 +19,11 @@ public sealed class SandboxRegistry
     public SandboxRegistry(string databasePath)
     {
         _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+        // SQLite gives its -wal and -shm files the database file's mode: 0600 from the start (and for
+        // files an older daemon made readable), since rows hold the env values given at create.
+        PrivateFiles.OpenWrite(databasePath, append: true).Dispose();
+        PrivateFiles.Restrict(databasePath + "-wal");
+        PrivateFiles.Restrict(databasePath + "-shm");
         using var db = Open();
         Execute(db, """
             PRAGMA journal_mode = WAL;
@@ -157,12 +162,19 @@ public sealed class SandboxRegistry
         cmd.ExecuteNonQuery();
     }
 
-    /// <summary>Marks the sandbox deleted: its name and uid range become free, the row stays so a second delete is a no-op.</summary>
+    /// <summary>
+    /// Marks the sandbox deleted: its name and uid range become free, the row stays so a second delete
+    /// is a no-op. Its env values are needed no more and are overwritten (secure_delete zeroes the
+    /// freed bytes; the checkpoint empties the WAL of the old page when no reader holds it).
+    /// </summary>
     public void MarkDeleted(string id, DateTimeOffset at)
     {
         using var db = Open();
-        using var cmd = Command(db, null, "UPDATE sandboxes SET state = 'deleted', deleted_at = $at WHERE id = $id", ("$at", Format(at)), ("$id", id));
-        cmd.ExecuteNonQuery();
+        using (var cmd = Command(db, null, "UPDATE sandboxes SET state = 'deleted', deleted_at = $at, env = '{}' WHERE id = $id", ("$at", Format(at)), ("$id", id)))
+        {
+            cmd.ExecuteNonQuery();
+        }
+        Execute(db, "PRAGMA wal_checkpoint(TRUNCATE)");
     }
 
     /// <summary>Removes a row that never became a sandbox (its creation failed): nothing of it is kept.</summary>
@@ -180,6 +192,7 @@ public sealed class SandboxRegistry
     {
         var db = new SqliteConnection(_connectionString);
         db.Open();
+        Execute(db, "PRAGMA secure_delete = ON");
         return db;
     }
 

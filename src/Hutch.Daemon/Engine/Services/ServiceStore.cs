@@ -36,7 +36,7 @@ internal sealed class ServiceStore(string directory)
     {
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var temporary = PathOf(record.Spec.Name) + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        using (var file = PrivateFiles.OpenWrite(temporary))
         {
             JsonSerializer.Serialize(file, record, ServiceJsonContext.Default.ServiceRecord);
             file.Flush(flushToDisk: true);

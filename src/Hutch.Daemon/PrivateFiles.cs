@@ -1,0 +1,42 @@
+namespace Hutch.Daemon;
+
+/// <summary>
+/// Files the daemon writes for itself are root's alone (0600), whatever the process umask and
+/// whatever mode an older daemon gave them: the data dir must stay traversable for sandboxes (their
+/// root, workspace and agent are reached through it), so a file's own mode is what keeps others out.
+/// </summary>
+public static class PrivateFiles
+{
+    public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>Opens the file for writing, created 0600 or truncated and set to 0600 (or appended to, with <paramref name="append"/>).</summary>
+    public static FileStream OpenWrite(string path, bool append = false)
+    {
+        var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = append ? System.IO.FileMode.Append : System.IO.FileMode.Create,
+            Access = FileAccess.Write,
+            Share = FileShare.ReadWrite,
+            UnixCreateMode = FileMode,
+        });
+        File.SetUnixFileMode(stream.SafeFileHandle, FileMode);
+        return stream;
+    }
+
+    public static async Task WriteAllTextAsync(string path, string text, CancellationToken cancellationToken = default)
+    {
+        await using var stream = OpenWrite(path);
+        await using var writer = new StreamWriter(stream);
+        await writer.WriteAsync(text.AsMemory(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sets an existing file to 0600 (a file an older daemon left readable); a missing one is fine.</summary>
+    public static void Restrict(string path)
+    {
+        if (File.Exists(path))
+        {
+            File.SetUnixFileMode(path, FileMode);
+        }
+    }
+}
