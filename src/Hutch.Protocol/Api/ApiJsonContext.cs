@@ -6,8 +6,11 @@ namespace Hutch.Protocol.Api;
 /// <summary>
 /// Source-generated JSON for the HTTP API, shared by daemon and SDK. Unknown members are refused
 /// (a typo in a field name is an error, not a silently ignored option) and nulls are left out.
+/// Numbers are numbers: the web defaults would read "5" as 5, and a caller who quoted a number by
+/// mistake must hear so, like for any other type error.
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
+    NumberHandling = JsonNumberHandling.Strict,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CreateSandboxRequest))]

@@ -110,6 +110,24 @@ public class BadInputTests(DaemonFixture fixture)
         Assert.Contains("nmae", problem.Detail);
     }
 
+    [Theory]
+    [InlineData("", "{\"ttlSeconds\":\"60\"}", "ttlSeconds")]
+    [InlineData("", "{\"limits\":{\"memoryMiB\":\"256\"}}", "memoryMiB")]
+    [InlineData("/exec", "{\"command\":\"sleep 1\",\"timeoutMs\":\"5\"}", "timeoutMs")]
+    [InlineData("/exec", "{\"command\":\"true\",\"maxOutputBytes\":\"1e3\"}", "maxOutputBytes")]
+    public async Task NumbersGivenAsStrings_AreRefusedLikeAnyTypeError(string route, string body, string member)
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        using var http = Raw();
+        var path = route.Length == 0 ? "/v1/sandboxes" : $"/v1/sandboxes/{sandbox.Id}{route}";
+
+        var response = await http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+
+        var problem = await ProblemOf(response);
+        Assert.Equal((HttpStatusCode.BadRequest, ErrorCodes.InvalidRequest), (response.StatusCode, problem.Code));
+        Assert.Contains(member, problem.Detail);
+    }
+
     [Fact]
     public async Task MissingOrWrongApiKey_Is401()
     {
