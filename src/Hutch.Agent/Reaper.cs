@@ -10,6 +10,9 @@ namespace Hutch.Agent;
 /// </summary>
 internal sealed class Reaper
 {
+    /// <summary>The oom_score_adj of every command: the most eagerly killed there is.</summary>
+    public const int CommandOomScoreAdj = 1000;
+
     private readonly Lock _gate = new();
     private readonly Dictionary<int, Exec> _owners = [];
     private readonly ManualResetEventSlim _spawned = new(false, spinCount: 0);
@@ -28,6 +31,11 @@ internal sealed class Reaper
             pid = Hutch.Linux.Spawn.Start(request);
             _owners[pid] = owner;
         }
+        // Under memory pressure, a sandbox's commands go first; the agent (the sandbox's init) and the
+        // daemon stay. Raised after the spawn, not inherited: raising the agent's own around a spawn
+        // would make it the preferred victim for that moment. A command may lower it again, but not
+        // below the floor the runtime set for the sandbox (oomScoreAdj in the spec).
+        Processes.SetOomScoreAdj(pid, CommandOomScoreAdj);
         _spawned.Set();
         return pid;
     }

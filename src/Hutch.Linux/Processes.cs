@@ -109,6 +109,24 @@ public static class Processes
 
     public static int CurrentPid => Libc.GetPid();
 
+    /// <summary>
+    /// Writes a process's oom_score_adj (-1000 … 1000; proc(5)): how eagerly the OOM killer picks it.
+    /// Anyone may raise a process of their own uid; lowering below the floor a privileged writer set
+    /// takes CAP_SYS_RESOURCE. False when refused or the process is gone.
+    /// </summary>
+    public static bool SetOomScoreAdj(int pid, int value)
+    {
+        try
+        {
+            File.WriteAllText(pid == 0 ? "/proc/self/oom_score_adj" : $"/proc/{pid}/oom_score_adj", value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     private static readonly Dictionary<int, string> SignalNames = new()
     {
         [1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [4] = "SIGILL", [5] = "SIGTRAP", [6] = "SIGABRT",

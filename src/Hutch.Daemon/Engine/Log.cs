@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Information, "host: raised {Setting} to {Value} so that {MaxSandboxes} sandboxes each get their own share")]
     public static partial void HostLimitRaised(ILogger logger, string setting, long value, int maxSandboxes);
+
+    [LoggerMessage(12, LogLevel.Warning, "host: the daemon could not set its oom_score_adj to {Value} (no CAP_SYS_RESOURCE); it stays at its sandboxes' floor, whose commands the OOM killer still takes first")]
+    public static partial void OomProtectionUnavailable(ILogger logger, int value);
 }

@@ -61,6 +61,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
     public static async Task<SandboxEngine> OpenDaemonAsync(HutchOptions options, ILogger? log = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         var engine = new SandboxEngine(options, "daemon", time ?? TimeProvider.System, log ?? NullLogger.Instance);
+        engine.ProtectFromOomKiller();
         await engine.AdoptAsync(cancellationToken).ConfigureAwait(false);
         engine.StartExpiry();
         engine.RefillPool();
@@ -336,6 +337,21 @@ public sealed partial class SandboxEngine : ISandboxEngine
         RootfsLayout.Ensure(_paths.Rootfs, _paths.Etc);
         InstallAgent();
         EnsureHostLimits();
+    }
+
+    /// <summary>The daemon's oom_score_adj: below every sandbox's floor, so the host's OOM killer takes sandboxes first.</summary>
+    public const int DaemonOomScoreAdj = -900;
+
+    /// <summary>
+    /// Lowering it takes CAP_SYS_RESOURCE, which a daemon run inside a container may lack: then the
+    /// daemon stays at 0, its sandboxes' floor, and their commands (1000) are still picked first.
+    /// </summary>
+    private void ProtectFromOomKiller()
+    {
+        if (!Hutch.Linux.Processes.SetOomScoreAdj(0, DaemonOomScoreAdj))
+        {
+            Log.OomProtectionUnavailable(_log, DaemonOomScoreAdj);
+        }
     }
 
     /// <summary>The host settings every sandbox's share of a kernel counter relies on (fail closed: no start without them).</summary>

@@ -20,6 +20,9 @@ public static class OciSpecBuilder
 
     private static readonly string[] ReadonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
+    /// <summary>The oom_score_adj of each sandbox's agent, and the lowest any of its commands can reach.</summary>
+    public const int SandboxOomScoreAdjFloor = 0;
+
     public static JsonObject Build(SandboxSpec spec)
     {
         return new JsonObject
@@ -41,6 +44,10 @@ public static class OciSpecBuilder
                     ["permitted"] = new JsonArray(), ["ambient"] = new JsonArray(),
                 },
                 ["noNewPrivileges"] = true,
+                // The sandbox's floor: a runtime with CAP_SYS_RESOURCE writes it as the agent's minimum,
+                // so no command can make itself less likely to be OOM-killed than the agent (commands
+                // start at 1000; the daemon protects itself below this).
+                ["oomScoreAdj"] = SandboxOomScoreAdjFloor,
                 // Each sandbox's bound on the rlimit counters; in the host's namespace they still add up
                 // against one ceiling, the runtime's own limits (see KernelShares and SECURITY.md).
                 ["rlimits"] = new JsonArray(

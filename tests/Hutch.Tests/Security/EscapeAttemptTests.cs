@@ -231,6 +231,20 @@ public class EscapeAttemptTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task UnderMemoryPressure_CommandsAreTheOomKillersFirstChoice_AndCannotMakeThemselvesLessSo()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: "root"));
+
+        var result = await sandbox.ShAsync(
+            "cat /proc/self/oom_score_adj /proc/1/oom_score_adj; (echo -1 > /proc/self/oom_score_adj) 2>/dev/null && echo LOWERED; " +
+            "sh -c 'echo 0 > /proc/self/oom_score_adj && cat /proc/self/oom_score_adj'");
+
+        Assert.Equal("1000\n0\n0\n", result.Stdout);
+        var daemon = int.Parse(File.ReadAllText("/proc/self/oom_score_adj"));
+        Assert.True(daemon <= 0, $"the daemon's oom_score_adj {daemon} is above its sandboxes' floor");
+    }
+
+    [Fact]
     public async Task TmpIsSizeCapped()
     {
         await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Limits: new SandboxLimits(TmpMiB: 4)));
