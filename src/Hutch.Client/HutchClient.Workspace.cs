@@ -24,8 +24,17 @@ public sealed partial class HutchClient
         var request = NewRequest(HttpMethod.Post, FilesPath(idOrName, "/import", ("path", directory), ("baseline", Bool(setBaseline))));
         request.Content = new StreamContent(archive, 1 << 20);
         request.Content.Headers.ContentType = TarMediaType;
+        AnswerWhileSending(request);
         return await SendForJsonAsync(request, Json.ImportResult, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// For a streamed body the daemon may refuse midway (disk_full, file_too_large, archive_refused):
+    /// with "Expect: 100-continue", HttpClient reads the answer while it sends, so the caller gets that
+    /// error instead of a broken connection (the daemon stops reading and closes). One round trip more
+    /// before the first byte, which a large body does not notice.
+    /// </summary>
+    private static void AnswerWhileSending(HttpRequestMessage request) => request.Headers.ExpectContinue = true;
 
     /// <summary>
     /// Streams a path of the workspace as a tar: a file, a directory (members relative to it) or a
