@@ -76,8 +76,8 @@ internal static class FileEndpoints
                 using var workspace = engine.OpenWorkspace(id);
                 var write = new WriteOptions(Modes.Parse(mode), createParents ?? true, overwrite ?? true, options.MaxFileBytes, hash ?? false);
                 var target = Required(path, "path");
-                return TypedResults.Ok(await workspace.WriteAsync(target,
-                    (file, ct) => Upload.WriteBodyAsync(context.Request.BodyReader, file, write, target, ct), write, context.RequestAborted));
+                return await BodyDrain.RunAsync(context, async () => TypedResults.Ok(await workspace.WriteAsync(target,
+                    (file, ct) => Upload.WriteBodyAsync(context.Request.BodyReader, file, write, target, ct), write, context.RequestAborted)));
             })
             .Accepts<Stream>("application/octet-stream")
             .WithSummary("Upload a file from a byte stream, atomically (it appears whole or not at all); hash=true adds its sha256");
@@ -125,8 +125,8 @@ internal static class FileEndpoints
         files.MapPost("/import", async (string id, string? path, bool? baseline, HttpContext context) =>
             {
                 AllowLargeBody(context);
-                var result = await engine.ImportAsync(id, path ?? "", context.Request.Body, baseline ?? true, context.RequestAborted);
-                return TypedResults.Ok(result);
+                return await BodyDrain.RunAsync(context, async () =>
+                    TypedResults.Ok(await engine.ImportAsync(id, path ?? "", context.Request.Body, baseline ?? true, context.RequestAborted)));
             })
             .Accepts<Stream>("application/x-tar", "application/gzip")
             .WithSummary("Unpack a tar (plain or gzip) into a directory, all or nothing; by default it becomes the baseline");

@@ -9,13 +9,12 @@ using Hutch.Tests.Infrastructure;
 namespace Hutch.Tests.Daemon;
 
 /// <summary>
-/// A daemon whose workspaces live on a 32 MiB tmpfs, so an upload can fill the disk: it is shared by
-/// the tests of <see cref="UploadDurabilityTests"/> only.
+/// A daemon whose data dir is a 400 MiB tmpfs, so its disk can be filled: the workspaces' XFS volume
+/// (a sparse image, as on any host whose file system has no reflinks) is ~300 MiB, and a test can
+/// also fill the tmpfs under it, leaving the volume space it cannot really write.
 /// </summary>
 public sealed class SmallDiskDaemonFixture : IAsyncLifetime
 {
-    public const long DiskBytes = 32 << 20;
-
     public string DataDir { get; } = TestPaths.NewTempDir("hutch-small");
     public RunningDaemon Daemon { get; private set; } = null!;
     public HutchClient Client { get; private set; } = null!;
@@ -25,16 +24,20 @@ public sealed class SmallDiskDaemonFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(Workspaces);
-        Run("mount", "-t", "tmpfs", "-o", $"size={DiskBytes}", "tmpfs", Workspaces);
-        var options = new HutchOptions
-        {
-            DataDir = DataDir, Url = "http://127.0.0.1:0", AgentPath = TestPaths.Agent, WarmPool = 0,
-            WorkspaceVolume = Hutch.Files.Checkpoints.WorkspaceVolumeMode.Off,
-        };
+        Run("mount", "-t", "tmpfs", "-o", "size=400m", "tmpfs", DataDir);
+        var options = new HutchOptions { DataDir = DataDir, Url = "http://127.0.0.1:0", AgentPath = TestPaths.Agent, WarmPool = 0 };
         Daemon = await DaemonHost.StartAsync(options);
         ApiKey = (await File.ReadAllTextAsync(options.ApiKeyFile)).Trim();
         Client = new HutchClient(new Uri(Daemon.Url), ApiKey);
+    }
+
+    /// <summary>Fills the data dir's own disk (under the workspaces' volume) up to <paramref name="leave"/> bytes; dispose to free it.</summary>
+    public IDisposable FillHostDisk(long leave)
+    {
+        var filler = Path.Join(DataDir, "filler");
+        var free = new DriveInfo(DataDir).AvailableFreeSpace;
+        Run("fallocate", "-l", (free - leave).ToString(System.Globalization.CultureInfo.InvariantCulture), filler);
+        return new Deleting(filler);
     }
 
     public async Task DisposeAsync()
@@ -45,14 +48,21 @@ public sealed class SmallDiskDaemonFixture : IAsyncLifetime
         }
         Client.Dispose();
         await Daemon.DisposeAsync();
-        TestPaths.DeleteDataDir(DataDir);
+        // Lazily: the registry stays open in SQLite's connection pool. The workspaces' volume goes with it if still mounted.
+        Run("umount", "--lazy", "--recursive", DataDir);
+        Directory.Delete(DataDir);
     }
 
-    private static void Run(string program, params string[] args)
+    internal static void Run(string program, params string[] args)
     {
         using var process = Process.Start(program, args);
         process.WaitForExit();
         Assert.Equal(0, process.ExitCode);
+    }
+
+    private sealed class Deleting(string path) : IDisposable
+    {
+        public void Dispose() => File.Delete(path);
     }
 }
 
@@ -70,8 +80,31 @@ public sealed class UploadDurabilityTests(SmallDiskDaemonFixture fixture) : ICla
         await using var sandbox = await CreateAsync();
         await Client.WriteTextAsync(sandbox.Id, "f.bin", "old");
 
-        var e = await Assert.ThrowsAsync<HutchApiException>(() =>
-            Client.UploadAsync(sandbox.Id, "f.bin", new MemoryStream(new byte[2 * SmallDiskDaemonFixture.DiskBytes])));
+        var e = await Assert.ThrowsAsync<HutchApiException>(() => Client.UploadAsync(sandbox.Id, "f.bin", new Zeros(400 << 20)));
+
+        Assert.Equal((ErrorCodes.DiskFull, 507), (e.Code, e.Status));
+        Assert.Equal("old", await Client.ReadTextAsync(sandbox.Id, "f.bin"));
+        Assert.Equal(["f.bin"], HostEntries(sandbox.Id));
+    }
+
+    /// <summary>
+    /// The attack review's case: the volume has room, the disk under it has not, so the written bytes
+    /// sit in the page cache and their write-back fails after the upload was answered. Only fsync's
+    /// error tells; the upload must not be acknowledged.
+    /// </summary>
+    [Fact]
+    public async Task AnUploadWhoseWriteBackFails_BecauseTheDiskUnderTheVolumeIsFull_Is507_NotAcknowledged()
+    {
+        await using var sandbox = await CreateAsync();
+        await Client.WriteTextAsync(sandbox.Id, "f.bin", "old");
+        var content = new byte[64 << 20];
+        Random.Shared.NextBytes(content);
+
+        HutchApiException e;
+        using (fixture.FillHostDisk(leave: 8 << 20))
+        {
+            e = await Assert.ThrowsAsync<HutchApiException>(() => Client.UploadAsync(sandbox.Id, "f.bin", new MemoryStream(content)));
+        }
 
         Assert.Equal((ErrorCodes.DiskFull, 507), (e.Code, e.Status));
         Assert.Equal("old", await Client.ReadTextAsync(sandbox.Id, "f.bin"));
@@ -128,6 +161,30 @@ public sealed class UploadDurabilityTests(SmallDiskDaemonFixture fixture) : ICla
         {
             return "";  // reset without an answer: not an acknowledgement either
         }
+    }
+
+    /// <summary>A body of zeros of a known length, never held in memory.</summary>
+    private sealed class Zeros(long length) : Stream
+    {
+        private long _position;
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => length;
+        public override long Position { get => _position; set => _position = value; }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = (int)Math.Min(count, length - _position);
+            Array.Clear(buffer, offset, n);
+            _position += n;
+            return n;
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void Flush() { }
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private async Task<TestSandbox> CreateAsync() => new(Client, await Client.CreateSandboxAsync(new CreateSandboxRequest()));
