@@ -39,9 +39,12 @@ public sealed partial class HutchClient
     /// <summary>
     /// Streams a path of the workspace as a tar: a file, a directory (members relative to it) or a
     /// symlink (stored as a link). With <paramref name="include"/>, only those entries under it.
+    /// At most <paramref name="maxBytes"/> of tar (default 10 GiB, at most 256 GiB): a bigger export is
+    /// archive_too_large, at once when its first file alone is too big, else as a stream that breaks off.
     /// </summary>
-    public Task<Stream> ExportAsync(string idOrName, string path = "", IReadOnlyList<string>? include = null, CancellationToken cancellationToken = default) =>
-        SendForStreamAsync(NewRequest(HttpMethod.Post, FilesPath(idOrName, "/export"), new ExportRequest(path, include?.ToList()), Json.ExportRequest), cancellationToken);
+    public Task<Stream> ExportAsync(string idOrName, string path = "", IReadOnlyList<string>? include = null, long? maxBytes = null,
+        CancellationToken cancellationToken = default) =>
+        SendForStreamAsync(NewRequest(HttpMethod.Post, FilesPath(idOrName, "/export"), new ExportRequest(path, include?.ToList(), maxBytes), Json.ExportRequest), cancellationToken);
 
     /// <summary>Applies a unified diff (git style) all or nothing; a failure names the file and hunk.</summary>
     public Task<PatchResult> ApplyPatchAsync(string idOrName, string patch, CancellationToken cancellationToken = default) =>
