@@ -60,6 +60,7 @@ public sealed partial class HutchClient
             ("createParents", Bool(createParents)), ("overwrite", Bool(overwrite)), ("hash", hash ? "true" : null)));
         request.Content = new StreamContent(content, 1 << 20);
         request.Content.Headers.ContentType = OctetStream;
+        AnswerWhileSending(request);
         if (content.CanSeek)
         {
             request.Content.Headers.ContentLength = content.Length - content.Position;

@@ -24,15 +24,27 @@ public sealed partial class HutchClient
         var request = NewRequest(HttpMethod.Post, FilesPath(idOrName, "/import", ("path", directory), ("baseline", Bool(setBaseline))));
         request.Content = new StreamContent(archive, 1 << 20);
         request.Content.Headers.ContentType = TarMediaType;
+        AnswerWhileSending(request);
         return await SendForJsonAsync(request, Json.ImportResult, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
+    /// For a streamed body the daemon may refuse midway (disk_full, file_too_large, archive_refused):
+    /// with "Expect: 100-continue", HttpClient reads the answer while it sends, so the caller gets that
+    /// error instead of a broken connection (the daemon stops reading and closes). One round trip more
+    /// before the first byte, which a large body does not notice.
+    /// </summary>
+    private static void AnswerWhileSending(HttpRequestMessage request) => request.Headers.ExpectContinue = true;
+
+    /// <summary>
     /// Streams a path of the workspace as a tar: a file, a directory (members relative to it) or a
     /// symlink (stored as a link). With <paramref name="include"/>, only those entries under it.
+    /// At most <paramref name="maxBytes"/> of tar (default 10 GiB, at most 256 GiB): a bigger export is
+    /// archive_too_large, at once when its first file alone is too big, else as a stream that breaks off.
     /// </summary>
-    public Task<Stream> ExportAsync(string idOrName, string path = "", IReadOnlyList<string>? include = null, CancellationToken cancellationToken = default) =>
-        SendForStreamAsync(NewRequest(HttpMethod.Post, FilesPath(idOrName, "/export"), new ExportRequest(path, include?.ToList()), Json.ExportRequest), cancellationToken);
+    public Task<Stream> ExportAsync(string idOrName, string path = "", IReadOnlyList<string>? include = null, long? maxBytes = null,
+        CancellationToken cancellationToken = default) =>
+        SendForStreamAsync(NewRequest(HttpMethod.Post, FilesPath(idOrName, "/export"), new ExportRequest(path, include?.ToList(), maxBytes), Json.ExportRequest), cancellationToken);
 
     /// <summary>Applies a unified diff (git style) all or nothing; a failure names the file and hunk.</summary>
     public Task<PatchResult> ApplyPatchAsync(string idOrName, string patch, CancellationToken cancellationToken = default) =>

@@ -30,7 +30,7 @@ public sealed partial class Workspace
         }
 
         var planned = patches.Select(Plan).ToList();
-        var staged = new List<(SafeFileHandle Dir, string Temp, string Name)>();
+        var staged = new List<(SafeFileHandle Dir, TempFile Temp, string Name)>();
         var renamed = 0;
         try
         {
@@ -50,14 +50,14 @@ public sealed partial class Workspace
             for (; renamed < staged.Count; renamed++)
             {
                 var (dir, temp, name) = staged[renamed];
-                Guard(name, () => At.Rename(dir, temp, dir, name));
+                Guard(name, () => At.Rename(temp.Dir, temp.Name, dir, name));
             }
         }
         finally
         {
-            foreach (var (dir, temp, _) in staged.Skip(renamed))
+            foreach (var (_, temp, _) in staged.Skip(renamed))
             {
-                TryUnlink(dir, temp);
+                TryUnlink(temp.Dir, temp.Name);
             }
             foreach (var (dir, _, _) in staged)
             {
@@ -147,23 +147,24 @@ public sealed partial class Workspace
     }
 
     /// <summary>Writes a planned file's new content to a temp file beside it (parents made as needed).</summary>
-    private (SafeFileHandle Dir, string Temp, string Name) Stage(PlannedChange step)
+    private (SafeFileHandle Dir, TempFile Temp, string Name) Stage(PlannedChange step)
     {
         var (dir, name) = OpenParentForChange(step.Target!, step.Target!, createParents: true);
         try
         {
-            var (temp, handle) = CreateTemp(dir, step.Target!);
-            using (handle)
+            var temp = CreateTemp(dir, step.Target!);
+            using (temp.Handle)
             {
                 try
                 {
-                    RandomAccess.Write(handle, step.Content, 0);
-                    At.Chown(handle, "", OwnerUid, OwnerGid);
-                    At.Chmod(handle, step.Mode);
+                    RandomAccess.Write(temp.Handle, step.Content, 0);
+                    At.Chown(temp.Handle, "", OwnerUid, OwnerGid);
+                    At.Chmod(temp.Handle, step.Mode);
+                    At.Sync(temp.Handle);   // on disk before it replaces anything, as for every write
                 }
                 catch (Exception e)
                 {
-                    TryUnlink(dir, temp);
+                    TryUnlink(temp.Dir, temp.Name);
                     throw Errors.From(e, step.Target!);
                 }
             }

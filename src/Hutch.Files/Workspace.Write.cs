@@ -45,16 +45,16 @@ public sealed partial class Workspace
                 throw new WorkspaceException(ErrorCodes.PathExists, 409, $"'{Errors.Shorten(path)}' already exists. Ask to overwrite, or pick another name.");
             }
             var mode = options.Mode ?? (existing is { Kind: EntryKind.File } e ? e.Permissions : FileMode);
-            var (temp, handle) = CreateTemp(dir, path);
+            var temp = CreateTemp(dir, path);
             try
             {
                 string? sha256;
                 long size;
-                using (handle)
+                using (temp.Handle)
                 {
                     try
                     {
-                        (size, sha256) = await fill(handle, cancellationToken).ConfigureAwait(false);
+                        (size, sha256) = await fill(temp.Handle, cancellationToken).ConfigureAwait(false);
                     }
                     catch (IOException failure)
                     {
@@ -62,31 +62,41 @@ public sealed partial class Workspace
                     }
                     Guard(path, () =>
                     {
-                        At.Chown(handle, "", OwnerUid, OwnerGid);
-                        At.Chmod(handle, mode);
+                        At.Chown(temp.Handle, "", OwnerUid, OwnerGid);
+                        At.Chmod(temp.Handle, mode);
+                        // Acknowledged only once every byte is on disk: without this, a write-back that
+                        // fails later (a volume whose backing disk is full) loses data already reported
+                        // written. fsync's error is the only place that failure shows.
+                        At.Sync(temp.Handle);
                     });
                 }
-                Guard(path, () => At.Rename(dir, temp, dir, name, noReplace: !options.Overwrite));
+                Guard(path, () => At.Rename(temp.Dir, temp.Name, dir, name, noReplace: !options.Overwrite));
                 return new FileWritten(relative, size, sha256, Modes.Format(mode));
             }
             catch
             {
-                TryUnlink(dir, temp);
+                TryUnlink(temp.Dir, temp.Name);
                 throw;
             }
         }
     }
 
-    /// <summary>A new, empty, exclusive temp file in <paramref name="dir"/> (never a symlink: O_EXCL|O_NOFOLLOW).</summary>
-    internal static (string Name, SafeFileHandle Handle) CreateTemp(SafeFileHandle dir, string shown)
+    /// <summary>
+    /// A new, empty, exclusive temp file (never a symlink: O_EXCL|O_NOFOLLOW) for a change in
+    /// <paramref name="targetDir"/>: in the staging directory, out of the sandbox's reach, when the
+    /// workspace has one; else beside the target, hidden by its name. Rename it into place from
+    /// <see cref="TempFile.Dir"/>, or unlink it there.
+    /// </summary>
+    internal TempFile CreateTemp(SafeFileHandle targetDir, string shown)
     {
+        var dir = StagingFor(targetDir);
         for (var attempt = 0; ; attempt++)
         {
             var name = $".hutch-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp";
             try
             {
                 var handle = Beneath.Open(dir, name, Beneath.O_RDWR | Beneath.O_CREAT | Beneath.O_EXCL | Beneath.O_NOFOLLOW, 0x180, noSymlinks: true);
-                return (name, handle);
+                return new TempFile(dir, name, handle);
             }
             catch (LinuxException e) when (e.Errno == Errno.EEXIST && attempt < 10)
             {
@@ -164,3 +174,6 @@ public sealed partial class Workspace
         }
     }
 }
+
+/// <summary>A temp file being written: its name in <paramref name="Dir"/> (borrowed, not owned) and its open handle.</summary>
+internal readonly record struct TempFile(SafeFileHandle Dir, string Name, SafeFileHandle Handle);

@@ -18,22 +18,52 @@ public sealed partial class Workspace : IDisposable
     internal const int FileMode = 0x1a4;        // 0644
 
     private readonly SafeFileHandle _root;
+    private readonly SafeFileHandle? _staging;
 
     /// <param name="hostDirectory">The workspace's directory on the host.</param>
     /// <param name="ownerUid">Host uid that new entries get (the sandbox user's mapped id).</param>
-    public Workspace(string hostDirectory, int ownerUid, int ownerGid)
+    /// <param name="stagingDirectory">
+    /// Where temp files and import staging go while they are written: a directory the sandbox cannot
+    /// reach (never mounted into it), on the workspace's file system so that the final rename stays
+    /// atomic. Null, or on another file system, puts them beside their targets in the workspace,
+    /// hidden by name (<see cref="Archives.Staging.IsInFlight"/>).
+    /// </param>
+    public Workspace(string hostDirectory, int ownerUid, int ownerGid, string? stagingDirectory = null)
     {
         HostDirectory = hostDirectory;
         OwnerUid = ownerUid;
         OwnerGid = ownerGid;
         _root = Beneath.OpenRoot(hostDirectory);
+        _staging = stagingDirectory is null ? null : OpenStaging(stagingDirectory);
     }
 
     public string HostDirectory { get; }
     public int OwnerUid { get; }
     public int OwnerGid { get; }
 
-    public void Dispose() => _root.Dispose();
+    /// <summary>True when in-flight files are staged outside the workspace (see the constructor).</summary>
+    public bool StagesOutside => _staging is not null;
+
+    public void Dispose()
+    {
+        _root.Dispose();
+        _staging?.Dispose();
+    }
+
+    /// <summary>The staging directory, pinned, or null when it is on another file system than the workspace (renames would fail with EXDEV).</summary>
+    private SafeFileHandle? OpenStaging(string directory)
+    {
+        var staging = Beneath.OpenRoot(directory);
+        if (At.Stat(staging, "").Device == At.Stat(_root, "").Device)
+        {
+            return staging;
+        }
+        staging.Dispose();
+        return null;
+    }
+
+    /// <summary>Where a temp file or staging directory for a change in <paramref name="targetDir"/> is made.</summary>
+    internal SafeFileHandle StagingFor(SafeFileHandle targetDir) => _staging ?? targetDir;
 
     /// <summary>Opens a directory for reading its entries; symlinks inside the workspace may be followed.</summary>
     internal SafeFileHandle OpenDirectory(string relative, string shown) =>

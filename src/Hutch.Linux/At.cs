@@ -228,6 +228,12 @@ public static unsafe class At
     /// <summary>Flushes a file's data and metadata to disk.</summary>
     public static void Sync(SafeFileHandle file) => Check(Libc.Fsync(Fd(file)), "fsync");
 
+    /// <summary>
+    /// Flushes the whole file system that holds <paramref name="file"/> (syncfs(2)); fails when any
+    /// write-back on it failed since <paramref name="file"/> was opened (Linux 5.8+).
+    /// </summary>
+    public static void SyncFileSystem(SafeFileHandle file) => Check(Libc.Syncfs(Fd(file)), "syncfs");
+
     private static int Fd(SafeFileHandle handle) => (int)handle.DangerousGetHandle();
 
     private static byte[] Name(string name, bool allowSlash = false)

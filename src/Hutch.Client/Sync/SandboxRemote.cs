@@ -51,7 +51,7 @@ public sealed class SandboxRemote(HutchClient client, string sandboxIdOrName) : 
 
     /// <inheritdoc/>
     public Task<Stream> ExportTarAsync(string root, IReadOnlyList<string> paths, CancellationToken cancellationToken) =>
-        client.ExportAsync(sandboxIdOrName, root, paths, cancellationToken);
+        client.ExportAsync(sandboxIdOrName, root, paths, cancellationToken: cancellationToken);
 
     /// <inheritdoc/>
     public async Task DeleteAsync(string root, string path, CancellationToken cancellationToken)

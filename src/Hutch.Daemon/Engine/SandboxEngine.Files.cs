@@ -15,7 +15,42 @@ public sealed partial class SandboxEngine
     public Workspace OpenWorkspace(string idOrName)
     {
         var record = FindLiveRecord(idOrName);
-        return new Workspace(WorkspaceDirectory(record), record.HostUid, record.HostUid);
+        return new Workspace(WorkspaceDirectory(record), record.HostUid, record.HostUid, EnsureStaging(record.Id));
+    }
+
+    /// <summary>The sandbox's staging directory (<see cref="SandboxPaths.Staging"/>), made when missing.</summary>
+    private string EnsureStaging(string id)
+    {
+        const UnixFileMode rootOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Directory.CreateDirectory(_paths.StagingRoot, rootOnly);
+        return Directory.CreateDirectory(_paths.Staging(id), rootOnly).FullName;
+    }
+
+    /// <summary>
+    /// Removes what file operations that never finished left in a sandbox's staging directory (a
+    /// daemon killed mid-upload or mid-import): at adoption and at delete, when none can be running.
+    /// </summary>
+    private void RemoveStaging(string id) => DeleteTree(_paths.Staging(id));
+
+    /// <summary>
+    /// At daemon start, before any request: every sandbox's staging is what an operation of a dead
+    /// daemon left, except that of a live `hutch run` (its own engine may be writing there now).
+    /// </summary>
+    private void RemoveAbandonedStaging()
+    {
+        if (!Directory.Exists(_paths.StagingRoot))
+        {
+            return;
+        }
+        foreach (var dir in Directory.EnumerateDirectories(_paths.StagingRoot))
+        {
+            var record = _registry.Find(Path.GetFileName(dir));
+            if (record is not null && IsOwnedByLiveRun(record))
+            {
+                continue;
+            }
+            DeleteTree(dir);
+        }
     }
 
     /// <summary>Unpacks a tar into the workspace, all or nothing; with <paramref name="setBaseline"/> the result becomes the baseline.</summary>

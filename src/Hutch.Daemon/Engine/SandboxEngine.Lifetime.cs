@@ -14,12 +14,13 @@ public sealed partial class SandboxEngine
     /// </summary>
     private async Task AdoptAsync(CancellationToken cancellationToken)
     {
+        RemoveAbandonedStaging();
         await AdoptPoolAsync(cancellationToken).ConfigureAwait(false);
         foreach (var record in _registry.ListLive())
         {
             if (record.Owner.StartsWith("run:", StringComparison.Ordinal))
             {
-                if (int.TryParse(record.Owner.AsSpan(4), out var pid) && Hutch.Linux.Processes.Exists(pid))
+                if (IsOwnedByLiveRun(record))
                 {
                     continue;
                 }
@@ -43,6 +44,10 @@ public sealed partial class SandboxEngine
             }
         }
     }
+
+    /// <summary>A sandbox of a `hutch run` whose process still lives: a daemon leaves it alone.</summary>
+    private static bool IsOwnedByLiveRun(Registry.SandboxRecord record) =>
+        record.Owner.StartsWith("run:", StringComparison.Ordinal) && int.TryParse(record.Owner.AsSpan(4), out var pid) && Hutch.Linux.Processes.Exists(pid);
 
     private void StartExpiry() => _ = Task.Run(async () =>
     {

@@ -309,6 +309,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
             DeleteTree(_paths.Workspace(record.Id));
         }
         CheckpointStore.DeleteStore(_paths.Checkpoints(record.Id));
+        RemoveStaging(record.Id);
     }
 
     private SandboxInfo Describe(SandboxRecord record, bool running)

@@ -27,4 +27,13 @@ public sealed class SandboxPaths(string dataDir)
 
     /// <summary>A sandbox's checkpoints: on the workspaces' file system, so they can share blocks (reflinks), but never mounted into a sandbox.</summary>
     public string Checkpoints(string id) => Path.Join(Workspaces, ".checkpoints", id);
+
+    /// <summary>
+    /// Where the files API stages a sandbox's in-flight writes (upload temp files, import staging
+    /// directories): on the workspaces' file system, so the final rename into the workspace is atomic,
+    /// but never mounted into a sandbox (0700, root's), so a sandbox never sees or touches them.
+    /// </summary>
+    public string Staging(string id) => Path.Join(StagingRoot, id);
+
+    public string StagingRoot => Path.Join(Workspaces, ".staging");
 }

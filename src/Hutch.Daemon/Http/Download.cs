@@ -12,6 +12,35 @@ internal static class Download
 {
     private const int BlockSize = 1 << 20;
 
+    /// <summary>
+    /// How many bytes answering would send: the one range asked for, else the whole file (ASP.NET
+    /// serves several ranges, or a range it cannot satisfy, as the whole file or nothing).
+    /// </summary>
+    public static long ServedLength(HttpRequest request, long size)
+    {
+        var ranges = request.GetTypedHeaders().Range?.Ranges;
+        if (ranges is not { Count: 1 })
+        {
+            return size;
+        }
+        var range = ranges.First();
+        return (range.From, range.To) switch
+        {
+            (null, { } suffix) => Math.Min(suffix, size),
+            ({ } from, null) => Math.Max(0, size - from),
+            ({ } from, { } to) => Math.Max(0, Math.Min(to, size - 1) - from + 1),
+            _ => size,
+        };
+    }
+
+    /// <summary>
+    /// A response is held to the daemon's file size limit (HUTCH_MAX_FILE_BYTES), like an upload: a
+    /// sandbox can make a file of any apparent size (truncate -s 1T) that would otherwise stream for hours.
+    /// </summary>
+    public static Hutch.Files.WorkspaceException TooLarge(string path, long size, long maxBytes) => new(Hutch.Protocol.Api.ErrorCodes.FileTooLarge, 413,
+        $"'{path}' is {size} bytes, more than one download may send ({maxBytes} bytes, the daemon's HUTCH_MAX_FILE_BYTES). " +
+        $"Download it in parts with a Range header (bytes=0-{maxBytes - 1}, then on), each at most that long.");
+
     public static async Task SendAsync(HttpResponse response, SafeFileHandle file, long size, CancellationToken cancellationToken)
     {
         response.ContentType = "application/octet-stream";

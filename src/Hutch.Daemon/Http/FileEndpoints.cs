@@ -58,6 +58,11 @@ internal static class FileEndpoints
                 {
                     stream = workspace.OpenRead(Required(path, "path"), out size);
                 }
+                if (Download.ServedLength(context.Request, size) > options.MaxFileBytes)
+                {
+                    await stream.DisposeAsync();
+                    throw Download.TooLarge(Required(path, "path"), size, options.MaxFileBytes);
+                }
                 if (context.Request.Headers.Range.Count > 0)
                 {
                     await TypedResults.Stream(stream, "application/octet-stream", enableRangeProcessing: true).ExecuteAsync(context);
@@ -76,8 +81,8 @@ internal static class FileEndpoints
                 using var workspace = engine.OpenWorkspace(id);
                 var write = new WriteOptions(Modes.Parse(mode), createParents ?? true, overwrite ?? true, options.MaxFileBytes, hash ?? false);
                 var target = Required(path, "path");
-                return TypedResults.Ok(await workspace.WriteAsync(target,
-                    (file, ct) => Upload.WriteBodyAsync(context.Request.BodyReader, file, write, target, ct), write, context.RequestAborted));
+                return await BodyDrain.RunAsync(context, async () => TypedResults.Ok(await workspace.WriteAsync(target,
+                    (file, ct) => Upload.WriteBodyAsync(context.Request.BodyReader, file, write, target, ct), write, context.RequestAborted)));
             })
             .Accepts<Stream>("application/octet-stream")
             .WithSummary("Upload a file from a byte stream, atomically (it appears whole or not at all); hash=true adds its sha256");
@@ -125,13 +130,13 @@ internal static class FileEndpoints
         files.MapPost("/import", async (string id, string? path, bool? baseline, HttpContext context) =>
             {
                 AllowLargeBody(context);
-                var result = await engine.ImportAsync(id, path ?? "", context.Request.Body, baseline ?? true, context.RequestAborted);
-                return TypedResults.Ok(result);
+                return await BodyDrain.RunAsync(context, async () =>
+                    TypedResults.Ok(await engine.ImportAsync(id, path ?? "", context.Request.Body, baseline ?? true, context.RequestAborted)));
             })
             .Accepts<Stream>("application/x-tar", "application/gzip")
             .WithSummary("Unpack a tar (plain or gzip) into a directory, all or nothing; by default it becomes the baseline");
 
-        files.MapGet("/export", (string id, string? path, HttpContext context) => ExportAsync(id, new ExportRequest(path ?? ""), context))
+        files.MapGet("/export", (string id, string? path, long? maxBytes, HttpContext context) => ExportAsync(id, new ExportRequest(path ?? "", MaxBytes: maxBytes), context))
             .Produces(200, contentType: "application/x-tar")
             .WithSummary("Stream a file, directory or symlink as a tar");
 
@@ -143,11 +148,12 @@ internal static class FileEndpoints
 
         async Task ExportAsync(string id, ExportRequest request, HttpContext context)
         {
+            var maxBytes = ExportLimits.Resolve(request.MaxBytes);
             using var workspace = engine.OpenWorkspace(id);
             context.Response.ContentType = "application/x-tar";
             // Errors about the path come before the first byte, so they are still problems; a failure
             // later cuts the stream before the tar's end marker, which readers report as truncated.
-            await ArchiveExporter.ExportAsync(workspace, request.Path, request.Include, context.Response.Body, context.RequestAborted);
+            await ArchiveExporter.ExportAsync(workspace, request.Path, request.Include, context.Response.Body, maxBytes, context.RequestAborted);
         }
 
         files.MapPost("/patch", async (string id, HttpRequest http) =>

@@ -30,19 +30,27 @@ internal static class Upload
                 body.AdvanceTo(buffer.Start, buffer.End);   // wait for more before writing
                 continue;
             }
-            if (size + buffer.Length > options.MaxBytes)
+            var length = buffer.Length;
+            try
             {
-                throw Workspace.TooLarge(shown, options.MaxBytes);
+                if (size + length > options.MaxBytes)
+                {
+                    throw Workspace.TooLarge(shown, options.MaxBytes);
+                }
+                segments.Clear();
+                foreach (var segment in buffer)
+                {
+                    segments.Add(segment);
+                    hash?.AppendData(segment.Span);
+                }
+                RandomAccess.Write(file, segments, size);
             }
-            segments.Clear();
-            foreach (var segment in buffer)
+            finally
             {
-                segments.Add(segment);
-                hash?.AppendData(segment.Span);
+                // Also on a failure: the caller may read on (to discard the rest), which needs every read advanced.
+                body.AdvanceTo(buffer.End);
             }
-            RandomAccess.Write(file, segments, size);
-            size += buffer.Length;
-            body.AdvanceTo(buffer.End);
+            size += length;
             if (read.IsCompleted)
             {
                 break;

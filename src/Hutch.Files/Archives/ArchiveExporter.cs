@@ -33,15 +33,18 @@ public static class ArchiveExporter
     /// that, an I/O failure ends the export without the tar's end-of-archive blocks, so a reader can
     /// tell the archive is incomplete.
     /// </exception>
+    /// <param name="maxBytes">The most bytes of tar to produce (<see cref="ExportLimits"/>): beyond it, archive_too_large (see <see cref="ExportBudget"/>).</param>
     public static async Task ExportAsync(Workspace workspace, string path, IReadOnlyList<string>? include, Stream output,
-        CancellationToken cancellationToken = default)
+        long maxBytes = ExportLimits.DefaultMaxBytes, CancellationToken cancellationToken = default)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
+        var budget = new ExportBudget(output, maxBytes);
         var relative = WorkspacePath.Relative(path);
         var wanted = include is null ? null : Includes(include);
         if (relative.Length == 0)
         {
             using var root = Workspace.Guard(path, () => Beneath.Open(workspace.Root, "", Beneath.O_RDONLY | Beneath.O_DIRECTORY));
-            await WriteDirectoryAsync(root, wanted, output, cancellationToken).ConfigureAwait(false);
+            await WriteDirectoryAsync(root, wanted, budget, cancellationToken).ConfigureAwait(false);
             return;
         }
         var (parentPath, name) = WorkspacePath.Split(relative);
@@ -52,7 +55,7 @@ public static class ArchiveExporter
             case EntryKind.Directory:
                 using (var dir = Workspace.Guard(path, () => Beneath.Open(parent, name, Beneath.O_RDONLY | Beneath.O_DIRECTORY, noSymlinks: true)))
                 {
-                    await WriteDirectoryAsync(dir, wanted, output, cancellationToken).ConfigureAwait(false);
+                    await WriteDirectoryAsync(dir, wanted, budget, cancellationToken).ConfigureAwait(false);
                 }
                 return;
             case EntryKind.File or EntryKind.Symlink:
@@ -61,7 +64,7 @@ public static class ArchiveExporter
                     throw WorkspaceException.BadRequest(ErrorCodes.InvalidRequest,
                         $"'{Errors.Shorten(path)}' is not a directory, so there is nothing to include from it. Export it without include.");
                 }
-                await WriteArchiveAsync(output, writer => WriteEntryAsync(writer, parent, name, name, status, cancellationToken)).ConfigureAwait(false);
+                await WriteArchiveAsync(budget, writer => WriteEntryAsync(writer, parent, name, name, status, cancellationToken)).ConfigureAwait(false);
                 return;
             default:
                 throw new WorkspaceException(ErrorCodes.NotAFile, 400,
@@ -69,7 +72,7 @@ public static class ArchiveExporter
         }
     }
 
-    private static Task WriteDirectoryAsync(SafeFileHandle dir, List<string>? wanted, Stream output, CancellationToken cancellationToken) =>
+    private static Task WriteDirectoryAsync(SafeFileHandle dir, List<string>? wanted, ExportBudget output, CancellationToken cancellationToken) =>
         WriteArchiveAsync(output, async writer =>
         {
             if (wanted is null)
@@ -87,14 +90,17 @@ public static class ArchiveExporter
     /// The end-of-archive blocks (written when the TarWriter is disposed) say "complete", so they are
     /// written only after every member: a failure midway leaves the writer undisposed.
     /// </summary>
-    private static async Task WriteArchiveAsync(Stream output, Func<TarWriter, Task> write)
+    private static async Task WriteArchiveAsync(ExportBudget output, Func<ExportWriter, Task> write)
     {
         var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
-        await write(writer).ConfigureAwait(false);
+        await write(new ExportWriter(writer, output)).ConfigureAwait(false);
         await writer.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static async Task WriteChildrenAsync(TarWriter writer, SafeFileHandle dir, string prefix, CancellationToken cancellationToken)
+    /// <summary>The tar being written and the budget it is held to.</summary>
+    private sealed record ExportWriter(TarWriter Tar, ExportBudget Budget);
+
+    private static async Task WriteChildrenAsync(ExportWriter writer, SafeFileHandle dir, string prefix, CancellationToken cancellationToken)
     {
         TreeDepth.Check(prefix);
         var entries = Workspace.Guard(prefix, () => At.ReadDirectory(dir));
@@ -112,7 +118,7 @@ public static class ArchiveExporter
         }
     }
 
-    private static async Task WriteIncludedAsync(TarWriter writer, SafeFileHandle baseDir, string path, CancellationToken cancellationToken)
+    private static async Task WriteIncludedAsync(ExportWriter writer, SafeFileHandle baseDir, string path, CancellationToken cancellationToken)
     {
         var (parentPath, name) = WorkspacePath.Split(path);
         SafeFileHandle parent;
@@ -134,7 +140,7 @@ public static class ArchiveExporter
     }
 
     /// <summary>Writes one entry (a directory with everything under it); what vanished or changed kind meanwhile is left out.</summary>
-    private static async Task WriteEntryAsync(TarWriter writer, SafeFileHandle dir, string name, string member, EntryStatus status, CancellationToken cancellationToken)
+    private static async Task WriteEntryAsync(ExportWriter writer, SafeFileHandle dir, string name, string member, EntryStatus status, CancellationToken cancellationToken)
     {
         switch (status.Kind)
         {
@@ -151,7 +157,7 @@ public static class ArchiveExporter
                 {
                     return;     // deleted, or no longer a link
                 }
-                await writer.WriteEntryAsync(Entry(TarEntryType.SymbolicLink, member, status, target), cancellationToken).ConfigureAwait(false);
+                await writer.Tar.WriteEntryAsync(Entry(TarEntryType.SymbolicLink, member, status, target), cancellationToken).ConfigureAwait(false);
                 break;
             case EntryKind.Directory:
                 SafeFileHandle child;
@@ -165,14 +171,14 @@ public static class ArchiveExporter
                 }
                 using (child)
                 {
-                    await writer.WriteEntryAsync(Entry(TarEntryType.Directory, member + "/", status), cancellationToken).ConfigureAwait(false);
+                    await writer.Tar.WriteEntryAsync(Entry(TarEntryType.Directory, member + "/", status), cancellationToken).ConfigureAwait(false);
                     await WriteChildrenAsync(writer, child, member, cancellationToken).ConfigureAwait(false);
                 }
                 break;
         }
     }
 
-    private static async Task WriteFileAsync(TarWriter writer, SafeFileHandle dir, string name, string member, CancellationToken cancellationToken)
+    private static async Task WriteFileAsync(ExportWriter writer, SafeFileHandle dir, string name, string member, CancellationToken cancellationToken)
     {
         SafeFileHandle file;
         try
@@ -191,10 +197,11 @@ public static class ArchiveExporter
             {
                 return;
             }
+            writer.Budget.CheckFits(member, status.Size);
             using var data = new FileView(file, status.Size);
             var entry = Entry(TarEntryType.RegularFile, member, status);
             entry.DataStream = data;
-            await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+            await writer.Tar.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -40,6 +40,7 @@ public static class ArchiveImporter
             {
                 var entries = await ExtractAsync(tar, staging, relative, limits, cancellationToken).ConfigureAwait(false);
                 staging.FinishDirectories();
+                staging.Sync(directory);
                 Commit(workspace, staging, home, exists, relative, directory);
                 return new ImportResult(relative, entries, staging.BytesWritten);
             }

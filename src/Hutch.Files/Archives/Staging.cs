@@ -7,10 +7,11 @@ using Microsoft.Win32.SafeHandles;
 namespace Hutch.Files.Archives;
 
 /// <summary>
-/// The hidden directory an import is extracted into (".hutch-import-…", 0700, in the import directory,
-/// or in its nearest existing ancestor while it is still to be made; so on the same file system, and
-/// renames can move members into place): nothing of the archive is visible in the workspace until the
-/// whole of it has been read and accepted, and a refused archive is removed with it. Every
+/// The directory an import is extracted into (".hutch-import-…", 0700): in the workspace's staging
+/// directory, which the sandbox cannot reach, or (a workspace without one) hidden in the import
+/// directory or its nearest existing ancestor. Either way on the workspace's file system, so renames
+/// can move members into place: nothing of the archive is visible in the workspace until the whole
+/// of it has been read and accepted, and a refused archive is removed with it. Every
 /// entry is made through a directory fd opened with RESOLVE_NO_SYMLINKS, so a symlink member (or one
 /// the sandbox plants here meanwhile) can never redirect a later member.
 /// </summary>
@@ -23,6 +24,7 @@ internal sealed class Staging : IDisposable
 
     private readonly SafeFileHandle _home;
     private readonly SafeFileHandle _dir;
+    private readonly SafeFileHandle _syncing;
     private readonly string _name;
     private readonly Workspace _workspace;
     private readonly ImportLimits _limits;
@@ -30,10 +32,11 @@ internal sealed class Staging : IDisposable
     private string? _parentPath;
     private SafeFileHandle? _parent;
 
-    private Staging(SafeFileHandle home, SafeFileHandle dir, string name, Workspace workspace, ImportLimits limits)
+    private Staging(SafeFileHandle home, SafeFileHandle dir, SafeFileHandle syncing, string name, Workspace workspace, ImportLimits limits)
     {
         _home = home;
         _dir = dir;
+        _syncing = syncing;
         _name = name;
         _workspace = workspace;
         _limits = limits;
@@ -53,9 +56,10 @@ internal sealed class Staging : IDisposable
     public static bool IsInFlight(string name) =>
         name.StartsWith(Prefix, StringComparison.Ordinal) || (name.StartsWith(".hutch-", StringComparison.Ordinal) && name.EndsWith(".tmp", StringComparison.Ordinal));
 
-    /// <summary>Makes a fresh staging directory in <paramref name="home"/> (which stays owned by the caller).</summary>
-    public static Staging Create(SafeFileHandle home, Workspace workspace, ImportLimits limits, string shown)
+    /// <summary>Makes a fresh staging directory for an import into <paramref name="target"/> (which stays owned by the caller).</summary>
+    public static Staging Create(SafeFileHandle target, Workspace workspace, ImportLimits limits, string shown)
     {
+        var home = workspace.StagingFor(target);
         for (var attempt = 0; ; attempt++)
         {
             var name = Prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
@@ -73,10 +77,15 @@ internal sealed class Staging : IDisposable
             }
             try
             {
-                // Owned by the sandbox user, so if the daemon dies mid-import the sandbox can delete what is left.
-                At.Chown(home, name, workspace.OwnerUid, workspace.OwnerGid);
+                if (!workspace.StagesOutside)
+                {
+                    // In the workspace: owned by the sandbox user, so if the daemon dies mid-import the sandbox can delete what is left.
+                    At.Chown(home, name, workspace.OwnerUid, workspace.OwnerGid);
+                }
                 var dir = Beneath.Open(home, name, Beneath.O_PATH | Beneath.O_DIRECTORY, noSymlinks: true);
-                return new Staging(home, dir, name, workspace, limits);
+                // A readable fd opened now: syncfs reports write-back errors since its fd was opened.
+                var syncing = Beneath.Open(home, name, Beneath.O_RDONLY | Beneath.O_DIRECTORY, noSymlinks: true);
+                return new Staging(home, dir, syncing, name, workspace, limits);
             }
             catch (Exception e) when (e is LinuxException or ContainmentException)
             {
@@ -156,12 +165,22 @@ internal sealed class Staging : IDisposable
         }
     }
 
+    /// <summary>
+    /// Puts every staged byte on disk before anything moves into the workspace, so an import is
+    /// answered only when it is durable (a write-back that fails on a full disk shows here, as
+    /// disk_full, with nothing moved). One syncfs(2) for the whole archive, not an fsync per member:
+    /// it also flushes what else is dirty on the volume, and reports a write-back error of any file on
+    /// it since the import began.
+    /// </summary>
+    public void Sync(string shown) => Do(shown, () => At.SyncFileSystem(_syncing));
+
     /// <summary>Removes the staging directory and whatever is still in it (all of it after a refusal).</summary>
     public void Dispose()
     {
         _parent?.Dispose();
         TryRemove(_home, _name, _dir);
         _dir.Dispose();
+        _syncing.Dispose();
     }
 
     private static void TryRemove(SafeFileHandle home, string name, SafeFileHandle? dir)

@@ -54,7 +54,7 @@ public sealed partial class CheckpointStore
             using (tree)
             {
                 using var workspace = _workspace.OpenDirectory("", WorkspacePath.Root);
-                return new Reconciler(manifest, tree, apply, cancellationToken).Run(workspace, since);
+                return new Reconciler(manifest, tree, _workspace, apply, cancellationToken).Run(workspace, since);
             }
         }
     }

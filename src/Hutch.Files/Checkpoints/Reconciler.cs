@@ -31,6 +31,7 @@ internal sealed class Reconciler
     private readonly SafeFileHandle? _tree;
     private readonly long _racyFrom;
     private readonly bool _apply;
+    private readonly Workspace _workspace;
     private readonly CancellationToken _cancellationToken;
     private readonly SortedSet<string> _added = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _modified = new(StringComparer.Ordinal);
@@ -38,8 +39,10 @@ internal sealed class Reconciler
 
     /// <param name="tree">The checkpoint's tree, beneath which its copies are opened (null for the empty baseline).</param>
     /// <param name="apply">Reset: change the workspace; otherwise only report.</param>
-    public Reconciler(Manifest manifest, SafeFileHandle? tree, bool apply, CancellationToken cancellationToken)
+    /// <param name="workspace">Where a reset makes its temp files (<see cref="Workspace.CreateTemp"/>).</param>
+    public Reconciler(Manifest manifest, SafeFileHandle? tree, Workspace workspace, bool apply, CancellationToken cancellationToken)
     {
+        _workspace = workspace;
         foreach (var entry in manifest.Entries)
         {
             if (entry.Path.Length == 0)
@@ -301,19 +304,19 @@ internal sealed class Reconciler
     private bool RestoreFile(SafeFileHandle dir, string name, ManifestEntry entry)
     {
         using var copy = OpenCopy(entry);
-        var (temp, handle) = Workspace.CreateTemp(dir, entry.Path);
+        var temp = _workspace.CreateTemp(dir, entry.Path);
         try
         {
-            using (handle)
+            using (temp.Handle)
             {
-                FileClone.Copy(copy, handle);
-                RestoreAttributes(handle, entry);
+                FileClone.Copy(copy, temp.Handle);
+                RestoreAttributes(temp.Handle, entry);
             }
-            return Replace(dir, temp, name);
+            return Replace(temp.Dir, temp.Name, dir, name);
         }
         catch
         {
-            Workspace.TryUnlink(dir, temp);
+            Workspace.TryUnlink(temp.Dir, temp.Name);
             throw;
         }
     }
@@ -326,7 +329,7 @@ internal sealed class Reconciler
         {
             At.Chown(dir, temp, (int)entry.Uid, (int)entry.Gid);
             At.SetTimes(dir, temp, entry.MtimeNs);
-            return Replace(dir, temp, name);
+            return Replace(dir, temp, dir, name);
         }
         catch
         {
@@ -336,16 +339,16 @@ internal sealed class Reconciler
     }
 
     /// <summary>Renames <paramref name="temp"/> over <paramref name="name"/>; false (temp removed) when a directory took the name meanwhile.</summary>
-    private static bool Replace(SafeFileHandle dir, string temp, string name)
+    private static bool Replace(SafeFileHandle tempDir, string temp, SafeFileHandle dir, string name)
     {
         try
         {
-            At.Rename(dir, temp, dir, name);
+            At.Rename(tempDir, temp, dir, name);
             return true;
         }
         catch (LinuxException e) when (e.Errno is EISDIR or ENOTEMPTY or EEXIST)
         {
-            Workspace.TryUnlink(dir, temp);
+            Workspace.TryUnlink(tempDir, temp);
             return false;
         }
     }

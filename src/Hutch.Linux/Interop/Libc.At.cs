@@ -85,4 +85,7 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Name, EntryPoint = "fsync", SetLastError = true)]
     internal static partial int Fsync(int fd);
+
+    [LibraryImport(Name, EntryPoint = "syncfs", SetLastError = true)]
+    internal static partial int Syncfs(int fd);
 }

@@ -49,7 +49,7 @@ public sealed record MoveRequest(string From = "", string To = "", bool? Overwri
 public sealed record ImportResult(string Path, int Entries, long Bytes);
 
 /// <summary>Exports a path as a tar; <paramref name="Include"/> picks entries under it (relative to it) instead of everything.</summary>
-public sealed record ExportRequest(string Path = "", List<string>? Include = null);
+public sealed record ExportRequest(string Path = "", List<string>? Include = null, long? MaxBytes = null);
 
 /// <param name="Patch">A unified diff (`git diff` or `diff -u`), paths relative to /workspace.</param>
 public sealed record PatchRequest(string Patch = "");

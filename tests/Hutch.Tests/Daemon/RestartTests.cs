@@ -230,6 +230,96 @@ public class RestartTests
         }
     }
 
+    /// <summary>
+    /// Issue #8, item 14: an upload and an import in flight when the daemon is killed. Their temp file
+    /// and staging directory are never in the workspace (the sandbox sees nothing of them while they
+    /// run), and the next daemon removes them.
+    /// </summary>
+    [Fact]
+    public async Task ADaemonKilledMidUploadAndMidImport_LeavesNothingInTheWorkspace_AndTheNextDaemonRemovesItsStaging()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-u");
+        var port = FreePort();
+        var daemon = StartDaemon(dataDir, port);
+        try
+        {
+            using var client = await ConnectAsync(dataDir, port);
+            var sandbox = (await client.CreateSandboxAsync()).Id;
+            var workspace = Path.Join(dataDir, "workspaces", sandbox);
+            var staging = Path.Join(dataDir, "workspaces", ".staging", sandbox);
+            _ = client.UploadAsync(sandbox, "up.bin", new StallingStream(new byte[4 << 20]));
+            _ = client.ImportAsync(sandbox, "imp", new StallingStream(PartialTar()));
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (InFlight(workspace, staging) < 2 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+            Assert.Equal(2, InFlight(workspace, staging));
+            var seenInside = (await client.ExecAsync(sandbox, new ExecRequest(Command: "ls -A /workspace"))).Stdout;
+
+            daemon.Kill();
+            await WaitForExitAsync(daemon);
+            daemon = StartDaemon(dataDir, port);
+            using var again = await ConnectAsync(dataDir, port);
+
+            Assert.Equal("", seenInside);
+            Assert.Empty(Directory.GetFileSystemEntries(workspace));
+            Assert.False(Directory.Exists(staging) && Directory.EnumerateFileSystemEntries(staging).Any(), "the next daemon left the staging of a killed one");
+            await again.DeleteSandboxAsync(sandbox);
+        }
+        finally
+        {
+            await StopAsync(daemon);
+            TestPaths.DeleteDataDir(dataDir);
+        }
+    }
+
+    /// <summary>Entries an upload or import in progress has made, wherever they are (beside the target, or staged outside).</summary>
+    private static int InFlight(string workspace, string staging) =>
+        Directory.GetFileSystemEntries(workspace, ".hutch-*").Length + (Directory.Exists(staging) ? Directory.GetFileSystemEntries(staging).Length : 0);
+
+    /// <summary>A tar with one whole member and half of a second one (1 MiB announced).</summary>
+    private static byte[] PartialTar()
+    {
+        using var tar = new MemoryStream();
+        using (var writer = new System.Formats.Tar.TarWriter(tar, leaveOpen: true))
+        {
+            writer.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "first.txt") { DataStream = new MemoryStream("x"u8.ToArray()) });
+            writer.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "big.bin") { DataStream = new MemoryStream(new byte[1 << 20]) });
+        }
+        return tar.ToArray()[..(int)(tar.Length / 2)];
+    }
+
+    /// <summary>A request body that sends its bytes and then never ends, like a client that stalled.</summary>
+    private sealed class StallingStream(byte[] head) : Stream
+    {
+        private int _position;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_position == head.Length)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            var n = Math.Min(buffer.Length, head.Length - _position);
+            head.AsMemory(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     /// <summary>A clean stop (SIGTERM): the daemon deletes its warm pool, so the test leaves nothing running.</summary>
     private static async Task StopAsync(Process daemon)
     {
