@@ -65,13 +65,13 @@ public sealed partial class SandboxEngine
         }
     });
 
-    /// <summary>Deletes every sandbox whose TTL has passed (workspace included).</summary>
+    /// <summary>Deletes every sandbox whose TTL has passed (workspace included), by the boot clock, never the wall clock.</summary>
     internal async Task ExpireAsync()
     {
         var now = _time.GetUtcNow();
         foreach (var record in _registry.ListLive())
         {
-            if (record.ExpiresAt is { } expires && expires <= now && !record.Owner.StartsWith("run:", StringComparison.Ordinal))
+            if (record.HasExpired(now) && !record.Owner.StartsWith("run:", StringComparison.Ordinal))
             {
                 try
                 {

@@ -38,12 +38,12 @@ public sealed partial class SandboxEngine
         return null;
     }
 
-    private SandboxInfo ClaimPooled(LiveSandbox pooled, string? name, Dictionary<string, string> env, string cwd, DateTimeOffset now, DateTimeOffset? expiresAt)
+    private SandboxInfo ClaimPooled(LiveSandbox pooled, string? name, Dictionary<string, string> env, string cwd, DateTimeOffset now, long? ttl)
     {
         SandboxRecord record;
         try
         {
-            record = _registry.Claim(pooled.Record, name, env, cwd, now, expiresAt);
+            record = _registry.Claim(pooled.Record, name, env, cwd, now, ttl is { } t ? now.AddSeconds(t) : null, ttl is { } d ? TtlDeadline.After(d) : null);
         }
         catch (HutchException)
         {

@@ -103,11 +103,11 @@ public sealed partial class SandboxEngine : ISandboxEngine
         var now = _time.GetUtcNow();
         if (IsPoolable(request, hostWorkspace) && TakePooled() is { } pooled)
         {
-            return ClaimPooled(pooled, request.Name, env, cwd, now, ttl is { } t0 ? now.AddSeconds(t0) : null);
+            return ClaimPooled(pooled, request.Name, env, cwd, now, ttl);
         }
         var record = _registry.Insert(new SandboxRecord(
             NewId(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
-            user, cwd, env, limits, 0, hostWorkspace, _owner), FirstHostId, SandboxSpec.IdRangeSize);
+            user, cwd, env, limits, 0, hostWorkspace, _owner, ttl is { } d ? TtlDeadline.After(d) : null), FirstHostId, SandboxSpec.IdRangeSize);
         try
         {
             var live = await StartAsync(record, cancellationToken).ConfigureAwait(false);
@@ -319,7 +319,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         {
             usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills);
         }
-        return new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAt, record.User, record.Cwd, record.Limits, usage);
+        return new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAtFrom(_time.GetUtcNow()), record.User, record.Cwd, record.Limits, usage);
     }
 
     private void PrepareDataDir()

@@ -6,6 +6,8 @@ namespace Hutch.Daemon.Registry;
 /// <param name="HostIdBase">First host uid of the sandbox's user namespace range (unique among live sandboxes).</param>
 /// <param name="HostWorkspace">A caller's host directory bound as /workspace (never deleted), else null.</param>
 /// <param name="Owner">"daemon", or "run:PID" for a sandbox of an in-process `hutch run` that a daemon must leave alone.</param>
+/// <param name="ExpiresAt">The wall-clock time the TTL ended at when it was set (shown; <paramref name="Deadline"/> decides).</param>
+/// <param name="Deadline">When the TTL ends on the boot clock; null for no TTL (or a row from before deadlines, which ExpiresAt decides).</param>
 public sealed record SandboxRecord(
     string Id,
     string? Name,
@@ -18,8 +20,15 @@ public sealed record SandboxRecord(
     SandboxLimits Limits,
     int HostIdBase,
     string? HostWorkspace,
-    string Owner)
+    string Owner,
+    TtlDeadline? Deadline = null)
 {
+    /// <summary>Whether the TTL has ended: on the boot clock, or by the wall clock for a row written before deadlines.</summary>
+    public bool HasExpired(DateTimeOffset now) => Deadline is { } d ? d.HasPassed : ExpiresAt is { } e && e <= now;
+
+    /// <summary>When the TTL ends as the wall clock reads now (it follows the wall clock if that was set since).</summary>
+    public DateTimeOffset? ExpiresAtFrom(DateTimeOffset now) => Deadline is { } d ? now + d.Remaining : ExpiresAt;
+
     /// <summary>The uid of the sandbox's user inside: 1000, or 0 for `user: root`.</summary>
     public int SandboxUid => User == "root" ? 0 : 1000;
 

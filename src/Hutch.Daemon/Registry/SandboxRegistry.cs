@@ -45,6 +45,11 @@ public sealed class SandboxRegistry
             CREATE UNIQUE INDEX IF NOT EXISTS sandboxes_live_name ON sandboxes(name) WHERE state != 'deleted' AND name IS NOT NULL;
             CREATE UNIQUE INDEX IF NOT EXISTS sandboxes_live_ids ON sandboxes(host_id_base) WHERE state != 'deleted';
             """);
+        // Added after the first release: a TTL's end on the boot clock ("bootid:ms").
+        if (Scalar(db, null, "SELECT COUNT(*) FROM pragma_table_info('sandboxes') WHERE name = 'expires_boot'") == 0)
+        {
+            Execute(db, "ALTER TABLE sandboxes ADD COLUMN expires_boot TEXT");
+        }
     }
 
     /// <summary>
@@ -79,11 +84,11 @@ public sealed class SandboxRegistry
             try
             {
                 using var insert = Command(db, tx, """
-                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, user, cwd, env, limits, host_id_base, host_workspace, owner)
-                    VALUES ($id, $name, $state, $created, $expires, $user, $cwd, $env, $limits, $base, $ws, $owner)
+                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner)
+                    VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner)
                     """,
                     ("$id", row.Id), ("$name", row.Name), ("$state", row.State), ("$created", Format(row.CreatedAt)),
-                    ("$expires", row.ExpiresAt is { } e ? Format(e) : null), ("$user", row.User), ("$cwd", row.Cwd),
+                    ("$expires", row.ExpiresAt is { } e ? Format(e) : null), ("$deadline", row.Deadline?.ToString()), ("$user", row.User), ("$cwd", row.Cwd),
                     ("$env", JsonSerializer.Serialize(row.Env, RegistryJsonContext.Default.DictionaryStringString)),
                     ("$limits", JsonSerializer.Serialize(row.Limits, RegistryJsonContext.Default.SandboxLimits)),
                     ("$base", row.HostIdBase), ("$ws", row.HostWorkspace), ("$owner", row.Owner));
@@ -125,17 +130,17 @@ public sealed class SandboxRegistry
     /// Turns a pooled sandbox into the caller's: its name, env, cwd, creation time and expiry. Returns
     /// the new row, or throws name_taken (the unique index decides, even against another process).
     /// </summary>
-    public SandboxRecord Claim(SandboxRecord pooled, string? name, Dictionary<string, string> env, string cwd, DateTimeOffset createdAt, DateTimeOffset? expiresAt)
+    public SandboxRecord Claim(SandboxRecord pooled, string? name, Dictionary<string, string> env, string cwd, DateTimeOffset createdAt, DateTimeOffset? expiresAt, TtlDeadline? deadline)
     {
         using var db = Open();
         try
         {
             using var cmd = Command(db, null, """
-                UPDATE sandboxes SET name = $name, env = $env, cwd = $cwd, created_at = $created, expires_at = $expires, state = 'running'
+                UPDATE sandboxes SET name = $name, env = $env, cwd = $cwd, created_at = $created, expires_at = $expires, expires_boot = $deadline, state = 'running'
                 WHERE id = $id AND state = 'pooled'
                 """,
                 ("$name", name), ("$env", JsonSerializer.Serialize(env, RegistryJsonContext.Default.DictionaryStringString)), ("$cwd", cwd),
-                ("$created", Format(createdAt)), ("$expires", expiresAt is { } e ? Format(e) : null), ("$id", pooled.Id));
+                ("$created", Format(createdAt)), ("$expires", expiresAt is { } e ? Format(e) : null), ("$deadline", deadline?.ToString()), ("$id", pooled.Id));
             if (cmd.ExecuteNonQuery() != 1)
             {
                 throw new InvalidOperationException($"pooled sandbox {pooled.Id} was claimed twice");
@@ -145,7 +150,7 @@ public sealed class SandboxRegistry
         {
             throw NameTaken(name);
         }
-        return pooled with { Name = name, Env = env, Cwd = cwd, CreatedAt = createdAt, ExpiresAt = expiresAt, State = "running" };
+        return pooled with { Name = name, Env = env, Cwd = cwd, CreatedAt = createdAt, ExpiresAt = expiresAt, Deadline = deadline, State = "running" };
     }
 
     public void SetState(string id, string state)
@@ -244,7 +249,8 @@ public sealed class SandboxRegistry
                 JsonSerializer.Deserialize(Text("limits")!, RegistryJsonContext.Default.SandboxLimits)!,
                 reader.GetInt32(reader.GetOrdinal("host_id_base")),
                 Text("host_workspace"),
-                Text("owner")!));
+                Text("owner")!,
+                TtlDeadline.Parse(Text("expires_boot"))));
         }
         return rows;
     }
