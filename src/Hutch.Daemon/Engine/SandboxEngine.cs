@@ -37,6 +37,8 @@ public sealed partial class SandboxEngine : ISandboxEngine
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
     private WorkspaceVolume _volume = null!;
+    private BlockIoSupport _blockIo = null!;
+    private HostLimits _hostLimits = null!;
 
     private SandboxEngine(HutchOptions options, string owner, TimeProvider time, ILogger log)
     {
@@ -55,6 +57,9 @@ public sealed partial class SandboxEngine : ISandboxEngine
 
     /// <summary>Where workspaces live and whether checkpoints there are reflinks or copies.</summary>
     public WorkspaceVolume Volume => _volume;
+
+    /// <summary>Which block I/O limits sandboxes can get on the workspace disk.</summary>
+    public BlockIoSupport BlockIo => _blockIo;
 
     /// <summary>The engine a daemon runs: adopts the sandboxes a previous daemon left running and expires TTLs.</summary>
     public static async Task<SandboxEngine> OpenDaemonAsync(HutchOptions options, ILogger? log = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
@@ -81,7 +86,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
     {
         RequestValidator.Name(request.Name);
         var user = RequestValidator.User(request.User);
-        var limits = RequestValidator.Limits(request.Limits);
+        var limits = RequestValidator.Limits(request.Limits, LimitsFor(hostWorkspace));
         var ttl = RequestValidator.Ttl(request.TtlSeconds);
         var env = RequestValidator.Env(request.Env, "env");
         var cwd = WorkspaceCwd.Resolve(request.Cwd);
@@ -189,7 +194,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         var workspace = record.HostWorkspace ?? _paths.Workspace(record.Id);
         if (record.HostWorkspace is null)
         {
-            Directory.CreateDirectory(workspace, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            CreateWorkspace(record);
         }
         // The workspace belongs to the sandbox's user as the host sees it (its uid shifted into the sandbox's range).
         Chown(workspace, record.HostIdBase + uid);
@@ -197,7 +202,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
 
         var limits = record.Limits;
         var spec = new SandboxSpec(record.Id, _paths.Rootfs, _paths.Etc, _paths.AgentBinary, workspace, record.HostIdBase, uid,
-            limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20);
+            limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20, BlockIoOf(limits));
         await File.WriteAllTextAsync(Path.Join(sandboxDir, "config.json"), OciSpecBuilder.Build(spec).ToJsonString(), cancellationToken).ConfigureAwait(false);
 
         var socketPath = _paths.AgentSocket(record.Id);
@@ -292,6 +297,9 @@ public sealed partial class SandboxEngine : ISandboxEngine
         }
         await _runtime.DeleteAsync(record.Id, SandboxSpec.CgroupPathOf(record.Id), cancellationToken).ConfigureAwait(false);
         DeleteTree(_paths.SandboxDir(record.Id));
+        var quotas = _volume.Quotas;
+        var workspaceQuota = record.HostWorkspace is null && !keepWorkspace ? quotas?.IdOf(_paths.Workspace(record.Id)) : null;
+        var checkpointQuota = quotas?.IdOf(_paths.Checkpoints(record.Id));
         if (record.HostWorkspace is not null)
         {
             // A caller's directory is never deleted; it goes back to the host's root, which lent it.
@@ -302,6 +310,14 @@ public sealed partial class SandboxEngine : ISandboxEngine
             DeleteTree(_paths.Workspace(record.Id));
         }
         CheckpointStore.DeleteStore(_paths.Checkpoints(record.Id));
+        // A kept workspace keeps its quota (its subvolume is still there); nothing else of it stays.
+        foreach (var id in new[] { workspaceQuota, checkpointQuota })
+        {
+            if (id is { } quota)
+            {
+                quotas!.Forget(quota);
+            }
+        }
     }
 
     private SandboxInfo Describe(SandboxRecord record, bool running)
@@ -309,7 +325,10 @@ public sealed partial class SandboxEngine : ISandboxEngine
         SandboxUsage? usage = null;
         if (running && _cgroups.Read(SandboxSpec.CgroupPathOf(record.Id)) is { } u)
         {
-            usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills);
+            var disk = record.HostWorkspace is null ? _volume.Quotas?.Usage(_paths.Workspace(record.Id)) : null;
+            var checkpoints = _volume.Quotas?.Usage(_paths.Checkpoints(record.Id));
+            usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills,
+                disk?.Bytes, disk?.LimitBytes, checkpoints?.Bytes);
         }
         return new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAt, record.User, record.Cwd, record.Limits, usage);
     }
@@ -321,6 +340,11 @@ public sealed partial class SandboxEngine : ISandboxEngine
         File.SetUnixFileMode(_paths.DataDir, traverseOnly);
         // Before anything is put in it: an empty workspaces dir may get an XFS volume with reflinks.
         _volume = WorkspaceVolume.Ensure(_paths.Workspaces, new WorkspaceVolumeOptions { Mode = _options.WorkspaceVolume });
+        _blockIo = BlockIoSupport.Detect(_volume.BlockDevice);
+        _hostLimits = new HostLimits(
+            _volume.Quotas is not null, _options.DefaultDiskMiB, _volume.QuotaDescription,
+            _blockIo.Weight, _options.DefaultIoWeight, _blockIo.Description,
+            _blockIo.Throttle, _blockIo.Description);
         foreach (var dir in new[] { _paths.Sandboxes, _paths.Workspaces, Path.GetDirectoryName(_paths.AgentBinary)! })
         {
             Directory.CreateDirectory(dir);
