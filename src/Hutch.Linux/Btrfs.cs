@@ -65,16 +65,6 @@ public static unsafe class Btrfs
         Ioctl(inside, Libc.BTRFS_IOC_QGROUP_LIMIT, &args, "BTRFS_IOC_QGROUP_LIMIT", subvolumeId.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    /// <summary>
-    /// Removes the level-0 qgroup of a deleted subvolume. False when the kernel still counts bytes in it
-    /// (EBUSY: the cleaner drops a deleted subvolume's extents in the background) or it is already gone.
-    /// </summary>
-    public static bool TryDestroyQgroup(SafeFileHandle inside, ulong subvolumeId)
-    {
-        var args = new Libc.BtrfsQgroupCreateArgs { Create = 0, QgroupId = subvolumeId };
-        return Libc.IoctlPointer(Fd(inside), Libc.BTRFS_IOC_QGROUP_CREATE, &args) == 0;
-    }
-
     private static void Ioctl(SafeFileHandle handle, nuint request, void* args, string call, string? subject = null)
     {
         var added = false;

@@ -297,9 +297,6 @@ public sealed partial class SandboxEngine : ISandboxEngine
         }
         await _runtime.DeleteAsync(record.Id, SandboxSpec.CgroupPathOf(record.Id), cancellationToken).ConfigureAwait(false);
         DeleteTree(_paths.SandboxDir(record.Id));
-        var quotas = _volume.Quotas;
-        var workspaceQuota = record.HostWorkspace is null && !keepWorkspace ? quotas?.IdOf(_paths.Workspace(record.Id)) : null;
-        var checkpointQuota = quotas?.IdOf(_paths.Checkpoints(record.Id));
         if (record.HostWorkspace is not null)
         {
             // A caller's directory is never deleted; it goes back to the host's root, which lent it.
@@ -309,15 +306,10 @@ public sealed partial class SandboxEngine : ISandboxEngine
         {
             DeleteTree(_paths.Workspace(record.Id));
         }
+        // Removing the last entry of a quota directory deletes its subvolume; the kernel drops the
+        // subvolume, and its qgroup with it, in the background (at the next commit, within 30 s). A
+        // kept workspace keeps its quota.
         CheckpointStore.DeleteStore(_paths.Checkpoints(record.Id));
-        // A kept workspace keeps its quota (its subvolume is still there); nothing else of it stays.
-        foreach (var id in new[] { workspaceQuota, checkpointQuota })
-        {
-            if (id is { } quota)
-            {
-                quotas!.Forget(quota);
-            }
-        }
     }
 
     private SandboxInfo Describe(SandboxRecord record, bool running)

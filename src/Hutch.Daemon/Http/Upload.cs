@@ -40,7 +40,18 @@ internal static class Upload
                 segments.Add(segment);
                 hash?.AppendData(segment.Span);
             }
-            RandomAccess.Write(file, segments, size);
+            try
+            {
+                RandomAccess.Write(file, segments, size);
+            }
+            catch (IOException)
+            {
+                // Disk full (the sandbox's quota) or worse: read the rest of the body and drop it, so the
+                // client, still sending, gets the answer (507 disk_full) instead of a reset connection.
+                body.AdvanceTo(buffer.End);
+                await DrainAsync(body, read.IsCompleted, options.MaxBytes - size, cancellationToken).ConfigureAwait(false);
+                throw;
+            }
             size += buffer.Length;
             body.AdvanceTo(buffer.End);
             if (read.IsCompleted)
@@ -49,5 +60,16 @@ internal static class Upload
             }
         }
         return (size, hash is null ? null : Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    private static async Task DrainAsync(PipeReader body, bool completed, long most, CancellationToken cancellationToken)
+    {
+        while (!completed && most > 0)
+        {
+            var read = await body.ReadAsync(cancellationToken).ConfigureAwait(false);
+            most -= read.Buffer.Length;
+            completed = read.IsCompleted;
+            body.AdvanceTo(read.Buffer.End);
+        }
     }
 }

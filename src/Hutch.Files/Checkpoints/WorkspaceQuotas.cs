@@ -17,21 +17,18 @@ public readonly record struct DiskUsage(long Bytes, long? LimitBytes);
 /// <remarks>
 /// Why btrfs and not XFS project quotas: XFS quotas need a kernel built with CONFIG_XFS_QUOTA, which
 /// the hosts Hutch is developed and tested on lack (ext4's need CONFIG_QFMT_V2, also missing); btrfs
-/// qgroups are part of btrfs and keep reflinks for checkpoints. Subvolume ids are never reused, so a
-/// new sandbox never inherits a deleted one's usage or limit. Usage is read from
+/// qgroups are part of btrfs and keep reflinks for checkpoints. Deleting a quota directory's last entry
+/// deletes its subvolume; the kernel drops it, and its qgroup, in the background (Linux 6.x; older
+/// kernels keep an empty qgroup). Subvolume ids are never reused, so a new sandbox never inherits a
+/// deleted one's usage or limit. Usage is read from
 /// /sys/fs/btrfs/UUID/qgroups/0_ID/ (Linux 5.9+), which is cheap enough for every GET.
 /// </remarks>
 public sealed class WorkspaceQuotas
 {
     private const int ENOTTY = 25;
-    private readonly string _volume;
     private readonly string _qgroups;
 
-    private WorkspaceQuotas(string volume, string qgroups)
-    {
-        _volume = volume;
-        _qgroups = qgroups;
-    }
+    private WorkspaceQuotas(string qgroups) => _qgroups = qgroups;
 
     /// <summary>
     /// Quotas for the btrfs file system at <paramref name="directory"/>; with <paramref name="enable"/>
@@ -54,7 +51,7 @@ public sealed class WorkspaceQuotas
             }
             why = "";
             return Directory.Exists(qgroups)
-                ? new WorkspaceQuotas(directory, qgroups)
+                ? new WorkspaceQuotas(qgroups)
                 : Fail(out why, $"btrfs quotas were turned on at {directory}, but {qgroups} does not exist (Linux 5.9+ shows them there)");
         }
         catch (LinuxException e) when (e.Errno == ENOTTY)
@@ -113,17 +110,6 @@ public sealed class WorkspaceQuotas
         {
             return null;
         }
-    }
-
-    /// <summary>
-    /// Removes the qgroup of a deleted quota directory when the kernel has let go of it; a deleted
-    /// subvolume's extents are dropped in the background, and a qgroup left behind then counts nothing
-    /// and is never used again (ids are not reused), so a later try is not needed.
-    /// </summary>
-    public void Forget(ulong id)
-    {
-        using var volume = OpenDirectory(_volume);
-        Btrfs.TryDestroyQgroup(volume, id);
     }
 
     private static SafeFileHandle OpenDirectory(string path)

@@ -12,7 +12,6 @@ internal static unsafe partial class Libc
     internal const nuint BTRFS_IOC_INO_LOOKUP = 0xd0009412;
     internal const nuint BTRFS_IOC_FS_INFO = 0x8400941f;
     internal const nuint BTRFS_IOC_QUOTA_CTL = 0xc0109428;
-    internal const nuint BTRFS_IOC_QGROUP_CREATE = 0x4010942a;
     internal const nuint BTRFS_IOC_QGROUP_LIMIT = 0x8030942b;
     internal const ulong BTRFS_QUOTA_CTL_ENABLE = 1;
     internal const ulong BTRFS_QGROUP_LIMIT_MAX_RFER = 1;
@@ -48,13 +47,6 @@ internal static unsafe partial class Libc
     {
         public ulong Cmd;
         public ulong Status;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    internal struct BtrfsQgroupCreateArgs
-    {
-        public ulong Create;
-        public ulong QgroupId;
     }
 
     /// <summary>struct btrfs_ioctl_qgroup_limit_args: a qgroup id and struct btrfs_qgroup_limit.</summary>
