@@ -335,8 +335,8 @@ public sealed partial class SandboxEngine : ISandboxEngine
         _blockIo = BlockIoSupport.Detect(_volume.BlockDevice);
         _hostLimits = new HostLimits(
             _volume.Quotas is not null, _options.DefaultDiskMiB, _volume.QuotaDescription,
-            _blockIo.Weight, _options.DefaultIoWeight, _blockIo.Description,
-            _blockIo.Throttle, _blockIo.Description);
+            _blockIo.Weight && _blockIo.Device is not null, _options.DefaultIoWeight, _blockIo.Description,
+            _blockIo.Throttle && _blockIo.Device is not null, _blockIo.Description);
         foreach (var dir in new[] { _paths.Sandboxes, _paths.Workspaces, Path.GetDirectoryName(_paths.AgentBinary)! })
         {
             Directory.CreateDirectory(dir);

@@ -103,6 +103,39 @@ public sealed class WorkspaceVolume
         return MountImage(directory, image, options);
     }
 
+    /// <summary>
+    /// For `hutch doctor`, without changing anything: whether sandboxes whose workspaces live in
+    /// <paramref name="directory"/> get disk quotas (now, or once a daemon has made its volume there), and why not.
+    /// </summary>
+    public static (bool Ok, string Detail) CheckQuotas(string directory)
+    {
+        directory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        if (MountTable.At(directory) is { } mount)
+        {
+            if (mount.FileSystem != "btrfs")
+            {
+                return (false, $"{directory} is {mount.FileSystem}, which has no per-sandbox quotas here; delete every sandbox, stop the daemon, `umount {directory}`, remove {directory}.img if Hutch made it: the next start makes a btrfs volume");
+            }
+            return WorkspaceQuotas.TryOpen(directory, enable: false, out var why) is not null
+                ? (true, $"btrfs quotas on {directory}")
+                : (false, why);
+        }
+        if (File.Exists(directory + ".img"))
+        {
+            return (false, $"{directory}.img exists but is not mounted; start the daemon (it mounts it) and run doctor again");
+        }
+        if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            return (false, $"{directory} holds workspaces but no volume of its own, so it gets none and no quotas; move them away or start with an empty data dir");
+        }
+        return HostProgram.Find("mkfs.btrfs") is null
+            ? (false, "mkfs.btrfs is missing, so the daemon cannot make a btrfs volume with quotas; apt-get install btrfs-progs")
+            : (true, $"the daemon will make a btrfs volume with quotas at {directory} on its first start");
+    }
+
+    /// <summary>"major:minor" of the disk under <paramref name="directory"/>, as <see cref="BlockDevice"/>; null when none.</summary>
+    public static string? DeviceOf(string directory) => BlockDevices.Of(directory);
+
     /// <summary>Unmounts the loop image from the directory (tests, uninstall); the loop device detaches itself. The image is kept.</summary>
     public void Unmount()
     {

@@ -7,16 +7,17 @@ namespace Hutch.Runtime.Cgroups;
 /// blkio.bfq.weight on v1, io.weight or io.bfq.weight on v2; and it only changes anything when the
 /// device's scheduler is BFQ (v1) — loop devices default to none, which <see cref="Description"/> says.
 /// </summary>
-/// <param name="Device">"major:minor" of the workspace disk; null when there is none.</param>
+/// <param name="Device">"major:minor" of the workspace disk; null when there is none (then nothing can be limited, whatever the cgroups offer).</param>
+/// <param name="Throttle">The cgroups can throttle bps and iops per device.</param>
+/// <param name="Weight">The cgroups have a weight file runc can write.</param>
 public sealed record BlockIoSupport(string? Device, bool Throttle, bool Weight, string Description)
 {
-    /// <summary>Looks at the cgroup files under the parent of every sandbox's cgroup (/hutch), creating that parent when missing.</summary>
+    /// <summary>
+    /// Looks at the cgroup files under the parent of every sandbox's cgroup (/hutch), creating that
+    /// parent when missing. Without a device nothing can be throttled, whatever the cgroups offer.
+    /// </summary>
     public static BlockIoSupport Detect(string? device, string cgroupRoot = "/sys/fs/cgroup")
     {
-        if (device is null)
-        {
-            return new(null, false, false, "no block device under the workspaces (a virtual or network file system), so no I/O limits");
-        }
         var unified = File.Exists(Path.Join(cgroupRoot, "cgroup.controllers"));
         var parent = unified ? Path.Join(cgroupRoot, "hutch") : Path.Join(cgroupRoot, "blkio", "hutch");
         bool throttle, weight;
@@ -42,6 +43,10 @@ public sealed record BlockIoSupport(string? Device, bool Throttle, bool Weight, 
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return new(device, false, false, $"the cgroup I/O controller could not be read ({e.Message}), so no I/O limits");
+        }
+        if (device is null)
+        {
+            return new(null, throttle, weight, $"no block device is known under the workspaces (not mounted yet, or a virtual file system), so no I/O limits; the cgroups offer {(throttle ? "throttling" : "no throttling")} and {(weight ? "weights" : "no weights")}");
         }
         var scheduler = Scheduler(device);
         var weightNote = !weight
