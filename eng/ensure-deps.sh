@@ -4,7 +4,9 @@
 ensure_deps() {
   local missing=() pair
   command -v runc >/dev/null 2>&1 || missing+=(runc)
-  # mkfs.xfs: workspaces live on an XFS volume with reflinks, so checkpoints are copy-on-write.
+  # mkfs.btrfs: workspaces live on a btrfs volume with reflinks (copy-on-write checkpoints) and
+  # per-sandbox quotas; mkfs.xfs: the XFS checkpoint tests, and volumes of daemons from before quotas.
+  command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
   command -v mkfs.xfs >/dev/null 2>&1 || missing+=(xfsprogs)
   for pair in "$@"; do command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}"); done
   command -v dotnet >/dev/null 2>&1 || { echo "hutch: the .NET 10 SDK is required (dotnet not found in PATH)" >&2; return 1; }

@@ -41,6 +41,19 @@ public sealed record HutchOptions
     /// </summary>
     public int MaxSandboxes { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("HUTCH_MAX_SANDBOXES"), out var s) && s > 0 ? s : 10_000;
 
+    /// <summary>
+    /// The disk quota of a sandbox that asks for none: its workspace, and separately its checkpoints,
+    /// may each hold this many MiB. Env HUTCH_DEFAULT_DISK_MIB. Default 10240 (10 GiB). Enforced only
+    /// where the workspace volume has quotas (`hutch doctor`).
+    /// </summary>
+    public long DefaultDiskMiB { get; init; } = long.TryParse(Environment.GetEnvironmentVariable("HUTCH_DEFAULT_DISK_MIB"), out var disk) && disk > 0 ? disk : 10240;
+
+    /// <summary>
+    /// The block I/O weight of a sandbox that asks for none (10-1000; the kernel's default is 100), so
+    /// sandboxes share the workspace disk by weight. Env HUTCH_DEFAULT_IO_WEIGHT. Default 100.
+    /// </summary>
+    public int DefaultIoWeight { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("HUTCH_DEFAULT_IO_WEIGHT"), out var weight) && weight is >= 10 and <= 1000 ? weight : 100;
+
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
 }

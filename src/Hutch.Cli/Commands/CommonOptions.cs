@@ -97,6 +97,12 @@ internal sealed class CreateOptions
     public Option<int?> Pids { get; } = new("--pids") { Description = "Most processes and threads at once (default 512)", HelpName = "N" };
     public Option<double?> Cpus { get; } = new("--cpus") { Description = "CPU share in cores, e.g. 0.5 (default 1)", HelpName = "X" };
     public Option<long?> Tmp { get; } = new("--tmp") { Description = "Size of /tmp in MiB (default 64)", HelpName = "MiB" };
+    public Option<long?> Disk { get; } = new("--disk") { Description = "Disk quota of /workspace (and, separately, of its checkpoints) in MiB (default 10240)", HelpName = "MiB" };
+    public Option<int?> IoWeight { get; } = new("--io-weight") { Description = "Share of the workspace disk when sandboxes compete, 10-1000 (default 100)", HelpName = "N" };
+    public Option<long?> IoReadBps { get; } = new("--io-read-bps") { Description = "Most bytes per second read from the workspace disk", HelpName = "BYTES" };
+    public Option<long?> IoWriteBps { get; } = new("--io-write-bps") { Description = "Most bytes per second written to the workspace disk", HelpName = "BYTES" };
+    public Option<long?> IoReadIops { get; } = new("--io-read-iops") { Description = "Most read operations per second on the workspace disk", HelpName = "N" };
+    public Option<long?> IoWriteIops { get; } = new("--io-write-iops") { Description = "Most write operations per second on the workspace disk", HelpName = "N" };
     public Option<long?> Ttl { get; } = new("--ttl") { Description = "Delete the sandbox by itself after this many seconds", HelpName = "SECONDS" };
     public Option<string?> User { get; } = new("--user") { Description = "Run commands as 'user' (uid 1000, default) or 'root' (uid 0, no capabilities)" };
 
@@ -114,13 +120,21 @@ internal sealed class CreateOptions
         command.Add(Pids);
         command.Add(Cpus);
         command.Add(Tmp);
+        command.Add(Disk);
+        command.Add(IoWeight);
+        command.Add(IoReadBps);
+        command.Add(IoWriteBps);
+        command.Add(IoReadIops);
+        command.Add(IoWriteIops);
         command.Add(Ttl);
         command.Add(User);
     }
 
     public CreateSandboxRequest ToRequest(ParseResult parse)
     {
-        var limits = new SandboxLimits(parse.GetValue(Memory), parse.GetValue(Pids), parse.GetValue(Cpus), parse.GetValue(Tmp));
+        var limits = new SandboxLimits(parse.GetValue(Memory), parse.GetValue(Pids), parse.GetValue(Cpus), parse.GetValue(Tmp),
+            parse.GetValue(Disk), parse.GetValue(IoWeight), parse.GetValue(IoReadBps), parse.GetValue(IoWriteBps),
+            parse.GetValue(IoReadIops), parse.GetValue(IoWriteIops));
         return new CreateSandboxRequest(
             Name: parse.GetValue(Name),
             Env: CommonOptions.ToEnv(parse.GetValue(Env)),

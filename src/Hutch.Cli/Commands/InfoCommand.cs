@@ -49,10 +49,26 @@ internal static class InfoCommand
             $"memory {(l.MemoryMiB is { } m ? $"{m} MiB" : "default")}",
             $"pids {(l.Pids is { } p ? p.ToString(System.Globalization.CultureInfo.InvariantCulture) : "default")}",
             $"cpus {(l.Cpus is { } c ? Format.Number(c) : "default")}",
-            $"tmp {(l.TmpMiB is { } t ? $"{t} MiB" : "default")}"));
+            $"tmp {(l.TmpMiB is { } t ? $"{t} MiB" : "default")}")
+            + (l.DiskMiB is { } d ? $", disk {d} MiB" : "")
+            + (l.IoWeight is { } w ? $", io weight {w}" : "")
+            + Throttle("read", l.IoReadBps, l.IoReadIops) + Throttle("write", l.IoWriteBps, l.IoWriteIops));
         Line("usage", s.Usage is { } u
             ? $"memory {Format.Bytes(u.MemoryBytes)} (peak {Format.Bytes(u.MemoryPeakBytes)}), pids {u.Pids}, cpu {Format.Millis(u.CpuTimeMs)}, oom kills {u.OomKills}"
+                + (u.DiskBytes is { } db ? $", disk {Format.Bytes(db)}{(u.DiskLimitBytes is { } dl ? $" of {Format.Bytes(dl)}" : "")}" : "")
+                + (u.CheckpointBytes is { } cb ? $", checkpoints {Format.Bytes(cb)}" : "")
             : "- (not running)");
         return text.ToString();
     }
+
+    private static string Throttle(string direction, long? bps, long? iops) =>
+        (bps, iops) switch
+        {
+            (null, null) => "",
+            _ => $", io {direction} " + string.Join(" and ", new[]
+            {
+                bps is { } b ? $"{Format.Bytes(b)}/s" : null,
+                iops is { } o ? $"{o.ToString(System.Globalization.CultureInfo.InvariantCulture)} ops/s" : null,
+            }.OfType<string>()),
+        };
 }

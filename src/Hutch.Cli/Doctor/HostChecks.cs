@@ -26,6 +26,8 @@ internal static class HostChecks
         Agent(options.AgentPath),
         DataDir(options.DataDir),
         KernelShares(HostKernelLimits.Required(options.MaxSandboxes), options.MaxSandboxes, CanWrite, FindExecutable("nsenter")),
+        DiskQuotas(options.DataDir),
+        BlockIo(options.DataDir),
     ];
 
     /// <summary>
@@ -63,6 +65,26 @@ internal static class HostChecks
         {
             return false;
         }
+    }
+
+    /// <summary>Per-sandbox disk quotas on the workspaces' volume (docs/configuration.md#disk-quotas).</summary>
+    public static DoctorCheck DiskQuotas(string dataDir)
+    {
+        const string name = "disk quotas";
+        var (ok, detail) = Hutch.Files.Checkpoints.WorkspaceVolume.CheckQuotas(Path.Join(dataDir, "workspaces"));
+        return ok ? DoctorCheck.Pass(name, detail) : DoctorCheck.Fail(name, detail, "without quotas one sandbox can fill the workspace volume for all; see docs/configuration.md#disk-quotas");
+    }
+
+    /// <summary>Block I/O throttling on the workspace disk (a weight is reported, not required: it needs BFQ).</summary>
+    public static DoctorCheck BlockIo(string dataDir)
+    {
+        const string name = "block I/O limits";
+        var workspaces = Path.Join(dataDir, "workspaces");
+        var device = Directory.Exists(workspaces) ? Hutch.Files.Checkpoints.WorkspaceVolume.DeviceOf(workspaces) : null;
+        var support = Hutch.Runtime.Cgroups.BlockIoSupport.Detect(device);
+        return support.Throttle
+            ? DoctorCheck.Pass(name, support.Description)
+            : DoctorCheck.Fail(name, support.Description, "mount the blkio cgroup controller (v1) or enable io in cgroup.subtree_control (v2); a kernel with CONFIG_BLK_DEV_THROTTLING");
     }
 
     public static async Task<DoctorCheck> RuntimeAsync(string runtime, CancellationToken cancellationToken)

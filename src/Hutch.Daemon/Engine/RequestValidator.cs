@@ -13,6 +13,9 @@ public static partial class RequestValidator
     public const int DefaultPids = 512, MinPids = 16, MaxPids = 32768;
     public const double DefaultCpus = 1, MinCpus = 0.05, MaxCpus = 64;
     public const long DefaultTmpMiB = 64, MinTmpMiB = 1, MaxTmpMiB = 16384;
+    public const long MinDiskMiB = 1, MaxDiskMiB = 1L << 24;
+    public const int MinIoWeight = 10, MaxIoWeight = 1000;
+    public const long MinIoBps = 4096, MinIops = 1, MaxIoRate = 1L << 40;
     public const long MaxTtlSeconds = 30L * 24 * 3600;
     public const long DefaultExecTimeoutMs = 60_000, MaxTimeoutMs = 86_400_000;
     public const long DefaultMaxOutputBytes = 16L << 20, MaxOutputBytesLimit = 1L << 30;
@@ -20,18 +23,49 @@ public static partial class RequestValidator
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
     private static partial Regex NamePattern();
 
-    public static SandboxLimits Limits(SandboxLimits? given)
+    /// <summary>
+    /// The limits a sandbox gets: what was asked for, defaults for the rest. A disk or I/O limit that
+    /// the host cannot enforce is null in the result, and asking for one explicitly is refused
+    /// (limit_unavailable) rather than silently not enforced.
+    /// </summary>
+    public static SandboxLimits Limits(SandboxLimits? given, HostLimits host)
     {
         var limits = new SandboxLimits(
             given?.MemoryMiB ?? DefaultMemoryMiB,
             given?.Pids ?? DefaultPids,
             given?.Cpus ?? DefaultCpus,
-            given?.TmpMiB ?? DefaultTmpMiB);
+            given?.TmpMiB ?? DefaultTmpMiB,
+            host.DiskQuotas ? given?.DiskMiB ?? host.DefaultDiskMiB : Unavailable("limits.diskMiB", given?.DiskMiB, host.NoDiskQuotas),
+            host.IoWeight ? given?.IoWeight ?? host.DefaultIoWeight : Unavailable("limits.ioWeight", given?.IoWeight, host.NoIoWeight),
+            host.IoThrottle ? given?.IoReadBps : Unavailable("limits.ioReadBps", given?.IoReadBps, host.NoIoThrottle),
+            host.IoThrottle ? given?.IoWriteBps : Unavailable("limits.ioWriteBps", given?.IoWriteBps, host.NoIoThrottle),
+            host.IoThrottle ? given?.IoReadIops : Unavailable("limits.ioReadIops", given?.IoReadIops, host.NoIoThrottle),
+            host.IoThrottle ? given?.IoWriteIops : Unavailable("limits.ioWriteIops", given?.IoWriteIops, host.NoIoThrottle));
         Range("limits.memoryMiB", limits.MemoryMiB!.Value, MinMemoryMiB, MaxMemoryMiB);
         Range("limits.pids", limits.Pids!.Value, MinPids, MaxPids);
         Range("limits.cpus", limits.Cpus!.Value, MinCpus, MaxCpus);
         Range("limits.tmpMiB", limits.TmpMiB!.Value, MinTmpMiB, MaxTmpMiB);
+        Optional("limits.diskMiB", limits.DiskMiB, MinDiskMiB, MaxDiskMiB);
+        Optional("limits.ioWeight", limits.IoWeight, MinIoWeight, MaxIoWeight);
+        Optional("limits.ioReadBps", limits.IoReadBps, MinIoBps, MaxIoRate);
+        Optional("limits.ioWriteBps", limits.IoWriteBps, MinIoBps, MaxIoRate);
+        Optional("limits.ioReadIops", limits.IoReadIops, MinIops, MaxIoRate);
+        Optional("limits.ioWriteIops", limits.IoWriteIops, MinIops, MaxIoRate);
         return limits;
+    }
+
+    private static T? Unavailable<T>(string field, T? given, string why) where T : struct =>
+        given is null
+            ? null
+            : throw new HutchException(ErrorCodes.LimitUnavailable, 503,
+                $"{field} cannot be enforced on this host: {why}. Leave it out, or fix the host (`hutch doctor` on it says what is missing).");
+
+    private static void Optional(string field, double? value, double min, double max)
+    {
+        if (value is { } v)
+        {
+            Range(field, v, min, max);
+        }
     }
 
     public static void Name(string? name)

@@ -24,7 +24,7 @@ public sealed partial class SandboxEngine
 
     private bool IsPoolable(CreateSandboxRequest request, string? hostWorkspace) =>
         _poolTarget > 0 && hostWorkspace is null && request.User is null or "user"
-        && RequestValidator.Limits(request.Limits) == RequestValidator.Limits(null);
+        && RequestValidator.Limits(request.Limits, _hostLimits) == RequestValidator.Limits(null, _hostLimits);
 
     private LiveSandbox? TakePooled()
     {
@@ -73,7 +73,7 @@ public sealed partial class SandboxEngine
                 {
                     var record = _registry.Insert(new SandboxRecord(
                         NewId(), null, SandboxStates.Pooled, _time.GetUtcNow(), null, "user", WorkspaceCwd.Root, [],
-                        RequestValidator.Limits(null), 0, null, _owner), FirstHostId, SandboxSpec.IdRangeSize);
+                        RequestValidator.Limits(null, _hostLimits), 0, null, _owner), FirstHostId, SandboxSpec.IdRangeSize);
                     try
                     {
                         _pool.Enqueue(await StartAsync(record, _stopping.Token).ConfigureAwait(false));

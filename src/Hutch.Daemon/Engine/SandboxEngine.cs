@@ -38,6 +38,8 @@ public sealed partial class SandboxEngine : ISandboxEngine
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
     private WorkspaceVolume _volume = null!;
+    private BlockIoSupport _blockIo = null!;
+    private HostLimits _hostLimits = null!;
 
     private SandboxEngine(HutchOptions options, string owner, TimeProvider time, ILogger log)
     {
@@ -56,6 +58,9 @@ public sealed partial class SandboxEngine : ISandboxEngine
 
     /// <summary>Where workspaces live and whether checkpoints there are reflinks or copies.</summary>
     public WorkspaceVolume Volume => _volume;
+
+    /// <summary>Which block I/O limits sandboxes can get on the workspace disk.</summary>
+    public BlockIoSupport BlockIo => _blockIo;
 
     /// <summary>The engine a daemon runs: adopts the sandboxes a previous daemon left running and expires TTLs.</summary>
     public static async Task<SandboxEngine> OpenDaemonAsync(HutchOptions options, ILogger? log = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
@@ -83,7 +88,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
     {
         RequestValidator.Name(request.Name);
         var user = RequestValidator.User(request.User);
-        var limits = RequestValidator.Limits(request.Limits);
+        var limits = RequestValidator.Limits(request.Limits, LimitsFor(hostWorkspace));
         var ttl = RequestValidator.Ttl(request.TtlSeconds);
         var env = RequestValidator.Env(request.Env, "env");
         var cwd = WorkspaceCwd.Resolve(request.Cwd);
@@ -191,7 +196,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         var workspace = record.HostWorkspace ?? _paths.Workspace(record.Id);
         if (record.HostWorkspace is null)
         {
-            Directory.CreateDirectory(workspace, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            CreateWorkspace(record);
         }
         // The workspace belongs to the sandbox's user as the host sees it (its uid shifted into the sandbox's range).
         Chown(workspace, record.HostIdBase + uid);
@@ -199,7 +204,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
 
         var limits = record.Limits;
         var spec = new SandboxSpec(record.Id, _paths.Rootfs, _paths.Etc, _paths.AgentBinary, workspace, record.HostIdBase, uid,
-            limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20);
+            limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20, BlockIoOf(limits));
         await PrivateFiles.WriteAllTextAsync(Path.Join(sandboxDir, "config.json"), OciSpecBuilder.Build(spec).ToJsonString(), cancellationToken).ConfigureAwait(false);
         PrivateFiles.OpenWrite(_paths.AgentLog(record.Id), append: true).Dispose();
 
@@ -308,6 +313,9 @@ public sealed partial class SandboxEngine : ISandboxEngine
         {
             DeleteTree(_paths.Workspace(record.Id));
         }
+        // Removing the last entry of a quota directory deletes its subvolume; the kernel drops the
+        // subvolume, and its qgroup with it, in the background (at the next commit, within 30 s). A
+        // kept workspace keeps its quota.
         CheckpointStore.DeleteStore(_paths.Checkpoints(record.Id));
         RemoveStaging(record.Id);
     }
@@ -317,7 +325,10 @@ public sealed partial class SandboxEngine : ISandboxEngine
         SandboxUsage? usage = null;
         if (running && _cgroups.Read(SandboxSpec.CgroupPathOf(record.Id)) is { } u)
         {
-            usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills);
+            var disk = record.HostWorkspace is null ? _volume.Quotas?.Usage(_paths.Workspace(record.Id)) : null;
+            var checkpoints = _volume.Quotas?.Usage(_paths.Checkpoints(record.Id));
+            usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills,
+                disk?.Bytes, disk?.LimitBytes, checkpoints?.Bytes);
         }
         return new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAtFrom(_time.GetUtcNow()), record.User, record.Cwd, record.Limits, usage);
     }
@@ -329,6 +340,11 @@ public sealed partial class SandboxEngine : ISandboxEngine
         File.SetUnixFileMode(_paths.DataDir, traverseOnly);
         // Before anything is put in it: an empty workspaces dir may get an XFS volume with reflinks.
         _volume = WorkspaceVolume.Ensure(_paths.Workspaces, new WorkspaceVolumeOptions { Mode = _options.WorkspaceVolume });
+        _blockIo = BlockIoSupport.Detect(_volume.BlockDevice);
+        _hostLimits = new HostLimits(
+            _volume.Quotas is not null, _options.DefaultDiskMiB, _volume.QuotaDescription,
+            _blockIo.Weight && _blockIo.Device is not null, _options.DefaultIoWeight, _blockIo.Description,
+            _blockIo.Throttle && _blockIo.Device is not null, _blockIo.Description);
         foreach (var dir in new[] { _paths.Sandboxes, _paths.Workspaces, Path.GetDirectoryName(_paths.AgentBinary)! })
         {
             Directory.CreateDirectory(dir);

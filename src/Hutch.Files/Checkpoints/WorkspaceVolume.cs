@@ -5,26 +5,34 @@ namespace Hutch.Files.Checkpoints;
 
 /// <summary>
 /// Makes the directory that holds the workspaces (the daemon's &lt;data&gt;/workspaces) a file
-/// system with reflinks, so a checkpoint shares its files' blocks instead of copying them. When the
-/// directory's own file system has them (XFS with reflink=1, btrfs) or is a mount the operator made,
-/// it is used as is. Otherwise, while the directory is still empty, a sparse image beside it gets an
-/// XFS file system with reflink=1 and is loop-mounted over it (after a reboot the existing image is
-/// just mounted again). When none of that is possible (no mkfs.xfs, a directory already in use, no
-/// loop devices), checkpoints are plain copies, and <see cref="Description"/> says why.
+/// system with reflinks, so a checkpoint shares its files' blocks instead of copying them, and with
+/// per-sandbox disk quotas (<see cref="WorkspaceQuotas"/>). When the directory's own file system has
+/// reflinks (XFS with reflink=1, btrfs) or is a mount the operator made, it is used as is (with
+/// quotas only when it is btrfs with quotas on). Otherwise, while the directory is still empty, a
+/// sparse image beside it gets a btrfs file system with quotas on (XFS with reflink=1 and no quotas
+/// when mkfs.btrfs is missing) and is loop-mounted over it (after a reboot the existing image is just
+/// mounted again). When none of that is possible (no mkfs, a directory already in use, no loop
+/// devices), checkpoints are plain copies, and <see cref="Description"/> says why.
 /// </summary>
 /// <remarks>
 /// Mounted with discard, so deleted files punch holes in the image and give the host its space back;
 /// nosuid and nodev, as nothing in a workspace needs them. Ext4 has no reflinks, and hard-link trees
-/// are no substitute: a process writing a file in place would change the checkpoint with it.
+/// are no substitute: a process writing a file in place would change the checkpoint with it. An XFS
+/// image made by an older Hutch keeps working, without quotas (docs/configuration.md says how to move).
 /// </remarks>
 public sealed class WorkspaceVolume
 {
-    private WorkspaceVolume(string directory, bool reflinks, string? image, string description)
+    private WorkspaceVolume(string directory, bool reflinks, string? image, string description, WorkspaceQuotas? quotas = null, string? noQuotas = null)
     {
         Directory = directory;
         Reflinks = reflinks;
         Image = image;
         Description = description;
+        Quotas = quotas;
+        QuotaDescription = quotas is not null
+            ? $"per-sandbox disk quotas: btrfs qgroups on {directory}"
+            : $"no per-sandbox disk quotas: {noQuotas ?? "the workspaces are not on a btrfs volume"}";
+        BlockDevice = BlockDevices.Of(directory);
     }
 
     public string Directory { get; }
@@ -37,6 +45,15 @@ public sealed class WorkspaceVolume
 
     /// <summary>What was found or done, for logs, health and `hutch doctor`.</summary>
     public string Description { get; }
+
+    /// <summary>Per-sandbox disk quotas on this volume; null when the file system cannot have them (<see cref="QuotaDescription"/> says why).</summary>
+    public WorkspaceQuotas? Quotas { get; }
+
+    /// <summary>Whether sandboxes get disk quotas here, and when not, why and what to do.</summary>
+    public string QuotaDescription { get; }
+
+    /// <summary>"major:minor" of the whole block device the workspaces are written to (for cgroup I/O limits); null when there is none (a network or virtual file system).</summary>
+    public string? BlockDevice { get; }
 
     /// <summary>Sets the directory up (see the type's summary); creates it (0711) when missing. Needs root for mkfs and mount.</summary>
     public static WorkspaceVolume Ensure(string directory, WorkspaceVolumeOptions? options = null)
@@ -57,8 +74,18 @@ public sealed class WorkspaceVolume
             {
                 UseDirectIo(mounted!.Value.Source);
             }
+            string? noQuotas = null;
+            var quotas = mounted?.FileSystem == "btrfs"
+                ? WorkspaceQuotas.TryOpen(directory, enable: ours, out noQuotas)
+                : null;
+            if (mounted?.FileSystem != "btrfs")
+            {
+                noQuotas = ours
+                    ? $"{image} is an XFS image made by an older Hutch; to get quotas, delete every sandbox, stop the daemon, `umount {directory}` and remove the image: the next start makes a btrfs one"
+                    : $"{directory} is on {mounted?.FileSystem ?? "a file system that is not its own mount"}; quotas need a btrfs mount with quotas on there, or Hutch's own volume";
+            }
             return new(directory, true, ours ? image : null,
-                $"reflinks: {directory} is on {mounted?.FileSystem ?? "a file system"} with reflinks; checkpoints share blocks with the workspace");
+                $"reflinks: {directory} is on {mounted?.FileSystem ?? "a file system"} with reflinks; checkpoints share blocks with the workspace", quotas, noQuotas);
         }
         if (options.Mode == WorkspaceVolumeMode.Off)
         {
@@ -76,6 +103,39 @@ public sealed class WorkspaceVolume
         return MountImage(directory, image, options);
     }
 
+    /// <summary>
+    /// For `hutch doctor`, without changing anything: whether sandboxes whose workspaces live in
+    /// <paramref name="directory"/> get disk quotas (now, or once a daemon has made its volume there), and why not.
+    /// </summary>
+    public static (bool Ok, string Detail) CheckQuotas(string directory)
+    {
+        directory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        if (MountTable.At(directory) is { } mount)
+        {
+            if (mount.FileSystem != "btrfs")
+            {
+                return (false, $"{directory} is {mount.FileSystem}, which has no per-sandbox quotas here; delete every sandbox, stop the daemon, `umount {directory}`, remove {directory}.img if Hutch made it: the next start makes a btrfs volume");
+            }
+            return WorkspaceQuotas.TryOpen(directory, enable: false, out var why) is not null
+                ? (true, $"btrfs quotas on {directory}")
+                : (false, why);
+        }
+        if (File.Exists(directory + ".img"))
+        {
+            return (false, $"{directory}.img exists but is not mounted; start the daemon (it mounts it) and run doctor again");
+        }
+        if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            return (false, $"{directory} holds workspaces but no volume of its own, so it gets none and no quotas; move them away or start with an empty data dir");
+        }
+        return HostProgram.Find("mkfs.btrfs") is null
+            ? (false, "mkfs.btrfs is missing, so the daemon cannot make a btrfs volume with quotas; apt-get install btrfs-progs")
+            : (true, $"the daemon will make a btrfs volume with quotas at {directory} on its first start");
+    }
+
+    /// <summary>"major:minor" of the disk under <paramref name="directory"/>, as <see cref="BlockDevice"/>; null when none.</summary>
+    public static string? DeviceOf(string directory) => BlockDevices.Of(directory);
+
     /// <summary>Unmounts the loop image from the directory (tests, uninstall); the loop device detaches itself. The image is kept.</summary>
     public void Unmount()
     {
@@ -92,14 +152,20 @@ public sealed class WorkspaceVolume
     private static WorkspaceVolume MountImage(string directory, string image, WorkspaceVolumeOptions options)
     {
         var created = false;
+        string? noQuotas = null;
         if (!File.Exists(image))
         {
-            if (HostProgram.Find("mkfs.xfs") is null)
+            var btrfs = options.FileSystem == WorkspaceFileSystem.Btrfs && HostProgram.Find("mkfs.btrfs") is not null;
+            if (!btrfs && HostProgram.Find("mkfs.xfs") is null)
             {
-                return Plain(directory, "mkfs.xfs is not installed (Debian: apt-get install xfsprogs), so no XFS volume with reflinks was made");
+                return Plain(directory, "neither mkfs.btrfs nor mkfs.xfs is installed (Debian: apt-get install btrfs-progs), so no volume with reflinks was made");
+            }
+            if (!btrfs && options.FileSystem == WorkspaceFileSystem.Btrfs)
+            {
+                noQuotas = "mkfs.btrfs is not installed (Debian: apt-get install btrfs-progs), so the volume is XFS, which has no quotas here";
             }
             var size = options.ImageSize ?? DefaultSize(image);
-            if (CreateFileSystem(image, size) is { } failure)
+            if (CreateFileSystem(image, size, btrfs) is { } failure)
             {
                 return Plain(directory, failure);
             }
@@ -114,7 +180,7 @@ public sealed class WorkspaceVolume
             {
                 File.Delete(image);
             }
-            return Plain(directory, $"the XFS image {image} could not be mounted ({mountFailure})");
+            return Plain(directory, $"the image {image} could not be mounted ({mountFailure})");
         }
         File.SetUnixFileMode(directory, before);
         FileOwner.Change(directory, owner.Uid, owner.Gid);
@@ -122,17 +188,20 @@ public sealed class WorkspaceVolume
         {
             UseDirectIo(made.Source);
         }
+        var fileSystem = MountTable.At(directory)?.FileSystem ?? "unknown";
+        var quotas = fileSystem == "btrfs" ? WorkspaceQuotas.TryOpen(directory, enable: true, out noQuotas) : null;
+        noQuotas ??= $"{image} holds {fileSystem}, not btrfs; to get quotas, delete every sandbox, stop the daemon, `umount {directory}` and remove the image: the next start makes a btrfs one";
         if (!ReflinkProbe.Works(directory))
         {
-            return new(directory, false, image, $"plain copies: {image} is mounted on {directory}, but reflinks do not work there");
+            return new(directory, false, image, $"plain copies: {image} is mounted on {directory}, but reflinks do not work there", quotas, noQuotas);
         }
         var apparent = new FileInfo(image).Length;
         return new(directory, true, image,
-            $"reflinks: XFS image {image} ({Gibibytes(apparent)} sparse) {(created ? "made and " : "")}mounted on {directory}; checkpoints share blocks with the workspace");
+            $"reflinks: {fileSystem} image {image} ({Gibibytes(apparent)} sparse) {(created ? "made and " : "")}mounted on {directory}; checkpoints share blocks with the workspace", quotas, noQuotas);
     }
 
-    /// <summary>A sparse file (no blocks until written) with an XFS file system with reflinks; null on success, else why not.</summary>
-    private static string? CreateFileSystem(string image, long size)
+    /// <summary>A sparse file (no blocks until written) with a btrfs file system, or XFS with reflinks; null on success, else why not.</summary>
+    private static string? CreateFileSystem(string image, long size, bool btrfs)
     {
         try
         {
@@ -146,7 +215,11 @@ public sealed class WorkspaceVolume
         {
             return $"the image {image} could not be created ({e.Message})";
         }
-        if (HostProgram.Run("mkfs.xfs", "-q", "-m", "reflink=1", image) is { } failure)
+        // btrfs: metadata single, not DUP: the image lives on a host disk that keeps its own copies safe.
+        var failure = btrfs
+            ? HostProgram.Run("mkfs.btrfs", "-q", "-m", "single", image)
+            : HostProgram.Run("mkfs.xfs", "-q", "-m", "reflink=1", image);
+        if (failure is not null)
         {
             File.Delete(image);
             return failure;
@@ -198,7 +271,7 @@ public sealed class WorkspaceVolume
     }
 
     private static WorkspaceVolume Plain(string directory, string why) =>
-        new(directory, false, null, $"plain copies: {why}; every checkpoint copies the whole workspace");
+        new(directory, false, null, $"plain copies: {why}; every checkpoint copies the whole workspace", null, why);
 
     private static string Gibibytes(long bytes) => (bytes / (double)(1L << 30)).ToString("0.#", CultureInfo.InvariantCulture) + " GiB";
 }

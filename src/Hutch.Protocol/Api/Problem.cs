@@ -21,6 +21,8 @@ public static class ErrorCodes
     public const string InvalidStdin = "invalid_stdin";
     public const string InvalidEncoding = "invalid_encoding";
     public const string LimitOutOfRange = "limit_out_of_range";
+    /// <summary>A limit was asked for that this host cannot enforce (no disk quotas, no I/O weight); `hutch doctor` says why.</summary>
+    public const string LimitUnavailable = "limit_unavailable";
     public const string InvalidEnv = "invalid_env";
     public const string EmptyCommand = "empty_command";
     public const string InvalidUser = "invalid_user";

@@ -19,7 +19,27 @@ public sealed record CreateSandboxRequest(
 /// <param name="Pids">Most processes and threads at once. 16-32768, default 512.</param>
 /// <param name="Cpus">CPU share as cores (0.05-64), default 1.</param>
 /// <param name="TmpMiB">Size of the /tmp tmpfs (counted in memory). 1-16384, default 64.</param>
-public sealed record SandboxLimits(long? MemoryMiB = null, int? Pids = null, double? Cpus = null, long? TmpMiB = null);
+/// <param name="DiskMiB">
+/// Most bytes the workspace may hold (data and metadata, so also the number of files), enforced by
+/// the kernel (EDQUOT inside, disk_full through the API); the checkpoints get a cap of the same size.
+/// 1-16777216, default 10240 (HUTCH_DEFAULT_DISK_MIB). Null in an answer: not enforced on this host.
+/// </param>
+/// <param name="IoWeight">Share of the workspace disk's time when sandboxes compete (cgroup blkio/io weight), 10-1000, default 100. Null in an answer: not available on this host.</param>
+/// <param name="IoReadBps">Most bytes per second read from the workspace disk; null: no cap. 4096 or more.</param>
+/// <param name="IoWriteBps">Most bytes per second written to the workspace disk; null: no cap. 4096 or more.</param>
+/// <param name="IoReadIops">Most read operations per second on the workspace disk; null: no cap. 1 or more.</param>
+/// <param name="IoWriteIops">Most write operations per second on the workspace disk; null: no cap. 1 or more.</param>
+public sealed record SandboxLimits(
+    long? MemoryMiB = null,
+    int? Pids = null,
+    double? Cpus = null,
+    long? TmpMiB = null,
+    long? DiskMiB = null,
+    int? IoWeight = null,
+    long? IoReadBps = null,
+    long? IoWriteBps = null,
+    long? IoReadIops = null,
+    long? IoWriteIops = null);
 
 /// <summary>A sandbox as the API shows it.</summary>
 public sealed record SandboxInfo(
@@ -33,8 +53,19 @@ public sealed record SandboxInfo(
     SandboxLimits Limits,
     SandboxUsage? Usage);
 
-/// <summary>Live resource use read from the sandbox's cgroups; null when the sandbox is not running.</summary>
-public sealed record SandboxUsage(long MemoryBytes, long MemoryPeakBytes, int Pids, long CpuTimeMs, long OomKills);
+/// <summary>Live resource use read from the sandbox's cgroups and its workspace's quota; null when the sandbox is not running.</summary>
+/// <param name="DiskBytes">Bytes the workspace holds as its quota counts them (data and metadata); null without a quota.</param>
+/// <param name="DiskLimitBytes">The workspace's quota as the kernel has it; null without one.</param>
+/// <param name="CheckpointBytes">Bytes the sandbox's checkpoints reference, counted against a quota of their own of the same size; null without one.</param>
+public sealed record SandboxUsage(
+    long MemoryBytes,
+    long MemoryPeakBytes,
+    int Pids,
+    long CpuTimeMs,
+    long OomKills,
+    long? DiskBytes = null,
+    long? DiskLimitBytes = null,
+    long? CheckpointBytes = null);
 
 public sealed record SandboxList(SandboxInfo[] Sandboxes);
 

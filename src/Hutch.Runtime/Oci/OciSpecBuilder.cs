@@ -63,23 +63,57 @@ public static class OciSpecBuilder
                 ["uidMappings"] = new JsonArray(IdMap(spec.HostIdBase)),
                 ["gidMappings"] = new JsonArray(IdMap(spec.HostIdBase)),
                 ["cgroupsPath"] = spec.CgroupPath,
-                ["resources"] = new JsonObject
-                {
-                    ["devices"] = new JsonArray(new JsonObject { ["allow"] = false, ["access"] = "rwm" }),
-                    // swap = memory: no swap beyond the limit, so a hog meets the OOM killer, not the disk.
-                    ["memory"] = new JsonObject { ["limit"] = spec.MemoryBytes, ["swap"] = spec.MemoryBytes },
-                    ["pids"] = new JsonObject { ["limit"] = spec.Pids },
-                    ["cpu"] = new JsonObject
-                    {
-                        ["period"] = 100_000,
-                        ["quota"] = (long)Math.Round(spec.Cpus * 100_000),
-                    },
-                },
+                ["resources"] = Resources(spec),
                 ["seccomp"] = SeccompProfile.Build(),
                 ["maskedPaths"] = new JsonArray(MaskedPaths.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
                 ["readonlyPaths"] = new JsonArray(ReadonlyPaths.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
             },
         };
+    }
+
+    private static JsonObject Resources(SandboxSpec spec)
+    {
+        var resources = new JsonObject
+        {
+            ["devices"] = new JsonArray(new JsonObject { ["allow"] = false, ["access"] = "rwm" }),
+            // swap = memory: no swap beyond the limit, so a hog meets the OOM killer, not the disk.
+            ["memory"] = new JsonObject { ["limit"] = spec.MemoryBytes, ["swap"] = spec.MemoryBytes },
+            ["pids"] = new JsonObject { ["limit"] = spec.Pids },
+            ["cpu"] = new JsonObject
+            {
+                ["period"] = 100_000,
+                ["quota"] = (long)Math.Round(spec.Cpus * 100_000),
+            },
+        };
+        if (spec.BlockIo is { } io)
+        {
+            resources["blockIO"] = BlockIo(io);
+        }
+        return resources;
+    }
+
+    /// <summary>linux.resources.blockIO: a weight, and per-device throttles on the workspace disk (runtime-spec config-linux.md).</summary>
+    private static JsonObject BlockIo(BlockIoLimits io)
+    {
+        var blockIo = new JsonObject();
+        if (io.Weight is { } weight)
+        {
+            blockIo["weight"] = weight;
+        }
+        var numbers = io.Device.Split(':');
+        var (major, minor) = (long.Parse(numbers[0], CultureInfo.InvariantCulture), long.Parse(numbers[1], CultureInfo.InvariantCulture));
+        foreach (var (key, rate) in new[]
+        {
+            ("throttleReadBpsDevice", io.ReadBps), ("throttleWriteBpsDevice", io.WriteBps),
+            ("throttleReadIOPSDevice", io.ReadIops), ("throttleWriteIOPSDevice", io.WriteIops),
+        })
+        {
+            if (rate is { } r)
+            {
+                blockIo[key] = new JsonArray(new JsonObject { ["major"] = major, ["minor"] = minor, ["rate"] = r });
+            }
+        }
+        return blockIo;
     }
 
     private static JsonArray Mounts(SandboxSpec spec)

@@ -15,7 +15,8 @@ public sealed record SandboxSpec(
     long MemoryBytes,
     int Pids,
     double Cpus,
-    long TmpBytes)
+    long TmpBytes,
+    BlockIoLimits? BlockIo = null)
 {
     /// <summary>Size of the id range mapped into each sandbox's user namespace.</summary>
     public const int IdRangeSize = 65536;
@@ -28,3 +29,12 @@ public sealed record SandboxSpec(
 
     public static string CgroupPathOf(string id) => $"/hutch/{id}";
 }
+
+/// <summary>
+/// Block I/O limits on the disk the workspaces are written to (OCI linux.resources.blockIO). On
+/// cgroup v1 throttling holds direct I/O and reads; buffered writes are flushed later by the
+/// kernel's writeback, which v1 does not charge to the sandbox (v2 does).
+/// </summary>
+/// <param name="Device">"major:minor" of the whole disk (the kernel refuses limits on a partition).</param>
+/// <param name="Weight">Share when sandboxes compete (10-1000); null: the kernel's default.</param>
+public sealed record BlockIoLimits(string Device, int? Weight, long? ReadBps, long? WriteBps, long? ReadIops, long? WriteIops);

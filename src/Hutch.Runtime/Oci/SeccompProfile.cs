@@ -65,6 +65,13 @@ public static class SeccompProfile
         0x00000080, // CLONE_NEWTIME
     ];
 
+    /// <summary>
+    /// btrfs ioctls that make a subvolume (linux/btrfs.h: SNAP_CREATE, SNAP_CREATE_V2, SUBVOL_CREATE,
+    /// SUBVOL_CREATE_V2). Any user may call them, and a new subvolume has a qgroup of its own, outside
+    /// the workspace's disk quota: refused, or a sandbox could write past its quota.
+    /// </summary>
+    public static readonly ulong[] SubvolumeIoctls = [0x50009401, 0x50009417, 0x5000940e, 0x50009418];
+
     public static JsonObject Build()
     {
         var rules = new JsonArray
@@ -93,6 +100,21 @@ public static class SeccompProfile
                 ["args"] = new JsonArray(new JsonObject
                 {
                     ["index"] = 0, ["value"] = flag, ["valueTwo"] = flag, ["op"] = "SCMP_CMP_MASKED_EQ",
+                }),
+            });
+        }
+        // ioctl's request is an unsigned int: only its low 32 bits are compared, so high bits set by a
+        // raw syscall cannot slip past.
+        foreach (var request in SubvolumeIoctls)
+        {
+            rules.Add(new JsonObject
+            {
+                ["names"] = new JsonArray("ioctl"),
+                ["action"] = "SCMP_ACT_ERRNO",
+                ["errnoRet"] = EPERM,
+                ["args"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 1, ["value"] = 0xffffffffUL, ["valueTwo"] = request, ["op"] = "SCMP_CMP_MASKED_EQ",
                 }),
             });
         }

@@ -57,6 +57,19 @@ public class ParsingTests
     }
 
     [Fact]
+    public void DiskAndIoOptions_BecomeLimits()
+    {
+        var options = new CreateOptions();
+        var command = new Command("create");
+        options.AddTo(command);
+
+        var request = options.ToRequest(command.Parse(["--disk", "2048", "--io-weight", "300", "--io-read-bps", "1000000",
+            "--io-write-bps", "2000000", "--io-read-iops", "100", "--io-write-iops", "50"]));
+
+        Assert.Equal(new SandboxLimits(DiskMiB: 2048, IoWeight: 300, IoReadBps: 1_000_000, IoWriteBps: 2_000_000, IoReadIops: 100, IoWriteIops: 50), request.Limits);
+    }
+
+    [Fact]
     public void CreateOptions_LeftOut_LeaveEverythingToTheDaemon()
     {
         var options = new CreateOptions();

@@ -13,10 +13,11 @@ public class WorkspaceStateTests(DaemonFixture fixture)
     private HutchClient Client => fixture.Client;
 
     [Fact]
-    public void TheWorkspaces_AreOnAVolumeWithReflinks()
+    public void TheWorkspaces_AreOnAVolumeWithReflinksAndQuotas()
     {
         var mounts = File.ReadAllLines("/proc/self/mountinfo");
-        Assert.Contains(mounts, line => line.Split(' ')[4] == Path.Join(fixture.DataDir, "workspaces") && line.Contains(" - xfs "));
+        Assert.Contains(mounts, line => line.Split(' ')[4] == Path.Join(fixture.DataDir, "workspaces") && line.Contains(" - btrfs "));
+        Assert.NotNull(fixture.Daemon.Engine.Volume.Quotas);
     }
 
     [Fact]

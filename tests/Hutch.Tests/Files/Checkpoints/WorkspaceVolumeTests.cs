@@ -5,7 +5,7 @@ using Hutch.Tests.Infrastructure;
 
 namespace Hutch.Tests.Files.Checkpoints;
 
-/// <summary>Setting up the workspaces' volume on this host's ext4: a sparse XFS loop image with reflinks, or plain copies and why.</summary>
+/// <summary>Setting up the workspaces' volume on this host's ext4: a sparse btrfs loop image with reflinks and quotas, or less and why.</summary>
 public sealed class WorkspaceVolumeTests : IDisposable
 {
     private const long Size = 512L << 20;   // mkfs.xfs wants at least 300 MiB
@@ -29,17 +29,32 @@ public sealed class WorkspaceVolumeTests : IDisposable
     }
 
     [Fact]
-    public void Ensure_OnAnEmptyDirectoryOfExt4_MountsASparseXfsImageWithReflinks()
+    public void Ensure_OnAnEmptyDirectoryOfExt4_MountsASparseBtrfsImageWithReflinksAndQuotas()
     {
         var volume = Ensure();
 
         Assert.True(volume.Reflinks, volume.Description);
+        Assert.NotNull(volume.Quotas);
         Assert.Equal(_workspaces + ".img", volume.Image);
-        Assert.Contains(" " + _workspaces + " ", File.ReadAllText("/proc/self/mountinfo").Split('\n').Single(l => l.Contains(" xfs ") && l.Contains(_workspaces)));
+        Assert.Contains(" " + _workspaces + " ", File.ReadAllText("/proc/self/mountinfo").Split('\n').Single(l => l.Contains(" btrfs ") && l.Contains(_workspaces)));
         Assert.Equal(0x1c9, (int)File.GetUnixFileMode(_workspaces));
         Assert.Equal(Size, new FileInfo(volume.Image!).Length);
         Assert.True(AllocatedBytes(volume.Image!) < Size / 4, "the image is not sparse");
         Assert.True(Clone(_workspaces), "FICLONE does not work on the volume");
+    }
+
+    [Fact]
+    public void Ensure_OnAnXfsImageOfAnOlderHutch_KeepsItWithoutQuotas_AndSaysHowToMove()
+    {
+        var old = WorkspaceVolume.Ensure(_workspaces, new WorkspaceVolumeOptions { ImageSize = Size, FileSystem = WorkspaceFileSystem.Xfs });
+        old.Unmount();
+
+        var volume = Ensure();
+
+        Assert.True(volume.Reflinks, volume.Description);
+        Assert.Null(volume.Quotas);
+        Assert.Contains("holds xfs, not btrfs", volume.QuotaDescription);
+        Assert.Contains("remove the image", volume.QuotaDescription);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed class XfsVolumeFixture : IDisposable
 
     public XfsVolumeFixture()
     {
-        Volume = WorkspaceVolume.Ensure(Path.Join(_dir, "workspaces"), new WorkspaceVolumeOptions { ImageSize = 2L << 30 });
+        Volume = WorkspaceVolume.Ensure(Path.Join(_dir, "workspaces"), new WorkspaceVolumeOptions { ImageSize = 2L << 30, FileSystem = WorkspaceFileSystem.Xfs });
         if (!Volume.Reflinks)
         {
             Volume.Unmount();
