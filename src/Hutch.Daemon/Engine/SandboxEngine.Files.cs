@@ -15,15 +15,21 @@ public sealed partial class SandboxEngine
     public Workspace OpenWorkspace(string idOrName)
     {
         var record = FindLiveRecord(idOrName);
-        return new Workspace(WorkspaceDirectory(record), record.HostUid, record.HostUid, EnsureStaging(record.Id));
+        return new Workspace(WorkspaceDirectory(record), record.HostUid, record.HostUid, EnsureStaging(record));
     }
 
-    /// <summary>The sandbox's staging directory (<see cref="SandboxPaths.Staging"/>), made when missing.</summary>
-    private string EnsureStaging(string id)
+    /// <summary>
+    /// The sandbox's staging directory (<see cref="SandboxPaths.Staging"/>), made when missing; none for
+    /// a caller's host directory bound as the workspace (not on the volume: staged beside the targets).
+    /// </summary>
+    private string? EnsureStaging(SandboxRecord record)
     {
+        if (record.HostWorkspace is not null)
+        {
+            return null;
+        }
         const UnixFileMode rootOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-        Directory.CreateDirectory(_paths.StagingRoot, rootOnly);
-        return Directory.CreateDirectory(_paths.Staging(id), rootOnly).FullName;
+        return Directory.CreateDirectory(_paths.Staging(record.Id), rootOnly).FullName;
     }
 
     /// <summary>
@@ -38,18 +44,14 @@ public sealed partial class SandboxEngine
     /// </summary>
     private void RemoveAbandonedStaging()
     {
-        if (!Directory.Exists(_paths.StagingRoot))
+        foreach (var volume in Directory.EnumerateDirectories(_paths.Workspaces))
         {
-            return;
-        }
-        foreach (var dir in Directory.EnumerateDirectories(_paths.StagingRoot))
-        {
-            var record = _registry.Find(Path.GetFileName(dir));
-            if (record is not null && IsOwnedByLiveRun(record))
+            var id = Path.GetFileName(volume);
+            if (!Directory.Exists(_paths.Staging(id)) || _registry.Find(id) is { } record && IsOwnedByLiveRun(record))
             {
                 continue;
             }
-            DeleteTree(dir);
+            DeleteTree(_paths.Staging(id));
         }
     }
 

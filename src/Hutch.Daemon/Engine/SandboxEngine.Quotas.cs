@@ -20,16 +20,22 @@ public sealed partial class SandboxEngine
     /// </summary>
     private void CreateWorkspace(SandboxRecord record)
     {
-        var workspace = _paths.Workspace(record.Id);
+        const UnixFileMode traverseOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        var volume = _paths.Volume(record.Id);
         if (record.Limits.DiskMiB is not { } mib || _volume.Quotas is not { } quotas)
         {
-            Directory.CreateDirectory(workspace, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            return;
+            Directory.CreateDirectory(volume, traverseOnly);
         }
-        var checkpoints = _paths.Checkpoints(record.Id);
-        Directory.CreateDirectory(Path.GetDirectoryName(checkpoints)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        quotas.CreateDirectory(workspace, mib << 20);
-        quotas.CreateDirectory(checkpoints, mib << 20);
+        else
+        {
+            var checkpoints = _paths.Checkpoints(record.Id);
+            Directory.CreateDirectory(Path.GetDirectoryName(checkpoints)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            quotas.CreateDirectory(volume, mib << 20);
+            quotas.CreateDirectory(checkpoints, mib << 20);
+        }
+        // The runtime, as the sandbox's mapped root, passes through to bind the workspace.
+        File.SetUnixFileMode(volume, traverseOnly);
+        Directory.CreateDirectory(_paths.Workspace(record.Id), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     private BlockIoLimits? BlockIoOf(SandboxLimits limits) =>

@@ -311,7 +311,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         }
         else if (!keepWorkspace)
         {
-            DeleteTree(_paths.Workspace(record.Id));
+            DeleteTree(_paths.Volume(record.Id));
         }
         // Removing the last entry of a quota directory deletes its subvolume; the kernel drops the
         // subvolume, and its qgroup with it, in the background (at the next commit, within 30 s). A
@@ -325,7 +325,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         SandboxUsage? usage = null;
         if (running && _cgroups.Read(SandboxSpec.CgroupPathOf(record.Id)) is { } u)
         {
-            var disk = record.HostWorkspace is null ? _volume.Quotas?.Usage(_paths.Workspace(record.Id)) : null;
+            var disk = record.HostWorkspace is null ? _volume.Quotas?.Usage(_paths.Volume(record.Id)) : null;
             var checkpoints = _volume.Quotas?.Usage(_paths.Checkpoints(record.Id));
             usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills,
                 disk?.Bytes, disk?.LimitBytes, checkpoints?.Bytes);

@@ -23,7 +23,16 @@ public sealed class SandboxPaths(string dataDir)
 
     /// <summary>Background processes' logs and exit records: written by the agent through an inherited descriptor, never mounted inside.</summary>
     public string Records(string id) => Path.Join(SandboxDir(id), "records");
-    public string Workspace(string id) => Path.Join(Workspaces, id);
+    /// <summary>
+    /// A sandbox's own part of the workspaces' volume (0711, root's): the unit of its disk quota (a btrfs
+    /// subvolume when the volume has quotas) holding its workspace and its staging, so that staged
+    /// files count against the quota and a rename from staging into the workspace never crosses a
+    /// subvolume (EXDEV).
+    /// </summary>
+    public string Volume(string id) => Path.Join(Workspaces, id);
+
+    /// <summary>The host directory bound as the sandbox's /workspace.</summary>
+    public string Workspace(string id) => Path.Join(Volume(id), "workspace");
 
     /// <summary>A sandbox's checkpoints: on the workspaces' file system, so they can share blocks (reflinks), but never mounted into a sandbox.</summary>
     public string Checkpoints(string id) => Path.Join(Workspaces, ".checkpoints", id);
@@ -33,7 +42,5 @@ public sealed class SandboxPaths(string dataDir)
     /// directories): on the workspaces' file system, so the final rename into the workspace is atomic,
     /// but never mounted into a sandbox (0700, root's), so a sandbox never sees or touches them.
     /// </summary>
-    public string Staging(string id) => Path.Join(StagingRoot, id);
-
-    public string StagingRoot => Path.Join(Workspaces, ".staging");
+    public string Staging(string id) => Path.Join(Volume(id), "staging");
 }

@@ -22,18 +22,25 @@ public sealed class ApiKey
             return new ApiKey(File.ReadAllText(file).Trim());
         }
         var key = "hk_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        // Written whole beside it, then moved in without replacing: a reader never sees an empty key file.
+        var temporary = $"{file}.{Environment.ProcessId}.tmp";
+        using (var stream = new FileStream(temporary, new FileStreamOptions
+        {
+            Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(key + "\n"));
+            stream.Flush(flushToDisk: true);
+        }
         try
         {
-            using var stream = new FileStream(file, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            });
-            stream.Write(Encoding.UTF8.GetBytes(key + "\n"));
+            File.Move(temporary, file, overwrite: false);
             created = true;
             return new ApiKey(key);
         }
         catch (IOException) when (File.Exists(file))
         {
+            File.Delete(temporary);
             return new ApiKey(File.ReadAllText(file).Trim()); // another process created it first
         }
     }

@@ -63,7 +63,7 @@ public class LifecycleTests(DaemonFixture fixture)
         var sandbox = await Client.CreateSandboxAsync();
         await Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "echo data > file; (sleep 1234 &) ; true"));
         var bundle = Path.Join(fixture.DataDir, "sandboxes", sandbox.Id);
-        var workspace = Path.Join(fixture.DataDir, "workspaces", sandbox.Id);
+        var workspace = Path.Join(fixture.DataDir, "workspaces", sandbox.Id, "workspace");
         Assert.True(File.Exists(Path.Join(workspace, "file")));
 
         await Client.DeleteSandboxAsync(sandbox.Id);
@@ -100,9 +100,9 @@ public class LifecycleTests(DaemonFixture fixture)
 
         await Client.DeleteSandboxAsync(sandbox.Id, keepWorkspace: true);
 
-        var kept = Path.Join(fixture.DataDir, "workspaces", sandbox.Id);
+        var kept = Path.Join(fixture.DataDir, "workspaces", sandbox.Id, "workspace");
         Assert.Equal("kept\n", await File.ReadAllTextAsync(Path.Join(kept, "out.txt")));
-        Directory.Delete(kept, recursive: true);
+        Directory.Delete(Path.GetDirectoryName(kept)!, recursive: true);
     }
 
     [Fact]

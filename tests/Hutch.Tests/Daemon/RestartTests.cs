@@ -245,8 +245,8 @@ public class RestartTests
         {
             using var client = await ConnectAsync(dataDir, port);
             var sandbox = (await client.CreateSandboxAsync()).Id;
-            var workspace = Path.Join(dataDir, "workspaces", sandbox);
-            var staging = Path.Join(dataDir, "workspaces", ".staging", sandbox);
+            var workspace = Path.Join(dataDir, "workspaces", sandbox, "workspace");
+            var staging = Path.Join(dataDir, "workspaces", sandbox, "staging");
             _ = client.UploadAsync(sandbox, "up.bin", new StallingStream(new byte[4 << 20]));
             _ = client.ImportAsync(sandbox, "imp", new StallingStream(PartialTar()));
             var deadline = DateTime.UtcNow.AddSeconds(20);

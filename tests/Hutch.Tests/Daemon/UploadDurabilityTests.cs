@@ -25,6 +25,9 @@ public sealed class SmallDiskDaemonFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Run("mount", "-t", "tmpfs", "-o", "size=400m", "tmpfs", DataDir);
+        // XFS, as on a host without btrfs: its write-back failure on a full disk is what these tests meet
+        // (btrfs refuses new subvolumes once its image's disk is full). The daemon uses the volume as is.
+        Hutch.Files.Checkpoints.WorkspaceVolume.Ensure(Workspaces, new Hutch.Files.Checkpoints.WorkspaceVolumeOptions { FileSystem = Hutch.Files.Checkpoints.WorkspaceFileSystem.Xfs });
         var options = new HutchOptions { DataDir = DataDir, Url = "http://127.0.0.1:0", AgentPath = TestPaths.Agent, WarmPool = 0 };
         Daemon = await DaemonHost.StartAsync(options);
         ApiKey = (await File.ReadAllTextAsync(options.ApiKeyFile)).Trim();
@@ -191,5 +194,5 @@ public sealed class UploadDurabilityTests(SmallDiskDaemonFixture fixture) : ICla
 
     /// <summary>Every entry of the workspace's host directory, hidden ones included.</summary>
     private List<string> HostEntries(string id) =>
-        Directory.GetFileSystemEntries(Path.Join(fixture.Workspaces, id)).Select(p => Path.GetFileName(p)!).Order(StringComparer.Ordinal).ToList();
+        Directory.GetFileSystemEntries(Path.Join(fixture.Workspaces, id, "workspace")).Select(p => Path.GetFileName(p)!).Order(StringComparer.Ordinal).ToList();
 }
