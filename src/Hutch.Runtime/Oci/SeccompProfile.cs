@@ -76,47 +76,19 @@ public static class SeccompProfile
     {
         var rules = new JsonArray
         {
-            new JsonObject
-            {
-                ["names"] = new JsonArray(DeniedSyscalls.Select(n => (JsonNode)JsonValue.Create(n)).ToArray()),
-                ["action"] = "SCMP_ACT_ERRNO",
-                ["errnoRet"] = EPERM,
-            },
-            new JsonObject
-            {
-                ["names"] = new JsonArray("clone3"),
-                ["action"] = "SCMP_ACT_ERRNO",
-                ["errnoRet"] = ENOSYS,
-            },
+            Refuse(EPERM, DeniedSyscalls),
+            Refuse(ENOSYS, ["clone3"]),
         };
         // One rule per flag: seccomp can only test (arg & mask) == value, and rules for one call are OR-ed.
         foreach (var flag in NamespaceCloneFlags)
         {
-            rules.Add(new JsonObject
-            {
-                ["names"] = new JsonArray("clone"),
-                ["action"] = "SCMP_ACT_ERRNO",
-                ["errnoRet"] = EPERM,
-                ["args"] = new JsonArray(new JsonObject
-                {
-                    ["index"] = 0, ["value"] = flag, ["valueTwo"] = flag, ["op"] = "SCMP_CMP_MASKED_EQ",
-                }),
-            });
+            rules.Add(Refuse(EPERM, ["clone"], Arg(0, flag, "SCMP_CMP_MASKED_EQ", flag)));
         }
         // ioctl's request is an unsigned int: only its low 32 bits are compared, so high bits set by a
         // raw syscall cannot slip past.
         foreach (var request in SubvolumeIoctls)
         {
-            rules.Add(new JsonObject
-            {
-                ["names"] = new JsonArray("ioctl"),
-                ["action"] = "SCMP_ACT_ERRNO",
-                ["errnoRet"] = EPERM,
-                ["args"] = new JsonArray(new JsonObject
-                {
-                    ["index"] = 1, ["value"] = 0xffffffffUL, ["valueTwo"] = request, ["op"] = "SCMP_CMP_MASKED_EQ",
-                }),
-            });
+            rules.Add(Refuse(EPERM, ["ioctl"], Arg(1, 0xffffffffUL, "SCMP_CMP_MASKED_EQ", request)));
         }
         AddSocketFamilyRules(rules);
         return new JsonObject
@@ -137,20 +109,36 @@ public static class SeccompProfile
         {
             if (!AllowedSocketFamilies.Contains(family))
             {
-                rules.Add(SocketRule(Arg(0, family, "SCMP_CMP_EQ")));
+                rules.Add(Refuse(EAFNOSUPPORT, ["socket"], Arg(0, (ulong)family, "SCMP_CMP_EQ")));
             }
         }
-        rules.Add(SocketRule(Arg(0, FirstUnknownFamily, "SCMP_CMP_GE")));
-        rules.Add(SocketRule(Arg(0, AfNetlink, "SCMP_CMP_EQ"), Arg(2, NetlinkRoute, "SCMP_CMP_NE")));
+        rules.Add(Refuse(EAFNOSUPPORT, ["socket"], Arg(0, FirstUnknownFamily, "SCMP_CMP_GE")));
+        rules.Add(Refuse(EAFNOSUPPORT, ["socket"], Arg(0, AfNetlink, "SCMP_CMP_EQ"), Arg(2, NetlinkRoute, "SCMP_CMP_NE")));
     }
 
-    private static JsonObject SocketRule(params JsonObject[] args) => new()
+    /// <summary>A rule that makes the named calls fail with <paramref name="errno"/> (when every given argument matches).</summary>
+    private static JsonObject Refuse(int errno, string[] names, params JsonObject[] args)
     {
-        ["names"] = new JsonArray("socket"),
-        ["action"] = "SCMP_ACT_ERRNO",
-        ["errnoRet"] = EAFNOSUPPORT,
-        ["args"] = new JsonArray(args),
-    };
+        var rule = new JsonObject
+        {
+            ["names"] = new JsonArray(names.Select(n => (JsonNode)JsonValue.Create(n)).ToArray()),
+            ["action"] = "SCMP_ACT_ERRNO",
+            ["errnoRet"] = errno,
+        };
+        if (args.Length > 0)
+        {
+            rule["args"] = new JsonArray(args);
+        }
+        return rule;
+    }
 
-    private static JsonObject Arg(int index, long value, string op) => new() { ["index"] = index, ["value"] = value, ["op"] = op };
+    private static JsonObject Arg(int index, ulong value, string op, ulong? valueTwo = null)
+    {
+        var arg = new JsonObject { ["index"] = index, ["value"] = value, ["op"] = op };
+        if (valueTwo is { } two)
+        {
+            arg["valueTwo"] = two;
+        }
+        return arg;
+    }
 }
