@@ -206,7 +206,6 @@ public sealed partial class SandboxEngine : ISandboxEngine
         var spec = new SandboxSpec(record.Id, _paths.Rootfs, _paths.Etc, _paths.AgentBinary, workspace, record.HostIdBase, uid,
             limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20, BlockIoOf(limits));
         await PrivateFiles.WriteAllTextAsync(Path.Join(sandboxDir, "config.json"), OciSpecBuilder.Build(spec).ToJsonString(), cancellationToken).ConfigureAwait(false);
-        PrivateFiles.OpenWrite(_paths.AgentLog(record.Id), append: true).Dispose();
 
         var socketPath = _paths.AgentSocket(record.Id);
         File.Delete(socketPath);
@@ -220,8 +219,9 @@ public sealed partial class SandboxEngine : ISandboxEngine
             await _runtime.RunDetachedAsync(record.Id, sandboxDir, listener, records, _paths.AgentLog(record.Id)).ConfigureAwait(false);
         }
         // Before any command runs: the sandbox's own share of the counters charged to the host's root.
+        // Not cut short by an engine that stops (bounded by its own budget), like the runtime's start.
         await KernelShares.ApplyAsync(_runtime.InitPid(record.Id) ?? throw new IOException($"the runtime has no init pid for sandbox {record.Id}"),
-            cancellationToken).ConfigureAwait(false);
+            CancellationToken.None).ConfigureAwait(false);
         return await ConnectAsync(record, cancellationToken).ConfigureAwait(false);
     }
 

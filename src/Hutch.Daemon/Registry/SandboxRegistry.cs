@@ -175,6 +175,7 @@ public sealed class SandboxRegistry
     public void MarkDeleted(string id, DateTimeOffset at)
     {
         using var db = Open();
+        Execute(db, "PRAGMA secure_delete = ON");
         using (var cmd = Command(db, null, "UPDATE sandboxes SET state = 'deleted', deleted_at = $at, env = '{}' WHERE id = $id", ("$at", Format(at)), ("$id", id)))
         {
             cmd.ExecuteNonQuery();
@@ -197,7 +198,6 @@ public sealed class SandboxRegistry
     {
         var db = new SqliteConnection(_connectionString);
         db.Open();
-        Execute(db, "PRAGMA secure_delete = ON");
         return db;
     }
 
