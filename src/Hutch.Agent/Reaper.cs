@@ -32,9 +32,11 @@ internal sealed class Reaper
             _owners[pid] = owner;
         }
         // Under memory pressure, a sandbox's commands go first; the agent (the sandbox's init) and the
-        // daemon stay. Raised after the spawn, not inherited: raising the agent's own around a spawn
-        // would make it the preferred victim for that moment. A command may lower it again, but not
-        // below the floor the runtime set for the sandbox (oomScoreAdj in the spec).
+        // daemon stay. Raised after the spawn (and before the agent answers that it started): the agent
+        // cannot raise its own around a spawn, since being non-dumpable its /proc/self belongs to the
+        // sandbox's root, and becoming dumpable even briefly would open /proc/1/mem to its commands.
+        // So what a command forks in its first microseconds may keep the floor. A command may lower
+        // its value again, but not below the floor the runtime set (oomScoreAdj in the spec).
         Processes.SetOomScoreAdj(pid, CommandOomScoreAdj);
         _spawned.Set();
         return pid;

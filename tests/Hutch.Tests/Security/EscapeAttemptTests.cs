@@ -234,9 +234,11 @@ public class EscapeAttemptTests(DaemonFixture fixture)
     public async Task UnderMemoryPressure_CommandsAreTheOomKillersFirstChoice_AndCannotMakeThemselvesLessSo()
     {
         await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: "root"));
+        // Raised before the agent answers that the process started: from then on it is 1000.
+        var started = await Client.StartProcessAsync(sandbox.Id, new StartProcessRequest(Argv: ["sleep", "100"]));
 
         var result = await sandbox.ShAsync(
-            "cat /proc/self/oom_score_adj /proc/1/oom_score_adj; (echo -1 > /proc/self/oom_score_adj) 2>/dev/null && echo LOWERED; " +
+            $"cat /proc/{started.Pid}/oom_score_adj /proc/1/oom_score_adj; (echo -1 > /proc/self/oom_score_adj) 2>/dev/null && echo LOWERED; " +
             "sh -c 'echo 0 > /proc/self/oom_score_adj && cat /proc/self/oom_score_adj'");
 
         Assert.Equal("1000\n0\n0\n", result.Stdout);
