@@ -37,14 +37,17 @@ public sealed class DaemonFixture : IAsyncLifetime
         Client.Dispose();
         await Daemon.DisposeAsync();
         // A clean stop deletes the warm pool: any container the runtime still knows is a leak.
-        var leaked = Directory.GetDirectories(Path.Join(DataDir, "runc")).Select(Path.GetFileName).ToList();
-        foreach (var id in leaked)
+        var leaked = new List<string>();
+        foreach (var id in Directory.GetDirectories(Path.Join(DataDir, "runc")).Select(Path.GetFileName))
         {
+            // What runc knows of it (status, pid, created) says which path left it.
+            using var state = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("runc", ["--root", Path.Join(DataDir, "runc"), "state", id!]) { RedirectStandardOutput = true })!;
+            leaked.Add($"{id}: {(await state.StandardOutput.ReadToEndAsync()).ReplaceLineEndings(" ")}");
             using var cleanup = System.Diagnostics.Process.Start("runc", ["--root", Path.Join(DataDir, "runc"), "delete", "--force", id!]);
             await cleanup.WaitForExitAsync();
         }
         TestPaths.DeleteDataDir(DataDir);
-        Assert.True(leaked.Count == 0, $"the daemon left containers running after it stopped: {string.Join(", ", leaked)}");
+        Assert.True(leaked.Count == 0, $"the daemon left containers running after it stopped: {string.Join("; ", leaked)}");
     }
 }
 
