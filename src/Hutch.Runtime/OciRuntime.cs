@@ -33,13 +33,7 @@ public sealed class OciRuntime(string binary, string stateRoot)
     public async Task RunDetachedAsync(string id, string bundleDir, SafeFileHandle listener, SafeFileHandle records, string logFile)
     {
         var path = ResolveBinary();
-        // Root's alone: what the runtime prints names host paths.
-        using var logStream = new FileStream(logFile, new FileStreamOptions
-        {
-            Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.ReadWrite,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        });
-        var log = logStream.SafeFileHandle;
+        using var log = File.OpenHandle(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
         var logStart = new FileInfo(logFile).Length;
         var pid = Spawn.Start(new SpawnRequest(
             path,

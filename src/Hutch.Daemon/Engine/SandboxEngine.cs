@@ -206,6 +206,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         var spec = new SandboxSpec(record.Id, _paths.Rootfs, _paths.Etc, _paths.AgentBinary, workspace, record.HostIdBase, uid,
             limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20, BlockIoOf(limits));
         await PrivateFiles.WriteAllTextAsync(Path.Join(sandboxDir, "config.json"), OciSpecBuilder.Build(spec).ToJsonString(), cancellationToken).ConfigureAwait(false);
+        PrivateFiles.OpenWrite(_paths.AgentLog(record.Id), append: true).Dispose(); // 0600 before the runtime appends to it
 
         var socketPath = _paths.AgentSocket(record.Id);
         File.Delete(socketPath);
