@@ -10,6 +10,9 @@ public static class PrivateFiles
     public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
+    /// <summary>0711: a directory of root's that sandboxes (as their mapped uids) pass through but cannot list.</summary>
+    public const UnixFileMode TraverseOnlyMode = DirectoryMode | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
     /// <summary>Opens the file for writing, created 0600 or truncated and set to 0600 (or appended to, with <paramref name="append"/>).</summary>
     public static FileStream OpenWrite(string path, bool append = false)
     {

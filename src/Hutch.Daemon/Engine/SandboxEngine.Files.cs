@@ -28,8 +28,7 @@ public sealed partial class SandboxEngine
         {
             return null;
         }
-        const UnixFileMode rootOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-        return Directory.CreateDirectory(_paths.Staging(record.Id), rootOnly).FullName;
+        return Directory.CreateDirectory(_paths.Staging(record.Id), PrivateFiles.DirectoryMode).FullName;
     }
 
     /// <summary>

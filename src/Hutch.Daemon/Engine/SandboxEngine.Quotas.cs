@@ -20,11 +20,10 @@ public sealed partial class SandboxEngine
     /// </summary>
     private void CreateWorkspace(SandboxRecord record)
     {
-        const UnixFileMode traverseOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
         var volume = _paths.Volume(record.Id);
         if (record.Limits.DiskMiB is not { } mib || _volume.Quotas is not { } quotas)
         {
-            Directory.CreateDirectory(volume, traverseOnly);
+            Directory.CreateDirectory(volume, PrivateFiles.TraverseOnlyMode);
         }
         else
         {
@@ -34,7 +33,7 @@ public sealed partial class SandboxEngine
             quotas.CreateDirectory(checkpoints, mib << 20);
         }
         // The runtime, as the sandbox's mapped root, passes through to bind the workspace.
-        File.SetUnixFileMode(volume, traverseOnly);
+        File.SetUnixFileMode(volume, PrivateFiles.TraverseOnlyMode);
         Directory.CreateDirectory(_paths.Workspace(record.Id), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 

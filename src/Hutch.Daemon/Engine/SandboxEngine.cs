@@ -336,9 +336,8 @@ public sealed partial class SandboxEngine : ISandboxEngine
 
     private void PrepareDataDir()
     {
-        const UnixFileMode traverseOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
         Directory.CreateDirectory(_paths.DataDir);
-        File.SetUnixFileMode(_paths.DataDir, traverseOnly);
+        File.SetUnixFileMode(_paths.DataDir, PrivateFiles.TraverseOnlyMode);
         // Before anything is put in it: an empty workspaces dir may get an XFS volume with reflinks.
         _volume = WorkspaceVolume.Ensure(_paths.Workspaces, new WorkspaceVolumeOptions { Mode = _options.WorkspaceVolume });
         _blockIo = BlockIoSupport.Detect(_volume.BlockDevice);
@@ -349,7 +348,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         foreach (var dir in new[] { _paths.Sandboxes, _paths.Workspaces, Path.GetDirectoryName(_paths.AgentBinary)! })
         {
             Directory.CreateDirectory(dir);
-            File.SetUnixFileMode(dir, traverseOnly);
+            File.SetUnixFileMode(dir, PrivateFiles.TraverseOnlyMode);
         }
         Directory.CreateDirectory(_paths.RuntimeState, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         RootfsLayout.Ensure(_paths.Rootfs, _paths.Etc);
