@@ -120,7 +120,7 @@ public sealed partial class Workspace : IDisposable
 
     internal static void CheckName(string name, string shown)
     {
-        if (System.Text.Encoding.UTF8.GetByteCount(name) > 255)
+        if (System.Text.Encoding.UTF8.GetByteCount(name) > WorkspacePath.MaxNameBytes)
         {
             throw WorkspaceException.BadRequest(ErrorCodes.NameTooLong,
                 $"A name in '{Errors.Shorten(shown)}' is longer than 255 bytes, the file system's limit. Use a shorter name.");

@@ -72,8 +72,33 @@ public static class WorkspacePath
             }
             parts.Add(part);
         }
-        return string.Join('/', parts);
+        var relative = string.Join('/', parts);
+        CheckLength(path, parts, relative);
+        return relative;
     }
+
+    /// <summary>The kernel's limits: 255 bytes per name (NAME_MAX), 4096 per path with its NUL (PATH_MAX).</summary>
+    public const int MaxNameBytes = 255, MaxPathBytes = 4095;
+
+    /// <summary>
+    /// Refuses a path the kernel could not name, before anything is made: walking component by
+    /// component (as mkdir with parents does) would otherwise create a tree that no path can reach.
+    /// </summary>
+    private static void CheckLength(string path, List<string> parts, string relative)
+    {
+        if (parts.Any(p => System.Text.Encoding.UTF8.GetByteCount(p) > MaxNameBytes))
+        {
+            throw TooLong(path, $"a name in it is longer than {MaxNameBytes} bytes");
+        }
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(Absolute(relative));
+        if (bytes > MaxPathBytes)
+        {
+            throw TooLong(path, $"it is {bytes} bytes as /workspace/…, over the {MaxPathBytes}-byte limit");
+        }
+    }
+
+    private static WorkspaceException TooLong(string path, string why) => WorkspaceException.BadRequest(ErrorCodes.NameTooLong,
+        $"The path '{Errors.Shorten(path)}' is too long ({why}). Use shorter names or a shallower tree.");
 
     /// <summary>The path as the sandbox sees it: "/workspace" or "/workspace/src/a.py".</summary>
     public static string Absolute(string relative) => relative.Length == 0 ? Root : Root + "/" + relative;

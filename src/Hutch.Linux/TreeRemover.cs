@@ -55,7 +55,8 @@ public static class TreeRemover
     {
         // Each frame: a directory, its entries as last read, where we are in them, and how often it was read.
         var stack = new Stack<Frame>();
-        stack.Push(new Frame(top, owned: false));
+        var root = new Frame(top, owned: false);
+        stack.Push(root);
         try
         {
             while (stack.Count > 0)
@@ -86,6 +87,7 @@ public static class TreeRemover
                 {
                     // Too deep to hold another fd: move the subtree up to the top, where it is met again.
                     At.Rename(frame.Dir, entry.Name, top, $".hutch-deep-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
+                    root.MovedIn = true;
                     frame.Next++;
                     continue;
                 }
@@ -147,12 +149,20 @@ public static class TreeRemover
         public List<DirectoryEntry> Entries { get; private set; } = At.ReadDirectory(dir);
         public int Next { get; set; }
 
+        /// <summary>
+        /// Subtrees too deep to follow were moved into this (the top) directory since it was last read:
+        /// entries we added ourselves, which do not count as someone else's (a 20,000-deep tree moves 300).
+        /// </summary>
+        public bool MovedIn { get; set; }
+
         /// <summary>Reads the directory again; false when it is empty. Bounded, so a sandbox adding entries forever cannot hold us.</summary>
         public bool Reread()
         {
             Entries = At.ReadDirectory(Dir);
             Next = 0;
-            if (Entries.Count > 0 && ++_reads > MaxPasses)
+            var ours = MovedIn;
+            MovedIn = false;
+            if (Entries.Count > 0 && !ours && ++_reads > MaxPasses)
             {
                 throw new IOException("a directory kept getting new entries while it was being deleted");
             }

@@ -116,6 +116,7 @@ public static partial class RequestValidator
                 throw HutchException.BadRequest(ErrorCodes.InvalidEnv, $"The value of {field}.{key} contains a NUL byte, which no process environment can hold. Remove it.");
             }
         }
+        CommandSize.CheckEnv(env, field);
         return env;
     }
 
@@ -130,9 +131,13 @@ public static partial class RequestValidator
         }
         if (givenCommand is { } command)
         {
-            return string.IsNullOrWhiteSpace(command)
-                ? throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"ls -la\", or a program in argv.")
-                : ["/bin/sh", "-c", command];
+            if (string.IsNullOrWhiteSpace(command))
+            {
+                throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"ls -la\", or a program in argv.");
+            }
+            string[] shell = ["/bin/sh", "-c", command];
+            CommandSize.CheckArgv(shell);
+            return shell;
         }
         if (givenArgv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
         {
@@ -142,6 +147,7 @@ public static partial class RequestValidator
         {
             throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "An argument in argv contains a NUL byte, which no program can receive. Remove it.");
         }
+        CommandSize.CheckArgv(argv);
         return argv;
     }
 

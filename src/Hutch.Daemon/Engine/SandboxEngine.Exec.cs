@@ -80,6 +80,7 @@ public sealed partial class SandboxEngine
             HasStdin: false);
         var stdin = RequestValidator.Stdin(request);
         start = start with { HasStdin = stdin is not null };
+        CommandSize.CheckStart(start);
         var cgroup = SandboxSpec.CgroupPathOf(live.Record.Id);
         var oomBefore = _cgroups.OomKills(cgroup);
 

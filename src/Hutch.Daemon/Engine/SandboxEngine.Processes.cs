@@ -244,6 +244,7 @@ public sealed partial class SandboxEngine
     /// <summary>Starts a durable process; the agent's refusal, or null once it runs (and its name is remembered).</summary>
     private async Task<AgentError?> LaunchAsync(LiveSandbox live, ProcessRecordStore store, ExecStart start, CancellationToken cancellationToken)
     {
+        CommandSize.CheckStart(start);
         AgentExec exec;
         try
         {

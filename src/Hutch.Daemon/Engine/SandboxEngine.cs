@@ -35,6 +35,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
     private readonly ILogger _log;
     private readonly string _owner;
     private readonly ConcurrentDictionary<string, LiveSandbox> _live = new();
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _deletions = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
     private WorkspaceVolume _volume = null!;
@@ -163,8 +164,30 @@ public sealed partial class SandboxEngine : ISandboxEngine
         {
             return;
         }
-        await DeleteRecordAsync(record, keepWorkspace, cancellationToken).ConfigureAwait(false);
+        await DeleteOnceAsync(record, keepWorkspace).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// One deletion per sandbox at a time: a second caller (a retry, the TTL reaper, a parallel
+    /// request) waits for the first's outcome instead of racing it over the same container, cgroups
+    /// and files. It runs to the end even when a caller stops waiting, so nothing is left half removed.
+    /// </summary>
+    private Task DeleteOnceAsync(SandboxRecord record, bool keepWorkspace) =>
+        _deletions.GetOrAdd(record.Id, id => new Lazy<Task>(() => Task.Run(async () =>
+        {
+            try
+            {
+                // A caller that read the row just before another deletion finished finds it done.
+                if (_registry.Find(record.Id) is { State: not SandboxStates.Deleted })
+                {
+                    await DeleteRecordAsync(record, keepWorkspace, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _deletions.TryRemove(id, out _);
+            }
+        }))).Value;
 
     private async Task DeleteRecordAsync(SandboxRecord record, bool keepWorkspace, CancellationToken cancellationToken)
     {

@@ -25,6 +25,8 @@ public static class ErrorCodes
     public const string LimitUnavailable = "limit_unavailable";
     public const string InvalidEnv = "invalid_env";
     public const string EmptyCommand = "empty_command";
+    /// <summary>An argument, an environment variable or a whole command is more than the kernel (or the agent link) takes; send it as stdin or a file.</summary>
+    public const string CommandTooLong = "command_too_long";
     public const string InvalidUser = "invalid_user";
     public const string SandboxNotRunning = "sandbox_not_running";
     public const string SandboxDied = "sandbox_died";
