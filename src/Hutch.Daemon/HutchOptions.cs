@@ -35,11 +35,14 @@ public sealed record HutchOptions
         string.Equals(Environment.GetEnvironmentVariable("HUTCH_WORKSPACE_VOLUME"), "off", StringComparison.OrdinalIgnoreCase) ? WorkspaceVolumeMode.Off : WorkspaceVolumeMode.Auto;
 
     /// <summary>
-    /// The most sandboxes this daemon runs at once. The host's shared kernel limits (inotify, ptys,
-    /// fanotify) are raised to hold this many sandboxes' shares, so none can starve another. Env
-    /// HUTCH_MAX_SANDBOXES. Default 10,000.
+    /// The most sandboxes callers may have at once (lost ones count, the warm pool's do not); a create
+    /// past it is 429 sandbox_limit. The host's shared kernel limits (inotify, ptys) are raised to hold
+    /// the shares of these and the pool's, so none can starve another. Env HUTCH_MAX_SANDBOXES. Default 10,000.
     /// </summary>
     public int MaxSandboxes { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("HUTCH_MAX_SANDBOXES"), out var s) && s > 0 ? s : 10_000;
+
+    /// <summary>Every sandbox the host may hold at once: callers' (at most <see cref="MaxSandboxes"/>, then 429 sandbox_limit) and the warm pool's.</summary>
+    public int SandboxCapacity => MaxSandboxes + WarmPool;
 
     /// <summary>
     /// The disk quota of a sandbox that asks for none: its workspace, and separately its checkpoints,

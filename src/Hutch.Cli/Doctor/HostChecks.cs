@@ -25,7 +25,7 @@ internal static class HostChecks
         Openat2(ReadOrNull("/proc/sys/kernel/osrelease"), KernelProbes.Openat2),
         Agent(options.AgentPath),
         DataDir(options.DataDir),
-        KernelShares(HostKernelLimits.Required(options.MaxSandboxes), options.MaxSandboxes, CanWrite, FindExecutable("nsenter")),
+        KernelShares(HostKernelLimits.Required(options.SandboxCapacity), options.SandboxCapacity, CanWrite, FindExecutable("nsenter")),
         DiskQuotas(options.DataDir),
         BlockIo(options.DataDir),
     ];

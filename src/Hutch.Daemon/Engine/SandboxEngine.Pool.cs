@@ -43,11 +43,11 @@ public sealed partial class SandboxEngine
         SandboxRecord record;
         try
         {
-            record = _registry.Claim(pooled.Record, name, env, cwd, now, ttl is { } t ? now.AddSeconds(t) : null, ttl is { } d ? TtlDeadline.After(d) : null);
+            record = _registry.Claim(pooled.Record, name, env, cwd, now, ttl is { } t ? now.AddSeconds(t) : null, ttl is { } d ? TtlDeadline.After(d) : null, _options.MaxSandboxes);
         }
         catch (HutchException)
         {
-            _pool.Enqueue(pooled); // the name was taken: the pooled sandbox is still good for the next caller
+            _pool.Enqueue(pooled); // the name was taken, or the limit reached: the pooled sandbox is still good for the next caller
             throw;
         }
         pooled.Record = record;
@@ -73,7 +73,7 @@ public sealed partial class SandboxEngine
                 {
                     var record = _registry.Insert(new SandboxRecord(
                         NewId(), null, SandboxStates.Pooled, _time.GetUtcNow(), null, "user", WorkspaceCwd.Root, [],
-                        RequestValidator.Limits(null, _hostLimits), 0, null, _owner), FirstHostId, SandboxSpec.IdRangeSize);
+                        RequestValidator.Limits(null, _hostLimits), 0, null, _owner), FirstHostId, SandboxSpec.IdRangeSize, maxLive: null);
                     try
                     {
                         _pool.Enqueue(await StartAsync(record, _stopping.Token).ConfigureAwait(false));

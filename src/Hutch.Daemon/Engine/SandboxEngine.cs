@@ -106,6 +106,19 @@ public sealed partial class SandboxEngine : ISandboxEngine
             throw new HutchException(ErrorCodes.RuntimeUnavailable, 503, e.Message);
         }
 
+        try
+        {
+            return await CreateRecordAsync(request, hostWorkspace, user, limits, ttl, env, cwd, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not HutchException && DiskFull.Caused(e))
+        {
+            throw DiskFull.OnCreate(_paths.DataDir, e);
+        }
+    }
+
+    private async Task<SandboxInfo> CreateRecordAsync(CreateSandboxRequest request, string? hostWorkspace, string user, SandboxLimits limits, long? ttl,
+        Dictionary<string, string> env, string cwd, CancellationToken cancellationToken)
+    {
         var now = _time.GetUtcNow();
         if (IsPoolable(request, hostWorkspace) && TakePooled() is { } pooled)
         {
@@ -113,7 +126,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
         }
         var record = _registry.Insert(new SandboxRecord(
             NewId(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
-            user, cwd, env, limits, 0, hostWorkspace, _owner, ttl is { } d ? TtlDeadline.After(d) : null), FirstHostId, SandboxSpec.IdRangeSize);
+            user, cwd, env, limits, 0, hostWorkspace, _owner, ttl is { } d ? TtlDeadline.After(d) : null), FirstHostId, SandboxSpec.IdRangeSize, _options.MaxSandboxes);
         try
         {
             var live = await StartAsync(record, cancellationToken).ConfigureAwait(false);
@@ -130,10 +143,14 @@ public sealed partial class SandboxEngine : ISandboxEngine
                 await RemoveEverythingAsync(record, keepWorkspace: false, CancellationToken.None).ConfigureAwait(false);
                 _registry.Remove(record.Id);
             }
-            catch (Exception cleanup) when (cleanup is OciRuntimeException or IOException or UnauthorizedAccessException)
+            catch (Exception cleanup) when (cleanup is OciRuntimeException or IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
             {
                 Log.CleanupFailed(_log, record.Id, cleanup);
                 _registry.SetState(record.Id, SandboxStates.Lost);
+            }
+            if (DiskFull.Caused(e))
+            {
+                throw DiskFull.OnCreate(_paths.DataDir, e);
             }
             if (e is OciRuntimeException or AgentException or SocketException or TimeoutException or IOException)
             {
@@ -399,9 +416,9 @@ public sealed partial class SandboxEngine : ISandboxEngine
     {
         try
         {
-            foreach (var raised in HostKernelLimits.Ensure(_options.MaxSandboxes))
+            foreach (var raised in HostKernelLimits.Ensure(_options.SandboxCapacity))
             {
-                Log.HostLimitRaised(_log, raised.Name, raised.Required, _options.MaxSandboxes);
+                Log.HostLimitRaised(_log, raised.Name, raised.Required, _options.SandboxCapacity);
             }
         }
         catch (IOException e)

@@ -54,9 +54,11 @@ public sealed class SandboxRegistry
 
     /// <summary>
     /// Inserts a new sandbox and gives it the lowest free host uid range. Throws name_taken when a live
-    /// sandbox has the name.
+    /// sandbox has the name, and sandbox_limit when <paramref name="maxLive"/> callers' sandboxes
+    /// (lost ones included: they hold disk; the warm pool's not, it has a bound of its own) are not
+    /// deleted yet. The serializable transaction makes the count hold against parallel creates.
     /// </summary>
-    public SandboxRecord Insert(SandboxRecord record, int firstIdBase, int idRangeSize)
+    public SandboxRecord Insert(SandboxRecord record, int firstIdBase, int idRangeSize, int? maxLive)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -65,6 +67,10 @@ public sealed class SandboxRegistry
             if (record.Name is not null && Scalar(db, tx, "SELECT COUNT(*) FROM sandboxes WHERE name = $n AND state != 'deleted'", ("$n", record.Name)) > 0)
             {
                 throw NameTaken(record.Name);
+            }
+            if (maxLive is { } max)
+            {
+                CheckLimit(db, tx, max);
             }
             var used = new HashSet<long>();
             using (var cmd = Command(db, tx, "SELECT host_id_base FROM sandboxes WHERE state != 'deleted'"))
@@ -130,12 +136,14 @@ public sealed class SandboxRegistry
     /// Turns a pooled sandbox into the caller's: its name, env, cwd, creation time and expiry. Returns
     /// the new row, or throws name_taken (the unique index decides, even against another process).
     /// </summary>
-    public SandboxRecord Claim(SandboxRecord pooled, string? name, Dictionary<string, string> env, string cwd, DateTimeOffset createdAt, DateTimeOffset? expiresAt, TtlDeadline? deadline)
+    public SandboxRecord Claim(SandboxRecord pooled, string? name, Dictionary<string, string> env, string cwd, DateTimeOffset createdAt, DateTimeOffset? expiresAt, TtlDeadline? deadline, int maxLive)
     {
         using var db = Open();
+        using var tx = db.BeginTransaction(System.Data.IsolationLevel.Serializable);
+        CheckLimit(db, tx, maxLive);
         try
         {
-            using var cmd = Command(db, null, """
+            using var cmd = Command(db, tx, """
                 UPDATE sandboxes SET name = $name, env = $env, cwd = $cwd, created_at = $created, expires_at = $expires, expires_boot = $deadline, state = 'running'
                 WHERE id = $id AND state = 'pooled'
                 """,
@@ -145,6 +153,7 @@ public sealed class SandboxRegistry
             {
                 throw new InvalidOperationException($"pooled sandbox {pooled.Id} was claimed twice");
             }
+            tx.Commit();
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19 && name is not null)
         {
@@ -189,6 +198,17 @@ public sealed class SandboxRegistry
         using var db = Open();
         using var cmd = Command(db, null, "DELETE FROM sandboxes WHERE id = $id", ("$id", id));
         cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Refuses a caller's new sandbox when <paramref name="maxLive"/> of theirs are not deleted yet (the pool's do not count).</summary>
+    private static void CheckLimit(SqliteConnection db, SqliteTransaction tx, int maxLive)
+    {
+        var callers = Scalar(db, tx, "SELECT COUNT(*) FROM sandboxes WHERE state NOT IN ('deleted', 'pooled')");
+        if (callers >= maxLive)
+        {
+            throw new HutchException(ErrorCodes.SandboxLimit, 429,
+                $"This daemon already runs {callers} sandboxes, its limit (HUTCH_MAX_SANDBOXES={maxLive}). Delete sandboxes you no longer need, then create again.");
+        }
     }
 
     private static HutchException NameTaken(string name) => HutchException.Conflict(ErrorCodes.NameTaken,

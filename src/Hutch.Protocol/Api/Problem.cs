@@ -25,6 +25,8 @@ public static class ErrorCodes
     public const string LimitUnavailable = "limit_unavailable";
     public const string InvalidEnv = "invalid_env";
     public const string EmptyCommand = "empty_command";
+    /// <summary>The daemon runs as many sandboxes as it may (HUTCH_MAX_SANDBOXES): delete some first. Not retried by the SDK.</summary>
+    public const string SandboxLimit = "sandbox_limit";
     /// <summary>An argument, an environment variable or a whole command is more than the kernel (or the agent link) takes; send it as stdin or a file.</summary>
     public const string CommandTooLong = "command_too_long";
     public const string InvalidUser = "invalid_user";
