@@ -206,6 +206,10 @@ internal static class AgentJson
         json.WriteNumber("pid", start.Pid);
         json.WriteNumber("startedAtMs", start.StartedAtMs);
         json.WriteNumber("maxLogBytes", start.MaxLogBytes);
+        if (start.Origin is { } origin)
+        {
+            json.WriteString("origin", origin);
+        }
         if (start.Terminal is { } terminal)
         {
             json.WriteStartObject("terminal");

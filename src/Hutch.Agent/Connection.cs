@@ -56,11 +56,17 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                 running = [.. _execs.Values];
             }
             // Nobody can send them input any more: give them end of file rather than a stdin that never ends.
+            // Nobody reads their output either: each carries on as a background process that a restarted daemon lists and can stop.
+            var adopted = new List<string>();
             foreach (var exec in running)
             {
                 exec.StdinEof();
+                if (exec.Output is ChannelOutput output && server.Processes.Adopt(exec, output) is { } process)
+                {
+                    adopted.Add($"{process} (pid {exec.Pid})");
+                }
             }
-            Log.Write($"connection {id} closed ({running.Count} commands keep running)");
+            Log.Write($"connection {id} closed ({running.Count} commands keep running{(adopted.Count > 0 ? ", as background processes " + string.Join(", ", adopted) : "")})");
         }
     }
 

@@ -49,6 +49,7 @@ internal sealed partial class Exec
     {
         _server = server;
         _output = output;
+        Request = request;
         _maxOutput = request.MaxOutputBytes;
         _timeoutMs = request.TimeoutMs;
         (_wakeRead, _wakeWrite) = Fds.CreatePipe();
@@ -58,6 +59,15 @@ internal sealed partial class Exec
     }
 
     public int Pid { get; private set; }
+
+    /// <summary>What was asked for (its environment is never written anywhere).</summary>
+    public ExecStart Request { get; }
+
+    /// <summary>When it was spawned, in Unix milliseconds.</summary>
+    public long StartedAtMs { get; private set; }
+
+    /// <summary>Where its output goes now.</summary>
+    public IExecOutput Output => _output;
 
     /// <summary>Whether stdin is a pipe fed by the daemon (else /dev/null).</summary>
     public bool HasStdin => _stdin is not null;
@@ -141,6 +151,7 @@ internal sealed partial class Exec
             // the command than to start one that nobody serves.
             candidate.StartThreads();
             candidate._startTicks = Environment.TickCount64;
+            candidate.StartedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             candidate.Pid = server.Reaper.Spawn(new SpawnRequest(path, argv, envList, cwd, fds, NewSession: true, Terminal: slave), candidate);
             exec = candidate;
             return null;

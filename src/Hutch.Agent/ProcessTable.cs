@@ -59,6 +59,47 @@ internal sealed class ProcessTable(SafeFileHandle? records)
         return null;
     }
 
+    /// <summary>
+    /// Carries on an exec whose connection closed (the daemon stopped or died) as a background
+    /// process: from now on its output goes to a log and its exit to a record, so a restarted daemon
+    /// lists it (origin "exec") and can stop it; its timeout still holds. Returns its id, or null
+    /// when it ended first or its records could not be made.
+    /// </summary>
+    public string? Adopt(Exec exec, ChannelOutput output)
+    {
+        if (records is null)
+        {
+            return null;
+        }
+        var id = "x-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(5));
+        var request = exec.Request;
+        var maxLog = Math.Max(request.MaxOutputBytes, MinAdoptedLogBytes);
+        var handed = output.HandOver(() =>
+        {
+            ProcessLog log;
+            try
+            {
+                log = ProcessLog.Create(records, id, maxLog, Forget);
+            }
+            catch (IOException e)
+            {
+                Log.Write($"exec pid {exec.Pid}: cannot keep it as a background process: {e.Message}");
+                return null;
+            }
+            lock (_gate)
+            {
+                _running[id] = exec;
+            }
+            log.WriteStart(new ProcessStartRecord(id, $"exec-{exec.Pid}", request.Argv, request.Cwd, exec.Pid, exec.StartedAtMs, maxLog,
+                Origin: ProcessOrigins.Exec));
+            return log;
+        });
+        return handed ? id : null;
+    }
+
+    /// <summary>An adopted exec keeps at least this much of its output (its own cap when larger).</summary>
+    private const long MinAdoptedLogBytes = 1 << 20;
+
     public Exec? Find(string id)
     {
         lock (_gate)

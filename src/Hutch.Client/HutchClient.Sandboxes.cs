@@ -25,6 +25,13 @@ public sealed partial class HutchClient
     public Task<SandboxInfo> GetSandboxAsync(string idOrName, CancellationToken cancellationToken = default) =>
         SendForJsonAsync(NewRequest(HttpMethod.Get, SandboxPath(idOrName)), Json.SandboxInfo, cancellationToken);
 
+    /// <summary>
+    /// What happened to a sandbox on the daemon's own account, oldest first (<c>GET /v1/sandboxes/{id}/events</c>):
+    /// adopted or lost at a daemon's start, commands of execs carried on as background processes.
+    /// </summary>
+    public async Task<IReadOnlyList<SandboxEvent>> GetEventsAsync(string idOrName, CancellationToken cancellationToken = default) =>
+        (await SendForJsonAsync(NewRequest(HttpMethod.Get, SandboxPath(idOrName) + "/events"), Json.SandboxEventList, cancellationToken).ConfigureAwait(false)).Events;
+
     /// <summary>Lists every sandbox the daemon knows (<c>GET /v1/sandboxes</c>).</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     public async Task<IReadOnlyList<SandboxInfo>> ListSandboxesAsync(CancellationToken cancellationToken = default)

@@ -55,6 +55,9 @@ public static class DaemonHost
         builder.Services.AddHttpForwarder();
         // 64 KiB receive blocks instead of Kestrel's 4 KiB: a 1 GiB upload took 262,144 recv calls (33,000 now).
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
+        // A stop (SIGTERM) gives requests in flight 5 s, not the host's 30: an exec or shell may run for
+        // hours, and its command carries on as a background process once its connection is cut.
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hutch.Engine");

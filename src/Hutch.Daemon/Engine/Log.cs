@@ -40,4 +40,7 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Warning, "host: the daemon could not set its oom_score_adj to {Value} (no CAP_SYS_RESOURCE); it stays at its sandboxes' floor, whose commands the OOM killer still takes first")]
     public static partial void OomProtectionUnavailable(ILogger logger, int value);
+
+    [LoggerMessage(13, LogLevel.Warning, "sandbox {SandboxId}: the command '{Command}' (pid {Pid}) of an exec outlived the previous daemon; it carries on as background process {ProcessId}")]
+    public static partial void CommandAdopted(ILogger logger, string sandboxId, string command, int pid, string processId);
 }

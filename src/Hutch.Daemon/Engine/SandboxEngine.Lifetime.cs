@@ -36,11 +36,14 @@ public sealed partial class SandboxEngine
                 }
                 ResumeServices(record.Id);
                 Log.Adopted(_log, record.Id);
+                RecordEvent(record.Id, SandboxEventTypes.Adopted, "A starting daemon found the sandbox running and took it over.");
+                ReportAdoptedCommands(record.Id);
             }
             catch (Exception e) when (IsAgentUnreachable(e))
             {
                 _registry.SetState(record.Id, SandboxStates.Lost);
                 Log.Lost(_log, record.Id);
+                RecordEvent(record.Id, SandboxEventTypes.Lost, "A starting daemon found the sandbox's agent gone (host reboot, or its init was killed): delete it and create another.");
             }
         }
     }

@@ -366,7 +366,7 @@ public sealed partial class SandboxEngine
         var (start, exit) = (snapshot.Start, snapshot.Exit);
         var info = new ProcessInfo(start.Id, start.Name, ProcessStates.Running, start.Argv, start.Cwd, start.Pid,
             DateTimeOffset.FromUnixTimeMilliseconds(start.StartedAtMs), LogBytes: snapshot.LogEnd,
-            Terminal: snapshot.Terminal is { } t ? new TerminalSize(t.Cols, t.Rows) : null);
+            Terminal: snapshot.Terminal is { } t ? new TerminalSize(t.Cols, t.Rows) : null, Origin: start.Origin);
         if (snapshot.Damage is { } damage)
         {
             return info with { State = ProcessStates.Failed, Error = $"The process's records are damaged ({damage}): its exit status is unknown." };

@@ -34,6 +34,9 @@ internal static class SandboxEndpoints
         sandboxes.MapGet("/{id}", async (string id, CancellationToken ct) => TypedResults.Ok(await engine.GetAsync(id, ct)))
             .WithSummary("Get a sandbox with its live resource usage");
 
+        sandboxes.MapGet("/{id}/events", async (string id, CancellationToken ct) => TypedResults.Ok(new SandboxEventList([.. await engine.ListEventsAsync(id, ct)])))
+            .WithSummary("What happened to a sandbox on the daemon's own account: adopted or lost at a daemon's start, commands carried on as background processes");
+
         sandboxes.MapDelete("/{id}", async (string id, bool? keepWorkspace, CancellationToken ct) =>
             {
                 await engine.DeleteAsync(id, keepWorkspace ?? false, ct);

@@ -45,6 +45,17 @@ public sealed class SandboxRegistry
             CREATE UNIQUE INDEX IF NOT EXISTS sandboxes_live_name ON sandboxes(name) WHERE state != 'deleted' AND name IS NOT NULL;
             CREATE UNIQUE INDEX IF NOT EXISTS sandboxes_live_ids ON sandboxes(host_id_base) WHERE state != 'deleted';
             """);
+        Execute(db, """
+            CREATE TABLE IF NOT EXISTS events (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                sandbox_id TEXT NOT NULL,
+                at TEXT NOT NULL,
+                type TEXT NOT NULL,
+                message TEXT NOT NULL,
+                process_id TEXT
+            );
+            CREATE INDEX IF NOT EXISTS events_by_sandbox ON events(sandbox_id, seq);
+            """);
         // Added after the first release: a TTL's end on the boot clock ("bootid:ms").
         if (Scalar(db, null, "SELECT COUNT(*) FROM pragma_table_info('sandboxes') WHERE name = 'expires_boot'") == 0)
         {
@@ -185,7 +196,7 @@ public sealed class SandboxRegistry
     {
         using var db = Open();
         Execute(db, "PRAGMA secure_delete = ON");
-        using (var cmd = Command(db, null, "UPDATE sandboxes SET state = 'deleted', deleted_at = $at, env = '{}' WHERE id = $id", ("$at", Format(at)), ("$id", id)))
+        using (var cmd = Command(db, null, "UPDATE sandboxes SET state = 'deleted', deleted_at = $at, env = '{}' WHERE id = $id; DELETE FROM events WHERE sandbox_id = $id", ("$at", Format(at)), ("$id", id)))
         {
             cmd.ExecuteNonQuery();
         }
@@ -196,8 +207,44 @@ public sealed class SandboxRegistry
     public void Remove(string id)
     {
         using var db = Open();
-        using var cmd = Command(db, null, "DELETE FROM sandboxes WHERE id = $id", ("$id", id));
+        using var cmd = Command(db, null, "DELETE FROM sandboxes WHERE id = $id; DELETE FROM events WHERE sandbox_id = $id", ("$id", id));
         cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>The most events kept per sandbox; older ones are dropped as new ones come.</summary>
+    public const int MaxEvents = 100;
+
+    public void AddEvent(string sandboxId, SandboxEvent e)
+    {
+        using var db = Open();
+        using var cmd = Command(db, null, """
+            INSERT INTO events (sandbox_id, at, type, message, process_id) VALUES ($id, $at, $type, $message, $process);
+            DELETE FROM events WHERE sandbox_id = $id AND seq <= (SELECT seq FROM events WHERE sandbox_id = $id ORDER BY seq DESC LIMIT 1 OFFSET $max);
+            """,
+            ("$id", sandboxId), ("$at", Format(e.At)), ("$type", e.Type), ("$message", e.Message), ("$process", e.ProcessId), ("$max", MaxEvents));
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>The sandbox's events, oldest first.</summary>
+    public List<SandboxEvent> Events(string sandboxId)
+    {
+        using var db = Open();
+        using var cmd = Command(db, null, "SELECT at, type, message, process_id FROM events WHERE sandbox_id = $id ORDER BY seq", ("$id", sandboxId));
+        using var reader = cmd.ExecuteReader();
+        var events = new List<SandboxEvent>();
+        while (reader.Read())
+        {
+            events.Add(new SandboxEvent(Parse(reader.GetString(0)), reader.GetString(1), reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3)));
+        }
+        return events;
+    }
+
+    /// <summary>Whether an event of <paramref name="type"/> about <paramref name="processId"/> is recorded already.</summary>
+    public bool HasEvent(string sandboxId, string type, string processId)
+    {
+        using var db = Open();
+        return Scalar(db, null, "SELECT COUNT(*) FROM events WHERE sandbox_id = $id AND type = $type AND process_id = $p", ("$id", sandboxId), ("$type", type), ("$p", processId)) > 0;
     }
 
     /// <summary>Refuses a caller's new sandbox when <paramref name="maxLive"/> of theirs are not deleted yet (the pool's do not count).</summary>

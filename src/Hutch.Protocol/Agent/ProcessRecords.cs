@@ -35,8 +35,15 @@ public static class ProcessRecords
 
 /// <summary><c>start.json</c>: what was started, and when. The environment is never recorded (it may hold secrets).</summary>
 /// <param name="Terminal">Set when the process runs on a pseudo-terminal (a shell): its size at the start.</param>
+/// <param name="Origin"><see cref="ProcessOrigins.Exec"/> for a command that was started by an exec and carried on as a background process when the daemon went away; null for a process started as one.</param>
 public sealed record ProcessStartRecord(string Id, string? Name, string[] Argv, string Cwd, int Pid, long StartedAtMs, long MaxLogBytes,
-    TerminalRecord? Terminal = null);
+    TerminalRecord? Terminal = null, string? Origin = null);
+
+public static class ProcessOrigins
+{
+    /// <summary>An exec (sync or streamed) whose connection closed while it ran: the daemon stopped or died under it.</summary>
+    public const string Exec = "exec";
+}
 
 /// <summary>The window size of a process's pseudo-terminal: in <c>start.json</c> as it began, in <c>terminal.json</c> as it is now.</summary>
 public sealed record TerminalRecord(int Cols, int Rows);

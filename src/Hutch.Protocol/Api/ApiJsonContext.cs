@@ -16,6 +16,7 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(CreateSandboxRequest))]
 [JsonSerializable(typeof(SandboxInfo))]
 [JsonSerializable(typeof(SandboxList))]
+[JsonSerializable(typeof(SandboxEventList))]
 [JsonSerializable(typeof(ExecRequest))]
 [JsonSerializable(typeof(ExecResult))]
 [JsonSerializable(typeof(ExecEvent))]

@@ -21,6 +21,7 @@ public sealed record StartProcessRequest(
 /// <param name="LogBytes">The cursor of the end of its log so far.</param>
 /// <param name="Error">Why it is failed: the sandbox stopped before its exit could be recorded.</param>
 /// <param name="Terminal">Set for a shell (a process on a pseudo-terminal): the terminal's current size.</param>
+/// <param name="Origin">"exec" for a command an exec started that carried on as a background process when its daemon stopped or died (named exec-PID); null otherwise.</param>
 public sealed record ProcessInfo(
     string Id,
     string? Name,
@@ -36,7 +37,8 @@ public sealed record ProcessInfo(
     long? DurationMs = null,
     long LogBytes = 0,
     string? Error = null,
-    TerminalSize? Terminal = null);
+    TerminalSize? Terminal = null,
+    string? Origin = null);
 
 public sealed record ProcessList(ProcessInfo[] Processes);
 

@@ -97,6 +97,94 @@ public class RestartTests
         }
     }
 
+    /// <summary>
+    /// The attack review's case: a sync exec's `sleep 601` kept running after the daemon restarted, with
+    /// no API object to list or stop it. Now each exec cut off by its daemon carries on as a background
+    /// process (origin "exec"), which the next daemon lists, reports in its log and the sandbox's
+    /// events, and can kill.
+    /// </summary>
+    [Theory]
+    [InlineData("KILL")]
+    [InlineData("TERM")]
+    public async Task ExecsCutOffByTheDaemonStopping_CarryOnAsBackgroundProcesses_ThatTheNextDaemonReportsAndCanKill(string signal)
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-x");
+        var port = FreePort();
+        var log = new System.Text.StringBuilder();
+        var daemon = StartDaemon(dataDir, port, log);
+        try
+        {
+            string sandbox;
+            Task syncExec, streamedExec;
+            var client = await ConnectAsync(dataDir, port);
+            sandbox = (await client.CreateSandboxAsync()).Id;
+            syncExec = client.ExecAsync(sandbox, new ExecRequest(Command: "sleep 601", TimeoutMs: 600_000));
+            streamedExec = Task.Run(async () =>
+            {
+                await foreach (var _ in client.ExecStreamAsync(sandbox, new ExecRequest(Command: "echo before; sleep 8; echo after; exit 7")))
+                {
+                }
+            });
+            await WaitUntilAsync(async () => (await client.ExecAsync(sandbox, new ExecRequest(Command: "pgrep -x sleep | wc -l"))).Stdout == "2\n");
+
+            Hutch.Linux.Processes.Signal(daemon.Id, signal == "KILL" ? 9 : Hutch.Linux.Processes.SIGTERM);
+            Assert.True(await WaitForExitAsync(daemon));
+            await Assert.ThrowsAnyAsync<Exception>(() => syncExec);
+            await Assert.ThrowsAnyAsync<Exception>(() => streamedExec);
+            client.Dispose();
+            daemon = StartDaemon(dataDir, port, log);
+            using var again = await ConnectAsync(dataDir, port);
+
+            var adopted = (await again.ListProcessesAsync(sandbox)).Where(p => p.Origin == "exec").ToList();
+            Assert.Equal(2, adopted.Count);
+            var sleeper = Assert.Single(adopted, p => p.Argv[^1] == "sleep 601");
+            var short_ = Assert.Single(adopted, p => p.Argv[^1].StartsWith("echo before", StringComparison.Ordinal));
+            Assert.Equal(ProcessStates.Running, sleeper.State);
+            Assert.Equal($"exec-{sleeper.Pid}", sleeper.Name);
+            var ended = await again.WaitProcessAsync(sandbox, short_.Id, TimeSpan.FromSeconds(30));
+            Assert.Equal((ProcessStates.Exited, 7), (ended.State, ended.ExitCode));
+            Assert.Equal("after\n", (await again.ReadProcessLogsAsync(sandbox, short_.Id)).Stdout);
+
+            await again.KillProcessAsync(sandbox, sleeper.Id);
+            Assert.Equal(ProcessStates.Killed, (await again.WaitProcessAsync(sandbox, sleeper.Id, TimeSpan.FromSeconds(10))).State);
+            Assert.Equal("0\n", (await again.ExecAsync(sandbox, new ExecRequest(Command: "pgrep -x sleep | wc -l"))).Stdout);
+
+            var events = await again.GetEventsAsync(sandbox);
+            Assert.Contains(events, e => e.Type == SandboxEventTypes.Adopted);
+            Assert.Equal([.. adopted.Select(p => p.Id).Order()],
+                events.Where(e => e.Type == SandboxEventTypes.CommandAdopted).Select(e => e.ProcessId!).Order().ToList());
+            Assert.Contains($"carries on as background process {sleeper.Id}", Logged(log));
+
+            await again.DeleteSandboxAsync(sandbox);
+        }
+        finally
+        {
+            await StopAsync(daemon);
+            TestPaths.DeleteDataDir(dataDir);
+        }
+    }
+
+    private static string Logged(System.Text.StringBuilder log)
+    {
+        lock (log)
+        {
+            return log.ToString();
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+            await Task.Delay(50);
+        }
+        Assert.Fail("the condition never held within 10 s");
+    }
+
     [Fact]
     public async Task Services_AreSupervisedAgain_ByTheNextDaemon()
     {
@@ -341,7 +429,7 @@ public class RestartTests
     /// </summary>
     private static Task<bool> WaitForExitAsync(Process daemon) => Task.Run(() => daemon.WaitForExit(TimeSpan.FromSeconds(30)));
 
-    private static Process StartDaemon(string dataDir, int port)
+    private static Process StartDaemon(string dataDir, int port, System.Text.StringBuilder? log = null)
     {
         var psi = new ProcessStartInfo(TestPaths.Cli) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { "serve", "--data-dir", dataDir, "--url", $"http://127.0.0.1:{port}" })
@@ -350,8 +438,18 @@ public class RestartTests
         }
         psi.Environment["HUTCH_AGENT"] = TestPaths.Agent;
         var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        DataReceivedEventHandler keep = (_, e) =>
+        {
+            if (log is not null && e.Data is not null)
+            {
+                lock (log)
+                {
+                    log.AppendLine(e.Data);
+                }
+            }
+        };
+        process.OutputDataReceived += keep;
+        process.ErrorDataReceived += keep;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;

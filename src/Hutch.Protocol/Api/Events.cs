@@ -1,0 +1,25 @@
+namespace Hutch.Protocol.Api;
+
+/// <summary>
+/// Something that happened to a sandbox that no request of the caller's was answered with: what a
+/// restarted daemon found, or did, on its own. Newest last; the last 100 are kept, and all go with
+/// the sandbox.
+/// </summary>
+/// <param name="Type">One of <see cref="SandboxEventTypes"/>.</param>
+/// <param name="ProcessId">The background process it concerns, if any.</param>
+public sealed record SandboxEvent(DateTimeOffset At, string Type, string Message, string? ProcessId = null);
+
+public sealed record SandboxEventList(SandboxEvent[] Events);
+
+public static class SandboxEventTypes
+{
+    /// <summary>A starting daemon found the sandbox running and took it over.</summary>
+    public const string Adopted = "adopted";
+    /// <summary>A starting daemon found the sandbox's agent gone: only delete works.</summary>
+    public const string Lost = "lost";
+    /// <summary>
+    /// A command started by an exec was still running when its daemon stopped or died: it carries
+    /// on as a background process (ProcessId, origin "exec"), listed and stoppable like any other.
+    /// </summary>
+    public const string CommandAdopted = "command_adopted";
+}
