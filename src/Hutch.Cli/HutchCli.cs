@@ -20,6 +20,7 @@ internal static class HutchCli
         CreateCommand.Create(console),
         ListCommand.Create(console),
         InfoCommand.Create(console),
+        EventsCommand.Create(console),
         RemoveCommand.Create(console),
         ExecCommand.Create(console),
         RunCommand.Create(console),

@@ -36,6 +36,20 @@ public class OutputTests
     }
 
     [Fact]
+    public void Events_OneLinePerEvent_OldestFirst()
+    {
+        var text = EventsCommand.Render([
+            new SandboxEvent(Now.AddSeconds(-5), SandboxEventTypes.Adopted, "A starting daemon found the sandbox running and took it over."),
+            new SandboxEvent(Now, SandboxEventTypes.CommandAdopted, "The command 'sleep 601' …", "x-0a1b2c3d4e"),
+        ]);
+
+        Assert.Equal(
+            "2025-01-02 11:59:55Z  adopted         A starting daemon found the sandbox running and took it over.\n" +
+            "2025-01-02 12:00:00Z  command_adopted The command 'sleep 601' …\n", text);
+        Assert.Equal("no events\n", EventsCommand.Render([]));
+    }
+
+    [Fact]
     public void Json_UsesTheApiFieldNames()
     {
         var output = new StringWriter();
