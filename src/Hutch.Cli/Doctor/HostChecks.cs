@@ -28,7 +28,17 @@ internal static class HostChecks
         KernelShares(HostKernelLimits.Required(options.SandboxCapacity), options.SandboxCapacity, CanWrite, FindExecutable("nsenter")),
         DiskQuotas(options.DataDir),
         BlockIo(options.DataDir),
+        OomOrder(Hutch.Linux.Processes.SetOomScoreAdj(0, Hutch.Daemon.Engine.SandboxEngine.DaemonOomScoreAdj)),
     ];
+
+    /// <summary>
+    /// Who the OOM killer takes first: every command gets 1000 from the agent (raising needs no
+    /// privilege, so that part always holds); the daemon lowers itself below its sandboxes' floor only
+    /// with CAP_SYS_RESOURCE, which this check tries on its own process.
+    /// </summary>
+    public static DoctorCheck OomOrder(bool daemonCanProtectItself) => DoctorCheck.Pass("oom order", daemonCanProtectItself
+        ? $"sandboxes' commands first (oom_score_adj 1000), the daemon protected ({Hutch.Daemon.Engine.SandboxEngine.DaemonOomScoreAdj})"
+        : "sandboxes' commands first (oom_score_adj 1000); the daemon stays at their floor (0): protecting it further needs CAP_SYS_RESOURCE");
 
     /// <summary>
     /// Each sandbox's share of the kernel counters charged to the host's root: the host limits must hold

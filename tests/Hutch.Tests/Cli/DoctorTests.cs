@@ -41,6 +41,13 @@ public class DoctorTests
     }
 
     [Fact]
+    public void OomOrder_SaysWhetherTheDaemonIsProtected()
+    {
+        Assert.Contains("the daemon protected (-900)", HostChecks.OomOrder(true).Detail);
+        Assert.Contains("needs CAP_SYS_RESOURCE", HostChecks.OomOrder(false).Detail);
+    }
+
+    [Fact]
     public void KernelShares_FailClosed_WhenAHostLimitIsTooLowAndCannotBeRaised_OrNsenterIsMissing()
     {
         HostKernelSetting[] low = [new("/proc/sys/fs/inotify/max_user_instances", 1_281_024, 128), new("/proc/sys/kernel/pty/max", 641_024, 1_000_000)];
