@@ -54,6 +54,37 @@ public sealed record HutchOptions
     /// </summary>
     public int DefaultIoWeight { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("HUTCH_DEFAULT_IO_WEIGHT"), out var weight) && weight is >= 10 and <= 1000 ? weight : 100;
 
+    /// <summary>
+    /// Commands (exec, exec/stream, session exec) one API key may have running through the API at once,
+    /// over all its sandboxes; more are answered 429 `rate_limited`. Env HUTCH_MAX_EXECS_PER_KEY. Default 128.
+    /// </summary>
+    public int MaxExecsPerKey { get; init; } = Positive("HUTCH_MAX_EXECS_PER_KEY", 128);
+
+    /// <summary>
+    /// Commands one sandbox may have running through the API at once, so that one sandbox's flood leaves
+    /// the key's other sandboxes served. Env HUTCH_MAX_EXECS_PER_SANDBOX. Default 32.
+    /// </summary>
+    public int MaxExecsPerSandbox { get; init; } = Positive("HUTCH_MAX_EXECS_PER_SANDBOX", 32);
+
+    /// <summary>Sandbox creates one API key may have in flight at once. Env HUTCH_MAX_CREATES_PER_KEY. Default 8.</summary>
+    public int MaxCreatesPerKey { get; init; } = Positive("HUTCH_MAX_CREATES_PER_KEY", 8);
+
+    /// <summary>
+    /// Sandboxes one API key may hold (running or stopped, not deleted); a create past it is refused 409
+    /// `too_many_sandboxes`. Env HUTCH_MAX_SANDBOXES_PER_KEY. Default 1,000.
+    /// </summary>
+    public int MaxSandboxesPerKey { get; init; } = Positive("HUTCH_MAX_SANDBOXES_PER_KEY", 1000);
+
+    /// <summary>
+    /// Terminal resizes per second per sandbox through `POST …/shells/{shell}/resize` (a burst of as many
+    /// is allowed); WebSocket resizes are coalesced to this rate per attachment instead of refused. Env
+    /// HUTCH_RESIZES_PER_SECOND. Default 20.
+    /// </summary>
+    public int ResizesPerSecond { get; init; } = Positive("HUTCH_RESIZES_PER_SECOND", 20);
+
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
+
+    private static int Positive(string variable, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(variable), out var value) && value > 0 ? value : fallback;
 }

@@ -1,4 +1,5 @@
 using Hutch.Daemon.Engine;
+using Hutch.Daemon.Http.Limits;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -9,7 +10,7 @@ namespace Hutch.Daemon.Http;
 /// <summary>The /v1/sandboxes routes: thin translations between HTTP and the engine.</summary>
 internal static class SandboxEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, SandboxEngine engine, string runtimeName)
+    public static void Map(IEndpointRouteBuilder app, SandboxEngine engine, string runtimeName, SandboxQuota quota)
     {
         var v1 = app.MapGroup("/v1");
 
@@ -22,10 +23,12 @@ internal static class SandboxEndpoints
         sandboxes.MapPost("/", async (HttpRequest http, CancellationToken ct) =>
             {
                 var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.CreateSandboxRequest, new CreateSandboxRequest());
+                using var place = quota.Reserve();
                 var info = await engine.CreateAsync(request, cancellationToken: ct);
                 return TypedResults.Created($"/v1/sandboxes/{info.Id}", info);
             })
             .Accepts<CreateSandboxRequest>("application/json")
+            .Limited(RequestLimit.Create)
             .WithSummary("Create a sandbox");
 
         sandboxes.MapGet("/", async (CancellationToken ct) => TypedResults.Ok(new SandboxList([.. await engine.ListAsync(ct)])))
@@ -47,11 +50,13 @@ internal static class SandboxEndpoints
                 return TypedResults.Ok(await engine.ExecAsync(id, request, ct));
             })
             .Accepts<ExecRequest>("application/json")
+            .Limited(RequestLimit.Exec)
             .WithSummary("Run a command and return its collected output");
 
         sandboxes.MapPost("/{id}/exec/stream", StreamAsync)
             .Accepts<ExecRequest>("application/json")
             .Produces<ExecEvent>(200, "application/x-ndjson")
+            .Limited(RequestLimit.Exec)
             .WithSummary("Run a command and stream start/stdout/stderr/exit events as NDJSON");
 
         async Task StreamAsync(string id, HttpContext context)

@@ -34,6 +34,10 @@ public static class ErrorCodes
     public const string InvalidPort = "invalid_port";
     public const string PortUnreachable = "port_unreachable";
     public const string Internal = "internal_error";
+    /// <summary>429: a rate or concurrency limit refused the request (the detail names it); retry after the Retry-After header's seconds.</summary>
+    public const string RateLimited = "rate_limited";
+    /// <summary>409: the API key holds as many sandboxes as it may; delete one first.</summary>
+    public const string TooManySandboxes = "too_many_sandboxes";
 
     // Workspace files (docs/files.md).
     public const string PathOutsideWorkspace = "path_outside_workspace";
