@@ -83,6 +83,6 @@ internal static class RequestLimits
         var detail = rejected.Lease.TryGetMetadata(Refusal.Name, out var refusal) && refusal is not null
             ? refusal.Explain(context)
             : "Too many requests.";
-        await Problems.WriteAsync(context, StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, $"{detail} Retry-After says when: {seconds} s.");
+        await Problems.WriteAsync(context, StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, $"{detail} Retry in {seconds} s (the Retry-After header says so too).");
     }
 }
