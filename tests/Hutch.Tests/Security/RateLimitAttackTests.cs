@@ -25,9 +25,8 @@ public partial class RateLimitAttackTests(LowLimitsDaemonFixture fixture)
         await using var other = await fixture.CreateAsync();
 
         var flood = Enumerable.Range(0, 40).Select(_ => AttemptAsync(() => Client.ExecAsync(flooded.Id, new ExecRequest(Command: "sleep 5")))).ToList();
-        // Refusals answer at once, the admitted commands after 5 s: the first answer is a refusal.
-        var first = await await Task.WhenAny(flood);
-        Assert.NotNull(first);
+        // Refusals answer at once, the admitted commands after 5 s.
+        await WaitUntilAsync(() => Task.FromResult(flood.Count(t => t.IsCompleted) >= 40 - LowLimitsDaemonFixture.ExecsPerSandbox));
         var served = await other.ShAsync("echo served");
         var stillRunning = flood.Count(t => !t.IsCompleted);
         var refusals = (await Task.WhenAll(flood)).OfType<HutchApiException>().ToList();
