@@ -60,13 +60,17 @@ public partial class RateLimitAttackTests(LowLimitsDaemonFixture fixture)
     {
         await using var sandbox = await fixture.CreateAsync();
         using var gone = new CancellationTokenSource();
-        var streams = Enumerable.Range(0, LowLimitsDaemonFixture.ExecsPerSandbox).Select(_ => Task.Run(async () =>
+        var started = Enumerable.Range(0, LowLimitsDaemonFixture.ExecsPerSandbox).Select(_ => new TaskCompletionSource()).ToList();
+        var streams = started.Select(start => Task.Run(async () =>
         {
             await foreach (var _ in Client.ExecStreamAsync(sandbox.Id, new ExecRequest(Command: "sleep 60"), gone.Token))
             {
+                start.TrySetResult(); // the first event (start): this stream holds its place
             }
         })).ToList();
-        await WaitUntilAsync(async () => await AttemptAsync(() => Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "true"))) is HutchApiException);
+        await Task.WhenAll(started.Select(s => s.Task)).WaitAsync(TimeSpan.FromSeconds(20));
+        var refused = await AttemptAsync(() => Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "true")));
+        Assert.Equal(ErrorCodes.RateLimited, refused?.Code);
 
         await gone.CancelAsync();
         await Task.WhenAll(streams.Select(async s => await Assert.ThrowsAnyAsync<OperationCanceledException>(() => s)));
