@@ -97,15 +97,16 @@ public static class DaemonHost
         });
         // After the key check: a request without the key is refused before it spends anyone's budget,
         // and each limit partitions on the key it was sent with.
-        app.UseRateLimiter(RequestLimits.Create(options, engine.LiveIdOf));
+        var limits = new RequestLimits(options, engine.LiveIdOf);
+        app.UseRateLimiter(limits.Middleware);
         // After the key check: an upgrade is a request like any other until the key has been seen.
         app.UseWebSockets();
         app.MapOpenApi();
-        SandboxEndpoints.Map(app, engine, engine.Runtime.Binary, new SandboxQuota(options.MaxSandboxesPerKey, engine.CountHeld));
+        SandboxEndpoints.Map(app, engine, engine.Runtime.Binary, new SandboxQuota(options.MaxSandboxesPerKey, engine.CountHeld), limits);
         FileEndpoints.Map(app, engine, options);
         CheckpointEndpoints.Map(app, engine);
         ProcessEndpoints.Map(app, engine);
-        SessionEndpoints.Map(app, engine);
+        SessionEndpoints.Map(app, engine, limits);
         PortEndpoints.Map(app, engine, logger);
         TcpEndpoints.Map(app, engine, logger);
         ServiceEndpoints.Map(app, engine);

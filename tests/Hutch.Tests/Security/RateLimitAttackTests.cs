@@ -56,14 +56,42 @@ public partial class RateLimitAttackTests(LowLimitsDaemonFixture fixture)
     }
 
     [Fact]
-    public async Task StreamingExecs_GiveTheirPermitBack_WhenTheClientGoesAway()
+    public async Task StreamingExecsWhoseClientLeft_KeepTheirPlace_UntilTheCommandsEnd()
     {
         await using var sandbox = await fixture.CreateAsync();
+
+        // Hanging up does not end a command (it runs on), so it must not free its place either:
+        // otherwise start, hang up, start again would run any number of commands at once.
+        await StartStreamsThenLeaveAsync(sandbox, new ExecRequest(Command: "sleep 5"));
+        // Time for the daemon to see the hang-ups (it does within milliseconds) while the commands run on.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var refused = await AttemptAsync(() => Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "true")));
+        Assert.Equal(ErrorCodes.RateLimited, refused?.Code);
+
+        // Served again once the commands have ended.
+        await WaitUntilAsync(async () => await AttemptAsync(() => Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "true"))) is null);
+    }
+
+    [Fact]
+    public async Task StreamingExecsKilledOnDisconnect_GiveTheirPlaceBack_AsSoonAsTheyAreKilled()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        await StartStreamsThenLeaveAsync(sandbox, new ExecRequest(Command: "sleep 60", KillOnDisconnect: true));
+
+        var watch = Stopwatch.StartNew();
+        await WaitUntilAsync(async () => await AttemptAsync(() => Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "true"))) is null);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Fills the sandbox's places with streaming execs, checks a fourth is refused, then hangs up on all of them.</summary>
+    private async Task StartStreamsThenLeaveAsync(TestSandbox sandbox, ExecRequest request)
+    {
         using var gone = new CancellationTokenSource();
         var started = Enumerable.Range(0, LowLimitsDaemonFixture.ExecsPerSandbox).Select(_ => new TaskCompletionSource()).ToList();
         var streams = started.Select(start => Task.Run(async () =>
         {
-            await foreach (var _ in Client.ExecStreamAsync(sandbox.Id, new ExecRequest(Command: "sleep 60"), gone.Token))
+            await foreach (var _ in Client.ExecStreamAsync(sandbox.Id, request, gone.Token))
             {
                 start.TrySetResult(); // the first event (start): this stream holds its place
             }
@@ -74,9 +102,6 @@ public partial class RateLimitAttackTests(LowLimitsDaemonFixture fixture)
 
         await gone.CancelAsync();
         await Task.WhenAll(streams.Select(async s => await Assert.ThrowsAnyAsync<OperationCanceledException>(() => s)));
-
-        // Served again within moments: the daemon saw the disconnects and released the permits.
-        await WaitUntilAsync(async () => await AttemptAsync(() => Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "true"))) is null);
     }
 
     [Fact]

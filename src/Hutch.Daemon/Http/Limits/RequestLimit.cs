@@ -2,12 +2,12 @@ using Microsoft.AspNetCore.Builder;
 
 namespace Hutch.Daemon.Http.Limits;
 
-/// <summary>Which budget an endpoint's requests draw on (docs/http-api.md#limits). Endpoints without one are not limited.</summary>
+/// <summary>
+/// Which budget of the rate limiting middleware an endpoint's requests draw on (docs/http-api.md#limits).
+/// Commands are counted by <see cref="CommandSlots"/> instead; endpoints without either are not limited.
+/// </summary>
 internal enum RequestLimit
 {
-    /// <summary>A command run through the request (exec, exec/stream, session exec): counted while it runs.</summary>
-    Exec,
-
     /// <summary>A sandbox create: counted while it is in flight.</summary>
     Create,
 
