@@ -9,7 +9,7 @@ namespace Hutch.Daemon.Http.Limits;
 
 /// <summary>
 /// The daemon's rate and concurrency limits (docs/http-api.md#limits), so that one caller, or one
-/// sandbox, cannot starve the others: commands in flight per key and per sandbox, creates in flight
+/// sandbox, cannot starve the others: commands running per key and per sandbox, creates in flight
 /// per key, terminal resizes per second per sandbox. Built on ASP.NET Core's rate limiting: creates
 /// and resizes through its middleware, whose lease is held until the endpoint returns; commands
 /// through <see cref="CommandSlots"/>, whose lease a command whose caller left keeps until it ends.
