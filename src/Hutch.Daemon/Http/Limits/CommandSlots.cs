@@ -14,7 +14,7 @@ internal static class CommandSlots
 {
     /// <summary>Counts the endpoint's requests as commands: refused 429 past a limit, else a lease for the engine.</summary>
     public static RouteHandlerBuilder RunsACommand(this RouteHandlerBuilder builder, RequestLimits limits) =>
-        builder.AddEndpointFilter(async (invocation, next) =>
+        builder.ProducesProblem(StatusCodes.Status429TooManyRequests).AddEndpointFilter(async (invocation, next) =>
         {
             var context = invocation.HttpContext;
             var lease = limits.Commands.AttemptAcquire(context);

@@ -21,6 +21,6 @@ internal sealed record LimitedBy(RequestLimit Kind);
 internal static class RequestLimitExtensions
 {
     /// <summary>Marks the endpoint's requests as drawing on <paramref name="limit"/>; <see cref="RequestLimits"/> reads the mark.</summary>
-    public static TBuilder Limited<TBuilder>(this TBuilder builder, RequestLimit limit) where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(new LimitedBy(limit));
+    public static RouteHandlerBuilder Limited(this RouteHandlerBuilder builder, RequestLimit limit) =>
+        builder.WithMetadata(new LimitedBy(limit)).ProducesProblem(Microsoft.AspNetCore.Http.StatusCodes.Status429TooManyRequests);
 }
