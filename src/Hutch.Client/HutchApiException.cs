@@ -9,12 +9,13 @@ namespace Hutch.Client;
 /// </summary>
 public sealed class HutchApiException : Exception
 {
-    internal HutchApiException(string code, int status, string detail, Exception? inner = null)
+    internal HutchApiException(string code, int status, string detail, Exception? inner = null, TimeSpan? retryAfter = null)
         : base(detail, inner)
     {
         Code = code;
         Status = status;
         Detail = detail;
+        RetryAfter = retryAfter;
     }
 
     /// <summary>The stable error code, e.g. <c>sandbox_not_found</c> or <c>daemon_unreachable</c>.</summary>
@@ -25,6 +26,14 @@ public sealed class HutchApiException : Exception
 
     /// <summary>What went wrong and what to do instead, as the daemon wrote it. Never contains a secret.</summary>
     public string Detail { get; }
+
+    /// <summary>
+    /// How long the daemon asked the caller to wait before sending the request again (the
+    /// <c>Retry-After</c> header), or null when it did not say. Every 429 (<c>rate_limited</c>) carries
+    /// one: a limit of commands or creates in flight, or of resizes per second, was full. The client
+    /// never retries by itself (a command may not be safe to run twice); wait this long and retry.
+    /// </summary>
+    public TimeSpan? RetryAfter { get; }
 
     /// <summary>
     /// True when trying the same request again later may succeed: no answer at all (daemon down,

@@ -206,10 +206,18 @@ public sealed partial class HutchClient : IDisposable
         {
             body = [];
         }
-        return ProblemToException(status, response.ReasonPhrase, body);
+        return ProblemToException(status, response.ReasonPhrase, body, RetryAfterOf(response));
     }
 
-    internal static HutchApiException ProblemToException(int status, string? reason, ReadOnlySpan<byte> body)
+    /// <summary>Retry-After as seconds or as a date (RFC 9110 §10.2.3); null when absent.</summary>
+    private static TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } date } => date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+        _ => null,
+    };
+
+    internal static HutchApiException ProblemToException(int status, string? reason, ReadOnlySpan<byte> body, TimeSpan? retryAfter = null)
     {
         Problem? problem = null;
         if (!body.IsEmpty)
@@ -228,13 +236,14 @@ public sealed partial class HutchClient : IDisposable
         var detail = problem?.Detail is { Length: > 0 } d ? d
             : problem?.Title is { Length: > 0 } t ? t
             : $"HTTP {status} {reason}".TrimEnd() + (status == 401 ? ": the API key was refused; set HUTCH_API_KEY to the key in the daemon's api-key file." : ".");
-        return new HutchApiException(code, status, detail);
+        return new HutchApiException(code, status, detail, retryAfter: retryAfter);
     }
 
     private static string CodeForStatus(int status) => status switch
     {
         401 or 403 => ErrorCodes.Unauthorized,
         404 => ErrorCodes.SandboxNotFound,
+        429 => ErrorCodes.RateLimited,
         >= 400 and < 500 => ErrorCodes.InvalidRequest,
         _ => ErrorCodes.Internal,
     };
@@ -244,7 +253,8 @@ public sealed partial class HutchClient : IDisposable
     {
         ErrorCodes.Unauthorized => 401,
         ErrorCodes.SandboxNotFound => 404,
-        ErrorCodes.NameTaken or ErrorCodes.SandboxNotRunning => 409,
+        ErrorCodes.NameTaken or ErrorCodes.SandboxNotRunning or ErrorCodes.TooManySandboxes => 409,
+        ErrorCodes.RateLimited => 429,
         ErrorCodes.RuntimeUnavailable => 503,
         ErrorCodes.SandboxDied or ErrorCodes.RuntimeFailed or ErrorCodes.Internal or null => 500,
         _ => 400,

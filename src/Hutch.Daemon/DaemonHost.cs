@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Hutch.Daemon.Engine;
 using Hutch.Daemon.Http;
+using Hutch.Daemon.Http.Limits;
 using Hutch.Files;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
@@ -53,6 +54,8 @@ public static class DaemonHost
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         builder.Services.AddOpenApi();
         builder.Services.AddHttpForwarder();
+        // The limits themselves are given to UseRateLimiter below, once the engine (which resolves sandbox names) exists.
+        builder.Services.AddRateLimiter(_ => { });
         // 64 KiB receive blocks instead of Kestrel's 4 KiB: a 1 GiB upload took 262,144 recv calls (33,000 now).
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         // A stop (SIGTERM) gives requests in flight 5 s, not the host's 30: an exec or shell may run for
@@ -72,6 +75,7 @@ public static class DaemonHost
                     $"Send the daemon's API key as 'Authorization: Bearer <key>'. It is in {options.ApiKeyFile} on the daemon's host.");
                 return;
             }
+            Caller.Set(context, key.Id);
             try
             {
                 await next(context);
@@ -94,18 +98,22 @@ public static class DaemonHost
                 await Problems.WriteAsync(context, 500, ErrorCodes.Internal, "Hutch failed unexpectedly; the daemon's log has the details.");
             }
         });
+        // After the key check: a request without the key is refused before it spends anyone's budget,
+        // and each limit partitions on the key it was sent with.
+        var limits = new RequestLimits(options, engine.LiveIdOf);
+        app.UseRateLimiter(limits.Middleware);
         // After the key check: an upgrade is a request like any other until the key has been seen.
         app.UseWebSockets();
         app.MapOpenApi();
-        SandboxEndpoints.Map(app, engine, engine.Runtime.Binary);
+        SandboxEndpoints.Map(app, engine, engine.Runtime.Binary, limits);
         FileEndpoints.Map(app, engine, options);
         CheckpointEndpoints.Map(app, engine);
         ProcessEndpoints.Map(app, engine);
-        SessionEndpoints.Map(app, engine);
+        SessionEndpoints.Map(app, engine, limits);
         PortEndpoints.Map(app, engine, logger);
         TcpEndpoints.Map(app, engine, logger);
         ServiceEndpoints.Map(app, engine);
-        ShellEndpoints.Map(app, engine);
+        ShellEndpoints.Map(app, engine, options);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();

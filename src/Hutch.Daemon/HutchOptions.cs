@@ -36,12 +36,12 @@ public sealed record HutchOptions
 
     /// <summary>
     /// The most sandboxes callers may have at once (lost ones count, the warm pool's do not); a create
-    /// past it is 429 sandbox_limit. The host's shared kernel limits (inotify, ptys) are raised to hold
+    /// past it is 409 too_many_sandboxes. The host's shared kernel limits (inotify, ptys) are raised to hold
     /// the shares of these and the pool's, so none can starve another. Env HUTCH_MAX_SANDBOXES. Default 10,000.
     /// </summary>
     public int MaxSandboxes { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("HUTCH_MAX_SANDBOXES"), out var s) && s > 0 ? s : 10_000;
 
-    /// <summary>Every sandbox the host may hold at once: callers' (at most <see cref="MaxSandboxes"/>, then 429 sandbox_limit) and the warm pool's.</summary>
+    /// <summary>Every sandbox the host may hold at once: callers' (at most <see cref="MaxSandboxes"/>, then 409 too_many_sandboxes) and the warm pool's.</summary>
     public int SandboxCapacity => MaxSandboxes + WarmPool;
 
     /// <summary>
@@ -57,6 +57,31 @@ public sealed record HutchOptions
     /// </summary>
     public int DefaultIoWeight { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("HUTCH_DEFAULT_IO_WEIGHT"), out var weight) && weight is >= 10 and <= 1000 ? weight : 100;
 
+    /// <summary>
+    /// Commands (exec, exec/stream, session exec) one API key may have running through the API at once,
+    /// over all its sandboxes; more are answered 429 `rate_limited`. Env HUTCH_MAX_EXECS_PER_KEY. Default 128.
+    /// </summary>
+    public int MaxExecsPerKey { get; init; } = Positive("HUTCH_MAX_EXECS_PER_KEY", 128);
+
+    /// <summary>
+    /// Commands one sandbox may have running through the API at once, so that one sandbox's flood leaves
+    /// the key's other sandboxes served. Env HUTCH_MAX_EXECS_PER_SANDBOX. Default 32.
+    /// </summary>
+    public int MaxExecsPerSandbox { get; init; } = Positive("HUTCH_MAX_EXECS_PER_SANDBOX", 32);
+
+    /// <summary>Sandbox creates one API key may have in flight at once. Env HUTCH_MAX_CREATES_PER_KEY. Default 8.</summary>
+    public int MaxCreatesPerKey { get; init; } = Positive("HUTCH_MAX_CREATES_PER_KEY", 8);
+
+    /// <summary>
+    /// Terminal resizes per second per sandbox through `POST …/shells/{shell}/resize` (a burst of as many
+    /// is allowed); WebSocket resizes are coalesced to this rate per attachment instead of refused. Env
+    /// HUTCH_RESIZES_PER_SECOND. Default 20.
+    /// </summary>
+    public int ResizesPerSecond { get; init; } = Positive("HUTCH_RESIZES_PER_SECOND", 20);
+
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
+
+    private static int Positive(string variable, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(variable), out var value) && value > 0 ? value : fallback;
 }

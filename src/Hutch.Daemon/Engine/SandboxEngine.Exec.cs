@@ -11,13 +11,17 @@ namespace Hutch.Daemon.Engine;
 
 public sealed partial class SandboxEngine
 {
-    public async Task<ExecResult> ExecAsync(string idOrName, ExecRequest request, CancellationToken cancellationToken = default)
+    public Task<ExecResult> ExecAsync(string idOrName, ExecRequest request, CancellationToken cancellationToken = default) =>
+        ExecAsync(idOrName, request, lease: null, cancellationToken);
+
+    /// <param name="lease">The command's place in the API's limits, kept past the request if the caller leaves while it runs.</param>
+    public async Task<ExecResult> ExecAsync(string idOrName, ExecRequest request, CommandLease? lease, CancellationToken cancellationToken = default)
     {
         var encoding = RequestValidator.Encoding(request.Encoding);
         var stdout = new MemoryStream();
         var stderr = new MemoryStream();
         // Collected in memory as fast as it comes (bounded by the output cap): the shared connection is fine.
-        await foreach (var e in RunAsync(idOrName, request, RequestValidator.DefaultExecTimeoutMs, dedicatedConnection: false, cancellationToken).ConfigureAwait(false))
+        await foreach (var e in RunAsync(idOrName, request, RequestValidator.DefaultExecTimeoutMs, dedicatedConnection: false, lease, cancellationToken).ConfigureAwait(false))
         {
             switch (e)
             {
@@ -38,10 +42,14 @@ public sealed partial class SandboxEngine
         throw new HutchException(ErrorCodes.SandboxDied, 409, "The command's events ended without an exit status.");
     }
 
-    public async IAsyncEnumerable<ExecEvent> ExecStreamAsync(string idOrName, ExecRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<ExecEvent> ExecStreamAsync(string idOrName, ExecRequest request, CancellationToken cancellationToken = default) =>
+        ExecStreamAsync(idOrName, request, lease: null, cancellationToken);
+
+    /// <param name="lease">As in <see cref="ExecAsync(string, ExecRequest, CommandLease?, CancellationToken)"/>.</param>
+    public async IAsyncEnumerable<ExecEvent> ExecStreamAsync(string idOrName, ExecRequest request, CommandLease? lease, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         // Read at the client's pace: a connection of its own, so a slow reader stalls only this command.
-        await foreach (var e in RunAsync(idOrName, request, 0, dedicatedConnection: true, cancellationToken).ConfigureAwait(false))
+        await foreach (var e in RunAsync(idOrName, request, 0, dedicatedConnection: true, lease, cancellationToken).ConfigureAwait(false))
         {
             yield return e switch
             {
@@ -64,10 +72,11 @@ public sealed partial class SandboxEngine
     /// <summary>
     /// The one exec path under both the collected and the streamed variants. The command belongs to
     /// the sandbox, not to the caller: when the caller stops reading (a client disconnected), the
-    /// command runs on and its output is drained and dropped, unless KillOnDisconnect asks for a kill.
+    /// command runs on and its output is drained and dropped, unless KillOnDisconnect asks for a kill;
+    /// either way it keeps its <paramref name="lease"/> until it has ended.
     /// </summary>
     private async IAsyncEnumerable<RunEvent> RunAsync(string idOrName, ExecRequest request, long defaultTimeoutMs, bool dedicatedConnection,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        CommandLease? lease, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var live = await LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var argv = RequestValidator.Argv(request);
@@ -142,7 +151,9 @@ public sealed partial class SandboxEngine
         {
             if (!finished)
             {
-                _ = AbandonAsync(exec, request.KillOnDisconnect == true);
+                // The command runs on (or is being killed): it keeps its place in the limits until it has ended.
+                var abandoned = AbandonAsync(exec, request.KillOnDisconnect == true);
+                lease?.KeepUntil(abandoned);
             }
             else
             {

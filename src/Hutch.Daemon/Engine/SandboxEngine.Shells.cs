@@ -137,6 +137,9 @@ public sealed partial class SandboxEngine
         return await KillProcessAsync(record.Id, id, new KillRequest("SIGHUP", graceMs ?? DefaultShellCloseGraceMs), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Refuses a size no terminal has (invalid_terminal_size), before any work is done for it.</summary>
+    internal static void ValidateShellSize(int cols, int rows) => ShellSize(cols, rows);
+
     private static (int Cols, int Rows) ShellSize(int cols, int rows) =>
         cols is < 1 or > MaxShellDimension || rows is < 1 or > MaxShellDimension
             ? throw HutchException.BadRequest(ErrorCodes.InvalidTerminalSize,

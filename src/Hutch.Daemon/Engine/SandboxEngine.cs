@@ -171,6 +171,26 @@ public sealed partial class SandboxEngine : ISandboxEngine
         return Task.FromResult(Describe(record, running: _live.ContainsKey(record.Id)));
     }
 
+    /// <summary>
+    /// The id of the running sandbox that <paramref name="idOrName"/> names, or the argument itself when
+    /// none does; from memory, cheap enough for every request that a per-sandbox limit counts.
+    /// </summary>
+    public string LiveIdOf(string idOrName)
+    {
+        if (_live.ContainsKey(idOrName))
+        {
+            return idOrName;
+        }
+        foreach (var live in _live.Values)
+        {
+            if (live.Record.Name == idOrName && live.Record.State != SandboxStates.Pooled)
+            {
+                return live.Record.Id;
+            }
+        }
+        return idOrName;
+    }
+
     public Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<SandboxInfo>>(_registry.ListLive().Select(r => Describe(r, running: _live.ContainsKey(r.Id))).ToList());
 

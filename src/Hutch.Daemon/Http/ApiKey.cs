@@ -11,7 +11,15 @@ public sealed class ApiKey
 {
     private readonly byte[] _key;
 
-    private ApiKey(string key) => _key = Encoding.UTF8.GetBytes(key);
+    private ApiKey(string key)
+    {
+        _key = Encoding.UTF8.GetBytes(key);
+        // Names the key in limits and logs without revealing it: a hash prefix cannot be turned back into the key.
+        Id = "key-" + Convert.ToHexStringLower(SHA256.HashData(_key))[..12];
+    }
+
+    /// <summary>The key's identity for per-key budgets (rate limits, quotas): a hash prefix, never the key.</summary>
+    public string Id { get; }
 
     /// <summary>Loads the key file, or creates it; <paramref name="created"/> says which.</summary>
     public static ApiKey LoadOrCreate(string file, out bool created)

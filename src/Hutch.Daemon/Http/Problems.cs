@@ -27,6 +27,7 @@ internal static class Problems
         413 => "Payload too large",
         403 => "Forbidden",
         415 => "Unsupported media type",
+        429 => "Too many requests",
         507 => "Insufficient storage",
         503 => "Service unavailable",
         _ => status >= 500 ? "Server error" : "Request refused",

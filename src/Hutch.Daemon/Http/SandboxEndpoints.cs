@@ -1,4 +1,5 @@
 using Hutch.Daemon.Engine;
+using Hutch.Daemon.Http.Limits;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -9,7 +10,7 @@ namespace Hutch.Daemon.Http;
 /// <summary>The /v1/sandboxes routes: thin translations between HTTP and the engine.</summary>
 internal static class SandboxEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, SandboxEngine engine, string runtimeName)
+    public static void Map(IEndpointRouteBuilder app, SandboxEngine engine, string runtimeName, RequestLimits limits)
     {
         var v1 = app.MapGroup("/v1");
 
@@ -26,6 +27,7 @@ internal static class SandboxEndpoints
                 return TypedResults.Created($"/v1/sandboxes/{info.Id}", info);
             })
             .Accepts<CreateSandboxRequest>("application/json")
+            .Limited(RequestLimit.Create)
             .WithSummary("Create a sandbox");
 
         sandboxes.MapGet("/", async (CancellationToken ct) => TypedResults.Ok(new SandboxList([.. await engine.ListAsync(ct)])))
@@ -47,20 +49,22 @@ internal static class SandboxEndpoints
         sandboxes.MapPost("/{id}/exec", async (string id, HttpRequest http, CancellationToken ct) =>
             {
                 var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.ExecRequest, new ExecRequest());
-                return TypedResults.Ok(await engine.ExecAsync(id, request, ct));
+                return TypedResults.Ok(await engine.ExecAsync(id, request, CommandSlots.Of(http.HttpContext), ct));
             })
             .Accepts<ExecRequest>("application/json")
+            .RunsACommand(limits)
             .WithSummary("Run a command and return its collected output");
 
         sandboxes.MapPost("/{id}/exec/stream", StreamAsync)
             .Accepts<ExecRequest>("application/json")
             .Produces<ExecEvent>(200, "application/x-ndjson")
+            .RunsACommand(limits)
             .WithSummary("Run a command and stream start/stdout/stderr/exit events as NDJSON");
 
         async Task StreamAsync(string id, HttpContext context)
         {
             var request = await JsonBody.ReadAsync(context.Request, ApiJsonContext.Default.ExecRequest, new ExecRequest());
-            await Ndjson.WriteAsync(context, engine.ExecStreamAsync(id, request, context.RequestAborted), ApiJsonContext.Default.ExecEvent);
+            await Ndjson.WriteAsync(context, engine.ExecStreamAsync(id, request, CommandSlots.Of(context), context.RequestAborted), ApiJsonContext.Default.ExecEvent);
         }
     }
 }

@@ -1,4 +1,5 @@
 using Hutch.Daemon.Engine;
+using Hutch.Daemon.Http.Limits;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -9,7 +10,7 @@ namespace Hutch.Daemon.Http;
 /// <summary>The /v1/sandboxes/{id}/sessions routes (docs/sessions.md).</summary>
 internal static class SessionEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, SandboxEngine engine)
+    public static void Map(IEndpointRouteBuilder app, SandboxEngine engine, RequestLimits limits)
     {
         var sessions = app.MapGroup("/v1/sandboxes/{id}/sessions");
 
@@ -34,6 +35,7 @@ internal static class SessionEndpoints
                 return TypedResults.Ok(await engine.SessionExecAsync(id, session, request, ct));
             })
             .Accepts<SessionExecRequest>("application/json")
+            .RunsACommand(limits)
             .WithSummary("Run a command line in the session's shell, after the ones before it, and return its output");
 
         sessions.MapDelete("/{session}", async (string id, string session, CancellationToken ct) =>

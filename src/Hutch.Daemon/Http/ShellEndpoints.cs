@@ -1,4 +1,5 @@
 using Hutch.Daemon.Engine;
+using Hutch.Daemon.Http.Limits;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -12,7 +13,7 @@ internal static class ShellEndpoints
     private const long DefaultOutputBytes = 1 << 20;
     private const long MaxOutputBytes = 16 << 20;
 
-    public static void Map(IEndpointRouteBuilder app, SandboxEngine engine)
+    public static void Map(IEndpointRouteBuilder app, SandboxEngine engine, HutchOptions options)
     {
         var shells = app.MapGroup("/v1/sandboxes/{id}/shells");
 
@@ -49,6 +50,7 @@ internal static class ShellEndpoints
                 return TypedResults.Ok(await engine.ResizeShellAsync(id, shell, request.Cols, request.Rows, ct));
             })
             .Accepts<ResizeShellRequest>("application/json")
+            .Limited(RequestLimit.Resize)
             .WithSummary("Set the terminal's size (1-1000 columns and rows); the program in the foreground gets SIGWINCH");
 
         shells.MapPost("/{shell}/signal", async (string id, string shell, HttpRequest http, CancellationToken ct) =>
@@ -64,7 +66,7 @@ internal static class ShellEndpoints
             .WithSummary("Close the shell: SIGHUP to its tree, SIGKILL after graceMs (default 2000); returns it as it ended");
 
         shells.MapGet("/{shell}/attach", (string id, string shell, long? cursor, HttpContext context) =>
-                ShellSocket.RunAsync(context, engine, id, shell, cursor ?? 0))
+                ShellSocket.RunAsync(context, engine, id, shell, cursor ?? 0, options.ResizesPerSecond))
             .WithSummary("WebSocket: terminal output from a cursor (default 0) then live as binary messages; binary input; JSON text for resize and exit");
     }
 

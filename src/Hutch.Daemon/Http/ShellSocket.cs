@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text.Json;
 using Hutch.Daemon.Engine;
+using Hutch.Daemon.Http.Limits;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Http;
 
@@ -10,8 +11,9 @@ namespace Hutch.Daemon.Http;
 /// A terminal attached over a WebSocket (<c>GET …/shells/{shell}/attach</c>, docs/shells.md):
 /// output replayed from a cursor and then followed live, exactly as the log routes read it, goes
 /// out as binary messages, each batch followed by a <c>cursor</c> text message to reattach from;
-/// binary messages in are typed input, text messages in are JSON controls (resize). When the shell
-/// ends the server sends <c>exit</c> and closes. Closing the socket detaches: the shell runs on.
+/// binary messages in are typed input, text messages in are JSON controls (resize, coalesced to
+/// at most HUTCH_RESIZES_PER_SECOND). When the shell ends the server sends <c>exit</c> and closes.
+/// Closing the socket detaches: the shell runs on.
 /// </summary>
 internal sealed class ShellSocket : IAsyncDisposable
 {
@@ -26,16 +28,18 @@ internal sealed class ShellSocket : IAsyncDisposable
     private readonly ShellTarget _shell;
     private readonly SemaphoreSlim _sendGate = new(1, 1);
     private readonly CancellationTokenSource _stop;
+    private readonly ResizeCoalescer _resizes;
 
-    private ShellSocket(WebSocket socket, SandboxEngine engine, ShellTarget shell, CancellationToken aborted)
+    private ShellSocket(WebSocket socket, SandboxEngine engine, ShellTarget shell, int resizesPerSecond, CancellationToken aborted)
     {
         _socket = socket;
         _engine = engine;
         _shell = shell;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        _resizes = new ResizeCoalescer(ApplyResizeAsync, TimeSpan.FromSeconds(1.0 / resizesPerSecond), _stop.Token);
     }
 
-    public static async Task RunAsync(HttpContext context, SandboxEngine engine, string id, string shell, long cursor)
+    public static async Task RunAsync(HttpContext context, SandboxEngine engine, string id, string shell, long cursor, int resizesPerSecond)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -46,7 +50,7 @@ internal sealed class ShellSocket : IAsyncDisposable
         var target = await engine.ShellTargetAsync(id, shell, context.RequestAborted);
         await ValidateCursorAsync(engine, target, cursor, context.RequestAborted);
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        await using var session = new ShellSocket(socket, engine, target, context.RequestAborted);
+        await using var session = new ShellSocket(socket, engine, target, resizesPerSecond, context.RequestAborted);
         await session.ServeAsync(cursor);
     }
 
@@ -76,6 +80,7 @@ internal sealed class ShellSocket : IAsyncDisposable
             await _stop.CancelAsync();
         }
         await Task.WhenAll(Quietly(output), Quietly(input));
+        await Quietly(_resizes.Scheduled);
     }
 
     /// <summary>Output as it is in the log: binary messages, a cursor after each batch, then exit and close.</summary>
@@ -165,6 +170,7 @@ internal sealed class ShellSocket : IAsyncDisposable
                 case WebSocketMessageType.Binary when received.Count > 0:
                     try
                     {
+                        await _resizes.FlushAsync();
                         await SandboxEngine.WriteShellInputAsync(_shell, buffer.AsMemory(0, received.Count), token);
                     }
                     catch (HutchException e) when (e.Code == ErrorCodes.ProcessNotRunning)
@@ -201,12 +207,27 @@ internal sealed class ShellSocket : IAsyncDisposable
                 throw HutchException.BadRequest(ErrorCodes.InvalidRequest,
                     $"Unknown control message type '{message.Type}'. Send {{\"type\":\"resize\",\"cols\":80,\"rows\":24}}; input goes in binary messages.");
             }
-            await SandboxEngine.ResizeShellAsync(_shell, message.Cols ?? 0, message.Rows ?? 0, token);
+            // A bad size is answered now; a good one may wait for the coalescer, which answers its own errors.
+            SandboxEngine.ValidateShellSize(message.Cols ?? 0, message.Rows ?? 0);
+            await _resizes.ResizeAsync(message.Cols ?? 0, message.Rows ?? 0);
         }
         catch (JsonException e)
         {
             await SendTextAsync(new ShellMessage(ShellMessageTypes.Error, Code: ErrorCodes.InvalidRequest,
                 Message: $"The control message is not valid JSON of the shape {{\"type\":\"resize\",\"cols\":80,\"rows\":24}}: {e.Message.Split(" Path:")[0]}"), token);
+        }
+        catch (HutchException e) when (e.Code != ErrorCodes.SandboxDied)
+        {
+            await SendTextAsync(new ShellMessage(ShellMessageTypes.Error, Code: e.Code, Message: e.Message), token);
+        }
+    }
+
+    /// <summary>One resize the coalescer lets through; a refusal is an error message and the session goes on.</summary>
+    private async Task ApplyResizeAsync(int cols, int rows, CancellationToken token)
+    {
+        try
+        {
+            await SandboxEngine.ResizeShellAsync(_shell, cols, rows, token);
         }
         catch (HutchException e) when (e.Code != ErrorCodes.SandboxDied)
         {

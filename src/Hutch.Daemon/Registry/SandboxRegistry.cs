@@ -65,7 +65,7 @@ public sealed class SandboxRegistry
 
     /// <summary>
     /// Inserts a new sandbox and gives it the lowest free host uid range. Throws name_taken when a live
-    /// sandbox has the name, and sandbox_limit when <paramref name="maxLive"/> callers' sandboxes
+    /// sandbox has the name, and too_many_sandboxes when <paramref name="maxLive"/> callers' sandboxes
     /// (lost ones included: they hold disk; the warm pool's not, it has a bound of its own) are not
     /// deleted yet. The serializable transaction makes the count hold against parallel creates.
     /// </summary>
@@ -253,8 +253,9 @@ public sealed class SandboxRegistry
         var callers = Scalar(db, tx, "SELECT COUNT(*) FROM sandboxes WHERE state NOT IN ('deleted', 'pooled')");
         if (callers >= maxLive)
         {
-            throw new HutchException(ErrorCodes.SandboxLimit, 429,
-                $"This daemon already runs {callers} sandboxes, its limit (HUTCH_MAX_SANDBOXES={maxLive}). Delete sandboxes you no longer need, then create again.");
+            // 409 like the other count caps (too_many_processes): waiting does not help, deleting does.
+            throw HutchException.Conflict(ErrorCodes.TooManySandboxes,
+                $"This daemon already holds {callers} sandboxes, its limit (HUTCH_MAX_SANDBOXES={maxLive}). Delete sandboxes you no longer need (DELETE /v1/sandboxes/{{id}}), or give them a ttlSeconds, then create again.");
         }
     }
 

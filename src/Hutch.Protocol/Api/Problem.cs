@@ -25,8 +25,6 @@ public static class ErrorCodes
     public const string LimitUnavailable = "limit_unavailable";
     public const string InvalidEnv = "invalid_env";
     public const string EmptyCommand = "empty_command";
-    /// <summary>The daemon runs as many sandboxes as it may (HUTCH_MAX_SANDBOXES): delete some first. Not retried by the SDK.</summary>
-    public const string SandboxLimit = "sandbox_limit";
     /// <summary>An argument, an environment variable or a whole command is more than the kernel (or the agent link) takes; send it as stdin or a file.</summary>
     public const string CommandTooLong = "command_too_long";
     public const string InvalidUser = "invalid_user";
@@ -38,6 +36,10 @@ public static class ErrorCodes
     public const string InvalidPort = "invalid_port";
     public const string PortUnreachable = "port_unreachable";
     public const string Internal = "internal_error";
+    /// <summary>429: a rate or concurrency limit refused the request (the detail names it); retry after the Retry-After header's seconds.</summary>
+    public const string RateLimited = "rate_limited";
+    /// <summary>409: the API key holds as many sandboxes as it may; delete one first.</summary>
+    public const string TooManySandboxes = "too_many_sandboxes";
 
     // Workspace files (docs/files.md).
     public const string PathOutsideWorkspace = "path_outside_workspace";

@@ -118,6 +118,35 @@ public class HutchClientTests
     }
 
     [Fact]
+    public async Task A429_CarriesItsRetryAfter_AndIsTransient_AndIsNotRetriedByTheClient()
+    {
+        var (client, handler) = Create(_ =>
+        {
+            var response = FakeHandler.Json(HttpStatusCode.TooManyRequests,
+                """{"type":"about:blank","title":"Too many requests","status":429,"detail":"Sandbox x already has 32 commands running.","code":"rate_limited"}""",
+                "application/problem+json");
+            response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(3));
+            return response;
+        });
+
+        var e = await Assert.ThrowsAsync<HutchApiException>(() => client.ExecAsync("x", "true"));
+
+        Assert.Equal((ErrorCodes.RateLimited, 429, TimeSpan.FromSeconds(3)), (e.Code, e.Status, e.RetryAfter));
+        Assert.True(e.IsTransient);
+        Assert.Single(handler.Sent);
+    }
+
+    [Fact]
+    public async Task A429WithoutProblemJson_IsStillRateLimited()
+    {
+        var (client, _) = Create(_ => new HttpResponseMessage(HttpStatusCode.TooManyRequests) { Headers = { RetryAfter = new(TimeSpan.FromSeconds(1)) } });
+
+        var e = await Assert.ThrowsAsync<HutchApiException>(() => client.HealthAsync());
+
+        Assert.Equal((ErrorCodes.RateLimited, TimeSpan.FromSeconds(1)), (e.Code, e.RetryAfter));
+    }
+
+    [Fact]
     public async Task AnErrorWithoutProblemJson_IsDescribedFromItsStatus()
     {
         var (client, _) = Create(_ => new HttpResponseMessage(HttpStatusCode.Unauthorized) { Content = new StringContent("<html>nope</html>") });

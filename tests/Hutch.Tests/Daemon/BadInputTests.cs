@@ -148,6 +148,12 @@ public class BadInputTests(DaemonFixture fixture)
         using var http = Raw();
         var doc = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
         Assert.True(doc.RootElement.GetProperty("paths").TryGetProperty("/v1/sandboxes/{id}/exec", out _));
+        // The limited routes say they may answer 429 (docs/http-api.md#limits).
+        foreach (var path in new[] { "/v1/sandboxes/{id}/exec", "/v1/sandboxes/{id}/exec/stream", "/v1/sandboxes/{id}/shells/{shell}/resize" })
+        {
+            var post = doc.RootElement.GetProperty("paths").GetProperty(path).GetProperty("post");
+            Assert.True(post.GetProperty("responses").TryGetProperty("429", out _), $"{path}: {post}");
+        }
     }
 
     [Fact]

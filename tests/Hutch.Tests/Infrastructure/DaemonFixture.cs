@@ -6,9 +6,10 @@ namespace Hutch.Tests.Infrastructure;
 
 /// <summary>
 /// A real daemon (real runc, real agent) on a random loopback port with its own data dir, shared by
-/// the tests of one collection. Everything it created is deleted at the end.
+/// the tests of one collection. Everything it created is deleted at the end. A subclass may change the
+/// daemon's options (<see cref="Configure"/>), e.g. to give it low limits.
 /// </summary>
-public sealed class DaemonFixture : IAsyncLifetime
+public class DaemonFixture : IAsyncLifetime
 {
     public string DataDir { get; } = TestPaths.NewTempDir("hutch-t");
     public RunningDaemon Daemon { get; private set; } = null!;
@@ -18,11 +19,14 @@ public sealed class DaemonFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Options = new HutchOptions { DataDir = DataDir, Url = "http://127.0.0.1:0", AgentPath = TestPaths.Agent };
+        Options = Configure(new HutchOptions { DataDir = DataDir, Url = "http://127.0.0.1:0", AgentPath = TestPaths.Agent });
         Daemon = await DaemonHost.StartAsync(Options);
         ApiKey = (await File.ReadAllTextAsync(Options.ApiKeyFile)).Trim();
         Client = new HutchClient(new Uri(Daemon.Url), ApiKey);
     }
+
+    /// <summary>The daemon's options: the defaults with a private data dir, unless a subclass says otherwise.</summary>
+    protected virtual HutchOptions Configure(HutchOptions options) => options;
 
     /// <summary>Creates a sandbox that is deleted when the returned handle is disposed.</summary>
     public async Task<TestSandbox> CreateAsync(CreateSandboxRequest? request = null) =>

@@ -35,7 +35,7 @@ public sealed class SandboxLimitAttackTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ParallelCreates_PastTheLimit_Are429SandboxLimit_AndNoMoreThanTheLimitRun()
+    public async Task ParallelCreates_PastTheLimit_Are409TooManySandboxes_AndNoMoreThanTheLimitRun()
     {
         var creates = Enumerable.Range(0, 8).Select(_ => Task.Run(() => _client.CreateSandboxAsync(new CreateSandboxRequest()))).ToList();
         await Task.WhenAll(creates.Select(c => c.ContinueWith(_ => { })));
@@ -44,7 +44,7 @@ public sealed class SandboxLimitAttackTests : IAsyncLifetime
         foreach (var refused in creates.Where(c => c.IsFaulted))
         {
             var e = Assert.IsType<HutchApiException>(refused.Exception!.InnerException);
-            Assert.Equal((429, ErrorCodes.SandboxLimit), (e.Status, e.Code));
+            Assert.Equal((409, ErrorCodes.TooManySandboxes), (e.Status, e.Code));
             Assert.Contains("HUTCH_MAX_SANDBOXES", e.Detail);
         }
         Assert.Equal(Max, (await _client.ListSandboxesAsync()).Count);
@@ -63,7 +63,7 @@ public sealed class SandboxLimitAttackTests : IAsyncLifetime
 
         Assert.Equal("ok\n", (await _client.ExecAsync(custom.Id, new ExecRequest(Command: "echo ok"))).Stdout);
         var e = await Assert.ThrowsAsync<HutchApiException>(() => _client.CreateSandboxAsync(new CreateSandboxRequest()));
-        Assert.Equal((429, ErrorCodes.SandboxLimit), (e.Status, e.Code));
+        Assert.Equal((409, ErrorCodes.TooManySandboxes), (e.Status, e.Code));
         Assert.True(Directory.GetDirectories(Path.Join(_dataDir, "runc")).Length <= Max + 2, "more containers than the limit and the pool");
     }
 }
