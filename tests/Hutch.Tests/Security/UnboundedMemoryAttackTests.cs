@@ -169,6 +169,40 @@ public sealed class UnboundedMemoryAttackTests(UnboundedMemoryAttackTests.Daemon
         Assert.True(rss.GrowthMiB < BudgetMiB, $"the daemon grew by {rss.GrowthMiB} MiB");
     }
 
+    [Fact]
+    public async Task AnEndlessYes_InTheBackground_FollowedByReadersThatStopAndReadInBigWindows_StaysWithinTheMemoryBudget()
+    {
+        var client = daemon.Process.Client;
+        var process = await client.StartProcessAsync(daemon.SandboxId, new StartProcessRequest(Command: "yes", MaxLogBytes: GiB));
+        using var rss = new RssPeak(daemon.Process.Process.Id);
+        using var http = Http();
+        var followers = new List<HttpResponseMessage>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                var response = await http.GetAsync($"/v1/sandboxes/{daemon.SandboxId}/processes/{process.Id}/logs/stream?cursor=0", HttpCompletionOption.ResponseHeadersRead);
+                followers.Add(response);
+                var body = await response.Content.ReadAsStreamAsync(); // disposed with the response: reading stops here
+                Assert.True(await body.ReadAsync(new byte[4096]) > 0, "the stream ended");
+            }
+            for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(5);)
+            {
+                using var window = await http.GetAsync($"/v1/sandboxes/{daemon.SandboxId}/processes/{process.Id}/logs?maxBytes={16 << 20}", HttpCompletionOption.ResponseHeadersRead);
+                Assert.True(window.IsSuccessStatusCode, $"{(int)window.StatusCode}");
+                await (await window.Content.ReadAsStreamAsync()).CopyToAsync(Stream.Null);
+            }
+        }
+        finally
+        {
+            followers.ForEach(r => r.Dispose());
+            await client.KillProcessAsync(daemon.SandboxId, process.Id);
+        }
+
+        Report(rss, "background yes, 8 stopped followers and 16 MiB log windows");
+        Assert.True(rss.GrowthMiB < BudgetMiB, $"the daemon grew by {rss.GrowthMiB} MiB");
+    }
+
     private void Report(RssPeak rss, string attack) =>
         output.WriteLine($"{attack}: daemon RSS {rss.Baseline >> 20} MiB before, peak {rss.Peak >> 20} MiB (+{rss.GrowthMiB} MiB)");
 

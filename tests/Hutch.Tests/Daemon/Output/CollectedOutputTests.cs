@@ -68,6 +68,35 @@ public sealed class CollectedOutputTests : IDisposable
         Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(written.ToArray()));
     }
 
+    [Theory]
+    [InlineData(false, 1 << 20)]
+    [InlineData(true, 7)]
+    public async Task AStreamedLogWindow_IsByteForByteWhatSerializingProcessLogsAndShellOutput_Gives(bool base64, int memoryBudget)
+    {
+        var stdout = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("é😀\"<>\u0001", 20_000)));
+        var process = new ProcessInfo("p-1", "web", ProcessStates.Exited, ["sh", "-c", "x"], "/workspace", 7,
+            DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddSeconds(3), 0, null, false, 3000, 99, null, null);
+        using var window = new LogWindow(Buffer(stdout, memoryBudget), Buffer("err\n"u8.ToArray(), memoryBudget), 1234, 56, process);
+        var options = HttpOptions();
+        string Text(OutputBuffer b) => base64 ? Convert.ToBase64String(b.ToArray()) : Encoding.UTF8.GetString(b.ToArray());
+        var encoding = base64 ? "base64" : "utf8";
+
+        var logs = await WrittenAsync(pipe => LogWindowJson.WriteProcessLogsAsync(pipe, window, base64, options, CancellationToken.None));
+        var shell = await WrittenAsync(pipe => LogWindowJson.WriteShellOutputAsync(pipe, window, base64, options, CancellationToken.None));
+
+        Assert.Equal(JsonSerializer.Serialize(new ProcessLogs(Text(window.Stdout), Text(window.Stderr), encoding, 1234, 56, window.More, process), options), logs);
+        Assert.Equal(JsonSerializer.Serialize(new ShellOutput(Text(window.Stdout), encoding, 1234, 56, window.More, process), options), shell);
+    }
+
+    private static async Task<string> WrittenAsync(Func<PipeWriter, Task> write)
+    {
+        var written = new MemoryStream();
+        var pipe = PipeWriter.Create(written);
+        await write(pipe);
+        await pipe.CompleteAsync();
+        return Encoding.UTF8.GetString(written.ToArray());
+    }
+
     private OutputBuffer Buffer(byte[] bytes, int memoryBudget)
     {
         var buffer = new OutputBuffer(Spill, memoryBudget);
