@@ -17,30 +17,52 @@ public sealed partial class SandboxEngine
     /// <param name="lease">The command's place in the API's limits, kept past the request if the caller leaves while it runs.</param>
     public async Task<ExecResult> ExecAsync(string idOrName, ExecRequest request, CommandLease? lease, CancellationToken cancellationToken = default)
     {
-        var encoding = RequestValidator.Encoding(request.Encoding);
-        var stdout = new MemoryStream();
-        var stderr = new MemoryStream();
-        // Collected in memory as fast as it comes (bounded by the output cap): the shared connection is fine.
-        await foreach (var e in RunAsync(idOrName, request, RequestValidator.DefaultExecTimeoutMs, dedicatedConnection: false, lease, cancellationToken).ConfigureAwait(false))
-        {
-            switch (e)
-            {
-                case OutputEvent { IsStderr: false } o:
-                    stdout.Write(o.Data.Span);
-                    break;
-                case OutputEvent o:
-                    stderr.Write(o.Data.Span);
-                    break;
-                case ExitEvent x:
-                    return new ExecResult(x.Exit.ExitCode, x.Exit.Signal is { } s ? Processes.SignalName(s) : null,
-                        Encode(stdout, encoding), Encode(stderr, encoding), encoding,
-                        x.Exit.Truncated, x.Exit.TimedOut, x.OomKilled, x.Exit.DurationMs);
-                case FailedEvent f:
-                    throw new HutchException(f.Code, 409, f.Message);
-            }
-        }
-        throw new HutchException(ErrorCodes.SandboxDied, 409, "The command's events ended without an exit status.");
+        using var collected = await CollectExecAsync(idOrName, request, lease, cancellationToken).ConfigureAwait(false);
+        return collected.ToResult();
     }
+
+    /// <summary>
+    /// Runs a command to completion with its output collected in buffers that spill to disk past a
+    /// small memory budget: the caller's output cap (up to 1 GiB) is never memory the daemon holds.
+    /// The caller disposes the result.
+    /// </summary>
+    /// <param name="lease">As in <see cref="ExecAsync(string, ExecRequest, CommandLease?, CancellationToken)"/>.</param>
+    public async Task<CollectedExec> CollectExecAsync(string idOrName, ExecRequest request, CommandLease? lease, CancellationToken cancellationToken = default)
+    {
+        var encoding = RequestValidator.Encoding(request.Encoding);
+        var stdout = NewOutputBuffer();
+        var stderr = NewOutputBuffer();
+        try
+        {
+            // Collected as fast as it comes (into memory, then a file): the shared connection is fine.
+            await foreach (var e in RunAsync(idOrName, request, RequestValidator.DefaultExecTimeoutMs, dedicatedConnection: false, lease, cancellationToken).ConfigureAwait(false))
+            {
+                switch (e)
+                {
+                    case OutputEvent { IsStderr: false } o:
+                        stdout.Write(o.Data.Span);
+                        break;
+                    case OutputEvent o:
+                        stderr.Write(o.Data.Span);
+                        break;
+                    case ExitEvent x:
+                        return new CollectedExec(x.Exit.ExitCode, x.Exit.Signal is { } s ? Processes.SignalName(s) : null,
+                            stdout, stderr, encoding, x.Exit.Truncated, x.Exit.TimedOut, x.OomKilled, x.Exit.DurationMs);
+                    case FailedEvent f:
+                        throw new HutchException(f.Code, 409, f.Message);
+                }
+            }
+            throw new HutchException(ErrorCodes.SandboxDied, 409, "The command's events ended without an exit status.");
+        }
+        catch
+        {
+            stdout.Dispose();
+            stderr.Dispose();
+            throw;
+        }
+    }
+
+    private OutputBuffer NewOutputBuffer() => new(_paths.Spill);
 
     public IAsyncEnumerable<ExecEvent> ExecStreamAsync(string idOrName, ExecRequest request, CancellationToken cancellationToken = default) =>
         ExecStreamAsync(idOrName, request, lease: null, cancellationToken);
@@ -281,8 +303,4 @@ public sealed partial class SandboxEngine
         }
         return env;
     }
-
-    private static string Encode(MemoryStream bytes, string encoding) => encoding == "base64"
-        ? Convert.ToBase64String(bytes.GetBuffer(), 0, (int)bytes.Length)
-        : Encoding.UTF8.GetString(bytes.GetBuffer(), 0, (int)bytes.Length);
 }

@@ -189,6 +189,24 @@ public sealed partial class SandboxEngine
     public async IAsyncEnumerable<LogEvent> ReadProcessLogAsync(string idOrName, string process, long cursor, bool follow,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        await foreach (var (chunk, ended) in ReadLogChunksAsync(idOrName, process, cursor, follow, cancellationToken).ConfigureAwait(false))
+        {
+            yield return ended is not null
+                ? new LogEvent(LogEventTypes.Exit, chunk.Next, Process: ended)
+                : chunk.IsGap
+                    ? new LogEvent(LogEventTypes.Truncated, chunk.Next, Dropped: chunk.Dropped)
+                    : new LogEvent(chunk.Kind == FrameKind.Stderr ? LogEventTypes.Stderr : LogEventTypes.Stdout, chunk.Next, Convert.ToBase64String(chunk.Data.Span));
+        }
+    }
+
+    /// <summary>
+    /// The log as bytes, for <see cref="ReadProcessLogAsync"/> and <see cref="ReadLogWindowAsync"/>:
+    /// its chunks and gaps, then, once the process has ended and all of its output was given, the
+    /// process as it ended (with an empty chunk whose Next is the final cursor).
+    /// </summary>
+    private async IAsyncEnumerable<(LogChunk Chunk, ProcessInfo? Ended)> ReadLogChunksAsync(string idOrName, string process, long cursor, bool follow,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var record = await RecordAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var store = Records(record.Id);
         var id = ResolveProcess(store, process);
@@ -220,9 +238,7 @@ public sealed partial class SandboxEngine
             foreach (var chunk in chunks)
             {
                 cursor = chunk.Next;
-                yield return chunk.IsGap
-                    ? new LogEvent(LogEventTypes.Truncated, cursor, Dropped: chunk.Dropped)
-                    : new LogEvent(chunk.Kind == FrameKind.Stderr ? LogEventTypes.Stderr : LogEventTypes.Stdout, cursor, Convert.ToBase64String(chunk.Data.Span));
+                yield return (chunk, null);
             }
             if (chunks.Count > 0)
             {
@@ -230,7 +246,7 @@ public sealed partial class SandboxEngine
             }
             if (before.State is not (ProcessStates.Running or ProcessStates.Starting))
             {
-                yield return new LogEvent(LogEventTypes.Exit, cursor, Process: before);
+                yield return (new LogChunk(FrameKind.Stdout, ReadOnlyMemory<byte>.Empty, 0, cursor), before);
                 yield break;
             }
             if (next is null)
@@ -269,35 +285,39 @@ public sealed partial class SandboxEngine
         return null;
     }
 
-    /// <summary>What the log holds from <paramref name="cursor"/>, up to about <paramref name="maxBytes"/>, without waiting.</summary>
+    /// <summary>
+    /// What the log holds from <paramref name="cursor"/>, up to about <paramref name="maxBytes"/>, without
+    /// waiting. Its output is in buffers that spill to disk past a small budget (as a sync exec's):
+    /// the caller writes them out and disposes the window.
+    /// </summary>
     public async Task<LogWindow> ReadLogWindowAsync(string idOrName, string process, long cursor, long maxBytes, CancellationToken cancellationToken = default)
     {
-        using var stdout = new MemoryStream();
-        using var stderr = new MemoryStream();
-        long dropped = 0;
-        ProcessInfo? ended = null;
-        await foreach (var e in ReadProcessLogAsync(idOrName, process, cursor, follow: false, cancellationToken).ConfigureAwait(false))
+        var stdout = NewOutputBuffer();
+        var stderr = NewOutputBuffer();
+        try
         {
-            cursor = e.Cursor;
-            switch (e.Type)
+            long dropped = 0;
+            ProcessInfo? ended = null;
+            await foreach (var (chunk, end) in ReadLogChunksAsync(idOrName, process, cursor, follow: false, cancellationToken).ConfigureAwait(false))
             {
-                case LogEventTypes.Stdout or LogEventTypes.Stderr:
-                    (e.Type == LogEventTypes.Stdout ? stdout : stderr).Write(Convert.FromBase64String(e.Data!));
+                cursor = chunk.Next;
+                ended ??= end;
+                dropped += chunk.Dropped;
+                (chunk.Kind == FrameKind.Stderr ? stderr : stdout).Write(chunk.Data.Span);
+                if (stdout.Length + stderr.Length >= maxBytes)
+                {
                     break;
-                case LogEventTypes.Truncated:
-                    dropped += e.Dropped ?? 0;
-                    break;
-                case LogEventTypes.Exit:
-                    ended = e.Process;
-                    break;
+                }
             }
-            if (stdout.Length + stderr.Length >= maxBytes)
-            {
-                break;
-            }
+            var info = ended ?? await GetProcessAsync(idOrName, process, cancellationToken).ConfigureAwait(false);
+            return new LogWindow(stdout, stderr, cursor, dropped, info);
         }
-        var info = ended ?? await GetProcessAsync(idOrName, process, cancellationToken).ConfigureAwait(false);
-        return new LogWindow(stdout.ToArray(), stderr.ToArray(), cursor, dropped, info);
+        catch
+        {
+            stdout.Dispose();
+            stderr.Dispose();
+            throw;
+        }
     }
 
     private ProcessRecordStore Records(string sandboxId) => new(_paths.Records(sandboxId));

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using Hutch.Daemon.Engine.Services;
 using Hutch.Protocol.Agent;
 using Hutch.Protocol.Api;
@@ -126,8 +125,8 @@ public sealed partial class SandboxEngine
         {
             return new ServiceLogs("", "", record.Status);
         }
-        var stdout = new TailLines(tail);
-        var stderr = new TailLines(tail);
+        var stdout = new LogTail(tail);
+        var stderr = new LogTail(tail);
         await foreach (var e in ReadProcessLogAsync(sandbox, id, 0, follow: false, cancellationToken).ConfigureAwait(false))
         {
             if (e.Data is { } data)
@@ -177,39 +176,5 @@ public sealed partial class SandboxEngine
         var record = (ProcessRecords.IsValidId(name) ? Services(sandbox).Read(name) : null)
             ?? throw new HutchException(ErrorCodes.ServiceNotFound, 404, $"Sandbox {sandbox} has no service named '{name}'. List them with GET …/services.");
         return (sandbox, _supervisors.GetValueOrDefault($"{sandbox}/{name}")?.Record ?? record);
-    }
-
-    /// <summary>Keeps the last N lines of a byte stream.</summary>
-    private sealed class TailLines(int count)
-    {
-        private readonly Queue<string> _lines = new();
-        private readonly StringBuilder _partial = new();
-
-        public void Add(byte[] bytes)
-        {
-            foreach (var c in Encoding.UTF8.GetString(bytes))
-            {
-                _partial.Append(c);
-                if (c == '\n')
-                {
-                    _lines.Enqueue(_partial.ToString());
-                    _partial.Clear();
-                    if (_lines.Count > count)
-                    {
-                        _lines.Dequeue();
-                    }
-                }
-            }
-        }
-
-        public override string ToString()
-        {
-            var lines = _lines.ToList();
-            if (_partial.Length > 0)
-            {
-                lines.Add(_partial.ToString());
-            }
-            return string.Concat(lines.Skip(Math.Max(0, lines.Count - count)));
-        }
     }
 }

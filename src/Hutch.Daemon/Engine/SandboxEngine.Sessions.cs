@@ -70,9 +70,10 @@ public sealed partial class SandboxEngine
     /// <summary>
     /// Runs one command in the session's shell, after any before it, and returns its output and exit
     /// status. A timeout kills what the command started but not the shell; a command that keeps the
-    /// shell itself busy past the timeout (a loop of builtins) ends the session.
+    /// shell itself busy past the timeout (a loop of builtins) ends the session. The output is
+    /// collected like a sync exec's (<see cref="OutputBuffer"/>): the caller disposes the result.
     /// </summary>
-    public async Task<ExecResult> SessionExecAsync(string idOrName, string session, SessionExecRequest request, CancellationToken cancellationToken = default)
+    public async Task<CollectedExec> SessionExecAsync(string idOrName, string session, SessionExecRequest request, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(request.Command))
         {
@@ -96,79 +97,91 @@ public sealed partial class SandboxEngine
         }
     }
 
-    private async Task<ExecResult> RunInSessionAsync(LiveSandbox live, ProcessRecordStore store, SessionInfo info, string command,
+    private async Task<CollectedExec> RunInSessionAsync(LiveSandbox live, ProcessRecordStore store, SessionInfo info, string command,
         TimeSpan timeout, long cap, string encoding, CancellationToken cancellationToken)
     {
         var id = info.ProcessId;
         using var log = store.OpenLog(id) ?? throw SessionNotFound(info.Name);
         using var changes = new DirectoryChanges(store.PathOf(id));
-        var cursor = log.End();
         var markers = SessionMarkers.New();
-        var stdout = new SessionMarkers.Scanner(markers.Stdout, cap, withStatus: true);
-        var stderr = new SessionMarkers.Scanner(markers.Stderr, cap, withStatus: false);
-        var clock = Stopwatch.StartNew();
+        var stdout = new SessionMarkers.Scanner(markers.Stdout, cap, withStatus: true, NewOutputBuffer());
+        var stderr = new SessionMarkers.Scanner(markers.Stderr, cap, withStatus: false, NewOutputBuffer());
+        // The output buffers are the result's to dispose, unless the command fails on the way.
         try
         {
-            await ProcessRequestAsync(live, id, FrameKind.ProcessInput, new ProcessInput(id, markers.Script(command), false), AgentJsonContext.Default.ProcessInput, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HutchException e) when (e.Code == ErrorCodes.ProcessNotRunning)
-        {
-            throw SessionEnded(info);
-        }
-        var timedOut = false;
-        var deadline = timeout;
-        ProcessInfo? shellEnded = null;
-        while (!(stdout.Done && stderr.Done))
-        {
-            var next = changes.Next;
-            var before = Describe(live.Record.Id, store, id);
-            foreach (var chunk in log.Read(cursor, 1 << 20))
+            var cursor = log.End();
+            var clock = Stopwatch.StartNew();
+            try
             {
-                cursor = chunk.Next;
-                (chunk.Kind == FrameKind.Stderr ? stderr : stdout).Feed(chunk.Data.Span);
+                await ProcessRequestAsync(live, id, FrameKind.ProcessInput, new ProcessInput(id, markers.Script(command), false), AgentJsonContext.Default.ProcessInput, cancellationToken).ConfigureAwait(false);
             }
-            if (stdout.Done && stderr.Done)
+            catch (HutchException e) when (e.Code == ErrorCodes.ProcessNotRunning)
             {
-                break;
+                throw SessionEnded(info);
             }
-            if (before.State is not (ProcessStates.Running or ProcessStates.Starting))
+            var timedOut = false;
+            var lost = false; // the log's size cap dropped output before it was read
+            var deadline = timeout;
+            ProcessInfo? shellEnded = null;
+            while (!(stdout.Done && stderr.Done))
             {
-                shellEnded = before; // `exit`, or killed: its status is the command's
-                break;
-            }
-            var left = deadline - clock.Elapsed;
-            if (left <= TimeSpan.Zero)
-            {
-                if (!timedOut)
+                var next = changes.Next;
+                var before = Describe(live.Record.Id, store, id);
+                foreach (var chunk in log.Read(cursor, 1 << 20))
                 {
-                    // Kill what the command started; the shell then prints its markers and lives on.
-                    timedOut = true;
-                    deadline = clock.Elapsed + SessionGrace;
-                    await SignalSessionAsync(live, id, childrenOnly: true, cancellationToken).ConfigureAwait(false);
+                    cursor = chunk.Next;
+                    lost |= chunk.IsGap;
+                    (chunk.Kind == FrameKind.Stderr ? stderr : stdout).Feed(chunk.Data.Span);
                 }
-                else
+                if (stdout.Done && stderr.Done)
                 {
-                    // The shell itself is stuck in the command: the session cannot go on.
-                    await SignalSessionAsync(live, id, childrenOnly: false, cancellationToken).ConfigureAwait(false);
-                    deadline = clock.Elapsed + SessionGrace;
+                    break;
                 }
-                continue;
+                if (before.State is not (ProcessStates.Running or ProcessStates.Starting))
+                {
+                    shellEnded = before; // `exit`, or killed: its status is the command's
+                    break;
+                }
+                var left = deadline - clock.Elapsed;
+                if (left <= TimeSpan.Zero)
+                {
+                    if (!timedOut)
+                    {
+                        // Kill what the command started; the shell then prints its markers and lives on.
+                        timedOut = true;
+                        deadline = clock.Elapsed + SessionGrace;
+                        await SignalSessionAsync(live, id, childrenOnly: true, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        // The shell itself is stuck in the command: the session cannot go on.
+                        await SignalSessionAsync(live, id, childrenOnly: false, cancellationToken).ConfigureAwait(false);
+                        deadline = clock.Elapsed + SessionGrace;
+                    }
+                    continue;
+                }
+                await DirectoryChanges.WaitAsync(next, left < FollowSafetyPoll ? left : FollowSafetyPoll, cancellationToken).ConfigureAwait(false);
             }
-            await DirectoryChanges.WaitAsync(next, left < FollowSafetyPoll ? left : FollowSafetyPoll, cancellationToken).ConfigureAwait(false);
+            if (shellEnded is not null)
+            {
+                stdout.Flush();
+                stderr.Flush();
+            }
+            var exitCode = shellEnded is null ? stdout.Status : shellEnded.ExitCode;
+            var signal = shellEnded?.Signal;
+            if (timedOut && shellEnded is null && exitCode is 137)
+            {
+                (exitCode, signal) = (null, "SIGKILL"); // the shell reports its killed command as 128+9
+            }
+            return new CollectedExec(exitCode, signal, stdout.Output, stderr.Output, encoding,
+                lost || stdout.Truncated || stderr.Truncated, timedOut, false, (long)clock.Elapsed.TotalMilliseconds);
         }
-        if (shellEnded is not null)
+        catch
         {
-            stdout.Flush();
-            stderr.Flush();
+            stdout.Output.Dispose();
+            stderr.Output.Dispose();
+            throw;
         }
-        var exitCode = shellEnded is null ? stdout.Status : shellEnded.ExitCode;
-        var signal = shellEnded?.Signal;
-        if (timedOut && shellEnded is null && exitCode is 137)
-        {
-            (exitCode, signal) = (null, "SIGKILL"); // the shell reports its killed command as 128+9
-        }
-        return new ExecResult(exitCode, signal, Encode(stdout.Output, encoding), Encode(stderr.Output, encoding), encoding,
-            stdout.Truncated || stderr.Truncated, timedOut, false, (long)clock.Elapsed.TotalMilliseconds);
     }
 
     private static async Task SignalSessionAsync(LiveSandbox live, string id, bool childrenOnly, CancellationToken cancellationToken)

@@ -16,6 +16,9 @@ public sealed class SandboxPaths(string dataDir)
     public string Sandboxes => Path.Join(DataDir, "sandboxes");
     public string Workspaces => Path.Join(DataDir, "workspaces");
 
+    /// <summary>Collected output past its memory budget (<see cref="OutputBuffer"/>): 0700, files unlinked while open.</summary>
+    public string Spill => Path.Join(DataDir, "spill");
+
     public string SandboxDir(string id) => Path.Join(Sandboxes, id);
     public string Bundle(string id) => SandboxDir(id);
     public string AgentSocket(string id) => Path.Join(SandboxDir(id), "agent.sock");

@@ -46,10 +46,12 @@ internal sealed class SessionMarkers
     private static string Escape(byte[] marker) =>
         string.Concat(marker.Select(b => b == Separator ? "\\036" : ((char)b).ToString()));
 
-    /// <summary>Collects one stream of a command's output up to its marker, keeping at most a cap of it.</summary>
-    public sealed class Scanner(byte[] marker, long cap, bool withStatus)
+    /// <summary>
+    /// Collects one stream of a command's output up to its marker, keeping at most a cap of it in
+    /// <paramref name="kept"/>. Only a possible marker start is ever held back, never a line.
+    /// </summary>
+    public sealed class Scanner(byte[] marker, long cap, bool withStatus, OutputBuffer kept)
     {
-        private readonly MemoryStream _kept = new();
         private byte[] _pending = [];
         private List<byte>? _status;
 
@@ -60,7 +62,7 @@ internal sealed class SessionMarkers
 
         public int? Status { get; private set; }
 
-        public MemoryStream Output => _kept;
+        public OutputBuffer Output => kept;
 
         public void Feed(ReadOnlySpan<byte> data)
         {
@@ -115,8 +117,8 @@ internal sealed class SessionMarkers
 
         private void Keep(ReadOnlySpan<byte> data)
         {
-            var room = (int)Math.Min(data.Length, Math.Max(0, cap - _kept.Length));
-            _kept.Write(data[..room]);
+            var room = (int)Math.Min(data.Length, Math.Max(0, cap - kept.Length));
+            kept.Write(data[..room]);
             if (room < data.Length)
             {
                 Truncated = true;

@@ -1,4 +1,3 @@
-using System.Text;
 using Hutch.Daemon.Engine;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
@@ -67,18 +66,18 @@ internal static class ProcessEndpoints
             })
             .WithSummary("Remove an ended process and its log");
 
-        processes.MapGet("/{process}/logs", async (string id, string process, long? cursor, long? maxBytes, string? encoding, CancellationToken ct) =>
+        processes.MapGet("/{process}/logs", async (string id, string process, long? cursor, long? maxBytes, string? encoding, HttpContext context) =>
             {
                 var limit = maxBytes ?? DefaultLogBytes;
                 if (limit < 1 || limit > MaxLogBytes)
                 {
                     throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"maxBytes must be between 1 and {MaxLogBytes}; it was {limit}.");
                 }
-                var asText = RequestValidator.Encoding(encoding) == "utf8";
-                var window = await engine.ReadLogWindowAsync(id, process, cursor ?? 0, limit, ct);
-                return TypedResults.Ok(new ProcessLogs(Encode(window.Stdout, asText), Encode(window.Stderr, asText), asText ? "utf8" : "base64",
-                    window.Cursor, window.Dropped, window.More, window.Process));
+                var base64 = RequestValidator.Encoding(encoding) == "base64";
+                using var window = await engine.ReadLogWindowAsync(id, process, cursor ?? 0, limit, context.RequestAborted);
+                await LogWindowJson.WriteProcessLogsAsync(context, window, base64);
             })
+            .Produces<ProcessLogs>()
             .WithSummary("Read a process's output from a cursor (default 0) up to maxBytes, without waiting");
 
         processes.MapGet("/{process}/logs/stream", (string id, string process, long? cursor, bool? follow, HttpContext context) =>
@@ -86,6 +85,4 @@ internal static class ProcessEndpoints
             .Produces<LogEvent>(200, "application/x-ndjson")
             .WithSummary("Stream a process's output from a cursor as NDJSON; follows until it ends unless follow=false");
     }
-
-    internal static string Encode(byte[] bytes, bool asText) => asText ? Encoding.UTF8.GetString(bytes) : Convert.ToBase64String(bytes);
 }

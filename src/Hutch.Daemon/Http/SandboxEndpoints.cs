@@ -46,12 +46,14 @@ internal static class SandboxEndpoints
             })
             .WithSummary("Delete a sandbox (idempotent)");
 
-        sandboxes.MapPost("/{id}/exec", async (string id, HttpRequest http, CancellationToken ct) =>
+        sandboxes.MapPost("/{id}/exec", async (string id, HttpContext context) =>
             {
-                var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.ExecRequest, new ExecRequest());
-                return TypedResults.Ok(await engine.ExecAsync(id, request, CommandSlots.Of(http.HttpContext), ct));
+                var request = await JsonBody.ReadAsync(context.Request, ApiJsonContext.Default.ExecRequest, new ExecRequest());
+                using var result = await engine.CollectExecAsync(id, request, CommandSlots.Of(context), context.RequestAborted);
+                await ExecResultJson.WriteAsync(context, result);
             })
             .Accepts<ExecRequest>("application/json")
+            .Produces<ExecResult>()
             .RunsACommand(limits)
             .WithSummary("Run a command and return its collected output");
 

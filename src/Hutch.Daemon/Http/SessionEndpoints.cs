@@ -29,12 +29,14 @@ internal static class SessionEndpoints
         sessions.MapGet("/{session}", async (string id, string session, CancellationToken ct) => TypedResults.Ok(await engine.GetSessionAsync(id, session, ct)))
             .WithSummary("Get a session");
 
-        sessions.MapPost("/{session}/exec", async (string id, string session, HttpRequest http, CancellationToken ct) =>
+        sessions.MapPost("/{session}/exec", async (string id, string session, HttpContext context) =>
             {
-                var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.SessionExecRequest, new SessionExecRequest(""));
-                return TypedResults.Ok(await engine.SessionExecAsync(id, session, request, ct));
+                var request = await JsonBody.ReadAsync(context.Request, ApiJsonContext.Default.SessionExecRequest, new SessionExecRequest(""));
+                using var result = await engine.SessionExecAsync(id, session, request, context.RequestAborted);
+                await ExecResultJson.WriteAsync(context, result);
             })
             .Accepts<SessionExecRequest>("application/json")
+            .Produces<ExecResult>()
             .RunsACommand(limits)
             .WithSummary("Run a command line in the session's shell, after the ones before it, and return its output");
 

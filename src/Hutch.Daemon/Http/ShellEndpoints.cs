@@ -40,8 +40,9 @@ internal static class ShellEndpoints
             .Accepts<byte[]>("application/octet-stream")
             .WithSummary("Write the body to the shell's terminal, as typed keys (\\r is Enter, \\u0003 is Ctrl-C)");
 
-        shells.MapGet("/{shell}/output", async (string id, string shell, long? cursor, long? maxBytes, string? encoding, CancellationToken ct) =>
-                TypedResults.Ok(await ReadOutputAsync(engine, id, shell, cursor ?? 0, maxBytes ?? DefaultOutputBytes, encoding, ct)))
+        shells.MapGet("/{shell}/output", (string id, string shell, long? cursor, long? maxBytes, string? encoding, HttpContext context) =>
+                WriteOutputAsync(engine, id, shell, cursor ?? 0, maxBytes ?? DefaultOutputBytes, encoding, context))
+            .Produces<ShellOutput>()
             .WithSummary("Read what the terminal wrote from a cursor (default 0) up to maxBytes, without waiting");
 
         shells.MapPost("/{shell}/resize", async (string id, string shell, HttpRequest http, CancellationToken ct) =>
@@ -71,17 +72,16 @@ internal static class ShellEndpoints
     }
 
     /// <summary>What the terminal wrote from <paramref name="cursor"/>, up to about <paramref name="maxBytes"/>.</summary>
-    private static async Task<ShellOutput> ReadOutputAsync(SandboxEngine engine, string id, string shell, long cursor, long maxBytes, string? encoding, CancellationToken ct)
+    private static async Task WriteOutputAsync(SandboxEngine engine, string id, string shell, long cursor, long maxBytes, string? encoding, HttpContext context)
     {
+        var ct = context.RequestAborted;
         if (maxBytes < 1 || maxBytes > MaxOutputBytes)
         {
             throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"maxBytes must be between 1 and {MaxOutputBytes}; it was {maxBytes}.");
         }
-        var asText = RequestValidator.Encoding(encoding) == "utf8";
+        var base64 = RequestValidator.Encoding(encoding) == "base64";
         var shellId = (await engine.GetShellAsync(id, shell, ct)).Id;
-        var window = await engine.ReadLogWindowAsync(id, shellId, cursor, maxBytes, ct);
-        // A terminal writes a single stream (stdout).
-        return new ShellOutput(ProcessEndpoints.Encode(window.Stdout, asText), asText ? "utf8" : "base64",
-            window.Cursor, window.Dropped, window.More, window.Process);
+        using var window = await engine.ReadLogWindowAsync(id, shellId, cursor, maxBytes, ct);
+        await LogWindowJson.WriteShellOutputAsync(context, window, base64);
     }
 }

@@ -17,6 +17,9 @@ public sealed class AgentConnection : IAsyncDisposable
 {
     public const string SandboxDiedCode = "sandbox_died";
 
+    /// <summary>Frames a request's channel holds before the read loop waits for its reader.</summary>
+    private const int FramesPerChannel = 16;
+
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly FrameWriter _writer;
@@ -150,7 +153,9 @@ public sealed class AgentConnection : IAsyncDisposable
         }
         var id = Interlocked.Increment(ref _nextChannel);
         // Bounded: a slow reader slows the agent down (back-pressure) instead of filling the daemon's memory.
-        var frames = Channel.CreateBounded<Frame>(new BoundedChannelOptions(256) { SingleReader = true, SingleWriter = true });
+        // Small, because every command whose reader stopped holds this much: 16 output frames of the
+        // agent's 64 KiB chunks are 1 MiB (256 were 16 MiB: 24 stopped streams grew the daemon by 424 MiB).
+        var frames = Channel.CreateBounded<Frame>(new BoundedChannelOptions(FramesPerChannel) { SingleReader = true, SingleWriter = true });
         _channels[id] = frames;
         return (id, frames);
     }

@@ -1,0 +1,121 @@
+using System.Buffers;
+
+namespace Hutch.Daemon.Engine;
+
+/// <summary>
+/// One stream of a command's collected output (a sync exec's or a session command's stdout or
+/// stderr). A caller may set the output cap up to 1 GiB, and that must never become memory the
+/// daemon holds: the first <see cref="MemoryBudget"/> bytes stay in memory (what nearly every
+/// command prints), the rest goes to a file of the daemon's own (0600, in a 0700 directory of the
+/// data dir, never in a sandbox's reach), unlinked as soon as it is open, so it is gone when this
+/// is disposed and a crashed daemon leaves nothing behind. Read it back in chunks with <see cref="Chunks"/>.
+/// </summary>
+public sealed class OutputBuffer(string spillDirectory, int memoryBudget = OutputBuffer.MemoryBudget) : IDisposable
+{
+    /// <summary>Bytes kept in memory per stream before spilling to disk.</summary>
+    public const int MemoryBudget = 1 << 20;
+
+    /// <summary>The size of the pieces <see cref="Chunks"/> hands out from a spilled buffer.</summary>
+    public const int ChunkSize = 64 << 10;
+
+    private MemoryStream? _memory = new();
+    private FileStream? _spill;
+
+    public long Length { get; private set; }
+
+    /// <summary>True once the output outgrew the memory budget and lives in a file.</summary>
+    public bool Spilled => _spill is not null;
+
+    /// <summary>
+    /// Appends. Synchronous on purpose: a write lands in the page cache, and the callers are loops
+    /// that must not interleave two writes.
+    /// </summary>
+    public void Write(ReadOnlySpan<byte> data)
+    {
+        ObjectDisposedException.ThrowIf(_memory is null && _spill is null, this);
+        if (_spill is null && Length + data.Length > memoryBudget)
+        {
+            _spill = OpenSpill(spillDirectory);
+            RandomAccess.Write(_spill.SafeFileHandle, _memory!.GetBuffer().AsSpan(0, (int)_memory.Length), 0);
+            _memory = null;
+        }
+        if (_spill is not null)
+        {
+            RandomAccess.Write(_spill.SafeFileHandle, data, Length);
+        }
+        else
+        {
+            _memory!.Write(data);
+        }
+        Length += data.Length;
+    }
+
+    /// <summary>The bytes in order, in pieces of at most <see cref="ChunkSize"/> (each valid until the next is asked for).</summary>
+    public IEnumerable<ReadOnlyMemory<byte>> Chunks()
+    {
+        if (_spill is null)
+        {
+            var all = _memory!.GetBuffer().AsMemory(0, (int)Length);
+            for (var offset = 0; offset < all.Length; offset += ChunkSize)
+            {
+                yield return all.Slice(offset, Math.Min(ChunkSize, all.Length - offset));
+            }
+            yield break;
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            for (long offset = 0; offset < Length;)
+            {
+                var n = RandomAccess.Read(_spill.SafeFileHandle, buffer.AsSpan(0, (int)Math.Min(ChunkSize, Length - offset)), offset);
+                if (n == 0)
+                {
+                    throw new IOException($"the output spill file ended at {offset} of {Length} bytes");
+                }
+                offset += n;
+                yield return buffer.AsMemory(0, n);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>All of it as one array: only for callers that set a small cap themselves (a service's probe).</summary>
+    public byte[] ToArray()
+    {
+        var all = new byte[Length];
+        var at = 0;
+        foreach (var chunk in Chunks())
+        {
+            chunk.Span.CopyTo(all.AsSpan(at));
+            at += chunk.Length;
+        }
+        return all;
+    }
+
+    public void Dispose()
+    {
+        _spill?.Dispose();
+        _spill = null;
+        _memory = null;
+    }
+
+    private static FileStream OpenSpill(string directory)
+    {
+        Directory.CreateDirectory(directory, PrivateFiles.DirectoryMode);
+        var path = Path.Join(directory, $"out-{Guid.NewGuid():N}");
+        var file = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.None,
+            BufferSize = 0,
+            UnixCreateMode = PrivateFiles.FileMode,
+        });
+        // Unlinked at once: the open descriptor keeps the data until Dispose, and no crash can leave it behind.
+        File.Delete(path);
+        return file;
+    }
+}

@@ -1,0 +1,53 @@
+using System.IO.Pipelines;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Hutch.Daemon.Engine;
+using Hutch.Protocol.Api;
+using Microsoft.AspNetCore.Http;
+
+namespace Hutch.Daemon.Http;
+
+/// <summary>
+/// Writes a <see cref="CollectedExec"/> as the <see cref="ExecResult"/> JSON the API documents,
+/// with stdout and stderr streamed from their buffers (<see cref="OutputJson"/>): a 1 GiB output
+/// leaves the daemon at the client's pace and is never one string, array or response buffer.
+/// </summary>
+public static class ExecResultJson
+{
+    /// <summary>Answers 200 with <paramref name="result"/>, using the daemon's HTTP JSON options.</summary>
+    public static Task WriteAsync(HttpContext context, CollectedExec result) =>
+        WriteAsync(context.Response.BodyWriter, result, OutputJson.Begin(context), context.RequestAborted);
+
+    public static async Task WriteAsync(PipeWriter body, CollectedExec result, JsonSerializerOptions options, CancellationToken cancellationToken)
+    {
+        var skipNulls = options.DefaultIgnoreCondition == JsonIgnoreCondition.WhenWritingNull;
+        await using var json = OutputJson.Writer(body, options);
+        json.WriteStartObject();
+        if (result.ExitCode is { } code)
+        {
+            json.WriteNumber("exitCode", code);
+        }
+        else if (!skipNulls)
+        {
+            json.WriteNull("exitCode");
+        }
+        if (result.Signal is { } signal)
+        {
+            json.WriteString("signal", signal);
+        }
+        else if (!skipNulls)
+        {
+            json.WriteNull("signal");
+        }
+        var base64 = result.Encoding == "base64";
+        await OutputJson.WriteOutputAsync(json, body, "stdout", result.Stdout, base64, cancellationToken).ConfigureAwait(false);
+        await OutputJson.WriteOutputAsync(json, body, "stderr", result.Stderr, base64, cancellationToken).ConfigureAwait(false);
+        json.WriteString("encoding", result.Encoding);
+        json.WriteBoolean("truncated", result.Truncated);
+        json.WriteBoolean("timedOut", result.TimedOut);
+        json.WriteBoolean("oomKilled", result.OomKilled);
+        json.WriteNumber("durationMs", result.DurationMs);
+        json.WriteEndObject();
+        await OutputJson.FlushAsync(json, body, cancellationToken).ConfigureAwait(false);
+    }
+}
