@@ -6,11 +6,14 @@ namespace Hutch.Daemon.Engine;
 /// One stream of a command's collected output (a sync exec's or a session command's stdout or
 /// stderr). A caller may set the output cap up to 1 GiB, and that must never become memory the
 /// daemon holds: the first <see cref="MemoryBudget"/> bytes stay in memory (what nearly every
-/// command prints), the rest goes to a file of the daemon's own (0600, in a 0700 directory of the
-/// data dir, never in a sandbox's reach), unlinked as soon as it is open, so it is gone when this
-/// is disposed and a crashed daemon leaves nothing behind. Read it back in chunks with <see cref="Chunks"/>.
+/// command prints), the rest goes to a file of the daemon's own (0600, in a 0700 directory never in
+/// a sandbox's reach: its staging directory, so the sandbox's disk quota pays for it), unlinked as
+/// soon as it is open, so it is gone when this is disposed and a crashed daemon leaves nothing
+/// behind. When that disk is full the rest is dropped and <see cref="Lost"/> says so. Read it back
+/// in chunks with <see cref="Chunks"/>.
 /// </summary>
-public sealed class OutputBuffer(string spillDirectory, int memoryBudget = OutputBuffer.MemoryBudget) : IDisposable
+/// <param name="spillDirectory">Where to spill, asked only when the budget is outgrown.</param>
+public sealed class OutputBuffer(Func<string> spillDirectory, int memoryBudget = OutputBuffer.MemoryBudget) : IDisposable
 {
     /// <summary>Bytes kept in memory per stream before spilling to disk.</summary>
     public const int MemoryBudget = 1 << 20;
@@ -26,6 +29,9 @@ public sealed class OutputBuffer(string spillDirectory, int memoryBudget = Outpu
     /// <summary>True once the output outgrew the memory budget and lives in a file.</summary>
     public bool Spilled => _spill is not null;
 
+    /// <summary>True when output was dropped because the spill file could not take it (disk full, quota): the result is truncated.</summary>
+    public bool Lost { get; private set; }
+
     /// <summary>
     /// Appends. Synchronous on purpose: a write lands in the page cache, and the callers are loops
     /// that must not interleave two writes.
@@ -33,21 +39,34 @@ public sealed class OutputBuffer(string spillDirectory, int memoryBudget = Outpu
     public void Write(ReadOnlySpan<byte> data)
     {
         ObjectDisposedException.ThrowIf(_memory is null && _spill is null, this);
-        if (_spill is null && Length + data.Length > memoryBudget)
+        if (Lost)
         {
-            _spill = OpenSpill(spillDirectory);
-            RandomAccess.Write(_spill.SafeFileHandle, _memory!.GetBuffer().AsSpan(0, (int)_memory.Length), 0);
-            _memory = null;
+            return;
         }
-        if (_spill is not null)
+        try
         {
-            RandomAccess.Write(_spill.SafeFileHandle, data, Length);
+            if (_spill is null && Length + data.Length > memoryBudget)
+            {
+                var spill = OpenSpill(spillDirectory());
+                RandomAccess.Write(spill.SafeFileHandle, _memory!.GetBuffer().AsSpan(0, (int)_memory.Length), 0);
+                _spill = spill;
+                _memory = null;
+            }
+            if (_spill is not null)
+            {
+                RandomAccess.Write(_spill.SafeFileHandle, data, Length);
+            }
+            else
+            {
+                _memory!.Write(data);
+            }
+            Length += data.Length;
         }
-        else
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _memory!.Write(data);
+            // What was kept stays readable; the rest of the output is dropped, and the result says truncated.
+            Lost = true;
         }
-        Length += data.Length;
     }
 
     /// <summary>The bytes in order, in pieces of at most <see cref="ChunkSize"/> (each valid until the next is asked for).</summary>

@@ -30,8 +30,8 @@ public sealed partial class SandboxEngine
     public async Task<CollectedExec> CollectExecAsync(string idOrName, ExecRequest request, CommandLease? lease, CancellationToken cancellationToken = default)
     {
         var encoding = RequestValidator.Encoding(request.Encoding);
-        var stdout = NewOutputBuffer();
-        var stderr = NewOutputBuffer();
+        var stdout = NewOutputBuffer(idOrName);
+        var stderr = NewOutputBuffer(idOrName);
         try
         {
             // Collected as fast as it comes (into memory, then a file): the shared connection is fine.
@@ -47,7 +47,7 @@ public sealed partial class SandboxEngine
                         break;
                     case ExitEvent x:
                         return new CollectedExec(x.Exit.ExitCode, x.Exit.Signal is { } s ? Processes.SignalName(s) : null,
-                            stdout, stderr, encoding, x.Exit.Truncated, x.Exit.TimedOut, x.OomKilled, x.Exit.DurationMs);
+                            stdout, stderr, encoding, x.Exit.Truncated || stdout.Lost || stderr.Lost, x.Exit.TimedOut, x.OomKilled, x.Exit.DurationMs);
                     case FailedEvent f:
                         throw new HutchException(f.Code, 409, f.Message);
                 }
@@ -62,7 +62,13 @@ public sealed partial class SandboxEngine
         }
     }
 
-    private OutputBuffer NewOutputBuffer() => new(_paths.Spill);
+    /// <summary>
+    /// A buffer for a command's output in the sandbox <paramref name="idOrName"/>: it spills into the
+    /// sandbox's staging directory, on its own quota (a caller's host directory has none: the data
+    /// dir's spill directory then).
+    /// </summary>
+    private OutputBuffer NewOutputBuffer(string idOrName) => new(() =>
+        _registry.Find(idOrName) is { HostWorkspace: null } record ? _paths.Staging(record.Id) : _paths.Spill);
 
     public IAsyncEnumerable<ExecEvent> ExecStreamAsync(string idOrName, ExecRequest request, CancellationToken cancellationToken = default) =>
         ExecStreamAsync(idOrName, request, lease: null, cancellationToken);

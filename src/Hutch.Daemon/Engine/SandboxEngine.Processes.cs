@@ -292,8 +292,8 @@ public sealed partial class SandboxEngine
     /// </summary>
     public async Task<LogWindow> ReadLogWindowAsync(string idOrName, string process, long cursor, long maxBytes, CancellationToken cancellationToken = default)
     {
-        var stdout = NewOutputBuffer();
-        var stderr = NewOutputBuffer();
+        var stdout = NewOutputBuffer(idOrName);
+        var stderr = NewOutputBuffer(idOrName);
         try
         {
             long dropped = 0;

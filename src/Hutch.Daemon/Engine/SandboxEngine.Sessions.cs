@@ -104,8 +104,8 @@ public sealed partial class SandboxEngine
         using var log = store.OpenLog(id) ?? throw SessionNotFound(info.Name);
         using var changes = new DirectoryChanges(store.PathOf(id));
         var markers = SessionMarkers.New();
-        var stdout = new SessionMarkers.Scanner(markers.Stdout, cap, withStatus: true, NewOutputBuffer());
-        var stderr = new SessionMarkers.Scanner(markers.Stderr, cap, withStatus: false, NewOutputBuffer());
+        var stdout = new SessionMarkers.Scanner(markers.Stdout, cap, withStatus: true, NewOutputBuffer(live.Record.Id));
+        var stderr = new SessionMarkers.Scanner(markers.Stderr, cap, withStatus: false, NewOutputBuffer(live.Record.Id));
         // The output buffers are the result's to dispose, unless the command fails on the way.
         try
         {
@@ -174,7 +174,7 @@ public sealed partial class SandboxEngine
                 (exitCode, signal) = (null, "SIGKILL"); // the shell reports its killed command as 128+9
             }
             return new CollectedExec(exitCode, signal, stdout.Output, stderr.Output, encoding,
-                lost || stdout.Truncated || stderr.Truncated, timedOut, false, (long)clock.Elapsed.TotalMilliseconds);
+                lost || stdout.Truncated || stderr.Truncated || stdout.Output.Lost || stderr.Output.Lost, timedOut, false, (long)clock.Elapsed.TotalMilliseconds);
         }
         catch
         {

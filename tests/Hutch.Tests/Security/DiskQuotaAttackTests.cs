@@ -60,6 +60,22 @@ public class DiskQuotaAttackTests(DaemonFixture fixture)
         Assert.Equal(15, after.Size);
     }
 
+    /// <summary>
+    /// Output past the daemon's memory budget spills to disk: into the sandbox's own staging
+    /// directory, so its quota pays for it and a flood of big outputs cannot fill the data dir's disk.
+    /// </summary>
+    [Fact]
+    public async Task ACommandsOutputBeyondTheQuota_IsTruncated_NotSpilledOntoTheHostsDisk()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Limits: new SandboxLimits(DiskMiB: 8)));
+
+        var response = await fixture.Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "head -c 64M /dev/zero", MaxOutputBytes: 128L << 20, Encoding: "base64"));
+
+        Assert.True(response.Truncated);
+        Assert.InRange(Convert.FromBase64String(response.Stdout).Length, 1 << 20, 9 << 20);
+        Assert.Equal("ok\n", (await sandbox.ShAsync("echo ok")).Stdout);
+    }
+
     [Fact]
     public async Task CreatingASubvolumeOrSnapshotInside_ToLeaveTheQuota_Fails()
     {

@@ -48,7 +48,10 @@ public sealed class UnboundedMemoryAttackTests(UnboundedMemoryAttackTests.Daemon
         Assert.False(result.GetProperty("truncated").GetBoolean());
         Assert.Equal(GiB, stdout);
         Assert.True(rss.GrowthMiB < BudgetMiB, $"the daemon grew by {rss.GrowthMiB} MiB");
-        Assert.Empty(Directory.GetFiles(Path.Join(daemon.Process.DataDir, "spill")));
+        // Spilled into the sandbox's own staging directory (its quota pays), unlinked: nothing is left.
+        var staging = Path.Join(daemon.Process.DataDir, "workspaces", daemon.SandboxId, "staging");
+        Assert.True(Directory.Exists(staging), "the output did not spill where the sandbox's quota counts it");
+        Assert.Empty(Directory.GetFiles(staging));
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class CollectedOutputTests : IDisposable
     public void PastItsMemoryBudget_AnOutputBufferSpillsToAPrivateUnlinkedFile_AndReadsBackWhole()
     {
         var bytes = RandomBytes(300_000);
-        using var buffer = new OutputBuffer(Spill, memoryBudget: 1000);
+        using var buffer = new OutputBuffer(() => Spill, memoryBudget: 1000);
 
         buffer.Write(bytes.AsSpan(0, 999));
         var spilledEarly = buffer.Spilled;
@@ -38,6 +38,19 @@ public sealed class CollectedOutputTests : IDisposable
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Spill));
         var fd = Directory.GetFiles("/proc/self/fd").Select(LinkTarget).Single(t => t?.StartsWith(Spill + "/", StringComparison.Ordinal) == true);
         Assert.EndsWith("(deleted)", fd);
+    }
+
+    [Fact]
+    public void ASpillThatCannotBeWritten_DropsTheRest_KeepsWhatItHad_AndSaysLost()
+    {
+        File.WriteAllText(Path.Join(_dir, "file"), "not a directory");
+        using var buffer = new OutputBuffer(() => Path.Join(_dir, "file", "spill"), memoryBudget: 10);
+
+        buffer.Write("0123456789"u8);
+        buffer.Write("more than the budget"u8);
+
+        Assert.True(buffer.Lost);
+        Assert.Equal("0123456789"u8.ToArray(), buffer.ToArray());
     }
 
     [Theory]
@@ -99,7 +112,7 @@ public sealed class CollectedOutputTests : IDisposable
 
     private OutputBuffer Buffer(byte[] bytes, int memoryBudget)
     {
-        var buffer = new OutputBuffer(Spill, memoryBudget);
+        var buffer = new OutputBuffer(() => Spill, memoryBudget);
         for (var at = 0; at < bytes.Length; at += 5000)
         {
             buffer.Write(bytes.AsSpan(at, Math.Min(5000, bytes.Length - at)));
