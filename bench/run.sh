@@ -122,6 +122,7 @@ if [[ -z $SKIP_PEERS ]]; then
   # nothing of `hutch run` may be left
   left=$(HUTCH_DATA_DIR=$OUT/hutch-run-data runc --root "$OUT/hutch-run-data/runc" list -q 2>/dev/null | wc -l)
   echo "hutch run: runc containers left: $left" | tee -a "$OUT/peers.txt" >&2
+  grep -o " $OUT/hutch-run-data[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount --lazy
   rm -rf "$OUT/hutch-run-data" 2>/dev/null
 fi
 

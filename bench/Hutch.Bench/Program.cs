@@ -310,14 +310,7 @@ finally
     {
         await daemon.DisposeAsync();
     }
-    try
-    {
-        Directory.Delete(dataDir, recursive: true);
-    }
-    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-    {
-        Console.Error.WriteLine($"bench: could not remove {dataDir}: {e.Message}");
-    }
+    BenchDataDir.Remove(dataDir);
 }
 
 Console.Write(report.ToString());
@@ -378,7 +371,7 @@ static async Task<(JsonObject, string)> Breakdown(BenchOptions opt, ExecRequest 
             (p[0] == "run" ? runcRun : p[0] == "delete" ? runcDelete : new List<double>()).Add(ms);
         }
     }
-    try { Directory.Delete(dir, true); } catch (IOException) { }
+    BenchDataDir.Remove(dir);
     var sb = new StringBuilder();
     sb.AppendLine();
     sb.AppendLine("create breakdown (separate daemon whose runtime is bench/runc-timed.sh: runc wrapped, each call timed around the real runc):");
@@ -435,7 +428,7 @@ static async Task<(List<double>, List<double>, List<double>, List<double>, int)>
             }
         }
     }
-    try { Directory.Delete(dir, true); } catch (IOException) { }
+    BenchDataDir.Remove(dir);
     return (create, first, sum, del, hits);
 }
 

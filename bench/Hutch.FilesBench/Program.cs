@@ -138,7 +138,7 @@ finally
     daemon.Kill();
     await daemon.WaitForExitAsync();
     Directory.Delete(scratch, recursive: true);
-    Run("sh", "-c", $"umount {dataDir}/workspaces 2>/dev/null; rm -rf {dataDir}");
+    BenchDataDir.Remove(dataDir);
 }
 return 0;
 

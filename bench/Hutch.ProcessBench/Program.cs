@@ -300,7 +300,7 @@ finally
     {
         daemon.Kill();
         await daemon.WaitForExitAsync();
-        Run("sh", "-c", $"umount {dataDir}/workspaces 2>/dev/null; rm -rf {dataDir}");
+        BenchDataDir.Remove(dataDir);
     }
 }
 return 0;
@@ -528,10 +528,4 @@ static void Check(bool ok, string what)
     {
         throw new InvalidOperationException($"bench check failed: {what}");
     }
-}
-
-static void Run(params string[] argv)
-{
-    using var process = Process.Start(argv[0], argv[1..]);
-    process.WaitForExit();
 }

@@ -83,8 +83,7 @@ finally
     await client.DeleteSandboxAsync(sandbox.Id);
     daemon.Kill();
     await daemon.WaitForExitAsync();
-    using var cleanup = Process.Start("sh", ["-c", $"umount {dataDir}/workspaces 2>/dev/null; rm -rf {dataDir}"]);
-    await cleanup.WaitForExitAsync();
+    BenchDataDir.Remove(dataDir);
 }
 return 0;
 
