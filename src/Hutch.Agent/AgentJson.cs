@@ -21,43 +21,35 @@ internal static class AgentJson
     public static ExecStart ReadExecStart(ReadOnlySpan<byte> payload)
     {
         var reader = Begin(payload);
-        string[]? argv = null;
-        Dictionary<string, string>? env = null;
-        string? cwd = null;
-        string? processId = null, processName = null;
-        long timeoutMs = 0, maxOutputBytes = 0, maxLogBytes = 0, ptyCols = 0, ptyRows = 0;
-        var hasStdin = false;
+        var command = new CommandFields();
         while (NextProperty(ref reader) is { } name)
         {
-            if (Is(name, "argv"))
+            if (!command.TryRead(name, ref reader))
             {
-                argv = ReadStringArray(ref reader);
+                reader.Skip();
             }
-            else if (Is(name, "env"))
+        }
+        return command.ToExecStart();
+    }
+
+    public static ProcessStart ReadProcessStart(ReadOnlySpan<byte> payload)
+    {
+        var reader = Begin(payload);
+        var command = new CommandFields();
+        string? id = null, processName = null;
+        long maxLogBytes = 0;
+        TerminalRecord? terminal = null;
+        while (NextProperty(ref reader) is { } name)
+        {
+            if (command.TryRead(name, ref reader))
             {
-                env = ReadStringMap(ref reader);
+                continue;
             }
-            else if (Is(name, "cwd"))
+            if (Is(name, "id"))
             {
-                cwd = ReadString(ref reader);
+                id = ReadString(ref reader);
             }
-            else if (Is(name, "timeoutMs"))
-            {
-                timeoutMs = ReadInt64(ref reader);
-            }
-            else if (Is(name, "maxOutputBytes"))
-            {
-                maxOutputBytes = ReadInt64(ref reader);
-            }
-            else if (Is(name, "hasStdin"))
-            {
-                hasStdin = ReadBool(ref reader);
-            }
-            else if (Is(name, "processId"))
-            {
-                processId = ReadString(ref reader);
-            }
-            else if (Is(name, "processName"))
+            else if (Is(name, "name"))
             {
                 processName = ReadString(ref reader);
             }
@@ -65,21 +57,92 @@ internal static class AgentJson
             {
                 maxLogBytes = ReadInt64(ref reader);
             }
-            else if (Is(name, "ptyCols"))
+            else if (Is(name, "terminal"))
             {
-                ptyCols = ReadInt64(ref reader);
-            }
-            else if (Is(name, "ptyRows"))
-            {
-                ptyRows = ReadInt64(ref reader);
+                terminal = ReadTerminal(ref reader);
             }
             else
             {
                 reader.Skip();
             }
         }
-        return new ExecStart(argv ?? [], env ?? [], cwd ?? "", timeoutMs, maxOutputBytes, hasStdin, processId, processName, maxLogBytes,
-            ToInt32(ptyCols), ToInt32(ptyRows));
+        var c = command.ToExecStart();
+        return new ProcessStart(id ?? "", processName, c.Argv, c.Env, c.Cwd, c.TimeoutMs, c.HasStdin, maxLogBytes, terminal);
+    }
+
+    /// <summary>The fields a one-shot command and a durable process share, read from either payload.</summary>
+    private struct CommandFields
+    {
+        private string[]? _argv;
+        private Dictionary<string, string>? _env;
+        private string? _cwd;
+        private long _timeoutMs, _maxOutputBytes;
+        private bool _hasStdin;
+
+        public bool TryRead(string name, ref Utf8JsonReader reader)
+        {
+            if (Is(name, "argv"))
+            {
+                _argv = ReadStringArray(ref reader);
+            }
+            else if (Is(name, "env"))
+            {
+                _env = ReadStringMap(ref reader);
+            }
+            else if (Is(name, "cwd"))
+            {
+                _cwd = ReadString(ref reader);
+            }
+            else if (Is(name, "timeoutMs"))
+            {
+                _timeoutMs = ReadInt64(ref reader);
+            }
+            else if (Is(name, "maxOutputBytes"))
+            {
+                _maxOutputBytes = ReadInt64(ref reader);
+            }
+            else if (Is(name, "hasStdin"))
+            {
+                _hasStdin = ReadBool(ref reader);
+            }
+            else
+            {
+                return false;
+            }
+            return true;
+        }
+
+        public readonly ExecStart ToExecStart() => new(_argv ?? [], _env ?? [], _cwd ?? "", _timeoutMs, _maxOutputBytes, _hasStdin);
+    }
+
+    /// <summary>A terminal size object ({cols, rows}), or null.</summary>
+    private static TerminalRecord? ReadTerminal(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("expected a terminal object");
+        }
+        long cols = 0, rows = 0;
+        while (NextProperty(ref reader) is { } name)
+        {
+            if (Is(name, "cols"))
+            {
+                cols = ReadInt64(ref reader);
+            }
+            else if (Is(name, "rows"))
+            {
+                rows = ReadInt64(ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        return new TerminalRecord(ToInt32(cols), ToInt32(rows));
     }
 
     public static ExecKill ReadExecKill(ReadOnlySpan<byte> payload)

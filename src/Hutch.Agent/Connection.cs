@@ -82,7 +82,10 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                     SendJson(FrameKind.Pong, channel, json => AgentJson.Write(json, hello));
                     break;
                 case FrameKind.ExecStart:
-                    StartExec(channel, frame.Payload);
+                    StartExec(channel, AgentJson.ReadExecStart(frame.Payload.Span));
+                    break;
+                case FrameKind.ProcessStart:
+                    StartProcess(channel, AgentJson.ReadProcessStart(frame.Payload.Span));
                     break;
                 case FrameKind.Stdin:
                     Find(channel)?.Stdin(frame.Payload);
@@ -172,7 +175,7 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
         return process;
     }
 
-    private void StartProcess(uint channel, ExecStart request)
+    private void StartProcess(uint channel, ProcessStart request)
     {
         var error = server.Processes.TryStart(server, request, out var exec);
         if (error is not null)
@@ -185,14 +188,8 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
         exec.Run();
     }
 
-    private void StartExec(uint channel, ReadOnlyMemory<byte> payload)
+    private void StartExec(uint channel, ExecStart request)
     {
-        var request = AgentJson.ReadExecStart(payload.Span);
-        if (request.ProcessId is not null)
-        {
-            StartProcess(channel, request);
-            return;
-        }
         if (Find(channel) is not null)
         {
             SendError(channel, "bad_request", $"channel {channel} is still running a command: use a new channel per request");

@@ -19,16 +19,11 @@ internal sealed partial class Exec
     /// <summary>A descriptor of the pseudo-terminal's master, or null for a command on pipes. Closed with the rest, under the gate.</summary>
     private readonly SafeFileHandle? _terminal;
 
-    private static AgentError? TerminalRequestError(ExecStart request)
-    {
-        if (request.PtyCols is < 1 or > Pty.MaxDimension || request.PtyRows is < 1 or > Pty.MaxDimension)
-        {
-            return new AgentError("bad_request", $"a pseudo-terminal needs ptyCols and ptyRows between 1 and {Pty.MaxDimension}");
-        }
-        return request.ProcessId is null
-            ? new AgentError("bad_request", "a pseudo-terminal is only for durable processes: give a processId")
+    /// <summary>Pseudo-terminals come only with durable processes (<see cref="ProcessStart.Terminal"/>), so only their size is checked here.</summary>
+    private static AgentError? TerminalRequestError(TerminalRecord terminal) =>
+        terminal.Cols is < 1 or > Pty.MaxDimension || terminal.Rows is < 1 or > Pty.MaxDimension
+            ? new AgentError("bad_request", $"a pseudo-terminal needs cols and rows between 1 and {Pty.MaxDimension}")
             : null;
-    }
 
     /// <summary>
     /// A new pseudo-terminal at the requested size (set before the spawn, so the program's first

@@ -83,7 +83,8 @@ internal sealed partial class Exec
     /// Resolves, checks and spawns the command in its own session. Returns the error to send
     /// instead of Started when it cannot run; on success the caller sends Started, then <see cref="Run"/>.
     /// </summary>
-    public static AgentError? TryStart(AgentServer server, IExecOutput output, ExecStart request, out Exec? exec)
+    /// <param name="terminal">Set for a shell: the command runs on a new pseudo-terminal of this size.</param>
+    public static AgentError? TryStart(AgentServer server, IExecOutput output, ExecStart request, out Exec? exec, TerminalRecord? terminal = null)
     {
         exec = null;
         if (request.Argv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
@@ -102,8 +103,8 @@ internal sealed partial class Exec
             return NotFound(argv[0]);
         }
 
-        var onTerminal = request.PtyCols > 0 || request.PtyRows > 0;
-        if (onTerminal && TerminalRequestError(request) is { } terminalError)
+        var onTerminal = terminal is not null;
+        if (terminal is not null && TerminalRequestError(terminal) is { } terminalError)
         {
             return terminalError;
         }
@@ -116,7 +117,7 @@ internal sealed partial class Exec
         {
             envList.Add("TERM=" + DefaultTerm);
         }
-        SafeFileHandle? stdoutRead = null, stdoutWrite = null, stderrRead = null, stderrWrite = null, stdinRead = null, stdinWrite = null, terminal = null;
+        SafeFileHandle? stdoutRead = null, stdoutWrite = null, stderrRead = null, stderrWrite = null, stdinRead = null, stdinWrite = null, terminalControl = null;
         string? slave = null;
         Exec? candidate = null;
         try
@@ -126,7 +127,7 @@ internal sealed partial class Exec
             {
                 try
                 {
-                    (stdoutRead, stdinWrite, terminal, slave) = OpenTerminal(request.PtyCols, request.PtyRows);
+                    (stdoutRead, stdinWrite, terminalControl, slave) = OpenTerminal(terminal!.Cols, terminal.Rows);
                 }
                 catch (LinuxException e)
                 {
@@ -146,7 +147,7 @@ internal sealed partial class Exec
                     fds[0] = stdinRead;
                 }
             }
-            candidate = new Exec(server, output, request, stdoutRead, stderrRead, stdinWrite, terminal);
+            candidate = new Exec(server, output, request, stdoutRead, stderrRead, stdinWrite, terminalControl);
             // Threads before the process: when the pids limit is reached it is better to refuse
             // the command than to start one that nobody serves.
             candidate.StartThreads();
@@ -191,7 +192,7 @@ internal sealed partial class Exec
                     stdoutRead?.Dispose();
                     stderrRead?.Dispose();
                     stdinWrite?.Dispose();
-                    terminal?.Dispose();
+                    terminalControl?.Dispose();
                 }
             }
         }

@@ -17,10 +17,10 @@ internal sealed class ProcessTable(SafeFileHandle? records)
     private readonly Dictionary<string, Exec> _running = new(StringComparer.Ordinal);
 
     /// <summary>Starts a durable process; returns the error to answer with, or null and the exec to Run after Started is sent.</summary>
-    public AgentError? TryStart(AgentServer server, ExecStart request, out Exec? exec)
+    public AgentError? TryStart(AgentServer server, ProcessStart request, out Exec? exec)
     {
         exec = null;
-        var id = request.ProcessId!;
+        var id = request.Id;
         if (records is null)
         {
             return new AgentError("unsupported", "this agent was started without a records directory: background processes are not available");
@@ -44,7 +44,7 @@ internal sealed class ProcessTable(SafeFileHandle? records)
         }
         lock (_gate)
         {
-            var error = Exec.TryStart(server, log, request, out exec);
+            var error = Exec.TryStart(server, log, request.Command, out exec, request.Terminal);
             if (error is not null)
             {
                 log.Discard(records);
@@ -53,9 +53,8 @@ internal sealed class ProcessTable(SafeFileHandle? records)
             // Under the lock: a process that exits at once is only forgotten after it was added.
             _running[id] = exec!;
         }
-        log.WriteStart(new ProcessStartRecord(id, request.ProcessName, request.Argv, request.Cwd, exec!.Pid,
-            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), request.MaxLogBytes,
-            request.PtyCols > 0 ? new TerminalRecord(request.PtyCols, request.PtyRows) : null));
+        log.WriteStart(new ProcessStartRecord(id, request.Name, request.Argv, request.Cwd, exec!.Pid,
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), request.MaxLogBytes, request.Terminal));
         return null;
     }
 

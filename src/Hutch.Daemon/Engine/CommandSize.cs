@@ -50,9 +50,12 @@ public static class CommandSize
     }
 
     /// <summary>The whole start (argv, environment, working directory) as the agent receives it.</summary>
-    public static void CheckStart(ExecStart start)
+    public static void CheckStart(ExecStart start) => CheckFrame(JsonSerializer.SerializeToUtf8Bytes(start, AgentJsonContext.Default.ExecStart).Length);
+
+    public static void CheckStart(ProcessStart start) => CheckFrame(JsonSerializer.SerializeToUtf8Bytes(start, AgentJsonContext.Default.ProcessStart).Length);
+
+    private static void CheckFrame(int bytes)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(start, AgentJsonContext.Default.ExecStart).Length;
         if (bytes > FrameCodec.MaxPayload)
         {
             throw TooLong($"its arguments and environment together are {Format(bytes)} bytes encoded; at most {Format(FrameCodec.MaxPayload)} are taken.");

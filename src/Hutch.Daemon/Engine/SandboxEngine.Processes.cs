@@ -50,15 +50,14 @@ public sealed partial class SandboxEngine
         var store = Records(live.Record.Id);
         MakeRoomForProcess(live, store);
         var id = ProcessNames.NewId();
-        var start = new ExecStart(
+        var start = new ProcessStart(
+            id,
+            request.Name,
             argv,
             CommandEnvironment(live, RequestValidator.Env(request.Env, "env")),
             request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
             request.TimeoutMs is null ? 0 : RequestValidator.Timeout(request.TimeoutMs, 0),
-            0,
             request.Stdin == true,
-            id,
-            request.Name,
             maxLog);
         if (await LaunchAsync(live, store, start, cancellationToken).ConfigureAwait(false) is { } error)
         {
@@ -258,13 +257,13 @@ public sealed partial class SandboxEngine
     }
 
     /// <summary>Starts a durable process; the agent's refusal, or null once it runs (and its name is remembered).</summary>
-    private async Task<AgentError?> LaunchAsync(LiveSandbox live, ProcessRecordStore store, ExecStart start, CancellationToken cancellationToken)
+    private async Task<AgentError?> LaunchAsync(LiveSandbox live, ProcessRecordStore store, ProcessStart start, CancellationToken cancellationToken)
     {
         CommandSize.CheckStart(start);
         AgentExec exec;
         try
         {
-            exec = await live.Connection.StartExecAsync(start, cancellationToken).ConfigureAwait(false);
+            exec = await live.Connection.StartProcessAsync(start, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
@@ -278,9 +277,9 @@ public sealed partial class SandboxEngine
                 return JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)!;
             }
         }
-        if (start.ProcessName is { } name)
+        if (start.Name is { } name)
         {
-            _newestByName[store.Directory + "/" + name] = start.ProcessId!;
+            _newestByName[store.Directory + "/" + name] = start.Id;
         }
         return null;
     }
@@ -450,7 +449,7 @@ public sealed partial class SandboxEngine
         }
     }
 
-    private static HutchException StartFailure(LiveSandbox live, ExecStart start, AgentError error) => error.Code switch
+    private static HutchException StartFailure(LiveSandbox live, ProcessStart start, AgentError error) => error.Code switch
     {
         "command_not_found" => HutchException.BadRequest(ErrorCodes.CommandNotFound, $"{error.Message}. Check the program's name, or install it in the sandbox first."),
         "permission_denied" => HutchException.BadRequest(ErrorCodes.PermissionDenied, $"{error.Message}."),

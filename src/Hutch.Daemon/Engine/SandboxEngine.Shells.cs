@@ -35,18 +35,16 @@ public sealed partial class SandboxEngine
         var maxLog = RequestValidator.MaxLogBytes(request.MaxLogBytes);
         var store = Records(live.Record.Id);
         MakeRoomForProcess(live, store);
-        var start = new ExecStart(
+        var start = new ProcessStart(
+            ProcessNames.NewId(),
+            request.Name,
             argv ?? LoginShell,
             CommandEnvironment(live, RequestValidator.Env(request.Env, "env")),
             request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
             TimeoutMs: 0,
-            MaxOutputBytes: 0,
             HasStdin: true,
-            ProcessNames.NewId(),
-            request.Name,
             maxLog,
-            cols,
-            rows);
+            new TerminalRecord(cols, rows));
         var error = await LaunchAsync(live, store, start, cancellationToken).ConfigureAwait(false);
         if (error?.Code == "command_not_found" && argv is null)
         {
@@ -58,7 +56,7 @@ public sealed partial class SandboxEngine
         {
             throw StartFailure(live, start, error);
         }
-        return Describe(live.Record.Id, store, start.ProcessId!);
+        return Describe(live.Record.Id, store, start.Id);
     }
 
     public async Task<IReadOnlyList<ProcessInfo>> ListShellsAsync(string idOrName, CancellationToken cancellationToken = default)

@@ -6,6 +6,7 @@ namespace Hutch.Protocol.Agent;
 /// <summary>Source-generated JSON for the control channel (the agent is NativeAOT: no reflection).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(ExecStart))]
+[JsonSerializable(typeof(ProcessStart))]
 [JsonSerializable(typeof(ExecStarted))]
 [JsonSerializable(typeof(ExecExited))]
 [JsonSerializable(typeof(ExecKill))]

@@ -1,36 +1,46 @@
 namespace Hutch.Protocol.Agent;
 
-/// <summary>What the daemon asks the agent to run (payload of <see cref="FrameKind.ExecStart"/>).</summary>
+/// <summary>A one-shot command the daemon asks the agent to run, its output as frames on the channel (payload of <see cref="FrameKind.ExecStart"/>).</summary>
 /// <param name="Argv">Program and arguments; argv[0] is looked up in PATH from <paramref name="Env"/> when it has no slash.</param>
 /// <param name="Env">The whole environment of the command (the daemon merges sandbox and exec env).</param>
 /// <param name="Cwd">Absolute working directory inside the sandbox.</param>
 /// <param name="TimeoutMs">Wall-clock limit; 0 means none. On expiry the whole process tree is killed.</param>
 /// <param name="MaxOutputBytes">Bytes of stdout+stderr forwarded; the rest is drained and dropped.</param>
 /// <param name="HasStdin">False: stdin is /dev/null. True: stdin is a pipe fed by Stdin frames until StdinEof.</param>
-/// <param name="ProcessId">
-/// Set for a durable (background) process: its output goes to a log in the agent's records directory
-/// instead of frames, the channel ends with Started, and later requests name it by this id.
-/// </param>
-/// <param name="ProcessName">Optional name of a durable process, recorded with it.</param>
-/// <param name="MaxLogBytes">Durable processes: bytes of log kept on disk (older output is dropped in halves).</param>
-/// <param name="PtyCols">
-/// With <paramref name="PtyRows"/>, both &gt; 0: the command runs on a new pseudo-terminal of this size
-/// (its stdin, stdout and stderr, and its controlling terminal); output is all Stdout and input goes
-/// to the terminal. Only for durable processes (a shell).
-/// </param>
-/// <param name="PtyRows">Rows of the pseudo-terminal; see <paramref name="PtyCols"/>.</param>
 public sealed record ExecStart(
     string[] Argv,
     Dictionary<string, string> Env,
     string Cwd,
     long TimeoutMs,
     long MaxOutputBytes,
+    bool HasStdin);
+
+/// <summary>
+/// A durable (background) process the daemon asks the agent to start (payload of
+/// <see cref="FrameKind.ProcessStart"/>): its output goes to a log in the agent's records directory
+/// instead of frames, the channel ends with Started, and later requests name it by <paramref name="Id"/>.
+/// </summary>
+/// <param name="Name">Optional name, recorded with it.</param>
+/// <param name="Argv">As in <see cref="ExecStart"/>, and so are Env, Cwd, TimeoutMs and HasStdin.</param>
+/// <param name="MaxLogBytes">Bytes of log kept on disk (older output is dropped in halves).</param>
+/// <param name="Terminal">
+/// Set for a shell: the process runs on a new pseudo-terminal of this size (its stdin, stdout and
+/// stderr, and its controlling terminal); output is all Stdout and input goes to the terminal.
+/// </param>
+public sealed record ProcessStart(
+    string Id,
+    string? Name,
+    string[] Argv,
+    Dictionary<string, string> Env,
+    string Cwd,
+    long TimeoutMs,
     bool HasStdin,
-    string? ProcessId = null,
-    string? ProcessName = null,
-    long MaxLogBytes = 0,
-    int PtyCols = 0,
-    int PtyRows = 0);
+    long MaxLogBytes,
+    TerminalRecord? Terminal = null)
+{
+    /// <summary>The command part, as a one-shot start would give it (no output cap: the log has its own).</summary>
+    public ExecStart Command => new(Argv, Env, Cwd, TimeoutMs, 0, HasStdin);
+}
 
 /// <summary>Payload of <see cref="FrameKind.Started"/>.</summary>
 public sealed record ExecStarted(int Pid);

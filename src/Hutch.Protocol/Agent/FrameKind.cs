@@ -12,6 +12,8 @@ public enum FrameKind : byte
     Stdin = 0x11,
     StdinEof = 0x12,
     Kill = 0x13,
+    /// <summary>A durable process (<see cref="Agent.ProcessStart"/>); one-shot commands are <see cref="ExecStart"/>.</summary>
+    ProcessStart = 0x14,
     ProcessInput = 0x20,
     ProcessSignal = 0x21,
     ProcessResize = 0x22,

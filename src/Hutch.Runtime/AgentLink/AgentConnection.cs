@@ -97,12 +97,19 @@ public sealed class AgentConnection : IAsyncDisposable
     }
 
     /// <summary>Starts a command. Read its frames from the returned session until Exited or Error.</summary>
-    public async Task<AgentExec> StartExecAsync(ExecStart start, CancellationToken cancellationToken, bool ownsConnection = false)
+    public Task<AgentExec> StartExecAsync(ExecStart start, CancellationToken cancellationToken, bool ownsConnection = false) =>
+        StartAsync(FrameKind.ExecStart, start, AgentJsonContext.Default.ExecStart, cancellationToken, ownsConnection);
+
+    /// <summary>Starts a durable process. Its session ends with Started (or Error); its output goes to its log.</summary>
+    public Task<AgentExec> StartProcessAsync(ProcessStart start, CancellationToken cancellationToken) =>
+        StartAsync(FrameKind.ProcessStart, start, AgentJsonContext.Default.ProcessStart, cancellationToken, ownsConnection: false);
+
+    private async Task<AgentExec> StartAsync<T>(FrameKind kind, T start, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken, bool ownsConnection)
     {
         var (channel, frames) = Open();
         try
         {
-            await _writer.WriteJsonAsync(FrameKind.ExecStart, channel, start, AgentJsonContext.Default.ExecStart, cancellationToken).ConfigureAwait(false);
+            await _writer.WriteJsonAsync(kind, channel, start, type, cancellationToken).ConfigureAwait(false);
         }
         catch
         {

@@ -39,6 +39,8 @@ public sealed class AgentControlTests(AgentFixture agent)
     [InlineData(FrameKind.ExecStart, "[1,2]")]
     [InlineData(FrameKind.ExecStart, "{\"argv\": 5}")]
     [InlineData(FrameKind.ExecStart, "{\"argv\": []}")]
+    [InlineData(FrameKind.ProcessStart, "{\"id\": \"p-1\", \"argv\": [\"true\"], \"terminal\": 5}")]
+    [InlineData(FrameKind.ProcessStart, "{\"id\": 7}")]
     [InlineData(FrameKind.Kill, "{\"signal\": \"nine\"}")]
     [InlineData(FrameKind.Kill, "{\"signal\": 0}")]
     public async Task MalformedPayload_RepliesBadRequest(FrameKind kind, string payload)
@@ -87,6 +89,25 @@ public sealed class AgentControlTests(AgentFixture agent)
 
         Assert.Equal(FrameKind.Started, started.Kind);
         Assert.Equal("y\n", outcome.StdoutText);
+    }
+
+    /// <summary>
+    /// What kind of start a frame is comes from its kind, never from which fields are set: the fields
+    /// of a durable or terminal start on an ExecStart are ignored, and it runs as a one-shot command.
+    /// </summary>
+    [Fact]
+    public async Task AnExecStart_WithProcessFields_IsStillAOneShotCommand()
+    {
+        await using var connection = await agent.ConnectAsync();
+        var payload = """{"argv":["sh","-c","echo one-shot; tty || true"],"env":{"PATH":"/usr/bin:/bin"},"cwd":"/","processId":"p-x","ptyCols":80,"ptyRows":24,"terminal":{"cols":80,"rows":24}}""";
+        var channel = connection.NewChannel();
+
+        await connection.SendAsync(FrameKind.ExecStart, channel, Encoding.UTF8.GetBytes(payload));
+        var started = await connection.NextAsync(channel);
+        var outcome = await connection.CollectAsync(channel, 0);
+
+        Assert.Equal(FrameKind.Started, started.Kind);
+        Assert.Equal("one-shot\nnot a tty\n", outcome.StdoutText);
     }
 
     [Fact]
