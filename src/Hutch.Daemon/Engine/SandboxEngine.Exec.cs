@@ -49,7 +49,7 @@ public sealed partial class SandboxEngine
                         return new CollectedExec(x.Exit.ExitCode, x.Exit.Signal is { } s ? Processes.SignalName(s) : null,
                             stdout, stderr, encoding, x.Exit.Truncated || stdout.Lost || stderr.Lost, x.Exit.TimedOut, x.OomKilled, x.Exit.DurationMs);
                     case FailedEvent f:
-                        throw new HutchException(f.Code, 409, f.Message);
+                        throw new HutchException(f.Code, f.Status, f.Message);
                 }
             }
             throw new HutchException(ErrorCodes.SandboxDied, 409, "The command's events ended without an exit status.");
@@ -95,7 +95,7 @@ public sealed partial class SandboxEngine
     private sealed record StartEvent(int Pid) : RunEvent;
     private sealed record OutputEvent(bool IsStderr, ReadOnlyMemory<byte> Data) : RunEvent;
     private sealed record ExitEvent(ExecExited Exit, bool OomKilled) : RunEvent;
-    private sealed record FailedEvent(string Code, string Message) : RunEvent;
+    private sealed record FailedEvent(string Code, string Message, int Status = 409) : RunEvent;
 
     /// <summary>
     /// The one exec path under both the collected and the streamed variants. The command belongs to
@@ -128,9 +128,9 @@ public sealed partial class SandboxEngine
                 ? await AgentConnection.StartDedicatedExecAsync(_paths.AgentSocket(live.Record.Id), start, cancellationToken).ConfigureAwait(false)
                 : await live.Connection.StartExecAsync(start, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (AgentFailures.IsDeadConnection(e))
         {
-            throw new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped: {e.Message}. Create a new sandbox.");
+            throw AgentFailures.Died(live, e.Message);
         }
         if (stdin is not null)
         {
@@ -194,30 +194,20 @@ public sealed partial class SandboxEngine
     /// What an agent error means to the caller. A missing program or an unusable file is what a shell
     /// reports with 127 or 126 and a line on stderr, so the result has that shape; the rest are errors.
     /// </summary>
+    /// <summary>
+    /// A refused start as the exec's events: a missing or non-executable program ends like a shell's
+    /// (a message on stderr, exit 127 or 126), anything else is the API's error for it.
+    /// </summary>
     private static IEnumerable<RunEvent> Failure(LiveSandbox live, ExecStart start, AgentError error)
     {
-        switch (error.Code)
+        if (error.Code is "command_not_found" or "permission_denied")
         {
-            case "command_not_found":
-            case "permission_denied":
-                yield return new OutputEvent(true, Encoding.UTF8.GetBytes($"hutch: {error.Message}\n"));
-                yield return new ExitEvent(new ExecExited(error.Code == "command_not_found" ? 127 : 126, null, false, false, 0), false);
-                break;
-            case "cwd_not_found":
-                yield return new FailedEvent(ErrorCodes.CwdNotFound, $"The working directory {start.Cwd} does not exist in sandbox {live.Record.Id}. Create it first (mkdir -p) or pick another cwd.");
-                break;
-            case "spawn_failed":
-                yield return new FailedEvent(ErrorCodes.SpawnFailed, error.Message.Contains("errno 11", StringComparison.Ordinal)
-                    ? $"The command could not be started: sandbox {live.Record.Id} is at its pids limit ({live.Record.Limits.Pids} processes and threads). Wait for processes to end or kill them, or create the sandbox with a higher limits.pids."
-                    : $"The command could not be started: {error.Message}.");
-                break;
-            case AgentConnection.SandboxDiedCode:
-                yield return new FailedEvent(ErrorCodes.SandboxDied, $"The sandbox {live.Record.Id} stopped while the command ran ({error.Message}). Create a new sandbox.");
-                break;
-            default:
-                yield return new FailedEvent(ErrorCodes.Internal, $"The sandbox agent refused the command: {error.Message} ({error.Code}).");
-                break;
+            yield return new OutputEvent(true, Encoding.UTF8.GetBytes($"hutch: {error.Message}\n"));
+            yield return new ExitEvent(new ExecExited(error.Code == "command_not_found" ? 127 : 126, null, false, false, 0), false);
+            yield break;
         }
+        var refused = AgentFailures.StartRefused(live, start.Cwd, error, "command");
+        yield return new FailedEvent(refused.Code, refused.Message, refused.Status);
     }
 
     private static async Task FeedStdinAsync(AgentExec exec, byte[] stdin)

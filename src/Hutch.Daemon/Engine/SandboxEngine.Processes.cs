@@ -265,9 +265,9 @@ public sealed partial class SandboxEngine
         {
             exec = await live.Connection.StartProcessAsync(start, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (AgentFailures.IsDeadConnection(e))
         {
-            throw new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped: {e.Message}. Create a new sandbox.");
+            throw AgentFailures.Died(live, e.Message);
         }
         using (exec)
         {
@@ -443,21 +443,12 @@ public sealed partial class SandboxEngine
         {
             throw HutchException.Conflict(ErrorCodes.NoStdin, $"Process {id} was started without stdin. Start it with \"stdin\": true to write to it.");
         }
-        catch (Exception e) when (e is AgentException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (AgentFailures.IsDeadConnection(e))
         {
-            throw new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped: {e.Message}. Create a new sandbox.");
+            throw AgentFailures.Died(live, e.Message);
         }
     }
 
-    private static HutchException StartFailure(LiveSandbox live, ProcessStart start, AgentError error) => error.Code switch
-    {
-        "command_not_found" => HutchException.BadRequest(ErrorCodes.CommandNotFound, $"{error.Message}. Check the program's name, or install it in the sandbox first."),
-        "permission_denied" => HutchException.BadRequest(ErrorCodes.PermissionDenied, $"{error.Message}."),
-        "cwd_not_found" => HutchException.BadRequest(ErrorCodes.CwdNotFound, $"The working directory {start.Cwd} does not exist in sandbox {live.Record.Id}. Create it first (mkdir -p) or pick another cwd."),
-        "spawn_failed" when error.Message.Contains("errno 11", StringComparison.Ordinal) => HutchException.Conflict(ErrorCodes.SpawnFailed,
-            $"The process could not be started: sandbox {live.Record.Id} is at its pids limit ({live.Record.Limits.Pids} processes and threads). Kill processes, or create the sandbox with a higher limits.pids."),
-        "spawn_failed" => HutchException.Conflict(ErrorCodes.SpawnFailed, $"The process could not be started: {error.Message}."),
-        AgentConnection.SandboxDiedCode => new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped ({error.Message}). Create a new sandbox."),
-        _ => new HutchException(ErrorCodes.Internal, 500, $"The sandbox agent refused the process: {error.Message} ({error.Code})."),
-    };
+    private static HutchException StartFailure(LiveSandbox live, ProcessStart start, AgentError error) =>
+        AgentFailures.StartRefused(live, start.Cwd, error, "process");
 }
