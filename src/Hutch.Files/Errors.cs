@@ -1,13 +1,13 @@
 using Hutch.Linux;
 using Hutch.Linux.Interop;
 using Hutch.Protocol.Api;
+using static Hutch.Linux.Interop.Errno;
 
 namespace Hutch.Files;
 
 /// <summary>Turns errno values and containment refusals into <see cref="WorkspaceException"/>s that say what to do.</summary>
 internal static class Errors
 {
-    private const int EEXIST = 17, EISDIR = 21, ENOSPC = 28, ENAMETOOLONG = 36, ENOTEMPTY = 39, ELOOP = 40, EDQUOT = 122, EFBIG = 27;
 
     public static WorkspaceException From(Exception e, string path)
     {

@@ -31,17 +31,17 @@ public static class NetworkNamespace
     /// caller awaits that thread's result instead of joining it, so no pool thread blocks either.
     /// </summary>
     /// <param name="process">A pidfd; the caller keeps it open until the task completes.</param>
-    /// <returns>The socket's descriptor; the caller owns it.</returns>
+    /// <returns>The socket; the caller owns it.</returns>
     /// <exception cref="LinuxException">ESRCH when the process has exited since it was pinned.</exception>
-    public static Task<SafeFileHandle> CreateTcpSocketInAsync(SafeFileHandle process)
+    public static Task<System.Net.Sockets.Socket> CreateTcpSocketInAsync(SafeFileHandle process)
     {
         // Continuations run on the pool, never inline on the namespace thread (which must end as soon as it is done).
-        var result = new TaskCompletionSource<SafeFileHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var result = new TaskCompletionSource<System.Net.Sockets.Socket>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
-                result.SetResult(CreateOnThisThread(process));
+                result.SetResult(ToSocket(CreateOnThisThread(process)));
             }
             catch (Exception e)
             {
@@ -54,6 +54,18 @@ public static class NetworkNamespace
         };
         thread.UnsafeStart(); // no ExecutionContext flows in: nothing of the caller's runs there
         return result.Task;
+    }
+
+    /// <summary>
+    /// Hands the descriptor over to a Socket, which then owns it alone. Wrapping a descriptor that
+    /// another SafeHandle still owns closes it twice: the second close, at that handle's finalization,
+    /// hits whatever reused the number (a test did this, and other tests' reads failed with EBADF).
+    /// </summary>
+    private static System.Net.Sockets.Socket ToSocket(SafeFileHandle fd)
+    {
+        var raw = fd.DangerousGetHandle();
+        fd.SetHandleAsInvalid();
+        return new System.Net.Sockets.Socket(new System.Net.Sockets.SafeSocketHandle(raw, ownsHandle: true));
     }
 
     private static SafeFileHandle CreateOnThisThread(SafeFileHandle process)

@@ -124,7 +124,7 @@ public static class TreeRemover
         {
             return true;
         }
-        catch (LinuxException e) when (e.Errno is 39 /* ENOTEMPTY */ or 17 /* EEXIST */)
+        catch (LinuxException e) when (e.Errno is Errno.ENOTEMPTY or Errno.EEXIST)
         {
             return false;
         }

@@ -9,7 +9,7 @@ namespace Hutch.Daemon.Engine;
 /// </summary>
 internal static class DiskFull
 {
-    private const int ENOSPC = 28, EDQUOT = 122, SQLITE_FULL = 13;
+    private const int SQLITE_FULL = 13;
 
     public static bool Caused(Exception? e)
     {
@@ -19,7 +19,7 @@ internal static class DiskFull
             {
                 SqliteException s => s.SqliteErrorCode == SQLITE_FULL,
                 // .NET puts errno in HResult's low bits on Unix; LinuxException sets it to errno.
-                IOException io => (io.HResult & 0xffff) is ENOSPC or EDQUOT,
+                IOException io => (io.HResult & 0xffff) is Hutch.Linux.Interop.Errno.ENOSPC or Hutch.Linux.Interop.Errno.EDQUOT,
                 // runc reports the kernel's words only.
                 _ => e.Message.Contains("no space left on device", StringComparison.OrdinalIgnoreCase)
                     || e.Message.Contains("disk quota exceeded", StringComparison.OrdinalIgnoreCase),

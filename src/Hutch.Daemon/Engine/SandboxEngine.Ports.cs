@@ -38,7 +38,7 @@ public sealed partial class SandboxEngine
     {
         var record = FindLiveRecord(id);
         var live = await LiveAsync(record.Id, cancellationToken).ConfigureAwait(false);
-        var socket = new Socket(new SafeSocketHandle(await CreateSocketInAsync(live.Record.Id).ConfigureAwait(false), ownsHandle: true));
+        var socket = await CreateSocketInAsync(live.Record.Id).ConfigureAwait(false);
         try
         {
             socket.NoDelay = true;
@@ -59,7 +59,7 @@ public sealed partial class SandboxEngine
         }
     }
 
-    private async Task<nint> CreateSocketInAsync(string id)
+    private async Task<Socket> CreateSocketInAsync(string id)
     {
         var notRunning = () => HutchException.Conflict(ErrorCodes.SandboxNotRunning,
             $"The sandbox {id} has no running init: its processes are gone. Delete it and create a new one.");
@@ -85,10 +85,7 @@ public sealed partial class SandboxEngine
             }
             try
             {
-                var fd = await NetworkNamespace.CreateTcpSocketInAsync(process).ConfigureAwait(false);
-                var handle = fd.DangerousGetHandle();
-                fd.SetHandleAsInvalid(); // ownership moves to the SafeSocketHandle
-                return handle;
+                return await NetworkNamespace.CreateTcpSocketInAsync(process).ConfigureAwait(false);
             }
             catch (LinuxException e) when (e.Errno == Errno.ESRCH)
             {

@@ -3,6 +3,7 @@ using Hutch.Linux;
 using Hutch.Linux.Interop;
 using Hutch.Protocol.Api;
 using Microsoft.Win32.SafeHandles;
+using static Hutch.Linux.Interop.Errno;
 
 namespace Hutch.Files.Archives;
 
@@ -17,7 +18,6 @@ namespace Hutch.Files.Archives;
 public static class ArchiveExporter
 {
     private const int PermissionBits = 0x1ff;
-    private const int EINVAL = 22;     // readlink of something that is no longer a link
 
     /// <param name="path">
     /// A file (one member, named by its file name), a directory (members relative to it, each directory

@@ -1,6 +1,7 @@
 using Hutch.Linux;
 using Hutch.Linux.Interop;
 using Microsoft.Win32.SafeHandles;
+using static Hutch.Linux.Interop.Errno;
 
 namespace Hutch.Files.Checkpoints;
 
@@ -12,7 +13,6 @@ namespace Hutch.Files.Checkpoints;
 /// </summary>
 internal static class FileClone
 {
-    private const int EXDEV = 18, EINVAL = 22, ENOSYS = 38, EOPNOTSUPP = 95;
     private const int BufferSize = 1 << 20;
 
     /// <summary>Makes the empty <paramref name="target"/> a copy of <paramref name="source"/>; true when it was a reflink.</summary>

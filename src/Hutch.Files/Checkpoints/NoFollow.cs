@@ -1,6 +1,7 @@
 using Hutch.Linux;
 using Hutch.Linux.Interop;
 using Microsoft.Win32.SafeHandles;
+using static Hutch.Linux.Interop.Errno;
 
 namespace Hutch.Files.Checkpoints;
 
@@ -17,7 +18,6 @@ internal static class NoFollow
     /// <summary>Non-blocking and no controlling terminal: a FIFO or device that slipped in is opened harmlessly, then refused.</summary>
     public const int FileFlags = Beneath.O_RDONLY | Beneath.O_NOFOLLOW | Beneath.O_NONBLOCK | Beneath.O_NOCTTY;
 
-    private const int ENXIO = 6, ELOOP = 40;
 
     /// <summary>The directory <paramref name="name"/> opened for reading; null when it is gone or no longer a directory.</summary>
     public static SafeFileHandle? Directory(SafeFileHandle dir, string name)
@@ -64,7 +64,6 @@ internal static class NoFollow
     /// <summary>The symlink <paramref name="name"/> with its target; null when it is gone or no longer a symlink.</summary>
     public static (EntryStatus Status, string Target)? Symlink(SafeFileHandle dir, string name)
     {
-        const int EINVAL = 22;
         try
         {
             var status = At.Stat(dir, name);

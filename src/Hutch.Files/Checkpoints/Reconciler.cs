@@ -3,6 +3,7 @@ using Hutch.Linux;
 using Hutch.Linux.Interop;
 using Hutch.Protocol.Api;
 using Microsoft.Win32.SafeHandles;
+using static Hutch.Linux.Interop.Errno;
 
 namespace Hutch.Files.Checkpoints;
 
@@ -24,7 +25,6 @@ internal sealed class Reconciler
     private const long RacyMarginNs = 50_000_000;
     private const int MaxAttempts = 8;
     private const int OwnerOnly = 0x1c0;
-    private const int EEXIST = 17, EISDIR = 21, ENOTEMPTY = 39;
 
     private readonly Dictionary<string, List<ManifestEntry>> _children = new(StringComparer.Ordinal);
     private readonly ManifestEntry? _root;

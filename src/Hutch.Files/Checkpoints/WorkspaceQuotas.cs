@@ -2,6 +2,7 @@ using System.Globalization;
 using Hutch.Linux;
 using Hutch.Linux.Interop;
 using Microsoft.Win32.SafeHandles;
+using static Hutch.Linux.Interop.Errno;
 
 namespace Hutch.Files.Checkpoints;
 
@@ -25,7 +26,6 @@ public readonly record struct DiskUsage(long Bytes, long? LimitBytes);
 /// </remarks>
 public sealed class WorkspaceQuotas
 {
-    private const int ENOTTY = 25;
     private readonly string _qgroups;
 
     private WorkspaceQuotas(string qgroups) => _qgroups = qgroups;

@@ -20,4 +20,17 @@ public static class Errno
     public const int ENOTDIR = 20;
     public const int EEXIST = 17;
     public const int EINVAL = 22;
+    public const int ENXIO = 6;
+    public const int EXDEV = 18;
+    public const int EISDIR = 21;
+    public const int ENOTTY = 25;
+    public const int EFBIG = 27;
+    public const int ENOSPC = 28;
+    public const int ENAMETOOLONG = 36;
+    public const int ENOSYS = 38;
+    public const int ENOTEMPTY = 39;
+    public const int ELOOP = 40;
+    public const int EOPNOTSUPP = 95;
+    public const int EAFNOSUPPORT = 97;
+    public const int EDQUOT = 122;
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using static Hutch.Linux.Interop.Errno;
 
 namespace Hutch.Runtime.Oci;
 
@@ -14,9 +15,6 @@ namespace Hutch.Runtime.Oci;
 /// </summary>
 public static class SeccompProfile
 {
-    private const int EPERM = 1;
-    private const int ENOSYS = 38;
-    private const int EAFNOSUPPORT = 97;
 
     /// <summary>
     /// The socket families a sandbox may open: AF_UNIX (1), AF_INET (2), AF_INET6 (10), and AF_NETLINK

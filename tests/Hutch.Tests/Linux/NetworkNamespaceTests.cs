@@ -35,7 +35,7 @@ public sealed class NetworkNamespaceTests
             using var host = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             var refused = await Assert.ThrowsAsync<SocketException>(() => host.ConnectAsync(IPAddress.Loopback, port));
             using var pidfd = NetworkNamespace.OpenProcess(server.Id);
-            using var inside = new Socket(new SafeSocketHandle((await NetworkNamespace.CreateTcpSocketInAsync(pidfd)).DangerousGetHandle(), ownsHandle: true));
+            using var inside = await NetworkNamespace.CreateTcpSocketInAsync(pidfd);
             await inside.ConnectAsync(IPAddress.Loopback, port);
             var buffer = new byte[64];
             var n = await inside.ReceiveAsync(buffer);
