@@ -8,11 +8,7 @@ public sealed partial class SandboxEngine
 {
     public Task<IReadOnlyList<SandboxEvent>> ListEventsAsync(string idOrName, CancellationToken cancellationToken = default)
     {
-        var record = _registry.Find(idOrName);
-        if (record is null || record.State == SandboxStates.Deleted)
-        {
-            throw HutchException.NotFound(idOrName);
-        }
+        var record = FindRecord(idOrName);
         return Task.FromResult<IReadOnlyList<SandboxEvent>>(_registry.Events(record.Id));
     }
 

@@ -251,11 +251,7 @@ public sealed partial class SandboxEngine
     /// </summary>
     private async Task<LiveSandbox> LiveAsync(string idOrName, CancellationToken cancellationToken)
     {
-        var record = _registry.Find(idOrName);
-        if (record is null || record.State == SandboxStates.Deleted)
-        {
-            throw HutchException.NotFound(idOrName);
-        }
+        var record = FindRecord(idOrName);
         if (_live.TryGetValue(record.Id, out var live) && live.Connection.IsOpen)
         {
             return live;

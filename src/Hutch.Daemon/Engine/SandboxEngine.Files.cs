@@ -106,11 +106,7 @@ public sealed partial class SandboxEngine
 
     private SandboxRecord FindLiveRecord(string idOrName)
     {
-        var record = _registry.Find(idOrName);
-        if (record is null || record.State is SandboxStates.Deleted or SandboxStates.Pooled)
-        {
-            throw HutchException.NotFound(idOrName);
-        }
+        var record = FindRecord(idOrName);
         return record;
     }
 

@@ -325,8 +325,7 @@ public sealed partial class SandboxEngine
     private Task<Registry.SandboxRecord> RecordAsync(string idOrName, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var record = _registry.Find(idOrName);
-        return record is null || record.State == SandboxStates.Deleted ? throw HutchException.NotFound(idOrName) : Task.FromResult(record);
+        return Task.FromResult(FindRecord(idOrName));
     }
 
     private bool IsLive(string sandboxId) => _live.TryGetValue(sandboxId, out var live) && live.Connection.IsOpen;

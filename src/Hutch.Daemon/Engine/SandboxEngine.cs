@@ -161,13 +161,16 @@ public sealed partial class SandboxEngine : ISandboxEngine
         }
     }
 
-    public Task<SandboxInfo> GetAsync(string idOrName, CancellationToken cancellationToken = default)
+    /// <summary>The one "find it or 404" of every feature: a sandbox by id or name that is not deleted (the warm pool's are never found).</summary>
+    private SandboxRecord FindRecord(string idOrName)
     {
         var record = _registry.Find(idOrName);
-        if (record is null || record.State == SandboxStates.Deleted)
-        {
-            throw HutchException.NotFound(idOrName);
-        }
+        return record is null || record.State == SandboxStates.Deleted ? throw HutchException.NotFound(idOrName) : record;
+    }
+
+    public Task<SandboxInfo> GetAsync(string idOrName, CancellationToken cancellationToken = default)
+    {
+        var record = FindRecord(idOrName);
         return Task.FromResult(Describe(record, running: _live.ContainsKey(record.Id)));
     }
 
@@ -235,11 +238,7 @@ public sealed partial class SandboxEngine : ISandboxEngine
 
     public async Task KeepAsync(string idOrName, CancellationToken cancellationToken = default)
     {
-        var record = _registry.Find(idOrName);
-        if (record is null || record.State == SandboxStates.Deleted)
-        {
-            throw HutchException.NotFound(idOrName);
-        }
+        var record = FindRecord(idOrName);
         _registry.SetOwner(record.Id, "daemon");
         if (_live.TryRemove(record.Id, out var live))
         {
