@@ -97,7 +97,7 @@ public static class DaemonHost
                 }
                 else
                 {
-                    await Problems.WriteAsync(context, e.StatusCode, ErrorCodes.InvalidRequest, $"{e.Message} Check the request against /openapi/v1.json.");
+                    await Problems.WriteAsync(context, e.StatusCode, ErrorCodes.InvalidRequest, $"{EdgeProblems.Scrub(e.Message)} Check the request against /openapi/v1.json.");
                 }
             }
             catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Reflection;
+using System.Text.RegularExpressions;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
@@ -87,16 +88,29 @@ internal static class EdgeProblems
         {
             var type = Nullable.GetUnderlyingType(parameter.ParameterType) ?? parameter.ParameterType;
             if (parameter.Name is not { } name || context.Request.RouteValues.ContainsKey(name)
-                || !context.Request.Query.TryGetValue(name, out var values) || values.ToString() is not { Length: > 0 } value
+                || !context.Request.Query.TryGetValue(name, out var values) || values.ToString() is not { } value
                 || Binds(type, value))
             {
                 continue;
             }
+            if (value.Length == 0)
+            {
+                return $"The query parameter '{name}' is empty: give {JsonTypeWords.Of(type)}, or leave it out.";
+            }
             var shown = value.Length > 40 ? value[..40] + "…" : value;
-            return $"The query parameter '{name}' must be {JsonTypeWords.Of(type)}, not '{shown}'.";
+            return values.Count > 1
+                ? $"The query parameter '{name}' is given {values.Count} times; give it once, as {JsonTypeWords.Of(type)}."
+                : $"The query parameter '{name}' must be {JsonTypeWords.Of(type)}, not '{shown}'.";
         }
         return null;
     }
+
+    /// <summary>
+    /// A binding failure's message without the .NET type the framework puts in it
+    /// ("Failed to bind parameter "Nullable&lt;bool&gt; recursive" from …" → "… parameter 'recursive' …").
+    /// </summary>
+    public static string Scrub(string message) =>
+        Regex.Replace(message, "parameter \"(?:[^\"]* )?([A-Za-z_][A-Za-z0-9_]*)\"", "parameter '$1'");
 
     /// <summary>Whether minimal APIs would bind this value (they use the type's TryParse with the invariant culture).</summary>
     private static bool Binds(Type type, string value) => type switch

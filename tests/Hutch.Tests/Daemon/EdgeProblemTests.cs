@@ -80,6 +80,8 @@ public class EdgeProblemTests(DaemonFixture fixture)
     [InlineData("GET", "/files/list?limit=99999999999", "limit", "an integer from")]
     [InlineData("POST", "/processes/p-nope/wait?timeoutMs=x", "timeoutMs", "an integer")]
     [InlineData("DELETE", "?keepWorkspace=maybe", "keepWorkspace", "true or false")]
+    [InlineData("GET", "/files/list?recursive=", "recursive", "is empty")]
+    [InlineData("GET", "/files/list?limit=1&limit=2", "limit", "given 2 times")]
     public async Task BadQueryValue_Is400_NamingTheParameterAndItsType(string method, string route, string parameter, string type)
     {
         await using var sandbox = await fixture.CreateAsync();
