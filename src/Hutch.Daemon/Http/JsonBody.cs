@@ -34,15 +34,17 @@ internal static class JsonBody
         }
     }
 
-    /// <summary>What is wrong with a body, in the caller's terms: the field (as a JSON path) and the JSON type it takes.</summary>
-    internal static string Describe(JsonException e, JsonTypeInfo root)
+    /// <summary>
+    /// What is wrong with a body, in the caller's terms: the field (as a JSON path) and the JSON type it
+    /// takes. <paramref name="subject"/> names the whole ("The request body", "The control message").
+    /// </summary>
+    internal static string Describe(JsonException e, JsonTypeInfo root, string subject = "The request body", string hint = " Check the request against /openapi/v1.json.")
     {
-        const string Check = " Check the request against /openapi/v1.json.";
         // The reader's own errors (broken JSON) come wrapped, and their messages name no .NET type.
         if (e.InnerException is JsonException reader)
         {
             var at = e.LineNumber is { } line ? $" (line {line + 1}, byte {e.BytePositionInLine + 1})" : "";
-            return $"The request body is not valid JSON{at}: {Trim(reader.Message)}{Check}";
+            return $"{subject} is not valid JSON{at}: {Trim(reader.Message)}{hint}";
         }
         var segments = Segments(e.Path);
         var field = Field(segments);
@@ -57,19 +59,19 @@ internal static class JsonBody
         {
             if (e.Message.Contains("does not contain any JSON tokens", StringComparison.Ordinal))
             {
-                return $"The request body is empty; send {JsonTypeWords.Of(root.Type, root.Options)}.{Check}";
+                return $"{subject} is empty; send {JsonTypeWords.Of(root.Type, root.Options)}.{hint}";
             }
-            return $"The request body must be {JsonTypeWords.Of(root.Type, root.Options)}.{Check}";
+            return $"{subject} must be {JsonTypeWords.Of(root.Type, root.Options)}.{hint}";
         }
         if (target is null && parent is { Kind: JsonTypeInfoKind.Object })
         {
-            return $"The request body has a field '{field}' that this request does not take.{Check}";
+            return $"{subject} has an unknown field '{field}'.{hint}";
         }
         if (target is not null)
         {
-            return $"The field '{field}' must be {JsonTypeWords.Of(target.Type, target.Options)}.{Check}";
+            return $"The field '{field}' must be {JsonTypeWords.Of(target.Type, target.Options)}.{hint}";
         }
-        return $"The request body is not valid at '{field}'.{Check}";
+        return $"{subject} is not valid at '{field}'.{hint}";
     }
 
     /// <summary>The type info a path segment leads to: a property of an object, or the element of an array or dictionary.</summary>
