@@ -53,6 +53,7 @@ public static class DaemonHost
         builder.Logging.AddFilter("Yarp", LogLevel.Error);
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         builder.Services.AddOpenApi();
+        builder.Services.AddEdgeProblems();
         builder.Services.AddHttpForwarder();
         // The limits themselves are given to UseRateLimiter below, once the engine (which resolves sandbox names) exists.
         builder.Services.AddRateLimiter(_ => { });
@@ -90,7 +91,14 @@ public static class DaemonHost
             }
             catch (BadHttpRequestException e) when (!context.Response.HasStarted)
             {
-                await Problems.WriteAsync(context, e.StatusCode, ErrorCodes.InvalidRequest, $"{e.Message} Check the request against /openapi/v1.json.");
+                if (EdgeProblems.DescribeBadQuery(context) is { } query)
+                {
+                    await Problems.WriteAsync(context, 400, ErrorCodes.InvalidQuery, query);
+                }
+                else
+                {
+                    await Problems.WriteAsync(context, e.StatusCode, ErrorCodes.InvalidRequest, $"{EdgeProblems.Scrub(e.Message)} Check the request against /openapi/v1.json.");
+                }
             }
             catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)
             {
@@ -98,6 +106,9 @@ public static class DaemonHost
                 await Problems.WriteAsync(context, 500, ErrorCodes.Internal, "Hutch failed unexpectedly; the daemon's log has the details.");
             }
         });
+        // After the key check (an unknown route without the key is a 401, not a map of the API), and
+        // around everything else: the framework's bodiless 404/405/415 become problems with a code.
+        app.UseEdgeProblems();
         // After the key check: a request without the key is refused before it spends anyone's budget,
         // and each limit partitions on the key it was sent with.
         var limits = new RequestLimits(options, engine.LiveIdOf);

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Hutch.Daemon.Engine;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -53,6 +54,11 @@ internal static class PortEndpoints
         app.Map("/v1/sandboxes/{id}/ports/{port}/{**rest}", async (string id, string port, HttpContext context) =>
             {
                 AllowAnyBodySize(context);
+                // The sandbox's server answers for itself: its bodiless 404 stays its own, not a Hutch problem.
+                if (context.Features.Get<IStatusCodePagesFeature>() is { } pages)
+                {
+                    pages.Enabled = false;
+                }
                 var number = SandboxEngine.ValidatePort(port);
                 var sandboxId = await engine.ResolveRunningAsync(id, context.RequestAborted);
                 var transformer = new SandboxTransformer(number, RemainingPath(context, id, port));

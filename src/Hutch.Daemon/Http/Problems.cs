@@ -23,6 +23,7 @@ internal static class Problems
         400 => "Bad request",
         401 => "Unauthorized",
         404 => "Not found",
+        405 => "Method not allowed",
         409 => "Conflict",
         413 => "Payload too large",
         403 => "Forbidden",

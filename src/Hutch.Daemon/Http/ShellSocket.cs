@@ -214,7 +214,8 @@ internal sealed class ShellSocket : IAsyncDisposable
         catch (JsonException e)
         {
             await SendTextAsync(new ShellMessage(ShellMessageTypes.Error, Code: ErrorCodes.InvalidRequest,
-                Message: $"The control message is not valid JSON of the shape {{\"type\":\"resize\",\"cols\":80,\"rows\":24}}: {e.Message.Split(" Path:")[0]}"), token);
+                Message: JsonBody.Describe(e, ApiJsonContext.Default.ShellMessage, "The control message",
+                    " Send {\"type\":\"resize\",\"cols\":80,\"rows\":24}; input goes in binary messages.")), token);
         }
         catch (HutchException e) when (e.Code != ErrorCodes.SandboxDied)
         {

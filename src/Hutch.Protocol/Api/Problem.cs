@@ -11,6 +11,14 @@ public sealed record Health(string Status, string Version, string Runtime, int S
 public static class ErrorCodes
 {
     public const string InvalidRequest = "invalid_request";
+    /// <summary>400: a query parameter's value is not of its type (the detail names the parameter and the type).</summary>
+    public const string InvalidQuery = "invalid_query";
+    /// <summary>404: no route has this path; /openapi/v1.json lists them.</summary>
+    public const string RouteNotFound = "route_not_found";
+    /// <summary>405: the path exists but not with this method; the Allow header lists the methods it takes.</summary>
+    public const string MethodNotAllowed = "method_not_allowed";
+    /// <summary>415: the body's Content-Type is not one the route takes (JSON routes take application/json).</summary>
+    public const string UnsupportedMediaType = "unsupported_media_type";
     public const string Unauthorized = "unauthorized";
     public const string SandboxNotFound = "sandbox_not_found";
     public const string NameTaken = "name_taken";

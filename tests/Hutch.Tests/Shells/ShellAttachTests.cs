@@ -141,6 +141,36 @@ public class ShellAttachTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task ControlMessage_OfTheWrongType_IsAnsweredWithAnErrorNamingTheFieldAndItsJsonType()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        var shell = await Client.OpenShellAsync(sandbox.Id);
+        using var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", $"Bearer {fixture.ApiKey}");
+        await socket.ConnectAsync(new Uri($"{fixture.Daemon.Url.Replace("http://", "ws://")}/v1/sandboxes/{sandbox.Id}/shells/{shell.Id}/attach"), CancellationToken.None);
+        using var timeout = new CancellationTokenSource(Patience);
+
+        await socket.SendAsync("{\"type\":\"resize\",\"cols\":\"80\",\"rows\":24}"u8.ToArray(), WebSocketMessageType.Text, true, timeout.Token);
+        string? error = null;
+        var buffer = new byte[64 << 10];
+        while (error is null)
+        {
+            var received = await socket.ReceiveAsync(buffer, timeout.Token);
+            Assert.NotEqual(WebSocketMessageType.Close, received.MessageType);
+            var text = Encoding.UTF8.GetString(buffer, 0, received.Count);
+            if (received.MessageType == WebSocketMessageType.Text && text.Contains("\"error\""))
+            {
+                error = text;
+            }
+        }
+
+        using var message = System.Text.Json.JsonDocument.Parse(error);
+        Assert.Equal(ErrorCodes.InvalidRequest, message.RootElement.GetProperty("code").GetString());
+        Assert.Contains("'cols' must be an integer", message.RootElement.GetProperty("message").GetString());
+        Assert.DoesNotContain("System.", error);
+    }
+
+    [Fact]
     public async Task AttachRoute_WithoutAWebSocket_OrWithABadCursor_IsAProblem()
     {
         await using var sandbox = await fixture.CreateAsync();
