@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using Hutch.Client.Local;
 
 namespace Hutch.Cli.Files;
 
@@ -36,7 +37,7 @@ internal static class TarMaker
             {
                 await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, name + "/")
                 {
-                    Mode = LocalFiles.Permissions(info.UnixFileMode),
+                    Mode = LocalFs.Permissions(info.UnixFileMode),
                     ModificationTime = info.LastWriteTimeUtc,
                 }, cancellationToken).ConfigureAwait(false);
                 await WriteChildrenAsync(writer, subdirectory, name + "/", cancellationToken).ConfigureAwait(false);
@@ -52,7 +53,7 @@ internal static class TarMaker
     {
         var entry = new PaxTarEntry(TarEntryType.RegularFile, name)
         {
-            Mode = LocalFiles.Permissions(file.UnixFileMode),
+            Mode = LocalFs.Permissions(file.UnixFileMode),
             ModificationTime = file.LastWriteTimeUtc,
         };
         // An empty file is never opened: a FIFO, socket or device looks like one to portable .NET (size
@@ -63,7 +64,7 @@ internal static class TarMaker
             await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
             return;
         }
-        await using var data = LocalFiles.OpenRead(file.FullName);
+        await using var data = LocalFs.OpenRead(file.FullName);
         entry.DataStream = data;
         await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
     }

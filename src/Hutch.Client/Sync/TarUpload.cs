@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Pipelines;
 using System.Runtime.ExceptionServices;
+using Hutch.Client.Local;
 
 namespace Hutch.Client.Sync;
 
@@ -94,8 +95,8 @@ internal static class TarUpload
             await tar.WriteEntryAsync(file, cancellationToken).ConfigureAwait(false);
             return 0;
         }
-        LocalFs.CheckParents(localDirectory, entry.Path);
-        await using var content = new VerifyingReadStream(LocalFs.OpenRead(LocalFs.Full(localDirectory, entry.Path)), entry);
+        LocalEntries.CheckParents(localDirectory, entry.Path);
+        await using var content = new VerifyingReadStream(LocalFs.OpenRead(LocalEntries.Full(localDirectory, entry.Path)), entry);
         file.DataStream = content;
         await tar.WriteEntryAsync(file, cancellationToken).ConfigureAwait(false);
         return entry.Size;
