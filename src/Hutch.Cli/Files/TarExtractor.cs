@@ -60,7 +60,7 @@ internal static class TarExtractor
                         real.Add(relative);
                         directories.Add((path, LocalFs.Permissions(entry.Mode), entry.ModificationTime));
                         break;
-                    case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                    case var type when LocalTar.IsRegularFile(type):
                         await WriteFileAsync(path, entry, cancellationToken).ConfigureAwait(false);
                         break;
                     case TarEntryType.SymbolicLink when !string.IsNullOrEmpty(entry.LinkName):

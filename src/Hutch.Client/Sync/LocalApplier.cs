@@ -133,7 +133,7 @@ internal sealed class LocalApplier(string localDirectory, ISyncRemote remote, st
                 {
                     continue; // not asked for: never written
                 }
-                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile))
+                if (!LocalTar.IsRegularFile(entry.EntryType))
                 {
                     throw SandboxChanged(write.Sandbox.Path, "is no longer a regular file");
                 }
