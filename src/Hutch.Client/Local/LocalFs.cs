@@ -6,7 +6,7 @@ internal enum LocalKind { None, File, Directory, Symlink }
 /// <summary>
 /// The local file system as `hutch cp` and sync both touch it: lstat without following a final symlink,
 /// reading a file that others may still write, permission bits only, and cleaning up after a failure.
-/// Shared by the CLI (through InternalsVisibleTo) and <see cref="Hutch.Client.Sync"/>.
+/// Shared by the CLI and the sync library (both through InternalsVisibleTo).
 /// </summary>
 internal static class LocalFs
 {
