@@ -23,9 +23,12 @@ ensure_deps() {
 
 # Builds the agent (NativeAOT) and the CLI into artifacts/ when any source is newer than the last build.
 ensure_built() {
+  # obj/ and bin/ are left out of the check: every build (dotnet test's too) rewrites obj/*.AssemblyInfo.cs
+  # when the commit changes (the version carries its hash), which made the next run publish again.
   local root=$1 stamp=$1/artifacts/.build-stamp
   if [[ -f $stamp && -x $root/artifacts/agent/hutch-agent && -x $root/artifacts/cli/hutch ]] \
-     && [[ -z $(find "$root/src" "$root/Directory.Build.props" "$root/Directory.Packages.props" -newer "$stamp" \
+     && [[ -z $(find "$root/src" "$root/Directory.Build.props" "$root/Directory.Packages.props" \
+                  \( -name obj -o -name bin \) -prune -o -newer "$stamp" \
                   \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -print -quit) ]]; then
     return 0
   fi

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.IO.Pipelines;
 using Hutch.Cli.Files;
 using Hutch.Client;
+using Hutch.Client.Local;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Commands;
@@ -92,7 +93,7 @@ internal static class CopyCommand
             {
                 target = CopyEndpoint.RemoteJoin(to.Path, name);
             }
-            await using var file = LocalFiles.OpenRead(local);
+            await using var file = LocalFs.OpenRead(local);
             await client.UploadAsync(sandbox, target, file, LocalFiles.FormatMode(File.GetUnixFileMode(local)),
                 cancellationToken: cancellationToken).ConfigureAwait(false);
         }
@@ -165,7 +166,7 @@ internal static class CopyCommand
             case FileTypes.Directory:
             {
                 var target = local;
-                var kind = LocalFiles.Lstat(local);
+                var kind = LocalFs.Lstat(local);
                 if (Directory.Exists(local))
                 {
                     target = from.MeansContents ? local : Path.Join(local, CopyEndpoint.RemoteName(entry.Path));
@@ -173,7 +174,7 @@ internal static class CopyCommand
                 else if (kind != LocalKind.None)
                 {
                     throw new CliException(ErrorCodes.NotADirectory,
-                        $"{local} is a {LocalFiles.Describe(kind)}, so the directory {from} cannot be copied to it: give a directory, or a path that does not exist yet");
+                        $"{local} is a {LocalFs.Describe(kind)}, so the directory {from} cannot be copied to it: give a directory, or a path that does not exist yet");
                 }
                 Directory.CreateDirectory(target);
                 await using var archive = new RemoteStream(await client.ExportAsync(sandbox, entry.Path, cancellationToken: cancellationToken).ConfigureAwait(false));
@@ -187,7 +188,7 @@ internal static class CopyCommand
                 {
                     await LocalFiles.WriteAsync(target, download, LocalFiles.ParseMode(entry.Mode), cancellationToken).ConfigureAwait(false);
                 }
-                if (LocalFiles.Lstat(target) == LocalKind.File)
+                if (LocalFs.Lstat(target) == LocalKind.File)
                 {
                     File.SetLastWriteTimeUtc(target, entry.Mtime.UtcDateTime);
                 }
@@ -196,7 +197,7 @@ internal static class CopyCommand
             case FileTypes.Symlink:
             {
                 var target = FileTarget(local, entry);
-                if (LocalFiles.Lstat(target) is LocalKind.File or LocalKind.Symlink)
+                if (LocalFs.Lstat(target) is LocalKind.File or LocalKind.Symlink)
                 {
                     File.Delete(target);
                 }
@@ -214,7 +215,7 @@ internal static class CopyCommand
         if (Directory.Exists(local))
         {
             var inside = Path.Join(local, CopyEndpoint.RemoteName(entry.Path));
-            return LocalFiles.Lstat(inside) == LocalKind.Directory
+            return LocalFs.Lstat(inside) == LocalKind.Directory
                 ? throw new CliException(ErrorCodes.IsADirectory, $"{inside} is a directory: move it away or copy somewhere else")
                 : inside;
         }

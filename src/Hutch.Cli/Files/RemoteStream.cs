@@ -1,4 +1,5 @@
 using Hutch.Client;
+using Hutch.Client.Local;
 
 namespace Hutch.Cli.Files;
 
@@ -7,13 +8,9 @@ namespace Hutch.Cli.Files;
 /// happened: the connection breaking off mid-body is <c>stream_interrupted</c>, never mistaken for an
 /// I/O error of the local file being written.
 /// </summary>
-internal sealed class RemoteStream(Stream inner) : Stream
+internal sealed class RemoteStream(Stream inner) : ReadOnlyStreamWrapper(inner)
 {
-    public override bool CanRead => true;
-
     public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
 
     public override long Length => throw new NotSupportedException();
 
@@ -27,7 +24,7 @@ internal sealed class RemoteStream(Stream inner) : Stream
     {
         try
         {
-            return inner.Read(buffer, offset, count);
+            return Inner.Read(buffer, offset, count);
         }
         catch (IOException e)
         {
@@ -39,40 +36,12 @@ internal sealed class RemoteStream(Stream inner) : Stream
     {
         try
         {
-            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
         catch (IOException e)
         {
             throw Interrupted(e);
         }
-    }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-        base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
     }
 
     private static CliException Interrupted(IOException e) =>

@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using Hutch.Cli.Output;
+using Hutch.Client.Local;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Files;
@@ -57,9 +58,9 @@ internal static class TarExtractor
                     case TarEntryType.Directory:
                         MakeDirectory(path);
                         real.Add(relative);
-                        directories.Add((path, LocalFiles.Permissions(entry.Mode), entry.ModificationTime));
+                        directories.Add((path, LocalFs.Permissions(entry.Mode), entry.ModificationTime));
                         break;
-                    case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                    case var type when LocalTar.IsRegularFile(type):
                         await WriteFileAsync(path, entry, cancellationToken).ConfigureAwait(false);
                         break;
                     case TarEntryType.SymbolicLink when !string.IsNullOrEmpty(entry.LinkName):
@@ -80,7 +81,7 @@ internal static class TarExtractor
         for (var i = directories.Count - 1; i >= 0; i--)
         {
             var (path, mode, mtime) = directories[i];
-            if (LocalFiles.Lstat(path) == LocalKind.Directory)
+            if (LocalFs.Lstat(path) == LocalKind.Directory)
             {
                 File.SetUnixFileMode(path, mode);
                 Directory.SetLastWriteTimeUtc(path, mtime.UtcDateTime);
@@ -128,14 +129,14 @@ internal static class TarExtractor
                 continue;
             }
             var path = Path.Join(root, ancestor);
-            var kind = LocalFiles.Lstat(path);
+            var kind = LocalFs.Lstat(path);
             if (kind == LocalKind.None)
             {
                 Directory.CreateDirectory(path);
             }
             else if (kind != LocalKind.Directory)
             {
-                throw Refused(name, $"it lies beneath '{SafeText.Show(ancestor)}', which is a {LocalFiles.Describe(kind)} here, and nothing is written through one");
+                throw Refused(name, $"it lies beneath '{SafeText.Show(ancestor)}', which is a {LocalFs.Describe(kind)} here, and nothing is written through one");
             }
             real.Add(ancestor);
         }
@@ -143,7 +144,7 @@ internal static class TarExtractor
 
     private static void MakeDirectory(string path)
     {
-        var kind = LocalFiles.Lstat(path);
+        var kind = LocalFs.Lstat(path);
         if (kind == LocalKind.Directory)
         {
             return;
@@ -163,7 +164,7 @@ internal static class TarExtractor
         {
             Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
-            UnixCreateMode = LocalFiles.Permissions(entry.Mode),
+            UnixCreateMode = LocalFs.Permissions(entry.Mode),
             Options = FileOptions.Asynchronous,
         }))
         {
@@ -178,7 +179,7 @@ internal static class TarExtractor
     /// <summary>Removes a file or symlink where a non-directory goes; a directory there is refused (tar would not merge them either).</summary>
     private static void ClearForNonDirectory(string path, string name)
     {
-        switch (LocalFiles.Lstat(path))
+        switch (LocalFs.Lstat(path))
         {
             case LocalKind.Directory:
                 throw new CliException(ErrorCodes.IsADirectory,

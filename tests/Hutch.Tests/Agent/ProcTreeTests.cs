@@ -4,6 +4,7 @@ using Hutch.Linux;
 namespace Hutch.Tests.Agent;
 
 /// <summary>The /proc scan behind "kill the whole process tree".</summary>
+[Trait("Category", "Unit")]
 public sealed class ProcTreeTests
 {
     [Fact]

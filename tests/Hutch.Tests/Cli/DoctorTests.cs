@@ -4,6 +4,7 @@ using Hutch.Runtime.Limits;
 
 namespace Hutch.Tests.Cli;
 
+[Trait("Category", "Unit")]
 public class DoctorTests
 {
     private const string V1Mounts = """

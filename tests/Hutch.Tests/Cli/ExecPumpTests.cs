@@ -4,6 +4,7 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Tests.Cli;
 
+[Trait("Category", "Unit")]
 public class ExecPumpTests
 {
     private static async IAsyncEnumerable<ExecEvent> Events(params ExecEvent[] events)

@@ -2,6 +2,7 @@ using Hutch.Cli;
 
 namespace Hutch.Tests.Cli;
 
+[Trait("Category", "Unit")]
 public class ExitCodeTests
 {
     [Theory]

@@ -7,6 +7,7 @@ using Hutch.Protocol.Api;
 namespace Hutch.Tests.Cli;
 
 /// <summary>The file commands' command lines and human output: no daemon involved.</summary>
+[Trait("Category", "Unit")]
 public class FilesCliParsingTests
 {
     private static readonly DateTimeOffset Now = new(2025, 1, 2, 12, 0, 0, TimeSpan.Zero);

@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.Text;
 using Hutch.Cli;
 using Hutch.Cli.Files;
+using Hutch.Client.Local;
 using Hutch.Protocol.Api;
 using Hutch.Tests.Infrastructure;
 
@@ -11,6 +12,7 @@ namespace Hutch.Tests.Cli;
 /// The CLI's local tar maker and extractor (`hutch cp` of directories). The extractor unpacks what a
 /// sandbox exported, so its tests read like the attacks a hostile sandbox would try on the user's machine.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class FilesCliTarTests : IDisposable
 {
     private readonly string _dir = TestPaths.NewTempDir("hutch-cpt");

@@ -4,6 +4,7 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Tests.Cli;
 
+[Trait("Category", "Unit")]
 public class OutputTests
 {
     private static readonly DateTimeOffset Now = new(2025, 1, 2, 12, 0, 0, TimeSpan.Zero);

@@ -5,6 +5,7 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Tests.Cli;
 
+[Trait("Category", "Unit")]
 public class ParsingTests
 {
     private static ParseResult Parse(params string[] args) => HutchCli.BuildRoot(new TestConsole().Console).Parse(args);

@@ -6,6 +6,7 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Tests.Cli;
 
+[Trait("Category", "Unit")]
 public class RunCommandTests
 {
     /// <summary>An engine that records calls; exec prints "out" and exits with the given status, or waits to be cancelled.</summary>

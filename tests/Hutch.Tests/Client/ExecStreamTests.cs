@@ -5,6 +5,7 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Tests.Client;
 
+[Trait("Category", "Unit")]
 public class ExecStreamTests
 {
     private static HutchClient ClientOver(Stream body, FakeHandler? handler = null) =>

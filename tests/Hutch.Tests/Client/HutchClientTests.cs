@@ -5,6 +5,7 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Tests.Client;
 
+[Trait("Category", "Unit")]
 public class HutchClientTests
 {
     private const string SandboxJson = """

@@ -2,6 +2,7 @@ using Hutch.Client;
 
 namespace Hutch.Tests.Client;
 
+[Trait("Category", "Unit")]
 public sealed class HutchEndpointTests : IDisposable
 {
     private readonly string _dataDir = Directory.CreateTempSubdirectory("hutch-endpoint-").FullName;

@@ -5,6 +5,7 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Tests.Client;
 
+[Trait("Category", "Unit")]
 public class NdjsonReaderTests
 {
     [Fact]

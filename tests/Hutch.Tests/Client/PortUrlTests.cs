@@ -3,6 +3,7 @@ using Hutch.Client;
 namespace Hutch.Tests.Client;
 
 /// <summary>The SDK's addresses of a server inside a sandbox: /v1/sandboxes/{id}/ports/{port}/….</summary>
+[Trait("Category", "Unit")]
 public sealed class PortUrlTests : IDisposable
 {
     private readonly HutchClient _client = new(new Uri("http://proxy/hutch"), "secret-key");

@@ -6,6 +6,7 @@ using Hutch.Tests.Infrastructure;
 namespace Hutch.Tests.Files;
 
 /// <summary>Unified diffs applied to a workspace: all or nothing, never through a symlink.</summary>
+[Trait("Category", "Unit")]
 public sealed class WorkspacePatchTests : IDisposable
 {
     private readonly string _dir = TestPaths.NewTempDir("hutch-patch");

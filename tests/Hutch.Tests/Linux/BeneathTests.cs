@@ -6,6 +6,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Hutch.Tests.Linux;
 
 /// <summary>Kernel-enforced containment of paths (security invariant 4), attacked from inside the root.</summary>
+[Trait("Category", "Unit")]
 public sealed class BeneathTests : IDisposable
 {
     private readonly string _dir = TestPaths.NewTempDir("hutch-b");

@@ -4,6 +4,7 @@ using Hutch.Tests.Infrastructure;
 namespace Hutch.Tests.Linux;
 
 /// <summary>Deleting whatever a sandbox built: any depth, never through a symlink.</summary>
+[Trait("Category", "Unit")]
 public sealed class TreeRemoverTests : IDisposable
 {
     private readonly string _dir = TestPaths.NewTempDir("hutch-tr");

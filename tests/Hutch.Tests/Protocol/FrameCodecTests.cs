@@ -2,6 +2,7 @@ using Hutch.Protocol.Agent;
 
 namespace Hutch.Tests.Protocol;
 
+[Trait("Category", "Unit")]
 public class FrameCodecTests
 {
     [Fact]

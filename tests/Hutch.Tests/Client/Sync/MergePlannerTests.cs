@@ -9,6 +9,7 @@ namespace Hutch.Tests.Client.Sync;
 /// "x" (or of a small tree); each row checks the decision, what is written or deleted locally, and the
 /// next baseline.
 /// </summary>
+[Trait("Category", "Unit")]
 public class MergePlannerTests
 {
     private static SyncEntry F(string content, string mode = "644", string path = "x") =>

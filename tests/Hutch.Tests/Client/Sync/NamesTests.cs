@@ -4,6 +4,7 @@ using static Hutch.Tests.Client.Sync.SyncTestTree;
 namespace Hutch.Tests.Client.Sync;
 
 /// <summary>Names that break naive tools: unicode, newlines, control characters, spaces, long paths.</summary>
+[Trait("Category", "Unit")]
 public class NamesTests
 {
     public static TheoryData<string> Names() =>

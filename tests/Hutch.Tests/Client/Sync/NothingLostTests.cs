@@ -8,6 +8,7 @@ namespace Hutch.Tests.Client.Sync;
 /// moved, a local file is replaced only by the sandbox's own change of it, every sandbox change ends
 /// up somewhere local, and the sandbox is never touched.
 /// </summary>
+[Trait("Category", "Unit")]
 public class NothingLostTests
 {
     private static readonly string[] Files = ["a", "b", "c", "d/e", "d/f", "d/g/h", "i/j"];

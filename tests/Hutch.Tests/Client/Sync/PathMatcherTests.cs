@@ -2,6 +2,7 @@ using Hutch.Client.Sync;
 
 namespace Hutch.Tests.Client.Sync;
 
+[Trait("Category", "Unit")]
 public class PathMatcherTests
 {
     [Theory]

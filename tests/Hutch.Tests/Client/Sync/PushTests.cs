@@ -4,6 +4,7 @@ using static Hutch.Tests.Client.Sync.SyncTestTree;
 
 namespace Hutch.Tests.Client.Sync;
 
+[Trait("Category", "Unit")]
 public class PushTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using Hutch.Client.Sync;
 
 namespace Hutch.Tests.Client.Sync;
 
+[Trait("Category", "Unit")]
 public class SyncStateTests
 {
     private static SyncEntry F(string path, string content) =>

@@ -13,6 +13,7 @@ namespace Hutch.Tests.Daemon.Output;
 /// output lives in an unlinked private file, and the streamed JSON is what serializing the whole
 /// result as strings gives, byte for byte.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class CollectedOutputTests : IDisposable
 {
     private readonly string _dir = TestPaths.NewTempDir("hutch-out");

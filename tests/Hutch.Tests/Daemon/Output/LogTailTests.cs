@@ -3,6 +3,7 @@ using Hutch.Daemon.Engine.Services;
 
 namespace Hutch.Tests.Daemon.Output;
 
+[Trait("Category", "Unit")]
 public sealed class LogTailTests
 {
     [Fact]

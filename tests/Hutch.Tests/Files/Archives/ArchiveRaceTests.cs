@@ -7,6 +7,7 @@ namespace Hutch.Tests.Files.Archives;
 /// writes into (or the export walks) for a symlink that leads out of the workspace, in a loop. Imports
 /// may fail or succeed; nothing outside may ever be written or read.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ArchiveRaceTests : IDisposable
 {
     private readonly ArchiveSandbox _box = new();

@@ -7,6 +7,7 @@ using Hutch.Protocol.Api;
 namespace Hutch.Tests.Files.Archives;
 
 /// <summary>Exporting files, directories and links as a streamed tar, never reading through a link.</summary>
+[Trait("Category", "Unit")]
 public sealed class ExportTests : IDisposable
 {
     private readonly ArchiveSandbox _box = new();

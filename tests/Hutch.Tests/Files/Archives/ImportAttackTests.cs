@@ -9,6 +9,7 @@ namespace Hutch.Tests.Files.Archives;
 /// archive_refused naming the member, and leaves the workspace (hidden entries included) and the
 /// canary directory outside it exactly as they were, although a harmless member came first.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class ImportAttackTests : IDisposable
 {
     private readonly ArchiveSandbox _box = new();

@@ -5,6 +5,7 @@ using Hutch.Protocol.Api;
 namespace Hutch.Tests.Files.Archives;
 
 /// <summary>Archives made by GNU tar import as they are, and exports extract with GNU tar as they were.</summary>
+[Trait("Category", "Unit")]
 public sealed class InteropTests : IDisposable
 {
     private readonly ArchiveSandbox _box = new();

@@ -10,6 +10,7 @@ namespace Hutch.Tests.Files.Patching;
 /// the new one byte for byte. Random-ish contents (few distinct lines, so context repeats; CRLF,
 /// Latin-1 and invalid UTF-8 bytes; files with and without a final newline) at every context size.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class GitRoundTripTests : IDisposable
 {
     private static readonly byte[][] Vocabulary =

@@ -4,6 +4,7 @@ using Hutch.Files.Patching;
 namespace Hutch.Tests.Files.Patching;
 
 /// <summary>Applying parsed hunks to current file bytes: exact matches, moved context, and refusals that say where.</summary>
+[Trait("Category", "Unit")]
 public sealed class HunkApplierTests
 {
     private static string Apply(string diff, string? current) =>

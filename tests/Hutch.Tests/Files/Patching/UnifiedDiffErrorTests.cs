@@ -3,6 +3,7 @@ using Hutch.Files.Patching;
 namespace Hutch.Tests.Files.Patching;
 
 /// <summary>Diffs that must be refused, each with the line of the diff that is wrong.</summary>
+[Trait("Category", "Unit")]
 public sealed class UnifiedDiffErrorTests
 {
     private static PatchException Refused(string diff) => Assert.Throws<PatchException>(() => UnifiedDiff.Parse(diff));

@@ -4,6 +4,7 @@ using Hutch.Files.Patching;
 namespace Hutch.Tests.Files.Patching;
 
 /// <summary>Reading real git diff and diff -u output into file patches.</summary>
+[Trait("Category", "Unit")]
 public sealed class UnifiedDiffTests
 {
     private static readonly IReadOnlyList<FilePatch> Many = UnifiedDiff.Parse(GitSamples.Many);

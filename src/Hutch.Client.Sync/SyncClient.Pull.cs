@@ -1,3 +1,5 @@
+using Hutch.Client.Local;
+
 namespace Hutch.Client.Sync;
 
 public sealed partial class SyncClient
@@ -29,7 +31,7 @@ public sealed partial class SyncClient
 
         SyncStateStore.EnsureFolder(local);
         var state = (await SyncStateStore.LoadAsync(local, SandboxId, root, cancellationToken).ConfigureAwait(false))
-            .WithResolvedConflicts(copy => LocalFs.Lstat(LocalFs.Full(local, copy)) != LocalKind.None);
+            .WithResolvedConflicts(copy => LocalFs.Lstat(LocalEntries.Full(local, copy)) != LocalKind.None);
         var scan = await LocalScanner.ScanAsync(local, excludes, cancellationToken).ConfigureAwait(false);
         var sandbox = (await ListSandboxAsync(root, cancellationToken).ConfigureAwait(false))
             .Where(e => !excludes.IsMatch(e.Path, e.Type == SyncEntryType.Directory))

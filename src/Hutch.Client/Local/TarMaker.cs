@@ -1,6 +1,6 @@
 using System.Formats.Tar;
 
-namespace Hutch.Cli.Files;
+namespace Hutch.Client.Local;
 
 /// <summary>
 /// Writes a local directory as a pax tar, streamed (`hutch cp DIR ID:PATH` sends it to the import API
@@ -36,7 +36,7 @@ internal static class TarMaker
             {
                 await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.Directory, name + "/")
                 {
-                    Mode = LocalFiles.Permissions(info.UnixFileMode),
+                    Mode = LocalFs.Permissions(info.UnixFileMode),
                     ModificationTime = info.LastWriteTimeUtc,
                 }, cancellationToken).ConfigureAwait(false);
                 await WriteChildrenAsync(writer, subdirectory, name + "/", cancellationToken).ConfigureAwait(false);
@@ -48,23 +48,10 @@ internal static class TarMaker
         }
     }
 
-    private static async Task WriteFileAsync(TarWriter writer, FileInfo file, string name, CancellationToken cancellationToken)
-    {
-        var entry = new PaxTarEntry(TarEntryType.RegularFile, name)
+    private static Task WriteFileAsync(TarWriter writer, FileInfo file, string name, CancellationToken cancellationToken) =>
+        LocalTar.WriteFileAsync(writer, new PaxTarEntry(TarEntryType.RegularFile, name)
         {
-            Mode = LocalFiles.Permissions(file.UnixFileMode),
+            Mode = LocalFs.Permissions(file.UnixFileMode),
             ModificationTime = file.LastWriteTimeUtc,
-        };
-        // An empty file is never opened: a FIFO, socket or device looks like one to portable .NET (size
-        // 0, not a directory), and opening a FIFO would block until something writes to it. Such nodes
-        // arrive as empty files, which is also all the workspace would accept of them.
-        if (file.Length == 0)
-        {
-            await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        await using var data = LocalFiles.OpenRead(file.FullName);
-        entry.DataStream = data;
-        await writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
-    }
+        }, file.Length, () => LocalFs.OpenRead(file.FullName), cancellationToken);
 }

@@ -1,32 +1,18 @@
 using System.Security.Cryptography;
+using Hutch.Client.Local;
 
 namespace Hutch.Client.Sync;
 
-/// <summary>What a local path is, seen without following a final symlink (lstat).</summary>
-internal enum LocalKind { None, File, Directory, Symlink }
-
 /// <summary>
-/// The local file system as sync touches it: lstat, hashing, modes, and the checks that make every
-/// replacement or deletion safe (the path is still what the merge saw; no directory on the way is a symlink).
+/// Local paths as sync entries: hashing, modes, and the checks that make every replacement or deletion
+/// safe (the path is still what the merge saw; no directory on the way is a symlink). The plain file
+/// system calls underneath are <see cref="LocalFs"/>, shared with `hutch cp`.
 /// </summary>
-internal static class LocalFs
+internal static class LocalEntries
 {
-    private const FileAttributes Missing = (FileAttributes)(-1);
 
     /// <summary>The local path of a relative sync path ('/' is a separator on every OS .NET runs on).</summary>
     public static string Full(string root, string relative) => relative.Length == 0 ? root : Path.Join(root, relative);
-
-    /// <summary>What is at <paramref name="fullPath"/>, not following it if it is a symlink.</summary>
-    public static LocalKind Lstat(string fullPath)
-    {
-        // FileSystemInfo.Attributes comes from lstat: a symlink reports ReparsePoint (plus Directory when
-        // it points at one), and a missing path reports -1.
-        var attributes = new FileInfo(fullPath).Attributes;
-        return attributes == Missing ? LocalKind.None
-            : attributes.HasFlag(FileAttributes.ReparsePoint) ? LocalKind.Symlink
-            : attributes.HasFlag(FileAttributes.Directory) ? LocalKind.Directory
-            : LocalKind.File;
-    }
 
     /// <summary>
     /// Throws unless every directory between <paramref name="root"/> and <paramref name="relative"/> is a
@@ -36,7 +22,7 @@ internal static class LocalFs
     {
         foreach (var ancestor in SyncPath.Ancestors(relative))
         {
-            var kind = Lstat(Full(root, ancestor));
+            var kind = LocalFs.Lstat(Full(root, ancestor));
             if (kind != LocalKind.Directory)
             {
                 throw new SyncException(kind == LocalKind.None ? SyncErrorCodes.LocalChanged : SyncErrorCodes.UnsafeLocalPath,
@@ -57,17 +43,9 @@ internal static class LocalFs
         {
             return SyncEntry.EmptySha256;
         }
-        await using var stream = OpenRead(fullPath);
+        await using var stream = LocalFs.OpenRead(fullPath);
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
     }
-
-    public static FileStream OpenRead(string fullPath) => new(fullPath, new FileStreamOptions
-    {
-        Mode = FileMode.Open,
-        Access = FileAccess.Read,
-        Share = FileShare.ReadWrite | FileShare.Delete,
-        Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
-    });
 
     /// <summary>The permission bits of a scanned entry; on Windows, which has none, the usual 0644 / 0755.</summary>
     public static int ModeOf(FileSystemInfo info)
@@ -88,7 +66,7 @@ internal static class LocalFs
         }
     }
 
-    /// <summary>Sets permission bits of a path the caller just checked with <see cref="Lstat"/> to be no symlink.</summary>
+    /// <summary>Sets permission bits of a path the caller just checked with <see cref="LocalFs.Lstat"/> to be no symlink.</summary>
     public static void SetMode(string fullPath, int mode)
     {
         if (!OperatingSystem.IsWindows())
@@ -118,7 +96,7 @@ internal static class LocalFs
     public static async Task<SyncEntry?> ReadEntryAsync(string fullPath, string relative, CancellationToken cancellationToken)
     {
         FileSystemInfo info = new FileInfo(fullPath);
-        switch (Lstat(fullPath))
+        switch (LocalFs.Lstat(fullPath))
         {
             case LocalKind.Symlink:
                 return new SyncEntry(relative, SyncEntryType.Symlink, SyncEntry.PermissionMask, 0, null, info.LinkTarget);

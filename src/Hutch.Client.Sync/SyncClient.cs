@@ -31,11 +31,11 @@ public sealed partial class SyncClient
 
     /// <summary>Where the baseline of <paramref name="localDirectory"/> with this sandbox is kept.</summary>
     public string StatePath(string localDirectory) =>
-        LocalFs.Full(Path.GetFullPath(localDirectory), SyncStateStore.RelativePath(SandboxId));
+        LocalEntries.Full(Path.GetFullPath(localDirectory), SyncStateStore.RelativePath(SandboxId));
 
     /// <summary>The user's excludes, then sync's own (last, so that no "!" pattern can re-include them).</summary>
     private static PathMatcher Excludes(SyncOptions options) =>
-        new(options.Excludes.Append(SyncStateStore.ExcludePattern).Append(LocalFs.TempPattern));
+        new(options.Excludes.Append(SyncStateStore.ExcludePattern).Append(LocalEntries.TempPattern));
 
     private static string LocalRoot(string localDirectory, bool create)
     {

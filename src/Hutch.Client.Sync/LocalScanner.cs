@@ -34,7 +34,7 @@ internal static class LocalScanner
         pending.Push("");
         while (pending.TryPop(out var directory))
         {
-            foreach (var info in new DirectoryInfo(LocalFs.Full(root, directory)).EnumerateFileSystemInfos("*", OneLevel))
+            foreach (var info in new DirectoryInfo(LocalEntries.Full(root, directory)).EnumerateFileSystemInfos("*", OneLevel))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var path = directory.Length == 0 ? info.Name : directory + "/" + info.Name;
@@ -51,14 +51,14 @@ internal static class LocalScanner
                 }
                 else if (isDirectory)
                 {
-                    entries.Add(new SyncEntry(path, SyncEntryType.Directory, LocalFs.ModeOf(info), 0, null, null));
+                    entries.Add(new SyncEntry(path, SyncEntryType.Directory, LocalEntries.ModeOf(info), 0, null, null));
                     pending.Push(path);
                 }
                 else
                 {
                     var size = ((FileInfo)info).Length;
-                    var sha = await LocalFs.HashAsync(info.FullName, size, cancellationToken).ConfigureAwait(false);
-                    entries.Add(new SyncEntry(path, SyncEntryType.File, LocalFs.ModeOf(info), size, sha, null));
+                    var sha = await LocalEntries.HashAsync(info.FullName, size, cancellationToken).ConfigureAwait(false);
+                    entries.Add(new SyncEntry(path, SyncEntryType.File, LocalEntries.ModeOf(info), size, sha, null));
                 }
             }
         }

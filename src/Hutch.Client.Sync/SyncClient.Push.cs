@@ -1,3 +1,5 @@
+using Hutch.Client.Local;
+
 namespace Hutch.Client.Sync;
 
 public sealed partial class SyncClient
@@ -32,7 +34,7 @@ public sealed partial class SyncClient
         var unresolved = state.Conflicts
             .Select(c => c.SandboxCopy)
             .OfType<string>()
-            .Where(copy => LocalFs.Lstat(LocalFs.Full(local, copy)) != LocalKind.None)
+            .Where(copy => LocalFs.Lstat(LocalEntries.Full(local, copy)) != LocalKind.None)
             .ToList();
         if (unresolved.Count > 0)
         {

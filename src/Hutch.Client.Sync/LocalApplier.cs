@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Formats.Tar;
 using System.Security.Cryptography;
+using Hutch.Client.Local;
 
 namespace Hutch.Client.Sync;
 
@@ -39,8 +40,8 @@ internal sealed class LocalApplier(string localDirectory, ISyncRemote remote, st
         var files = plan.Writes.Where(w => w.Sandbox.Type == SyncEntryType.File).ToList();
         foreach (var write in files.Where(IsModeOnly))
         {
-            await LocalFs.VerifyUnchangedAsync(localDirectory, write.Replaces!, cancellationToken).ConfigureAwait(false);
-            LocalFs.SetMode(Full(write.Destination), write.Sandbox.Mode);
+            await LocalEntries.VerifyUnchangedAsync(localDirectory, write.Replaces!, cancellationToken).ConfigureAwait(false);
+            LocalEntries.SetMode(Full(write.Destination), write.Sandbox.Mode);
             Settle(write);
         }
         await DownloadAsync(files.Where(w => !IsModeOnly(w)).ToList(), cancellationToken).ConfigureAwait(false);
@@ -57,7 +58,7 @@ internal sealed class LocalApplier(string localDirectory, ISyncRemote remote, st
         {
             if (LocalFs.Lstat(Full(closeLater[i].Destination)) == LocalKind.Directory)
             {
-                LocalFs.SetMode(Full(closeLater[i].Destination), closeLater[i].Sandbox.Mode);
+                LocalEntries.SetMode(Full(closeLater[i].Destination), closeLater[i].Sandbox.Mode);
                 Settle(closeLater[i]);
             }
         }
@@ -67,7 +68,7 @@ internal sealed class LocalApplier(string localDirectory, ISyncRemote remote, st
 
     private async Task DeleteAsync(SyncEntry entry, CancellationToken cancellationToken)
     {
-        await LocalFs.VerifyUnchangedAsync(localDirectory, entry, cancellationToken).ConfigureAwait(false);
+        await LocalEntries.VerifyUnchangedAsync(localDirectory, entry, cancellationToken).ConfigureAwait(false);
         var full = Full(entry.Path);
         if (entry.Type == SyncEntryType.Directory)
         {
@@ -93,11 +94,11 @@ internal sealed class LocalApplier(string localDirectory, ISyncRemote remote, st
         var full = Full(write.Destination);
         if (write.Replaces is { } old)
         {
-            await LocalFs.VerifyUnchangedAsync(localDirectory, old, cancellationToken).ConfigureAwait(false);
+            await LocalEntries.VerifyUnchangedAsync(localDirectory, old, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            LocalFs.CheckParents(localDirectory, write.Destination);
+            LocalEntries.CheckParents(localDirectory, write.Destination);
             if (LocalFs.Lstat(full) != LocalKind.None)
             {
                 throw Appeared(write.Destination);
@@ -106,7 +107,7 @@ internal sealed class LocalApplier(string localDirectory, ISyncRemote remote, st
         }
         if ((write.Sandbox.Mode & OwnerWriteAndSearch) == OwnerWriteAndSearch)
         {
-            LocalFs.SetMode(full, write.Sandbox.Mode);
+            LocalEntries.SetMode(full, write.Sandbox.Mode);
             Settle(write);
         }
         else
@@ -132,7 +133,7 @@ internal sealed class LocalApplier(string localDirectory, ISyncRemote remote, st
                 {
                     continue; // not asked for: never written
                 }
-                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile))
+                if (!LocalTar.IsRegularFile(entry.EntryType))
                 {
                     throw SandboxChanged(write.Sandbox.Path, "is no longer a regular file");
                 }
@@ -178,7 +179,7 @@ internal sealed class LocalApplier(string localDirectory, ISyncRemote remote, st
                 {
                     throw SandboxChanged(expected.Path, "changed in the sandbox since it was listed");
                 }
-                LocalFs.SetMode(file.SafeFileHandle, expected.Mode);
+                LocalEntries.SetMode(file.SafeFileHandle, expected.Mode);
             }
             await PlaceAsync(temporary, write, cancellationToken).ConfigureAwait(false);
         }
@@ -202,7 +203,7 @@ internal sealed class LocalApplier(string localDirectory, ISyncRemote remote, st
         {
             if (write.Replaces is { } old)
             {
-                await LocalFs.VerifyUnchangedAsync(localDirectory, old, cancellationToken).ConfigureAwait(false);
+                await LocalEntries.VerifyUnchangedAsync(localDirectory, old, cancellationToken).ConfigureAwait(false);
                 File.Move(temporary, destination, overwrite: true);
             }
             else
@@ -227,9 +228,9 @@ internal sealed class LocalApplier(string localDirectory, ISyncRemote remote, st
     /// <summary>A temporary name in the destination's directory, after checking no directory on the way is a symlink.</summary>
     private string Temporary(string destination)
     {
-        LocalFs.CheckParents(localDirectory, destination);
+        LocalEntries.CheckParents(localDirectory, destination);
         var parent = SyncPath.Parent(destination);
-        return Full(parent.Length == 0 ? LocalFs.TempName() : parent + "/" + LocalFs.TempName());
+        return Full(parent.Length == 0 ? LocalEntries.TempName() : parent + "/" + LocalEntries.TempName());
     }
 
     private void Settle(LocalWrite write)
@@ -241,20 +242,10 @@ internal sealed class LocalApplier(string localDirectory, ISyncRemote remote, st
         }
     }
 
-    private string Full(string relative) => LocalFs.Full(localDirectory, relative);
+    private string Full(string relative) => LocalEntries.Full(localDirectory, relative);
 
-    /// <summary>Removes a temporary file after a failure, which stays the error to report.</summary>
-    private static void TryDelete(string temporary)
-    {
-        try
-        {
-            File.Delete(temporary);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Left behind; its name matches sync's built-in exclude, so it is never synced.
-        }
-    }
+    /// <summary>Removes a temporary file after a failure, which stays the error to report; one left behind matches sync's built-in exclude, so it is never synced.</summary>
+    private static void TryDelete(string temporary) => LocalFs.TryDelete(temporary);
 
     /// <summary>Tar names as tools write them: "./a/b" and "a/b/" are "a/b".</summary>
     private static string NormalizeName(string name)

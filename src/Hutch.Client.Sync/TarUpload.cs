@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Pipelines;
 using System.Runtime.ExceptionServices;
+using Hutch.Client.Local;
 
 namespace Hutch.Client.Sync;
 
@@ -87,17 +88,11 @@ internal static class TarUpload
                 return 0;
         }
 
-        var file = new GnuTarEntry(TarEntryType.RegularFile, entry.Path) { Mode = mode };
-        if (entry.Size == 0)
+        await LocalTar.WriteFileAsync(tar, new GnuTarEntry(TarEntryType.RegularFile, entry.Path) { Mode = mode }, entry.Size, () =>
         {
-            // Not opened: an empty file needs no bytes, and a FIFO looks like one (opening it would block).
-            await tar.WriteEntryAsync(file, cancellationToken).ConfigureAwait(false);
-            return 0;
-        }
-        LocalFs.CheckParents(localDirectory, entry.Path);
-        await using var content = new VerifyingReadStream(LocalFs.OpenRead(LocalFs.Full(localDirectory, entry.Path)), entry);
-        file.DataStream = content;
-        await tar.WriteEntryAsync(file, cancellationToken).ConfigureAwait(false);
+            LocalEntries.CheckParents(localDirectory, entry.Path);
+            return new VerifyingReadStream(LocalFs.OpenRead(LocalEntries.Full(localDirectory, entry.Path)), entry);
+        }, cancellationToken).ConfigureAwait(false);
         return entry.Size;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hutch.Client.Local;
 
 namespace Hutch.Client.Sync;
 
@@ -36,7 +37,7 @@ internal static class SyncStateStore
     {
         foreach (var relative in new[] { ".hutch", Folder })
         {
-            var full = LocalFs.Full(localDirectory, relative);
+            var full = LocalEntries.Full(localDirectory, relative);
             switch (LocalFs.Lstat(full))
             {
                 case LocalKind.None:
@@ -55,8 +56,8 @@ internal static class SyncStateStore
     public static async Task<SyncState> LoadAsync(string localDirectory, string sandboxId, string root, CancellationToken cancellationToken)
     {
         var relative = RelativePath(sandboxId);
-        LocalFs.CheckParents(localDirectory, relative);
-        var full = LocalFs.Full(localDirectory, relative);
+        LocalEntries.CheckParents(localDirectory, relative);
+        var full = LocalEntries.Full(localDirectory, relative);
         if (LocalFs.Lstat(full) == LocalKind.None)
         {
             return SyncState.Empty(root);
@@ -88,8 +89,8 @@ internal static class SyncStateStore
     {
         var relative = RelativePath(sandboxId);
         EnsureFolder(localDirectory);
-        var full = LocalFs.Full(localDirectory, relative);
-        var temporary = LocalFs.Full(localDirectory, Folder + "/" + LocalFs.TempName());
+        var full = LocalEntries.Full(localDirectory, relative);
+        var temporary = LocalEntries.Full(localDirectory, Folder + "/" + LocalEntries.TempName());
         try
         {
             await using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, useAsync: true))

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Hutch.Client.Local;
 
 namespace Hutch.Client.Sync;
 
@@ -11,14 +12,12 @@ namespace Hutch.Client.Sync;
 /// Reports itself seekable with a fixed <see cref="Length"/> only so that TarWriter can write it into a
 /// stream that is not seekable (it asks Length and Position, never seeks).
 /// </remarks>
-internal sealed class VerifyingReadStream(Stream inner, SyncEntry expected) : Stream
+internal sealed class VerifyingReadStream(Stream inner, SyncEntry expected) : ReadOnlyStreamWrapper(inner)
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private long _read;
 
-    public override bool CanRead => true;
     public override bool CanSeek => true;
-    public override bool CanWrite => false;
     public override long Length => expected.Size;
 
     public override long Position
@@ -32,11 +31,8 @@ internal sealed class VerifyingReadStream(Stream inner, SyncEntry expected) : St
     public override int Read(Span<byte> buffer)
     {
         var wanted = Wanted(buffer.Length);
-        return wanted == 0 ? 0 : Account(buffer, inner.Read(buffer[..wanted]));
+        return wanted == 0 ? 0 : Account(buffer, Inner.Read(buffer[..wanted]));
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -45,7 +41,7 @@ internal sealed class VerifyingReadStream(Stream inner, SyncEntry expected) : St
         {
             return 0;
         }
-        var read = await inner.ReadAsync(buffer[..wanted], cancellationToken).ConfigureAwait(false);
+        var read = await Inner.ReadAsync(buffer[..wanted], cancellationToken).ConfigureAwait(false);
         return Account(buffer.Span, read);
     }
 
@@ -69,30 +65,12 @@ internal sealed class VerifyingReadStream(Stream inner, SyncEntry expected) : St
     private SyncException Changed() => new(SyncErrorCodes.LocalChanged,
         $"\"{SyncPath.Escape(expected.Path)}\" changed locally while it was being pushed. Run the push again.");
 
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            inner.Dispose();
             _hash.Dispose();
         }
         base.Dispose(disposing);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await inner.DisposeAsync().ConfigureAwait(false);
-        _hash.Dispose();
-        await base.DisposeAsync().ConfigureAwait(false);
     }
 }
