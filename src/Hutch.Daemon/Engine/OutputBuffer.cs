@@ -21,7 +21,12 @@ public sealed class OutputBuffer(Func<string> spillDirectory, int memoryBudget =
     /// <summary>The size of the pieces <see cref="Chunks"/> hands out from a spilled buffer.</summary>
     public const int ChunkSize = 64 << 10;
 
-    private MemoryStream? _memory = new();
+    /// <summary>
+    /// The in-memory part, rented from the shared pool and grown by doubling (the old block goes
+    /// back): a growing MemoryStream left a trail of large-object garbage behind every command and log
+    /// window, which a busy daemon's RSS showed (+168 to +274 MiB reading 16 MiB windows under load).
+    /// </summary>
+    private byte[]? _memory = [];
     private FileStream? _spill;
 
     public long Length { get; private set; }
@@ -48,9 +53,9 @@ public sealed class OutputBuffer(Func<string> spillDirectory, int memoryBudget =
             if (_spill is null && Length + data.Length > memoryBudget)
             {
                 var spill = OpenSpill(spillDirectory());
-                RandomAccess.Write(spill.SafeFileHandle, _memory!.GetBuffer().AsSpan(0, (int)_memory.Length), 0);
+                RandomAccess.Write(spill.SafeFileHandle, _memory.AsSpan(0, (int)Length), 0);
                 _spill = spill;
-                _memory = null;
+                ReturnMemory();
             }
             if (_spill is not null)
             {
@@ -58,7 +63,8 @@ public sealed class OutputBuffer(Func<string> spillDirectory, int memoryBudget =
             }
             else
             {
-                _memory!.Write(data);
+                EnsureRoom((int)Length + data.Length);
+                data.CopyTo(_memory.AsSpan((int)Length));
             }
             Length += data.Length;
         }
@@ -74,7 +80,7 @@ public sealed class OutputBuffer(Func<string> spillDirectory, int memoryBudget =
     {
         if (_spill is null)
         {
-            var all = _memory!.GetBuffer().AsMemory(0, (int)Length);
+            var all = _memory.AsMemory(0, (int)Length);
             for (var offset = 0; offset < all.Length; offset += ChunkSize)
             {
                 yield return all.Slice(offset, Math.Min(ChunkSize, all.Length - offset));
@@ -118,6 +124,27 @@ public sealed class OutputBuffer(Func<string> spillDirectory, int memoryBudget =
     {
         _spill?.Dispose();
         _spill = null;
+        ReturnMemory();
+    }
+
+    private void EnsureRoom(int needed)
+    {
+        if (_memory!.Length >= needed)
+        {
+            return;
+        }
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(Math.Max(needed, _memory.Length * 2), Math.Max(memoryBudget, needed)));
+        _memory.AsSpan(0, (int)Length).CopyTo(bigger);
+        ReturnMemory();
+        _memory = bigger;
+    }
+
+    private void ReturnMemory()
+    {
+        if (_memory is { Length: > 0 } block)
+        {
+            ArrayPool<byte>.Shared.Return(block);
+        }
         _memory = null;
     }
 
