@@ -163,13 +163,7 @@ public class BadInputTests(DaemonFixture fixture)
         await Task.CompletedTask;
     }
 
-    private HttpClient Raw()
-    {
-        var http = new HttpClient { BaseAddress = new Uri(fixture.Daemon.Url) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fixture.ApiKey);
-        return http;
-    }
+    private HttpClient Raw() => fixture.RawHttp();
 
-    private static async Task<Problem> ProblemOf(HttpResponseMessage response) =>
-        JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync(), ApiJsonContext.Default.Problem)!;
+    private static Task<Problem> ProblemOf(HttpResponseMessage response) => DaemonFixture.ProblemOf(response);
 }

@@ -247,16 +247,7 @@ public class EdgeProblemTests(DaemonFixture fixture)
         return type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString()).FirstOrDefault(t => t != "null") : type.GetString();
     }
 
-    private HttpClient Raw()
-    {
-        var http = new HttpClient { BaseAddress = new Uri(fixture.Daemon.Url), Timeout = TimeSpan.FromSeconds(60) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fixture.ApiKey);
-        return http;
-    }
+    private HttpClient Raw() => fixture.RawHttp();
 
-    private static async Task<Problem> ProblemOf(HttpResponseMessage response)
-    {
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        return JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync(), ApiJsonContext.Default.Problem)!;
-    }
+    private static Task<Problem> ProblemOf(HttpResponseMessage response) => DaemonFixture.ProblemOf(response);
 }

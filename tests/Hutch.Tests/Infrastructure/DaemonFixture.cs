@@ -28,6 +28,21 @@ public class DaemonFixture : IAsyncLifetime
     /// <summary>The daemon's options: the defaults with a private data dir, unless a subclass says otherwise.</summary>
     protected virtual HutchOptions Configure(HutchOptions options) => options;
 
+    /// <summary>A plain HttpClient with the key, for requests the SDK would not send (malformed ones).</summary>
+    public HttpClient RawHttp()
+    {
+        var http = new HttpClient { BaseAddress = new Uri(Daemon.Url), Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ApiKey);
+        return http;
+    }
+
+    /// <summary>The problem+json body of an error response (asserting that it is one).</summary>
+    public static async Task<Problem> ProblemOf(HttpResponseMessage response)
+    {
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return System.Text.Json.JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync(), ApiJsonContext.Default.Problem)!;
+    }
+
     /// <summary>Creates a sandbox that is deleted when the returned handle is disposed.</summary>
     public async Task<TestSandbox> CreateAsync(CreateSandboxRequest? request = null) =>
         new(Client, await Client.CreateSandboxAsync(request ?? new CreateSandboxRequest()));
