@@ -50,9 +50,40 @@ public static class CommandSize
     }
 
     /// <summary>The whole start (argv, environment, working directory) as the agent receives it.</summary>
-    public static void CheckStart(ExecStart start) => CheckFrame(JsonSerializer.SerializeToUtf8Bytes(start, AgentJsonContext.Default.ExecStart).Length);
+    public static void CheckStart(ExecStart start)
+    {
+        if (MayExceedFrame(start.Argv, start.Env, start.Cwd))
+        {
+            CheckFrame(JsonSerializer.SerializeToUtf8Bytes(start, AgentJsonContext.Default.ExecStart).Length);
+        }
+    }
 
-    public static void CheckStart(ProcessStart start) => CheckFrame(JsonSerializer.SerializeToUtf8Bytes(start, AgentJsonContext.Default.ProcessStart).Length);
+    public static void CheckStart(ProcessStart start)
+    {
+        if (MayExceedFrame(start.Argv, start.Env, start.Cwd))
+        {
+            CheckFrame(JsonSerializer.SerializeToUtf8Bytes(start, AgentJsonContext.Default.ProcessStart).Length);
+        }
+    }
+
+    /// <summary>
+    /// An upper bound, so nearly every start (an exec's hot path) is not serialized a second time just
+    /// to be measured: JSON spends at most 6 bytes per UTF-16 character (\uXXXX), and a few for each
+    /// string's quotes and separators and for the other members.
+    /// </summary>
+    private static bool MayExceedFrame(string[] argv, Dictionary<string, string> env, string cwd)
+    {
+        long chars = cwd.Length, strings = 1 + argv.Length + 2L * env.Count;
+        foreach (var arg in argv)
+        {
+            chars += arg.Length;
+        }
+        foreach (var (key, value) in env)
+        {
+            chars += key.Length + value.Length;
+        }
+        return 6 * chars + 4 * strings + 1024 > FrameCodec.MaxPayload;
+    }
 
     private static void CheckFrame(int bytes)
     {
