@@ -117,14 +117,9 @@ public class BadInputTests(DaemonFixture fixture)
     [InlineData("/exec", "{\"command\":\"true\",\"maxOutputBytes\":\"1e3\"}", "maxOutputBytes")]
     public async Task NumbersGivenAsStrings_AreRefusedLikeAnyTypeError(string route, string body, string member)
     {
-        await using var sandbox = await fixture.CreateAsync();
-        using var http = Raw();
-        var path = route.Length == 0 ? "/v1/sandboxes" : $"/v1/sandboxes/{sandbox.Id}{route}";
+        var (status, problem) = await fixture.PostForProblemAsync(route, body);
 
-        var response = await http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
-
-        var problem = await ProblemOf(response);
-        Assert.Equal((HttpStatusCode.BadRequest, ErrorCodes.InvalidRequest), (response.StatusCode, problem.Code));
+        Assert.Equal((HttpStatusCode.BadRequest, ErrorCodes.InvalidRequest), (status, problem.Code));
         Assert.Contains(member, problem.Detail);
     }
 

@@ -108,14 +108,9 @@ public class EdgeProblemTests(DaemonFixture fixture)
     [InlineData("/exec", "{\"command\":", "not valid JSON")]
     public async Task JsonBodyOfTheWrongShape_NamesTheFieldAndTheJsonType_NeverADotNetType(string route, string body, string expected)
     {
-        await using var sandbox = await fixture.CreateAsync();
-        using var http = Raw();
-        var path = route.Length == 0 ? "/v1/sandboxes" : $"/v1/sandboxes/{sandbox.Id}{route}";
+        var (status, problem) = await fixture.PostForProblemAsync(route, body);
 
-        var response = await http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
-
-        var problem = await ProblemOf(response);
-        Assert.Equal((HttpStatusCode.BadRequest, ErrorCodes.InvalidRequest), (response.StatusCode, problem.Code));
+        Assert.Equal((HttpStatusCode.BadRequest, ErrorCodes.InvalidRequest), (status, problem.Code));
         Assert.Contains(expected, problem.Detail);
         Assert.DoesNotContain("System.", problem.Detail);
         Assert.DoesNotContain("Hutch.", problem.Detail);

@@ -43,6 +43,19 @@ public class DaemonFixture : IAsyncLifetime
         return System.Text.Json.JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync(), ApiJsonContext.Default.Problem)!;
     }
 
+    /// <summary>
+    /// POSTs a JSON body to a route of a fresh sandbox ("" is the create route itself) and returns the
+    /// answer's status and problem: for the bad-input tests.
+    /// </summary>
+    public async Task<(System.Net.HttpStatusCode Status, Problem Problem)> PostForProblemAsync(string route, string body)
+    {
+        await using var sandbox = await CreateAsync();
+        using var http = RawHttp();
+        var path = route.Length == 0 ? "/v1/sandboxes" : $"/v1/sandboxes/{sandbox.Id}{route}";
+        var response = await http.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        return (response.StatusCode, await ProblemOf(response));
+    }
+
     /// <summary>Creates a sandbox that is deleted when the returned handle is disposed.</summary>
     public async Task<TestSandbox> CreateAsync(CreateSandboxRequest? request = null) =>
         new(Client, await Client.CreateSandboxAsync(request ?? new CreateSandboxRequest()));
