@@ -146,9 +146,9 @@ try
     {
         await foreach (var e in client.StreamProcessLogsAsync(sb, ticker.Id, 0, follow: true, ct))
         {
-            if (e.Type == LogEventTypes.Stdout)
+            if (e is LogStdoutEvent stdout)
             {
-                sink(RealtimeNs(), Convert.FromBase64String(e.Data!));
+                sink(RealtimeNs(), stdout.Data.ToArray());
             }
         }
     });
@@ -170,9 +170,9 @@ try
     {
         await foreach (var e in client.ExecStreamAsync(sb, new ExecRequest(Argv: ["sh", "-c", Ticker], KillOnDisconnect: true), ct))
         {
-            if (e.Type == ExecEventTypes.Stdout)
+            if (e is ExecStdoutEvent stdout)
             {
-                sink(RealtimeNs(), Convert.FromBase64String(e.Data!));
+                sink(RealtimeNs(), stdout.Data.ToArray());
             }
         }
     });
@@ -453,11 +453,11 @@ static async Task FollowAsync(HutchClient client, string sandbox, string process
         await foreach (var e in client.StreamProcessLogsAsync(sandbox, process, 0, follow: true, cancellationToken))
         {
             var at = Stopwatch.GetTimestamp();
-            if (e.Type != LogEventTypes.Stdout)
+            if (e is not LogStdoutEvent stdout)
             {
                 continue;
             }
-            pending += Encoding.UTF8.GetString(Convert.FromBase64String(e.Data!));
+            pending += Encoding.UTF8.GetString(stdout.Data.Span);
             int end;
             while ((end = pending.IndexOf('\n', StringComparison.Ordinal)) >= 0)
             {

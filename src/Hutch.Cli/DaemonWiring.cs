@@ -1,5 +1,4 @@
 using Hutch.Daemon;
-using Hutch.Daemon.Engine;
 
 namespace Hutch.Cli;
 

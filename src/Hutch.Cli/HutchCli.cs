@@ -4,7 +4,7 @@ using System.CommandLine.Parsing;
 using Hutch.Cli.Commands;
 using Hutch.Client;
 using Hutch.Client.Sync;
-using Hutch.Daemon.Engine;
+using Hutch.Daemon;
 
 namespace Hutch.Cli;
 

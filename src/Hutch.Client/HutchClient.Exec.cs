@@ -35,11 +35,11 @@ public sealed partial class HutchClient
 
     /// <summary>
     /// Runs a command and yields its events as they happen (<c>POST …/exec/stream</c>): one
-    /// <c>start</c>, then <c>stdout</c>/<c>stderr</c> chunks (bytes as base64 in <see cref="ExecEvent.Data"/>),
-    /// then one <c>exit</c>, after which the enumeration ends.
+    /// <see cref="ExecStartEvent"/>, then <see cref="ExecStdoutEvent"/>/<see cref="ExecStderrEvent"/> chunks (their bytes),
+    /// then one <see cref="ExecExitEvent"/>, after which the enumeration ends.
     /// </summary>
     /// <remarks>
-    /// An <c>error</c> event from the daemon is thrown as a <see cref="HutchApiException"/> rather than
+    /// An <see cref="ExecErrorEvent"/> from the daemon is thrown as a <see cref="HutchApiException"/> rather than
     /// yielded, as is a stream that ends before its exit event. Stopping the enumeration early, or
     /// cancelling it, closes the connection; the command runs on unless the request set
     /// <see cref="ExecRequest.KillOnDisconnect"/>. Streams have no default timeout.
@@ -66,14 +66,14 @@ public sealed partial class HutchClient
                 throw new HutchApiException(ClientErrorCodes.StreamInterrupted, 0,
                     $"The exec stream from {BaseAddress} ended before the command's exit event; the command may still be running in the sandbox.");
             }
-            if (next.Type == ExecEventTypes.Error)
+            if (next is ExecErrorEvent error)
             {
-                throw new HutchApiException(next.Code ?? ErrorCodes.Internal, StatusForCode(next.Code), next.Message ?? "The daemon reported an error in the exec stream.");
+                throw new HutchApiException(error.Code, StatusForCode(error.Code), error.Message);
             }
 
             yield return next;
 
-            if (next.Type == ExecEventTypes.Exit)
+            if (next is ExecExitEvent)
             {
                 // Read to the end so the keep-alive connection goes back to the pool for the next call.
                 await ReadEventAsync(reader, cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,11 @@
 using System.Text.Json;
-using Hutch.Daemon.Engine;
+using Hutch.Daemon.Exec;
+using Hutch.Daemon.Files;
+using Hutch.Daemon.Ports;
+using Hutch.Daemon.Processes;
+using Hutch.Daemon.Services;
+using Hutch.Daemon.Sessions;
+using Hutch.Daemon.Shells;
 using Hutch.Daemon.Http;
 using Hutch.Daemon.Http.Limits;
 using Hutch.Files;
@@ -111,20 +117,21 @@ public static class DaemonHost
         app.UseEdgeProblems();
         // After the key check: a request without the key is refused before it spends anyone's budget,
         // and each limit partitions on the key it was sent with.
-        var limits = new RequestLimits(options, engine.LiveIdOf);
+        var limits = new RequestLimits(options, engine.Directory.LiveIdOf);
         app.UseRateLimiter(limits.Middleware);
         // After the key check: an upgrade is a request like any other until the key has been seen.
         app.UseWebSockets();
         app.MapOpenApi();
-        SandboxEndpoints.Map(app, engine, engine.Runtime.Binary, limits);
-        FileEndpoints.Map(app, engine, options);
-        CheckpointEndpoints.Map(app, engine);
-        ProcessEndpoints.Map(app, engine);
-        SessionEndpoints.Map(app, engine, limits);
-        PortEndpoints.Map(app, engine, logger);
-        TcpEndpoints.Map(app, engine, logger);
-        ServiceEndpoints.Map(app, engine);
-        ShellEndpoints.Map(app, engine, options);
+        SandboxEndpoints.Map(app, engine.Sandboxes, engine.Events, () => engine.WarmPoolReady, engine.Runtime.Binary);
+        ExecEndpoints.Map(app, engine.Exec, limits);
+        FileEndpoints.Map(app, engine.Files, options);
+        CheckpointEndpoints.Map(app, engine.Files);
+        ProcessEndpoints.Map(app, engine.Processes, engine.Logs);
+        SessionEndpoints.Map(app, engine.Sessions, limits);
+        PortEndpoints.Map(app, engine.Ports, logger);
+        TcpEndpoints.Map(app, engine.Ports, logger);
+        ServiceEndpoints.Map(app, engine.Services);
+        ShellEndpoints.Map(app, engine.Shells, engine.Logs, options);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var url = app.Urls.First();

@@ -49,7 +49,7 @@ internal static class ExecCommand
             // Ctrl-C here disconnects; KillOnDisconnect makes that end the command too, as it would locally.
             var events = client.ExecStreamAsync(sandbox, request with { KillOnDisconnect = true }, cancellationToken);
             var exit = await ExecPump.RunAsync(events, console.OpenStdout(), console.OpenStderr(), cancellationToken).ConfigureAwait(false);
-            ExecPump.ReportEnd(console, exit.TimedOut == true, exit.OomKilled == true, exit.Truncated == true, exit.DurationMs);
+            ExecPump.ReportEnd(console, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs);
             return ExitCodes.For(exit);
         });
         return command;

@@ -108,17 +108,20 @@ internal static class ProcessCommand
             await foreach (var e in client.StreamProcessLogsAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process),
                 parse.GetValue(cursor), parse.GetValue(follow), cancellationToken).ConfigureAwait(false))
             {
-                switch (e.Type)
+                switch (e)
                 {
-                    case LogEventTypes.Stdout or LogEventTypes.Stderr:
-                        var target = e.Type == LogEventTypes.Stdout ? stdout : stderr;
-                        await target.WriteAsync(Convert.FromBase64String(e.Data!), cancellationToken).ConfigureAwait(false);
-                        await target.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    case LogStdoutEvent o:
+                        await stdout.WriteAsync(o.Data, cancellationToken).ConfigureAwait(false);
+                        await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
                         break;
-                    case LogEventTypes.Truncated:
-                        console.Error.WriteLine($"hutch: {e.Dropped} bytes of older output were dropped (the log's size cap)");
+                    case LogStderrEvent o:
+                        await stderr.WriteAsync(o.Data, cancellationToken).ConfigureAwait(false);
+                        await stderr.FlushAsync(cancellationToken).ConfigureAwait(false);
                         break;
-                    case LogEventTypes.Exit when e.Process is { } p:
+                    case LogTruncatedEvent t:
+                        console.Error.WriteLine($"hutch: {t.Dropped} bytes of older output were dropped (the log's size cap)");
+                        break;
+                    case LogExitEvent { Process: var p }:
                         exit = ExitCodes.For(p.ExitCode, p.Signal, p.TimedOut);
                         break;
                 }

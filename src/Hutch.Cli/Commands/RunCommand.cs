@@ -2,7 +2,7 @@ using System.CommandLine;
 using Hutch.Cli.Engines;
 using Hutch.Cli.Exec;
 using Hutch.Cli.Output;
-using Hutch.Daemon.Engine;
+using Hutch.Daemon;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Commands;
@@ -77,7 +77,7 @@ internal static class RunCommand
 
             var exit = await ExecPump.RunAsync(engine.ExecStreamAsync(sandbox.Id, exec, cancellationToken),
                 console.OpenStdout(), console.OpenStderr(), cancellationToken).ConfigureAwait(false);
-            ExecPump.ReportEnd(console, exit.TimedOut == true, exit.OomKilled == true, exit.Truncated == true, exit.DurationMs);
+            ExecPump.ReportEnd(console, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs);
             return ExitCodes.For(exit);
         }
         finally

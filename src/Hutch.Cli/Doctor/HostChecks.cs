@@ -28,7 +28,7 @@ internal static class HostChecks
         KernelShares(HostKernelLimits.Required(options.SandboxCapacity), options.SandboxCapacity, CanWrite, FindExecutable("nsenter")),
         DiskQuotas(options.DataDir),
         BlockIo(options.DataDir),
-        OomOrder(Hutch.Linux.Processes.SetOomScoreAdj(0, Hutch.Daemon.Engine.SandboxEngine.DaemonOomScoreAdj)),
+        OomOrder(Hutch.Linux.Processes.SetOomScoreAdj(0, Hutch.Daemon.Sandboxes.HostSetup.DaemonOomScoreAdj)),
     ];
 
     /// <summary>
@@ -37,7 +37,7 @@ internal static class HostChecks
     /// with CAP_SYS_RESOURCE, which this check tries on its own process.
     /// </summary>
     public static DoctorCheck OomOrder(bool daemonCanProtectItself) => DoctorCheck.Pass("oom order", daemonCanProtectItself
-        ? $"sandboxes' commands first (oom_score_adj 1000), the daemon protected ({Hutch.Daemon.Engine.SandboxEngine.DaemonOomScoreAdj})"
+        ? $"sandboxes' commands first (oom_score_adj 1000), the daemon protected ({Hutch.Daemon.Sandboxes.HostSetup.DaemonOomScoreAdj})"
         : "sandboxes' commands first (oom_score_adj 1000); the daemon stays at their floor (0): protecting it further needs CAP_SYS_RESOURCE");
 
     /// <summary>

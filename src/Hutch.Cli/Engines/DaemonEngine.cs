@@ -1,5 +1,5 @@
 using Hutch.Client;
-using Hutch.Daemon.Engine;
+using Hutch.Daemon;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Engines;

@@ -1,6 +1,5 @@
 using Hutch.Client;
 using Hutch.Daemon;
-using Hutch.Daemon.Engine;
 
 namespace Hutch.Cli.Engines;
 

@@ -1,7 +1,6 @@
 using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Hutch.Daemon.Engine;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Http;
 

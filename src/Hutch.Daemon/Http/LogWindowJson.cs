@@ -1,7 +1,7 @@
+using Hutch.Daemon.Processes;
 using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Hutch.Daemon.Engine;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Http;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Hutch.Daemon.Engine;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Http;
 

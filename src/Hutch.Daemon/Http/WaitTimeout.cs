@@ -1,4 +1,3 @@
-using Hutch.Daemon.Engine;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Daemon.Http;

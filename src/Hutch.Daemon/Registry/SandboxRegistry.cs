@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Hutch.Daemon.Engine;
 using Hutch.Protocol.Api;
 using Microsoft.Data.Sqlite;
 

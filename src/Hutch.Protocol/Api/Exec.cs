@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Hutch.Protocol.Api;
 
 /// <summary>Body of <c>POST /v1/sandboxes/{id}/exec</c> and <c>…/exec/stream</c>. Give exactly one of Argv or Command.</summary>
@@ -39,21 +41,48 @@ public sealed record ExecResult(
     long DurationMs);
 
 /// <summary>
-/// One line of the NDJSON stream of <c>…/exec/stream</c>. <see cref="Type"/> is start, stdout, stderr, exit or error;
-/// stdout/stderr carry <see cref="Data"/> as base64 (binary safe); exit carries the result fields; error carries Code and Message.
+/// One line of the NDJSON stream of <c>…/exec/stream</c>, told apart by its "type" member: start,
+/// stdout, stderr (bytes, base64 on the wire, binary safe), exit (the result fields) or error (code
+/// and message). A closed set: switch over the five records.
 /// </summary>
-public sealed record ExecEvent(
-    string Type,
-    int? Pid = null,
-    string? Data = null,
-    int? ExitCode = null,
-    string? Signal = null,
-    bool? Truncated = null,
-    bool? TimedOut = null,
-    bool? OomKilled = null,
-    long? DurationMs = null,
-    string? Code = null,
-    string? Message = null);
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(ExecStartEvent), ExecEventTypes.Start)]
+[JsonDerivedType(typeof(ExecStdoutEvent), ExecEventTypes.Stdout)]
+[JsonDerivedType(typeof(ExecStderrEvent), ExecEventTypes.Stderr)]
+[JsonDerivedType(typeof(ExecExitEvent), ExecEventTypes.Exit)]
+[JsonDerivedType(typeof(ExecErrorEvent), ExecEventTypes.Error)]
+public abstract record ExecEvent
+{
+    private protected ExecEvent()
+    {
+    }
+
+    /// <summary>The event's "type" on the wire (one of <see cref="ExecEventTypes"/>), for logs and messages.</summary>
+    [JsonIgnore]
+    public string Type => this switch
+    {
+        ExecStartEvent => ExecEventTypes.Start,
+        ExecStdoutEvent => ExecEventTypes.Stdout,
+        ExecStderrEvent => ExecEventTypes.Stderr,
+        ExecExitEvent => ExecEventTypes.Exit,
+        _ => ExecEventTypes.Error,
+    };
+}
+
+/// <summary>The command runs, as <paramref name="Pid"/> inside the sandbox.</summary>
+public sealed record ExecStartEvent(int Pid) : ExecEvent;
+
+/// <summary>Bytes the command wrote to stdout.</summary>
+public sealed record ExecStdoutEvent(ReadOnlyMemory<byte> Data) : ExecEvent;
+
+/// <summary>Bytes the command wrote to stderr.</summary>
+public sealed record ExecStderrEvent(ReadOnlyMemory<byte> Data) : ExecEvent;
+
+/// <summary>The command ended: the same fields as a sync <see cref="ExecResult"/> without its output.</summary>
+public sealed record ExecExitEvent(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs) : ExecEvent;
+
+/// <summary>The command could not run, or its sandbox went away: a stable code and what to do.</summary>
+public sealed record ExecErrorEvent(string Code, string Message) : ExecEvent;
 
 public static class ExecEventTypes
 {

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Hutch.Protocol.Api;
 
 /// <summary>Body of <c>POST /v1/sandboxes/{id}/processes</c>: a background process. Give exactly one of Argv or Command.</summary>
@@ -65,11 +67,59 @@ public sealed record KillRequest(string? Signal = null, long? GraceMs = null);
 public sealed record ProcessLogs(string Stdout, string Stderr, string Encoding, long Cursor, long Dropped, bool More, ProcessInfo Process);
 
 /// <summary>
-/// One line of <c>GET …/logs/stream</c> (NDJSON). Type stdout or stderr carry Data (base64);
-/// truncated carries Dropped (bytes of log lost to the size cap); exit carries the process as it
-/// ended. Every event carries the Cursor after it: reconnect with it to go on where this left off.
+/// One line of <c>GET …/logs/stream</c> (NDJSON), told apart by its "type" member: stdout or stderr
+/// carry bytes (base64 on the wire); truncated carries Dropped (bytes of log lost to the size cap);
+/// exit carries the process as it ended. Every event carries the Cursor after it: reconnect with it
+/// to go on where this left off. A closed set: switch over the four records.
 /// </summary>
-public sealed record LogEvent(string Type, long Cursor, string? Data = null, long? Dropped = null, ProcessInfo? Process = null);
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(LogStdoutEvent), LogEventTypes.Stdout)]
+[JsonDerivedType(typeof(LogStderrEvent), LogEventTypes.Stderr)]
+[JsonDerivedType(typeof(LogTruncatedEvent), LogEventTypes.Truncated)]
+[JsonDerivedType(typeof(LogExitEvent), LogEventTypes.Exit)]
+public abstract record LogEvent
+{
+    private protected LogEvent()
+    {
+    }
+
+    /// <summary>The event's "type" on the wire (one of <see cref="LogEventTypes"/>), for logs and messages.</summary>
+    [JsonIgnore]
+    public string Type => this switch
+    {
+        LogStdoutEvent => LogEventTypes.Stdout,
+        LogStderrEvent => LogEventTypes.Stderr,
+        LogTruncatedEvent => LogEventTypes.Truncated,
+        _ => LogEventTypes.Exit,
+    };
+
+    /// <summary>Where the log goes on after this event.</summary>
+    public abstract long Cursor { get; }
+}
+
+public sealed record LogStdoutEvent(long Cursor, ReadOnlyMemory<byte> Data) : LogEvent
+{
+    [JsonPropertyOrder(-1)]
+    public override long Cursor { get; } = Cursor;
+}
+
+public sealed record LogStderrEvent(long Cursor, ReadOnlyMemory<byte> Data) : LogEvent
+{
+    [JsonPropertyOrder(-1)]
+    public override long Cursor { get; } = Cursor;
+}
+
+public sealed record LogTruncatedEvent(long Cursor, long Dropped) : LogEvent
+{
+    [JsonPropertyOrder(-1)]
+    public override long Cursor { get; } = Cursor;
+}
+
+public sealed record LogExitEvent(long Cursor, ProcessInfo Process) : LogEvent
+{
+    [JsonPropertyOrder(-1)]
+    public override long Cursor { get; } = Cursor;
+}
 
 public static class LogEventTypes
 {

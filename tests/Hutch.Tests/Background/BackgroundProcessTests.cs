@@ -44,13 +44,13 @@ public class BackgroundProcessTests(DaemonFixture fixture)
         {
             seen.Add(e);
         }
-        var text = string.Concat(seen.Where(e => e.Type == LogEventTypes.Stdout).Select(e => Encoding.UTF8.GetString(Convert.FromBase64String(e.Data!))));
+        var text = string.Concat(seen.OfType<LogStdoutEvent>().Select(e => Encoding.UTF8.GetString(e.Data.Span)));
         var afterFirst = seen.First(e => e.Type == LogEventTypes.Stdout).Cursor;
         var replay = await Client.ReadProcessLogsAsync(sandbox.Id, started.Id, cursor: afterFirst);
 
         Assert.Equal("line1\nline2\nline3\n", text);
         Assert.Equal(LogEventTypes.Exit, seen[^1].Type);
-        Assert.Equal(0, seen[^1].Process!.ExitCode);
+        Assert.Equal(0, Assert.IsType<LogExitEvent>(seen[^1]).Process.ExitCode);
         Assert.Equal("line2\nline3\n", replay.Stdout);
     }
 

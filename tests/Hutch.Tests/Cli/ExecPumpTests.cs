@@ -24,11 +24,11 @@ public class ExecPumpTests
         var stderr = new MemoryStream();
 
         var exit = await ExecPump.RunAsync(Events(
-            new ExecEvent(ExecEventTypes.Start, Pid: 9),
-            new ExecEvent(ExecEventTypes.Stdout, Data: Convert.ToBase64String(binary)),
-            new ExecEvent(ExecEventTypes.Stderr, Data: Convert.ToBase64String("warn"u8.ToArray())),
-            new ExecEvent(ExecEventTypes.Stdout, Data: Convert.ToBase64String("more"u8.ToArray())),
-            new ExecEvent(ExecEventTypes.Exit, ExitCode: 5)), stdout, stderr, default);
+            new ExecStartEvent(9),
+            new ExecStdoutEvent(binary),
+            new ExecStderrEvent("warn"u8.ToArray()),
+            new ExecStdoutEvent("more"u8.ToArray()),
+            new ExecExitEvent(5, null, false, false, false, 0)), stdout, stderr, default);
 
         Assert.Equal(5, exit.ExitCode);
         Assert.Equal([.. binary, .. "more"u8.ToArray()], stdout.ToArray());
@@ -39,8 +39,8 @@ public class ExecPumpTests
     public async Task AnErrorEvent_FailsWithItsCode()
     {
         var e = await Assert.ThrowsAsync<CliException>(() => ExecPump.RunAsync(Events(
-            new ExecEvent(ExecEventTypes.Start, Pid: 1),
-            new ExecEvent(ExecEventTypes.Error, Code: ErrorCodes.SandboxDied, Message: "gone")), Stream.Null, Stream.Null, default));
+            new ExecStartEvent(1),
+            new ExecErrorEvent(ErrorCodes.SandboxDied, "gone")), Stream.Null, Stream.Null, default));
 
         Assert.Equal(ErrorCodes.SandboxDied, e.Code);
         Assert.Equal("gone", e.Message);
@@ -49,7 +49,7 @@ public class ExecPumpTests
     [Fact]
     public async Task AStreamWithoutExit_Fails()
     {
-        var e = await Assert.ThrowsAsync<CliException>(() => ExecPump.RunAsync(Events(new ExecEvent(ExecEventTypes.Start)), Stream.Null, Stream.Null, default));
+        var e = await Assert.ThrowsAsync<CliException>(() => ExecPump.RunAsync(Events(new ExecStartEvent(1)), Stream.Null, Stream.Null, default));
 
         Assert.Equal("stream_interrupted", e.Code);
     }

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Hutch.Cli;
 using Hutch.Cli.Commands;
-using Hutch.Daemon.Engine;
+using Hutch.Daemon;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Tests.Cli;
@@ -47,13 +47,13 @@ public class RunCommandTests
         {
             Calls.Add("exec-stream");
             LastExec = request;
-            yield return new ExecEvent(ExecEventTypes.Start, Pid: 7);
-            yield return new ExecEvent(ExecEventTypes.Stdout, Data: Convert.ToBase64String("out"u8.ToArray()));
+            yield return new ExecStartEvent(7);
+            yield return new ExecStdoutEvent("out"u8.ToArray());
             if (hang)
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
             }
-            yield return new ExecEvent(ExecEventTypes.Exit, ExitCode: exitCode);
+            yield return new ExecExitEvent(exitCode, null, false, false, false, 0);
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

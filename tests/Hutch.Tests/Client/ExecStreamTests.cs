@@ -35,9 +35,9 @@ public class ExecStreamTests
         var events = await CollectAsync(client.ExecStreamAsync("box", new ExecRequest(Argv: ["echo", "hello"])));
 
         Assert.Equal(["start", "stdout", "stderr", "exit"], events.Select(e => e.Type));
-        Assert.Equal(42, events[0].Pid);
-        Assert.Equal("hello\n", Encoding.UTF8.GetString(Convert.FromBase64String(events[1].Data!)));
-        Assert.Equal(0, events[3].ExitCode);
+        Assert.Equal(42, Assert.IsType<ExecStartEvent>(events[0]).Pid);
+        Assert.Equal("hello\n", Encoding.UTF8.GetString(Assert.IsType<ExecStdoutEvent>(events[1]).Data.Span));
+        Assert.Equal(0, Assert.IsType<ExecExitEvent>(events[3]).ExitCode);
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public class ExecStreamTests
 
         var events = await CollectAsync(client.ExecStreamAsync("box", new ExecRequest(Command: "false")));
 
-        Assert.Equal(1, events[^1].ExitCode);
+        Assert.Equal(1, Assert.IsType<ExecExitEvent>(events[^1]).ExitCode);
     }
 
     [Fact]

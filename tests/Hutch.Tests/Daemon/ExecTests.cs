@@ -115,10 +115,10 @@ public class ExecTests(DaemonFixture fixture)
         }
 
         Assert.Equal(ExecEventTypes.Start, events[0].Type);
-        Assert.True(events[0].Pid > 1);
+        Assert.True(Assert.IsType<ExecStartEvent>(events[0]).Pid > 1);
         Assert.Equal(ExecEventTypes.Exit, events[^1].Type);
-        Assert.Equal(0, events[^1].ExitCode);
-        var stdout = events.Where(e => e.Type == ExecEventTypes.Stdout).SelectMany(e => Convert.FromBase64String(e.Data!)).ToArray();
+        Assert.Equal(0, Assert.IsType<ExecExitEvent>(events[^1]).ExitCode);
+        var stdout = events.OfType<ExecStdoutEvent>().SelectMany(e => e.Data.ToArray()).ToArray();
         Assert.Equal(all, stdout);
     }
 

@@ -84,8 +84,8 @@ public class RestartTests
             Assert.Equal((ProcessStates.Exited, 42), (first.State, first.ExitCode));
             Assert.Equal((ProcessStates.Exited, 3), (second.State, second.ExitCode));
             Assert.Equal(["stdout:before\n", "stderr:after\n", "exit:"],
-                events.Select(e => $"{e.Type}:{(e.Data is null ? "" : System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(e.Data)))}"));
-            Assert.Equal(42, events[^1].Process!.ExitCode);
+                events.Select(e => $"{e.Type}:{e switch { LogStdoutEvent o => System.Text.Encoding.UTF8.GetString(o.Data.Span), LogStderrEvent o => System.Text.Encoding.UTF8.GetString(o.Data.Span), _ => "" }}"));
+            Assert.Equal(42, Assert.IsType<LogExitEvent>(events[^1]).Process.ExitCode);
             Assert.Equal("quick\n", quickLogs.Stdout);
 
             await again.DeleteSandboxAsync(sandbox);
@@ -282,7 +282,7 @@ public class RestartTests
         var port = FreePort();
         var options = new Hutch.Daemon.HutchOptions { DataDir = dataDir, AgentPath = TestPaths.Agent };
         string id;
-        await using (var engine = await Hutch.Daemon.Engine.SandboxEngine.OpenInProcessAsync(options))
+        await using (var engine = await Hutch.Daemon.SandboxEngine.OpenInProcessAsync(options))
         {
             id = (await engine.CreateAsync(new CreateSandboxRequest(Name: "kept"))).Id;
             await engine.ExecAsync(id, new ExecRequest(Command: "echo made-in-run > f"));
@@ -296,7 +296,7 @@ public class RestartTests
             var result = await client.ExecAsync("kept", new ExecRequest(Command: "cat f"));
             // Kept while this daemon already runs: it adopts the sandbox at its first use.
             string later;
-            await using (var engine = await Hutch.Daemon.Engine.SandboxEngine.OpenInProcessAsync(options))
+            await using (var engine = await Hutch.Daemon.SandboxEngine.OpenInProcessAsync(options))
             {
                 later = (await engine.CreateAsync(new CreateSandboxRequest(Name: "kept-later"))).Id;
                 await engine.KeepAsync(later);

@@ -1,5 +1,4 @@
 using Hutch.Daemon;
-using Hutch.Daemon.Engine;
 using Hutch.Protocol.Api;
 using Hutch.Tests.Infrastructure;
 

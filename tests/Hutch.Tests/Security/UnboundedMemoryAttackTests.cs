@@ -79,7 +79,7 @@ public sealed class UnboundedMemoryAttackTests(UnboundedMemoryAttackTests.Daemon
         Report(rss, "sync exec, endless yes, default cap");
         Assert.True(result.Truncated);
         Assert.True(result.TimedOut);
-        Assert.Equal(Hutch.Daemon.Engine.RequestValidator.DefaultMaxOutputBytes, Encoding.UTF8.GetByteCount(result.Stdout));
+        Assert.Equal(Hutch.Daemon.Commands.RequestValidator.DefaultMaxOutputBytes, Encoding.UTF8.GetByteCount(result.Stdout));
         Assert.True(rss.GrowthMiB < BudgetMiB, $"the daemon grew by {rss.GrowthMiB} MiB");
     }
 

@@ -1,4 +1,3 @@
-using Hutch.Daemon.Engine;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 

@@ -1,8 +1,9 @@
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
-using Hutch.Daemon.Engine;
+using Hutch.Daemon.Commands;
 using Hutch.Daemon.Http;
+using Hutch.Daemon.Processes;
 using Hutch.Protocol.Api;
 using Hutch.Tests.Infrastructure;
 
@@ -73,7 +74,7 @@ public sealed class CollectedOutputTests : IDisposable
         using var collected = new CollectedExec(null, "SIGKILL", Buffer(stdout, memoryBudget), Buffer(stderr, memoryBudget), encoding, true, false, true, 42);
         var options = HttpOptions();
 
-        var expected = JsonSerializer.SerializeToUtf8Bytes(collected.ToResult(), options);
+        var expected = JsonSerializer.SerializeToUtf8Bytes(WireEvents.ToResult(collected), options);
         var written = new MemoryStream();
         var pipe = PipeWriter.Create(written);
         await ExecResultJson.WriteAsync(pipe, collected, options, CancellationToken.None);

@@ -1,5 +1,5 @@
 using System.Text;
-using Hutch.Daemon.Engine.Services;
+using Hutch.Daemon.Services;
 
 namespace Hutch.Tests.Daemon.Output;
 

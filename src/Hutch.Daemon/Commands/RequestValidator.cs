@@ -1,0 +1,225 @@
+using System.Text.RegularExpressions;
+using Hutch.Protocol.Api;
+
+namespace Hutch.Daemon.Commands;
+
+/// <summary>
+/// Checks create and exec requests before anything is touched, and fills in defaults. Every refusal
+/// names the field, the allowed range, and what to send instead.
+/// </summary>
+public static partial class RequestValidator
+{
+    public const long DefaultMemoryMiB = 512, MinMemoryMiB = 16, MaxMemoryMiB = 65536;
+    public const int DefaultPids = 512, MinPids = 16, MaxPids = 32768;
+    public const double DefaultCpus = 1, MinCpus = 0.05, MaxCpus = 64;
+    public const long DefaultTmpMiB = 64, MinTmpMiB = 1, MaxTmpMiB = 16384;
+    public const long MinDiskMiB = 1, MaxDiskMiB = 1L << 24;
+    public const int MinIoWeight = 10, MaxIoWeight = 1000;
+    public const long MinIoBps = 4096, MinIops = 1, MaxIoRate = 1L << 40;
+    public const long MaxTtlSeconds = 30L * 24 * 3600;
+    public const long DefaultExecTimeoutMs = 60_000, MaxTimeoutMs = 86_400_000;
+    public const long DefaultMaxOutputBytes = 16L << 20, MaxOutputBytesLimit = 1L << 30;
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    private static partial Regex NamePattern();
+
+    /// <summary>
+    /// The limits a sandbox gets: what was asked for, defaults for the rest. A disk or I/O limit that
+    /// the host cannot enforce is null in the result, and asking for one explicitly is refused
+    /// (limit_unavailable) rather than silently not enforced.
+    /// </summary>
+    public static SandboxLimits Limits(SandboxLimits? given, HostLimits host)
+    {
+        var limits = new SandboxLimits(
+            given?.MemoryMiB ?? DefaultMemoryMiB,
+            given?.Pids ?? DefaultPids,
+            given?.Cpus ?? DefaultCpus,
+            given?.TmpMiB ?? DefaultTmpMiB,
+            host.DiskQuotas ? given?.DiskMiB ?? host.DefaultDiskMiB : Unavailable("limits.diskMiB", given?.DiskMiB, host.NoDiskQuotas),
+            host.IoWeight ? given?.IoWeight ?? host.DefaultIoWeight : Unavailable("limits.ioWeight", given?.IoWeight, host.NoIoWeight),
+            host.IoThrottle ? given?.IoReadBps : Unavailable("limits.ioReadBps", given?.IoReadBps, host.NoIoThrottle),
+            host.IoThrottle ? given?.IoWriteBps : Unavailable("limits.ioWriteBps", given?.IoWriteBps, host.NoIoThrottle),
+            host.IoThrottle ? given?.IoReadIops : Unavailable("limits.ioReadIops", given?.IoReadIops, host.NoIoThrottle),
+            host.IoThrottle ? given?.IoWriteIops : Unavailable("limits.ioWriteIops", given?.IoWriteIops, host.NoIoThrottle));
+        Range("limits.memoryMiB", limits.MemoryMiB!.Value, MinMemoryMiB, MaxMemoryMiB);
+        Range("limits.pids", limits.Pids!.Value, MinPids, MaxPids);
+        Range("limits.cpus", limits.Cpus!.Value, MinCpus, MaxCpus);
+        Range("limits.tmpMiB", limits.TmpMiB!.Value, MinTmpMiB, MaxTmpMiB);
+        Optional("limits.diskMiB", limits.DiskMiB, MinDiskMiB, MaxDiskMiB);
+        Optional("limits.ioWeight", limits.IoWeight, MinIoWeight, MaxIoWeight);
+        Optional("limits.ioReadBps", limits.IoReadBps, MinIoBps, MaxIoRate);
+        Optional("limits.ioWriteBps", limits.IoWriteBps, MinIoBps, MaxIoRate);
+        Optional("limits.ioReadIops", limits.IoReadIops, MinIops, MaxIoRate);
+        Optional("limits.ioWriteIops", limits.IoWriteIops, MinIops, MaxIoRate);
+        return limits;
+    }
+
+    private static T? Unavailable<T>(string field, T? given, string why) where T : struct =>
+        given is null
+            ? null
+            : throw new HutchException(ErrorCodes.LimitUnavailable, 503,
+                $"{field} cannot be enforced on this host: {why}. Leave it out, or fix the host (`hutch doctor` on it says what is missing).");
+
+    private static void Optional(string field, double? value, double min, double max)
+    {
+        if (value is { } v)
+        {
+            Range(field, v, min, max);
+        }
+    }
+
+    public static void Name(string? name)
+    {
+        if (name is null)
+        {
+            return;
+        }
+        if (!NamePattern().IsMatch(name) || name.StartsWith("sb-", StringComparison.Ordinal))
+        {
+            throw HutchException.BadRequest(ErrorCodes.InvalidName,
+                $"The name '{name}' is not allowed. Use 1-63 lowercase letters, digits and '-', starting with a letter or digit and not with 'sb-' (reserved for ids).");
+        }
+    }
+
+    public static string User(string? user) => user switch
+    {
+        null or "user" => "user",
+        "root" => "root",
+        _ => throw HutchException.BadRequest(ErrorCodes.InvalidUser, $"The user '{user}' is not known. Use \"user\" (uid 1000, the default) or \"root\" (uid 0 inside the sandbox)."),
+    };
+
+    public static long? Ttl(long? ttlSeconds)
+    {
+        if (ttlSeconds is null or 0)
+        {
+            return null;
+        }
+        Range("ttlSeconds", ttlSeconds.Value, 1, MaxTtlSeconds);
+        return ttlSeconds;
+    }
+
+    public static Dictionary<string, string> Env(Dictionary<string, string>? env, string field)
+    {
+        if (env is null)
+        {
+            return [];
+        }
+        foreach (var (key, value) in env)
+        {
+            if (key.Length == 0 || key.Contains('=') || key.Contains('\0'))
+            {
+                throw HutchException.BadRequest(ErrorCodes.InvalidEnv,
+                    $"The environment variable name '{key.Replace("\0", "\\0", StringComparison.Ordinal)}' in {field} is not allowed: names must be non-empty and cannot contain '=' or NUL.");
+            }
+            if (value.Contains('\0'))
+            {
+                throw HutchException.BadRequest(ErrorCodes.InvalidEnv, $"The value of {field}.{key} contains a NUL byte, which no process environment can hold. Remove it.");
+            }
+        }
+        CommandSize.CheckEnv(env, field);
+        return env;
+    }
+
+    /// <summary>The argv to run: the given one, or `/bin/sh -c Command`.</summary>
+    public static string[] Argv(ExecRequest request) => Argv(request.Argv, request.Command);
+
+    public static string[] Argv(string[]? givenArgv, string? givenCommand)
+    {
+        if (givenArgv is { Length: > 0 } && givenCommand is not null)
+        {
+            throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "Give either argv (a program and its arguments) or command (a shell line), not both.");
+        }
+        if (givenCommand is { } command)
+        {
+            if (string.IsNullOrWhiteSpace(command))
+            {
+                throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"ls -la\", or a program in argv.");
+            }
+            string[] shell = ["/bin/sh", "-c", command];
+            CommandSize.CheckArgv(shell);
+            return shell;
+        }
+        if (givenArgv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
+        {
+            throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "No command given. Send argv, like [\"ls\", \"-la\"], or a shell line in command.");
+        }
+        if (argv.Any(a => a.Contains('\0')))
+        {
+            throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "An argument in argv contains a NUL byte, which no program can receive. Remove it.");
+        }
+        CommandSize.CheckArgv(argv);
+        return argv;
+    }
+
+    public static long Timeout(long? timeoutMs, long fallback)
+    {
+        if (timeoutMs is null)
+        {
+            return fallback;
+        }
+        if (timeoutMs < 1 || timeoutMs > MaxTimeoutMs)
+        {
+            throw HutchException.BadRequest(ErrorCodes.InvalidTimeout, $"timeoutMs must be between 1 and {MaxTimeoutMs} (24 h); it was {timeoutMs}. Leave it out for the default.");
+        }
+        return timeoutMs.Value;
+    }
+
+    public const long DefaultMaxLogBytes = 16L << 20;
+    public const long MinLogBytes = 64L << 10;
+    public const long MaxLogBytesLimit = 1L << 30;
+
+    /// <summary>A durable process's log cap: default 16 MiB, 64 KiB to 1 GiB.</summary>
+    public static long MaxLogBytes(long? maxLogBytes)
+    {
+        var value = maxLogBytes ?? DefaultMaxLogBytes;
+        if (value < MinLogBytes || value > MaxLogBytesLimit)
+        {
+            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange,
+                $"maxLogBytes must be between {MinLogBytes} and {MaxLogBytesLimit}; it was {value}. Leave it out for 16 MiB.");
+        }
+        return value;
+    }
+
+    public static long MaxOutput(long? maxOutputBytes)
+    {
+        var value = maxOutputBytes ?? DefaultMaxOutputBytes;
+        Range("maxOutputBytes", value, 1, MaxOutputBytesLimit);
+        return value;
+    }
+
+    public static string Encoding(string? encoding) => encoding switch
+    {
+        null or "utf8" => "utf8",
+        "base64" => "base64",
+        _ => throw HutchException.BadRequest(ErrorCodes.InvalidEncoding, $"encoding '{encoding}' is not known. Use \"utf8\" (default) or \"base64\" for binary output."),
+    };
+
+    /// <summary>The stdin bytes, or null for /dev/null.</summary>
+    public static byte[]? Stdin(ExecRequest request)
+    {
+        if (request.Stdin is not null && request.StdinBase64 is not null)
+        {
+            throw HutchException.BadRequest(ErrorCodes.InvalidStdin, "Give stdin (text) or stdinBase64 (bytes), not both.");
+        }
+        if (request.StdinBase64 is { } b64)
+        {
+            try
+            {
+                return Convert.FromBase64String(b64);
+            }
+            catch (FormatException)
+            {
+                throw HutchException.BadRequest(ErrorCodes.InvalidStdin, "stdinBase64 is not valid base64. Encode the bytes with standard base64 (RFC 4648, with padding).");
+            }
+        }
+        return request.Stdin is { } text ? System.Text.Encoding.UTF8.GetBytes(text) : null;
+    }
+
+    private static void Range(string field, double value, double min, double max)
+    {
+        if (double.IsNaN(value) || value < min || value > max)
+        {
+            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"{field} must be between {min} and {max}; it was {value}. Leave it out for the default.");
+        }
+    }
+}

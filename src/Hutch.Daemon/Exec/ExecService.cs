@@ -1,0 +1,203 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Hutch.Linux;
+using Hutch.Protocol.Agent;
+using Hutch.Runtime.AgentLink;
+using Hutch.Runtime.Cgroups;
+using Hutch.Runtime.Oci;
+
+namespace Hutch.Daemon.Exec;
+
+/// <summary>
+/// One-shot commands: run to completion with the output collected, or streamed as events. The
+/// command belongs to the sandbox, not to the caller: when the caller stops reading (a client
+/// disconnected), it runs on and its output is drained and dropped, unless KillOnDisconnect asks
+/// for a kill; either way it keeps its <see cref="CommandLease"/> until it has ended.
+/// </summary>
+public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
+{
+    private readonly CgroupReader _cgroups = new();
+
+    /// <summary>
+    /// Runs a command to completion with its output collected in buffers that spill to disk past a
+    /// small memory budget: the caller's output cap (up to 1 GiB) is never memory the daemon holds.
+    /// The caller disposes the result.
+    /// </summary>
+    /// <param name="lease">The command's place in the API's limits, kept past the request if the caller leaves while it runs.</param>
+    public async Task<CollectedExec> CollectAsync(string idOrName, ExecRequest request, CommandLease? lease, CancellationToken cancellationToken = default)
+    {
+        var encoding = RequestValidator.Encoding(request.Encoding);
+        var stdout = spill.NewBuffer(idOrName);
+        var stderr = spill.NewBuffer(idOrName);
+        try
+        {
+            // Collected as fast as it comes (into memory, then a file): the shared connection is fine.
+            await foreach (var e in RunAsync(idOrName, request, RequestValidator.DefaultExecTimeoutMs, dedicatedConnection: false, lease, cancellationToken).ConfigureAwait(false))
+            {
+                switch (e)
+                {
+                    case CommandOutput o:
+                        (o.Stream == OutputStream.Stderr ? stderr : stdout).Write(o.Data.Span);
+                        break;
+                    case CommandExited x:
+                        return new CollectedExec(x.ExitCode, x.Signal, stdout, stderr, encoding,
+                            x.Truncated || stdout.Lost || stderr.Lost, x.TimedOut, x.OomKilled, x.DurationMs);
+                    case CommandFailed f:
+                        throw f.Error;
+                }
+            }
+            throw new HutchException(ErrorCodes.SandboxDied, 409, "The command's events ended without an exit status.");
+        }
+        catch
+        {
+            stdout.Dispose();
+            stderr.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs a command and yields started, output and exited (or failed) events as they happen.
+    /// Cancelling the enumeration leaves the command running unless <see cref="ExecRequest.KillOnDisconnect"/>.
+    /// </summary>
+    public IAsyncEnumerable<CommandEvent> StreamAsync(string idOrName, ExecRequest request, CommandLease? lease, CancellationToken cancellationToken = default) =>
+        // Read at the client's pace: a connection of its own, so a slow reader stalls only this command.
+        RunAsync(idOrName, request, 0, dedicatedConnection: true, lease, cancellationToken);
+
+    /// <summary>The one exec path under both the collected and the streamed variants.</summary>
+    private async IAsyncEnumerable<CommandEvent> RunAsync(string idOrName, ExecRequest request, long defaultTimeoutMs, bool dedicatedConnection,
+        CommandLease? lease, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var live = await directory.LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var stdin = RequestValidator.Stdin(request);
+        var start = new ExecStart(
+            RequestValidator.Argv(request),
+            CommandEnvironment.Of(live, RequestValidator.Env(request.Env, "env")),
+            request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
+            RequestValidator.Timeout(request.TimeoutMs, defaultTimeoutMs),
+            RequestValidator.MaxOutput(request.MaxOutputBytes),
+            HasStdin: stdin is not null);
+        CommandSize.CheckStart(start);
+        var cgroup = SandboxSpec.CgroupPathOf(live.Record.Id);
+        var oomBefore = _cgroups.OomKills(cgroup);
+
+        AgentExec exec;
+        try
+        {
+            exec = dedicatedConnection
+                ? await AgentConnection.StartDedicatedExecAsync(directory.Paths.AgentSocket(live.Record.Id), start, cancellationToken).ConfigureAwait(false)
+                : await live.Connection.StartExecAsync(start, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (AgentFailures.IsDeadConnection(e))
+        {
+            throw AgentFailures.Died(live, e.Message);
+        }
+        if (stdin is not null)
+        {
+            _ = FeedStdinAsync(exec, stdin);
+        }
+
+        var finished = false;
+        try
+        {
+            while (await exec.Frames.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (exec.Frames.TryRead(out var frame))
+                {
+                    switch (frame.Kind)
+                    {
+                        case FrameKind.Started:
+                            yield return new CommandStarted(JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.ExecStarted)!.Pid);
+                            break;
+                        case FrameKind.Stdout or FrameKind.Stderr:
+                            yield return new CommandOutput(frame.Kind == FrameKind.Stderr ? OutputStream.Stderr : OutputStream.Stdout, frame.Payload);
+                            break;
+                        case FrameKind.Exited:
+                            finished = true;
+                            var exit = JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.ExecExited)!;
+                            // The kernel counts OOM kills per cgroup: a new one during this command was the OOM killer
+                            // ending one of its processes (perhaps a child, as in `sh -c 'hog'` exiting 137).
+                            // Commands running at the same time in the same sandbox cannot be told apart.
+                            var oom = !exit.TimedOut && _cgroups.OomKills(cgroup) > oomBefore;
+                            yield return new CommandExited(exit.ExitCode, exit.Signal is { } s ? Hutch.Linux.Processes.SignalName(s) : null, exit.Truncated, exit.TimedOut, oom, exit.DurationMs);
+                            yield break;
+                        case FrameKind.Error:
+                            finished = true;
+                            var error = JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)!;
+                            foreach (var e in Refused(live, start, error))
+                            {
+                                yield return e;
+                            }
+                            yield break;
+                    }
+                }
+            }
+            finished = true;
+            yield return new CommandFailed(new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped while the command ran."));
+        }
+        finally
+        {
+            if (!finished)
+            {
+                // The command runs on (or is being killed): it keeps its place in the limits until it has ended.
+                var abandoned = AbandonAsync(exec, request.KillOnDisconnect == true);
+                lease?.KeepUntil(abandoned);
+            }
+            else
+            {
+                exec.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A refused start as the exec's events: a missing or non-executable program ends like a shell's
+    /// (a message on stderr, exit 127 or 126), anything else is the API's error for it.
+    /// </summary>
+    private static IEnumerable<CommandEvent> Refused(LiveSandbox live, ExecStart start, AgentError error)
+    {
+        if (error.Code is "command_not_found" or "permission_denied")
+        {
+            yield return new CommandOutput(OutputStream.Stderr, Encoding.UTF8.GetBytes($"hutch: {error.Message}\n"));
+            yield return new CommandExited(error.Code == "command_not_found" ? 127 : 126, null, false, false, false, 0);
+            yield break;
+        }
+        yield return new CommandFailed(AgentFailures.StartRefused(live, start.Cwd, error, "command"));
+    }
+
+    private static async Task FeedStdinAsync(AgentExec exec, byte[] stdin)
+    {
+        try
+        {
+            await exec.WriteStdinAsync(stdin).ConfigureAwait(false);
+            await exec.CloseStdinAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The sandbox went away; the reader sees sandbox_died.
+        }
+    }
+
+    /// <summary>The caller left: kill if asked, then keep reading so the agent is never blocked on us.</summary>
+    private static async Task AbandonAsync(AgentExec exec, bool kill)
+    {
+        using (exec)
+        {
+            try
+            {
+                if (kill)
+                {
+                    await exec.KillAsync(Hutch.Linux.Processes.SIGKILL).ConfigureAwait(false);
+                }
+                await foreach (var _ in exec.Frames.ReadAllAsync().ConfigureAwait(false))
+                {
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                // Connection gone: nothing left to drain.
+            }
+        }
+    }
+}

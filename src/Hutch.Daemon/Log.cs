@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Logging;
+
+namespace Hutch.Daemon;
+
+/// <summary>The engine's log lines; every one names the sandbox.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "sandbox {SandboxId} created (name '{Name}') in {Ms:F1} ms")]
+    public static partial void Created(ILogger logger, string sandboxId, string name, double ms);
+
+    [LoggerMessage(2, LogLevel.Information, "sandbox {SandboxId} deleted (workspace kept: {Kept})")]
+    public static partial void Deleted(ILogger logger, string sandboxId, bool kept);
+
+    [LoggerMessage(3, LogLevel.Information, "sandbox {SandboxId} adopted after restart")]
+    public static partial void Adopted(ILogger logger, string sandboxId);
+
+    [LoggerMessage(4, LogLevel.Warning, "sandbox {SandboxId} lost: its agent is gone")]
+    public static partial void Lost(ILogger logger, string sandboxId);
+
+    [LoggerMessage(5, LogLevel.Information, "sandbox {SandboxId} expired (TTL) and was deleted")]
+    public static partial void Expired(ILogger logger, string sandboxId);
+
+    [LoggerMessage(6, LogLevel.Error, "sandbox {SandboxId}: deleting it at expiry failed")]
+    public static partial void ExpiryFailed(ILogger logger, string sandboxId, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Error, "sandbox {SandboxId}: cleaning up after a failed create failed; it is marked lost, delete it to retry")]
+    public static partial void CleanupFailed(ILogger logger, string sandboxId, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Warning, "warm pool: starting sandbox {SandboxId} failed; the pool refills at the next create")]
+    public static partial void PoolFillFailed(ILogger logger, string sandboxId, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Information, "sandbox {SandboxId}: forwarding to port {Port} failed ({Error}: {Reason})")]
+    public static partial void PortForwardFailed(ILogger logger, string sandboxId, int port, string error, string reason);
+
+    [LoggerMessage(10, LogLevel.Debug, "sandbox {SandboxId}: tcp tunnel to port {Port} ended by a failure ({Reason})")]
+    public static partial void TunnelEnded(ILogger logger, string sandboxId, int port, string reason);
+
+    [LoggerMessage(11, LogLevel.Information, "host: raised {Setting} to {Value} so that {MaxSandboxes} sandboxes each get their own share")]
+    public static partial void HostLimitRaised(ILogger logger, string setting, long value, int maxSandboxes);
+
+    [LoggerMessage(12, LogLevel.Warning, "host: the daemon could not set its oom_score_adj to {Value} (no CAP_SYS_RESOURCE); it stays at its sandboxes' floor, whose commands the OOM killer still takes first")]
+    public static partial void OomProtectionUnavailable(ILogger logger, int value);
+
+    [LoggerMessage(13, LogLevel.Warning, "sandbox {SandboxId}: the command '{Command}' (pid {Pid}) of an exec outlived the previous daemon; it carries on as background process {ProcessId}")]
+    public static partial void CommandAdopted(ILogger logger, string sandboxId, string command, int pid, string processId);
+}

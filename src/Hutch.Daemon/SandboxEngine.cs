@@ -1,0 +1,155 @@
+using System.Runtime.CompilerServices;
+using Hutch.Daemon.Exec;
+using Hutch.Daemon.Files;
+using Hutch.Daemon.Http;
+using Hutch.Daemon.Ports;
+using Hutch.Daemon.Processes;
+using Hutch.Daemon.Registry;
+using Hutch.Daemon.Services;
+using Hutch.Daemon.Sessions;
+using Hutch.Daemon.Shells;
+using Hutch.Files.Checkpoints;
+using Hutch.Runtime;
+using Hutch.Runtime.Cgroups;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Hutch.Daemon;
+
+/// <summary>
+/// The features wired together over one data dir: what a daemon serves over HTTP (each feature's
+/// endpoints get the service they translate), and, as <see cref="ISandboxEngine"/>, the thin facade
+/// `hutch run` uses in-process when no daemon answers. It owns the object graph and its lifetime only.
+/// </summary>
+public sealed class SandboxEngine : ISandboxEngine
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Adoption _adoption;
+    private readonly WarmPool _pool;
+    private int _disposed;
+
+    private SandboxEngine(HutchOptions options, string owner, TimeProvider time, ILogger log)
+    {
+        var paths = new SandboxPaths(options.DataDir);
+        Storage = SandboxStorage.Prepare(options, paths);
+        HostSetup.InstallAgent(options, paths);
+        HostSetup.EnsureHostLimits(options, log);
+        Runtime = new OciRuntime(options.Runtime, paths.RuntimeState);
+        var stopping = _stopping.Token;
+
+        Directory = new SandboxDirectory(new SandboxRegistry(paths.Database), paths, owner, log, stopping);
+        var runner = new SandboxRunner(Directory, Storage, Runtime, time, log);
+        _pool = new WarmPool(owner == "daemon" ? options.WarmPool : 0, Directory, runner, Storage, options, time, log, stopping);
+        Directory.PooledLost = record => runner.DestroyAsync(record, keepWorkspace: false, CancellationToken.None);
+        Sandboxes = new SandboxLifecycle(Directory, runner, _pool, Storage, Runtime, options, time, log);
+        Events = new SandboxEvents(Directory, time);
+
+        var spill = new OutputSpill(Directory, Storage);
+        Exec = new ExecService(Directory, spill);
+        Processes = new ProcessManager(Directory, time);
+        Logs = new LogReader(Directory, Processes, spill);
+        Sessions = new SessionService(Directory, Processes, spill);
+        Shells = new ShellService(Directory, Processes);
+        Ports = new PortService(Directory, Runtime);
+        Services = new ServiceManager(Directory, Processes, Logs, new ServiceProbes(Exec, Ports), stopping);
+        Files = new FileService(Directory, Storage, Runtime, options);
+
+        runner.Observe(Services);
+        _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, new AdoptedCommands(Processes, Events, log)], time, log);
+    }
+
+    public SandboxDirectory Directory { get; }
+    public SandboxStorage Storage { get; }
+    public OciRuntime Runtime { get; }
+    public SandboxLifecycle Sandboxes { get; }
+    public SandboxEvents Events { get; }
+    public ExecService Exec { get; }
+    public ProcessManager Processes { get; }
+    public LogReader Logs { get; }
+    public SessionService Sessions { get; }
+    public ShellService Shells { get; }
+    public ServiceManager Services { get; }
+    public PortService Ports { get; }
+    public FileService Files { get; }
+
+    /// <summary>Where workspaces live and whether checkpoints there are reflinks or copies.</summary>
+    public WorkspaceVolume Volume => Storage.Volume;
+
+    /// <summary>Which block I/O limits sandboxes can get on the workspace disk.</summary>
+    public BlockIoSupport BlockIo => Storage.BlockIo;
+
+    /// <summary>Pooled sandboxes ready to be claimed now.</summary>
+    public int WarmPoolReady => _pool.Ready;
+
+    /// <summary>The engine a daemon runs: adopts the sandboxes a previous daemon left running and expires TTLs.</summary>
+    public static async Task<SandboxEngine> OpenDaemonAsync(HutchOptions options, ILogger? log = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        log ??= NullLogger.Instance;
+        var engine = new SandboxEngine(options, "daemon", time ?? TimeProvider.System, log);
+        HostSetup.ProtectFromOomKiller(log);
+        await engine._adoption.AdoptAsync(cancellationToken).ConfigureAwait(false);
+        engine._adoption.StartExpiry(engine._stopping.Token);
+        engine._pool.Refill();
+        return engine;
+    }
+
+    /// <summary>
+    /// The engine of one `hutch run` with no daemon: it only ever touches the sandboxes it creates,
+    /// which are recorded as owned by this process so a daemon leaves them alone while it lives.
+    /// </summary>
+    public static Task<ISandboxEngine> OpenInProcessAsync(HutchOptions options, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ISandboxEngine engine = new SandboxEngine(options, $"run:{Environment.ProcessId}", TimeProvider.System, NullLogger.Instance);
+        return Task.FromResult(engine);
+    }
+
+    public Task<SandboxInfo> CreateAsync(CreateSandboxRequest request, string? hostWorkspace = null, CancellationToken cancellationToken = default) =>
+        Sandboxes.CreateAsync(request, hostWorkspace, cancellationToken);
+
+    public Task<SandboxInfo> GetAsync(string idOrName, CancellationToken cancellationToken = default) => Task.FromResult(Sandboxes.Get(idOrName));
+
+    public Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken = default) => Task.FromResult(Sandboxes.List());
+
+    public Task DeleteAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default) =>
+        Sandboxes.DeleteAsync(idOrName, keepWorkspace, cancellationToken);
+
+    public Task KeepAsync(string idOrName, CancellationToken cancellationToken = default) => Sandboxes.KeepAsync(idOrName);
+
+    public async Task<ExecResult> ExecAsync(string idOrName, ExecRequest request, CancellationToken cancellationToken = default)
+    {
+        using var collected = await Exec.CollectAsync(idOrName, request, lease: null, cancellationToken).ConfigureAwait(false);
+        return WireEvents.ToResult(collected);
+    }
+
+    public async IAsyncEnumerable<ExecEvent> ExecStreamAsync(string idOrName, ExecRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var e in Exec.StreamAsync(idOrName, request, lease: null, cancellationToken).ConfigureAwait(false))
+        {
+            yield return WireEvents.ToExecEvent(e);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _pool.DrainAsync().ConfigureAwait(false);
+        if (Directory.Owner.StartsWith("run:", StringComparison.Ordinal))
+        {
+            // An in-process engine leaves nothing behind it.
+            foreach (var live in Directory.Connected)
+            {
+                await Sandboxes.DeleteAsync(live.Record.Id, keepWorkspace: false, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        foreach (var live in Directory.Connected)
+        {
+            await Directory.DisconnectAsync(live.Record.Id).ConfigureAwait(false);
+        }
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Hutch.Daemon.Registry;
+using Hutch.Runtime;
+using Hutch.Runtime.AgentLink;
+using Hutch.Runtime.Cgroups;
+using Hutch.Runtime.Oci;
+using Microsoft.Extensions.Logging;
+
+namespace Hutch.Daemon.Sandboxes;
+
+/// <summary>
+/// Creating, describing, listing, keeping and deleting sandboxes. State that must outlive the
+/// process is in the registry; the live control channels are in the <see cref="SandboxDirectory"/>.
+/// </summary>
+public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner runner, WarmPool pool, SandboxStorage storage, OciRuntime runtime,
+    HutchOptions options, TimeProvider time, ILogger log)
+{
+    private readonly CgroupReader _cgroups = new();
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _deletions = new();
+
+    /// <param name="hostWorkspace">
+    /// In-process callers only (never reachable over HTTP): bind this existing host directory as
+    /// /workspace instead of a fresh one, and never delete it.
+    /// </param>
+    public async Task<SandboxInfo> CreateAsync(CreateSandboxRequest request, string? hostWorkspace, CancellationToken cancellationToken)
+    {
+        RequestValidator.Name(request.Name);
+        var user = RequestValidator.User(request.User);
+        var limits = RequestValidator.Limits(request.Limits, storage.LimitsFor(hostWorkspace));
+        var ttl = RequestValidator.Ttl(request.TtlSeconds);
+        var env = RequestValidator.Env(request.Env, "env");
+        var cwd = WorkspaceCwd.Resolve(request.Cwd);
+        if (hostWorkspace is not null && !Directory.Exists(hostWorkspace))
+        {
+            throw HutchException.BadRequest(ErrorCodes.InvalidRequest, $"The workspace directory '{hostWorkspace}' does not exist. Create it first.");
+        }
+        try
+        {
+            runtime.ResolveBinary();
+        }
+        catch (OciRuntimeException e)
+        {
+            throw new HutchException(ErrorCodes.RuntimeUnavailable, 503, e.Message);
+        }
+
+        try
+        {
+            var now = time.GetUtcNow();
+            if (pool.Fits(request, hostWorkspace) && pool.TryClaim(request.Name, env, cwd, now, ttl) is { } claimed)
+            {
+                Log.Created(log, claimed.Id, claimed.Name ?? "", (time.GetUtcNow() - now).TotalMilliseconds);
+                return Describe(claimed, running: true);
+            }
+            return await StartNewAsync(new SandboxRecord(
+                SandboxIds.New(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
+                user, cwd, env, limits, 0, hostWorkspace, directory.Owner, ttl is { } d ? TtlDeadline.After(d) : null), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not HutchException && DiskFull.Caused(e))
+        {
+            throw DiskFull.OnCreate(directory.Paths.DataDir, e);
+        }
+    }
+
+    private async Task<SandboxInfo> StartNewAsync(SandboxRecord wanted, CancellationToken cancellationToken)
+    {
+        var record = directory.Registry.Insert(wanted, SandboxIds.FirstHostId, SandboxSpec.IdRangeSize, options.MaxSandboxes);
+        try
+        {
+            var live = await runner.StartAsync(record, cancellationToken).ConfigureAwait(false);
+            Log.Created(log, record.Id, record.Name ?? "", (time.GetUtcNow() - record.CreatedAt).TotalMilliseconds);
+            return Describe(live.Record, running: true);
+        }
+        catch (Exception e)
+        {
+            // Nothing of a failed create is left: no container, cgroup, bundle, workspace or row.
+            // A cleanup that fails too must not hide why the create failed, so it is logged, and the row
+            // stays (as lost) only when the runtime might still hold something a later delete must remove.
+            try
+            {
+                await runner.RemoveEverythingAsync(record, keepWorkspace: false, CancellationToken.None).ConfigureAwait(false);
+                directory.Registry.Remove(record.Id);
+            }
+            catch (Exception cleanup) when (cleanup is OciRuntimeException or IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                Log.CleanupFailed(log, record.Id, cleanup);
+                directory.Registry.SetState(record.Id, SandboxStates.Lost);
+            }
+            if (DiskFull.Caused(e))
+            {
+                throw DiskFull.OnCreate(directory.Paths.DataDir, e);
+            }
+            if (e is OciRuntimeException or AgentException or SocketException or TimeoutException or IOException)
+            {
+                throw new HutchException(ErrorCodes.RuntimeFailed, 500,
+                    $"The sandbox could not be started: {e.Message}. Run `hutch doctor` to check the host.", e);
+            }
+            throw;
+        }
+    }
+
+    public SandboxInfo Get(string idOrName)
+    {
+        var record = directory.Find(idOrName);
+        return Describe(record, running: directory.IsConnected(record.Id));
+    }
+
+    public IReadOnlyList<SandboxInfo> List() =>
+        [.. directory.Registry.ListLive().Select(r => Describe(r, running: directory.IsConnected(r.Id)))];
+
+    /// <summary>Kills everything, removes cgroup, mounts and bundle; the workspace too unless kept. Deleting twice is fine.</summary>
+    public async Task DeleteAsync(string idOrName, bool keepWorkspace, CancellationToken cancellationToken)
+    {
+        var record = directory.Registry.Find(idOrName) ?? throw HutchException.NotFound(idOrName);
+        if (record.State == SandboxStates.Deleted)
+        {
+            return;
+        }
+        await DeleteOnceAsync(record, keepWorkspace).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One deletion per sandbox at a time: a second caller (a retry, the TTL reaper, a parallel
+    /// request) waits for the first's outcome instead of racing it over the same container, cgroups
+    /// and files. It runs to the end even when a caller stops waiting, so nothing is left half removed.
+    /// </summary>
+    private Task DeleteOnceAsync(SandboxRecord record, bool keepWorkspace) =>
+        _deletions.GetOrAdd(record.Id, id => new Lazy<Task>(() => Task.Run(async () =>
+        {
+            try
+            {
+                // A caller that read the row just before another deletion finished finds it done.
+                if (directory.Registry.Find(record.Id) is { State: not SandboxStates.Deleted })
+                {
+                    await runner.DestroyAsync(record, keepWorkspace, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _deletions.TryRemove(id, out _);
+            }
+        }))).Value;
+
+    /// <summary>
+    /// Lets the sandbox outlive this engine: it is handed to whichever daemon runs next, which adopts it.
+    /// </summary>
+    public async Task KeepAsync(string idOrName)
+    {
+        var record = directory.Find(idOrName);
+        directory.Registry.SetOwner(record.Id, "daemon");
+        await directory.DisconnectAsync(record.Id).ConfigureAwait(false); // its channel closing now is a hand-over, not a loss
+    }
+
+    private SandboxInfo Describe(SandboxRecord record, bool running)
+    {
+        SandboxUsage? usage = null;
+        if (running && _cgroups.Read(SandboxSpec.CgroupPathOf(record.Id)) is { } u)
+        {
+            var (disk, checkpoints) = storage.DiskUsageOf(record);
+            usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills,
+                disk?.Bytes, disk?.LimitBytes, checkpoints?.Bytes);
+        }
+        return new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAtFrom(time.GetUtcNow()), record.User, record.Cwd, record.Limits, usage);
+    }
+}

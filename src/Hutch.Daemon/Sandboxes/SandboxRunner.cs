@@ -1,0 +1,91 @@
+using Hutch.Daemon.Registry;
+using Hutch.Runtime;
+using Hutch.Runtime.Limits;
+using Hutch.Runtime.Oci;
+using Microsoft.Extensions.Logging;
+
+namespace Hutch.Daemon.Sandboxes;
+
+/// <summary>
+/// Starts a sandbox's container from its registry row (bundle, runtime, kernel shares, agent
+/// channel) and removes everything of it again (processes, container, cgroups, files, row).
+/// </summary>
+public sealed class SandboxRunner(SandboxDirectory directory, SandboxStorage storage, OciRuntime runtime, TimeProvider time, ILogger log)
+{
+    private readonly List<ISandboxObserver> _observers = [];
+    private SandboxPaths Paths => directory.Paths;
+
+    /// <summary>The features told before a sandbox is removed.</summary>
+    public void Observe(ISandboxObserver observer) => _observers.Add(observer);
+
+    public async Task<LiveSandbox> StartAsync(SandboxRecord record, CancellationToken cancellationToken)
+    {
+        var uid = record.SandboxUid;
+        var sandboxDir = Paths.SandboxDir(record.Id);
+        Directory.CreateDirectory(sandboxDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var workspace = storage.WorkspaceOf(record);
+        if (record.HostWorkspace is null)
+        {
+            storage.CreateWorkspace(record);
+        }
+        // The workspace belongs to the sandbox's user as the host sees it (its uid shifted into the sandbox's range).
+        SandboxStorage.Chown(workspace, record.HostIdBase + uid);
+        EnsureCwd(record, workspace);
+
+        var limits = record.Limits;
+        var spec = new SandboxSpec(record.Id, Paths.Rootfs, Paths.Etc, Paths.AgentBinary, workspace, record.HostIdBase, uid,
+            limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20, storage.BlockIoOf(limits));
+        await PrivateFiles.WriteAllTextAsync(Path.Join(sandboxDir, "config.json"), OciSpecBuilder.Build(spec).ToJsonString(), cancellationToken).ConfigureAwait(false);
+        PrivateFiles.OpenWrite(Paths.AgentLog(record.Id), append: true).Dispose(); // 0600 before the runtime appends to it
+
+        var socketPath = Paths.AgentSocket(record.Id);
+        File.Delete(socketPath);
+        var recordsDir = Paths.Records(record.Id);
+        Directory.CreateDirectory(recordsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        SandboxStorage.Chown(recordsDir, record.HostUid);
+        using (var listener = Hutch.Linux.UnixListener.Listen(socketPath, backlog: 16))
+        using (var records = Hutch.Linux.Beneath.OpenRoot(recordsDir))
+        {
+            File.SetUnixFileMode(socketPath, PrivateFiles.FileMode);
+            await runtime.RunDetachedAsync(record.Id, sandboxDir, listener, records, Paths.AgentLog(record.Id)).ConfigureAwait(false);
+        }
+        // Before any command runs: the sandbox's own share of the counters charged to the host's root.
+        // Not cut short by an engine that stops (bounded by its own budget), like the runtime's start.
+        await KernelShares.ApplyAsync(runtime.InitPid(record.Id) ?? throw new IOException($"the runtime has no init pid for sandbox {record.Id}"),
+            CancellationToken.None).ConfigureAwait(false);
+        return await directory.ConnectAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Creates the default working directory when it is a subdirectory that does not exist yet, owned
+    /// by the sandbox's user and never through a symlink (an adopted workspace may hold anything).
+    /// </summary>
+    public static void EnsureCwd(SandboxRecord record, string workspace)
+    {
+        if (record.Cwd != WorkspaceCwd.Root)
+        {
+            using var files = new Hutch.Files.Workspace(workspace, record.HostUid, record.HostUid);
+            files.MakeDirectory(record.Cwd, parents: true);
+        }
+    }
+
+    /// <summary>Removes everything of the sandbox and marks its row deleted.</summary>
+    public async Task DestroyAsync(SandboxRecord record, bool keepWorkspace, CancellationToken cancellationToken)
+    {
+        await RemoveEverythingAsync(record, keepWorkspace, cancellationToken).ConfigureAwait(false);
+        directory.Registry.MarkDeleted(record.Id, time.GetUtcNow());
+        Log.Deleted(log, record.Id, keepWorkspace);
+    }
+
+    /// <summary>Kills every process, removes container state and cgroups, the bundle, and the workspace unless kept.</summary>
+    public async Task RemoveEverythingAsync(SandboxRecord record, bool keepWorkspace, CancellationToken cancellationToken)
+    {
+        foreach (var observer in _observers)
+        {
+            await observer.DeletingAsync(record.Id).ConfigureAwait(false);
+        }
+        await directory.DisconnectAsync(record.Id).ConfigureAwait(false);
+        await runtime.DeleteAsync(record.Id, SandboxSpec.CgroupPathOf(record.Id), cancellationToken).ConfigureAwait(false);
+        storage.Remove(record, keepWorkspace);
+    }
+}
