@@ -32,7 +32,7 @@ public class EscapeAttemptTests(DaemonFixture fixture)
             Assert.Contains("No such file", result.Stderr);
             var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             // /etc is the generated one: exactly these files, never the host's.
-            Assert.Equal(["group", "hosts", "nsswitch.conf", "os-release", "passwd", "resolv.conf"], lines.Take(6));
+            Assert.Equal(["alternatives", "group", "hosts", "nsswitch.conf", "os-release", "passwd", "protocols", "resolv.conf", "services", "ssl"], lines.Take(10));
             Assert.DoesNotContain("home", lines);
             Assert.DoesNotContain("var", lines);
             Assert.DoesNotContain("run", lines);
