@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Hutch.Daemon;
 using Hutch.Linux.Interop;
 using Hutch.Runtime.Limits;
+using Hutch.Runtime.Oci;
 using System.Globalization;
 
 namespace Hutch.Cli.Doctor;
@@ -29,7 +30,16 @@ internal static class HostChecks
         DiskQuotas(options.DataDir),
         BlockIo(options.DataDir),
         OomOrder(Hutch.Linux.Processes.SetOomScoreAdj(0, Hutch.Daemon.Sandboxes.HostSetup.DaemonOomScoreAdj)),
+        CaStore(HostCaStore.Find()),
     ];
+
+    /// <summary>
+    /// The host's public CA store, which sandboxes get read-only. Without one a sandbox runs, but no TLS
+    /// client in it can verify a server, so this says so and passes: isolation does not depend on it.
+    /// </summary>
+    public static DoctorCheck CaStore(string? store) => DoctorCheck.Pass("ca store", store is not null
+        ? $"{store} (with {HostCaStore.Bundle}) read-only in every sandbox; the host's private keys never are"
+        : $"none on this host ({HostCaStore.CertsDir}/{HostCaStore.Bundle} is missing): sandboxes get an empty {HostCaStore.CertsDir} and cannot verify TLS servers; to give them one: apt-get install ca-certificates");
 
     /// <summary>
     /// Who the OOM killer takes first: every command gets 1000 from the agent (raising needs no

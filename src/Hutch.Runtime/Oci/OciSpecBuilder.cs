@@ -6,9 +6,10 @@ namespace Hutch.Runtime.Oci;
 
 /// <summary>
 /// Writes the OCI runtime spec (config.json, runtime-spec 1.0) of one sandbox. The root is a shared,
-/// read-only skeleton directory; the host's /usr comes in read-only, /etc is generated, /workspace is
-/// the only writable host directory, /tmp and /dev/shm are size-capped tmpfs. Nothing else of the host
-/// is mounted: no /sys, /var, /run, /home, /root or Hutch's data dir (security invariant 1).
+/// read-only skeleton directory; the host's /usr comes in read-only, /etc is generated with the host's
+/// public CA store (/etc/ssl/certs) read-only in it, /workspace is the only writable host directory,
+/// /tmp and /dev/shm are size-capped tmpfs. Nothing else of the host is mounted: no /sys, /var, /run,
+/// /home, /root, /etc/ssl/private or Hutch's data dir (security invariant 1).
 /// </summary>
 public static class OciSpecBuilder
 {
@@ -119,7 +120,8 @@ public static class OciSpecBuilder
     private static JsonArray Mounts(SandboxSpec spec)
     {
         var tmpSize = spec.TmpBytes.ToString(CultureInfo.InvariantCulture);
-        return new JsonArray(
+        var mounts = new List<JsonNode>
+        {
             Mount("/proc", "proc", "proc", "nosuid", "noexec", "nodev"),
             Mount("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"),
             // max=: the sandbox's own share of the host's kernel.pty.max, which every devpts instance draws from.
@@ -128,9 +130,17 @@ public static class OciSpecBuilder
             Mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"),
             Mount("/usr", "bind", "/usr", "bind", "ro", "nosuid", "nodev"),
             Mount("/etc", "bind", spec.EtcDir, "bind", "ro", "nosuid", "nodev", "noexec"),
-            Mount(SandboxSpec.AgentPathInside, "bind", spec.AgentPath, "bind", "ro", "nosuid", "nodev"),
-            Mount("/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777", $"size={tmpSize}"),
-            Mount("/workspace", "bind", spec.WorkspaceDir, "bind", "rw", "nosuid", "nodev"));
+        };
+        if (spec.CaStoreDir is { } caStore)
+        {
+            // After /etc, onto the mount point RootfsLayout made in it. "bind", not "rbind": only this
+            // directory, nothing mounted below it; never /etc/ssl, whose private/ holds the host's keys.
+            mounts.Add(Mount(HostCaStore.CertsDir, "bind", caStore, "bind", "ro", "nosuid", "nodev", "noexec"));
+        }
+        mounts.Add(Mount(SandboxSpec.AgentPathInside, "bind", spec.AgentPath, "bind", "ro", "nosuid", "nodev"));
+        mounts.Add(Mount("/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777", $"size={tmpSize}"));
+        mounts.Add(Mount("/workspace", "bind", spec.WorkspaceDir, "bind", "rw", "nosuid", "nodev"));
+        return new JsonArray(mounts.ToArray());
     }
 
     private static JsonObject Mount(string destination, string type, string source, params string[] options) => new()

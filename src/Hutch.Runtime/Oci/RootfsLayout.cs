@@ -3,7 +3,8 @@ namespace Hutch.Runtime.Oci;
 /// <summary>
 /// The skeleton root every sandbox shares (read-only) and the generated /etc it mounts. Built once
 /// per data dir: empty mount points, the host's merged-/usr links (bin → usr/bin …), and an /etc with
-/// only what programs need to name users and resolve localhost — never a copy of the host's /etc.
+/// only what programs need to name users, resolve localhost and find their Debian alternatives, plus
+/// the mount point of the host's public CA store — never a copy of the host's /etc.
 /// </summary>
 public static class RootfsLayout
 {
@@ -25,18 +26,23 @@ public static class RootfsLayout
         {
             File.WriteAllBytes(agentMountPoint, []);
         }
+        var offeredLinks = new List<string>();
         foreach (var link in UsrLinks)
         {
             // Mirror the host: on merged-/usr systems /bin is a link to usr/bin; anything else is not offered.
             var hostTarget = new FileInfo("/" + link).LinkTarget;
             var ours = Path.Join(rootfsDir, link);
-            if (hostTarget is not null && hostTarget.TrimStart('/').StartsWith("usr/", StringComparison.Ordinal) && !Path.Exists(ours))
+            if (hostTarget is not null && hostTarget.TrimStart('/').StartsWith("usr/", StringComparison.Ordinal))
             {
-                File.CreateSymbolicLink(ours, hostTarget.TrimStart('/'));
+                offeredLinks.Add(link);
+                if (!Path.Exists(ours))
+                {
+                    File.CreateSymbolicLink(ours, hostTarget.TrimStart('/'));
+                }
             }
         }
 
-        Directory.CreateDirectory(etcDir);
+        CreatePublicDirectory(etcDir);
         WriteIfChanged(Path.Join(etcDir, "passwd"),
             "root:x:0:0:root:/workspace:/bin/bash\nuser:x:1000:1000:Sandbox user:/workspace:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
         WriteIfChanged(Path.Join(etcDir, "group"), "root:x:0:\ntty:x:5:\nuser:x:1000:\nnogroup:x:65534:\n");
@@ -45,6 +51,31 @@ public static class RootfsLayout
         // No nameserver: the sandbox has no network unless a later egress policy gives it one.
         WriteIfChanged(Path.Join(etcDir, "resolv.conf"), "# no network in this sandbox\n");
         WriteIfChanged(Path.Join(etcDir, "os-release"), "NAME=\"Hutch sandbox\"\nID=hutch\n");
+        WriteIfChanged(Path.Join(etcDir, "protocols"), StockEtcFiles.Protocols);
+        WriteIfChanged(Path.Join(etcDir, "services"), StockEtcFiles.Services);
+        CreatePublicDirectory(Path.Join(etcDir, "ssl"));
+        WriteIfChanged(Path.Join(etcDir, "ssl", "openssl.cnf"), StockEtcFiles.OpensslCnf);
+        // The mount point of HostCaStore.CertsDir, always there (empty when the host has no store):
+        // /etc is read-only inside, so the runtime could not make it when a later create finds a store.
+        CreatePublicDirectory(Path.Join(etcDir, "ssl", "certs"));
+        CreatePublicDirectory(Path.Join(etcDir, "alternatives"));
+        EtcAlternatives.Mirror(EtcAlternatives.HostDir, etcDir, path => IsVisibleInside(path, offeredLinks));
+    }
+
+    /// <summary>Whether a sandbox sees this absolute host path at the same place: under /usr, or under a merged-/usr link it was given.</summary>
+    public static bool IsVisibleInside(string path, IEnumerable<string> offeredLinks) =>
+        path.StartsWith("/usr/", StringComparison.Ordinal)
+        || offeredLinks.Any(link => path.StartsWith($"/{link}/", StringComparison.Ordinal));
+
+    // Sandboxes read /etc as an unmapped "other" (host root is nobody inside), so its modes are set
+    // here rather than left to the daemon's umask.
+    private const UnixFileMode PublicFile = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+    private const UnixFileMode PublicDirectory = PublicFile | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
+    private static void CreatePublicDirectory(string path)
+    {
+        Directory.CreateDirectory(path);
+        File.SetUnixFileMode(path, PublicDirectory);
     }
 
     private static void WriteIfChanged(string path, string content)
@@ -53,5 +84,6 @@ public static class RootfsLayout
         {
             File.WriteAllText(path, content);
         }
+        File.SetUnixFileMode(path, PublicFile);
     }
 }

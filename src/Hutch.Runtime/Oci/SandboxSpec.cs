@@ -18,6 +18,12 @@ public sealed record SandboxSpec(
     long TmpBytes,
     BlockIoLimits? BlockIo = null)
 {
+    /// <summary>
+    /// The host's public CA store, bound read-only at /etc/ssl/certs; null when the host has none.
+    /// Looked up at each create, so installing ca-certificates needs no daemon restart.
+    /// </summary>
+    public string? CaStoreDir { get; init; } = HostCaStore.Find();
+
     /// <summary>Size of the id range mapped into each sandbox's user namespace.</summary>
     public const int IdRangeSize = 65536;
 

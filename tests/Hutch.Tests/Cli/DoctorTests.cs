@@ -42,6 +42,20 @@ public class DoctorTests
     }
 
     [Fact]
+    public void CaStore_SaysWhatSandboxesGet_AndHowToGiveThemOne_WhenTheHostHasNone()
+    {
+        var present = HostChecks.CaStore("/etc/ssl/certs");
+        Assert.True(present.Ok);
+        Assert.Contains("/etc/ssl/certs (with ca-certificates.crt) read-only in every sandbox", present.Detail);
+
+        // Sandboxes still run without one (isolation does not depend on it), but the check says so.
+        var missing = HostChecks.CaStore(null);
+        Assert.True(missing.Ok);
+        Assert.Contains("cannot verify TLS servers", missing.Detail);
+        Assert.Contains("apt-get install ca-certificates", missing.Detail);
+    }
+
+    [Fact]
     public void OomOrder_SaysWhetherTheDaemonIsProtected()
     {
         Assert.Contains("the daemon protected (-900)", HostChecks.OomOrder(true).Detail);

@@ -1,5 +1,6 @@
 using Hutch.Client;
 using Hutch.Protocol.Api;
+using Hutch.Runtime.Oci;
 using Hutch.Tests.Infrastructure;
 
 namespace Hutch.Tests.Security;
@@ -32,7 +33,7 @@ public class EscapeAttemptTests(DaemonFixture fixture)
             Assert.Contains("No such file", result.Stderr);
             var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             // /etc is the generated one: exactly these files, never the host's.
-            Assert.Equal(["group", "hosts", "nsswitch.conf", "os-release", "passwd", "resolv.conf"], lines.Take(6));
+            Assert.Equal(["alternatives", "group", "hosts", "nsswitch.conf", "os-release", "passwd", "protocols", "resolv.conf", "services", "ssl"], lines.Take(10));
             Assert.DoesNotContain("home", lines);
             Assert.DoesNotContain("var", lines);
             Assert.DoesNotContain("run", lines);
@@ -40,6 +41,50 @@ public class EscapeAttemptTests(DaemonFixture fixture)
         finally
         {
             File.Delete(planted);
+        }
+    }
+
+    // Invariant 1, CA store: the host's public CA store comes in read-only, and nothing else of /etc/ssl.
+    // A world-readable key is planted next to it and among the host's keys: only the mount stops it.
+    [Theory]
+    [InlineData("user")]
+    [InlineData("root")]
+    public async Task ReadHostPrivateKeysOrWriteTheCaStore_Fails(string user)
+    {
+        var marker = $"hutch-planted-{Guid.NewGuid():N}";
+        var privateDir = "/etc/ssl/private";
+        var madePrivateDir = !Directory.Exists(privateDir);
+        Directory.CreateDirectory(privateDir);
+        string[] planted = [Path.Join(privateDir, marker + ".key"), Path.Join("/etc/ssl", marker + ".key")];
+        foreach (var key in planted)
+        {
+            await File.WriteAllTextAsync(key, $"-----BEGIN PRIVATE KEY-----\n{marker}\n");
+            File.SetUnixFileMode(key, (UnixFileMode)0b110_100_100);
+        }
+        try
+        {
+            await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: user));
+
+            var result = await sandbox.ShAsync(
+                "ls -a /etc/ssl; cat /etc/ssl/private/* /usr/lib/ssl/private/* /etc/ssl/*.key 2>/dev/null; " +
+                $"grep -rl {marker} /etc /usr/lib/ssl /tmp /workspace 2>/dev/null; " +
+                "touch /etc/ssl/certs/hutch-written 2>/dev/null && echo WROTE; (echo >> /etc/ssl/certs/ca-certificates.crt) 2>/dev/null && echo APPENDED; " +
+                "grep ' /etc/ssl/certs ' /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1");
+
+            var ro = HostCaStore.Find() is not null ? "ro\n" : "";
+            Assert.Equal($".\n..\ncerts\nopenssl.cnf\n{ro}", result.Stdout);
+            Assert.False(File.Exists("/etc/ssl/certs/hutch-written"));
+        }
+        finally
+        {
+            foreach (var key in planted)
+            {
+                File.Delete(key);
+            }
+            if (madePrivateDir)
+            {
+                Directory.Delete(privateDir);
+            }
         }
     }
 
