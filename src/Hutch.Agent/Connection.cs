@@ -101,7 +101,7 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                     }
                     if (!target.HasStdin)
                     {
-                        SendError(channel, "no_stdin", $"process {input.Id} was started without stdin");
+                        SendError(channel, AgentErrorCodes.NoStdin, $"process {input.Id} was started without stdin");
                     }
                     else
                     {
@@ -120,7 +120,7 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                     var signal = AgentJson.ReadProcessSignal(frame.Payload.Span);
                     if (signal.Signal is < 1 or > 64 || signal.GraceMs < 0)
                     {
-                        SendError(channel, "bad_request", "a process signal needs a signal number between 1 and 64 and a grace of 0 or more ms");
+                        SendError(channel, AgentErrorCodes.BadRequest, "a process signal needs a signal number between 1 and 64 and a grace of 0 or more ms");
                     }
                     else if (WithProcess(channel, signal.Id) is { } process)
                     {
@@ -131,7 +131,7 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                     var resize = AgentJson.ReadProcessResize(frame.Payload.Span);
                     if (resize.Cols is < 1 or > Pty.MaxDimension || resize.Rows is < 1 or > Pty.MaxDimension)
                     {
-                        SendError(channel, "bad_request", $"a terminal size is 1-{Pty.MaxDimension} columns by 1-{Pty.MaxDimension} rows");
+                        SendError(channel, AgentErrorCodes.BadRequest, $"a terminal size is 1-{Pty.MaxDimension} columns by 1-{Pty.MaxDimension} rows");
                     }
                     else if (WithProcess(channel, resize.Id) is { } terminal)
                     {
@@ -142,25 +142,25 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                     var kill = AgentJson.ReadExecKill(frame.Payload.Span);
                     if (kill.Signal is < 1 or > 64)
                     {
-                        SendError(channel, "bad_request", "kill needs a signal number between 1 and 64");
+                        SendError(channel, AgentErrorCodes.BadRequest, "kill needs a signal number between 1 and 64");
                         break;
                     }
                     // A kill for a command that already ended is not an error: the two crossed.
                     Find(channel)?.Signal(kill.Signal);
                     break;
                 default:
-                    SendError(channel, "unknown_frame", $"frame kind 0x{(byte)frame.Kind:x2} is not a request this agent ({AgentServer.Version}) understands");
+                    SendError(channel, AgentErrorCodes.UnknownFrame, $"frame kind 0x{(byte)frame.Kind:x2} is not a request this agent ({AgentServer.Version}) understands");
                     break;
             }
         }
         catch (JsonException e)
         {
-            SendError(channel, "bad_request", $"malformed JSON payload for frame kind 0x{(byte)frame.Kind:x2}: {e.Message}");
+            SendError(channel, AgentErrorCodes.BadRequest, $"malformed JSON payload for frame kind 0x{(byte)frame.Kind:x2}: {e.Message}");
         }
         catch (Exception e)
         {
             Log.Write($"connection {id}: frame kind 0x{(byte)frame.Kind:x2} on channel {channel} failed: {e.Message}");
-            SendError(channel, "internal_error", $"the agent failed to handle frame kind 0x{(byte)frame.Kind:x2}: {e.Message}");
+            SendError(channel, AgentErrorCodes.Internal, $"the agent failed to handle frame kind 0x{(byte)frame.Kind:x2}: {e.Message}");
         }
     }
 
@@ -170,7 +170,7 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
         var process = server.Processes.Find(id);
         if (process is null)
         {
-            SendError(channel, "process_not_running", $"no running process has id {id}");
+            SendError(channel, AgentErrorCodes.ProcessNotRunning, $"no running process has id {id}");
         }
         return process;
     }
@@ -192,7 +192,7 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
     {
         if (Find(channel) is not null)
         {
-            SendError(channel, "bad_request", $"channel {channel} is still running a command: use a new channel per request");
+            SendError(channel, AgentErrorCodes.BadRequest, $"channel {channel} is still running a command: use a new channel per request");
             return;
         }
         var error = Exec.TryStart(server, new ChannelOutput(this, channel), request, out var exec);

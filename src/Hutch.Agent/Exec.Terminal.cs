@@ -22,7 +22,7 @@ internal sealed partial class Exec
     /// <summary>Pseudo-terminals come only with durable processes (<see cref="ProcessStart.Terminal"/>), so only their size is checked here.</summary>
     private static AgentError? TerminalRequestError(TerminalRecord terminal) =>
         terminal.Cols is < 1 or > Pty.MaxDimension || terminal.Rows is < 1 or > Pty.MaxDimension
-            ? new AgentError("bad_request", $"a pseudo-terminal needs cols and rows between 1 and {Pty.MaxDimension}")
+            ? new AgentError(AgentErrorCodes.BadRequest, $"a pseudo-terminal needs cols and rows between 1 and {Pty.MaxDimension}")
             : null;
 
     /// <summary>
@@ -59,7 +59,7 @@ internal sealed partial class Exec
             }
             if (_done)
             {
-                return new AgentError("process_not_running", "the process has ended");
+                return new AgentError(AgentErrorCodes.ProcessNotRunning, "the process has ended");
             }
             Pty.SetSize(_terminal, cols, rows);
             // Under the gate: the output is told of the exit only after Finish took it, so its

@@ -89,13 +89,13 @@ internal sealed partial class Exec
         exec = null;
         if (request.Argv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
         {
-            return new AgentError("bad_request", "argv must hold at least the program to run");
+            return new AgentError(AgentErrorCodes.BadRequest, "argv must hold at least the program to run");
         }
         var env = request.Env ?? [];
         var cwd = string.IsNullOrEmpty(request.Cwd) ? null : request.Cwd;
         if (cwd is not null && !Directory.Exists(cwd))
         {
-            return new AgentError("cwd_not_found", $"working directory {cwd} does not exist or is not a directory");
+            return new AgentError(AgentErrorCodes.CwdNotFound, $"working directory {cwd} does not exist or is not a directory");
         }
         var path = Spawn.ResolveInPath(argv[0], env.GetValueOrDefault("PATH"));
         if (path is null)
@@ -132,7 +132,7 @@ internal sealed partial class Exec
                 catch (LinuxException e)
                 {
                     // Not the command's fault (an ENOENT here is /dev/ptmx, not the program).
-                    return new AgentError("spawn_failed", $"cannot open a pseudo-terminal: {e.Message}");
+                    return new AgentError(AgentErrorCodes.SpawnFailed, $"cannot open a pseudo-terminal: {e.Message}");
                 }
             }
             else
@@ -162,18 +162,18 @@ internal sealed partial class Exec
             return e.Errno switch
             {
                 Errno.ENOENT or Errno.ENOTDIR => NotFound(argv[0]),
-                Errno.EACCES or Errno.EPERM => new AgentError("permission_denied", $"{argv[0]}: permission denied (not executable, or a directory on the way is not searchable)"),
-                _ => new AgentError("spawn_failed", $"{argv[0]}: {e.Message}"),
+                Errno.EACCES or Errno.EPERM => new AgentError(AgentErrorCodes.PermissionDenied, $"{argv[0]}: permission denied (not executable, or a directory on the way is not searchable)"),
+                _ => new AgentError(AgentErrorCodes.SpawnFailed, $"{argv[0]}: {e.Message}"),
             };
         }
         catch (ArgumentException e)
         {
-            return new AgentError("bad_request", e.Message);
+            return new AgentError(AgentErrorCodes.BadRequest, e.Message);
         }
         catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
         {
             // pthread_create fails with EAGAIN at the pids limit; say it like a failed fork.
-            return new AgentError("spawn_failed", $"{argv[0]}: cannot start a thread to serve the command: Resource temporarily unavailable (errno 11)");
+            return new AgentError(AgentErrorCodes.SpawnFailed, $"{argv[0]}: cannot start a thread to serve the command: Resource temporarily unavailable (errno 11)");
         }
         finally
         {
@@ -199,7 +199,7 @@ internal sealed partial class Exec
     }
 
     private static AgentError NotFound(string program) =>
-        new("command_not_found", program.Contains('/') ? $"{program}: no such file or directory" : $"{program}: command not found");
+        new(AgentErrorCodes.CommandNotFound, program.Contains('/') ? $"{program}: no such file or directory" : $"{program}: command not found");
 
     /// <summary>Starts the output pump (parked until <see cref="Run"/>) and the stdin writer.</summary>
     private void StartThreads()

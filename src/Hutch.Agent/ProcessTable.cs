@@ -23,11 +23,11 @@ internal sealed class ProcessTable(SafeFileHandle? records)
         var id = request.Id;
         if (records is null)
         {
-            return new AgentError("unsupported", "this agent was started without a records directory: background processes are not available");
+            return new AgentError(AgentErrorCodes.Unsupported, "this agent was started without a records directory: background processes are not available");
         }
         if (!ProcessRecords.IsValidId(id))
         {
-            return new AgentError("bad_request", "a process id is 1-64 characters of a-z, 0-9, '-' and '_'");
+            return new AgentError(AgentErrorCodes.BadRequest, "a process id is 1-64 characters of a-z, 0-9, '-' and '_'");
         }
         ProcessLog log;
         try
@@ -36,11 +36,11 @@ internal sealed class ProcessTable(SafeFileHandle? records)
         }
         catch (LinuxException e) when (e.Errno == Errno.EEXIST)
         {
-            return new AgentError("process_exists", $"a process with id {id} already exists");
+            return new AgentError(AgentErrorCodes.ProcessExists, $"a process with id {id} already exists");
         }
         catch (IOException e)
         {
-            return new AgentError("spawn_failed", $"cannot create the records of process {id}: {e.Message}");
+            return new AgentError(AgentErrorCodes.SpawnFailed, $"cannot create the records of process {id}: {e.Message}");
         }
         lock (_gate)
         {

@@ -68,7 +68,7 @@ public sealed partial class HutchClient
             }
             if (next is ExecErrorEvent error)
             {
-                throw new HutchApiException(error.Code, StatusForCode(error.Code), error.Message);
+                throw new HutchApiException(error.Code, ErrorStatus.Of(error.Code), error.Message);
             }
 
             yield return next;

@@ -249,17 +249,6 @@ public sealed partial class HutchClient : IDisposable
     };
 
     /// <summary>The HTTP status the daemon uses for a code; for errors that arrive inside a stream, where the status line was already 200.</summary>
-    internal static int StatusForCode(string? code) => code switch
-    {
-        ErrorCodes.Unauthorized => 401,
-        ErrorCodes.SandboxNotFound => 404,
-        ErrorCodes.NameTaken or ErrorCodes.SandboxNotRunning or ErrorCodes.TooManySandboxes => 409,
-        ErrorCodes.RateLimited => 429,
-        ErrorCodes.RuntimeUnavailable => 503,
-        ErrorCodes.SandboxDied or ErrorCodes.RuntimeFailed or ErrorCodes.Internal or null => 500,
-        _ => 400,
-    };
-
     private static string SandboxPath(string idOrName, string? suffix = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(idOrName);

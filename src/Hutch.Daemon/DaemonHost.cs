@@ -78,7 +78,7 @@ public static class DaemonHost
         {
             if (!key.Matches(context.Request.Headers.Authorization))
             {
-                await Problems.WriteAsync(context, 401, ErrorCodes.Unauthorized,
+                await Problems.WriteAsync(context, ErrorCodes.Unauthorized,
                     $"Send the daemon's API key as 'Authorization: Bearer <key>'. It is in {options.ApiKeyFile} on the daemon's host.");
                 return;
             }
@@ -87,19 +87,15 @@ public static class DaemonHost
             {
                 await next(context);
             }
-            catch (HutchException e) when (!context.Response.HasStarted)
+            catch (CodedException e) when (!context.Response.HasStarted)
             {
                 await Problems.WriteAsync(context, e);
-            }
-            catch (WorkspaceException e) when (!context.Response.HasStarted)
-            {
-                await Problems.WriteAsync(context, e.Status, e.Code, e.Message);
             }
             catch (BadHttpRequestException e) when (!context.Response.HasStarted)
             {
                 if (EdgeProblems.DescribeBadQuery(context) is { } query)
                 {
-                    await Problems.WriteAsync(context, 400, ErrorCodes.InvalidQuery, query);
+                    await Problems.WriteAsync(context, ErrorCodes.InvalidQuery, query);
                 }
                 else
                 {
@@ -109,7 +105,7 @@ public static class DaemonHost
             catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)
             {
                 logger.LogError(e, "unhandled error on {Path}", context.Request.Path);
-                await Problems.WriteAsync(context, 500, ErrorCodes.Internal, "Hutch failed unexpectedly; the daemon's log has the details.");
+                await Problems.WriteAsync(context, ErrorCodes.Internal, "Hutch failed unexpectedly; the daemon's log has the details.");
             }
         });
         // After the key check (an unknown route without the key is a 401, not a map of the API), and

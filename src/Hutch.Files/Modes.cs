@@ -18,12 +18,12 @@ public static class Modes
         var digits = mode.StartsWith("0o", StringComparison.OrdinalIgnoreCase) ? mode[2..] : mode;
         if (digits.Length is 0 or > 5 || !digits.All(c => c is >= '0' and <= '7'))
         {
-            throw WorkspaceException.BadRequest(ErrorCodes.InvalidMode, $"The mode '{mode}' is not octal permission bits. Write it like \"0644\" or \"0755\".");
+            throw new WorkspaceException(ErrorCodes.InvalidMode, $"The mode '{mode}' is not octal permission bits. Write it like \"0644\" or \"0755\".");
         }
         var value = Convert.ToInt32(digits, 8);
         if (value > 0xfff || (value & 0xc00) != 0)
         {
-            throw WorkspaceException.BadRequest(ErrorCodes.InvalidMode,
+            throw new WorkspaceException(ErrorCodes.InvalidMode,
                 $"The mode '{mode}' sets bits Hutch does not write (setuid/setgid); use permission bits like \"0755\".");
         }
         return value;

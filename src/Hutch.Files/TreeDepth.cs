@@ -21,7 +21,7 @@ internal static class TreeDepth
         {
             return;
         }
-        throw WorkspaceException.BadRequest(ErrorCodes.NameTooLong,
+        throw new WorkspaceException(ErrorCodes.NameTooLong,
             $"'{Errors.Shorten(relative)}' is nested more than {Max} directories deep, deeper than checkpoints, diff, reset and export go. Flatten or delete that tree, then try again.");
     }
 }

@@ -66,7 +66,7 @@ public sealed partial class Workspace
         }
         if (target.StartsWith(source + "/", StringComparison.Ordinal) || source.Length == 0)
         {
-            throw WorkspaceException.BadRequest(ErrorCodes.InvalidPath, $"'{from}' cannot be moved into itself ('{to}').");
+            throw new WorkspaceException(ErrorCodes.InvalidPath, $"'{from}' cannot be moved into itself ('{to}').");
         }
         var (fromDir, fromName) = OpenParentForChange(source, from, createParents: false);
         using (fromDir)

@@ -22,11 +22,11 @@ public sealed partial class Workspace
         }
         catch (PatchException e)
         {
-            throw new WorkspaceException(ErrorCodes.PatchInvalid, 400, $"The patch cannot be read: {e.Message}", e);
+            throw new WorkspaceException(ErrorCodes.PatchInvalid, $"The patch cannot be read: {e.Message}", e);
         }
         if (patches.Count == 0)
         {
-            throw new WorkspaceException(ErrorCodes.PatchInvalid, 400, "The patch has no file changes. Send a unified diff, like the output of `git diff`.");
+            throw new WorkspaceException(ErrorCodes.PatchInvalid, "The patch has no file changes. Send a unified diff, like the output of `git diff`.");
         }
 
         var planned = patches.Select(Plan).ToList();
@@ -86,7 +86,7 @@ public sealed partial class Workspace
         }
         catch (PatchException e)
         {
-            throw new WorkspaceException(ErrorCodes.PatchFailed, 409, $"{e.Message}. Nothing was changed.", e);
+            throw new WorkspaceException(ErrorCodes.PatchFailed, $"{e.Message}. Nothing was changed.", e);
         }
         var newMode = patch.NewMode ?? mode;
         return patch.Kind switch
@@ -123,7 +123,7 @@ public sealed partial class Workspace
             }
             if (status.Size > MaxPatchedFileBytes)
             {
-                throw new WorkspaceException(ErrorCodes.FileTooLarge, 413, $"'{relative}' is larger than the {MaxPatchedFileBytes >> 20} MiB a patch may change.");
+                throw new WorkspaceException(ErrorCodes.FileTooLarge, $"'{relative}' is larger than the {MaxPatchedFileBytes >> 20} MiB a patch may change.");
             }
             using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
             var content = new MemoryStream((int)status.Size);
@@ -177,6 +177,5 @@ public sealed partial class Workspace
         }
     }
 
-    private static WorkspaceException Failed(FilePatch patch, string why) => new(ErrorCodes.PatchFailed, 409,
-        $"The patch for {patch.DisplayPath} does not apply: {why}. Nothing was changed.");
+    private static WorkspaceException Failed(FilePatch patch, string why) => new(ErrorCodes.PatchFailed, $"The patch for {patch.DisplayPath} does not apply: {why}. Nothing was changed.");
 }

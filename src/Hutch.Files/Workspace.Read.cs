@@ -34,7 +34,7 @@ public sealed partial class Workspace
             var status = Guard(path, () => At.Stat(handle, ""));
             if (status.Kind != EntryKind.File)
             {
-                throw new WorkspaceException(status.Kind == EntryKind.Directory ? ErrorCodes.IsADirectory : ErrorCodes.NotAFile, 400,
+                throw new WorkspaceException(status.Kind == EntryKind.Directory ? ErrorCodes.IsADirectory : ErrorCodes.NotAFile,
                     status.Kind == EntryKind.Directory
                         ? $"'{Errors.Shorten(path)}' is a directory. List it, or export it as a tar."
                         : $"'{Errors.Shorten(path)}' is not a regular file (a FIFO, socket or device), so it cannot be read.");
@@ -54,15 +54,14 @@ public sealed partial class Workspace
     {
         if (offset < 0 || length < 0)
         {
-            throw WorkspaceException.BadRequest(ErrorCodes.InvalidRequest, "offset and length must not be negative.");
+            throw new WorkspaceException(ErrorCodes.InvalidRequest, "offset and length must not be negative.");
         }
         using var stream = OpenRead(path, out var size);
         var available = Math.Max(0, size - offset);
         var wanted = Math.Min(length ?? available, available);
         if (wanted > maxBytes)
         {
-            throw new WorkspaceException(ErrorCodes.FileTooLarge, 413,
-                $"'{Errors.Shorten(path)}' has {wanted} bytes to return, more than the limit of {maxBytes}. Read a range with offset and length, or download it as a stream.");
+            throw new WorkspaceException(ErrorCodes.FileTooLarge, $"'{Errors.Shorten(path)}' has {wanted} bytes to return, more than the limit of {maxBytes}. Read a range with offset and length, or download it as a stream.");
         }
         var bytes = new byte[wanted];
         var done = 0;

@@ -38,11 +38,11 @@ public sealed partial class Workspace
             var existing = Guard(path, () => At.TryStat(dir, name));
             if (existing is { Kind: EntryKind.Directory })
             {
-                throw new WorkspaceException(ErrorCodes.IsADirectory, 400, $"'{Errors.Shorten(path)}' is a directory; a file cannot replace it.");
+                throw new WorkspaceException(ErrorCodes.IsADirectory, $"'{Errors.Shorten(path)}' is a directory; a file cannot replace it.");
             }
             if (existing is not null && !options.Overwrite)
             {
-                throw new WorkspaceException(ErrorCodes.PathExists, 409, $"'{Errors.Shorten(path)}' already exists. Ask to overwrite, or pick another name.");
+                throw new WorkspaceException(ErrorCodes.PathExists, $"'{Errors.Shorten(path)}' already exists. Ask to overwrite, or pick another name.");
             }
             var mode = options.Mode ?? (existing is { Kind: EntryKind.File } e ? e.Permissions : FileMode);
             var temp = CreateTemp(dir, path);
@@ -143,8 +143,7 @@ public sealed partial class Workspace
     }
 
     /// <summary>The refusal of content beyond <see cref="WriteOptions.MaxBytes"/>.</summary>
-    public static WorkspaceException TooLarge(string shown, long maxBytes) => new(ErrorCodes.FileTooLarge, 413,
-        $"'{Errors.Shorten(shown)}' is larger than the limit of {maxBytes} bytes; nothing was written.");
+    public static WorkspaceException TooLarge(string shown, long maxBytes) => new(ErrorCodes.FileTooLarge, $"'{Errors.Shorten(shown)}' is larger than the limit of {maxBytes} bytes; nothing was written.");
 
     /// <summary>Fills the buffer as far as the stream allows (fewer, larger writes); 0 at the end.</summary>
     private static async Task<int> ReadBlockAsync(Stream content, byte[] buffer, CancellationToken cancellationToken)

@@ -78,7 +78,7 @@ public sealed partial class Workspace : IDisposable
     {
         if (relative.Length == 0)
         {
-            throw WorkspaceException.BadRequest(ErrorCodes.InvalidPath,
+            throw new WorkspaceException(ErrorCodes.InvalidPath,
                 $"'{shown}' is the workspace root itself; name a file or directory inside it, like 'src/a.py'.");
         }
         var (parent, name) = WorkspacePath.Split(relative);
@@ -122,7 +122,7 @@ public sealed partial class Workspace : IDisposable
     {
         if (System.Text.Encoding.UTF8.GetByteCount(name) > WorkspacePath.MaxNameBytes)
         {
-            throw WorkspaceException.BadRequest(ErrorCodes.NameTooLong,
+            throw new WorkspaceException(ErrorCodes.NameTooLong,
                 $"A name in '{Errors.Shorten(shown)}' is longer than 255 bytes, the file system's limit. Use a shorter name.");
         }
     }

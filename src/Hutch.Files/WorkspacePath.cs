@@ -97,7 +97,7 @@ public static class WorkspacePath
         }
     }
 
-    private static WorkspaceException TooLong(string path, string why) => WorkspaceException.BadRequest(ErrorCodes.NameTooLong,
+    private static WorkspaceException TooLong(string path, string why) => new WorkspaceException(ErrorCodes.NameTooLong,
         $"The path '{Errors.Shorten(path)}' is too long ({why}). Use shorter names or a shallower tree.");
 
     /// <summary>The path as the sandbox sees it: "/workspace" or "/workspace/src/a.py".</summary>
@@ -116,9 +116,9 @@ public static class WorkspacePath
     /// <summary>Joins a workspace-relative directory and a name or relative path.</summary>
     public static string Join(string directory, string name) => directory.Length == 0 ? name : directory + "/" + name;
 
-    internal static WorkspaceException Outside(string path, string why) => WorkspaceException.BadRequest(ErrorCodes.PathOutsideWorkspace,
+    internal static WorkspaceException Outside(string path, string why) => new WorkspaceException(ErrorCodes.PathOutsideWorkspace,
         $"The path '{path}' is outside the workspace ({why}). Give a path inside /workspace: relative like 'src/a.py', or absolute like '/workspace/src/a.py'.");
 
-    private static WorkspaceException Invalid(string path, string why) => WorkspaceException.BadRequest(ErrorCodes.InvalidPath,
+    private static WorkspaceException Invalid(string path, string why) => new WorkspaceException(ErrorCodes.InvalidPath,
         $"The path '{path.Replace("\0", "\\0")}' is not valid ({why}).");
 }

@@ -16,7 +16,7 @@ internal static class AllowedSignals
         var name = signal is null ? "" : signal.StartsWith("SIG", StringComparison.OrdinalIgnoreCase) ? signal : "SIG" + signal;
         return ByName.TryGetValue(name, out var number)
             ? number
-            : throw HutchException.BadRequest(ErrorCodes.InvalidSignal,
+            : throw new HutchException(ErrorCodes.InvalidSignal,
                 $"The signal '{signal}' is not allowed. Use one of {string.Join(", ", ByName.Keys)}.");
     }
 }

@@ -93,7 +93,7 @@ public static class CommandSize
         }
     }
 
-    private static HutchException TooLong(string why) => HutchException.BadRequest(ErrorCodes.CommandTooLong,
+    private static HutchException TooLong(string why) => new HutchException(ErrorCodes.CommandTooLong,
         $"The command is too long to start: {why} Send long content as stdin, or write it to a file with the files API and run or read that file.");
 
     private static string Format(long bytes) => bytes.ToString("N0", CultureInfo.InvariantCulture);

@@ -57,8 +57,7 @@ public static partial class RequestValidator
     private static T? Unavailable<T>(string field, T? given, string why) where T : struct =>
         given is null
             ? null
-            : throw new HutchException(ErrorCodes.LimitUnavailable, 503,
-                $"{field} cannot be enforced on this host: {why}. Leave it out, or fix the host (`hutch doctor` on it says what is missing).");
+            : throw new HutchException(ErrorCodes.LimitUnavailable, $"{field} cannot be enforced on this host: {why}. Leave it out, or fix the host (`hutch doctor` on it says what is missing).");
 
     private static void Optional(string field, double? value, double min, double max)
     {
@@ -76,7 +75,7 @@ public static partial class RequestValidator
         }
         if (!NamePattern().IsMatch(name) || name.StartsWith("sb-", StringComparison.Ordinal))
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidName,
+            throw new HutchException(ErrorCodes.InvalidName,
                 $"The name '{name}' is not allowed. Use 1-63 lowercase letters, digits and '-', starting with a letter or digit and not with 'sb-' (reserved for ids).");
         }
     }
@@ -85,7 +84,7 @@ public static partial class RequestValidator
     {
         null or "user" => "user",
         "root" => "root",
-        _ => throw HutchException.BadRequest(ErrorCodes.InvalidUser, $"The user '{user}' is not known. Use \"user\" (uid 1000, the default) or \"root\" (uid 0 inside the sandbox)."),
+        _ => throw new HutchException(ErrorCodes.InvalidUser, $"The user '{user}' is not known. Use \"user\" (uid 1000, the default) or \"root\" (uid 0 inside the sandbox)."),
     };
 
     public static long? Ttl(long? ttlSeconds)
@@ -108,12 +107,12 @@ public static partial class RequestValidator
         {
             if (key.Length == 0 || key.Contains('=') || key.Contains('\0'))
             {
-                throw HutchException.BadRequest(ErrorCodes.InvalidEnv,
+                throw new HutchException(ErrorCodes.InvalidEnv,
                     $"The environment variable name '{key.Replace("\0", "\\0", StringComparison.Ordinal)}' in {field} is not allowed: names must be non-empty and cannot contain '=' or NUL.");
             }
             if (value.Contains('\0'))
             {
-                throw HutchException.BadRequest(ErrorCodes.InvalidEnv, $"The value of {field}.{key} contains a NUL byte, which no process environment can hold. Remove it.");
+                throw new HutchException(ErrorCodes.InvalidEnv, $"The value of {field}.{key} contains a NUL byte, which no process environment can hold. Remove it.");
             }
         }
         CommandSize.CheckEnv(env, field);
@@ -127,13 +126,13 @@ public static partial class RequestValidator
     {
         if (givenArgv is { Length: > 0 } && givenCommand is not null)
         {
-            throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "Give either argv (a program and its arguments) or command (a shell line), not both.");
+            throw new HutchException(ErrorCodes.EmptyCommand, "Give either argv (a program and its arguments) or command (a shell line), not both.");
         }
         if (givenCommand is { } command)
         {
             if (string.IsNullOrWhiteSpace(command))
             {
-                throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"ls -la\", or a program in argv.");
+                throw new HutchException(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"ls -la\", or a program in argv.");
             }
             string[] shell = ["/bin/sh", "-c", command];
             CommandSize.CheckArgv(shell);
@@ -141,11 +140,11 @@ public static partial class RequestValidator
         }
         if (givenArgv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
         {
-            throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "No command given. Send argv, like [\"ls\", \"-la\"], or a shell line in command.");
+            throw new HutchException(ErrorCodes.EmptyCommand, "No command given. Send argv, like [\"ls\", \"-la\"], or a shell line in command.");
         }
         if (argv.Any(a => a.Contains('\0')))
         {
-            throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "An argument in argv contains a NUL byte, which no program can receive. Remove it.");
+            throw new HutchException(ErrorCodes.EmptyCommand, "An argument in argv contains a NUL byte, which no program can receive. Remove it.");
         }
         CommandSize.CheckArgv(argv);
         return argv;
@@ -159,7 +158,7 @@ public static partial class RequestValidator
         }
         if (timeoutMs < 1 || timeoutMs > MaxTimeoutMs)
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidTimeout, $"timeoutMs must be between 1 and {MaxTimeoutMs} (24 h); it was {timeoutMs}. Leave it out for the default.");
+            throw new HutchException(ErrorCodes.InvalidTimeout, $"timeoutMs must be between 1 and {MaxTimeoutMs} (24 h); it was {timeoutMs}. Leave it out for the default.");
         }
         return timeoutMs.Value;
     }
@@ -174,7 +173,7 @@ public static partial class RequestValidator
         var value = maxLogBytes ?? DefaultMaxLogBytes;
         if (value < MinLogBytes || value > MaxLogBytesLimit)
         {
-            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange,
+            throw new HutchException(ErrorCodes.LimitOutOfRange,
                 $"maxLogBytes must be between {MinLogBytes} and {MaxLogBytesLimit}; it was {value}. Leave it out for 16 MiB.");
         }
         return value;
@@ -191,7 +190,7 @@ public static partial class RequestValidator
     {
         null or "utf8" => "utf8",
         "base64" => "base64",
-        _ => throw HutchException.BadRequest(ErrorCodes.InvalidEncoding, $"encoding '{encoding}' is not known. Use \"utf8\" (default) or \"base64\" for binary output."),
+        _ => throw new HutchException(ErrorCodes.InvalidEncoding, $"encoding '{encoding}' is not known. Use \"utf8\" (default) or \"base64\" for binary output."),
     };
 
     /// <summary>The stdin bytes, or null for /dev/null.</summary>
@@ -199,7 +198,7 @@ public static partial class RequestValidator
     {
         if (request.Stdin is not null && request.StdinBase64 is not null)
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidStdin, "Give stdin (text) or stdinBase64 (bytes), not both.");
+            throw new HutchException(ErrorCodes.InvalidStdin, "Give stdin (text) or stdinBase64 (bytes), not both.");
         }
         if (request.StdinBase64 is { } b64)
         {
@@ -209,7 +208,7 @@ public static partial class RequestValidator
             }
             catch (FormatException)
             {
-                throw HutchException.BadRequest(ErrorCodes.InvalidStdin, "stdinBase64 is not valid base64. Encode the bytes with standard base64 (RFC 4648, with padding).");
+                throw new HutchException(ErrorCodes.InvalidStdin, "stdinBase64 is not valid base64. Encode the bytes with standard base64 (RFC 4648, with padding).");
             }
         }
         return request.Stdin is { } text ? System.Text.Encoding.UTF8.GetBytes(text) : null;
@@ -219,7 +218,7 @@ public static partial class RequestValidator
     {
         if (double.IsNaN(value) || value < min || value > max)
         {
-            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"{field} must be between {min} and {max}; it was {value}. Leave it out for the default.");
+            throw new HutchException(ErrorCodes.LimitOutOfRange, $"{field} must be between {min} and {max}; it was {value}. Leave it out for the default.");
         }
     }
 }

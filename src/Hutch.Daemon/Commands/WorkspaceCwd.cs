@@ -20,7 +20,7 @@ public static class WorkspaceCwd
         }
         catch (WorkspaceException e)
         {
-            throw HutchException.BadRequest(ErrorCodes.CwdOutsideWorkspace, e.Message);
+            throw new HutchException(ErrorCodes.CwdOutsideWorkspace, e.Message);
         }
     }
 }

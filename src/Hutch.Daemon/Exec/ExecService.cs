@@ -47,7 +47,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                         throw f.Error;
                 }
             }
-            throw new HutchException(ErrorCodes.SandboxDied, 409, "The command's events ended without an exit status.");
+            throw new HutchException(ErrorCodes.SandboxDied, "The command's events ended without an exit status.");
         }
         catch
         {
@@ -134,7 +134,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                 }
             }
             finished = true;
-            yield return new CommandFailed(new HutchException(ErrorCodes.SandboxDied, 409, $"The sandbox {live.Record.Id} stopped while the command ran."));
+            yield return new CommandFailed(new HutchException(ErrorCodes.SandboxDied, $"The sandbox {live.Record.Id} stopped while the command ran."));
         }
         finally
         {
@@ -157,10 +157,10 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
     /// </summary>
     private static IEnumerable<CommandEvent> Refused(LiveSandbox live, ExecStart start, AgentError error)
     {
-        if (error.Code is "command_not_found" or "permission_denied")
+        if (error.Code is AgentErrorCodes.CommandNotFound or AgentErrorCodes.PermissionDenied)
         {
             yield return new CommandOutput(OutputStream.Stderr, Encoding.UTF8.GetBytes($"hutch: {error.Message}\n"));
-            yield return new CommandExited(error.Code == "command_not_found" ? 127 : 126, null, false, false, false, 0);
+            yield return new CommandExited(error.Code == AgentErrorCodes.CommandNotFound ? 127 : 126, null, false, false, false, 0);
             yield break;
         }
         yield return new CommandFailed(AgentFailures.StartRefused(live, start.Cwd, error, "command"));

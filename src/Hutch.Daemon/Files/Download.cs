@@ -38,7 +38,7 @@ internal static class Download
     /// A response is held to the daemon's file size limit (HUTCH_MAX_FILE_BYTES), like an upload: a
     /// sandbox can make a file of any apparent size (truncate -s 1T) that would otherwise stream for hours.
     /// </summary>
-    public static Hutch.Files.WorkspaceException TooLarge(string path, long size, long maxBytes) => new(Hutch.Protocol.Api.ErrorCodes.FileTooLarge, 413,
+    public static Hutch.Files.WorkspaceException TooLarge(string path, long size, long maxBytes) => new(Hutch.Protocol.Api.ErrorCodes.FileTooLarge,
         $"'{path}' is {size} bytes, more than one download may send ({maxBytes} bytes, the daemon's HUTCH_MAX_FILE_BYTES). " +
         $"Download it in parts with a Range header (bytes=0-{maxBytes - 1}, then on), each at most that long.");
 

@@ -189,7 +189,7 @@ internal static class FileEndpoints
     }
 
     internal static string Required(string? value, string name) => string.IsNullOrEmpty(value)
-        ? throw HutchException.BadRequest(ErrorCodes.InvalidPath, $"Give '{name}': a path in the workspace, like 'src/a.py' or '/workspace/src/a.py'.")
+        ? throw new HutchException(ErrorCodes.InvalidPath, $"Give '{name}': a path in the workspace, like 'src/a.py' or '/workspace/src/a.py'.")
         : value;
 
     /// <summary>UTF-8 text when the bytes are valid UTF-8 (or asked for), else base64.</summary>
@@ -213,12 +213,12 @@ internal static class FileEndpoints
                 }
                 catch (DecoderFallbackException)
                 {
-                    throw HutchException.BadRequest(ErrorCodes.InvalidEncoding, "The file is not valid UTF-8. Read it with encoding=base64.");
+                    throw new HutchException(ErrorCodes.InvalidEncoding, "The file is not valid UTF-8. Read it with encoding=base64.");
                 }
             case "base64":
                 return ("base64", Convert.ToBase64String(bytes));
             default:
-                throw HutchException.BadRequest(ErrorCodes.InvalidEncoding, $"Unknown encoding '{encoding}': use auto, utf8 or base64.");
+                throw new HutchException(ErrorCodes.InvalidEncoding, $"Unknown encoding '{encoding}': use auto, utf8 or base64.");
         }
     }
 
@@ -226,7 +226,7 @@ internal static class FileEndpoints
     {
         null or "" or "utf8" => Encoding.UTF8.GetBytes(content),
         "base64" => Base64(content),
-        _ => throw HutchException.BadRequest(ErrorCodes.InvalidEncoding, $"Unknown encoding '{encoding}': use utf8 or base64."),
+        _ => throw new HutchException(ErrorCodes.InvalidEncoding, $"Unknown encoding '{encoding}': use utf8 or base64."),
     };
 
     private static byte[] Base64(string content)
@@ -237,7 +237,7 @@ internal static class FileEndpoints
         }
         catch (FormatException)
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidEncoding, "content is not valid base64. Encode the bytes with standard base64 (RFC 4648).");
+            throw new HutchException(ErrorCodes.InvalidEncoding, "content is not valid base64. Encode the bytes with standard base64 (RFC 4648).");
         }
     }
 }

@@ -36,11 +36,11 @@ internal static class EdgeProblems
         var what = $"{request.Method} {request.Path}";
         return context.Response.StatusCode switch
         {
-            404 => Problems.WriteAsync(context, 404, ErrorCodes.RouteNotFound,
+            404 => Problems.WriteAsync(context, ErrorCodes.RouteNotFound,
                 $"No route matches {what}. The routes are listed in /openapi/v1.json."),
-            405 => Problems.WriteAsync(context, 405, ErrorCodes.MethodNotAllowed,
+            405 => Problems.WriteAsync(context, ErrorCodes.MethodNotAllowed,
                 $"{request.Path} does not take {request.Method}; it takes {AllowOf(context)}. See /openapi/v1.json."),
-            415 => Problems.WriteAsync(context, 415, ErrorCodes.UnsupportedMediaType,
+            415 => Problems.WriteAsync(context, ErrorCodes.UnsupportedMediaType,
                 $"{what} does not take a body of type {(string.IsNullOrEmpty(request.ContentType) ? "(none)" : request.ContentType)}; send it as {AcceptedBy(context)}."),
             var status and >= 500 => Problems.WriteAsync(context, status, ErrorCodes.Internal, "Hutch failed unexpectedly; the daemon's log has the details."),
             var status => Problems.WriteAsync(context, status, ErrorCodes.InvalidRequest, $"{what} was refused. Check the request against /openapi/v1.json."),

@@ -21,7 +21,7 @@ internal static class JsonBody
         }
         if (request.ContentType is { } contentType && !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
         {
-            throw new HutchException(ErrorCodes.UnsupportedMediaType, 415, $"The body must be JSON (Content-Type: application/json), not {contentType}.");
+            throw new HutchException(ErrorCodes.UnsupportedMediaType, $"The body must be JSON (Content-Type: application/json), not {contentType}.");
         }
         try
         {
@@ -29,7 +29,7 @@ internal static class JsonBody
         }
         catch (JsonException e)
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidRequest, Describe(e, type));
+            throw new HutchException(ErrorCodes.InvalidRequest, Describe(e, type));
         }
     }
 

@@ -7,6 +7,12 @@ namespace Hutch.Daemon.Http;
 /// <summary>RFC 9457 problem+json answers, always with a stable code.</summary>
 internal static class Problems
 {
+    /// <summary>Answers with the code's status (<see cref="ErrorStatus"/>).</summary>
+    public static Task WriteAsync(HttpContext context, string code, string detail) => WriteAsync(context, ErrorStatus.Of(code), code, detail);
+
+    public static Task WriteAsync(HttpContext context, CodedException e) => WriteAsync(context, e.Code, e.Message);
+
+    /// <summary>Only for a status the web framework chose itself (a body too large, an unmapped failure), not one of ours.</summary>
     public static Task WriteAsync(HttpContext context, int status, string code, string detail)
     {
         context.Response.StatusCode = status;
@@ -15,7 +21,6 @@ internal static class Problems
         return context.Response.WriteAsync(JsonSerializer.Serialize(problem, ApiJsonContext.Default.Problem), context.RequestAborted);
     }
 
-    public static Task WriteAsync(HttpContext context, HutchException e) => WriteAsync(context, e.Status, e.Code, e.Message);
 
     private static string Title(int status) => status switch
     {

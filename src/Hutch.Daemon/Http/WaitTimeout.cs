@@ -13,7 +13,7 @@ internal static class WaitTimeout
         var timeout = timeoutMs ?? DefaultMs;
         if (timeout < 0 || timeout > MaxMs)
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidTimeout, $"timeoutMs must be between 0 and {MaxMs}; it was {timeout}.");
+            throw new HutchException(ErrorCodes.InvalidTimeout, $"timeoutMs must be between 0 and {MaxMs}; it was {timeout}.");
         }
         return TimeSpan.FromMilliseconds(timeout);
     }

@@ -106,8 +106,8 @@ internal static class PortEndpoints
             }
         }
         return error == ForwarderError.RequestTimedOut
-            ? Problems.WriteAsync(context, 504, ErrorCodes.PortUnreachable, $"The server on port {port} in sandbox {sandboxId} did not answer in time.")
-            : Problems.WriteAsync(context, 502, ErrorCodes.PortUnreachable,
+            ? Problems.WriteAsync(context, ErrorCodes.PortTimeout, $"The server on port {port} in sandbox {sandboxId} did not answer in time.")
+            : Problems.WriteAsync(context, ErrorCodes.PortUnreachable,
                 $"Forwarding to port {port} in sandbox {sandboxId} failed ({error}: {exception?.Message}).");
     }
 

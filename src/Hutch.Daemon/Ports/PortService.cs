@@ -20,7 +20,7 @@ public sealed class PortService(SandboxDirectory directory, OciRuntime runtime)
     public static int Validate(string port) =>
         int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) && p is >= MinPort and <= MaxPort
             ? p
-            : throw HutchException.BadRequest(ErrorCodes.InvalidPort, $"'{port}' is not a TCP port: use a number from {MinPort} to {MaxPort}.");
+            : throw new HutchException(ErrorCodes.InvalidPort, $"'{port}' is not a TCP port: use a number from {MinPort} to {MaxPort}.");
 
     /// <summary>The id of a running sandbox whose ports can be reached (resolving a name).</summary>
     /// <exception cref="HutchException">sandbox_not_found, sandbox_not_running.</exception>
@@ -48,8 +48,7 @@ public sealed class PortService(SandboxDirectory directory, OciRuntime runtime)
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new HutchException(ErrorCodes.PortUnreachable, 502,
-                $"Nothing accepts connections on 127.0.0.1:{port} in sandbox {live.Record.Id} ({e.SocketErrorCode}). " +
+            throw new HutchException(ErrorCodes.PortUnreachable, $"Nothing accepts connections on 127.0.0.1:{port} in sandbox {live.Record.Id} ({e.SocketErrorCode}). " +
                 $"Start the server inside the sandbox, listening on 127.0.0.1:{port} or 0.0.0.0:{port}.", e);
         }
         catch
@@ -61,7 +60,7 @@ public sealed class PortService(SandboxDirectory directory, OciRuntime runtime)
 
     private async Task<Socket> CreateSocketInAsync(string id)
     {
-        var notRunning = () => HutchException.Conflict(ErrorCodes.SandboxNotRunning,
+        var notRunning = () => new HutchException(ErrorCodes.SandboxNotRunning,
             $"The sandbox {id} has no running init: its processes are gone. Delete it and create a new one.");
         if (runtime.InitPid(id) is not { } pid)
         {

@@ -30,7 +30,7 @@ internal static class TcpEndpoints
                 var sandboxId = await ports.ResolveRunningAsync(id, context.RequestAborted);
                 if (!context.WebSockets.IsWebSocketRequest)
                 {
-                    throw HutchException.BadRequest(ErrorCodes.InvalidRequest,
+                    throw new HutchException(ErrorCodes.InvalidRequest,
                         $"/v1/sandboxes/{id}/tcp/{port} is a WebSocket: open it with a WebSocket client (GET with 'Upgrade: websocket'). " +
                         $"For HTTP to a server in the sandbox, use /v1/sandboxes/{id}/ports/{port}/ instead.");
                 }

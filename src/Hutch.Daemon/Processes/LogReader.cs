@@ -23,7 +23,7 @@ public sealed class LogReader(SandboxDirectory directory, ProcessManager process
         var id = processes.Resolve(store, process);
         if (cursor < 0)
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidCursor, "cursor must be 0 or more.");
+            throw new HutchException(ErrorCodes.InvalidCursor, "cursor must be 0 or more.");
         }
         using var log = store.OpenLog(id) ?? throw ProcessManager.ProcessNotFound(process);
         using var changes = follow ? new DirectoryChanges(store.PathOf(id)) : null;
@@ -65,12 +65,12 @@ public sealed class LogReader(SandboxDirectory directory, ProcessManager process
         }
         catch (InvalidCursorException e)
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidCursor, e.Message);
+            throw new HutchException(ErrorCodes.InvalidCursor, e.Message);
         }
         catch (IOException e)
         {
             // A segment that is not a plain file of ours (a planted link is refused, never followed).
-            throw new HutchException(ErrorCodes.Internal, 500, $"The log of process {id} is damaged and cannot be read: {e.Message}", e);
+            throw new HutchException(ErrorCodes.Internal, $"The log of process {id} is damaged and cannot be read: {e.Message}", e);
         }
     }
 

@@ -70,7 +70,7 @@ internal static class ProcessEndpoints
                 var limit = maxBytes ?? DefaultLogBytes;
                 if (limit < 1 || limit > MaxLogBytes)
                 {
-                    throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"maxBytes must be between 1 and {MaxLogBytes}; it was {limit}.");
+                    throw new HutchException(ErrorCodes.LimitOutOfRange, $"maxBytes must be between 1 and {MaxLogBytes}; it was {limit}.");
                 }
                 var base64 = RequestValidator.Encoding(encoding) == "base64";
                 using var window = await logs.ReadWindowAsync(id, process, cursor ?? 0, limit, context.RequestAborted);

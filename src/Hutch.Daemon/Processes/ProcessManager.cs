@@ -158,7 +158,7 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
     {
         var grace = graceMs ?? DefaultKillGraceMs;
         return grace is < 0 or > MaxKillGraceMs
-            ? throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"graceMs must be between 0 and {MaxKillGraceMs}; it was {grace}.")
+            ? throw new HutchException(ErrorCodes.LimitOutOfRange, $"graceMs must be between 0 and {MaxKillGraceMs}; it was {grace}.")
             : grace;
     }
 
@@ -170,7 +170,7 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
         var id = Resolve(store, process);
         if (IsRunning(Describe(record.Id, store, id)))
         {
-            throw HutchException.Conflict(ErrorCodes.ProcessRunning, $"Process {id} is still running. Kill it first (POST …/processes/{id}/kill), then delete it.");
+            throw new HutchException(ErrorCodes.ProcessRunning, $"Process {id} is still running. Kill it first (POST …/processes/{id}/kill), then delete it.");
         }
         store.Delete(id);
     }
@@ -290,7 +290,7 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
         var ended = Snapshots(store).Where(s => s.Exit is not null).OrderBy(s => s.Exit!.EndedAtMs).Take(ids.Count - MaxProcessRecords + PruneBatch).ToList();
         if (ids.Count - ended.Count >= MaxProcessRecords)
         {
-            throw HutchException.Conflict(ErrorCodes.TooManyProcesses,
+            throw new HutchException(ErrorCodes.TooManyProcesses,
                 $"Sandbox {live.Record.Id} has {ids.Count} processes running or starting, the most it keeps. Kill some first.");
         }
         foreach (var snapshot in ended)
@@ -300,5 +300,5 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
     }
 
     public static HutchException ProcessNotFound(string process) =>
-        new(ErrorCodes.ProcessNotFound, 404, $"No process of this sandbox has the id or name '{process}'. List them with GET …/processes (or `hutch ps`).");
+        new(ErrorCodes.ProcessNotFound, $"No process of this sandbox has the id or name '{process}'. List them with GET …/processes (or `hutch ps`).");
 }

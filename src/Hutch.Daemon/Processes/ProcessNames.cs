@@ -25,7 +25,7 @@ internal static class ProcessNames
     {
         if (name is not null && (!ProcessRecords.IsValidId(name) || name.StartsWith("p-", StringComparison.Ordinal) || name.StartsWith("session-", StringComparison.Ordinal) || name.StartsWith("service-", StringComparison.Ordinal)))
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidName,
+            throw new HutchException(ErrorCodes.InvalidName,
                 $"The process name '{name}' is not allowed. Use 1-64 of a-z, 0-9, '-' and '_', not starting with 'p-' (ids), 'session-' or 'service-' (sessions' shells and services' runs).");
         }
     }

@@ -14,13 +14,9 @@ public static class ProcessRequests
         {
             await live.Connection.RequestAsync(kind, payload, type, cancellationToken).ConfigureAwait(false);
         }
-        catch (AgentException e) when (e.Code == "process_not_running")
+        catch (AgentException e)
         {
-            throw NotRunning(id);
-        }
-        catch (AgentException e) when (e.Code == "no_stdin")
-        {
-            throw HutchException.Conflict(ErrorCodes.NoStdin, $"Process {id} was started without stdin. Start it with \"stdin\": true to write to it.");
+            throw AgentFailures.RequestRefused(live, id, e.Error);
         }
         catch (Exception e) when (AgentFailures.IsDeadConnection(e))
         {
@@ -28,6 +24,5 @@ public static class ProcessRequests
         }
     }
 
-    public static HutchException NotRunning(string id) =>
-        HutchException.Conflict(ErrorCodes.ProcessNotRunning, $"Process {id} is not running any more. Read its exit with GET …/processes/{id}.");
+    public static HutchException NotRunning(string id) => AgentFailures.ProcessNotRunning(id);
 }

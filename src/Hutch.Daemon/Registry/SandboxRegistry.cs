@@ -253,12 +253,12 @@ public sealed class SandboxRegistry
         if (callers >= maxLive)
         {
             // 409 like the other count caps (too_many_processes): waiting does not help, deleting does.
-            throw HutchException.Conflict(ErrorCodes.TooManySandboxes,
+            throw new HutchException(ErrorCodes.TooManySandboxes,
                 $"This daemon already holds {callers} sandboxes, its limit (HUTCH_MAX_SANDBOXES={maxLive}). Delete sandboxes you no longer need (DELETE /v1/sandboxes/{{id}}), or give them a ttlSeconds, then create again.");
         }
     }
 
-    private static HutchException NameTaken(string name) => HutchException.Conflict(ErrorCodes.NameTaken,
+    private static HutchException NameTaken(string name) => new HutchException(ErrorCodes.NameTaken,
         $"A sandbox named '{name}' already exists. Pick another name, or delete that sandbox first (DELETE /v1/sandboxes/{name}).");
 
     private SqliteConnection Open()

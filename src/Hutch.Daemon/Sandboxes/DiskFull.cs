@@ -32,7 +32,6 @@ internal static class DiskFull
         return false;
     }
 
-    public static HutchException OnCreate(string dataDir, Exception inner) => new(ErrorCodes.DiskFull, 507,
-        $"The sandbox could not be created: the disk of Hutch's data dir ({dataDir}) or its workspace volume is full. " +
+    public static HutchException OnCreate(string dataDir, Exception inner) => new(ErrorCodes.DiskFull, $"The sandbox could not be created: the disk of Hutch's data dir ({dataDir}) or its workspace volume is full. " +
         "Delete sandboxes, checkpoints or other files on the host, then try again.", inner);
 }

@@ -22,8 +22,7 @@ public static class HostSetup
         var source = new FileInfo(options.AgentPath);
         if (!source.Exists)
         {
-            throw new HutchException(ErrorCodes.RuntimeUnavailable, 503,
-                $"The sandbox agent binary is missing at {options.AgentPath}. Build it with ./hutch (or set HUTCH_AGENT to its path).");
+            throw new HutchException(ErrorCodes.RuntimeUnavailable, $"The sandbox agent binary is missing at {options.AgentPath}. Build it with ./hutch (or set HUTCH_AGENT to its path).");
         }
         var target = new FileInfo(paths.AgentBinary);
         if (target.Exists && target.Length == source.Length && target.LastWriteTimeUtc == source.LastWriteTimeUtc)
@@ -50,7 +49,7 @@ public static class HostSetup
         }
         catch (IOException e)
         {
-            throw new HutchException(ErrorCodes.RuntimeUnavailable, 503, e.Message, e);
+            throw new HutchException(ErrorCodes.RuntimeUnavailable, e.Message, e);
         }
     }
 

@@ -57,7 +57,7 @@ public sealed class SandboxDirectory(SandboxRegistry registry, SandboxPaths path
                 record = record with { State = SandboxStates.Lost };
             }
         }
-        throw HutchException.Conflict(ErrorCodes.SandboxNotRunning,
+        throw new HutchException(ErrorCodes.SandboxNotRunning,
             $"The sandbox {record.Id} is {record.State}: its processes are gone. Delete it and create a new one.");
     }
 

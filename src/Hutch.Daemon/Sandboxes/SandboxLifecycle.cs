@@ -33,7 +33,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         var cwd = WorkspaceCwd.Resolve(request.Cwd);
         if (hostWorkspace is not null && !Directory.Exists(hostWorkspace))
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidRequest, $"The workspace directory '{hostWorkspace}' does not exist. Create it first.");
+            throw new HutchException(ErrorCodes.InvalidRequest, $"The workspace directory '{hostWorkspace}' does not exist. Create it first.");
         }
         try
         {
@@ -41,7 +41,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         }
         catch (OciRuntimeException e)
         {
-            throw new HutchException(ErrorCodes.RuntimeUnavailable, 503, e.Message);
+            throw new HutchException(ErrorCodes.RuntimeUnavailable, e.Message);
         }
 
         try
@@ -92,8 +92,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
             }
             if (e is OciRuntimeException or AgentException or SocketException or TimeoutException or IOException)
             {
-                throw new HutchException(ErrorCodes.RuntimeFailed, 500,
-                    $"The sandbox could not be started: {e.Message}. Run `hutch doctor` to check the host.", e);
+                throw new HutchException(ErrorCodes.RuntimeFailed, $"The sandbox could not be started: {e.Message}. Run `hutch doctor` to check the host.", e);
             }
             throw;
         }

@@ -25,7 +25,7 @@ public sealed class ServiceManager(SandboxDirectory directory, ProcessManager pr
         {
             if ((_supervisors.TryGetValue(key, out var running) && !running.Completion.IsCompleted) || store.Read(spec.Name) is { IsActive: true })
             {
-                throw HutchException.Conflict(ErrorCodes.ServiceRunning, $"The service '{spec.Name}' is {store.Read(spec.Name)?.Status.State ?? "running"} in sandbox {sandbox}. Stop it first, or pick another name.");
+                throw new HutchException(ErrorCodes.ServiceRunning, $"The service '{spec.Name}' is {store.Read(spec.Name)?.Status.State ?? "running"} in sandbox {sandbox}. Stop it first, or pick another name.");
             }
             // Claimed before the first start: a second create of the same name now gets the 409.
             store.Write(new ServiceRecord(spec, new ServiceInfo(spec.Name, ServiceStates.Starting, spec.Argv, Probe: spec.Probe, Restart: spec.Restart)));
@@ -106,7 +106,7 @@ public sealed class ServiceManager(SandboxDirectory directory, ProcessManager pr
     {
         if (tail < 1 || tail > 100_000)
         {
-            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"tail must be between 1 and 100000; it was {tail}.");
+            throw new HutchException(ErrorCodes.LimitOutOfRange, $"tail must be between 1 and 100000; it was {tail}.");
         }
         var (sandbox, record) = Find(idOrName, name);
         if (record.Status.ProcessId is not { } id)
@@ -158,7 +158,7 @@ public sealed class ServiceManager(SandboxDirectory directory, ProcessManager pr
     {
         var sandbox = directory.Find(idOrName).Id;
         var record = (ProcessRecords.IsValidId(name) ? Services(sandbox).Read(name) : null)
-            ?? throw new HutchException(ErrorCodes.ServiceNotFound, 404, $"Sandbox {sandbox} has no service named '{name}'. List them with GET …/services.");
+            ?? throw new HutchException(ErrorCodes.ServiceNotFound, $"Sandbox {sandbox} has no service named '{name}'. List them with GET …/services.");
         return (sandbox, _supervisors.GetValueOrDefault($"{sandbox}/{name}")?.Record ?? record);
     }
 }

@@ -10,7 +10,7 @@ internal static class ServiceValidator
     {
         if (!ProcessRecords.IsValidId(request.Name) || request.Name.Length > 48)
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidName, $"The service name '{request.Name}' is not allowed. Use 1-48 of a-z, 0-9, '-' and '_'.");
+            throw new HutchException(ErrorCodes.InvalidName, $"The service name '{request.Name}' is not allowed. Use 1-48 of a-z, 0-9, '-' and '_'.");
         }
         var argv = RequestValidator.Argv(request.Argv, request.Command);
         RequestValidator.Env(request.Env, "env");
@@ -70,11 +70,11 @@ internal static class ServiceValidator
             case "on-failure" when restart.MaxRestarts is null or (>= 0 and <= 100):
                 return new RestartPolicy("on-failure", restart.MaxRestarts ?? 3);
             case "on-failure":
-                throw HutchException.BadRequest(ErrorCodes.InvalidRestartPolicy, $"restart.maxRestarts must be between 0 and 100; it was {restart.MaxRestarts}.");
+                throw new HutchException(ErrorCodes.InvalidRestartPolicy, $"restart.maxRestarts must be between 0 and 100; it was {restart.MaxRestarts}.");
             default:
-                throw HutchException.BadRequest(ErrorCodes.InvalidRestartPolicy, $"The restart policy '{restart.Policy}' is not known. Use \"never\" or \"on-failure\".");
+                throw new HutchException(ErrorCodes.InvalidRestartPolicy, $"The restart policy '{restart.Policy}' is not known. Use \"never\" or \"on-failure\".");
         }
     }
 
-    private static HutchException Invalid(string message) => HutchException.BadRequest(ErrorCodes.InvalidProbe, message);
+    private static HutchException Invalid(string message) => new HutchException(ErrorCodes.InvalidProbe, message);
 }

@@ -26,13 +26,13 @@ public sealed class SessionService(SandboxDirectory directory, ProcessManager pr
         var name = request.Name ?? ProcessNames.NewId()[2..];
         if (!ProcessRecords.IsValidId(name) || name.Length > 48)
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidName, $"The session name '{name}' is not allowed. Use 1-48 of a-z, 0-9, '-' and '_'.");
+            throw new HutchException(ErrorCodes.InvalidName, $"The session name '{name}' is not allowed. Use 1-48 of a-z, 0-9, '-' and '_'.");
         }
         var live = await directory.LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var store = processes.Records(live.Record.Id);
         if (FindSession(live.Record.Id, store, name) is { State: SessionStates.Running })
         {
-            throw HutchException.Conflict(ErrorCodes.NameTaken, $"Sandbox {live.Record.Id} already has a running session named '{name}'. Use it, or delete it first.");
+            throw new HutchException(ErrorCodes.NameTaken, $"Sandbox {live.Record.Id} already has a running session named '{name}'. Use it, or delete it first.");
         }
         // bash where the sandbox has it (its /usr is the host's); else the POSIX sh every system has.
         var shell = File.Exists("/usr/bin/bash") ? "/bin/bash" : "/bin/sh";
@@ -76,7 +76,7 @@ public sealed class SessionService(SandboxDirectory directory, ProcessManager pr
     {
         if (string.IsNullOrWhiteSpace(request.Command))
         {
-            throw HutchException.BadRequest(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"cd src && ls\".");
+            throw new HutchException(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"cd src && ls\".");
         }
         var timeout = TimeSpan.FromMilliseconds(RequestValidator.Timeout(request.TimeoutMs, 60_000));
         var cap = RequestValidator.MaxOutput(request.MaxOutputBytes);
@@ -206,8 +206,8 @@ public sealed class SessionService(SandboxDirectory directory, ProcessManager pr
         process.Argv[0], process.Pid, process.StartedAt);
 
     private static HutchException SessionNotFound(string session) =>
-        new(ErrorCodes.SessionNotFound, 404, $"No session of this sandbox is named '{session}'. Create it with POST …/sessions, or list them with GET …/sessions.");
+        new(ErrorCodes.SessionNotFound, $"No session of this sandbox is named '{session}'. Create it with POST …/sessions, or list them with GET …/sessions.");
 
     private static HutchException SessionEnded(SessionInfo info) =>
-        HutchException.Conflict(ErrorCodes.SessionEnded, $"Session '{info.Name}' has ended (its shell exited or was killed): its state is gone. Delete it and create it again.");
+        new HutchException(ErrorCodes.SessionEnded, $"Session '{info.Name}' has ended (its shell exited or was killed): its state is gone. Delete it and create it again.");
 }

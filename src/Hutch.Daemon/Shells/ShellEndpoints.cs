@@ -77,7 +77,7 @@ internal static class ShellEndpoints
         var ct = context.RequestAborted;
         if (maxBytes < 1 || maxBytes > MaxOutputBytes)
         {
-            throw HutchException.BadRequest(ErrorCodes.LimitOutOfRange, $"maxBytes must be between 1 and {MaxOutputBytes}; it was {maxBytes}.");
+            throw new HutchException(ErrorCodes.LimitOutOfRange, $"maxBytes must be between 1 and {MaxOutputBytes}; it was {maxBytes}.");
         }
         var base64 = RequestValidator.Encoding(encoding) == "base64";
         var shellId = shells.Get(id, shell).Id;

@@ -44,7 +44,7 @@ public sealed class ShellService(SandboxDirectory directory, ProcessManager proc
             maxLog,
             new TerminalRecord(cols, rows));
         var error = await processes.LaunchAsync(live, store, start, cancellationToken).ConfigureAwait(false);
-        if (error?.Code == "command_not_found" && argv is null)
+        if (error?.Code == AgentErrorCodes.CommandNotFound && argv is null)
         {
             // A sandbox image without bash: the same id is free again (a failed start leaves no records).
             start = start with { Argv = FallbackShell };
@@ -138,7 +138,7 @@ public sealed class ShellService(SandboxDirectory directory, ProcessManager proc
 
     private static (int Cols, int Rows) ShellSize(int cols, int rows) =>
         cols is < 1 or > MaxShellDimension || rows is < 1 or > MaxShellDimension
-            ? throw HutchException.BadRequest(ErrorCodes.InvalidTerminalSize,
+            ? throw new HutchException(ErrorCodes.InvalidTerminalSize,
                 $"A terminal is 1-{MaxShellDimension} columns by 1-{MaxShellDimension} rows; {cols}x{rows} is not. Send the size of the terminal that shows the shell, e.g. cols 80, rows 24.")
             : (cols, rows);
 
@@ -151,7 +151,6 @@ public sealed class ShellService(SandboxDirectory directory, ProcessManager proc
         }
         return ProcessManager.Snapshots(store).Where(s => s.Start.Terminal is not null && s.Start.Name == shell)
             .OrderByDescending(s => s.Start.StartedAtMs).FirstOrDefault()?.Start.Id
-            ?? throw new HutchException(ErrorCodes.ShellNotFound, 404,
-                $"No shell of this sandbox has the id or name '{shell}'. List them with GET …/shells, or open one with POST …/shells.");
+            ?? throw new HutchException(ErrorCodes.ShellNotFound, $"No shell of this sandbox has the id or name '{shell}'. List them with GET …/shells, or open one with POST …/shells.");
     }
 }

@@ -19,7 +19,7 @@ internal static class ShellSignals
         var name = signal is null ? "" : signal.StartsWith("SIG", StringComparison.OrdinalIgnoreCase) ? signal : "SIG" + signal;
         return ByName.TryGetValue(name, out var number)
             ? number
-            : throw HutchException.BadRequest(ErrorCodes.InvalidSignal,
+            : throw new HutchException(ErrorCodes.InvalidSignal,
                 $"The signal '{signal}' cannot be sent to a shell. Use INT (like Ctrl-C: to the command in the foreground), TERM, HUP or KILL (to the shell's whole tree).");
     }
 }

@@ -44,7 +44,7 @@ internal sealed class ShellSocket : IAsyncDisposable
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            throw HutchException.BadRequest(ErrorCodes.InvalidRequest,
+            throw new HutchException(ErrorCodes.InvalidRequest,
                 "…/attach is a WebSocket: connect with a WebSocket client (Upgrade: websocket), or read the output with GET …/output.");
         }
         // Everything that can be refused is refused before the upgrade, as a problem+json answer.
@@ -142,7 +142,7 @@ internal sealed class ShellSocket : IAsyncDisposable
                         break;
                     case ProcessEnded { Process.State: ProcessStates.Failed } failed:
                         // Not an exit: its sandbox stopped (or is being deleted) before one was recorded.
-                        throw new HutchException(ErrorCodes.SandboxDied, 409, failed.Process.Error ?? "The shell's sandbox stopped: its exit status is unknown.");
+                        throw new HutchException(ErrorCodes.SandboxDied, failed.Process.Error ?? "The shell's sandbox stopped: its exit status is unknown.");
                     case ProcessEnded ended:
                         await SendTextAsync(new ShellMessage(ShellMessageTypes.Cursor, Cursor: cursor), token);
                         await SendTextAsync(new ShellMessage(ShellMessageTypes.Exit, ExitCode: ended.Process.ExitCode, Signal: ended.Process.Signal), token);
@@ -201,10 +201,10 @@ internal sealed class ShellSocket : IAsyncDisposable
         try
         {
             var message = JsonSerializer.Deserialize(json, ApiJsonContext.Default.ShellMessage)
-                ?? throw HutchException.BadRequest(ErrorCodes.InvalidRequest, "A control message is a JSON object.");
+                ?? throw new HutchException(ErrorCodes.InvalidRequest, "A control message is a JSON object.");
             if (message.Type != ShellMessageTypes.Resize)
             {
-                throw HutchException.BadRequest(ErrorCodes.InvalidRequest,
+                throw new HutchException(ErrorCodes.InvalidRequest,
                     $"Unknown control message type '{message.Type}'. Send {{\"type\":\"resize\",\"cols\":80,\"rows\":24}}; input goes in binary messages.");
             }
             // A bad size is answered now; a good one may wait for the coalescer, which answers its own errors.

@@ -10,18 +10,14 @@ namespace Hutch.Files.Archives;
 internal static class ArchiveErrors
 {
     /// <summary>A member that is never imported (tar-slip, link, device) or does not fit the workspace: 400 archive_refused.</summary>
-    public static WorkspaceException Refused(string member, string why, string todo) => new(ErrorCodes.ArchiveRefused, 400,
-        $"The archive member '{Shown(member)}' was refused: {why}. Nothing was imported. {todo}");
+    public static WorkspaceException Refused(string member, string why, string todo) => new(ErrorCodes.ArchiveRefused, $"The archive member '{Shown(member)}' was refused: {why}. Nothing was imported. {todo}");
 
-    public static WorkspaceException TooManyBytes(long max) => new(ErrorCodes.ArchiveTooLarge, 413,
-        $"The archive holds more than {max} bytes once decompressed, the import limit. Nothing was imported. " +
+    public static WorkspaceException TooManyBytes(long max) => new(ErrorCodes.ArchiveTooLarge, $"The archive holds more than {max} bytes once decompressed, the import limit. Nothing was imported. " +
         "Split it into smaller archives, or import only the directories you need.");
 
-    public static WorkspaceException TooManyEntries(int max) => new(ErrorCodes.ArchiveTooLarge, 413,
-        $"The archive has more than {max} entries, the import limit. Nothing was imported. Split it into smaller archives.");
+    public static WorkspaceException TooManyEntries(int max) => new(ErrorCodes.ArchiveTooLarge, $"The archive has more than {max} entries, the import limit. Nothing was imported. Split it into smaller archives.");
 
-    public static WorkspaceException Invalid(string why, Exception? inner = null) => new(ErrorCodes.ArchiveInvalid, 400,
-        $"The archive cannot be read: {why}. Nothing was imported. Send a complete tar file, plain or gzip-compressed " +
+    public static WorkspaceException Invalid(string why, Exception? inner = null) => new(ErrorCodes.ArchiveInvalid, $"The archive cannot be read: {why}. Nothing was imported. Send a complete tar file, plain or gzip-compressed " +
         "(for example from `tar -czf out.tgz dir`).", inner);
 
     /// <summary>Names as tar stores them may hold newlines or be very long: keep the message one readable line.</summary>

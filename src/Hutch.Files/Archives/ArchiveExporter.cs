@@ -61,14 +61,13 @@ public static class ArchiveExporter
             case EntryKind.File or EntryKind.Symlink:
                 if (wanted is not null)
                 {
-                    throw WorkspaceException.BadRequest(ErrorCodes.InvalidRequest,
+                    throw new WorkspaceException(ErrorCodes.InvalidRequest,
                         $"'{Errors.Shorten(path)}' is not a directory, so there is nothing to include from it. Export it without include.");
                 }
                 await WriteArchiveAsync(budget, writer => WriteEntryAsync(writer, parent, name, name, status, cancellationToken)).ConfigureAwait(false);
                 return;
             default:
-                throw new WorkspaceException(ErrorCodes.NotAFile, 400,
-                    $"'{Errors.Shorten(path)}' is a FIFO, socket or device, which is never exported. Export a file or a directory.");
+                throw new WorkspaceException(ErrorCodes.NotAFile, $"'{Errors.Shorten(path)}' is a FIFO, socket or device, which is never exported. Export a file or a directory.");
         }
     }
 
@@ -236,13 +235,13 @@ public static class ArchiveExporter
         {
             if (raw.Contains('\0') || raw.StartsWith('/'))
             {
-                throw WorkspaceException.BadRequest(ErrorCodes.InvalidPath,
+                throw new WorkspaceException(ErrorCodes.InvalidPath,
                     $"The include path '{Errors.Shorten(raw.Replace("\0", "\\0"))}' must be relative to the exported directory, like 'src/a.py'.");
             }
             var parts = raw.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(p => p != ".").ToList();
             if (parts.Contains(".."))
             {
-                throw WorkspaceException.BadRequest(ErrorCodes.InvalidPath,
+                throw new WorkspaceException(ErrorCodes.InvalidPath,
                     $"The include path '{Errors.Shorten(raw)}' has a '..' component; name paths inside the exported directory.");
             }
             if (parts.Count == 0)

@@ -64,8 +64,7 @@ internal sealed class ExportBudget(Stream output, long maxBytes) : Stream
         Written += count;
     }
 
-    private WorkspaceException TooLarge(string? member, long size) => new(ErrorCodes.ArchiveTooLarge, 413,
-        (member is null
+    private WorkspaceException TooLarge(string? member, long size) => new(ErrorCodes.ArchiveTooLarge, (member is null
             ? $"The export would be larger than maxBytes ({maxBytes} bytes), so it stopped there. "
             : $"The export would be larger than maxBytes ({maxBytes} bytes): '{ArchiveErrors.Shown(member)}' alone is {size} bytes (a sparse file counts at its apparent size). ")
         + "Export less (a subdirectory, or include only some paths), download big files in ranges (GET …/files/content with Range), " +
@@ -83,7 +82,7 @@ public static class ExportLimits
     {
         null => DefaultMaxBytes,
         >= 1 and <= MaxBytes => requested.Value,
-        _ => throw WorkspaceException.BadRequest(ErrorCodes.InvalidRequest,
+        _ => throw new WorkspaceException(ErrorCodes.InvalidRequest,
             $"maxBytes must be between 1 and {MaxBytes} (256 GiB); leave it out for the default of {DefaultMaxBytes} (10 GiB)."),
     };
 }

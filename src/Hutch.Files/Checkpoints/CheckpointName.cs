@@ -22,12 +22,12 @@ public static partial class CheckpointName
     {
         if (name is null || !Pattern().IsMatch(name))
         {
-            throw WorkspaceException.BadRequest(ErrorCodes.InvalidCheckpointName,
+            throw new WorkspaceException(ErrorCodes.InvalidCheckpointName,
                 $"'{Errors.Shorten(name ?? "")}' is not a valid checkpoint name. Use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, like 'before-refactor'.");
         }
         if (IsBaseline(name))
         {
-            throw WorkspaceException.BadRequest(ErrorCodes.InvalidCheckpointName,
+            throw new WorkspaceException(ErrorCodes.InvalidCheckpointName,
                 $"'{name}' is reserved: it means the workspace's baseline (its state at create or after the last import). Pick another name.");
         }
         return name;

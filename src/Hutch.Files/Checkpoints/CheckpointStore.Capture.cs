@@ -21,14 +21,12 @@ public sealed partial class CheckpointStore
             Guard(name, RemoveLeftovers);
             if (Exists(name))
             {
-                throw new WorkspaceException(ErrorCodes.CheckpointExists, 409,
-                    $"A checkpoint named '{name}' already exists. Pick another name, or delete it first.");
+                throw new WorkspaceException(ErrorCodes.CheckpointExists, $"A checkpoint named '{name}' already exists. Pick another name, or delete it first.");
             }
             var count = List().Count;
             if (count >= _limit)
             {
-                throw new WorkspaceException(ErrorCodes.TooManyCheckpoints, 409,
-                    $"The workspace already has {count} checkpoints, the most it may keep. Delete one you no longer need, then try again.");
+                throw new WorkspaceException(ErrorCodes.TooManyCheckpoints, $"The workspace already has {count} checkpoints, the most it may keep. Delete one you no longer need, then try again.");
             }
             var (temp, info) = Capture(name, cancellationToken);
             Publish(temp, name, () => At.Rename(_root, temp, _root, name, noReplace: true));
@@ -116,7 +114,7 @@ public sealed partial class CheckpointStore
         {
             TryRemove(temp);
             throw e is LinuxException { Errno: Errno.EEXIST }
-                ? new WorkspaceException(ErrorCodes.CheckpointExists, 409, $"A checkpoint named '{name}' already exists. Pick another name, or delete it first.", e)
+                ? new WorkspaceException(ErrorCodes.CheckpointExists, $"A checkpoint named '{name}' already exists. Pick another name, or delete it first.", e)
                 : Errors.From(e, name);
         }
     }
@@ -133,6 +131,5 @@ public sealed partial class CheckpointStore
         }
     }
 
-    private static WorkspaceException CheckpointDiskFull(string name, Exception inner) => new(ErrorCodes.DiskFull, 507,
-        $"The disk is full: the checkpoint '{name}' could not be taken, and nothing of it was kept. Delete checkpoints or files you no longer need, then try again.", inner);
+    private static WorkspaceException CheckpointDiskFull(string name, Exception inner) => new(ErrorCodes.DiskFull, $"The disk is full: the checkpoint '{name}' could not be taken, and nothing of it was kept. Delete checkpoints or files you no longer need, then try again.", inner);
 }

@@ -118,8 +118,7 @@ public sealed partial class CheckpointStore : IDisposable
     {
         if (!Exists(name))
         {
-            throw new WorkspaceException(ErrorCodes.CheckpointNotFound, 404,
-                $"There is no checkpoint named '{name}'. List the checkpoints to see which exist.");
+            throw new WorkspaceException(ErrorCodes.CheckpointNotFound, $"There is no checkpoint named '{name}'. List the checkpoints to see which exist.");
         }
     }
 

@@ -123,8 +123,7 @@ internal sealed class Reconciler
                 // Replaced by a rename while it was walked: look at what the name holds now.
             }
         }
-        throw new WorkspaceException(ErrorCodes.WorkspaceBusy, 409,
-            $"'{Errors.Shorten(path)}' kept changing while it was compared or restored: a process in the sandbox is rewriting it. Stop that process and try again.");
+        throw new WorkspaceException(ErrorCodes.WorkspaceBusy, $"'{Errors.Shorten(path)}' kept changing while it was compared or restored: a process in the sandbox is rewriting it. Stop that process and try again.");
     }
 
     /// <summary>One expected entry; false when the workspace changed under the step and it must look again.</summary>

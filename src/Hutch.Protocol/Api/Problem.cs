@@ -43,6 +43,8 @@ public static class ErrorCodes
     public const string RuntimeFailed = "runtime_failed";
     public const string InvalidPort = "invalid_port";
     public const string PortUnreachable = "port_unreachable";
+    /// <summary>504: the server on the port accepted the connection but did not answer in time.</summary>
+    public const string PortTimeout = "port_timeout";
     public const string Internal = "internal_error";
     /// <summary>429: a rate or concurrency limit refused the request (the detail names it); retry after the Retry-After header's seconds.</summary>
     public const string RateLimited = "rate_limited";

@@ -15,7 +15,7 @@ namespace Hutch.Runtime.AgentLink;
 /// </summary>
 public sealed class AgentConnection : IAsyncDisposable
 {
-    public const string SandboxDiedCode = "sandbox_died";
+    public const string SandboxDiedCode = AgentErrorCodes.SandboxDied;
 
     /// <summary>Frames a request's channel holds before the read loop waits for its reader.</summary>
     private const int FramesPerChannel = 16;
@@ -220,5 +220,6 @@ public sealed class AgentConnection : IAsyncDisposable
 /// <summary>An error the agent reported for a request, with its code.</summary>
 public sealed class AgentException(AgentError error) : Exception(error.Message)
 {
-    public string Code { get; } = error.Code;
+    public AgentError Error { get; } = error;
+    public string Code => Error.Code;
 }

@@ -42,7 +42,7 @@ public sealed class StreamEventWireTests
         "stderr" => new CommandOutput(OutputStream.Stderr, new byte[] { 0, 255, 10 }),
         "exit" => new CommandExited(3, null, false, false, false, 12),
         "killed" => new CommandExited(null, "SIGKILL", true, true, true, 60000),
-        _ => new CommandFailed(new Hutch.Daemon.HutchException(ErrorCodes.SandboxDied, 409, "The sandbox sb-x stopped.")),
+        _ => new CommandFailed(new Hutch.Daemon.HutchException(ErrorCodes.SandboxDied, "The sandbox sb-x stopped.")),
     });
 
     private static LogEvent LogEventOf(string name) => WireEvents.ToLogEvent(name switch

@@ -91,6 +91,6 @@ internal sealed class RequestLimits
         var detail = lease.TryGetMetadata(Refusal.Name, out var refusal) && refusal is not null
             ? refusal.Explain(context)
             : "Too many requests.";
-        await Problems.WriteAsync(context, StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, $"{detail} Retry in {seconds} s.");
+        await Problems.WriteAsync(context, ErrorCodes.RateLimited, $"{detail} Retry in {seconds} s.");
     }
 }

@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using Hutch.Files;
 using Hutch.Protocol.Api;
+using Hutch.Tests.Infrastructure;
 
 namespace Hutch.Tests.Files.Archives;
 
