@@ -13,7 +13,7 @@ public class CliEndToEndTests
         try
         {
             var (code, stdout, stderr) = await HutchAsync(dataDir, "hi from stdin\n",
-                "run", "--", "sh", "-c", "cat; echo out; echo err >&2; id -u; exit 7");
+                "run", "-i", "--", "sh", "-c", "cat; echo out; echo err >&2; id -u; exit 7");
 
             Assert.Equal(7, code);
             Assert.Equal("hi from stdin\nout\n1000\n", stdout);
