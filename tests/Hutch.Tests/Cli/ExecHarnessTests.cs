@@ -89,8 +89,7 @@ public sealed class ExecHarnessTests(DaemonFixture fixture)
     public async Task ASignal_EndsHutchAtOnce_WithItsStatus_AndStopsTheCommand(int signal, int expected)
     {
         await using var sandbox = await fixture.CreateAsync();
-        using var hutch = StartHutch("exec", sandbox.Id, "--", "sh", "-c", "echo $$ > /workspace/pid; echo started; exec sleep 600");
-        Assert.Equal("started", await hutch.StandardOutput.ReadLineAsync().WaitAsync(Patience));
+        using var hutch = await StartSleeperAsync("exec", sandbox.Id);
 
         Processes.Signal(hutch.Id, signal);
 
@@ -103,8 +102,7 @@ public sealed class ExecHarnessTests(DaemonFixture fixture)
     public async Task ASignal_WithKeepRunning_EndsHutch_AndLeavesTheCommand()
     {
         await using var sandbox = await fixture.CreateAsync();
-        using var hutch = StartHutch("exec", "--keep-running", sandbox.Id, "--", "sh", "-c", "echo $$ > /workspace/pid; echo started; exec sleep 600");
-        Assert.Equal("started", await hutch.StandardOutput.ReadLineAsync().WaitAsync(Patience));
+        using var hutch = await StartSleeperAsync("exec", "--keep-running", sandbox.Id);
 
         Processes.Signal(hutch.Id, 15);
 
@@ -200,7 +198,22 @@ public sealed class ExecHarnessTests(DaemonFixture fixture)
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    private Process StartHutch(params string[] args) => Start(TestPaths.Cli, args);
+    /// <summary>Starts `hutch ARGS -- a sleep that wrote its pid to /workspace/pid` and waits until it runs; hutch is killed if the test fails first.</summary>
+    private async Task<Process> StartSleeperAsync(params string[] args)
+    {
+        var hutch = Start(TestPaths.Cli, [.. args, "--", "sh", "-c", "echo $$ > /workspace/pid; echo started; exec sleep 600"]);
+        try
+        {
+            Assert.Equal("started", await hutch.StandardOutput.ReadLineAsync().WaitAsync(Patience));
+            return hutch;
+        }
+        catch
+        {
+            hutch.Kill();
+            hutch.Dispose();
+            throw;
+        }
+    }
 
     private Process Start(string program, string[] args)
     {
