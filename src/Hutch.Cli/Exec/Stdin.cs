@@ -23,6 +23,13 @@ internal enum StdinMode
 /// </summary>
 internal static class Stdin
 {
+    /// <summary>
+    /// The most stdin an exec is given whole. The sandbox's agent holds at most 16 MiB a command has
+    /// not read yet and drops the rest (StdinFeeder.MaxPending), so more could reach a slow reader cut
+    /// short without a word; and the daemon takes a body of about 30 MB, base64 included.
+    /// </summary>
+    public const long MostBytes = 16L << 20;
+
     /// <summary>stdin as base64 for <c>StdinBase64</c>, or null for /dev/null. Cancelling abandons a read that blocks.</summary>
     public static async Task<string?> ReadAsync(CliConsole console, StdinMode mode, CancellationToken cancellationToken)
     {
@@ -79,7 +86,7 @@ internal static class Stdin
             }
             using var bytes = new MemoryStream();
             var buffer = new byte[81920];
-            var left = limit ?? long.MaxValue;
+            var left = Math.Min(limit ?? long.MaxValue, MostBytes + 1); // one byte more tells "too much" from "just fits"
             while (left > 0)
             {
                 var n = stdin.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
@@ -90,7 +97,9 @@ internal static class Stdin
                 bytes.Write(buffer, 0, n);
                 left -= n;
             }
-            return bytes.ToArray();
+            return bytes.Length <= MostBytes ? bytes.ToArray() : throw new CliException("stdin_too_large",
+                $"stdin is over {Output.Format.Bytes(MostBytes)}, more than a command is given whole: copy the input into the sandbox " +
+                "(`hutch fs write ID input.bin < FILE`) and run `cmd < input.bin`, or pass --no-stdin if the command does not read it");
         }
         catch (IOException)
         {

@@ -121,6 +121,17 @@ public class ExecPumpTests
     }
 
     [Fact]
+    public async Task Stdin_Over16MiB_IsRefused_RatherThanCutInTheSandbox()
+    {
+        var fits = new TestConsole(new byte[Stdin.MostBytes], stdinIsPipe: true);
+        var over = new TestConsole(new byte[Stdin.MostBytes + 1], stdinIsPipe: true);
+
+        Assert.Equal(Stdin.MostBytes, Convert.FromBase64String((await Stdin.ReadAsync(fits.Console, StdinMode.Forward, default))!).Length);
+        var e = await Assert.ThrowsAsync<CliException>(() => Stdin.ReadAsync(over.Console, StdinMode.Forward, default));
+        Assert.Equal("stdin_too_large", e.Code);
+    }
+
+    [Fact]
     public async Task Stdin_ATerminal_IsNeverRead_AndDashIOnItIsAUsageError()
     {
         var console = new TestConsole();
