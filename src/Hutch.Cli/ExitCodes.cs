@@ -16,6 +16,14 @@ internal static class ExitCodes
     public const int Interrupted = 130;
     /// <summary>Stopped by SIGTERM: 128 + 15.</summary>
     public const int Terminated = 143;
+    /// <summary>hutch's stdout (or stderr) was closed by its reader (`| head`): 128 + SIGPIPE, as a shell reports a program killed by it.</summary>
+    public const int OutputClosed = 141;
+    /// <summary>
+    /// `exec`/`run`: the command's output went past the output cap and was cut (unless --allow-truncation).
+    /// Out of every shell convention: not 1-2, not 124-127 (timeout(1), the shell's not-found/not-executable),
+    /// not 128+N for a Linux signal (N at most 64), not 255 (ssh's own failure).
+    /// </summary>
+    public const int OutputTruncated = 250;
 
     /// <summary>
     /// The exit status a shell would report: the command's code; 124 when it timed out (like timeout(1));
@@ -36,7 +44,6 @@ internal static class ExitCodes
 
     public static int For(ExecResult result) => For(result.ExitCode, result.Signal, result.TimedOut);
 
-    public static int For(ExecExitEvent exit) => For(exit.ExitCode, exit.Signal, exit.TimedOut);
 
     /// <summary>Linux signal numbers (signal(7), x86-64 and arm64): "SIGKILL", "KILL" or "9" → 9. Unknown names count as SIGKILL.</summary>
     public static int SignalNumber(string signal)

@@ -103,5 +103,11 @@ internal static class HutchCli
             console.Fail(e.Message, e.Code);
             return e.ExitCode;
         }
+        catch (IOException e) when (OutputFd.Is(e))
+        {
+            // The reader of our output has gone (`hutch exec … | head`): end quietly, as a shell's
+            // program killed by SIGPIPE does. Leaving closes the connection, which stops a command.
+            return ExitCodes.OutputClosed;
+        }
     }
 }

@@ -61,11 +61,6 @@ internal static class CommonOptions
         HelpName = "CMD",
     };
 
-    public static Option<bool> NoStdin() => new("--no-stdin")
-    {
-        Description = "Do not forward this program's stdin, even when it is a pipe or a file",
-    };
-
     public static Argument<string[]> Argv() => new("argv")
     {
         Description = "The program and its arguments, after --",

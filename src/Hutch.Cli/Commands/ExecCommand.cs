@@ -7,7 +7,7 @@ namespace Hutch.Cli.Commands;
 
 /// <summary>
 /// `hutch exec ID -- argv…`: runs a command in a sandbox with its output streamed to this terminal,
-/// and exits with the command's status (124 on timeout, 128+N on signal N).
+/// and exits with the command's status (124 on timeout, 128+N on signal N, 250 when output was cut).
 /// </summary>
 internal static class ExecCommand
 {
@@ -19,39 +19,66 @@ internal static class ExecCommand
         var cwd = new Option<string?>("--cwd", "-w") { Description = "Working directory, inside /workspace", HelpName = "DIR" };
         var env = CommonOptions.Env("Extra environment for this command");
         var timeout = CommonOptions.Timeout();
-        var noStdin = CommonOptions.NoStdin();
+        var io = new CommandIoOptions();
+        var keepRunning = new Option<bool>("--keep-running")
+        {
+            Description = "When hutch ends before the command (a signal, its output closed, the connection lost), leave the command running instead of killing it",
+        };
         var json = CommonOptions.Json();
         var command = new Command("exec", "Run a command in a sandbox: hutch exec ID -- ls -la")
         {
-            id, argv, shell, cwd, env, timeout, noStdin, json,
+            id, argv, shell, cwd, env, timeout, keepRunning, json,
         };
+        io.AddTo(command);
         CommonOptions.RequireOneCommand(command, argv, shell, "hutch exec ID -- ls -la");
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var sandbox = parse.GetRequiredValue(id);
+            var stdinMode = io.StdinModeOf(parse);
             var request = new ExecRequest(
                 Argv: parse.GetValue(argv) is { Length: > 0 } a ? a : null,
                 Command: parse.GetValue(shell),
                 Cwd: parse.GetValue(cwd),
                 Env: CommonOptions.ToEnv(parse.GetValue(env)),
-                StdinBase64: await Stdin.ReadAsync(console, !parse.GetValue(noStdin), cancellationToken).ConfigureAwait(false),
-                TimeoutMs: CommonOptions.ToTimeoutMs(parse.GetValue(timeout)));
-
-            using var client = Connection.Connect();
-            if (parse.GetValue(json))
+                TimeoutMs: CommonOptions.ToTimeoutMs(parse.GetValue(timeout)),
+                MaxOutputBytes: parse.GetValue(io.MaxOutput),
+                // hutch going away (Ctrl-C, SIGTERM, `| head` closing, a crash) disconnects; by default
+                // that kills the command's tree, as ending a local command's terminal would.
+                KillOnDisconnect: !parse.GetValue(keepRunning));
+            var run = RunAsync(console, parse.GetRequiredValue(id), request, stdinMode, io.Cap(parse), parse.GetValue(json), cancellationToken);
+            try
             {
-                var result = await client.ExecAsync(sandbox, request, cancellationToken).ConfigureAwait(false);
-                JsonOutput.Write(console.Out, result, JsonOutput.Context.ExecResult);
-                return ExitCodes.For(result);
+                // A signal ends hutch now, whatever it waits on (a write to a reader that does not read, a
+                // stdin that never closes): exiting closes the connection, which is what stops the command.
+                return await run.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-
-            // Ctrl-C here disconnects; KillOnDisconnect makes that end the command too, as it would locally.
-            var events = client.ExecStreamAsync(sandbox, request with { KillOnDisconnect = true }, cancellationToken);
-            var exit = await ExecPump.RunAsync(events, console.OpenStdout(), console.OpenStderr(), cancellationToken).ConfigureAwait(false);
-            ExecPump.ReportEnd(console, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs);
-            return ExitCodes.For(exit);
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && request.KillOnDisconnect == false)
+            {
+                console.Fail($"interrupted; the command runs on in sandbox {parse.GetRequiredValue(id)} (--keep-running)");
+                throw;
+            }
         });
         return command;
+    }
+
+    private static async Task<int> RunAsync(CliConsole console, string sandbox, ExecRequest request, StdinMode stdinMode, OutputCap cap, bool json,
+        CancellationToken cancellationToken)
+    {
+        request = request with { StdinBase64 = await Stdin.ReadAsync(console, stdinMode, cancellationToken).ConfigureAwait(false) };
+        using var client = Connection.Connect();
+        ExecEnd end;
+        if (json)
+        {
+            var result = await client.ExecAsync(sandbox, request, cancellationToken).ConfigureAwait(false);
+            JsonOutput.Write(console.Out, result, JsonOutput.Context.ExecResult);
+            end = ExecEnd.Of(result);
+        }
+        else
+        {
+            var events = client.ExecStreamAsync(sandbox, request, cancellationToken);
+            end = ExecEnd.Of(await ExecPump.RunAsync(events, console.OpenStdout(), console.OpenStderr(), cancellationToken).ConfigureAwait(false));
+        }
+        Stdin.ReportUnread(console, stdinMode);
+        return end.Finish(console, cap);
     }
 }

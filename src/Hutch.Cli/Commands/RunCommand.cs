@@ -25,13 +25,14 @@ internal static class RunCommand
         var argv = CommonOptions.Argv();
         var shell = CommonOptions.Shell();
         var timeout = CommonOptions.Timeout();
-        var noStdin = CommonOptions.NoStdin();
+        var io = new CommandIoOptions();
         var json = CommonOptions.Json();
         var command = new Command("run", "Create a sandbox, run one command in it, delete it: hutch run -- python3 -c 'print(1)'")
         {
-            argv, workspace, keep, shell, timeout, noStdin, json,
+            argv, workspace, keep, shell, timeout, json,
         };
         create.AddTo(command);
+        io.AddTo(command);
         CommonOptions.RequireOneCommand(command, argv, shell, "hutch run -- ls -la");
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -43,23 +44,27 @@ internal static class RunCommand
             }
 
             // stdin is read while the sandbox starts.
-            var stdin = Stdin.ReadAsync(console, !parse.GetValue(noStdin), cancellationToken);
+            var stdinMode = io.StdinModeOf(parse);
+            var stdin = Stdin.ReadAsync(console, stdinMode, cancellationToken);
             var exec = new ExecRequest(
                 Argv: parse.GetValue(argv) is { Length: > 0 } a ? a : null,
                 Command: parse.GetValue(shell),
                 TimeoutMs: CommonOptions.ToTimeoutMs(parse.GetValue(timeout)),
+                MaxOutputBytes: parse.GetValue(io.MaxOutput),
                 KillOnDisconnect: true);
 
             await using var engine = await EngineChooser.OpenAsync(needInProcess: hostWorkspace is not null, cancellationToken).ConfigureAwait(false);
-            return await RunAsync(console, engine, create.ToRequest(parse), hostWorkspace, exec, stdin,
-                parse.GetValue(keep), parse.GetValue(json), cancellationToken).ConfigureAwait(false);
+            var code = await RunAsync(console, engine, create.ToRequest(parse), hostWorkspace, exec, stdin,
+                parse.GetValue(keep), parse.GetValue(json), io.Cap(parse), cancellationToken).ConfigureAwait(false);
+            Stdin.ReportUnread(console, stdinMode);
+            return code;
         });
         return command;
     }
 
     /// <summary>The create → exec → delete sequence over any engine; separate from parsing so tests can drive it.</summary>
     public static async Task<int> RunAsync(CliConsole console, ISandboxEngine engine, CreateSandboxRequest create, string? hostWorkspace,
-        ExecRequest exec, Task<string?> stdin, bool keep, bool json, CancellationToken cancellationToken)
+        ExecRequest exec, Task<string?> stdin, bool keep, bool json, OutputCap cap, CancellationToken cancellationToken)
     {
         // Not cancellable: a create cut off half way could leave a sandbox nobody knows the id of.
         // It is short (tens of ms); a Ctrl-C during it is honoured right after, by deleting.
@@ -72,13 +77,12 @@ internal static class RunCommand
             {
                 var result = await engine.ExecAsync(sandbox.Id, exec, cancellationToken).ConfigureAwait(false);
                 JsonOutput.Write(console.Out, result, JsonOutput.Context.ExecResult);
-                return ExitCodes.For(result);
+                return ExecEnd.Of(result).Finish(console, cap);
             }
 
             var exit = await ExecPump.RunAsync(engine.ExecStreamAsync(sandbox.Id, exec, cancellationToken),
                 console.OpenStdout(), console.OpenStderr(), cancellationToken).ConfigureAwait(false);
-            ExecPump.ReportEnd(console, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs);
-            return ExitCodes.For(exit);
+            return ExecEnd.Of(exit).Finish(console, cap);
         }
         finally
         {

@@ -42,21 +42,4 @@ internal static class ExecPump
         await target.WriteAsync(data, cancellationToken).ConfigureAwait(false);
         await target.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    /// <summary>The notes a finished command deserves on stderr: timed out, OOM-killed, output cut.</summary>
-    public static void ReportEnd(CliConsole console, bool timedOut, bool oomKilled, bool truncated, long? durationMs)
-    {
-        if (timedOut)
-        {
-            console.Fail($"the command ran past its timeout{(durationMs is { } ms ? $" ({Output.Format.Millis(ms)})" : "")} and was killed", "timed_out");
-        }
-        if (oomKilled)
-        {
-            console.Fail("the command was killed for running out of memory: raise --memory when creating the sandbox", "oom_killed");
-        }
-        if (truncated)
-        {
-            console.Fail("output was truncated at the sandbox's output limit", "output_truncated");
-        }
-    }
 }

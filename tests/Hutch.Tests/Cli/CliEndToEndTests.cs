@@ -13,12 +13,29 @@ public class CliEndToEndTests
         try
         {
             var (code, stdout, stderr) = await HutchAsync(dataDir, "hi from stdin\n",
-                "run", "--", "sh", "-c", "cat; echo out; echo err >&2; id -u; exit 7");
+                "run", "-i", "--", "sh", "-c", "cat; echo out; echo err >&2; id -u; exit 7");
 
             Assert.Equal(7, code);
             Assert.Equal("hi from stdin\nout\n1000\n", stdout);
             Assert.Contains("err", stderr);
             Assert.Empty(HostInspector.SandboxLeftovers(dataDir));
+        }
+        finally
+        {
+            TestPaths.DeleteDataDir(dataDir);
+        }
+    }
+
+    [Fact]
+    public async Task Run_WithAStdinPipeNeverClosed_DoesNotWaitForIt()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-c");
+        try
+        {
+            // As Node's child_process.spawn leaves it: stdin a pipe that is never written nor closed.
+            var (code, stdout, _) = await HutchAsync(dataDir, null, closeStdin: false, "run", "--", "sh", "-c", "cat; echo done");
+
+            Assert.Equal((0, "done\n"), (code, stdout));
         }
         finally
         {
@@ -48,7 +65,10 @@ public class CliEndToEndTests
         }
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> HutchAsync(string dataDir, string? stdin, params string[] args)
+    private static Task<(int Code, string Stdout, string Stderr)> HutchAsync(string dataDir, string? stdin, params string[] args) =>
+        HutchAsync(dataDir, stdin, closeStdin: true, args);
+
+    private static async Task<(int Code, string Stdout, string Stderr)> HutchAsync(string dataDir, string? stdin, bool closeStdin, params string[] args)
     {
         var psi = new ProcessStartInfo(TestPaths.Cli)
         {
@@ -68,7 +88,10 @@ public class CliEndToEndTests
         {
             await process.StandardInput.WriteAsync(stdin);
         }
-        process.StandardInput.Close();
+        if (closeStdin)
+        {
+            process.StandardInput.Close();
+        }
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout, await stderr);

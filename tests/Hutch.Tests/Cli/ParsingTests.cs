@@ -40,6 +40,34 @@ public class ParsingTests
         Assert.Equal(0.5, parse.GetValue<double?>("--cpus"));
     }
 
+    [Theory]
+    [InlineData("1", 1L)]
+    [InlineData("65536", 65536L)]
+    [InlineData("64K", 65536L)]
+    [InlineData("16m", 16L << 20)]
+    [InlineData("1G", 1L << 30)]
+    public void MaxOutput_TakesBytes_OrKMG(string text, long bytes)
+    {
+        var parse = Parse("exec", "box", "--max-output", text, "--", "true");
+
+        Assert.Empty(parse.Errors);
+        Assert.Equal(bytes, parse.GetValue<long?>("--max-output"));
+    }
+
+    [Theory]
+    [InlineData("exec", "box", "--max-output", "0", "--", "true")]
+    [InlineData("exec", "box", "--max-output", "2G", "--", "true")]
+    [InlineData("exec", "box", "--max-output", "lots", "--", "true")]
+    [InlineData("exec", "box", "-i", "--no-stdin", "--", "true")]
+    [InlineData("run", "--max-output", "-5", "--", "true")]
+    public async Task ExecAndRunOptions_OutOfRangeOrContradictory_AreUsageErrors(params string[] args)
+    {
+        var (exit, stderr) = await RunAsync(args);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.StartsWith("hutch: ", stderr);
+    }
+
     [Fact]
     public void CreateOptions_BecomeTheCreateRequest()
     {

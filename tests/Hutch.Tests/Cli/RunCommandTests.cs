@@ -61,7 +61,7 @@ public class RunCommandTests
 
     private static Task<int> RunAsync(TestConsole console, FakeEngine engine, bool keep = false, bool json = false, string? workspace = null, CancellationToken cancellationToken = default) =>
         RunCommand.RunAsync(console.Console, engine, new CreateSandboxRequest(), workspace, new ExecRequest(Argv: ["x"], KillOnDisconnect: true),
-            Task.FromResult<string?>("aW4="), keep, json, cancellationToken);
+            Task.FromResult<string?>("aW4="), keep, json, Hutch.Cli.Exec.OutputCap.Default, cancellationToken);
 
     [Fact]
     public async Task Run_CreatesExecsAndDeletes_AndExitsWithTheCommandsStatus()

@@ -11,9 +11,13 @@ internal sealed class TestConsole
     public MemoryStream Stdout { get; } = new();
     public MemoryStream Stderr { get; } = new();
 
-    public TestConsole(byte[]? stdin = null)
+    /// <param name="stdin">stdin's bytes, or null for a terminal.</param>
+    /// <param name="stdinIsPipe">stdin is a pipe, else a file.</param>
+    /// <param name="tellUnread">For a pipe: whether hutch not reading it deserves a note (it had input, and stderr is a terminal).</param>
+    public TestConsole(byte[]? stdin = null, bool stdinIsPipe = false, bool tellUnread = true)
     {
-        Console = new CliConsole(Out, Error, () => Stdout, () => Stderr, () => stdin is null ? null : new MemoryStream(stdin));
+        Console = new CliConsole(Out, Error, () => Stdout, () => Stderr, () => stdin is null ? null : new MemoryStream(stdin),
+            stdin is null ? () => StdinKind.Terminal : stdinIsPipe ? () => StdinKind.Pipe(() => tellUnread) : () => StdinKind.File(stdin.Length));
     }
 
     public CliConsole Console { get; }

@@ -1,0 +1,67 @@
+using Hutch.Protocol.Api;
+
+namespace Hutch.Cli.Exec;
+
+/// <summary>The output cap a command ran with, and whether a cut output is an error for hutch's exit status.</summary>
+/// <param name="MaxOutputBytes">--max-output, or null for the daemon's default.</param>
+/// <param name="AllowTruncation">--allow-truncation: exit with the command's status even when output was cut.</param>
+internal sealed record OutputCap(long? MaxOutputBytes, bool AllowTruncation)
+{
+    /// <summary>The API's default for <see cref="ExecRequest.MaxOutputBytes"/>.</summary>
+    public const long DefaultBytes = 16L << 20;
+
+    /// <summary>The API's most for <see cref="ExecRequest.MaxOutputBytes"/>.</summary>
+    public const long MostBytes = 1L << 30;
+
+    public static OutputCap Default { get; } = new(null, false);
+}
+
+/// <summary>
+/// How a finished command becomes hutch's exit status and its notes on stderr, the same for `exec`
+/// and `run`, streamed or <c>--json</c>: the command's status the shell way (<see cref="ExitCodes.For(int?, string?, bool)"/>),
+/// except that cut output is <see cref="ExitCodes.OutputTruncated"/> unless allowed, so a harness that
+/// looks only at the status cannot take a partial output for the whole of it.
+/// </summary>
+internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, bool OomKilled, bool Truncated, long? DurationMs)
+{
+    public static ExecEnd Of(ExecExitEvent exit) =>
+        new(exit.ExitCode, exit.Signal, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs);
+
+    public static ExecEnd Of(ExecResult result) =>
+        new(result.ExitCode, result.Signal, result.TimedOut, result.OomKilled, result.Truncated, result.DurationMs);
+
+    /// <summary>The command's own status, as a shell would report it.</summary>
+    public int CommandStatus => ExitCodes.For(ExitCode, Signal, TimedOut);
+
+    /// <summary>Writes the notes the end deserves (timed out, OOM-killed, output cut) and returns hutch's exit status.</summary>
+    public int Finish(CliConsole console, OutputCap cap)
+    {
+        if (TimedOut)
+        {
+            console.Fail($"the command ran past its timeout{(DurationMs is { } ms ? $" ({Output.Format.Millis(ms)})" : "")} and was killed", "timed_out");
+        }
+        if (OomKilled)
+        {
+            console.Fail("the command was killed for running out of memory: raise --memory when creating the sandbox", "oom_killed");
+        }
+        if (!Truncated)
+        {
+            return CommandStatus;
+        }
+        var limit = Output.Format.Bytes(cap.MaxOutputBytes ?? OutputCap.DefaultBytes);
+        var raise = (cap.MaxOutputBytes ?? OutputCap.DefaultBytes) < OutputCap.MostBytes
+            ? $"raise the cap with --max-output (up to {Output.Format.Bytes(OutputCap.MostBytes)})"
+            : "send the output to a file in the sandbox and read it with `hutch fs cat`";
+        var status = cap.AllowTruncation ? "" : $"; exit status {ExitCodes.OutputTruncated} instead of the command's";
+        console.Fail($"output truncated: only the first {limit} of stdout and stderr were kept; the command {Describe()}{status}; {raise}", "output_truncated");
+        return cap.AllowTruncation ? CommandStatus : ExitCodes.OutputTruncated;
+    }
+
+    private string Describe() => (ExitCode, Signal, TimedOut) switch
+    {
+        (_, _, true) => $"timed out ({CommandStatus})",
+        ({ } code, _, _) => $"exited with {code}",
+        (null, { } signal, _) => $"was killed by {signal} ({CommandStatus})",
+        _ => "ended without a status",
+    };
+}
