@@ -44,7 +44,6 @@ internal static class ExitCodes
 
     public static int For(ExecResult result) => For(result.ExitCode, result.Signal, result.TimedOut);
 
-
     /// <summary>Linux signal numbers (signal(7), x86-64 and arm64): "SIGKILL", "KILL" or "9" → 9. Unknown names count as SIGKILL.</summary>
     public static int SignalNumber(string signal)
     {
