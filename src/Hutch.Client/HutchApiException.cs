@@ -37,9 +37,10 @@ public sealed class HutchApiException : Exception
 
     /// <summary>
     /// True when trying the same request again later may succeed: no answer at all (daemon down,
-    /// connection dropped), 429, or a 5xx. False for a request the daemon refused (4xx).
+    /// connection dropped), a 5xx, or a code the API calls transient (<see cref="ErrorStatus.IsTransient"/>:
+    /// rate_limited, workspace_busy, …). False for a request the daemon refused for what it is.
     /// </summary>
-    public bool IsTransient => Status is 0 or 429 or >= 500;
+    public bool IsTransient => Status is 0 or >= 500 || ErrorStatus.IsTransient(Code);
 }
 
 /// <summary>Codes of <see cref="HutchApiException"/> raised by the client itself, when the daemon gave no usable answer.</summary>

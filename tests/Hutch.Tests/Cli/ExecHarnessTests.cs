@@ -198,10 +198,17 @@ public sealed class ExecHarnessTests(DaemonFixture fixture)
         return (process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// A program started in the background by a non-interactive shell (as a test run may be) has
+    /// SIGINT ignored, and keeps it ignored across exec, as Unix wants; hutch is started the way a
+    /// terminal starts it instead: SIGINT at its default, then exec.
+    /// </summary>
+    private const string WithDefaultSigint = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])";
+
     /// <summary>Starts `hutch ARGS -- a sleep that wrote its pid to /workspace/pid` and waits until it runs; hutch is killed if the test fails first.</summary>
     private async Task<Process> StartSleeperAsync(params string[] args)
     {
-        var hutch = Start(TestPaths.Cli, [.. args, "--", "sh", "-c", "echo $$ > /workspace/pid; echo started; exec sleep 600"]);
+        var hutch = Start("python3", ["-c", WithDefaultSigint, TestPaths.Cli, .. args, "--", "sh", "-c", "echo $$ > /workspace/pid; echo started; exec sleep 600"]);
         try
         {
             Assert.Equal("started", await hutch.StandardOutput.ReadLineAsync().WaitAsync(Patience));
@@ -215,20 +222,5 @@ public sealed class ExecHarnessTests(DaemonFixture fixture)
         }
     }
 
-    private Process Start(string program, string[] args)
-    {
-        var psi = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        foreach (var arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-        psi.Environment["HUTCH_URL"] = fixture.Daemon.Url;
-        psi.Environment["HUTCH_API_KEY"] = fixture.ApiKey;
-        psi.Environment["HUTCH_DATA_DIR"] = fixture.DataDir;
-        return Process.Start(psi)!;
-    }
+    private Process Start(string program, string[] args) => CliProcess.Start(fixture, Path.GetTempPath(), args, program);
 }

@@ -154,18 +154,7 @@ public sealed partial class PortForwardTests(DaemonFixture fixture)
         return all.ToArray();
     }
 
-    private Process StartHutch(params string[] args)
-    {
-        var psi = new ProcessStartInfo(TestPaths.Cli) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            psi.ArgumentList.Add(arg);
-        }
-        psi.Environment["HUTCH_URL"] = fixture.Daemon.Url;
-        psi.Environment["HUTCH_API_KEY"] = fixture.ApiKey;
-        psi.Environment["HUTCH_DATA_DIR"] = fixture.DataDir;
-        return Process.Start(psi)!;
-    }
+    private Process StartHutch(params string[] args) => CliProcess.Start(fixture, Environment.CurrentDirectory, args);
 
     /// <summary>
     /// SIGTERM, which the CLI handles exactly as Ctrl-C (Interrupts). Not SIGINT itself: a test run

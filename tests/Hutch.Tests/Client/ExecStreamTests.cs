@@ -74,7 +74,9 @@ public class ExecStreamTests
 
         Assert.Equal(ErrorCodes.SandboxDied, e.Code);
         Assert.Equal("The sandbox's agent exited.", e.Detail);
-        Assert.True(e.IsTransient);
+        // The status the same code has on a sync exec's answer (one table): the sandbox is gone, so retrying cannot help.
+        Assert.Equal(409, e.Status);
+        Assert.False(e.IsTransient);
     }
 
     [Fact]

@@ -5,9 +5,10 @@ namespace Hutch.Tests.Infrastructure;
 /// <summary>The published `hutch` program run as a user runs it, against the collection's daemon.</summary>
 public static class CliProcess
 {
-    public static async Task<(int Code, byte[] Stdout, string Stderr)> RunAsync(DaemonFixture fixture, string workingDirectory, byte[]? stdin, params string[] args)
+    /// <summary>Starts <paramref name="program"/> (the published `hutch` unless told) with every stream redirected and the fixture's daemon, key and data dir in its environment.</summary>
+    public static Process Start(DaemonFixture fixture, string workingDirectory, string[] args, string? program = null)
     {
-        var psi = new ProcessStartInfo(TestPaths.Cli)
+        var psi = new ProcessStartInfo(program ?? TestPaths.Cli)
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
             WorkingDirectory = workingDirectory,
@@ -19,7 +20,12 @@ public static class CliProcess
         psi.Environment["HUTCH_URL"] = fixture.Daemon.Url;
         psi.Environment["HUTCH_API_KEY"] = fixture.ApiKey;
         psi.Environment["HUTCH_DATA_DIR"] = fixture.DataDir;
-        using var process = Process.Start(psi)!;
+        return Process.Start(psi)!;
+    }
+
+    public static async Task<(int Code, byte[] Stdout, string Stderr)> RunAsync(DaemonFixture fixture, string workingDirectory, byte[]? stdin, params string[] args)
+    {
+        using var process = Start(fixture, workingDirectory, args);
         var stdout = new MemoryStream();
         var copy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
         var stderr = process.StandardError.ReadToEndAsync();
