@@ -5,6 +5,7 @@ using Hutch.Cli.Commands;
 using Hutch.Client;
 using Hutch.Client.Sync;
 using Hutch.Daemon;
+using Hutch.Protocol.Api;
 
 namespace Hutch.Cli;
 
@@ -83,25 +84,11 @@ internal static class HutchCli
         {
             return interrupts.ExitCode;
         }
-        catch (HutchApiException e)
+        catch (CodedException e)
         {
-            console.Fail(e.Detail, e.Code);
-            return ExitCodes.Failure;
-        }
-        catch (HutchException e)
-        {
+            // The daemon's answer, the in-process engine's or file library's failure, sync's or the CLI's own.
             console.Fail(e.Message, e.Code);
-            return ExitCodes.Failure;
-        }
-        catch (SyncException e)
-        {
-            console.Fail(e.Message, e.Code);
-            return ExitCodes.Failure;
-        }
-        catch (CliException e)
-        {
-            console.Fail(e.Message, e.Code);
-            return e.ExitCode;
+            return e is CliException cli ? cli.ExitCode : ExitCodes.Failure;
         }
         catch (IOException e) when (OutputFd.Is(e))
         {

@@ -1,26 +1,24 @@
+using Hutch.Protocol.Api;
+
 namespace Hutch.Client.Sync;
 
 /// <summary>
-/// A push or pull stopped. <see cref="Code"/> is stable (one of <see cref="SyncErrorCodes"/>): branch on
+/// A push or pull stopped. <see cref="CodedException.Code"/> is stable (one of <see cref="SyncErrorCodes"/>): branch on
 /// it, never on the message. Whatever stopped it, no local change was lost: a local file is replaced
 /// or deleted only after it was checked to be exactly what the merge planned for. Only this library throws it.
 /// </summary>
-public sealed class SyncException : Exception
+public sealed class SyncException : CodedException
 {
     internal SyncException(string code, string message, Exception? inner = null)
-        : base(message, inner)
+        : base(code, message, inner)
     {
-        Code = code;
     }
-
-    /// <summary>The stable error code, e.g. <c>sync_unresolved_conflicts</c>.</summary>
-    public string Code { get; }
 
     /// <summary>
     /// True when running the same push or pull again is expected to succeed: something changed on one
     /// side while it ran. A pull that stopped half-way recorded what it finished, so a second run goes on from there.
     /// </summary>
-    public bool IsTransient => Code is SyncErrorCodes.LocalChanged or SyncErrorCodes.SandboxChanged;
+    public override bool IsTransient => Code is SyncErrorCodes.LocalChanged or SyncErrorCodes.SandboxChanged;
 }
 
 /// <summary>Codes of <see cref="SyncException"/>.</summary>

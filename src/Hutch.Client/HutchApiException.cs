@@ -3,23 +3,19 @@ using Hutch.Protocol.Api;
 namespace Hutch.Client;
 
 /// <summary>
-/// A request to the Hutch daemon failed. <see cref="Code"/> is stable (one of <see cref="ErrorCodes"/>
+/// A request to the Hutch daemon failed. <see cref="CodedException.Code"/> is stable (one of <see cref="ErrorCodes"/>
 /// from the daemon, or one of <see cref="ClientErrorCodes"/> when no answer came): branch on it, never on
 /// the message. Only this library throws it.
 /// </summary>
-public sealed class HutchApiException : Exception
+public sealed class HutchApiException : CodedException
 {
     internal HutchApiException(string code, int status, string detail, Exception? inner = null, TimeSpan? retryAfter = null)
-        : base(detail, inner)
+        : base(code, detail, inner)
     {
-        Code = code;
         Status = status;
         Detail = detail;
         RetryAfter = retryAfter;
     }
-
-    /// <summary>The stable error code, e.g. <c>sandbox_not_found</c> or <c>daemon_unreachable</c>.</summary>
-    public string Code { get; }
 
     /// <summary>The HTTP status of the answer, or 0 when the daemon gave none (connection refused or dropped).</summary>
     public int Status { get; }
@@ -40,7 +36,7 @@ public sealed class HutchApiException : Exception
     /// connection dropped), a 5xx, or a code the API calls transient (<see cref="ErrorStatus.IsTransient"/>:
     /// rate_limited, workspace_busy, …). False for a request the daemon refused for what it is.
     /// </summary>
-    public bool IsTransient => Status is 0 or >= 500 || ErrorStatus.IsTransient(Code);
+    public override bool IsTransient => Status is 0 or >= 500 || ErrorStatus.IsTransient(Code);
 }
 
 /// <summary>Codes of <see cref="HutchApiException"/> raised by the client itself, when the daemon gave no usable answer.</summary>

@@ -10,5 +10,5 @@ public abstract class CodedException(string code, string message, Exception? inn
     public string Code { get; } = code;
 
     /// <summary>Whether the same request may succeed later as it is (something was busy or full for the moment).</summary>
-    public bool Transient => ErrorStatus.IsTransient(Code);
+    public virtual bool IsTransient => ErrorStatus.IsTransient(Code);
 }
