@@ -1,4 +1,3 @@
-using Hutch.Daemon.Processes;
 using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Hutch.Daemon.Commands;
 using Hutch.Daemon.Http;
-using Hutch.Daemon.Processes;
 using Hutch.Protocol.Api;
 using Hutch.Tests.Infrastructure;
 

@@ -2,7 +2,7 @@ using Hutch.Protocol.Agent;
 using Hutch.Protocol.Api;
 using Hutch.Runtime.AgentLink;
 
-namespace Hutch.Daemon.Commands;
+namespace Hutch.Daemon.Sandboxes;
 
 /// <summary>
 /// The one translation from a sandbox agent's failures to the API's errors: a refusal to start

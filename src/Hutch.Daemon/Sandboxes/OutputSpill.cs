@@ -1,4 +1,4 @@
-namespace Hutch.Daemon.Commands;
+namespace Hutch.Daemon.Sandboxes;
 
 /// <summary>Makes the buffers a command's collected output goes to, each spilling into its sandbox's own staging past the memory budget.</summary>
 public sealed class OutputSpill(SandboxDirectory directory, SandboxStorage storage)

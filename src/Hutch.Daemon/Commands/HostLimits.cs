@@ -1,4 +1,4 @@
-namespace Hutch.Daemon.Sandboxes;
+namespace Hutch.Daemon.Commands;
 
 /// <summary>
 /// What this host can enforce beyond memory, pids and CPU (disk quotas on the workspace volume,

@@ -1,6 +1,6 @@
 using Hutch.Protocol.Api;
 
-namespace Hutch.Daemon.Processes;
+namespace Hutch.Daemon.Commands;
 
 /// <summary>
 /// A read of a process's log without waiting: its stdout and stderr bytes from a cursor up to about

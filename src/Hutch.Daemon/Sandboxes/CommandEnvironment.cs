@@ -1,4 +1,4 @@
-namespace Hutch.Daemon.Commands;
+namespace Hutch.Daemon.Sandboxes;
 
 /// <summary>The whole environment of a command: Hutch's base, then the sandbox's, then the command's own.</summary>
 public static class CommandEnvironment
