@@ -16,7 +16,8 @@ public sealed partial class DaemonLayoutTests
     [GeneratedRegex(@"^\s*(?:(?:public|internal|private|protected|static|sealed|abstract|partial|readonly)\s+)*(?:class|record|struct|interface|enum)\s+(?:struct\s+|class\s+)?(\w+)", RegexOptions.Multiline)]
     private static partial Regex Declaration();
 
-    [GeneratedRegex(@"\b[A-Z]\w+\b")]
+    /// <summary>A capitalized name that is not a member (after a dot: ErrorCodes.DiskFull is no use of the type DiskFull).</summary>
+    [GeneratedRegex(@"(?<![\w.])[A-Z]\w+\b")]
     private static partial Regex Name();
 
     [GeneratedRegex(@"""(?:[^""\\\n]|\\.)*""")]
