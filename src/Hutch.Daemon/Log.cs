@@ -43,4 +43,10 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Warning, "sandbox {SandboxId}: the command '{Command}' (pid {Pid}) of an exec outlived the previous daemon; it carries on as background process {ProcessId}")]
     public static partial void CommandAdopted(ILogger logger, string sandboxId, string command, int pid, string processId);
+
+    [LoggerMessage(14, LogLevel.Error, "sandbox {SandboxId}: the delete could not remove everything; it is left 'deleting' and retried")]
+    public static partial void DeleteIncomplete(ILogger logger, string sandboxId, Exception exception);
+
+    [LoggerMessage(15, LogLevel.Information, "sandbox {SandboxId}: a retried delete removed what was left")]
+    public static partial void DeleteRetried(ILogger logger, string sandboxId);
 }

@@ -21,6 +21,10 @@ public sealed class Adoption(SandboxDirectory directory, SandboxLifecycle lifecy
         await pool.AdoptAsync(cancellationToken).ConfigureAwait(false);
         foreach (var record in directory.Registry.ListLive())
         {
+            if (record.State == SandboxStates.Deleting)
+            {
+                continue; // the first retry round below finishes what a previous daemon's delete could not
+            }
             if (record.Owner.StartsWith("run:", StringComparison.Ordinal))
             {
                 if (!IsOwnedByLiveRun(record))
@@ -56,16 +60,18 @@ public sealed class Adoption(SandboxDirectory directory, SandboxLifecycle lifecy
     private static bool IsOwnedByLiveRun(SandboxRecord record) =>
         record.Owner.StartsWith("run:", StringComparison.Ordinal) && int.TryParse(record.Owner.AsSpan(4), out var pid) && Hutch.Linux.Processes.Exists(pid);
 
-    /// <summary>Deletes expired sandboxes every second until <paramref name="stopping"/>.</summary>
+    /// <summary>Every second until <paramref name="stopping"/>: retries the deletes that could not finish, then deletes expired sandboxes.</summary>
     public void StartExpiry(CancellationToken stopping) => _ = Task.Run(async () =>
     {
         using var timer = new PeriodicTimer(ExpiryInterval, time);
         try
         {
-            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            do
             {
+                await lifecycle.RetryDeletionsAsync().ConfigureAwait(false);
                 await ExpireAsync(stopping).ConfigureAwait(false);
             }
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false));
         }
         catch (OperationCanceledException)
         {
@@ -79,7 +85,7 @@ public sealed class Adoption(SandboxDirectory directory, SandboxLifecycle lifecy
         var now = time.GetUtcNow();
         foreach (var record in directory.Registry.ListLive())
         {
-            if (record.HasExpired(now) && !record.Owner.StartsWith("run:", StringComparison.Ordinal))
+            if (record.HasExpired(now) && record.State != SandboxStates.Deleting && !record.Owner.StartsWith("run:", StringComparison.Ordinal))
             {
                 try
                 {

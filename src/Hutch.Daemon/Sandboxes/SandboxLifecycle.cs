@@ -18,6 +18,8 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
 {
     private readonly CgroupReader _cgroups = new();
     private readonly ConcurrentDictionary<string, Lazy<Task>> _deletions = new();
+    private readonly ConcurrentDictionary<string, bool> _keepWorkspace = new();
+    private readonly DeletionRetries _retries = new(time);
 
     /// <param name="hostWorkspace">
     /// In-process callers only (never reachable over HTTP): bind this existing host directory as
@@ -122,6 +124,8 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     /// One deletion per sandbox at a time: a second caller (a retry, the TTL reaper, a parallel
     /// request) waits for the first's outcome instead of racing it over the same container, cgroups
     /// and files. It runs to the end even when a caller stops waiting, so nothing is left half removed.
+    /// One that cannot remove everything leaves the sandbox "deleting" and says so; the daemon tries
+    /// again (<see cref="RetryDeletionsAsync"/>), and every step is safe to run twice.
     /// </summary>
     private Task DeleteOnceAsync(SandboxRecord record, bool keepWorkspace) =>
         _deletions.GetOrAdd(record.Id, id => new Lazy<Task>(() => Task.Run(async () =>
@@ -133,12 +137,49 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
                 {
                     await runner.DestroyAsync(record, keepWorkspace, CancellationToken.None).ConfigureAwait(false);
                 }
+                _retries.Succeeded(id);
+                _keepWorkspace.TryRemove(id, out _);
+            }
+            catch (Exception e) when (e is OciRuntimeException or IOException or UnauthorizedAccessException)
+            {
+                directory.Registry.SetState(id, SandboxStates.Deleting);
+                _retries.Failed(id);
+                _keepWorkspace[id] = keepWorkspace;
+                Log.DeleteIncomplete(log, id, e);
+                throw new HutchException(ErrorCodes.SandboxDeleteIncomplete,
+                    $"The sandbox {id} could not be removed completely ({e.Message}). It is now 'deleting': its processes are stopped, and the daemon " +
+                    "tries again on its own (also after a restart) until nothing of it is left. Nothing more is needed from you; GET shows when it is gone.", e);
             }
             finally
             {
                 _deletions.TryRemove(id, out _);
             }
         }))).Value;
+
+    /// <summary>
+    /// Tries again every sandbox left "deleting" whose time has come. A delete retried by a daemon that
+    /// did not see the first attempt keeps the workspace: whether the caller asked to keep it was not
+    /// recorded, and a workspace is never deleted on a guess.
+    /// </summary>
+    public async Task RetryDeletionsAsync()
+    {
+        foreach (var record in directory.Registry.ListLive())
+        {
+            if (record.State != SandboxStates.Deleting || !_retries.IsDue(record.Id))
+            {
+                continue;
+            }
+            try
+            {
+                await DeleteOnceAsync(record, _keepWorkspace.GetValueOrDefault(record.Id, true)).ConfigureAwait(false);
+                Log.DeleteRetried(log, record.Id);
+            }
+            catch (HutchException)
+            {
+                // Logged by the attempt; the next one comes later.
+            }
+        }
+    }
 
     /// <summary>
     /// Lets the sandbox outlive this engine: it is handed to whichever daemon runs next, which adopts it.

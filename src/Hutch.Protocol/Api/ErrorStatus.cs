@@ -23,7 +23,7 @@ public static class ErrorStatus
         ErrorCodes.RateLimited => 429,
         ErrorCodes.Internal or ErrorCodes.RuntimeFailed or null => 500,
         ErrorCodes.PortUnreachable => 502,
-        ErrorCodes.RuntimeUnavailable or ErrorCodes.LimitUnavailable => 503,
+        ErrorCodes.RuntimeUnavailable or ErrorCodes.LimitUnavailable or ErrorCodes.SandboxDeleteIncomplete => 503,
         ErrorCodes.PortTimeout => 504,
         ErrorCodes.DiskFull => 507,
         _ => 400, // every other code names something wrong in the request
@@ -31,5 +31,6 @@ public static class ErrorStatus
 
     /// <summary>Codes whose request may succeed later unchanged: retry after a pause (or Retry-After).</summary>
     public static bool IsTransient(string? code) =>
-        code is ErrorCodes.RateLimited or ErrorCodes.WorkspaceBusy or ErrorCodes.RuntimeUnavailable or ErrorCodes.PortUnreachable or ErrorCodes.PortTimeout;
+        code is ErrorCodes.RateLimited or ErrorCodes.WorkspaceBusy or ErrorCodes.RuntimeUnavailable or ErrorCodes.PortUnreachable or ErrorCodes.PortTimeout
+            or ErrorCodes.SandboxDeleteIncomplete;
 }

@@ -37,6 +37,8 @@ public static class ErrorCodes
     public const string CommandTooLong = "command_too_long";
     public const string InvalidUser = "invalid_user";
     public const string SandboxNotRunning = "sandbox_not_running";
+    /// <summary>503: a delete could not remove everything yet; the sandbox is "deleting" and the daemon retries until it has (transient).</summary>
+    public const string SandboxDeleteIncomplete = "sandbox_delete_incomplete";
     public const string SandboxDied = "sandbox_died";
     public const string SpawnFailed = "spawn_failed";
     public const string RuntimeUnavailable = "runtime_unavailable";

@@ -76,6 +76,8 @@ public static class SandboxStates
     /// <summary>The registry knows it but its agent is gone (host reboot, runtime killed it): only delete works.</summary>
     public const string Lost = "lost";
     public const string Deleted = "deleted";
+    /// <summary>A delete could not remove everything (the runtime failed, a cgroup stayed busy): the daemon retries, with backoff and at its next start, until it has.</summary>
+    public const string Deleting = "deleting";
     /// <summary>Started ahead of demand in the warm pool; never shown by the API until a create claims it.</summary>
     public const string Pooled = "pooled";
 }
