@@ -18,7 +18,6 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
 {
     private readonly CgroupReader _cgroups = new();
     private readonly ConcurrentDictionary<string, Lazy<Task>> _deletions = new();
-    private readonly ConcurrentDictionary<string, bool> _keepWorkspace = new();
     private readonly DeletionRetries _retries = new(time);
 
     /// <param name="hostWorkspace">
@@ -130,21 +129,25 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     private Task DeleteOnceAsync(SandboxRecord record, bool keepWorkspace) =>
         _deletions.GetOrAdd(record.Id, id => new Lazy<Task>(() => Task.Run(async () =>
         {
+            var marker = directory.Paths.KeepWorkspaceMarker(id);
             try
             {
                 // A caller that read the row just before another deletion finished finds it done.
                 if (directory.Registry.Find(record.Id) is { State: not SandboxStates.Deleted })
                 {
-                    await runner.DestroyAsync(record, keepWorkspace, CancellationToken.None).ConfigureAwait(false);
+                    if (keepWorkspace)
+                    {
+                        PrivateFiles.OpenWrite(marker, append: true).Dispose();
+                    }
+                    await runner.DestroyAsync(record, keepWorkspace || File.Exists(marker), CancellationToken.None).ConfigureAwait(false);
                 }
+                File.Delete(marker);
                 _retries.Succeeded(id);
-                _keepWorkspace.TryRemove(id, out _);
             }
             catch (Exception e) when (e is OciRuntimeException or IOException or UnauthorizedAccessException)
             {
                 directory.Registry.SetState(id, SandboxStates.Deleting);
                 _retries.Failed(id);
-                _keepWorkspace[id] = keepWorkspace;
                 Log.DeleteIncomplete(log, id, e);
                 throw new HutchException(ErrorCodes.SandboxDeleteIncomplete,
                     $"The sandbox {id} could not be removed completely ({e.Message}). It is now 'deleting': its processes are stopped, and the daemon " +
@@ -157,9 +160,8 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         }))).Value;
 
     /// <summary>
-    /// Tries again every sandbox left "deleting" whose time has come. A delete retried by a daemon that
-    /// did not see the first attempt keeps the workspace: whether the caller asked to keep it was not
-    /// recorded, and a workspace is never deleted on a guess.
+    /// Tries again every sandbox left "deleting" whose time has come; one whose delete asked to keep the
+    /// workspace keeps it (a marker in the data dir says so, for the next daemon too).
     /// </summary>
     public async Task RetryDeletionsAsync()
     {
@@ -171,7 +173,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
             }
             try
             {
-                await DeleteOnceAsync(record, _keepWorkspace.GetValueOrDefault(record.Id, true)).ConfigureAwait(false);
+                await DeleteOnceAsync(record, keepWorkspace: false).ConfigureAwait(false);
                 Log.DeleteRetried(log, record.Id);
             }
             catch (HutchException)

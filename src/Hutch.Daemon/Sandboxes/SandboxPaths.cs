@@ -20,6 +20,9 @@ public sealed class SandboxPaths(string dataDir)
     public string Spill => Path.Join(DataDir, "spill");
 
     public string SandboxDir(string id) => Path.Join(Sandboxes, id);
+
+    /// <summary>Present while a delete asked to keep the workspace has not finished: a retry, even by the next daemon, keeps it too.</summary>
+    public string KeepWorkspaceMarker(string id) => Path.Join(Sandboxes, id + ".keep-workspace");
     public string Bundle(string id) => SandboxDir(id);
     public string AgentSocket(string id) => Path.Join(SandboxDir(id), "agent.sock");
     public string AgentLog(string id) => Path.Join(SandboxDir(id), "agent.log");

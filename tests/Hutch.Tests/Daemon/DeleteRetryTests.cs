@@ -1,6 +1,5 @@
 using Hutch.Daemon;
 using Hutch.Protocol.Api;
-using Hutch.Runtime.Oci;
 using Hutch.Tests.Infrastructure;
 
 namespace Hutch.Tests.Daemon;
@@ -54,12 +53,12 @@ public sealed class DeleteRetryTests : IAsyncLifetime
         Assert.Equal(ErrorCodes.SandboxDeleteIncomplete, e.Code);
         Assert.Equal(503, ErrorStatus.Of(e.Code));
         Assert.Equal(SandboxStates.Deleting, (await _engine.GetAsync(sandbox.Id)).State);
-        Assert.NotEmpty(CgroupDirectories(sandbox.Id));
+        Assert.NotEmpty(HostInspector.CgroupDirsOf(sandbox.Id));
 
         File.Delete(FailFile);
 
         Assert.True(await GoneWithinAsync(sandbox.Id, TimeSpan.FromSeconds(10)), "the daemon did not finish the delete on its own");
-        Assert.Empty(CgroupDirectories(sandbox.Id));
+        Assert.Empty(HostInspector.LeftoversOf(_dataDir, sandbox.Id));
     }
 
     [Fact]
@@ -74,13 +73,26 @@ public sealed class DeleteRetryTests : IAsyncLifetime
         _engine = await SandboxEngine.OpenDaemonAsync(Options);
 
         Assert.True(await GoneWithinAsync(sandbox.Id, TimeSpan.FromSeconds(10)), "the next daemon did not finish the delete");
-        Assert.Empty(CgroupDirectories(sandbox.Id));
+        Assert.Empty(HostInspector.LeftoversOf(_dataDir, sandbox.Id));
     }
 
-    private static List<string> CgroupDirectories(string id) =>
-        [.. Directory.EnumerateDirectories("/sys/fs/cgroup").Append("/sys/fs/cgroup")
-            .Select(h => Path.Join(h, SandboxSpec.CgroupPathOf(id)))
-            .Where(Directory.Exists)];
+    [Fact]
+    public async Task ADeleteThatKeepsTheWorkspace_KeepsItThroughARetryByTheNextDaemon()
+    {
+        var sandbox = await _engine.CreateAsync(new CreateSandboxRequest());
+        await _engine.ExecAsync(sandbox.Id, new ExecRequest(Command: "echo mine > result.txt"));
+        await File.WriteAllTextAsync(FailFile, "");
+        await Assert.ThrowsAsync<HutchException>(() => _engine.DeleteAsync(sandbox.Id, keepWorkspace: true));
+        await _engine.DisposeAsync();
+
+        File.Delete(FailFile);
+        _engine = await SandboxEngine.OpenDaemonAsync(Options);
+
+        Assert.True(await GoneWithinAsync(sandbox.Id, TimeSpan.FromSeconds(10)), "the next daemon did not finish the delete");
+        Assert.Equal("mine\n", await File.ReadAllTextAsync(Path.Join(_dataDir, "workspaces", sandbox.Id, "workspace", "result.txt")));
+        var leftovers = HostInspector.SandboxLeftovers(_dataDir);
+        Assert.Equal([Path.Join(_dataDir, "workspaces", sandbox.Id)], leftovers);
+    }
 
     private async Task<bool> GoneWithinAsync(string id, TimeSpan limit)
     {

@@ -20,6 +20,47 @@ public static class HostInspector
             .Where(entry => Path.GetFileName(entry) != ".checkpoints")   // the store's folder; its entries are checked
             .ToList();
 
+    /// <summary>
+    /// Everything of one sandbox a delete must have removed, described: its cgroup directories, host
+    /// processes still in its cgroup, mounts naming it, and its bundle, workspace volume, checkpoints and
+    /// runtime state in the data dir. Empty when nothing is left.
+    /// </summary>
+    public static IReadOnlyList<string> LeftoversOf(string dataDir, string sandboxId)
+    {
+        var left = CgroupDirsOf(sandboxId).Select(d => $"cgroup {d}").ToList();
+        left.AddRange(ProcessesInCgroupOf(sandboxId).Select(pid => $"process {pid}"));
+        left.AddRange(File.ReadAllLines("/proc/self/mountinfo").Where(m => m.Contains(sandboxId, StringComparison.Ordinal)).Select(m => $"mount {m}"));
+        left.AddRange(new[] { Path.Join("sandboxes", sandboxId), Path.Join("workspaces", sandboxId), Path.Join("workspaces", ".checkpoints", sandboxId), Path.Join("runc", sandboxId) }
+            .Where(entry => Path.Exists(Path.Join(dataDir, entry))).Select(entry => $"data dir {entry}"));
+        return left;
+    }
+
+    /// <summary>
+    /// Host pids in the sandbox's cgroup (under any hierarchy), zombies left out: the sandbox's init is
+    /// an orphan of the host's pid 1 (runc detaches it), and a zombie holds nothing but its pid until
+    /// that init reaps it, which some hosts' init does only now and then.
+    /// </summary>
+    public static IReadOnlyList<int> ProcessesInCgroupOf(string sandboxId)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                if (int.TryParse(Path.GetFileName(dir), out var pid) && File.ReadAllText(Path.Join(dir, "cgroup")).Contains($"/hutch/{sandboxId}", StringComparison.Ordinal)
+                    && !File.ReadAllText(Path.Join(dir, "stat")).Split(") ")[^1].StartsWith('Z'))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Process ended while we looked.
+            }
+        }
+        return found;
+    }
+
     /// <summary>Host pids whose command line (NUL-separated argv) contains the given text.</summary>
     public static IReadOnlyList<int> ProcessesWithCommandLine(string fragment)
     {

@@ -7,7 +7,8 @@ namespace Hutch.Tests.Security;
 
 /// <summary>
 /// Issue #16: a delete while the sandbox fights back (a fork bomb, a memory hog, a frozen cgroup)
-/// must leave none of its cgroups behind, under any hierarchy the host has mounted. A cgroup left
+/// must leave none of its cgroups behind, under any hierarchy the host has mounted, and no process,
+/// mount or file of it either. A cgroup left
 /// behind is a leak per misbehaving sandbox, and a reused name would inherit its stale settings.
 /// </summary>
 [Collection(DaemonCollection.Name)]
@@ -18,7 +19,7 @@ public class DeleteUnderAttackTests(DaemonFixture fixture)
     private HutchClient Client => fixture.Client;
 
     [Fact]
-    public async Task DeleteDuringAForkBomb_LeavesNoCgroup()
+    public async Task DeleteDuringAForkBomb_LeavesNothing()
     {
         var sandbox = await Client.CreateSandboxAsync();
         await Client.StartProcessAsync(sandbox.Id, new StartProcessRequest(Argv: ["bash", "-c", ":(){ :|:& };:"]));
@@ -26,12 +27,12 @@ public class DeleteUnderAttackTests(DaemonFixture fixture)
 
         await Client.DeleteSandboxAsync(sandbox.Id);
 
-        Assert.Empty(CgroupDirectories(sandbox.Id));
+        Assert.Empty(HostInspector.LeftoversOf(fixture.DataDir, sandbox.Id));
     }
 
     /// <summary>The review's reproduction: the bomb runs as an exec whose client is still attached, at the sandbox's pids limit.</summary>
     [Fact]
-    public async Task DeleteDuringAForkBombInAnExec_AtThePidsLimit_LeavesNoCgroup()
+    public async Task DeleteDuringAForkBombInAnExec_AtThePidsLimit_LeavesNothing()
     {
         var sandbox = await Client.CreateSandboxAsync();
         using var attached = new CancellationTokenSource();
@@ -46,13 +47,13 @@ public class DeleteUnderAttackTests(DaemonFixture fixture)
 
         await Client.DeleteSandboxAsync(sandbox.Id);
 
-        Assert.Empty(CgroupDirectories(sandbox.Id));
+        Assert.Empty(HostInspector.LeftoversOf(fixture.DataDir, sandbox.Id));
         await attached.CancelAsync();
         await Task.WhenAny(exec, Task.Delay(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
-    public async Task DeleteDuringAMemoryHog_LeavesNoCgroup()
+    public async Task DeleteDuringAMemoryHog_LeavesNothing()
     {
         var sandbox = await Client.CreateSandboxAsync(new CreateSandboxRequest(Limits: new SandboxLimits(MemoryMiB: 64)));
         // Many processes each touching memory until the OOM killer picks them, over and over.
@@ -62,11 +63,11 @@ public class DeleteUnderAttackTests(DaemonFixture fixture)
 
         await Client.DeleteSandboxAsync(sandbox.Id);
 
-        Assert.Empty(CgroupDirectories(sandbox.Id));
+        Assert.Empty(HostInspector.LeftoversOf(fixture.DataDir, sandbox.Id));
     }
 
     [Fact]
-    public async Task DeleteOfAFrozenSandbox_LeavesNoCgroup()
+    public async Task DeleteOfAFrozenSandbox_LeavesNothing()
     {
         var sandbox = await Client.CreateSandboxAsync();
         await Client.StartProcessAsync(sandbox.Id, new StartProcessRequest(Argv: ["sh", "-c", "for i in 1 2 3 4 5; do sleep 600 & done; wait"]));
@@ -75,14 +76,8 @@ public class DeleteUnderAttackTests(DaemonFixture fixture)
 
         await Client.DeleteSandboxAsync(sandbox.Id);
 
-        Assert.Empty(CgroupDirectories(sandbox.Id));
+        Assert.Empty(HostInspector.LeftoversOf(fixture.DataDir, sandbox.Id));
     }
-
-    /// <summary>The sandbox's directory under every cgroup hierarchy mounted on the host (v1 controllers, systemd, unified).</summary>
-    private static List<string> CgroupDirectories(string id) =>
-        [.. Directory.EnumerateDirectories(CgroupRoot).Append(CgroupRoot)
-            .Select(h => Path.Join(h, SandboxSpec.CgroupPathOf(id)))
-            .Where(Directory.Exists)];
 
     private static int Pids(string id) =>
         File.Exists(Path.Join(CgroupRoot, "pids", SandboxSpec.CgroupPathOf(id), "pids.current"))
