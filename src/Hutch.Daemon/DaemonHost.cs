@@ -57,6 +57,8 @@ public static class DaemonHost
         // YARP logs every failed forward (a port nothing listens on is routine) as a warning with a stack
         // trace; the ports proxy logs one line of its own with the sandbox id instead.
         builder.Logging.AddFilter("Yarp", LogLevel.Error);
+        // A failed start (a busy port) is reported once, as the error `hutch serve` prints, not also as a logged stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical);
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         builder.Services.AddOpenApi();
         builder.Services.AddEdgeProblems();
@@ -129,7 +131,17 @@ public static class DaemonHost
         ServiceEndpoints.Map(app, engine.Services);
         ShellEndpoints.Map(app, engine.Shells, engine.Logs, options);
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            await engine.DisposeAsync().ConfigureAwait(false); // its sandboxes run on, for the next daemon on this data dir
+            throw new HutchException(ErrorCodes.AddressInUse,
+                $"{options.Url} is already in use (another hutch serve, or another program): stop that one, or listen elsewhere with --url http://127.0.0.1:PORT (or HUTCH_URL).");
+        }
         var url = app.Urls.First();
         await PrivateFiles.WriteAllTextAsync(options.DaemonInfoFile,
             JsonSerializer.Serialize(new DaemonInfo(url, Environment.ProcessId), DaemonInfoJsonContext.Default.DaemonInfo), cancellationToken).ConfigureAwait(false);
