@@ -300,5 +300,5 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
     }
 
     public static HutchException ProcessNotFound(string process) =>
-        new(ErrorCodes.ProcessNotFound, $"No process of this sandbox has the id or name '{process}'. List them with GET …/processes (or `hutch ps`).");
+        new(ErrorCodes.ProcessNotFound, $"No process of this sandbox has the id or name '{process}'. List them with GET …/processes (or `hutch proc ls ID`).");
 }
