@@ -159,7 +159,7 @@ public sealed class ServiceManager(SandboxDirectory directory, ProcessManager pr
     {
         var sandbox = directory.Find(idOrName).Id;
         var record = (ProcessRecords.IsValidId(name) ? Services(sandbox).Read(name) : null)
-            ?? throw new HutchException(ErrorCodes.ServiceNotFound, $"Sandbox {sandbox} has no service named '{name}'. List them with GET …/services.");
+            ?? throw new HutchException(ErrorCodes.ServiceNotFound, $"Sandbox {sandbox} has no service named '{name}'. List them with GET …/services (or `hutch service ls ID`).");
         return (sandbox, _supervisors.GetValueOrDefault($"{sandbox}/{name}")?.Record ?? record);
     }
 }
