@@ -50,6 +50,7 @@ public static class DaemonHost
     /// <summary>Starts the engine (adopting running sandboxes) and the HTTP server, and returns once it listens.</summary>
     public static async Task<RunningDaemon> StartAsync(HutchOptions options, TextWriter? output = null, CancellationToken cancellationToken = default)
     {
+        ThrowIfAddressInUse(options.Url); // before the engine makes volumes and warm sandboxes for a daemon that cannot listen
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.Url);
         builder.Logging.SetMinimumLevel(LogLevel.Information);
@@ -137,10 +138,10 @@ public static class DaemonHost
         }
         catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
         {
+            // Taken between the check and the bind.
             await app.DisposeAsync().ConfigureAwait(false);
             await engine.DisposeAsync().ConfigureAwait(false); // its sandboxes run on, for the next daemon on this data dir
-            throw new HutchException(ErrorCodes.AddressInUse,
-                $"{options.Url} is already in use (another hutch serve, or another program): stop that one, or listen elsewhere with --url http://127.0.0.1:PORT (or HUTCH_URL).");
+            throw AddressInUse(options.Url);
         }
         var url = app.Urls.First();
         await PrivateFiles.WriteAllTextAsync(options.DaemonInfoFile,
@@ -155,6 +156,33 @@ public static class DaemonHost
         }
         return new RunningDaemon(app, engine, url);
     }
+
+    /// <summary>Binds the listen address once and lets go: a busy one is one line for `hutch serve`, not Kestrel's stack trace.</summary>
+    private static void ThrowIfAddressInUse(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Port == 0)
+        {
+            return; // Kestrel says what is wrong with it, or picks a free port
+        }
+        var address = uri.IsLoopback && !System.Net.IPAddress.TryParse(uri.Host, out _) ? System.Net.IPAddress.Loopback
+            : System.Net.IPAddress.TryParse(uri.Host, out var ip) ? ip : null;
+        if (address is null)
+        {
+            return;
+        }
+        using var socket = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new System.Net.IPEndPoint(address, uri.Port));
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            throw AddressInUse(url);
+        }
+    }
+
+    private static HutchException AddressInUse(string url) => new(ErrorCodes.AddressInUse,
+        $"{url} is already in use (another hutch serve, or another program): stop that one, or listen elsewhere with --url http://127.0.0.1:PORT (or HUTCH_URL).");
 }
 
 /// <summary>What `daemon.json` in the data dir says, for clients that look for a running daemon.</summary>

@@ -94,13 +94,14 @@ public sealed class HonestErrorsCliTests(DaemonFixture fixture)
             var serve = await HutchAsync("serve", "--data-dir", dataDir, "--url", fixture.Daemon.Url);
 
             Assert.Equal(1, serve.Code);
-            var errors = serve.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("hutch: ", StringComparison.Ordinal)).ToList();
-            var line = Assert.Single(errors);
+            Assert.Equal("", serve.Stdout);
+            var line = Assert.Single(serve.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
             Assert.Contains(fixture.Daemon.Url, line);
             Assert.Contains("--url", line);
             Assert.EndsWith("(address_in_use)", line);
             Assert.DoesNotContain("   at ", serve.Stderr + serve.Stdout);
             Assert.DoesNotContain("Exception", serve.Stderr + serve.Stdout);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(dataDir)); // refused before it made anything there
         }
         finally
         {
