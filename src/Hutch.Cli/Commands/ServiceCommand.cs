@@ -121,10 +121,10 @@ internal static class ServiceCommand
                 JsonOutput.Write(console.Out, new ServiceList([.. services]), JsonOutput.Context.ServiceList);
                 return ExitCodes.Success;
             }
-            var table = new Table("NAME", "STATE", "REASON", "RESTARTS", "PID", "COMMAND");
+            var table = new Table("NAME", "STATE", "REASON", "EXIT", "RESTARTS", "PID", "COMMAND");
             foreach (var s in services)
             {
-                table.Add(s.Name, s.State, s.StopReason ?? "", s.Restarts.ToString(CultureInfo.InvariantCulture),
+                table.Add(s.Name, s.State, s.StopReason ?? "", s.Signal ?? s.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "", s.Restarts.ToString(CultureInfo.InvariantCulture),
                     s.Pid?.ToString(CultureInfo.InvariantCulture) ?? "", SafeText.Show(string.Join(' ', s.Argv)));
             }
             console.Out.Write(table.ToString());

@@ -62,6 +62,7 @@ public sealed class LongRunningCliTests(DaemonFixture fixture)
         var start = await HutchAsync("service", "start", sandbox.Id, "crash", "--wait", "--", "sh", "-c", "exit 3");
         var restarted = await HutchAsync("service", "start", sandbox.Id, "flaky", "--restart", "on-failure:1", "--wait", "--", "sh", "-c", "exit 3");
         var status = await HutchAsync("service", "status", sandbox.Id, "flaky");
+        var list = await HutchAsync("service", "ls", sandbox.Id);
 
         Assert.Equal(1, start.Code);
         Assert.StartsWith("crash failed (exited_before_ready)", Text(start.Stdout));
@@ -70,6 +71,7 @@ public sealed class LongRunningCliTests(DaemonFixture fixture)
         Assert.StartsWith("flaky failed", Text(restarted.Stdout));
         Assert.Contains("exit code 3 after 1 restart", Text(restarted.Stdout));
         Assert.Equal((1, Text(restarted.Stdout)), (status.Code, Text(status.Stdout)));
+        Assert.Matches(@"(?m)^flaky\s+failed\s+exited_before_ready\s+3\s+1\s", Text(list.Stdout));
     }
 
     [Fact]
