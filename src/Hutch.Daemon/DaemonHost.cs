@@ -50,6 +50,7 @@ public static class DaemonHost
     /// <summary>Starts the engine (adopting running sandboxes) and the HTTP server, and returns once it listens.</summary>
     public static async Task<RunningDaemon> StartAsync(HutchOptions options, TextWriter? output = null, CancellationToken cancellationToken = default)
     {
+        ThrowIfAddressInUse(options.Url); // before the engine makes volumes and warm sandboxes for a daemon that cannot listen
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(options.Url);
         builder.Logging.SetMinimumLevel(LogLevel.Information);
@@ -57,6 +58,8 @@ public static class DaemonHost
         // YARP logs every failed forward (a port nothing listens on is routine) as a warning with a stack
         // trace; the ports proxy logs one line of its own with the sandbox id instead.
         builder.Logging.AddFilter("Yarp", LogLevel.Error);
+        // A failed start (a busy port) is reported once, as the error `hutch serve` prints, not also as a logged stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical);
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         builder.Services.AddOpenApi();
         builder.Services.AddEdgeProblems();
@@ -129,7 +132,17 @@ public static class DaemonHost
         ServiceEndpoints.Map(app, engine.Services);
         ShellEndpoints.Map(app, engine.Shells, engine.Logs, options);
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            // Taken between the check and the bind.
+            await app.DisposeAsync().ConfigureAwait(false);
+            await engine.DisposeAsync().ConfigureAwait(false); // its sandboxes run on, for the next daemon on this data dir
+            throw AddressInUse(options.Url);
+        }
         var url = app.Urls.First();
         await PrivateFiles.WriteAllTextAsync(options.DaemonInfoFile,
             JsonSerializer.Serialize(new DaemonInfo(url, Environment.ProcessId), DaemonInfoJsonContext.Default.DaemonInfo), cancellationToken).ConfigureAwait(false);
@@ -143,6 +156,33 @@ public static class DaemonHost
         }
         return new RunningDaemon(app, engine, url);
     }
+
+    /// <summary>Binds the listen address once and lets go: a busy one is one line for `hutch serve`, not Kestrel's stack trace.</summary>
+    private static void ThrowIfAddressInUse(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Port == 0)
+        {
+            return; // Kestrel says what is wrong with it, or picks a free port
+        }
+        var address = uri.IsLoopback && !System.Net.IPAddress.TryParse(uri.Host, out _) ? System.Net.IPAddress.Loopback
+            : System.Net.IPAddress.TryParse(uri.Host, out var ip) ? ip : null;
+        if (address is null)
+        {
+            return;
+        }
+        using var socket = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new System.Net.IPEndPoint(address, uri.Port));
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            throw AddressInUse(url);
+        }
+    }
+
+    private static HutchException AddressInUse(string url) => new(ErrorCodes.AddressInUse,
+        $"{url} is already in use (another hutch serve, or another program): stop that one, or listen elsewhere with --url http://127.0.0.1:PORT (or HUTCH_URL).");
 }
 
 /// <summary>What `daemon.json` in the data dir says, for clients that look for a running daemon.</summary>

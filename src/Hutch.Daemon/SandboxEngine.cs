@@ -26,6 +26,7 @@ public sealed class SandboxEngine : ISandboxEngine
     private readonly CancellationTokenSource _stopping = new();
     private readonly Adoption _adoption;
     private readonly WarmPool _pool;
+    private DataDirLock? _lock;
     private int _disposed;
 
     private SandboxEngine(HutchOptions options, string owner, TimeProvider time, ILogger log)
@@ -85,7 +86,18 @@ public sealed class SandboxEngine : ISandboxEngine
     public static async Task<SandboxEngine> OpenDaemonAsync(HutchOptions options, ILogger? log = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         log ??= NullLogger.Instance;
-        var engine = new SandboxEngine(options, "daemon", time ?? TimeProvider.System, log);
+        // Before anything reads or changes the data dir: a second daemon must leave the first one's sandboxes alone.
+        var dataDirLock = DataDirLock.Acquire(options);
+        SandboxEngine engine;
+        try
+        {
+            engine = new SandboxEngine(options, "daemon", time ?? TimeProvider.System, log) { _lock = dataDirLock };
+        }
+        catch
+        {
+            dataDirLock.Dispose();
+            throw;
+        }
         HostSetup.ProtectFromOomKiller(log);
         await engine._adoption.AdoptAsync(cancellationToken).ConfigureAwait(false);
         engine._adoption.StartExpiry(engine._stopping.Token);
@@ -151,5 +163,7 @@ public sealed class SandboxEngine : ISandboxEngine
             await Directory.DisconnectAsync(live.Record.Id).ConfigureAwait(false);
         }
         _stopping.Dispose();
+        _lock?.Dispose(); // last: the next daemon may start once this one has let go of everything
+
     }
 }

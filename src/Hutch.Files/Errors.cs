@@ -24,7 +24,7 @@ internal static class Errors
                 Errno.ENOTDIR => new WorkspaceException(ErrorCodes.NotADirectory, $"A part of '{shown}' is not a directory.", e),
                 EISDIR => new WorkspaceException(ErrorCodes.IsADirectory, $"'{shown}' is a directory.", e),
                 EEXIST => new WorkspaceException(ErrorCodes.PathExists, $"'{shown}' already exists. Delete it first, or ask to overwrite.", e),
-                ENOTEMPTY => new WorkspaceException(ErrorCodes.DirectoryNotEmpty, $"The directory '{shown}' is not empty. Delete it with recursive=true.", e),
+                ENOTEMPTY => new WorkspaceException(ErrorCodes.DirectoryNotEmpty, $"The directory '{shown}' is not empty. Delete it with ?recursive=true, or empty it first.", e),
                 ENAMETOOLONG => new WorkspaceException(ErrorCodes.NameTooLong, $"'{shown}' is too long (255 bytes per name, 4096 per path).", e),
                 ELOOP => new WorkspaceException(ErrorCodes.PathThroughSymlink, $"'{shown}' is a symbolic link (or passes through one) where a real file or directory is needed.", e),
                 ENOSPC or EDQUOT or EFBIG => DiskFull(shown, e),

@@ -243,6 +243,11 @@ internal static class FsCommand
             {
                 deleted = false;
             }
+            catch (HutchApiException e) when (e.Code == ErrorCodes.DirectoryNotEmpty)
+            {
+                // The daemon's hint names the API's ?recursive=true; here the way is the flag.
+                throw new CliException(e.Code, $"The directory '{target}' is not empty. Delete it and everything in it with --recursive (-r).");
+            }
             if (parse.GetValue(json))
             {
                 JsonOutput.Write(console.Out, w =>

@@ -21,6 +21,9 @@ internal static class ProcessCommand
         return command;
     }
 
+    /// <summary>The longest wait the daemon takes in one request (its …/wait routes' limit).</summary>
+    private static readonly TimeSpan MaxWait = TimeSpan.FromHours(1);
+
     private static Argument<string> Id() => new("id") { Description = "The sandbox's id or name" };
 
     private static Argument<string> Process() => new("process") { Description = "The process's id or name" };
@@ -135,15 +138,35 @@ internal static class ProcessCommand
     {
         var id = Id();
         var process = Process();
-        var timeout = CommonOptions.Timeout();
+        // Not CommonOptions.Timeout: that one kills the command, and waiting never does.
+        var timeout = new Option<double?>("--timeout")
+        {
+            Description = "Stop waiting after this many seconds and exit 124; the process keeps running (stop it with `hutch proc kill`)",
+            HelpName = "SECONDS",
+        };
         var json = CommonOptions.Json();
-        var command = new Command("wait", "Wait until a process ends; exits with its status") { id, process, timeout, json };
+        var command = new Command("wait", "Wait until a process ends (as long as it takes, or --timeout); exits with its status") { id, process, timeout, json };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(timeout) is < 0)
+            {
+                result.AddError("--timeout must be 0 or more seconds.");
+            }
+        });
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var client = Connection.Connect();
             var seconds = parse.GetValue(timeout);
-            var info = await client.WaitProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process),
-                seconds is { } s ? TimeSpan.FromSeconds(s) : TimeSpan.FromHours(1), cancellationToken).ConfigureAwait(false);
+            var deadline = seconds is { } s ? DateTimeOffset.UtcNow + TimeSpan.FromSeconds(s) : DateTimeOffset.MaxValue;
+            ProcessInfo info;
+            do
+            {
+                // One wait of the daemon lasts at most an hour: a longer (or unbounded) wait asks again.
+                var left = deadline - DateTimeOffset.UtcNow;
+                info = await client.WaitProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process),
+                    left < MaxWait ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : MaxWait, cancellationToken).ConfigureAwait(false);
+            }
+            while (info.State is ProcessStates.Running or ProcessStates.Starting && DateTimeOffset.UtcNow < deadline);
             Print(console, info, parse.GetValue(json), p => $"{p.Id} {p.State}{(p.ExitCode is { } c ? $" {c}" : p.Signal is { } sig ? $" {sig}" : "")}");
             return info.State is ProcessStates.Running or ProcessStates.Starting ? ExitCodes.TimedOut : ExitCodes.For(info.ExitCode, info.Signal, info.TimedOut);
         });

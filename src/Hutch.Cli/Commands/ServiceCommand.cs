@@ -33,7 +33,7 @@ internal static class ServiceCommand
         var probe = new Option<string?>("--probe") { Description = "Ready when: tcp:PORT, http:PORT[/PATH], file:PATH or cmd:LINE", HelpName = "PROBE" };
         var probeTimeout = new Option<double?>("--probe-timeout") { Description = "Seconds to become ready (default 30)", HelpName = "SECONDS" };
         var restart = new Option<string?>("--restart") { Description = "never (default) or on-failure[:MAX]", HelpName = "POLICY" };
-        var wait = new Option<bool>("--wait") { Description = "Wait until it is ready (exit 1 if it fails)" };
+        var wait = new Option<bool>("--wait") { Description = "Wait until it is ready, showing probe attempts and the last probe error on stderr (exit 1 if it fails)" };
         var json = CommonOptions.Json();
         var command = new Command("start", "Start a service: hutch service start ID web --probe http:8000 --wait -- python3 -m http.server")
         {
@@ -54,10 +54,10 @@ internal static class ServiceCommand
                 Restart: ParseRestart(parse.GetValue(restart))), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(wait))
             {
-                info = await client.WaitServiceAsync(sandbox, service, TimeSpan.FromHours(1), cancellationToken).ConfigureAwait(false);
+                info = await ServiceProgress.WaitAsync(client, sandbox, info, console.Error, cancellationToken).ConfigureAwait(false);
             }
             Print(console, info, parse.GetValue(json));
-            return info.State is ServiceStates.Failed ? ExitCodes.Failure : ExitCodes.Success;
+            return ExitFor(info);
         });
         return command;
     }
@@ -121,10 +121,10 @@ internal static class ServiceCommand
                 JsonOutput.Write(console.Out, new ServiceList([.. services]), JsonOutput.Context.ServiceList);
                 return ExitCodes.Success;
             }
-            var table = new Table("NAME", "STATE", "REASON", "RESTARTS", "PID", "COMMAND");
+            var table = new Table("NAME", "STATE", "REASON", "EXIT", "RESTARTS", "PID", "COMMAND");
             foreach (var s in services)
             {
-                table.Add(s.Name, s.State, s.StopReason ?? "", s.Restarts.ToString(CultureInfo.InvariantCulture),
+                table.Add(s.Name, s.State, s.StopReason ?? "", s.Signal ?? s.ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "", s.Restarts.ToString(CultureInfo.InvariantCulture),
                     s.Pid?.ToString(CultureInfo.InvariantCulture) ?? "", SafeText.Show(string.Join(' ', s.Argv)));
             }
             console.Out.Write(table.ToString());
@@ -138,12 +138,13 @@ internal static class ServiceCommand
         var id = Id();
         var name = Name();
         var json = CommonOptions.Json();
-        var command = new Command("status", "Show a service's state, stop reason and last probe error") { id, name, json };
+        var command = new Command("status", "Show a service's state, stop reason, exit code and last probe error (exit 1 when it failed)") { id, name, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var client = Connection.Connect();
-            Print(console, await client.GetServiceAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(name), cancellationToken).ConfigureAwait(false), parse.GetValue(json));
-            return ExitCodes.Success;
+            var info = await client.GetServiceAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(name), cancellationToken).ConfigureAwait(false);
+            Print(console, info, parse.GetValue(json));
+            return ExitFor(info);
         });
         return command;
     }
@@ -204,9 +205,32 @@ internal static class ServiceCommand
             return;
         }
         console.Out.WriteLine($"{info.Name} {info.State}{(info.StopReason is { } r ? $" ({r})" : "")}{(info.ProcessId is { } p ? $" process {p}" : "")}");
+        if (HowItEnded(info) is { } ended)
+        {
+            console.Out.WriteLine(ended);
+        }
         if (info.LastProbeError is { } error && info.State != ServiceStates.Ready)
         {
-            console.Out.WriteLine($"last probe: {error}");
+            console.Out.WriteLine($"last probe: {SafeText.Show(error)}");
         }
     }
+
+    /// <summary>"exit code 3 after 2 restarts", "killed by SIGKILL": null while it runs.</summary>
+    private static string? HowItEnded(ServiceInfo info)
+    {
+        if (info.State is ServiceStates.Starting or ServiceStates.Ready || (info.ExitCode is null && info.Signal is null))
+        {
+            return null;
+        }
+        var end = info.Signal is { } signal ? $"killed by {signal}" : $"exit code {info.ExitCode!.Value.ToString(CultureInfo.InvariantCulture)}";
+        return info.Restarts switch
+        {
+            0 => end,
+            1 => $"{end} after 1 restart",
+            var n => $"{end} after {n.ToString(CultureInfo.InvariantCulture)} restarts",
+        };
+    }
+
+    /// <summary>A failed service is a failure of the command that reports it, as a failed unit is for systemctl.</summary>
+    private static int ExitFor(ServiceInfo info) => info.State is ServiceStates.Failed ? ExitCodes.Failure : ExitCodes.Success;
 }

@@ -21,6 +21,7 @@ internal static class FileEndpoints
     public const long MaxJsonReadBytes = 64 << 20;
     private const long DefaultJsonReadBytes = 10 << 20;
     private const int DefaultListLimit = 200_000;
+    private const int MaxListLimit = 1_000_000;
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static void Map(IEndpointRouteBuilder app, FileService files, HutchOptions options)
@@ -90,7 +91,7 @@ internal static class FileEndpoints
         group.MapGet("/list", (string id, string? path, bool? recursive, bool? hidden, int? limit, bool? hash) =>
             {
                 using var workspace = files.OpenWorkspace(id);
-                return TypedResults.Ok(workspace.List(path ?? "", recursive ?? false, hidden ?? true, Math.Clamp(limit ?? DefaultListLimit, 1, 1_000_000), hash ?? false));
+                return TypedResults.Ok(workspace.List(path ?? "", recursive ?? false, hidden ?? true, ListLimit(limit), hash ?? false));
             })
             .WithSummary("List a directory, optionally recursively, optionally with each file's sha256");
 
@@ -167,6 +168,14 @@ internal static class FileEndpoints
     }
 
     /// <summary>A unified diff as JSON <c>{patch}</c>, or the diff itself as the body (text/x-diff, text/plain).</summary>
+    /// <summary>The list's <c>limit</c>: refused rather than bent when out of range, so a caller's mistake (0, -1) is not an empty or odd answer.</summary>
+    private static int ListLimit(int? limit) => limit switch
+    {
+        null => DefaultListLimit,
+        >= 1 and <= MaxListLimit => limit.Value,
+        _ => throw new HutchException(ErrorCodes.InvalidLimit, $"limit must be from 1 to {MaxListLimit}; it was {limit}. Leave it out for {DefaultListLimit} entries."),
+    };
+
     private static async Task<byte[]> ReadPatchAsync(HttpRequest http)
     {
         if (http.ContentType is null || http.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))

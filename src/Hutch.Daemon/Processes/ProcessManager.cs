@@ -170,7 +170,7 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
         var id = Resolve(store, process);
         if (IsRunning(Describe(record.Id, store, id)))
         {
-            throw new HutchException(ErrorCodes.ProcessRunning, $"Process {id} is still running. Kill it first (POST …/processes/{id}/kill), then delete it.");
+            throw new HutchException(ErrorCodes.ProcessRunning, $"Process {id} is still running. Kill it first (POST …/processes/{id}/kill, or `hutch proc kill ID {id}`), then delete it.");
         }
         store.Delete(id);
     }
@@ -300,5 +300,5 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
     }
 
     public static HutchException ProcessNotFound(string process) =>
-        new(ErrorCodes.ProcessNotFound, $"No process of this sandbox has the id or name '{process}'. List them with GET …/processes (or `hutch ps`).");
+        new(ErrorCodes.ProcessNotFound, $"No process of this sandbox has the id or name '{process}'. List them with GET …/processes (or `hutch proc ls ID`).");
 }

@@ -128,6 +128,13 @@ public sealed class SandboxRegistry
         return Query(db, "SELECT * FROM sandboxes WHERE state != 'pooled' AND (id = $k OR (name = $k AND state != 'deleted')) ORDER BY state = 'deleted' LIMIT 1", ("$k", idOrName)).FirstOrDefault();
     }
 
+    /// <summary>The last deleted sandbox that had this name: a second delete by name finds it gone, as by id.</summary>
+    public SandboxRecord? FindDeletedByName(string name)
+    {
+        using var db = Open();
+        return Query(db, "SELECT * FROM sandboxes WHERE name = $k AND state = 'deleted' ORDER BY deleted_at DESC LIMIT 1", ("$k", name)).FirstOrDefault();
+    }
+
     /// <summary>Every sandbox not deleted and not waiting in the warm pool, oldest first.</summary>
     public IReadOnlyList<SandboxRecord> ListLive()
     {

@@ -35,7 +35,7 @@ internal static class AgentFailures
     };
 
     public static HutchException ProcessNotRunning(string processId) =>
-        new(ErrorCodes.ProcessNotRunning, $"Process {processId} is not running any more. Read its exit with GET …/processes/{processId}.");
+        new(ErrorCodes.ProcessNotRunning, $"Process {processId} is not running any more. Read its exit with GET …/processes/{processId} (or `hutch proc ls ID`).");
 
     /// <summary>The ways a request to the agent fails when its control connection is gone: the sandbox stopped.</summary>
     public static bool IsDeadConnection(Exception e) =>

@@ -111,7 +111,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     /// <summary>Kills everything, removes cgroup, mounts and bundle; the workspace too unless kept. Deleting twice is fine.</summary>
     public async Task DeleteAsync(string idOrName, bool keepWorkspace, CancellationToken cancellationToken)
     {
-        var record = directory.Registry.Find(idOrName) ?? throw HutchException.NotFound(idOrName);
+        var record = directory.Registry.Find(idOrName) ?? directory.Registry.FindDeletedByName(idOrName) ?? throw HutchException.NotFound(idOrName);
         if (record.State == SandboxStates.Deleted)
         {
             return;

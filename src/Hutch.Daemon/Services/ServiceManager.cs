@@ -40,8 +40,9 @@ public sealed class ServiceManager(SandboxDirectory directory, ProcessManager pr
             store.Delete(spec.Name); // a service that could not start at all is not left behind
             throw;
         }
-        var record = new ServiceRecord(spec, new ServiceInfo(spec.Name, spec.Probe is null ? ServiceStates.Ready : ServiceStates.Starting, spec.Argv,
-            first.Id, first.Pid, StartedAt: first.StartedAt, ReadyAt: spec.Probe is null ? first.StartedAt : null, Probe: spec.Probe, Restart: spec.Restart));
+        // Starting even without a probe: the supervisor calls it ready once the run has stayed up (ServiceSupervisor.NoProbeSettle).
+        var record = new ServiceRecord(spec, new ServiceInfo(spec.Name, ServiceStates.Starting, spec.Argv,
+            first.Id, first.Pid, StartedAt: first.StartedAt, Probe: spec.Probe, Restart: spec.Restart));
         store.Write(record);
         Supervise(sandbox, store, record);
         return record.Status;
@@ -158,7 +159,7 @@ public sealed class ServiceManager(SandboxDirectory directory, ProcessManager pr
     {
         var sandbox = directory.Find(idOrName).Id;
         var record = (ProcessRecords.IsValidId(name) ? Services(sandbox).Read(name) : null)
-            ?? throw new HutchException(ErrorCodes.ServiceNotFound, $"Sandbox {sandbox} has no service named '{name}'. List them with GET …/services.");
+            ?? throw new HutchException(ErrorCodes.ServiceNotFound, $"Sandbox {sandbox} has no service named '{name}'. List them with GET …/services (or `hutch service ls ID`).");
         return (sandbox, _supervisors.GetValueOrDefault($"{sandbox}/{name}")?.Record ?? record);
     }
 }

@@ -15,6 +15,12 @@ internal sealed class ServiceSupervisor
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ExitPoll = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Without a probe, a run is ready once it has stayed up this long (supervisord's startsecs): a
+    /// command that dies at once (`exit 3`, a missing file) is a failed start, not a ready service.
+    /// </summary>
+    public static readonly TimeSpan NoProbeSettle = TimeSpan.FromSeconds(1);
+
     private readonly ProcessManager _processes;
     private readonly ServiceProbes _probes;
     private readonly string _sandboxId;
@@ -118,10 +124,9 @@ internal sealed class ServiceSupervisor
         {
             Status = Record.Status with
             {
-                State = spec.Probe is null ? ServiceStates.Ready : ServiceStates.Starting,
-                ProcessId = process.Id, Pid = process.Pid, StartedAt = process.StartedAt,
-                ReadyAt = spec.Probe is null ? process.StartedAt : null,
-                EndedAt = null, ExitCode = null, Signal = null, StopReason = null, LastProbeError = null,
+                State = ServiceStates.Starting,
+                ProcessId = process.Id, Pid = process.Pid, StartedAt = process.StartedAt, ReadyAt = null,
+                EndedAt = null, ExitCode = null, Signal = null, StopReason = null, LastProbeError = null, ProbeAttempts = 0,
             },
         });
         return process;
@@ -130,7 +135,10 @@ internal sealed class ServiceSupervisor
     /// <summary>Probes until ready; returns the process as it is then (ended, if it ended or the readiness deadline killed it), or null on a stop.</summary>
     private async Task<ProcessInfo?> AwaitReadyAsync(ProcessInfo process)
     {
-        var probe = Record.Spec.Probe!;
+        if (Record.Spec.Probe is not { } probe)
+        {
+            return await AwaitSettledAsync(process).ConfigureAwait(false);
+        }
         var deadline = Record.Status.StartedAt!.Value + TimeSpan.FromMilliseconds(probe.TimeoutMs!.Value);
         var interval = TimeSpan.FromMilliseconds(probe.IntervalMs!.Value);
         using var probing = _probes.For(_sandboxId, probe);
@@ -147,14 +155,20 @@ internal sealed class ServiceSupervisor
                 var left = deadline - DateTimeOffset.UtcNow;
                 var attempt = left > MaxAttempt ? MaxAttempt : left > MinAttempt ? left : MinAttempt;
                 var error = await probing.CheckAsync(attempt, _stopOrAbandon.Token).ConfigureAwait(false);
+                var attempts = Record.Status.ProbeAttempts + 1;
                 if (error is null)
                 {
-                    Save(Record with { Status = Record.Status with { State = ServiceStates.Ready, ReadyAt = DateTimeOffset.UtcNow, LastProbeError = null } });
+                    Save(Record with { Status = Record.Status with { State = ServiceStates.Ready, ReadyAt = DateTimeOffset.UtcNow, LastProbeError = null, ProbeAttempts = attempts } });
                     return process;
                 }
                 if (error != Record.Status.LastProbeError)
                 {
-                    Save(Record with { Status = Record.Status with { LastProbeError = error } });
+                    Save(Record with { Status = Record.Status with { LastProbeError = error, ProbeAttempts = attempts } });
+                }
+                else
+                {
+                    // Progress for waiters (`service start --wait`); not worth an fsync per attempt.
+                    Publish(Record with { Status = Record.Status with { ProbeAttempts = attempts } });
                 }
                 if (DateTimeOffset.UtcNow >= deadline)
                 {
@@ -163,6 +177,30 @@ internal sealed class ServiceSupervisor
                 }
                 await Task.Delay(interval, _stopOrAbandon.Token).ConfigureAwait(false);
             }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested && !_abandon.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Without a probe: ready once the run has stayed up <see cref="NoProbeSettle"/>; the process as it is then, or null on a stop.</summary>
+    private async Task<ProcessInfo?> AwaitSettledAsync(ProcessInfo? process)
+    {
+        var settled = Record.Status.StartedAt!.Value + NoProbeSettle;
+        try
+        {
+            while (IsRunning(process))
+            {
+                var left = settled - DateTimeOffset.UtcNow;
+                if (left <= TimeSpan.Zero)
+                {
+                    Save(Record with { Status = Record.Status with { State = ServiceStates.Ready, ReadyAt = DateTimeOffset.UtcNow } });
+                    return process;
+                }
+                process = await _processes.WaitAsync(_sandboxId, process!.Id, left, _stopOrAbandon.Token).ConfigureAwait(false);
+            }
+            return process;
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested && !_abandon.IsCancellationRequested)
         {
@@ -201,7 +239,8 @@ internal sealed class ServiceSupervisor
         {
             Status = status with
             {
-                State = again ? ServiceStates.Starting : wasReady ? ServiceStates.Exited : ServiceStates.Failed,
+                // `exited` is only a clean end (ready, then exit 0); a failed run whose restarts ran out is `failed`.
+                State = again ? ServiceStates.Starting : failed ? ServiceStates.Failed : ServiceStates.Exited,
                 StopReason = reason, ExitCode = process.ExitCode, Signal = process.Signal, EndedAt = process.EndedAt ?? DateTimeOffset.UtcNow,
                 ProcessId = again ? null : process.Id, Restarts = status.Restarts + (again ? 1 : 0),
             },
@@ -246,7 +285,10 @@ internal sealed class ServiceSupervisor
     private static bool IsRunning(ProcessInfo? process) => process?.State is ProcessStates.Running or ProcessStates.Starting;
 
     /// <summary>Writes the record; a stop once asked for stays asked for, whoever saves after it.</summary>
-    private void Save(ServiceRecord record)
+    private void Save(ServiceRecord record) => Publish(record, persist: true);
+
+    /// <summary>Makes the record the current one for readers and waiters; on disk too when <paramref name="persist"/>.</summary>
+    private void Publish(ServiceRecord record, bool persist = false)
     {
         lock (_store)
         {
@@ -255,7 +297,10 @@ internal sealed class ServiceSupervisor
             {
                 record = record with { StopRequested = true, StopGraceMs = current.StopGraceMs };
             }
-            _store.Write(record);
+            if (persist)
+            {
+                _store.Write(record);
+            }
             Volatile.Write(ref _record, record);
         }
         Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();

@@ -206,7 +206,7 @@ public sealed class SessionService(SandboxDirectory directory, ProcessManager pr
         process.Argv[0], process.Pid, process.StartedAt);
 
     private static HutchException SessionNotFound(string session) =>
-        new(ErrorCodes.SessionNotFound, $"No session of this sandbox is named '{session}'. Create it with POST …/sessions, or list them with GET …/sessions.");
+        new(ErrorCodes.SessionNotFound, $"No session of this sandbox is named '{session}'. Create it with POST …/sessions (or `hutch session create ID NAME`), or list them with GET …/sessions (or `hutch session ls ID`).");
 
     private static HutchException SessionEnded(SessionInfo info) =>
         new HutchException(ErrorCodes.SessionEnded, $"Session '{info.Name}' has ended (its shell exited or was killed): its state is gone. Delete it and create it again.");

@@ -151,6 +151,6 @@ public sealed class ShellService(SandboxDirectory directory, ProcessManager proc
         }
         return ProcessManager.Snapshots(store).Where(s => s.Start.Terminal is not null && s.Start.Name == shell)
             .OrderByDescending(s => s.Start.StartedAtMs).FirstOrDefault()?.Start.Id
-            ?? throw new HutchException(ErrorCodes.ShellNotFound, $"No shell of this sandbox has the id or name '{shell}'. List them with GET …/shells, or open one with POST …/shells.");
+            ?? throw new HutchException(ErrorCodes.ShellNotFound, $"No shell of this sandbox has the id or name '{shell}'. List them with GET …/shells, or open one with POST …/shells (or `hutch shell ID`).");
     }
 }

@@ -17,7 +17,7 @@ public static class ErrorStatus
             or ErrorCodes.TooManySandboxes or ErrorCodes.PathExists or ErrorCodes.DirectoryNotEmpty or ErrorCodes.PatchFailed
             or ErrorCodes.CheckpointExists or ErrorCodes.TooManyCheckpoints or ErrorCodes.WorkspaceBusy or ErrorCodes.ProcessNotRunning
             or ErrorCodes.ProcessRunning or ErrorCodes.TooManyProcesses or ErrorCodes.NoStdin or ErrorCodes.SessionEnded
-            or ErrorCodes.ServiceRunning => 409,
+            or ErrorCodes.ServiceRunning or ErrorCodes.DataDirInUse or ErrorCodes.AddressInUse => 409,
         ErrorCodes.FileTooLarge or ErrorCodes.ArchiveTooLarge => 413,
         ErrorCodes.UnsupportedMediaType => 415,
         ErrorCodes.RateLimited => 429,
@@ -26,6 +26,7 @@ public static class ErrorStatus
         ErrorCodes.RuntimeUnavailable or ErrorCodes.LimitUnavailable or ErrorCodes.SandboxDeleteIncomplete => 503,
         ErrorCodes.PortTimeout => 504,
         ErrorCodes.DiskFull => 507,
+        ErrorCodes.InvalidLimit => 400,
         _ => 400, // every other code names something wrong in the request
     };
 

@@ -29,6 +29,12 @@ public static class ErrorCodes
     public const string InvalidStdin = "invalid_stdin";
     public const string InvalidEncoding = "invalid_encoding";
     public const string LimitOutOfRange = "limit_out_of_range";
+    /// <summary>400: a list's <c>limit</c> query parameter is not from 1 to its maximum.</summary>
+    public const string InvalidLimit = "invalid_limit";
+    /// <summary>A second daemon on a data dir another daemon holds: it refuses to start (never over HTTP).</summary>
+    public const string DataDirInUse = "data_dir_in_use";
+    /// <summary>`hutch serve` on an address another program listens on (never over HTTP).</summary>
+    public const string AddressInUse = "address_in_use";
     /// <summary>A limit was asked for that this host cannot enforce (no disk quotas, no I/O weight); `hutch doctor` says why.</summary>
     public const string LimitUnavailable = "limit_unavailable";
     public const string InvalidEnv = "invalid_env";

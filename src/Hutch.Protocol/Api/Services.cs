@@ -2,7 +2,7 @@ namespace Hutch.Protocol.Api;
 
 /// <summary>Body of <c>POST /v1/sandboxes/{id}/services</c>: a named long-running command with a readiness probe. Give exactly one of Argv or Command.</summary>
 /// <param name="Name">1-48 of a-z, 0-9, '-', '_'. A service of that name that is starting or ready gets a 409.</param>
-/// <param name="Probe">When the service counts as ready; none: as soon as it runs.</param>
+/// <param name="Probe">When the service counts as ready; none: once its run has stayed up for a second.</param>
 /// <param name="Restart">What happens when it fails; default never.</param>
 /// <param name="MaxLogBytes">Log bytes kept per run (65536-1073741824, default 16 MiB).</param>
 public sealed record CreateServiceRequest(
@@ -27,11 +27,12 @@ public sealed record ProbeSpec(string Type, string? Path = null, int? Port = nul
 public sealed record RestartPolicy(string Policy, int? MaxRestarts = null);
 
 /// <summary>A service as it stands.</summary>
-/// <param name="State">starting, ready, failed, exited or stopped.</param>
+/// <param name="State">starting, ready, failed (never ready, or ended with an exit code not 0 or a signal, and not restarted), exited (was ready, then exited 0) or stopped.</param>
 /// <param name="StopReason">Why it is not running: exited_before_ready, readiness_timeout, exited, stopped_by_sigterm, killed_by_sigkill.</param>
 /// <param name="ProcessId">The background process of the current (or last) run: its logs are at …/processes/{processId}/logs.</param>
 /// <param name="Restarts">Restarts so far.</param>
 /// <param name="LastProbeError">What the last failed probe attempt saw.</param>
+/// <param name="ProbeAttempts">Probe attempts of the current run so far (progress while it is starting).</param>
 public sealed record ServiceInfo(
     string Name,
     string State,
@@ -47,7 +48,8 @@ public sealed record ServiceInfo(
     DateTimeOffset? EndedAt = null,
     ProbeSpec? Probe = null,
     RestartPolicy? Restart = null,
-    string? LastProbeError = null);
+    string? LastProbeError = null,
+    int ProbeAttempts = 0);
 
 public sealed record ServiceList(ServiceInfo[] Services);
 

@@ -121,7 +121,7 @@ public class ServiceTests(DaemonFixture fixture)
     }
 
     [Fact]
-    public async Task OnFailure_RestartsUpToTheLimit_ThenStaysEnded()
+    public async Task OnFailure_RestartsUpToTheLimit_ThenIsFailed_NotExited()
     {
         await using var sandbox = await fixture.CreateAsync();
 
@@ -137,9 +137,75 @@ public class ServiceTests(DaemonFixture fixture)
         while (info.State is ServiceStates.Starting or ServiceStates.Ready && DateTime.UtcNow < deadline);
         var runs = await sandbox.ShAsync("wc -l < /tmp/runs");
 
-        Assert.Equal(ServiceStates.Exited, info.State);
+        Assert.Equal(ServiceStates.Failed, info.State);
         Assert.Equal((2, 1), (info.Restarts, info.ExitCode));
         Assert.Equal("3\n", runs.Stdout);
+    }
+
+    [Fact]
+    public async Task AServiceWithoutAProbe_ThatExitsAtOnce_IsFailedWithItsExitCode_NeverReady()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        var created = await Client.CreateServiceAsync(sandbox.Id, new CreateServiceRequest("crash", Command: "exit 3"));
+        var failed = await Client.WaitServiceAsync(sandbox.Id, "crash", Wait);
+
+        Assert.Equal(ServiceStates.Starting, created.State);
+        Assert.Equal((ServiceStates.Failed, StopReasons.ExitedBeforeReady, 3), (failed.State, failed.StopReason, failed.ExitCode));
+        Assert.Null(failed.ReadyAt);
+    }
+
+    [Fact]
+    public async Task AServiceWithoutAProbe_IsReady_OnceItHasStayedUpASecond()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        await Client.CreateServiceAsync(sandbox.Id, new CreateServiceRequest("steady", Command: "exec sleep 1000"));
+        var ready = await Client.WaitServiceAsync(sandbox.Id, "steady", Wait);
+
+        Assert.Equal(ServiceStates.Ready, ready.State);
+        Assert.True(ready.ReadyAt >= ready.StartedAt!.Value.AddMilliseconds(900), $"ready at {ready.ReadyAt:O}, started {ready.StartedAt:O}");
+    }
+
+    [Fact]
+    public async Task AReadyServiceThatExitsNonZero_IsFailed_AndOneThatExitsZero_IsExited()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        await Client.CreateServiceAsync(sandbox.Id, new CreateServiceRequest("bad", Command: "sleep 1.5; exit 4"));
+        await Client.CreateServiceAsync(sandbox.Id, new CreateServiceRequest("good", Command: "sleep 1.5"));
+        var bad = await EndedAsync(sandbox.Id, "bad");
+        var good = await EndedAsync(sandbox.Id, "good");
+
+        Assert.Equal((ServiceStates.Failed, StopReasons.Exited, 4), (bad.State, bad.StopReason, bad.ExitCode));
+        Assert.Equal((ServiceStates.Exited, StopReasons.Exited, 0), (good.State, good.StopReason, good.ExitCode));
+    }
+
+    [Fact]
+    public async Task AStartingService_CountsItsProbeAttempts()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        await Client.CreateServiceAsync(sandbox.Id, new CreateServiceRequest("deaf", Command: "exec sleep 1000",
+            Probe: new ProbeSpec(ProbeTypes.Tcp, Port: 9998, IntervalMs: 50, TimeoutMs: 1000)));
+        await Task.Delay(500);
+        var starting = await Client.GetServiceAsync(sandbox.Id, "deaf");
+        var failed = await Client.WaitServiceAsync(sandbox.Id, "deaf", Wait);
+
+        Assert.Equal(ServiceStates.Starting, starting.State);
+        Assert.True(starting.ProbeAttempts >= 2, $"{starting.ProbeAttempts} attempts after 500 ms");
+        Assert.True(failed.ProbeAttempts > starting.ProbeAttempts, $"{failed.ProbeAttempts} attempts in all");
+    }
+
+    private async Task<ServiceInfo> EndedAsync(string sandbox, string name)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        ServiceInfo info;
+        while ((info = await Client.GetServiceAsync(sandbox, name)).State is ServiceStates.Starting or ServiceStates.Ready && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+        return info;
     }
 
     [Fact]
@@ -172,7 +238,7 @@ public class ServiceTests(DaemonFixture fixture)
         var again = await Client.CreateServiceAsync(sandbox.Id, new CreateServiceRequest("one", Command: "exec sleep 1000"));
 
         Assert.Equal((ErrorCodes.ServiceRunning, 409), (conflict.Code, conflict.Status));
-        Assert.Equal(ServiceStates.Ready, again.State);
+        Assert.Equal(ServiceStates.Starting, again.State);
     }
 
     [Fact]

@@ -54,6 +54,73 @@ public sealed class LongRunningCliTests(DaemonFixture fixture)
         Assert.StartsWith("web stopped (stopped_by_sigterm)", Text(stop.Stdout));
     }
 
+    [Fact]
+    public async Task ServiceStart_WithWait_OfACommandThatExits3_SaysFailedWithTheExitCode_AndExits1()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        var start = await HutchAsync("service", "start", sandbox.Id, "crash", "--wait", "--", "sh", "-c", "exit 3");
+        var restarted = await HutchAsync("service", "start", sandbox.Id, "flaky", "--restart", "on-failure:1", "--wait", "--", "sh", "-c", "exit 3");
+        var status = await HutchAsync("service", "status", sandbox.Id, "flaky");
+        var list = await HutchAsync("service", "ls", sandbox.Id);
+
+        Assert.Equal(1, start.Code);
+        Assert.StartsWith("crash failed (exited_before_ready)", Text(start.Stdout));
+        Assert.Contains("exit code 3", Text(start.Stdout));
+        Assert.Equal(1, restarted.Code);
+        Assert.StartsWith("flaky failed", Text(restarted.Stdout));
+        Assert.Contains("exit code 3 after 1 restart", Text(restarted.Stdout));
+        Assert.Equal((1, Text(restarted.Stdout)), (status.Code, Text(status.Stdout)));
+        Assert.Matches(@"(?m)^flaky\s+failed\s+exited_before_ready\s+3\s+1\s", Text(list.Stdout));
+    }
+
+    [Fact]
+    public async Task ServiceStart_WithWait_ShowsProbeProgressOnStderr()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+
+        var start = await HutchAsync("service", "start", sandbox.Id, "late", "--probe", "tcp:8042", "--wait", "--", "sh", "-c", "sleep 2.5; exec python3 -m http.server 8042");
+
+        Assert.Equal(0, start.Code);
+        Assert.StartsWith("late ready", Text(start.Stdout));
+        Assert.Matches(@"late: starting for \d+\.\d s, \d+ probe attempts?, last probe: ", start.Stderr);
+    }
+
+    [Fact]
+    public async Task TheServicesDocsExample_RunsAsWritten()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        var docs = await File.ReadAllTextAsync(Path.Join(TestPaths.RepoRoot, "docs", "services.md"));
+        var block = docs[(docs.IndexOf("```sh\n", StringComparison.Ordinal) + 6)..];
+        var lines = block[..block.IndexOf("```", StringComparison.Ordinal)].Split('\n')
+            .Select(l => l.Split('#')[0].Trim()).Where(l => l.StartsWith("hutch ", StringComparison.Ordinal)).ToList();
+
+        Assert.True(lines.Count >= 3, string.Join('\n', lines));
+        foreach (var line in lines)
+        {
+            var args = line.Replace("sb-…", sandbox.Id, StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..];
+            var run = await HutchAsync(args);
+            Assert.True(run.Code == 0, $"`{line}` exited {run.Code}: {Text(run.Stdout)}{run.Stderr}");
+        }
+    }
+
+    [Fact]
+    public async Task ProcWait_WithATimeout_StopsWaitingWith124_AndLeavesTheProcessRunning()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        await HutchAsync("proc", "start", sandbox.Id, "-n", "sleeper", "--", "sleep", "30");
+
+        var wait = await HutchAsync("proc", "wait", sandbox.Id, "sleeper", "--timeout", "0.5");
+        var after = await Client.GetProcessAsync(sandbox.Id, "sleeper");
+        var help = await HutchAsync("proc", "wait", "--help");
+
+        Assert.Equal(124, wait.Code);
+        Assert.Equal(ProcessStates.Running, after.State);
+        var said = System.Text.RegularExpressions.Regex.Replace(Text(help.Stdout), @"\s+", " ");
+        Assert.Contains("the process keeps running", said);
+        Assert.DoesNotContain("Kill", said);
+    }
+
     [Theory]
     [InlineData("tcp:8000", ProbeTypes.Tcp, 8000, null, null)]
     [InlineData("http:8080", ProbeTypes.Http, 8080, "/", null)]
