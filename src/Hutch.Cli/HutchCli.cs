@@ -23,6 +23,7 @@ internal static class HutchCli
         InfoCommand.Create(console),
         EventsCommand.Create(console),
         RemoveCommand.Create(console),
+        TtlCommand.Create(console),
         ExecCommand.Create(console),
         RunCommand.Create(console),
         ShellCommand.Create(console),

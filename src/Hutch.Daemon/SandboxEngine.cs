@@ -111,6 +111,9 @@ public sealed class SandboxEngine : ISandboxEngine
 
     public Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken = default) => Task.FromResult(Sandboxes.List());
 
+    /// <summary>Gives the sandbox a new TTL counted from now.</summary>
+    public SandboxInfo SetTtl(string idOrName, long ttlSeconds) => Sandboxes.SetTtl(idOrName, ttlSeconds);
+
     public Task DeleteAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default) =>
         Sandboxes.DeleteAsync(idOrName, keepWorkspace, cancellationToken);
 

@@ -172,4 +172,40 @@ public class ParsingTests
     [InlineData(null, null)]
     public void Timeouts_AreSecondsOnTheCommandLine_AndMillisecondsOnTheWire(double? seconds, long? ms) =>
         Assert.Equal(ms, CommonOptions.ToTimeoutMs(seconds));
+
+    [Theory]
+    [InlineData("600", 600L)]
+    [InlineData("90s", 90L)]
+    [InlineData("30m", 1800L)]
+    [InlineData("2h", 7200L)]
+    [InlineData("1d", 86400L)]
+    [InlineData("1h30m", 5400L)]
+    public void Ttl_TakesADuration(string text, long seconds)
+    {
+        var ttl = Parse("ttl", "box", text);
+        var create = Parse("create", "--ttl", text, "--label", "team=a", "--label", "role=web");
+
+        Assert.Empty(ttl.Errors);
+        Assert.Equal(seconds, ttl.GetValue<long?>("duration"));
+        Assert.Empty(create.Errors);
+        Assert.Equal(seconds, create.GetValue<long?>("--ttl"));
+        Assert.Equal(["team=a", "role=web"], create.GetValue<string[]>("--label")!);
+    }
+
+    [Theory]
+    [InlineData("30x")]
+    [InlineData("m")]
+    [InlineData("1.5h")]
+    [InlineData("")]
+    public void Ttl_RefusesWhatIsNotADuration(string text) =>
+        Assert.NotEmpty(Parse("ttl", "box", text).Errors);
+
+    [Fact]
+    public void Ls_TakesLabelFilters()
+    {
+        var parse = Parse("ls", "--label", "team=a");
+
+        Assert.Empty(parse.Errors);
+        Assert.Equal(["team=a"], parse.GetValue<string[]>("--label")!);
+    }
 }
