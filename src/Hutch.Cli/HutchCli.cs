@@ -15,7 +15,14 @@ namespace Hutch.Cli;
 /// </summary>
 internal static class HutchCli
 {
-    public static RootCommand BuildRoot(CliConsole console) => new("Hutch: isolated Linux sandboxes for AI agents.")
+    public static RootCommand BuildRoot(CliConsole console)
+    {
+        var root = Commands(console);
+        Connection.AddOptionsTo(root);
+        return root;
+    }
+
+    private static RootCommand Commands(CliConsole console) => new("Hutch: isolated Linux sandboxes for AI agents.")
     {
         ServeCommand.Create(console),
         CreateCommand.Create(console),

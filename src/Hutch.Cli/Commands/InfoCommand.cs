@@ -17,7 +17,7 @@ internal static class InfoCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var info = await client.GetSandboxAsync(parse.GetRequiredValue(id), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {

@@ -16,7 +16,7 @@ internal static class ListCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var sandboxes = await client.ListSandboxesAsync(CommonOptions.ToEnv(parse.GetValue(labels)) ?? [], cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {

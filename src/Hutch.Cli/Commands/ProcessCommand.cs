@@ -43,7 +43,7 @@ internal static class ProcessCommand
         CommonOptions.RequireOneCommand(command, argv, shell, "hutch proc start ID -- npm run dev");
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var process = await client.StartProcessAsync(parse.GetRequiredValue(id), new StartProcessRequest(
                 Argv: parse.GetValue(argv) is { Length: > 0 } a ? a : null,
                 Command: parse.GetValue(shell),
@@ -66,7 +66,7 @@ internal static class ProcessCommand
         command.Aliases.Add("list");
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var processes = await client.ListProcessesAsync(parse.GetRequiredValue(id), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -101,7 +101,7 @@ internal static class ProcessCommand
         var command = new Command("logs", "Print a process's output (stdout to stdout, stderr to stderr)") { id, process, follow, cursor };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             await using var stdout = console.OpenStdout();
             await using var stderr = console.OpenStderr();
             int? exit = null;
@@ -140,7 +140,7 @@ internal static class ProcessCommand
         var command = new Command("wait", "Wait until a process ends; exits with its status") { id, process, timeout, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var seconds = parse.GetValue(timeout);
             var info = await client.WaitProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process),
                 seconds is { } s ? TimeSpan.FromSeconds(s) : TimeSpan.FromHours(1), cancellationToken).ConfigureAwait(false);
@@ -160,7 +160,7 @@ internal static class ProcessCommand
         var command = new Command("kill", "Stop a process's whole tree: SIGTERM, then SIGKILL after the grace") { id, process, signal, grace, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var info = await client.KillProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process),
                 new KillRequest(parse.GetValue(signal), parse.GetValue(grace)), cancellationToken).ConfigureAwait(false);
             Print(console, info, parse.GetValue(json), p => $"{p.Id} {p.State} {p.Signal ?? p.ExitCode?.ToString(CultureInfo.InvariantCulture)}");
@@ -177,7 +177,7 @@ internal static class ProcessCommand
         var command = new Command("signal", "Send a signal to a process's whole tree") { id, process, signal };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             await client.SignalProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process), parse.GetRequiredValue(signal), cancellationToken).ConfigureAwait(false);
             return ExitCodes.Success;
         });
@@ -191,7 +191,7 @@ internal static class ProcessCommand
         var command = new Command("rm", "Remove an ended process and its log") { id, process };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             await client.DeleteProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process), cancellationToken).ConfigureAwait(false);
             console.Out.WriteLine(parse.GetRequiredValue(process));
             return ExitCodes.Success;

@@ -19,7 +19,7 @@ internal static class TtlCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var info = await client.SetTtlAsync(parse.GetRequiredValue(id), TimeSpan.FromSeconds(parse.GetValue(ttl) ?? 0), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {

@@ -208,4 +208,20 @@ public class ParsingTests
         Assert.Empty(parse.Errors);
         Assert.Equal(["team=a"], parse.GetValue<string[]>("--label")!);
     }
+
+    [Fact]
+    public void ClientCommands_TakeUrlAndApiKey_AndServeKeepsItsOwnUrl()
+    {
+        var exec = Parse("exec", "box", "--url", "http://h:1", "--api-key", "k", "--", "ls");
+        var fs = Parse("fs", "ls", "box", "--url", "http://h:1");
+        var serve = Parse("serve", "--url", "http://0.0.0.0:7311");
+
+        Assert.Empty(exec.Errors);
+        Assert.Equal(("http://h:1", "k"), (exec.GetValue<string?>("--url"), exec.GetValue<string?>("--api-key")));
+        Assert.Equal(["ls"], exec.GetValue<string[]>("argv")!);
+        Assert.Empty(fs.Errors);
+        Assert.Empty(serve.Errors);
+        Assert.Equal(new Uri("http://h:1/"), Connection.Endpoint(exec).BaseAddress);
+        Assert.Equal("k", Connection.Endpoint(exec).ApiKey);
+    }
 }
