@@ -43,4 +43,7 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Warning, "sandbox {SandboxId}: the command '{Command}' (pid {Pid}) of an exec outlived the previous daemon; it carries on as background process {ProcessId}")]
     public static partial void CommandAdopted(ILogger logger, string sandboxId, string command, int pid, string processId);
+
+    [LoggerMessage(14, LogLevel.Information, "stop: the workspaces' volume stays mounted at {Directory}: {Reason}")]
+    public static partial void VolumeKept(ILogger logger, string directory, string reason);
 }

@@ -157,6 +157,42 @@ public sealed class SandboxStorage
         RemoveStaging(record.Id);
     }
 
+    /// <summary>
+    /// At a clean stop: unmounts the workspaces' volume (the loop image Hutch mounted) when nothing of
+    /// any sandbox is on it. Sandboxes outlive the daemon by design and their workspaces are binds of
+    /// this volume, so it stays while the registry knows any sandbox (<paramref name="sandboxesKnown"/>:
+    /// running, lost, pooled, or a `hutch run`'s), or while it holds a kept workspace or a checkpoint
+    /// (unmounted, those would vanish from the data dir until the next start). The next start (or
+    /// `hutch run`) mounts it again. Returns why it stays mounted, or null.
+    /// </summary>
+    public string? ReleaseVolume(int sandboxesKnown)
+    {
+        if (Volume.Image is null)
+        {
+            return null; // Not Hutch's mount: the host's own file system, left as it is.
+        }
+        if (sandboxesKnown > 0)
+        {
+            return $"{sandboxesKnown} sandboxes still use it";
+        }
+        var checkpoints = Path.Join(_paths.Workspaces, ".checkpoints");
+        var left = Directory.EnumerateFileSystemEntries(_paths.Workspaces).Where(e => e != checkpoints)
+            .Concat(Directory.Exists(checkpoints) ? Directory.EnumerateFileSystemEntries(checkpoints) : []).FirstOrDefault();
+        if (left is not null)
+        {
+            return $"it holds {left} (a kept workspace: move it out, then `umount {_paths.Workspaces}`)";
+        }
+        try
+        {
+            Volume.Unmount();
+            return null;
+        }
+        catch (IOException e)
+        {
+            return e.Message; // Busy (a shell of the host inside it, say): it stays, as it was.
+        }
+    }
+
     public static void Chown(string path, int id) => Hutch.Linux.FileOwner.Change(path, id, id);
 
     /// <summary>Deletes a directory of the data dir whatever a sandbox built in it (any depth, never through a symlink).</summary>
