@@ -9,6 +9,7 @@ namespace Hutch.Daemon.Registry;
 /// <param name="ExpiresAt">The wall-clock time the TTL ended at when it was set (shown; <paramref name="Deadline"/> decides).</param>
 /// <param name="Deadline">When the TTL ends on the boot clock; null for no TTL (or a row from before deadlines, which ExpiresAt decides).</param>
 /// <param name="Labels">The caller's labels; null for none.</param>
+/// <param name="HostWorkspaceOwner">"uid:gid" of who lent <paramref name="HostWorkspace"/>: what the sandbox made there is theirs after it.</param>
 public sealed record SandboxRecord(
     string Id,
     string? Name,
@@ -23,7 +24,8 @@ public sealed record SandboxRecord(
     string? HostWorkspace,
     string Owner,
     TtlDeadline? Deadline = null,
-    Dictionary<string, string>? Labels = null)
+    Dictionary<string, string>? Labels = null,
+    string? HostWorkspaceOwner = null)
 {
     /// <summary>Whether the TTL has ended: on the boot clock, or by the wall clock for a row written before deadlines.</summary>
     public bool HasExpired(DateTimeOffset now) => Deadline is { } d ? d.HasPassed : ExpiresAt is { } e && e <= now;

@@ -60,6 +60,7 @@ public sealed class SandboxRegistry
         AddColumn(db, "expires_boot");
         AddColumn(db, "labels");
         AddColumn(db, "deleted_reason");
+        AddColumn(db, "host_workspace_owner");
     }
 
     /// <summary>Why the reaper deleted a sandbox, kept on its row so a later request hears "expired", not "not found".</summary>
@@ -111,14 +112,14 @@ public sealed class SandboxRegistry
             try
             {
                 using var insert = Command(db, tx, """
-                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner, labels)
-                    VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner, $labels)
+                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner, labels, host_workspace_owner)
+                    VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner, $labels, $wsOwner)
                     """,
                     ("$id", row.Id), ("$name", row.Name), ("$state", row.State), ("$created", Format(row.CreatedAt)),
                     ("$expires", row.ExpiresAt is { } e ? Format(e) : null), ("$deadline", row.Deadline?.ToString()), ("$user", row.User), ("$cwd", row.Cwd),
                     ("$env", JsonSerializer.Serialize(row.Env, RegistryJsonContext.Default.DictionaryStringString)),
                     ("$limits", JsonSerializer.Serialize(row.Limits, RegistryJsonContext.Default.SandboxLimits)),
-                    ("$base", row.HostIdBase), ("$ws", row.HostWorkspace), ("$owner", row.Owner), ("$labels", LabelsJson(row.Labels)));
+                    ("$base", row.HostIdBase), ("$ws", row.HostWorkspace), ("$owner", row.Owner), ("$labels", LabelsJson(row.Labels)), ("$wsOwner", row.HostWorkspaceOwner));
                 insert.ExecuteNonQuery();
                 tx.Commit();
                 return row;
@@ -359,7 +360,8 @@ public sealed class SandboxRegistry
                 Text("host_workspace"),
                 Text("owner")!,
                 TtlDeadline.Parse(Text("expires_boot")),
-                Text("labels") is { } labels ? JsonSerializer.Deserialize(labels, RegistryJsonContext.Default.DictionaryStringString) : null));
+                Text("labels") is { } labels ? JsonSerializer.Deserialize(labels, RegistryJsonContext.Default.DictionaryStringString) : null,
+                Text("host_workspace_owner")));
         }
         return rows;
     }

@@ -55,7 +55,8 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
             }
             return await StartNewAsync(new SandboxRecord(
                 SandboxIds.New(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
-                user, cwd, env, limits, 0, hostWorkspace, directory.Owner, ttl is { } d ? TtlDeadline.After(d) : null, labels), cancellationToken).ConfigureAwait(false);
+                user, cwd, env, limits, 0, hostWorkspace, directory.Owner, ttl is { } d ? TtlDeadline.After(d) : null, labels,
+                hostWorkspace is null ? null : SandboxStorage.Caller()), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not HutchException && DiskFull.Caused(e))
         {

@@ -143,8 +143,10 @@ public sealed class SandboxStorage
         DeleteTree(_paths.SandboxDir(record.Id));
         if (record.HostWorkspace is not null)
         {
-            // A caller's directory is never deleted; it goes back to the host's root, which lent it.
-            Chown(record.HostWorkspace, 0);
+            // A caller's directory is never deleted; it, and what the sandbox made in it (owned by ids
+            // of the sandbox's range, which mean nothing on the host), go to whoever lent it.
+            var (uid, gid) = ParseOwner(record.HostWorkspaceOwner);
+            Hutch.Linux.FileOwner.GiveBack(record.HostWorkspace, record.HostIdBase, SandboxSpec.IdRangeSize, uid, gid);
         }
         else if (!keepWorkspace)
         {
@@ -192,6 +194,25 @@ public sealed class SandboxStorage
             return e.Message; // Busy (a shell of the host inside it, say): it stays, as it was.
         }
     }
+
+    /// <summary>
+    /// Who runs this engine in-process, as "uid:gid": the user behind sudo (SUDO_UID, SUDO_GID) when
+    /// root runs it through sudo, else this process's real ids.
+    /// </summary>
+    public static string Caller()
+    {
+        var (uid, gid) = Hutch.Linux.FileOwner.Current;
+        if (uid == 0 && int.TryParse(Environment.GetEnvironmentVariable("SUDO_UID"), out var sudoUid) && sudoUid >= 0)
+        {
+            uid = sudoUid;
+            gid = int.TryParse(Environment.GetEnvironmentVariable("SUDO_GID"), out var sudoGid) && sudoGid >= 0 ? sudoGid : sudoUid;
+        }
+        return $"{uid}:{gid}";
+    }
+
+    /// <summary>"uid:gid" as <see cref="Caller"/> wrote it; root's for a row from before it was kept (what a delete gave then).</summary>
+    private static (int Uid, int Gid) ParseOwner(string? owner) =>
+        owner?.Split(':') is [var u, var g] && int.TryParse(u, out var uid) && int.TryParse(g, out var gid) ? (uid, gid) : (0, 0);
 
     public static void Chown(string path, int id) => Hutch.Linux.FileOwner.Change(path, id, id);
 
