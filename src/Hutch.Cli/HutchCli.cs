@@ -15,7 +15,14 @@ namespace Hutch.Cli;
 /// </summary>
 internal static class HutchCli
 {
-    public static RootCommand BuildRoot(CliConsole console) => new("Hutch: isolated Linux sandboxes for AI agents.")
+    public static RootCommand BuildRoot(CliConsole console)
+    {
+        var root = Commands(console);
+        Connection.AddOptionsTo(root);
+        return root;
+    }
+
+    private static RootCommand Commands(CliConsole console) => new("Hutch: isolated Linux sandboxes for AI agents.")
     {
         ServeCommand.Create(console),
         CreateCommand.Create(console),
@@ -23,6 +30,7 @@ internal static class HutchCli
         InfoCommand.Create(console),
         EventsCommand.Create(console),
         RemoveCommand.Create(console),
+        TtlCommand.Create(console),
         ExecCommand.Create(console),
         RunCommand.Create(console),
         ShellCommand.Create(console),

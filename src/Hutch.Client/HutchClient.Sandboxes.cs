@@ -2,7 +2,7 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Client;
 
-// Health and the sandbox lifecycle: GET /v1/health, POST/GET/DELETE /v1/sandboxes[/{idOrName}].
+// Health and the sandbox lifecycle: GET /v1/health, POST/GET/PATCH/DELETE /v1/sandboxes[/{idOrName}].
 public sealed partial class HutchClient
 {
     /// <summary>Asks the daemon whether it is up (<c>GET /v1/health</c>).</summary>
@@ -39,6 +39,31 @@ public sealed partial class HutchClient
         var list = await SendForJsonAsync(NewRequest(HttpMethod.Get, "v1/sandboxes"), Json.SandboxList, cancellationToken).ConfigureAwait(false);
         return list.Sandboxes ?? [];
     }
+
+    /// <summary>Lists the sandboxes that carry every one of <paramref name="labels"/> (<c>GET /v1/sandboxes?label=k=v</c>).</summary>
+    /// <param name="labels">Labels a sandbox must have, with these values.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <exception cref="HutchApiException">Code <c>invalid_label</c> for a key that no label can have.</exception>
+    public async Task<IReadOnlyList<SandboxInfo>> ListSandboxesAsync(IEnumerable<KeyValuePair<string, string>> labels, CancellationToken cancellationToken = default)
+    {
+        var query = string.Join('&', labels.Select(l => "label=" + Uri.EscapeDataString(l.Key + "=" + l.Value)));
+        var path = query.Length == 0 ? "v1/sandboxes" : "v1/sandboxes?" + query;
+        var list = await SendForJsonAsync(NewRequest(HttpMethod.Get, path), Json.SandboxList, cancellationToken).ConfigureAwait(false);
+        return list.Sandboxes ?? [];
+    }
+
+    /// <summary>
+    /// Gives a sandbox a new TTL counted from now (<c>PATCH /v1/sandboxes/{idOrName}</c>): extends
+    /// it, shortens it, or sets one on a sandbox that had none.
+    /// </summary>
+    /// <param name="idOrName">The sandbox's id or name.</param>
+    /// <param name="ttl">The new TTL, whole seconds from 1 s to 30 days.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The sandbox with its new <see cref="SandboxInfo.ExpiresAt"/>.</returns>
+    /// <exception cref="HutchApiException">Code <c>sandbox_expired</c> when its TTL has ended already, <c>invalid_ttl</c> out of range.</exception>
+    public Task<SandboxInfo> SetTtlAsync(string idOrName, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        SendForJsonAsync(NewRequest(HttpMethod.Patch, SandboxPath(idOrName), new UpdateSandboxRequest((long)Math.Ceiling(ttl.TotalSeconds)), Json.UpdateSandboxRequest),
+            Json.SandboxInfo, cancellationToken);
 
     /// <summary>
     /// Deletes a sandbox (<c>DELETE /v1/sandboxes/{idOrName}</c>): kills its processes and removes its

@@ -19,27 +19,53 @@ public sealed record HutchEndpoint(Uri BaseAddress, string? ApiKey, string DataD
     public const string DefaultDataDir = "/var/lib/hutch";
 
     /// <summary>
+    /// Where <see cref="BaseAddress"/> came from: "--url" (given by the caller), "HUTCH_URL",
+    /// "daemon.json" or "default" (a guess). A URL the caller gave (the first two) that does not
+    /// answer is an error naming it, never a reason to try somewhere else.
+    /// </summary>
+    public string Source { get; init; } = "default";
+
+    /// <summary>Whether the caller named this URL (an argument or HUTCH_URL) rather than Hutch finding it.</summary>
+    public bool IsExplicit => Source is "--url" or "HUTCH_URL";
+
+    /// <summary>
     /// Finds the daemon the way the <c>hutch</c> CLI does. URL: env HUTCH_URL, else the <c>url</c> of
     /// <c>daemon.json</c> in the data directory (written by a running daemon), else <see cref="DefaultUrl"/>.
     /// Key: env HUTCH_API_KEY, else the first line of the data directory's <c>api-key</c> file.
     /// Data directory: <paramref name="dataDir"/>, else env HUTCH_DATA_DIR, else <see cref="DefaultDataDir"/>.
     /// </summary>
     /// <param name="dataDir">The data directory to look in; null for the environment's.</param>
-    public static HutchEndpoint Discover(string? dataDir = null) => Discover(dataDir, Environment.GetEnvironmentVariable, PidIsAlive);
+    public static HutchEndpoint Discover(string? dataDir = null) => Discover(dataDir, null, null, Environment.GetEnvironmentVariable, PidIsAlive);
+
+    /// <summary>
+    /// As <see cref="Discover(string?)"/>, with what the caller gave first: <paramref name="url"/>
+    /// before HUTCH_URL and daemon.json, <paramref name="apiKey"/> before HUTCH_API_KEY and the key file.
+    /// A URL given without a key (here or in HUTCH_URL) takes the data directory's key file, so a
+    /// daemon on this host is reached with its own key.
+    /// </summary>
+    /// <param name="url">The daemon's URL, or null to find it.</param>
+    /// <param name="apiKey">The bearer key, or null to find it.</param>
+    /// <param name="dataDir">The data directory to look in; null for the environment's.</param>
+    public static HutchEndpoint Discover(string? url, string? apiKey, string? dataDir) =>
+        Discover(dataDir, url, apiKey, Environment.GetEnvironmentVariable, PidIsAlive);
 
     // Kept in step with Hutch.Daemon's HutchOptions (DataDir, Url, ApiKeyFile, DaemonInfoFile) by hand: the SDK must not depend on the daemon.
-    internal static HutchEndpoint Discover(string? dataDir, Func<string, string?> getEnv, Func<int, bool> pidIsAlive)
+    internal static HutchEndpoint Discover(string? dataDir, string? url, string? apiKey, Func<string, string?> getEnv, Func<int, bool> pidIsAlive)
     {
         dataDir ??= NonEmpty(getEnv("HUTCH_DATA_DIR")) ?? DefaultDataDir;
-        var key = NonEmpty(getEnv("HUTCH_API_KEY")) ?? ReadKeyFile(Path.Join(dataDir, "api-key"));
+        var key = NonEmpty(apiKey) ?? NonEmpty(getEnv("HUTCH_API_KEY")) ?? ReadKeyFile(Path.Join(dataDir, "api-key"));
 
+        if (NonEmpty(url) is { } given)
+        {
+            return new HutchEndpoint(ParseUrl(given, "--url"), key, dataDir, Advertised: true) { Source = "--url" };
+        }
         if (NonEmpty(getEnv("HUTCH_URL")) is { } envUrl)
         {
-            return new HutchEndpoint(ParseUrl(envUrl, "HUTCH_URL"), key, dataDir, Advertised: true);
+            return new HutchEndpoint(ParseUrl(envUrl, "HUTCH_URL"), key, dataDir, Advertised: true) { Source = "HUTCH_URL" };
         }
         if (ReadDaemonInfo(Path.Join(dataDir, "daemon.json")) is { } info && (info.Pid is not { } pid || pidIsAlive(pid)))
         {
-            return new HutchEndpoint(ParseUrl(info.Url, "daemon.json"), key, dataDir, Advertised: true);
+            return new HutchEndpoint(ParseUrl(info.Url, "daemon.json"), key, dataDir, Advertised: true) { Source = "daemon.json" };
         }
         return new HutchEndpoint(ParseUrl(DefaultUrl, "default"), key, dataDir, Advertised: false);
     }
@@ -51,7 +77,7 @@ public sealed record HutchEndpoint(Uri BaseAddress, string? ApiKey, string DataD
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
             throw new HutchApiException(Hutch.Protocol.Api.ErrorCodes.InvalidRequest, 0,
-                $"The daemon URL '{url}' (from {source}) is not an absolute http:// or https:// URL; set HUTCH_URL to one such as {DefaultUrl}.");
+                $"The daemon URL '{url}' (from {source}) is not an absolute http:// or https:// URL; give one such as {DefaultUrl}.");
         }
         return uri;
     }

@@ -49,4 +49,7 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Information, "sandbox {SandboxId}: a retried delete removed what was left")]
     public static partial void DeleteRetried(ILogger logger, string sandboxId);
+
+    [LoggerMessage(16, LogLevel.Information, "stop: the workspaces' volume stays mounted at {Directory}: {Reason}")]
+    public static partial void VolumeKept(ILogger logger, string directory, string reason);
 }

@@ -27,10 +27,12 @@ public sealed class SandboxEngine : ISandboxEngine
     private readonly Adoption _adoption;
     private readonly WarmPool _pool;
     private DataDirLock? _lock;
+    private readonly ILogger _log;
     private int _disposed;
 
     private SandboxEngine(HutchOptions options, string owner, TimeProvider time, ILogger log)
     {
+        _log = log;
         var paths = new SandboxPaths(options.DataDir);
         Storage = SandboxStorage.Prepare(options, paths);
         HostSetup.InstallAgent(options, paths);
@@ -123,6 +125,9 @@ public sealed class SandboxEngine : ISandboxEngine
 
     public Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken = default) => Task.FromResult(Sandboxes.List());
 
+    /// <summary>Gives the sandbox a new TTL counted from now.</summary>
+    public SandboxInfo SetTtl(string idOrName, long ttlSeconds) => Sandboxes.SetTtl(idOrName, ttlSeconds);
+
     public Task DeleteAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default) =>
         Sandboxes.DeleteAsync(idOrName, keepWorkspace, cancellationToken);
 
@@ -161,6 +166,16 @@ public sealed class SandboxEngine : ISandboxEngine
         foreach (var live in Directory.Connected)
         {
             await Directory.DisconnectAsync(live.Record.Id).ConfigureAwait(false);
+        }
+        if (Directory.Owner == "daemon")
+        {
+            // A daemon that stops leaves no mount behind it that nothing uses. (A `hutch run` keeps
+            // it: mounting it again at each run would cost every run, and a daemon is the one that stops for good.)
+            var known = Directory.Registry.ListLive().Count + Directory.Registry.ListPooled().Count;
+            if (Storage.ReleaseVolume(known) is { } why)
+            {
+                Log.VolumeKept(_log, Storage.Volume.Directory, why);
+            }
         }
         _stopping.Dispose();
         _lock?.Dispose(); // last: the next daemon may start once this one has let go of everything

@@ -30,7 +30,7 @@ internal static class CheckpointCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var checkpoint = await client.CreateCheckpointAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(name), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -54,7 +54,7 @@ internal static class CheckpointCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var checkpoints = await client.ListCheckpointsAsync(parse.GetRequiredValue(id), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -89,7 +89,7 @@ internal static class CheckpointCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var checkpoint = parse.GetRequiredValue(name);
             await client.DeleteCheckpointAsync(parse.GetRequiredValue(id), checkpoint, cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))

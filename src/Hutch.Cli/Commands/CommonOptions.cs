@@ -46,6 +46,28 @@ internal static class CommonOptions
         return env;
     }
 
+    /// <summary><c>--label K=V</c>, repeatable; a value without '=' is a usage error.</summary>
+    public static Option<string[]> Labels(string description)
+    {
+        var option = new Option<string[]>("--label")
+        {
+            Description = description + " (K=V, repeatable)",
+            HelpName = "K=V",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens)
+            {
+                if (token.Value.IndexOf('=') <= 0)
+                {
+                    result.AddError($"--label '{token.Value}' is not K=V: write it as key=value, e.g. --label team=search.");
+                }
+            }
+        });
+        return option;
+    }
+
     public static Option<double?> Timeout() => new("--timeout")
     {
         Description = "Kill the command and its children after this many seconds (exit status 124)",
@@ -98,7 +120,13 @@ internal sealed class CreateOptions
     public Option<long?> IoWriteBps { get; } = new("--io-write-bps") { Description = "Most bytes per second written to the workspace disk", HelpName = "BYTES" };
     public Option<long?> IoReadIops { get; } = new("--io-read-iops") { Description = "Most read operations per second on the workspace disk", HelpName = "N" };
     public Option<long?> IoWriteIops { get; } = new("--io-write-iops") { Description = "Most write operations per second on the workspace disk", HelpName = "N" };
-    public Option<long?> Ttl { get; } = new("--ttl") { Description = "Delete the sandbox by itself after this many seconds", HelpName = "SECONDS" };
+    public Option<long?> Ttl { get; } = new("--ttl")
+    {
+        Description = "Delete the sandbox by itself after this long: seconds, or 30m, 2h, 1d (1 s to 30 days; leave it out for never)",
+        HelpName = "DURATION",
+        CustomParser = result => Durations.Parse(result, "--ttl"),
+    };
+    public Option<string[]> Labels { get; } = CommonOptions.Labels("Label the sandbox, to find it with `hutch ls --label`");
     public Option<string?> User { get; } = new("--user") { Description = "Run commands as 'user' (uid 1000, default) or 'root' (uid 0, no capabilities)" };
 
     public CreateOptions()
@@ -122,6 +150,7 @@ internal sealed class CreateOptions
         command.Add(IoReadIops);
         command.Add(IoWriteIops);
         command.Add(Ttl);
+        command.Add(Labels);
         command.Add(User);
     }
 
@@ -136,6 +165,7 @@ internal sealed class CreateOptions
             Cwd: parse.GetValue(Cwd),
             Limits: limits == new SandboxLimits() ? null : limits,
             TtlSeconds: parse.GetValue(Ttl),
-            User: parse.GetValue(User));
+            User: parse.GetValue(User),
+            Labels: CommonOptions.ToEnv(parse.GetValue(Labels)));
     }
 }

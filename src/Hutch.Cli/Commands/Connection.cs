@@ -1,9 +1,55 @@
+using System.CommandLine;
 using Hutch.Client;
 
 namespace Hutch.Cli.Commands;
 
-/// <summary>How the commands that need a daemon find it: HUTCH_URL / daemon.json / default, key from HUTCH_API_KEY / api-key.</summary>
+/// <summary>
+/// How the commands that need a daemon find it: <c>--url</c>, else HUTCH_URL, else the data dir's
+/// daemon.json, else the default; the key from <c>--api-key</c>, else HUTCH_API_KEY, else the data
+/// dir's api-key file (so a URL alone reaches a daemon of this host with its own key).
+/// </summary>
 internal static class Connection
 {
-    public static HutchClient Connect() => HutchClient.FromEnvironment();
+    public const string UrlName = "--url", ApiKeyName = "--api-key";
+
+    /// <summary>The commands that run a daemon or only look at the host, not talk to one.</summary>
+    private static readonly HashSet<string> NotClients = ["serve", "doctor"];
+
+    /// <summary>
+    /// Gives every client command its own <c>--url</c> and <c>--api-key</c> (an option belongs to one
+    /// command, and `serve` has a <c>--url</c> of its own: where to listen).
+    /// </summary>
+    public static void AddOptionsTo(Command root)
+    {
+        foreach (var command in root.Subcommands)
+        {
+            if (NotClients.Contains(command.Name))
+            {
+                continue;
+            }
+            if (command.Action is not null)
+            {
+                command.Add(new Option<string?>(UrlName)
+                {
+                    Description = "The daemon's URL (default: HUTCH_URL, else the running daemon's, else http://127.0.0.1:7311)",
+                    HelpName = "URL",
+                });
+                command.Add(new Option<string?>(ApiKeyName)
+                {
+                    Description = "The daemon's API key (default: HUTCH_API_KEY, else the data dir's api-key file)",
+                    HelpName = "KEY",
+                });
+            }
+            AddOptionsTo(command);
+        }
+    }
+
+    /// <summary>Where the daemon is for this command line.</summary>
+    public static HutchEndpoint Endpoint(ParseResult parse) =>
+        HutchEndpoint.Discover(Value(parse, UrlName), Value(parse, ApiKeyName), dataDir: null);
+
+    public static HutchClient Connect(ParseResult parse) => HutchClient.FromEndpoint(Endpoint(parse));
+
+    private static string? Value(ParseResult parse, string name) =>
+        parse.CommandResult.Command.Options.Any(o => o.Name == name) ? parse.GetValue<string?>(name) : null;
 }

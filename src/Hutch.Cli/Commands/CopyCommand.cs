@@ -46,7 +46,7 @@ internal static class CopyCommand
         {
             var from = CopyEndpoint.Parse(parse.GetRequiredValue(source));
             var to = CopyEndpoint.Parse(parse.GetRequiredValue(destination));
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             if (to.IsRemote)
             {
                 await CopyInAsync(client, from, to, cancellationToken).ConfigureAwait(false);

@@ -15,7 +15,7 @@ internal static class CreateCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var info = await client.CreateSandboxAsync(create.ToRequest(parse), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {

@@ -15,7 +15,7 @@ internal static class DiffCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var diff = await client.DiffAsync(parse.GetRequiredValue(id), parse.GetValue(since), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {

@@ -45,7 +45,7 @@ internal static class ExecCommand
                 // hutch going away (Ctrl-C, SIGTERM, `| head` closing, a crash) disconnects; by default
                 // that kills the command's tree, as ending a local command's terminal would.
                 KillOnDisconnect: !parse.GetValue(keepRunning));
-            var run = RunAsync(console, parse.GetRequiredValue(id), request, stdinMode, io.Cap(parse), parse.GetValue(json), cancellationToken);
+            var run = RunAsync(console, parse, parse.GetRequiredValue(id), request, stdinMode, io.Cap(parse), parse.GetValue(json), cancellationToken);
             try
             {
                 // A signal ends hutch now, whatever it waits on (a write to a reader that does not read, a
@@ -61,11 +61,11 @@ internal static class ExecCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(CliConsole console, string sandbox, ExecRequest request, StdinMode stdinMode, OutputCap cap, bool json,
+    private static async Task<int> RunAsync(CliConsole console, ParseResult parse, string sandbox, ExecRequest request, StdinMode stdinMode, OutputCap cap, bool json,
         CancellationToken cancellationToken)
     {
         request = request with { StdinBase64 = await Stdin.ReadAsync(console, stdinMode, cancellationToken).ConfigureAwait(false) };
-        using var client = Connection.Connect();
+        using var client = Connection.Connect(parse);
         ExecEnd end;
         if (json)
         {

@@ -26,7 +26,7 @@ internal static class ExportCommand
 
         command.SetAction((parse, cancellationToken) => LocalFiles.GuardAsync(async () =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             await using var archive = new RemoteStream(await client.ExportAsync(parse.GetRequiredValue(id), parse.GetValue(path) ?? "",
                 cancellationToken: cancellationToken).ConfigureAwait(false));
             if (parse.GetValue(output) is { } file and not "-")

@@ -46,7 +46,7 @@ internal static class FsCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var list = await client.ListFilesAsync(parse.GetRequiredValue(id), parse.GetValue(path) ?? "", parse.GetValue(recursive),
                 hidden: parse.GetValue(all), cancellationToken: cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -95,7 +95,7 @@ internal static class FsCommand
 
         command.SetAction((parse, cancellationToken) => LocalFiles.GuardAsync(async () =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var sandbox = parse.GetRequiredValue(id);
             if (parse.GetValue(json))
             {
@@ -121,7 +121,7 @@ internal static class FsCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var entry = await client.StatAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(path), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -179,7 +179,7 @@ internal static class FsCommand
         command.SetAction((parse, cancellationToken) => LocalFiles.GuardAsync(async () =>
         {
             await using var stdin = LocalFiles.OpenInput(console, null, "hutch fs write ID PATH < file");
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var written = await client.UploadAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(path), stdin, parse.GetValue(mode),
                 cancellationToken: cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -208,7 +208,7 @@ internal static class FsCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var entry = await client.MakeDirectoryAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(path), parse.GetValue(parents), cancellationToken)
                 .ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -232,7 +232,7 @@ internal static class FsCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var target = parse.GetRequiredValue(path);
             var deleted = true;
             try
@@ -275,7 +275,7 @@ internal static class FsCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var entry = await client.MoveAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(from), parse.GetRequiredValue(to), parse.GetValue(force),
                 cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))

@@ -25,7 +25,7 @@ internal static class ImportCommand
         command.SetAction((parse, cancellationToken) => LocalFiles.GuardAsync(async () =>
         {
             await using var input = LocalFiles.OpenInput(console, parse.GetRequiredValue(archive), "tar -c . | hutch import ID -");
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var result = await client.ImportAsync(parse.GetRequiredValue(id), parse.GetValue(directory) ?? "", input, !parse.GetValue(noBaseline),
                 cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))

@@ -17,7 +17,7 @@ internal static class InfoCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var info = await client.GetSandboxAsync(parse.GetRequiredValue(id), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -44,6 +44,10 @@ internal static class InfoCommand
         Line("expires", s.ExpiresAt is { } e ? $"{Format.Instant(e)} ({Format.Relative(e, now)})" : "never");
         Line("user", s.User);
         Line("cwd", s.Cwd);
+        if (s.Labels is { Count: > 0 } labels)
+        {
+            Line("labels", string.Join(", ", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));
+        }
         var l = s.Limits;
         Line("limits", string.Join(", ",
             $"memory {(l.MemoryMiB is { } m ? $"{m} MiB" : "default")}",

@@ -10,13 +10,14 @@ internal static class ListCommand
     public static Command Create(CliConsole console)
     {
         var json = CommonOptions.Json();
-        var command = new Command("ls", "List sandboxes") { json };
+        var labels = CommonOptions.Labels("Only sandboxes with this label");
+        var command = new Command("ls", "List sandboxes") { json, labels };
         command.Aliases.Add("list");
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
-            var sandboxes = await client.ListSandboxesAsync(cancellationToken).ConfigureAwait(false);
+            using var client = Connection.Connect(parse);
+            var sandboxes = await client.ListSandboxesAsync(CommonOptions.ToEnv(parse.GetValue(labels)) ?? [], cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
                 JsonOutput.Write(console.Out, new SandboxList([.. sandboxes]), JsonOutput.Context.SandboxList);

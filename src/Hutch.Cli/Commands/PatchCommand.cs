@@ -31,7 +31,7 @@ internal static class PatchCommand
             {
                 patch = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
             }
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var result = await client.ApplyPatchAsync(parse.GetRequiredValue(id), patch, cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {

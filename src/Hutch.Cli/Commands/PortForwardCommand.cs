@@ -56,7 +56,7 @@ internal static class PortForwardCommand
             var sandbox = parse.GetRequiredValue(id);
             var remotePort = parse.GetValue(port);
             var local = new IPEndPoint(IPAddress.Parse(parse.GetRequiredValue(address)), parse.GetValue(localPort) ?? remotePort);
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             // A typo in the id fails now, not at the first connection.
             await client.GetSandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             using var forwarder = PortForwarder.Listen(client, sandbox, remotePort, local, console);

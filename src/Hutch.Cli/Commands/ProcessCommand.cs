@@ -46,7 +46,7 @@ internal static class ProcessCommand
         CommonOptions.RequireOneCommand(command, argv, shell, "hutch proc start ID -- npm run dev");
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var process = await client.StartProcessAsync(parse.GetRequiredValue(id), new StartProcessRequest(
                 Argv: parse.GetValue(argv) is { Length: > 0 } a ? a : null,
                 Command: parse.GetValue(shell),
@@ -69,7 +69,7 @@ internal static class ProcessCommand
         command.Aliases.Add("list");
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var processes = await client.ListProcessesAsync(parse.GetRequiredValue(id), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -104,7 +104,7 @@ internal static class ProcessCommand
         var command = new Command("logs", "Print a process's output (stdout to stdout, stderr to stderr)") { id, process, follow, cursor };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             await using var stdout = console.OpenStdout();
             await using var stderr = console.OpenStderr();
             int? exit = null;
@@ -155,7 +155,7 @@ internal static class ProcessCommand
         });
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var seconds = parse.GetValue(timeout);
             var deadline = seconds is { } s ? DateTimeOffset.UtcNow + TimeSpan.FromSeconds(s) : DateTimeOffset.MaxValue;
             ProcessInfo info;
@@ -183,7 +183,7 @@ internal static class ProcessCommand
         var command = new Command("kill", "Stop a process's whole tree: SIGTERM, then SIGKILL after the grace") { id, process, signal, grace, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var info = await client.KillProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process),
                 new KillRequest(parse.GetValue(signal), parse.GetValue(grace)), cancellationToken).ConfigureAwait(false);
             Print(console, info, parse.GetValue(json), p => $"{p.Id} {p.State} {p.Signal ?? p.ExitCode?.ToString(CultureInfo.InvariantCulture)}");
@@ -200,7 +200,7 @@ internal static class ProcessCommand
         var command = new Command("signal", "Send a signal to a process's whole tree") { id, process, signal };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             await client.SignalProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process), parse.GetRequiredValue(signal), cancellationToken).ConfigureAwait(false);
             return ExitCodes.Success;
         });
@@ -214,7 +214,7 @@ internal static class ProcessCommand
         var command = new Command("rm", "Remove an ended process and its log") { id, process };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             await client.DeleteProcessAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(process), cancellationToken).ConfigureAwait(false);
             console.Out.WriteLine(parse.GetRequiredValue(process));
             return ExitCodes.Success;

@@ -17,7 +17,7 @@ internal static class RemoveCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var deleted = new List<string>();
             var failed = new List<(string Id, HutchApiException Error)>();
             foreach (var id in parse.GetRequiredValue(ids))

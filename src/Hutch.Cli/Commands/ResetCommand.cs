@@ -18,7 +18,7 @@ internal static class ResetCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var undone = await client.ResetAsync(parse.GetRequiredValue(id), parse.GetValue(to), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {

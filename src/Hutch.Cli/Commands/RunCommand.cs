@@ -53,7 +53,8 @@ internal static class RunCommand
                 MaxOutputBytes: parse.GetValue(io.MaxOutput),
                 KillOnDisconnect: true);
 
-            await using var engine = await EngineChooser.OpenAsync(needInProcess: hostWorkspace is not null, cancellationToken).ConfigureAwait(false);
+            await using var engine = await EngineChooser.OpenAsync(needInProcess: hostWorkspace is not null,
+                parse.GetValue<string?>(Connection.UrlName), parse.GetValue<string?>(Connection.ApiKeyName), cancellationToken).ConfigureAwait(false);
             var code = await RunAsync(console, engine, create.ToRequest(parse), hostWorkspace, exec, stdin,
                 parse.GetValue(keep), parse.GetValue(json), io.Cap(parse), cancellationToken).ConfigureAwait(false);
             Stdin.ReportUnread(console, stdinMode);

@@ -44,7 +44,7 @@ internal static class ServiceCommand
         {
             var sandbox = parse.GetRequiredValue(id);
             var service = parse.GetRequiredValue(name);
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var info = await client.CreateServiceAsync(sandbox, new CreateServiceRequest(service,
                 Argv: parse.GetValue(argv) is { Length: > 0 } a ? a : null,
                 Command: parse.GetValue(shell),
@@ -114,7 +114,7 @@ internal static class ServiceCommand
         command.Aliases.Add("list");
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var services = await client.ListServicesAsync(parse.GetRequiredValue(id), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -141,7 +141,7 @@ internal static class ServiceCommand
         var command = new Command("status", "Show a service's state, stop reason, exit code and last probe error (exit 1 when it failed)") { id, name, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var info = await client.GetServiceAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(name), cancellationToken).ConfigureAwait(false);
             Print(console, info, parse.GetValue(json));
             return ExitFor(info);
@@ -157,7 +157,7 @@ internal static class ServiceCommand
         var command = new Command("logs", "Print the last lines of a service's current run (follow with `hutch proc logs -f ID PROCESS`)") { id, name, tail };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var logs = await client.ServiceLogsAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(name), parse.GetValue(tail), cancellationToken).ConfigureAwait(false);
             console.Out.Write(logs.Stdout);
             console.Error.Write(logs.Stderr);
@@ -175,7 +175,7 @@ internal static class ServiceCommand
         var command = new Command("stop", "Stop a service: SIGTERM, then SIGKILL after the grace") { id, name, grace, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             Print(console, await client.StopServiceAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(name), new StopServiceRequest(parse.GetValue(grace)), cancellationToken).ConfigureAwait(false), parse.GetValue(json));
             return ExitCodes.Success;
         });
@@ -189,7 +189,7 @@ internal static class ServiceCommand
         var command = new Command("rm", "Stop a service if it runs and remove it with its logs") { id, name };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             await client.DeleteServiceAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(name), cancellationToken).ConfigureAwait(false);
             console.Out.WriteLine(parse.GetRequiredValue(name));
             return ExitCodes.Success;

@@ -32,7 +32,7 @@ internal static class SessionCommand
         var command = new Command("create", "Start a session and print its name") { id, name, cwd, env, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var session = await client.CreateSessionAsync(parse.GetRequiredValue(id),
                 new CreateSessionRequest(parse.GetValue(name), parse.GetValue(cwd), CommonOptions.ToEnv(parse.GetValue(env))), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -56,7 +56,7 @@ internal static class SessionCommand
         command.Aliases.Add("list");
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var sessions = await client.ListSessionsAsync(parse.GetRequiredValue(id), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
@@ -85,7 +85,7 @@ internal static class SessionCommand
         var command = new Command("exec", "Run a command line in a session: hutch session exec ID dev -- 'cd src && make'") { id, name, line, timeout, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var result = await client.SessionExecAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(name),
                 new SessionExecRequest(string.Join(' ', parse.GetRequiredValue(line)), CommonOptions.ToTimeoutMs(parse.GetValue(timeout))), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
@@ -109,7 +109,7 @@ internal static class SessionCommand
         var command = new Command("rm", "End a session: its shell and what it started are killed") { id, name };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             await client.DeleteSessionAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(name), cancellationToken).ConfigureAwait(false);
             console.Out.WriteLine(parse.GetRequiredValue(name));
             return ExitCodes.Success;

@@ -51,7 +51,7 @@ internal static class ShellCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var sandbox = parse.GetRequiredValue(id);
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var (cols, rows) = LocalSize();
             string shellId;
             if (parse.GetValue(attach) is { } existing)

@@ -28,7 +28,7 @@ internal static class SyncCommand
         var command = new Command("push", "Make the sandbox directory match LOCALDIR (minus excludes), and record the baseline for pull") { id, local, remote, excludes, preserve, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var sandbox = parse.GetRequiredValue(id);
             var sync = new SyncClient(new SandboxRemote(client, sandbox), sandbox);
             var options = new SyncOptions { Excludes = parse.GetValue(excludes) ?? [], Preserve = parse.GetValue(preserve) ?? [] };
@@ -67,7 +67,7 @@ internal static class SyncCommand
         var command = new Command("pull", "Merge the sandbox's changes since the last sync into LOCALDIR; conflicts keep both versions (exit 1)") { id, local, remote, excludes, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var client = Connection.Connect();
+            using var client = Connection.Connect(parse);
             var sandbox = parse.GetRequiredValue(id);
             var sync = new SyncClient(new SandboxRemote(client, sandbox), sandbox);
             var options = new SyncOptions { Excludes = parse.GetValue(excludes) ?? [] };

@@ -1,33 +1,49 @@
 using Hutch.Client;
 using Hutch.Daemon;
+using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Engines;
 
 /// <summary>
 /// Where `hutch run` puts its sandbox: in a running daemon when one answers quickly, else in this
 /// process. Nothing is probed when nothing says a daemon runs (no HUTCH_URL, no live daemon.json), so
-/// the common case starts without touching the network stack at all.
+/// the common case starts without touching the network stack at all. A URL the caller named
+/// (<c>--url</c>, HUTCH_URL) must answer: it is an error, never a silent switch to another engine.
 /// </summary>
 internal static class EngineChooser
 {
     /// <summary>How long a daemon gets to answer /v1/health before `run` works in-process instead.</summary>
     public static readonly TimeSpan HealthBudget = TimeSpan.FromMilliseconds(200);
 
-    public static async Task<ISandboxEngine> OpenAsync(bool needInProcess, CancellationToken cancellationToken)
+    /// <summary>How long a daemon the caller named gets: there is nothing to fall back to, so a busy one is waited for.</summary>
+    public static readonly TimeSpan ExplicitHealthBudget = TimeSpan.FromSeconds(5);
+
+    /// <param name="url">The caller's <c>--url</c>, if any.</param>
+    /// <param name="apiKey">The caller's <c>--api-key</c>, if any.</param>
+    public static async Task<ISandboxEngine> OpenAsync(bool needInProcess, string? url, string? apiKey, CancellationToken cancellationToken)
     {
         var options = new HutchOptions();
+        if (needInProcess && url is not null)
+        {
+            throw new CliException(ErrorCodes.InvalidRequest, "--workspace runs the sandbox in this process, not on a daemon: give --workspace or --url, not both", ExitCodes.Usage);
+        }
         if (!needInProcess)
         {
-            var endpoint = HutchEndpoint.Discover(options.DataDir);
-            if (endpoint.Advertised && await TryDaemonAsync(endpoint, cancellationToken).ConfigureAwait(false) is { } daemon)
+            var endpoint = HutchEndpoint.Discover(url, apiKey, options.DataDir);
+            if (endpoint.Advertised && await TryDaemonAsync(endpoint, endpoint.IsExplicit ? ExplicitHealthBudget : HealthBudget, cancellationToken).ConfigureAwait(false) is { } daemon)
             {
                 return daemon;
+            }
+            if (endpoint.IsExplicit)
+            {
+                throw new CliException(ClientErrorCodes.DaemonUnreachable,
+                    $"no Hutch daemon answers at {endpoint.BaseAddress} (from {endpoint.Source}) within {ExplicitHealthBudget.TotalSeconds:0} s: start it, fix {endpoint.Source}, or leave it out to run in this process");
             }
         }
         return await DaemonWiring.OpenInProcessEngineAsync(options, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<ISandboxEngine?> TryDaemonAsync(HutchEndpoint endpoint, CancellationToken cancellationToken)
+    private static async Task<ISandboxEngine?> TryDaemonAsync(HutchEndpoint endpoint, TimeSpan healthBudget, CancellationToken cancellationToken)
     {
         if (endpoint.ApiKey is null)
         {
@@ -38,7 +54,7 @@ internal static class EngineChooser
 
         var client = HutchClient.FromEndpoint(endpoint);
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        budget.CancelAfter(HealthBudget);
+        budget.CancelAfter(healthBudget);
         try
         {
             await client.HealthAsync(budget.Token).ConfigureAwait(false);

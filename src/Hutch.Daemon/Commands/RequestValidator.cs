@@ -87,13 +87,22 @@ public static partial class RequestValidator
         _ => throw new HutchException(ErrorCodes.InvalidUser, $"The user '{user}' is not known. Use \"user\" (uid 1000, the default) or \"root\" (uid 0 inside the sandbox)."),
     };
 
+    /// <summary>
+    /// A TTL given at create or in a PATCH. Left out means none; 0 is refused rather than read as
+    /// "never" (or "now"): a harness computing a TTL that came out 0 must hear so, not get a sandbox
+    /// that lives forever.
+    /// </summary>
     public static long? Ttl(long? ttlSeconds)
     {
-        if (ttlSeconds is null or 0)
+        if (ttlSeconds is null)
         {
             return null;
         }
-        Range("ttlSeconds", ttlSeconds.Value, 1, MaxTtlSeconds);
+        if (ttlSeconds is < 1 or > MaxTtlSeconds)
+        {
+            throw new HutchException(ErrorCodes.InvalidTtl,
+                $"ttlSeconds must be between 1 and {MaxTtlSeconds} (30 days); it was {ttlSeconds}. Leave it out for a sandbox without a TTL.");
+        }
         return ttlSeconds;
     }
 

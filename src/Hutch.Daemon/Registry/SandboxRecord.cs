@@ -8,6 +8,8 @@ namespace Hutch.Daemon.Registry;
 /// <param name="Owner">"daemon", or "run:PID" for a sandbox of an in-process `hutch run` that a daemon must leave alone.</param>
 /// <param name="ExpiresAt">The wall-clock time the TTL ended at when it was set (shown; <paramref name="Deadline"/> decides).</param>
 /// <param name="Deadline">When the TTL ends on the boot clock; null for no TTL (or a row from before deadlines, which ExpiresAt decides).</param>
+/// <param name="Labels">The caller's labels; null for none.</param>
+/// <param name="HostWorkspaceOwner">"uid:gid" of who lent <paramref name="HostWorkspace"/>: what the sandbox made there is theirs after it.</param>
 public sealed record SandboxRecord(
     string Id,
     string? Name,
@@ -21,7 +23,9 @@ public sealed record SandboxRecord(
     int HostIdBase,
     string? HostWorkspace,
     string Owner,
-    TtlDeadline? Deadline = null)
+    TtlDeadline? Deadline = null,
+    Dictionary<string, string>? Labels = null,
+    string? HostWorkspaceOwner = null)
 {
     /// <summary>Whether the TTL has ended: on the boot clock, or by the wall clock for a row written before deadlines.</summary>
     public bool HasExpired(DateTimeOffset now) => Deadline is { } d ? d.HasPassed : ExpiresAt is { } e && e <= now;

@@ -55,10 +55,22 @@ public sealed class SandboxRegistry
             );
             CREATE INDEX IF NOT EXISTS events_by_sandbox ON events(sandbox_id, seq);
             """);
-        // Added after the first release: a TTL's end on the boot clock ("bootid:ms").
-        if (Scalar(db, null, "SELECT COUNT(*) FROM pragma_table_info('sandboxes') WHERE name = 'expires_boot'") == 0)
+        // Added after the first release, so a registry.db of an older daemon gains them here: a TTL's
+        // end on the boot clock ("bootid:ms"), the caller's labels (JSON), why a row was deleted.
+        AddColumn(db, "expires_boot");
+        AddColumn(db, "labels");
+        AddColumn(db, "deleted_reason");
+        AddColumn(db, "host_workspace_owner");
+    }
+
+    /// <summary>Why the reaper deleted a sandbox, kept on its row so a later request hears "expired", not "not found".</summary>
+    public const string ExpiredReason = "expired";
+
+    private static void AddColumn(SqliteConnection db, string column)
+    {
+        if (Scalar(db, null, "SELECT COUNT(*) FROM pragma_table_info('sandboxes') WHERE name = $c", ("$c", column)) == 0)
         {
-            Execute(db, "ALTER TABLE sandboxes ADD COLUMN expires_boot TEXT");
+            Execute(db, $"ALTER TABLE sandboxes ADD COLUMN {column} TEXT");
         }
     }
 
@@ -100,14 +112,14 @@ public sealed class SandboxRegistry
             try
             {
                 using var insert = Command(db, tx, """
-                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner)
-                    VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner)
+                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner, labels, host_workspace_owner)
+                    VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner, $labels, $wsOwner)
                     """,
                     ("$id", row.Id), ("$name", row.Name), ("$state", row.State), ("$created", Format(row.CreatedAt)),
                     ("$expires", row.ExpiresAt is { } e ? Format(e) : null), ("$deadline", row.Deadline?.ToString()), ("$user", row.User), ("$cwd", row.Cwd),
                     ("$env", JsonSerializer.Serialize(row.Env, RegistryJsonContext.Default.DictionaryStringString)),
                     ("$limits", JsonSerializer.Serialize(row.Limits, RegistryJsonContext.Default.SandboxLimits)),
-                    ("$base", row.HostIdBase), ("$ws", row.HostWorkspace), ("$owner", row.Owner));
+                    ("$base", row.HostIdBase), ("$ws", row.HostWorkspace), ("$owner", row.Owner), ("$labels", LabelsJson(row.Labels)), ("$wsOwner", row.HostWorkspaceOwner));
                 insert.ExecuteNonQuery();
                 tx.Commit();
                 return row;
@@ -153,7 +165,8 @@ public sealed class SandboxRegistry
     /// Turns a pooled sandbox into the caller's: its name, env, cwd, creation time and expiry. Returns
     /// the new row, or throws name_taken (the unique index decides, even against another process).
     /// </summary>
-    public SandboxRecord Claim(SandboxRecord pooled, string? name, Dictionary<string, string> env, string cwd, DateTimeOffset createdAt, DateTimeOffset? expiresAt, TtlDeadline? deadline, int maxLive)
+    public SandboxRecord Claim(SandboxRecord pooled, string? name, Dictionary<string, string> env, Dictionary<string, string> labels, string cwd,
+        DateTimeOffset createdAt, DateTimeOffset? expiresAt, TtlDeadline? deadline, int maxLive)
     {
         using var db = Open();
         using var tx = db.BeginTransaction(System.Data.IsolationLevel.Serializable);
@@ -161,10 +174,10 @@ public sealed class SandboxRegistry
         try
         {
             using var cmd = Command(db, tx, """
-                UPDATE sandboxes SET name = $name, env = $env, cwd = $cwd, created_at = $created, expires_at = $expires, expires_boot = $deadline, state = 'running'
+                UPDATE sandboxes SET name = $name, env = $env, labels = $labels, cwd = $cwd, created_at = $created, expires_at = $expires, expires_boot = $deadline, state = 'running'
                 WHERE id = $id AND state = 'pooled'
                 """,
-                ("$name", name), ("$env", JsonSerializer.Serialize(env, RegistryJsonContext.Default.DictionaryStringString)), ("$cwd", cwd),
+                ("$name", name), ("$env", JsonSerializer.Serialize(env, RegistryJsonContext.Default.DictionaryStringString)), ("$labels", LabelsJson(labels)), ("$cwd", cwd),
                 ("$created", Format(createdAt)), ("$expires", expiresAt is { } e ? Format(e) : null), ("$deadline", deadline?.ToString()), ("$id", pooled.Id));
             if (cmd.ExecuteNonQuery() != 1)
             {
@@ -176,7 +189,7 @@ public sealed class SandboxRegistry
         {
             throw NameTaken(name);
         }
-        return pooled with { Name = name, Env = env, Cwd = cwd, CreatedAt = createdAt, ExpiresAt = expiresAt, Deadline = deadline, State = "running" };
+        return pooled with { Name = name, Env = env, Labels = labels, Cwd = cwd, CreatedAt = createdAt, ExpiresAt = expiresAt, Deadline = deadline, State = "running" };
     }
 
     public void SetState(string id, string state)
@@ -184,6 +197,30 @@ public sealed class SandboxRegistry
         using var db = Open();
         using var cmd = Command(db, null, "UPDATE sandboxes SET state = $s WHERE id = $id", ("$s", state), ("$id", id));
         cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Gives a sandbox that is not deleted a new TTL; false when it is deleted (or gone) already.</summary>
+    public bool SetExpiry(string id, DateTimeOffset expiresAt, TtlDeadline deadline)
+    {
+        using var db = Open();
+        using var cmd = Command(db, null, "UPDATE sandboxes SET expires_at = $e, expires_boot = $d WHERE id = $id AND state NOT IN ('deleted', 'pooled')",
+            ("$e", Format(expiresAt)), ("$d", deadline.ToString()), ("$id", id));
+        return cmd.ExecuteNonQuery() == 1;
+    }
+
+    /// <summary>
+    /// When the sandbox that <paramref name="idOrName"/> named (its id, or the name of the latest one
+    /// deleted) was deleted because its TTL ended; null when no such row is deleted for that reason.
+    /// </summary>
+    public DateTimeOffset? ExpiredAt(string idOrName)
+    {
+        using var db = Open();
+        using var cmd = Command(db, null, """
+            SELECT deleted_reason, deleted_at FROM sandboxes WHERE state = 'deleted' AND (id = $k OR name = $k)
+            ORDER BY id = $k DESC, deleted_at DESC LIMIT 1
+            """, ("$k", idOrName));
+        using var reader = cmd.ExecuteReader();
+        return reader.Read() && !reader.IsDBNull(0) && reader.GetString(0) == ExpiredReason && !reader.IsDBNull(1) ? Parse(reader.GetString(1)) : null;
     }
 
     public void SetOwner(string id, string owner)
@@ -198,11 +235,13 @@ public sealed class SandboxRegistry
     /// is a no-op. Its env values are needed no more and are overwritten (secure_delete zeroes the
     /// freed bytes; the checkpoint empties the WAL of the old page when no reader holds it).
     /// </summary>
-    public void MarkDeleted(string id, DateTimeOffset at)
+    /// <param name="reason">Why, when it was not asked for: <see cref="ExpiredReason"/>.</param>
+    public void MarkDeleted(string id, DateTimeOffset at, string? reason = null)
     {
         using var db = Open();
         Execute(db, "PRAGMA secure_delete = ON");
-        using (var cmd = Command(db, null, "UPDATE sandboxes SET state = 'deleted', deleted_at = $at, env = '{}' WHERE id = $id; DELETE FROM events WHERE sandbox_id = $id", ("$at", Format(at)), ("$id", id)))
+        using (var cmd = Command(db, null, "UPDATE sandboxes SET state = 'deleted', deleted_at = $at, deleted_reason = $why, env = '{}' WHERE id = $id; DELETE FROM events WHERE sandbox_id = $id",
+            ("$at", Format(at)), ("$why", reason), ("$id", id)))
         {
             cmd.ExecuteNonQuery();
         }
@@ -303,6 +342,9 @@ public sealed class SandboxRegistry
         return cmd;
     }
 
+    private static string? LabelsJson(Dictionary<string, string>? labels) =>
+        labels is { Count: > 0 } ? JsonSerializer.Serialize(labels, RegistryJsonContext.Default.DictionaryStringString) : null;
+
     private static List<SandboxRecord> Query(SqliteConnection db, string sql, params (string, object?)[] args)
     {
         using var cmd = Command(db, null, sql, args);
@@ -324,7 +366,9 @@ public sealed class SandboxRegistry
                 reader.GetInt32(reader.GetOrdinal("host_id_base")),
                 Text("host_workspace"),
                 Text("owner")!,
-                TtlDeadline.Parse(Text("expires_boot"))));
+                TtlDeadline.Parse(Text("expires_boot")),
+                Text("labels") is { } labels ? JsonSerializer.Deserialize(labels, RegistryJsonContext.Default.DictionaryStringString) : null,
+                Text("host_workspace_owner")));
         }
         return rows;
     }

@@ -89,7 +89,12 @@ public sealed class Adoption(SandboxDirectory directory, SandboxLifecycle lifecy
             {
                 try
                 {
-                    await lifecycle.DeleteAsync(record.Id, keepWorkspace: false, stopping).ConfigureAwait(false);
+                    // Read again: a PATCH may have given it a new TTL since the list was read.
+                    if (directory.Registry.Find(record.Id) is not { } current || !current.HasExpired(time.GetUtcNow()))
+                    {
+                        continue;
+                    }
+                    await lifecycle.DeleteAsync(record.Id, keepWorkspace: false, stopping, SandboxRegistry.ExpiredReason).ConfigureAwait(false);
                     Log.Expired(log, record.Id);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

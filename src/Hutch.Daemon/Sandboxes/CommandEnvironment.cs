@@ -9,7 +9,7 @@ public static class CommandEnvironment
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            ["HOME"] = WorkspaceCwd.Root,
+            ["HOME"] = Hutch.Runtime.Oci.SandboxSpec.HomeOf(live.Record.SandboxUid),
             ["USER"] = user,
             ["LOGNAME"] = user,
             ["LANG"] = "C.UTF-8",

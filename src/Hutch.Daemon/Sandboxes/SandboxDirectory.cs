@@ -26,12 +26,24 @@ public sealed class SandboxDirectory(SandboxRegistry registry, SandboxPaths path
     /// <summary>Called when a pooled sandbox's channel ends: it was never anyone's, so it is removed, not shown as lost.</summary>
     public Func<SandboxRecord, Task>? PooledLost { get; set; }
 
-    /// <summary>A sandbox by id or name that is not deleted (the warm pool's are never found), or sandbox_not_found.</summary>
+    /// <summary>
+    /// A sandbox by id or name that is not deleted (the warm pool's are never found), or
+    /// sandbox_expired when its TTL ended and it was deleted for that, else sandbox_not_found.
+    /// </summary>
     public SandboxRecord Find(string idOrName)
     {
         var record = registry.Find(idOrName);
-        return record is null || record.State == SandboxStates.Deleted ? throw HutchException.NotFound(idOrName) : record;
+        return record is null || record.State == SandboxStates.Deleted ? throw Gone(idOrName) : record;
     }
+
+    /// <summary>The error for a sandbox that is no more: sandbox_expired (410, with when) or sandbox_not_found.</summary>
+    public HutchException Gone(string idOrName) =>
+        registry.ExpiredAt(idOrName) is { } at ? Expired(idOrName, at) : HutchException.NotFound(idOrName);
+
+    /// <summary>sandbox_expired: the sandbox's TTL ended at <paramref name="at"/> and it is deleted (or being deleted).</summary>
+    public static HutchException Expired(string idOrName, DateTimeOffset at) =>
+        new(ErrorCodes.SandboxExpired,
+            $"The sandbox '{idOrName}' expired at {at.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} (its TTL ended) and was deleted with its workspace. Create a new one; extend a TTL in time with PATCH /v1/sandboxes/{{id}} {{\"ttlSeconds\": N}}.");
 
     /// <summary>
     /// The connected sandbox for a command, or sandbox_not_running. A running sandbox this engine has

@@ -30,11 +30,19 @@ internal static class SandboxEndpoints
             .Limited(RequestLimit.Create)
             .WithSummary("Create a sandbox");
 
-        group.MapGet("/", () => TypedResults.Ok(new SandboxList([.. sandboxes.List()])))
-            .WithSummary("List sandboxes");
+        group.MapGet("/", (string[]? label) => TypedResults.Ok(new SandboxList([.. sandboxes.List(label)])))
+            .WithSummary("List sandboxes; each label=KEY=VALUE (or label=KEY: set to anything) keeps only those that have it");
 
         group.MapGet("/{id}", (string id) => TypedResults.Ok(sandboxes.Get(id)))
             .WithSummary("Get a sandbox with its live resource usage");
+
+        group.MapPatch("/{id}", async (string id, HttpRequest http) =>
+            {
+                var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.UpdateSandboxRequest, new UpdateSandboxRequest());
+                return TypedResults.Ok(sandboxes.SetTtl(id, request.TtlSeconds));
+            })
+            .Accepts<UpdateSandboxRequest>("application/json")
+            .WithSummary("Change a sandbox: a new TTL (ttlSeconds) counted from now");
 
         group.MapGet("/{id}/events", (string id) => TypedResults.Ok(new SandboxEventList([.. events.List(id)])))
             .WithSummary("What happened to a sandbox on the daemon's own account: adopted or lost at a daemon's start, commands carried on as background processes");

@@ -31,6 +31,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         var limits = RequestValidator.Limits(request.Limits, storage.LimitsFor(hostWorkspace));
         var ttl = RequestValidator.Ttl(request.TtlSeconds);
         var env = RequestValidator.Env(request.Env, "env");
+        var labels = SandboxLabels.Validate(request.Labels);
         var cwd = WorkspaceCwd.Resolve(request.Cwd);
         if (hostWorkspace is not null && !Directory.Exists(hostWorkspace))
         {
@@ -48,14 +49,15 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         try
         {
             var now = time.GetUtcNow();
-            if (pool.Fits(request, hostWorkspace) && pool.TryClaim(request.Name, env, cwd, now, ttl) is { } claimed)
+            if (pool.Fits(request, hostWorkspace) && pool.TryClaim(request.Name, env, labels, cwd, now, ttl) is { } claimed)
             {
                 Log.Created(log, claimed.Id, claimed.Name ?? "", (time.GetUtcNow() - now).TotalMilliseconds);
                 return Describe(claimed, running: true);
             }
             return await StartNewAsync(new SandboxRecord(
                 SandboxIds.New(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
-                user, cwd, env, limits, 0, hostWorkspace, directory.Owner, ttl is { } d ? TtlDeadline.After(d) : null), cancellationToken).ConfigureAwait(false);
+                user, cwd, env, limits, 0, hostWorkspace, directory.Owner, ttl is { } d ? TtlDeadline.After(d) : null, labels,
+                hostWorkspace is null ? null : SandboxStorage.Caller()), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not HutchException && DiskFull.Caused(e))
         {
@@ -105,18 +107,46 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         return Describe(record, running: directory.IsConnected(record.Id));
     }
 
-    public IReadOnlyList<SandboxInfo> List() =>
-        [.. directory.Registry.ListLive().Select(r => Describe(r, running: directory.IsConnected(r.Id)))];
+    /// <param name="labels">Filters "k=v" or "k" (see <see cref="SandboxLabels.ParseFilters"/>); a sandbox must match all.</param>
+    public IReadOnlyList<SandboxInfo> List(IEnumerable<string>? labels = null)
+    {
+        var filters = SandboxLabels.ParseFilters(labels ?? []);
+        return [.. directory.Registry.ListLive()
+            .Where(r => SandboxLabels.Match(r.Labels ?? [], filters))
+            .Select(r => Describe(r, running: directory.IsConnected(r.Id)))];
+    }
+
+    /// <summary>
+    /// Gives a sandbox a new TTL counted from now (longer, shorter, or a first one). One whose TTL
+    /// has passed already is not revived: the reaper is deleting it, so the answer is sandbox_expired.
+    /// </summary>
+    public SandboxInfo SetTtl(string idOrName, long? ttlSeconds)
+    {
+        var ttl = RequestValidator.Ttl(ttlSeconds)
+            ?? throw new HutchException(ErrorCodes.InvalidTtl, "Give ttlSeconds, the new TTL counted from now (1-2592000 seconds).");
+        var record = directory.Find(idOrName);
+        var now = time.GetUtcNow();
+        if (record.HasExpired(now))
+        {
+            throw SandboxDirectory.Expired(idOrName, record.ExpiresAtFrom(now) ?? now);
+        }
+        if (!directory.Registry.SetExpiry(record.Id, now.AddSeconds(ttl), TtlDeadline.After(ttl)))
+        {
+            throw directory.Gone(record.Id);
+        }
+        return Get(record.Id);
+    }
 
     /// <summary>Kills everything, removes cgroup, mounts and bundle; the workspace too unless kept. Deleting twice is fine.</summary>
-    public async Task DeleteAsync(string idOrName, bool keepWorkspace, CancellationToken cancellationToken)
+    /// <param name="reason">Why, when the caller did not ask for it: <see cref="SandboxRegistry.ExpiredReason"/> for the reaper.</param>
+    public async Task DeleteAsync(string idOrName, bool keepWorkspace, CancellationToken cancellationToken, string? reason = null)
     {
         var record = directory.Registry.Find(idOrName) ?? directory.Registry.FindDeletedByName(idOrName) ?? throw HutchException.NotFound(idOrName);
         if (record.State == SandboxStates.Deleted)
         {
             return;
         }
-        await DeleteOnceAsync(record, keepWorkspace).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await DeleteOnceAsync(record, keepWorkspace, reason).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -126,7 +156,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     /// One that cannot remove everything leaves the sandbox "deleting" and says so; the daemon tries
     /// again (<see cref="RetryDeletionsAsync"/>), and every step is safe to run twice.
     /// </summary>
-    private Task DeleteOnceAsync(SandboxRecord record, bool keepWorkspace) =>
+    private Task DeleteOnceAsync(SandboxRecord record, bool keepWorkspace, string? reason) =>
         _deletions.GetOrAdd(record.Id, id => new Lazy<Task>(() => Task.Run(async () =>
         {
             var marker = directory.Paths.KeepWorkspaceMarker(id);
@@ -139,7 +169,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
                     {
                         PrivateFiles.OpenWrite(marker, append: true).Dispose();
                     }
-                    await runner.DestroyAsync(record, keepWorkspace || File.Exists(marker), CancellationToken.None).ConfigureAwait(false);
+                    await runner.DestroyAsync(record, keepWorkspace || File.Exists(marker), CancellationToken.None, reason).ConfigureAwait(false);
                 }
                 File.Delete(marker);
                 _retries.Succeeded(id);
@@ -173,7 +203,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
             }
             try
             {
-                await DeleteOnceAsync(record, keepWorkspace: false).ConfigureAwait(false);
+                await DeleteOnceAsync(record, keepWorkspace: false, reason: null).ConfigureAwait(false);
                 Log.DeleteRetried(log, record.Id);
             }
             catch (HutchException)
@@ -202,6 +232,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
             usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills,
                 disk?.Bytes, disk?.LimitBytes, checkpoints?.Bytes);
         }
-        return new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAtFrom(time.GetUtcNow()), record.User, record.Cwd, record.Limits, usage);
+        return new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAtFrom(time.GetUtcNow()), record.User, record.Cwd, record.Limits, usage,
+            record.Labels is { Count: > 0 } labels ? labels : null);
     }
 }

@@ -70,10 +70,10 @@ public sealed class SandboxRunner(SandboxDirectory directory, SandboxStorage sto
     }
 
     /// <summary>Removes everything of the sandbox and marks its row deleted.</summary>
-    public async Task DestroyAsync(SandboxRecord record, bool keepWorkspace, CancellationToken cancellationToken)
+    public async Task DestroyAsync(SandboxRecord record, bool keepWorkspace, CancellationToken cancellationToken, string? reason = null)
     {
         await RemoveEverythingAsync(record, keepWorkspace, cancellationToken).ConfigureAwait(false);
-        directory.Registry.MarkDeleted(record.Id, time.GetUtcNow());
+        directory.Registry.MarkDeleted(record.Id, time.GetUtcNow(), reason);
         Log.Deleted(log, record.Id, keepWorkspace);
     }
 

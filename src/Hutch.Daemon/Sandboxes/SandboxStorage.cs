@@ -143,8 +143,10 @@ public sealed class SandboxStorage
         DeleteTree(_paths.SandboxDir(record.Id));
         if (record.HostWorkspace is not null)
         {
-            // A caller's directory is never deleted; it goes back to the host's root, which lent it.
-            Chown(record.HostWorkspace, 0);
+            // A caller's directory is never deleted; it, and what the sandbox made in it (owned by ids
+            // of the sandbox's range, which mean nothing on the host), go to whoever lent it.
+            var (uid, gid) = ParseOwner(record.HostWorkspaceOwner);
+            Hutch.Linux.FileOwner.GiveBack(record.HostWorkspace, record.HostIdBase, SandboxSpec.IdRangeSize, uid, gid);
         }
         else if (!keepWorkspace)
         {
@@ -156,6 +158,61 @@ public sealed class SandboxStorage
         CheckpointStore.DeleteStore(_paths.Checkpoints(record.Id));
         RemoveStaging(record.Id);
     }
+
+    /// <summary>
+    /// At a clean stop: unmounts the workspaces' volume (the loop image Hutch mounted) when nothing of
+    /// any sandbox is on it. Sandboxes outlive the daemon by design and their workspaces are binds of
+    /// this volume, so it stays while the registry knows any sandbox (<paramref name="sandboxesKnown"/>:
+    /// running, lost, pooled, or a `hutch run`'s), or while it holds a kept workspace or a checkpoint
+    /// (unmounted, those would vanish from the data dir until the next start). The next start (or
+    /// `hutch run`) mounts it again. Returns why it stays mounted, or null.
+    /// </summary>
+    public string? ReleaseVolume(int sandboxesKnown)
+    {
+        if (Volume.Image is null)
+        {
+            return null; // Not Hutch's mount: the host's own file system, left as it is.
+        }
+        if (sandboxesKnown > 0)
+        {
+            return $"{sandboxesKnown} sandboxes still use it";
+        }
+        var checkpoints = Path.Join(_paths.Workspaces, ".checkpoints");
+        var left = Directory.EnumerateFileSystemEntries(_paths.Workspaces).Where(e => e != checkpoints)
+            .Concat(Directory.Exists(checkpoints) ? Directory.EnumerateFileSystemEntries(checkpoints) : []).FirstOrDefault();
+        if (left is not null)
+        {
+            return $"it holds {left} (a kept workspace: move it out, then `umount {_paths.Workspaces}`)";
+        }
+        try
+        {
+            Volume.Unmount();
+            return null;
+        }
+        catch (IOException e)
+        {
+            return e.Message; // Busy (a shell of the host inside it, say): it stays, as it was.
+        }
+    }
+
+    /// <summary>
+    /// Who runs this engine in-process, as "uid:gid": the user behind sudo (SUDO_UID, SUDO_GID) when
+    /// root runs it through sudo, else this process's real ids.
+    /// </summary>
+    public static string Caller()
+    {
+        var (uid, gid) = Hutch.Linux.FileOwner.Current;
+        if (uid == 0 && int.TryParse(Environment.GetEnvironmentVariable("SUDO_UID"), out var sudoUid) && sudoUid >= 0)
+        {
+            uid = sudoUid;
+            gid = int.TryParse(Environment.GetEnvironmentVariable("SUDO_GID"), out var sudoGid) && sudoGid >= 0 ? sudoGid : sudoUid;
+        }
+        return $"{uid}:{gid}";
+    }
+
+    /// <summary>"uid:gid" as <see cref="Caller"/> wrote it; root's for a row from before it was kept (what a delete gave then).</summary>
+    private static (int Uid, int Gid) ParseOwner(string? owner) =>
+        owner?.Split(':') is [var u, var g] && int.TryParse(u, out var uid) && int.TryParse(g, out var gid) ? (uid, gid) : (0, 0);
 
     public static void Chown(string path, int id) => Hutch.Linux.FileOwner.Change(path, id, id);
 

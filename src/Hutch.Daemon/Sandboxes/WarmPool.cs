@@ -31,7 +31,7 @@ public sealed class WarmPool(int target, SandboxDirectory directory, SandboxRunn
     /// Makes a pooled sandbox the caller's (name, env, cwd and TTL in its row), or null when none is
     /// ready. A refused claim (name taken, limit reached) puts it back for the next caller.
     /// </summary>
-    public SandboxRecord? TryClaim(string? name, Dictionary<string, string> env, string cwd, DateTimeOffset now, long? ttl)
+    public SandboxRecord? TryClaim(string? name, Dictionary<string, string> env, Dictionary<string, string> labels, string cwd, DateTimeOffset now, long? ttl)
     {
         if (Take() is not { } pooled)
         {
@@ -40,7 +40,7 @@ public sealed class WarmPool(int target, SandboxDirectory directory, SandboxRunn
         SandboxRecord record;
         try
         {
-            record = directory.Registry.Claim(pooled.Record, name, env, cwd, now, ttl is { } t ? now.AddSeconds(t) : null, ttl is { } d ? TtlDeadline.After(d) : null, options.MaxSandboxes);
+            record = directory.Registry.Claim(pooled.Record, name, env, labels, cwd, now, ttl is { } t ? now.AddSeconds(t) : null, ttl is { } d ? TtlDeadline.After(d) : null, options.MaxSandboxes);
         }
         catch (HutchException)
         {

@@ -14,6 +14,7 @@ namespace Hutch.Protocol.Api;
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CreateSandboxRequest))]
+[JsonSerializable(typeof(UpdateSandboxRequest))]
 [JsonSerializable(typeof(SandboxInfo))]
 [JsonSerializable(typeof(SandboxList))]
 [JsonSerializable(typeof(SandboxEventList))]

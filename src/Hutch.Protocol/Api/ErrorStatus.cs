@@ -13,6 +13,7 @@ public static class ErrorStatus
         ErrorCodes.SandboxNotFound or ErrorCodes.RouteNotFound or ErrorCodes.PathNotFound or ErrorCodes.CheckpointNotFound
             or ErrorCodes.ProcessNotFound or ErrorCodes.SessionNotFound or ErrorCodes.ServiceNotFound or ErrorCodes.ShellNotFound => 404,
         ErrorCodes.MethodNotAllowed => 405,
+        ErrorCodes.SandboxExpired => 410,
         ErrorCodes.NameTaken or ErrorCodes.CwdNotFound or ErrorCodes.SandboxNotRunning or ErrorCodes.SandboxDied or ErrorCodes.SpawnFailed
             or ErrorCodes.TooManySandboxes or ErrorCodes.PathExists or ErrorCodes.DirectoryNotEmpty or ErrorCodes.PatchFailed
             or ErrorCodes.CheckpointExists or ErrorCodes.TooManyCheckpoints or ErrorCodes.WorkspaceBusy or ErrorCodes.ProcessNotRunning

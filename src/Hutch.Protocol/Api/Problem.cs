@@ -21,6 +21,12 @@ public static class ErrorCodes
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string Unauthorized = "unauthorized";
     public const string SandboxNotFound = "sandbox_not_found";
+    /// <summary>410: the sandbox's TTL ended and it was deleted; the detail says when. Create a new one.</summary>
+    public const string SandboxExpired = "sandbox_expired";
+    /// <summary>400: ttlSeconds is 0 or out of range (1-2592000); leave it out for no TTL.</summary>
+    public const string InvalidTtl = "invalid_ttl";
+    /// <summary>400: a label's key or value (or their number) is not allowed, or a label filter is malformed.</summary>
+    public const string InvalidLabel = "invalid_label";
     public const string NameTaken = "name_taken";
     public const string InvalidName = "invalid_name";
     public const string CwdOutsideWorkspace = "cwd_outside_workspace";

@@ -5,15 +5,25 @@ namespace Hutch.Protocol.Api;
 /// <param name="Env">Environment given to every command in the sandbox.</param>
 /// <param name="Cwd">Default working directory, relative to /workspace or absolute inside it.</param>
 /// <param name="Limits">Resource limits enforced by cgroups and tmpfs sizes; defaults apply to what is left out.</param>
-/// <param name="TtlSeconds">Seconds until the sandbox is deleted by itself; null or 0 means never.</param>
+/// <param name="TtlSeconds">Seconds until the sandbox is deleted by itself, 1-2592000 (30 days); leave it out for no TTL (0 is refused: invalid_ttl).</param>
 /// <param name="User">"user" (uid 1000, the default) or "root" (uid 0 inside the sandbox, still without capabilities).</param>
+/// <param name="Labels">
+/// The caller's own key/value strings, returned as given and matched by <c>GET /v1/sandboxes?label=k=v</c>.
+/// At most 32; a key is 1-63 of [A-Za-z0-9._/-] starting with a letter or digit; a value is 0-255
+/// printable characters (no control characters).
+/// </param>
 public sealed record CreateSandboxRequest(
     string? Name = null,
     Dictionary<string, string>? Env = null,
     string? Cwd = null,
     SandboxLimits? Limits = null,
     long? TtlSeconds = null,
-    string? User = null);
+    string? User = null,
+    Dictionary<string, string>? Labels = null);
+
+/// <summary>Body of <c>PATCH /v1/sandboxes/{id}</c>: what of a running sandbox can change.</summary>
+/// <param name="TtlSeconds">A new TTL counted from now, 1-2592000 (30 days): extends, shortens or sets one on a sandbox that had none.</param>
+public sealed record UpdateSandboxRequest(long? TtlSeconds = null);
 
 /// <param name="MemoryMiB">Memory (and swap) ceiling; the OOM killer ends a command past it. 16-65536, default 512.</param>
 /// <param name="Pids">Most processes and threads at once. 16-32768, default 512.</param>
@@ -51,7 +61,8 @@ public sealed record SandboxInfo(
     string User,
     string Cwd,
     SandboxLimits Limits,
-    SandboxUsage? Usage);
+    SandboxUsage? Usage,
+    Dictionary<string, string>? Labels = null);
 
 /// <summary>Live resource use read from the sandbox's cgroups and its workspace's quota; null when the sandbox is not running.</summary>
 /// <param name="DiskBytes">Bytes the workspace holds as its quota counts them (data and metadata); null without a quota.</param>

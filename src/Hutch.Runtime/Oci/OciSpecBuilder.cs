@@ -139,6 +139,12 @@ public static class OciSpecBuilder
         }
         mounts.Add(Mount(SandboxSpec.AgentPathInside, "bind", spec.AgentPath, "bind", "ro", "nosuid", "nodev"));
         mounts.Add(Mount("/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777", $"size={tmpSize}"));
+        // The user's home: writable, capped like /tmp (its pages count as the sandbox's memory) and
+        // gone with the sandbox. A tmpfs rather than a directory on the workspace volume because it
+        // is the same for a caller's own workspace (`run --workspace`, on no volume or quota of ours)
+        // and needs no cleanup. Its owner is the user inside (the mount is made in the sandbox's user namespace).
+        var uid = spec.Uid.ToString(CultureInfo.InvariantCulture);
+        mounts.Add(Mount(spec.Home, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=0700", $"uid={uid}", $"gid={uid}", $"size={tmpSize}"));
         mounts.Add(Mount("/workspace", "bind", spec.WorkspaceDir, "bind", "rw", "nosuid", "nodev"));
         return new JsonArray(mounts.ToArray());
     }

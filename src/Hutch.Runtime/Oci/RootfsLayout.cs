@@ -8,7 +8,7 @@ namespace Hutch.Runtime.Oci;
 /// </summary>
 public static class RootfsLayout
 {
-    private static readonly string[] MountPoints = ["usr", "etc", "proc", "dev", "tmp", "workspace", ".hutch"];
+    private static readonly string[] MountPoints = ["usr", "etc", "proc", "dev", "tmp", "workspace", ".hutch", "root", "home/user"];
     private static readonly string[] UsrLinks = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
 
     public static void Ensure(string rootfsDir, string etcDir)
@@ -44,7 +44,7 @@ public static class RootfsLayout
 
         CreatePublicDirectory(etcDir);
         WriteIfChanged(Path.Join(etcDir, "passwd"),
-            "root:x:0:0:root:/workspace:/bin/bash\nuser:x:1000:1000:Sandbox user:/workspace:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+            "root:x:0:0:root:/root:/bin/bash\nuser:x:1000:1000:Sandbox user:/home/user:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
         WriteIfChanged(Path.Join(etcDir, "group"), "root:x:0:\ntty:x:5:\nuser:x:1000:\nnogroup:x:65534:\n");
         WriteIfChanged(Path.Join(etcDir, "hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         WriteIfChanged(Path.Join(etcDir, "nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files dns\n");

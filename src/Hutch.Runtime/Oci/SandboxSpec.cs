@@ -27,6 +27,16 @@ public sealed record SandboxSpec(
     /// <summary>Size of the id range mapped into each sandbox's user namespace.</summary>
     public const int IdRangeSize = 65536;
 
+    /// <summary>
+    /// The home of the sandbox's user: /home/user for uid 1000, /root for uid 0. A tmpfs of its own
+    /// (see <see cref="OciSpecBuilder"/>), never the workspace, so caches and shell history stay out
+    /// of the user's project (diff, checkpoints, sync).
+    /// </summary>
+    public static string HomeOf(int uid) => uid == 0 ? "/root" : "/home/user";
+
+    /// <summary>The home of this sandbox's user.</summary>
+    public string Home => HomeOf(Uid);
+
     /// <summary>Where the agent binary appears inside the sandbox.</summary>
     public const string AgentPathInside = "/.hutch/agent";
 

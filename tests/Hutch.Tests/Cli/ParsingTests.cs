@@ -172,4 +172,56 @@ public class ParsingTests
     [InlineData(null, null)]
     public void Timeouts_AreSecondsOnTheCommandLine_AndMillisecondsOnTheWire(double? seconds, long? ms) =>
         Assert.Equal(ms, CommonOptions.ToTimeoutMs(seconds));
+
+    [Theory]
+    [InlineData("600", 600L)]
+    [InlineData("90s", 90L)]
+    [InlineData("30m", 1800L)]
+    [InlineData("2h", 7200L)]
+    [InlineData("1d", 86400L)]
+    [InlineData("1h30m", 5400L)]
+    public void Ttl_TakesADuration(string text, long seconds)
+    {
+        var ttl = Parse("ttl", "box", text);
+        var create = Parse("create", "--ttl", text, "--label", "team=a", "--label", "role=web");
+
+        Assert.Empty(ttl.Errors);
+        Assert.Equal(seconds, ttl.GetValue<long?>("duration"));
+        Assert.Empty(create.Errors);
+        Assert.Equal(seconds, create.GetValue<long?>("--ttl"));
+        Assert.Equal(["team=a", "role=web"], create.GetValue<string[]>("--label")!);
+    }
+
+    [Theory]
+    [InlineData("30x")]
+    [InlineData("m")]
+    [InlineData("1.5h")]
+    [InlineData("")]
+    public void Ttl_RefusesWhatIsNotADuration(string text) =>
+        Assert.NotEmpty(Parse("ttl", "box", text).Errors);
+
+    [Fact]
+    public void Ls_TakesLabelFilters()
+    {
+        var parse = Parse("ls", "--label", "team=a");
+
+        Assert.Empty(parse.Errors);
+        Assert.Equal(["team=a"], parse.GetValue<string[]>("--label")!);
+    }
+
+    [Fact]
+    public void ClientCommands_TakeUrlAndApiKey_AndServeKeepsItsOwnUrl()
+    {
+        var exec = Parse("exec", "box", "--url", "http://h:1", "--api-key", "k", "--", "ls");
+        var fs = Parse("fs", "ls", "box", "--url", "http://h:1");
+        var serve = Parse("serve", "--url", "http://0.0.0.0:7311");
+
+        Assert.Empty(exec.Errors);
+        Assert.Equal(("http://h:1", "k"), (exec.GetValue<string?>("--url"), exec.GetValue<string?>("--api-key")));
+        Assert.Equal(["ls"], exec.GetValue<string[]>("argv")!);
+        Assert.Empty(fs.Errors);
+        Assert.Empty(serve.Errors);
+        Assert.Equal(new Uri("http://h:1/"), Connection.Endpoint(exec).BaseAddress);
+        Assert.Equal("k", Connection.Endpoint(exec).ApiKey);
+    }
 }

@@ -9,8 +9,8 @@ public sealed class HutchEndpointTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dataDir, recursive: true);
 
-    private HutchEndpoint Discover(Dictionary<string, string>? env = null, Func<int, bool>? alive = null) =>
-        HutchEndpoint.Discover(_dataDir, name => env?.GetValueOrDefault(name), alive ?? (_ => true));
+    private HutchEndpoint Discover(Dictionary<string, string>? env = null, Func<int, bool>? alive = null, string? url = null, string? key = null) =>
+        HutchEndpoint.Discover(_dataDir, url, key, name => env?.GetValueOrDefault(name), alive ?? (_ => true));
 
     [Fact]
     public void WithNothingConfigured_TheDefaultUrlIsAGuess_AndThereIsNoKey()
@@ -87,5 +87,28 @@ public sealed class HutchEndpointTests : IDisposable
 
         Assert.Equal(ClientErrorCodes.NoApiKey, e.Code);
         Assert.Contains(Path.Join(_dataDir, "api-key"), e.Detail);
+    }
+
+    [Fact]
+    public void AGivenUrlAndKey_WinOverTheEnvironment()
+    {
+        File.WriteAllText(Path.Join(_dataDir, "api-key"), "from-file\n");
+
+        var endpoint = Discover(new() { ["HUTCH_URL"] = "http://10.0.0.5:7311", ["HUTCH_API_KEY"] = "from-env" }, url: "http://127.0.0.1:9100", key: "given");
+
+        Assert.Equal(("http://127.0.0.1:9100/", "given", "--url", true), (endpoint.BaseAddress.ToString(), endpoint.ApiKey, endpoint.Source, endpoint.IsExplicit));
+    }
+
+    [Fact]
+    public void AUrlAlone_TakesTheDataDirsKey()
+    {
+        File.WriteAllText(Path.Join(_dataDir, "api-key"), "from-file\n");
+
+        var byOption = Discover(url: "http://127.0.0.1:9100");
+        var byEnv = Discover(new() { ["HUTCH_URL"] = "http://127.0.0.1:9100" });
+
+        Assert.Equal(("from-file", "from-file"), (byOption.ApiKey, byEnv.ApiKey));
+        Assert.Equal("HUTCH_URL", byEnv.Source);
+        Assert.False(Discover().IsExplicit);
     }
 }

@@ -17,7 +17,7 @@ public class LifecycleTests(DaemonFixture fixture)
         var result = await sandbox.ShAsync("id -u; id -g; pwd; echo $HOME; hostname");
 
         Assert.Equal(0, result.ExitCode);
-        Assert.Equal($"1000\n1000\n/workspace\n/workspace\n{sandbox.Id}\n", result.Stdout);
+        Assert.Equal($"1000\n1000\n/workspace\n/home/user\n{sandbox.Id}\n", result.Stdout);
         Assert.Equal(SandboxStates.Running, sandbox.Info.State);
     }
 

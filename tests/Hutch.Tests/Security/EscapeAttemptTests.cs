@@ -26,7 +26,7 @@ public class EscapeAttemptTests(DaemonFixture fixture)
         {
             await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: user));
 
-            var result = await sandbox.ShAsync($"cat /etc/shadow; cat {planted}; ls /etc; ls /; ls /home /var /run /root 2>&1 | wc -l");
+            var result = await sandbox.ShAsync($"cat /etc/shadow; cat {planted}; ls /etc; ls /; ls /var /run 2>&1 | wc -l; echo homes: $(ls -A /home) $(ls -A /root | wc -l)");
 
             Assert.DoesNotContain("host secret", result.Stdout);
             Assert.DoesNotContain("root:", result.Stdout.Split('\n').FirstOrDefault() ?? "");
@@ -34,7 +34,8 @@ public class EscapeAttemptTests(DaemonFixture fixture)
             var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             // /etc is the generated one: exactly these files, never the host's.
             Assert.Equal(["alternatives", "group", "hosts", "nsswitch.conf", "os-release", "passwd", "protocols", "resolv.conf", "services", "ssl"], lines.Take(10));
-            Assert.DoesNotContain("home", lines);
+            // /home and /root are the sandbox's own: its user's empty home (a tmpfs), nothing of the host's.
+            Assert.Contains("homes: user 0", lines);
             Assert.DoesNotContain("var", lines);
             Assert.DoesNotContain("run", lines);
         }
