@@ -178,8 +178,7 @@ public sealed class SandboxStorage
             return $"{sandboxesKnown} sandboxes still use it";
         }
         var checkpoints = Path.Join(_paths.Workspaces, ".checkpoints");
-        var left = Directory.EnumerateFileSystemEntries(_paths.Workspaces).Where(e => e != checkpoints)
-            .Concat(Directory.Exists(checkpoints) ? Directory.EnumerateFileSystemEntries(checkpoints) : []).FirstOrDefault();
+        var left = FirstEntry(_paths.Workspaces, except: checkpoints) ?? FirstEntry(checkpoints);
         if (left is not null)
         {
             return $"it holds {left} (a kept workspace: move it out, then `umount {_paths.Workspaces}`)";
@@ -193,6 +192,26 @@ public sealed class SandboxStorage
         {
             return e.Message; // Busy (a shell of the host inside it, say): it stays, as it was.
         }
+    }
+
+    /// <summary>
+    /// The first entry of a directory, or null. Enumerated in a foreach, which disposes it: a directory
+    /// enumerable opens its handle when it is made, and one never enumerated keeps the volume busy.
+    /// </summary>
+    private static string? FirstEntry(string directory, string? except = null)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return null;
+        }
+        foreach (var entry in Directory.EnumerateFileSystemEntries(directory))
+        {
+            if (entry != except)
+            {
+                return entry;
+            }
+        }
+        return null;
     }
 
     /// <summary>
