@@ -76,6 +76,16 @@ public sealed class OciRuntime(string binary, string stateRoot)
     /// </summary>
     public async Task DeleteAsync(string id, string cgroupPath, CancellationToken cancellationToken)
     {
+        await RuntimeDeleteAsync(id, cgroupPath, cancellationToken).ConfigureAwait(false);
+        // What the runtime could not remove (a fork bomb's last children dying under it) goes now.
+        await Cgroups.CgroupRemover.RemoveAsync(cgroupPath, CgroupPatience, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>How long a delete waits for a sandbox's last processes to die before it reports the cgroups as left.</summary>
+    private static readonly TimeSpan CgroupPatience = TimeSpan.FromSeconds(10);
+
+    private async Task RuntimeDeleteAsync(string id, string cgroupPath, CancellationToken cancellationToken)
+    {
         if (InitPid(id) is { } pid && BelongsTo(pid, cgroupPath) && Processes.Signal(pid, Processes.SIGKILL))
         {
             await WaitUntilGoneAsync(pid, cancellationToken).ConfigureAwait(false);
