@@ -9,26 +9,7 @@ internal static class CommonOptions
     public static Option<bool> Json() => new("--json") { Description = "Print the API's JSON instead of human output" };
 
     /// <summary><c>--env K=V</c>, repeatable; a value without '=' is a usage error.</summary>
-    public static Option<string[]> Env(string description)
-    {
-        var option = new Option<string[]>("--env", "-e")
-        {
-            Description = description + " (K=V, repeatable)",
-            HelpName = "K=V",
-            AllowMultipleArgumentsPerToken = false,
-        };
-        option.Validators.Add(result =>
-        {
-            foreach (var token in result.Tokens)
-            {
-                if (token.Value.IndexOf('=') <= 0)
-                {
-                    result.AddError($"--env '{token.Value}' is not K=V: write it as NAME=value, e.g. --env PATH=/usr/bin.");
-                }
-            }
-        });
-        return option;
-    }
+    public static Option<string[]> Env(string description) => KeyValues(new Option<string[]>("--env", "-e"), description, "NAME=value, e.g. --env PATH=/usr/bin");
 
     /// <summary>K=V pairs as a dictionary (a later K wins), or null when there are none.</summary>
     public static Dictionary<string, string>? ToEnv(string[]? pairs)
@@ -47,21 +28,21 @@ internal static class CommonOptions
     }
 
     /// <summary><c>--label K=V</c>, repeatable; a value without '=' is a usage error.</summary>
-    public static Option<string[]> Labels(string description)
+    public static Option<string[]> Labels(string description) => KeyValues(new Option<string[]>("--label"), description, "key=value, e.g. --label team=search");
+
+    /// <summary>A repeatable K=V option; a value without '=' (or with an empty K) is a usage error that shows <paramref name="example"/>.</summary>
+    private static Option<string[]> KeyValues(Option<string[]> option, string description, string example)
     {
-        var option = new Option<string[]>("--label")
-        {
-            Description = description + " (K=V, repeatable)",
-            HelpName = "K=V",
-            AllowMultipleArgumentsPerToken = false,
-        };
+        option.Description = description + " (K=V, repeatable)";
+        option.HelpName = "K=V";
+        option.AllowMultipleArgumentsPerToken = false;
         option.Validators.Add(result =>
         {
             foreach (var token in result.Tokens)
             {
                 if (token.Value.IndexOf('=') <= 0)
                 {
-                    result.AddError($"--label '{token.Value}' is not K=V: write it as key=value, e.g. --label team=search.");
+                    result.AddError($"{option.Name} '{token.Value}' is not K=V: write it as {example}.");
                 }
             }
         });
