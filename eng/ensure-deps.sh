@@ -26,7 +26,7 @@ ensure_built() {
   # obj/ and bin/ are left out of the check: every build (dotnet test's too) rewrites obj/*.AssemblyInfo.cs
   # when the commit changes (the version carries its hash), which made the next run publish again.
   local root=$1 stamp=$1/artifacts/.build-stamp
-  if [[ -f $stamp && -x $root/artifacts/agent/hutch-agent && -x $root/artifacts/cli/hutch ]] \
+  if [[ -f $stamp && -x $root/artifacts/agent/hutch-agent && -x $root/artifacts/cli/hutch && -x $root/artifacts/cli/engine/hutch-engine ]] \
      && [[ -z $(find "$root/src" "$root/Directory.Build.props" "$root/Directory.Packages.props" \
                   \( -name obj -o -name bin \) -prune -o -newer "$stamp" \
                   \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -print -quit) ]]; then
@@ -35,9 +35,13 @@ ensure_built() {
   echo "hutch: building (sources changed)…" >&2
   mkdir -p "$root/artifacts"
   local log=$root/artifacts/build.log
+  # The CLI is two programs: `hutch` (NativeAOT, the client commands) and engine/hutch-engine (the
+  # daemon and the in-process engine, which `hutch` hands serve, doctor and daemonless runs over to).
+  rm -rf "$root/artifacts/cli"
   if ! { dotnet publish "$root/src/Hutch.Agent" -c Release -o "$root/artifacts/agent" -nologo -v q \
          && dotnet publish "$root/src/Hutch.Cli" -c Release -o "$root/artifacts/cli" -nologo -v q \
-         && cp "$root/artifacts/agent/hutch-agent" "$root/artifacts/cli/hutch-agent"; } >"$log" 2>&1; then
+         && dotnet publish "$root/src/Hutch.Cli.Engine" -c Release -o "$root/artifacts/cli/engine" -nologo -v q \
+         && cp "$root/artifacts/agent/hutch-agent" "$root/artifacts/cli/engine/hutch-agent"; } >"$log" 2>&1; then
     grep -E 'error|Error' "$log" | head -20 >&2
     echo "hutch: build failed; full log in $log" >&2
     return 1

@@ -4,7 +4,7 @@ using System.CommandLine.Parsing;
 using Hutch.Cli.Commands;
 using Hutch.Client;
 using Hutch.Client.Sync;
-using Hutch.Daemon;
+using Hutch.Cli.Engines;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Cli;
@@ -15,16 +15,17 @@ namespace Hutch.Cli;
 /// </summary>
 internal static class HutchCli
 {
-    public static RootCommand BuildRoot(CliConsole console)
+    /// <param name="engine">serve, doctor and in-process run: hutch-engine's, or by default a handoff to it.</param>
+    public static RootCommand BuildRoot(CliConsole console, IEngineHost? engine = null)
     {
-        var root = Commands(console);
+        var root = Commands(console, engine ?? new EngineHandoff([]));
         Connection.AddOptionsTo(root);
         return root;
     }
 
-    private static RootCommand Commands(CliConsole console) => new("Hutch: isolated Linux sandboxes for AI agents.")
+    private static RootCommand Commands(CliConsole console, IEngineHost engine) => new("Hutch: isolated Linux sandboxes for AI agents.")
     {
-        ServeCommand.Create(console),
+        ServeCommand.Create(engine),
         CreateCommand.Create(console),
         ListCommand.Create(console),
         InfoCommand.Create(console),
@@ -32,7 +33,7 @@ internal static class HutchCli
         RemoveCommand.Create(console),
         TtlCommand.Create(console),
         ExecCommand.Create(console),
-        RunCommand.Create(console),
+        RunCommand.Create(console, engine),
         ShellCommand.Create(console),
         FsCommand.Create(console),
         CopyCommand.Create(console),
@@ -47,7 +48,7 @@ internal static class HutchCli
         ProcessCommand.Create(console),
         SessionCommand.Create(console),
         ServiceCommand.Create(console),
-        DoctorCommand.Create(console),
+        DoctorCommand.Create(console, engine),
     };
 
     /// <summary>"exec", or "fs ls" for a subcommand: the words that name the command on the line.</summary>
@@ -61,9 +62,10 @@ internal static class HutchCli
         return string.Join(' ', names);
     }
 
-    public static async Task<int> RunAsync(string[] args, CliConsole console)
+    /// <param name="engine">hutch-engine's own; null in the NativeAOT `hutch`, which hands such commands over to hutch-engine.</param>
+    public static async Task<int> RunAsync(string[] args, CliConsole console, IEngineHost? engine = null)
     {
-        var parse = BuildRoot(console).Parse(args);
+        var parse = BuildRoot(console, engine ?? new EngineHandoff(args)).Parse(args);
         if (parse.Action is ParseErrorAction)
         {
             foreach (var error in parse.Errors)

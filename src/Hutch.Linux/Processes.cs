@@ -32,6 +32,22 @@ public static class Processes
         throw new LinuxException("kill", errno, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// Replaces this process with <paramref name="path"/> (execv: same pid, descriptors, environment
+    /// and signal dispositions reset), so the parent, a terminal or a harness waiting on this pid sees
+    /// the new program as if it had been started directly. Returns only by throwing.
+    /// </summary>
+    public static void ReplaceWith(string path, IReadOnlyList<string> argv)
+    {
+        var terminated = new string?[argv.Count + 1];
+        for (var i = 0; i < argv.Count; i++)
+        {
+            terminated[i] = argv[i];
+        }
+        Libc.Execv(path, terminated);
+        throw new LinuxException("execv", System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), path);
+    }
+
     /// <summary>True when a process with this pid exists (kill(pid, 0)).</summary>
     public static bool Exists(int pid) => Libc.Kill(pid, 0) == 0 || System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EPERM;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Hutch.Cli.Doctor;
+using Hutch.Cli.Engines;
 using Hutch.Cli.Output;
 
 namespace Hutch.Cli.Commands;
@@ -7,7 +8,7 @@ namespace Hutch.Cli.Commands;
 /// <summary>`hutch doctor`: checks that this host can run sandboxes; exits 1 when any check fails.</summary>
 internal static class DoctorCommand
 {
-    public static Command Create(CliConsole console)
+    public static Command Create(CliConsole console, IEngineHost engine)
     {
         var dataDir = new Option<string?>("--data-dir") { Description = "Data directory to check (default /var/lib/hutch, env HUTCH_DATA_DIR)", HelpName = "DIR" };
         var runtime = new Option<string?>("--runtime") { Description = "OCI runtime to check (default runc, env HUTCH_RUNTIME)", HelpName = "BIN" };
@@ -16,8 +17,7 @@ internal static class DoctorCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var options = ServeCommand.ToOptions(url: null, parse.GetValue(dataDir), parse.GetValue(runtime));
-            var checks = await HostChecks.RunAllAsync(options, cancellationToken).ConfigureAwait(false);
+            var checks = await engine.CheckHostAsync(new EngineSettings(DataDir: parse.GetValue(dataDir), Runtime: parse.GetValue(runtime)), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
                 WriteJson(console.Out, checks);

@@ -2,7 +2,6 @@ using System.CommandLine;
 using Hutch.Cli.Engines;
 using Hutch.Cli.Exec;
 using Hutch.Cli.Output;
-using Hutch.Daemon;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Commands;
@@ -17,7 +16,7 @@ internal static class RunCommand
     /// <summary>How long deleting the sandbox may take before `run` gives up and says how to finish it.</summary>
     private static readonly TimeSpan DeleteBudget = TimeSpan.FromSeconds(30);
 
-    public static Command Create(CliConsole console)
+    public static Command Create(CliConsole console, IEngineHost engineHost)
     {
         var create = new CreateOptions();
         var workspace = new Option<string?>("--workspace") { Description = "Bind this existing host directory as /workspace (in-process only; never deleted)", HelpName = "HOST_DIR" };
@@ -43,6 +42,11 @@ internal static class RunCommand
                 throw new CliException(ErrorCodes.InvalidRequest, $"--workspace {hostWorkspace} is not a directory: create it first, or leave the option out for a fresh workspace", ExitCodes.Usage);
             }
 
+            // Chosen before stdin is touched: without a daemon, the NativeAOT `hutch` hands the whole
+            // invocation over to hutch-engine, which must find stdin untouched.
+            await using var engine = await EngineChooser.OpenAsync(engineHost, needInProcess: hostWorkspace is not null,
+                parse.GetValue<string?>(Connection.UrlName), parse.GetValue<string?>(Connection.ApiKeyName), cancellationToken).ConfigureAwait(false);
+
             // stdin is read while the sandbox starts.
             var stdinMode = io.StdinModeOf(parse);
             var stdin = Stdin.ReadAsync(console, stdinMode, cancellationToken);
@@ -52,9 +56,6 @@ internal static class RunCommand
                 TimeoutMs: CommonOptions.ToTimeoutMs(parse.GetValue(timeout)),
                 MaxOutputBytes: parse.GetValue(io.MaxOutput),
                 KillOnDisconnect: true);
-
-            await using var engine = await EngineChooser.OpenAsync(needInProcess: hostWorkspace is not null,
-                parse.GetValue<string?>(Connection.UrlName), parse.GetValue<string?>(Connection.ApiKeyName), cancellationToken).ConfigureAwait(false);
             var code = await RunAsync(console, engine, create.ToRequest(parse), hostWorkspace, exec, stdin,
                 parse.GetValue(keep), parse.GetValue(json), io.Cap(parse), cancellationToken).ConfigureAwait(false);
             Stdin.ReportUnread(console, stdinMode);
@@ -64,7 +65,7 @@ internal static class RunCommand
     }
 
     /// <summary>The create → exec → delete sequence over any engine; separate from parsing so tests can drive it.</summary>
-    public static async Task<int> RunAsync(CliConsole console, ISandboxEngine engine, CreateSandboxRequest create, string? hostWorkspace,
+    public static async Task<int> RunAsync(CliConsole console, IRunEngine engine, CreateSandboxRequest create, string? hostWorkspace,
         ExecRequest exec, Task<string?> stdin, bool keep, bool json, OutputCap cap, CancellationToken cancellationToken)
     {
         // Not cancellable: a create cut off half way could leave a sandbox nobody knows the id of.
@@ -99,7 +100,7 @@ internal static class RunCommand
         }
     }
 
-    private static async Task DeleteAsync(CliConsole console, ISandboxEngine engine, string id)
+    private static async Task DeleteAsync(CliConsole console, IRunEngine engine, string id)
     {
         using var budget = new CancellationTokenSource(DeleteBudget);
         try
@@ -111,8 +112,7 @@ internal static class RunCommand
             // The command's own exit status matters more than this; say how to finish the job.
             var code = e switch
             {
-                HutchException h => h.Code,
-                Hutch.Client.HutchApiException h => h.Code,
+                CodedException coded => coded.Code,
                 OperationCanceledException => "timeout",
                 _ => ErrorCodes.Internal,
             };

@@ -1,5 +1,4 @@
 using Hutch.Client;
-using Hutch.Daemon;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Engines;
@@ -8,20 +7,12 @@ namespace Hutch.Cli.Engines;
 /// A running daemon seen through the engine contract, so that `hutch run` has one code path whether
 /// the sandbox lives in a daemon (over HTTP) or in this process.
 /// </summary>
-internal sealed class DaemonEngine(HutchClient client) : ISandboxEngine
+internal sealed class DaemonEngine(HutchClient client) : IRunEngine
 {
-    public HutchClient Client => client;
-
     public Task<SandboxInfo> CreateAsync(CreateSandboxRequest request, string? hostWorkspace = null, CancellationToken cancellationToken = default) =>
         hostWorkspace is null
             ? client.CreateSandboxAsync(request, cancellationToken)
             : throw new CliException(ErrorCodes.InvalidRequest, "a host workspace can only be bound in-process, never through the daemon's API");
-
-    public Task<SandboxInfo> GetAsync(string idOrName, CancellationToken cancellationToken = default) =>
-        client.GetSandboxAsync(idOrName, cancellationToken);
-
-    public Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken = default) =>
-        client.ListSandboxesAsync(cancellationToken);
 
     public Task DeleteAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default) =>
         client.DeleteSandboxAsync(idOrName, keepWorkspace, cancellationToken);

@@ -1,5 +1,4 @@
 using Hutch.Client;
-using Hutch.Daemon;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Engines;
@@ -18,18 +17,18 @@ internal static class EngineChooser
     /// <summary>How long a daemon the caller named gets: there is nothing to fall back to, so a busy one is waited for.</summary>
     public static readonly TimeSpan ExplicitHealthBudget = TimeSpan.FromSeconds(5);
 
+    /// <param name="host">Where the in-process engine comes from (hutch-engine; the NativeAOT `hutch` hands over to it).</param>
     /// <param name="url">The caller's <c>--url</c>, if any.</param>
     /// <param name="apiKey">The caller's <c>--api-key</c>, if any.</param>
-    public static async Task<ISandboxEngine> OpenAsync(bool needInProcess, string? url, string? apiKey, CancellationToken cancellationToken)
+    public static async Task<IRunEngine> OpenAsync(IEngineHost host, bool needInProcess, string? url, string? apiKey, CancellationToken cancellationToken)
     {
-        var options = new HutchOptions();
         if (needInProcess && url is not null)
         {
             throw new CliException(ErrorCodes.InvalidRequest, "--workspace runs the sandbox in this process, not on a daemon: give --workspace or --url, not both", ExitCodes.Usage);
         }
         if (!needInProcess)
         {
-            var endpoint = HutchEndpoint.Discover(url, apiKey, options.DataDir);
+            var endpoint = HutchEndpoint.Discover(url, apiKey, dataDir: null);
             if (endpoint.Advertised && await TryDaemonAsync(endpoint, endpoint.IsExplicit ? ExplicitHealthBudget : HealthBudget, cancellationToken).ConfigureAwait(false) is { } daemon)
             {
                 return daemon;
@@ -40,10 +39,10 @@ internal static class EngineChooser
                     $"no Hutch daemon answers at {endpoint.BaseAddress} (from {endpoint.Source}) within {ExplicitHealthBudget.TotalSeconds:0} s: start it, fix {endpoint.Source}, or leave it out to run in this process");
             }
         }
-        return await DaemonWiring.OpenInProcessEngineAsync(options, cancellationToken).ConfigureAwait(false);
+        return await host.OpenInProcessAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<ISandboxEngine?> TryDaemonAsync(HutchEndpoint endpoint, TimeSpan healthBudget, CancellationToken cancellationToken)
+    private static async Task<IRunEngine?> TryDaemonAsync(HutchEndpoint endpoint, TimeSpan healthBudget, CancellationToken cancellationToken)
     {
         if (endpoint.ApiKey is null)
         {

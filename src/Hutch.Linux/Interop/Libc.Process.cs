@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Hutch.Linux.Interop;
 
-// Process control: kill(2), waitpid(2), prctl(2), getpid(2).
+// Process control: kill(2), waitpid(2), prctl(2), getpid(2), execv(3).
 internal static partial class Libc
 {
     internal const int WNOHANG = 1;
@@ -20,4 +20,8 @@ internal static partial class Libc
 
     [LibraryImport(Name, EntryPoint = "getpid")]
     internal static partial int GetPid();
+
+    /// <summary>argv ends with a null element, as execv wants; the environment is this process's.</summary>
+    [LibraryImport(Name, EntryPoint = "execv", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Execv(string path, string?[] argv);
 }

@@ -1,5 +1,6 @@
 using Hutch.Cli.Commands;
 using Hutch.Cli.Doctor;
+using Hutch.Cli.Engine;
 using Hutch.Runtime.Limits;
 
 namespace Hutch.Tests.Cli;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Hutch.Cli;
 using Hutch.Cli.Commands;
+using Hutch.Cli.Engines;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Tests.Cli;
@@ -158,7 +159,7 @@ public class ParsingTests
     [Fact]
     public void Serve_FlagsOverrideTheDefaults()
     {
-        var options = ServeCommand.ToOptions("http://127.0.0.1:9999", "relative/dir", "crun");
+        var options = Hutch.Cli.Engine.InProcessEngineHost.ToOptions(new EngineSettings("http://127.0.0.1:9999", "relative/dir", "crun"));
 
         Assert.Equal("http://127.0.0.1:9999", options.Url);
         Assert.Equal(Path.GetFullPath("relative/dir"), options.DataDir);

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Hutch.Cli;
 using Hutch.Cli.Commands;
-using Hutch.Daemon;
+using Hutch.Cli.Engines;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Tests.Cli;
@@ -10,7 +10,7 @@ namespace Hutch.Tests.Cli;
 public class RunCommandTests
 {
     /// <summary>An engine that records calls; exec prints "out" and exits with the given status, or waits to be cancelled.</summary>
-    private sealed class FakeEngine(int exitCode = 0, bool hang = false) : ISandboxEngine
+    private sealed class FakeEngine(int exitCode = 0, bool hang = false) : IRunEngine
     {
         public List<string> Calls { get; } = [];
         public ExecRequest? LastExec { get; private set; }
@@ -26,9 +26,6 @@ public class RunCommandTests
             return Task.FromResult(Info("sbx1"));
         }
 
-        public Task<SandboxInfo> GetAsync(string idOrName, CancellationToken cancellationToken = default) => Task.FromResult(Info(idOrName));
-
-        public Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<SandboxInfo>>([]);
 
         public Task DeleteAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default)
         {

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Hutch.Cli.Doctor;
 using Hutch.Daemon;
 using Hutch.Linux.Interop;
 using Hutch.Runtime.Limits;
 using Hutch.Runtime.Oci;
 using System.Globalization;
 
-namespace Hutch.Cli.Doctor;
+namespace Hutch.Cli.Engine;
 
 /// <summary>
 /// What a host needs before Hutch can isolate anything. Each check looks at the real thing (runs the
