@@ -30,6 +30,7 @@ while (($#)); do
 done
 OUT=${OUT:-/tmp/hutch-bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
+source "$REPO/bench/lib/runc-bundle.sh"
 say() { printf '\n== %s %s\n' "$(date +%T)" "$*" >&2; }
 T0=$EPOCHREALTIME
 
@@ -55,23 +56,10 @@ AGENT=$REPO/artifacts/agent/hutch-agent
 } | tee "$OUT/env.txt" >&2
 
 # ------------------------------------------------------------------ 2. raw runc
-# A bundle like Hutch's: user namespace (65536 ids from 3000000), read-only root that holds only
-# mount points and the /bin,/lib links, host /usr bound read-only, proc, tmpfs /dev and /tmp, no /sys.
 runc_bench() {
   local B=$OUT/runc-bundle S=$OUT/runc-state
-  mkdir -p "$B/rootfs"/{usr,proc,dev,tmp,etc} "$S"
-  local l; for l in bin sbin lib lib64; do ln -sfn "usr/$l" "$B/rootfs/$l"; done
-  (cd "$B" && rm -f config.json && runc spec) || return 1
-  jq '.process.terminal=false | .process.args=["/bin/true"] | .root.readonly=true
-      | .process.cwd="/"
-      | .linux.namespaces += [{"type":"user"},{"type":"cgroup"}]
-      | .linux.uidMappings=[{"containerID":0,"hostID":3000000,"size":65536}]
-      | .linux.gidMappings=[{"containerID":0,"hostID":3000000,"size":65536}]
-      | .mounts = ([.mounts[] | select(.destination != "/sys" and .destination != "/sys/fs/cgroup" and .destination != "/dev/mqueue")] + [
-          {"destination":"/usr","type":"bind","source":"/usr","options":["rbind","ro","nosuid","nodev"]},
-          {"destination":"/tmp","type":"tmpfs","source":"tmpfs","options":["nosuid","nodev","mode=1777"]}])' \
-    "$B/config.json" > "$B/true.json" && cp "$B/true.json" "$B/config.json"
-  jq '.process.args=["/bin/sleep","1000"]' "$B/true.json" > "$B/idle.json"
+  mkdir -p "$S"
+  make_runc_bundle "$B" || return 1
   local runs=${QUICK:+10}; runs=${runs:-50}
   hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$OUT/runc-true.json" \
     "runc --root $S run -b $B bench-true" > "$OUT/runc-hf.txt" 2>&1 || { cat "$OUT/runc-hf.txt" >&2; return 1; }

@@ -72,9 +72,25 @@ public sealed partial class HutchClient
     /// <param name="idOrName">The sandbox's id or name.</param>
     /// <param name="keepWorkspace">Keep the /workspace directory on the host.</param>
     /// <param name="cancellationToken">Cancels the request (the daemon may still finish the delete).</param>
-    public async Task DeleteSandboxAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default)
+    public Task DeleteSandboxAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default) =>
+        DeleteAsync(idOrName, keepWorkspace, wait: true, cancellationToken);
+
+    /// <summary>
+    /// Starts deleting a sandbox and returns at once (<c>DELETE /v1/sandboxes/{idOrName}?wait=false</c>,
+    /// 202): the sandbox is <c>deleting</c> from then on, taking no new work, and the daemon finishes
+    /// removing it in the background (retrying what fails, after a restart too). For callers that do not
+    /// need to wait for the teardown, such as a harness that runs one command per sandbox.
+    /// </summary>
+    /// <param name="idOrName">The sandbox's id or name.</param>
+    /// <param name="keepWorkspace">Keep the /workspace directory on the host.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public Task BeginDeleteSandboxAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default) =>
+        DeleteAsync(idOrName, keepWorkspace, wait: false, cancellationToken);
+
+    private async Task DeleteAsync(string idOrName, bool keepWorkspace, bool wait, CancellationToken cancellationToken)
     {
-        using var request = NewRequest(HttpMethod.Delete, SandboxPath(idOrName, keepWorkspace ? "?keepWorkspace=true" : "?keepWorkspace=false"));
+        var query = (keepWorkspace ? "?keepWorkspace=true" : "?keepWorkspace=false") + (wait ? "" : "&wait=false");
+        using var request = NewRequest(HttpMethod.Delete, SandboxPath(idOrName, query));
         using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -11,8 +11,9 @@ internal static class RemoveCommand
     {
         var ids = new Argument<string[]>("id") { Description = "Ids or names of the sandboxes to delete", Arity = ArgumentArity.OneOrMore };
         var keepWorkspace = new Option<bool>("--keep-workspace") { Description = "Keep each sandbox's /workspace directory on the host" };
+        var noWait = new Option<bool>("--no-wait") { Description = "Return once each delete has begun; the daemon finishes it in the background (the sandbox is 'deleting' meanwhile)" };
         var json = CommonOptions.Json();
-        var command = new Command("rm", "Delete sandboxes (deleting one that is gone succeeds)") { ids, keepWorkspace, json };
+        var command = new Command("rm", "Delete sandboxes (deleting one that is gone succeeds)") { ids, keepWorkspace, noWait, json };
         command.Aliases.Add("delete");
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -24,7 +25,9 @@ internal static class RemoveCommand
             {
                 try
                 {
-                    await client.DeleteSandboxAsync(id, parse.GetValue(keepWorkspace), cancellationToken).ConfigureAwait(false);
+                    await (parse.GetValue(noWait)
+                        ? client.BeginDeleteSandboxAsync(id, parse.GetValue(keepWorkspace), cancellationToken)
+                        : client.DeleteSandboxAsync(id, parse.GetValue(keepWorkspace), cancellationToken)).ConfigureAwait(false);
                     deleted.Add(id);
                     if (!parse.GetValue(json))
                     {

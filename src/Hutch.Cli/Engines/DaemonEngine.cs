@@ -14,8 +14,12 @@ internal sealed class DaemonEngine(HutchClient client) : IRunEngine
             ? client.CreateSandboxAsync(request, cancellationToken)
             : throw new CliException(ErrorCodes.InvalidRequest, "a host workspace can only be bound in-process, never through the daemon's API");
 
+    /// <summary>
+    /// `run` does not wait for the teardown (runc, cgroups, files: most of a short run's time): the
+    /// daemon has taken the delete on, which it finishes and retries on its own.
+    /// </summary>
     public Task DeleteAsync(string idOrName, bool keepWorkspace = false, CancellationToken cancellationToken = default) =>
-        client.DeleteSandboxAsync(idOrName, keepWorkspace, cancellationToken);
+        client.BeginDeleteSandboxAsync(idOrName, keepWorkspace, cancellationToken);
 
     public Task<ExecResult> ExecAsync(string idOrName, ExecRequest request, CancellationToken cancellationToken = default) =>
         client.ExecAsync(idOrName, request, cancellationToken);

@@ -53,6 +53,11 @@ public sealed class SandboxDirectory(SandboxRegistry registry, SandboxPaths path
     public async Task<LiveSandbox> LiveAsync(string idOrName, CancellationToken cancellationToken)
     {
         var record = Find(idOrName);
+        if (record.State == SandboxStates.Deleting)
+        {
+            // Its channel may still be open while the removal runs: nothing new goes in meanwhile.
+            throw new HutchException(ErrorCodes.SandboxNotRunning, $"The sandbox {record.Id} is being deleted: it takes no new commands. Create a new one.");
+        }
         if (_live.TryGetValue(record.Id, out var live) && live.Connection.IsOpen)
         {
             return live;

@@ -3,6 +3,7 @@ using Hutch.Daemon.Http.Limits;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Hutch.Daemon.Sandboxes;
@@ -47,11 +48,16 @@ internal static class SandboxEndpoints
         group.MapGet("/{id}/events", (string id) => TypedResults.Ok(new SandboxEventList([.. events.List(id)])))
             .WithSummary("What happened to a sandbox on the daemon's own account: adopted or lost at a daemon's start, commands carried on as background processes");
 
-        group.MapDelete("/{id}", async (string id, bool? keepWorkspace, CancellationToken ct) =>
+        group.MapDelete("/{id}", async Task<Results<NoContent, Accepted>> (string id, bool? keepWorkspace, bool? wait, CancellationToken ct) =>
             {
+                if (wait == false)
+                {
+                    sandboxes.BeginDelete(id, keepWorkspace ?? false);
+                    return TypedResults.Accepted((string?)null);
+                }
                 await sandboxes.DeleteAsync(id, keepWorkspace ?? false, ct);
                 return TypedResults.NoContent();
             })
-            .WithSummary("Delete a sandbox (idempotent)");
+            .WithSummary("Delete a sandbox (idempotent); with wait=false, answer 202 at once and finish in the background (the sandbox is 'deleting' meanwhile)");
     }
 }

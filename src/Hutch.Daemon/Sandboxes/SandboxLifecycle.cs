@@ -150,6 +150,23 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     }
 
     /// <summary>
+    /// Starts deleting and returns at once (`DELETE …?wait=false`, `hutch run` on a daemon): from now on
+    /// the sandbox is "deleting", which no new work is let into, and the removal runs to the end in
+    /// the background. What cannot be removed is retried like any failed delete, after a restart too.
+    /// </summary>
+    public void BeginDelete(string idOrName, bool keepWorkspace)
+    {
+        var record = directory.Registry.Find(idOrName) ?? directory.Registry.FindDeletedByName(idOrName) ?? throw HutchException.NotFound(idOrName);
+        if (record.State == SandboxStates.Deleted)
+        {
+            return;
+        }
+        directory.Registry.SetState(record.Id, SandboxStates.Deleting);
+        // Its failure is logged and retried by DeleteOnceAsync; nobody waits for it here.
+        _ = DeleteOnceAsync(record, keepWorkspace, reason: null).ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+    }
+
+    /// <summary>
     /// One deletion per sandbox at a time: a second caller (a retry, the TTL reaper, a parallel
     /// request) waits for the first's outcome instead of racing it over the same container, cgroups
     /// and files. It runs to the end even when a caller stops waiting, so nothing is left half removed.

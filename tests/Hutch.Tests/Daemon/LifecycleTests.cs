@@ -80,6 +80,28 @@ public class LifecycleTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task DeleteWithoutWaiting_Answers202_TakesNoNewWork_AndFinishesInTheBackground()
+    {
+        var sandbox = await Client.CreateSandboxAsync();
+        await Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "(sleep 4321 &) ; true"));
+        using var http = fixture.RawHttp();
+
+        var response = await http.DeleteAsync($"/v1/sandboxes/{sandbox.Id}?wait=false");
+        var refused = await Assert.ThrowsAsync<HutchApiException>(() => Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "true")));
+
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Contains(refused.Code, new[] { ErrorCodes.SandboxNotRunning, ErrorCodes.SandboxNotFound });
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await http.GetAsync($"/v1/sandboxes/{sandbox.Id}")).StatusCode != System.Net.HttpStatusCode.NotFound)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the sandbox was not gone 10 s after its delete began");
+            await Task.Delay(50);
+        }
+        Assert.Empty(HostInspector.LeftoversOf(fixture.DataDir, sandbox.Id));
+        Assert.Empty(HostInspector.ProcessesWithCommandLine("sleep\04321"));
+    }
+
+    [Fact]
     public async Task Delete_OfAWorkspaceDeeperThanPathMax_LeavesNothing()
     {
         var sandbox = await Client.CreateSandboxAsync();
