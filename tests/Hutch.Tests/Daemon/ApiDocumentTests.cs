@@ -59,7 +59,7 @@ public class ApiDocumentTests(DaemonFixture fixture)
     }
 
     [Fact]
-    public async Task EverySchemaField_HasADescription_AndRequestObjectsRefuseUnknownMembers()
+    public async Task EveryFieldAndParameter_HasADescription_AndRequestObjectsRefuseUnknownMembers()
     {
         var doc = await ServedAsync();
         var schemas = doc["components"]!["schemas"]!.AsObject();
@@ -70,6 +70,12 @@ public class ApiDocumentTests(DaemonFixture fixture)
             .Select(p => $"{p.Schema}.{p.Property}")
             .ToList();
         Assert.True(undescribed.Count == 0, $"fields without a description (document them in src/Hutch.Protocol/Api): {string.Join(", ", undescribed)}");
+        var parameters = Operations(doc)
+            .SelectMany(o => (o.Operation["parameters"]?.AsArray() ?? []).Select(p => (o.Method, o.Path, Parameter: p!)))
+            .Where(p => string.IsNullOrWhiteSpace((string?)p.Parameter["description"]))
+            .Select(p => $"{p.Method} {p.Path} {p.Parameter["name"]}")
+            .ToList();
+        Assert.True(parameters.Count == 0, $"parameters without a description (add them to ApiParameters): {string.Join(", ", parameters)}");
 
         Assert.Equal(false, (bool?)schemas["ExecRequest"]!["additionalProperties"]);
         Assert.Equal(false, (bool?)schemas["SandboxLimits"]!["additionalProperties"]); // nested in a request

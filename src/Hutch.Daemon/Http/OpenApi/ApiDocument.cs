@@ -64,6 +64,7 @@ internal static class ApiDocument
             var problem = await context.GetOrCreateSchemaAsync(typeof(Problem), cancellationToken: cancellationToken).ConfigureAwait(false);
             document.AddComponent(ApiErrors.ProblemSchema, problem);
             ApiOperations.Apply(document);
+            ApiParameters.Apply(document);
             ApiErrors.Apply(document);
             ClosedObjects.Apply(document);
             HoistDescriptions(document);
