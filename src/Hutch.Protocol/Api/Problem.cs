@@ -1,6 +1,6 @@
 namespace Hutch.Protocol.Api;
 
-/// <summary>RFC 9457 problem details as Hutch sends them: always with a stable <see cref="Code"/>.</summary>
+/// <summary>RFC 9457 problem details as Hutch sends them: always with a stable <c>code</c>.</summary>
 /// <param name="Type">A URI naming the kind of problem (RFC 9457); the code says the same, for branching.</param>
 /// <param name="Title">A short summary of the kind of problem, the same for every occurrence.</param>
 /// <param name="Status">The HTTP status of the answer.</param>

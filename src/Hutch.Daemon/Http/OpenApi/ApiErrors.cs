@@ -63,6 +63,13 @@ internal static class ApiErrors
                         concrete.Content = new Dictionary<string, OpenApiMediaType> { [ProblemJson] = new() { Schema = problem } };
                     }
                 }
+                // In order of status, as a reader looks for them (the 429 of a limited route came first).
+                var sorted = new OpenApiResponses();
+                foreach (var (key, response) in operation.Responses.OrderBy(r => r.Key, StringComparer.Ordinal))
+                {
+                    sorted[key] = response;
+                }
+                operation.Responses = sorted;
             }
         }
         // The framework's ProblemDetails (from ProducesProblem) is replaced by Hutch's Problem, which adds the code.
