@@ -8,8 +8,9 @@ namespace Hutch.Daemon.Http.OpenApi;
 /// <summary>
 /// The problem+json answers of each operation, by what the route takes: every route can be refused
 /// the key (401) or fail (500); a body or a query can be invalid (400), a body of the wrong type
-/// (415); a path with ids names something that may not exist (404); a sandbox may have expired (410)
-/// or not be running (409); writes may fill the workspace (507) or be too large (413). Each answer
+/// (415) or too large (413); a path with ids names something that may not exist (404); a sandbox may
+/// have expired (410) or not be running (409); writes may fill the workspace (507), files in or out be
+/// too large (413). Each answer
 /// lists the codes of its status (ErrorStatus, the one table) and uses the Problem schema.
 /// </summary>
 internal static class ApiErrors
@@ -81,7 +82,7 @@ internal static class ApiErrors
         var statuses = new SortedSet<int> { 401, 500 };
         if (operation.RequestBody is not null)
         {
-            statuses.UnionWith([400, 415]);
+            statuses.UnionWith([400, 413, 415]); // 413: a body past the route's cap (Kestrel's 30 MB for JSON bodies)
         }
         if (operation.Parameters?.Any(p => p.In == ParameterLocation.Query) == true)
         {
