@@ -7,6 +7,8 @@ source "$root/eng/ensure-deps.sh"
 # The tests also drive ps/pgrep and python3 (inside sandboxes, from the host's /usr) and perl.
 ensure_deps ps:procps pgrep:procps python3:python3 perl:perl-base git:git
 ensure_built "$root"
+# redocly and a generated TypeScript client check the OpenAPI document (ApiDocumentTests).
+ensure_npm_tools "$root" >/dev/null
 export HUTCH_AGENT=$root/artifacts/agent/hutch-agent
 results=$root/artifacts/test-results
 rm -rf "$results"

@@ -8,6 +8,7 @@ using Hutch.Daemon.Sessions;
 using Hutch.Daemon.Shells;
 using Hutch.Daemon.Http;
 using Hutch.Daemon.Http.Limits;
+using Hutch.Daemon.Http.OpenApi;
 using Hutch.Files;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
@@ -60,8 +61,13 @@ public static class DaemonHost
         builder.Logging.AddFilter("Yarp", LogLevel.Error);
         // A failed start (a busy port) is reported once, as the error `hutch serve` prints, not also as a logged stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical);
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
-        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+            // As ApiJsonContext reads bodies: numbers are numbers (the OpenAPI schemas follow these options).
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
+        builder.Services.AddApiDocument();
         builder.Services.AddEdgeProblems();
         builder.Services.AddHttpForwarder();
         // The limits themselves are given to UseRateLimiter below, once the engine (which resolves sandbox names) exists.

@@ -10,7 +10,7 @@ internal static class Ndjson
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
     /// <summary>
-    /// Writes <paramref name="events"/> to the response. The first event is produced before any
+    /// Writes <paramref name="source"/> to the response. The first event is produced before any
     /// header is sent, so validation and lookups fail with a problem instead of a broken 200.
     /// </summary>
     public static async Task WriteAsync<T>(HttpContext context, IAsyncEnumerable<T> source, JsonTypeInfo<T> type)

@@ -19,7 +19,7 @@ namespace Hutch.Daemon.Ports;
 /// <summary>
 /// /v1/sandboxes/{id}/ports/{port}/…: HTTP and WebSocket requests forwarded to 127.0.0.1:{port}
 /// inside the sandbox, over sockets the engine creates in the sandbox's network namespace
-/// (<see cref="SandboxEngine.ConnectPortAsync"/>). The sandbox gets no route out; the daemon's API
+/// (<see cref="PortService.ConnectAsync"/>). The sandbox gets no route out; the daemon's API
 /// key is checked like on every route and never forwarded.
 /// </summary>
 internal static class PortEndpoints

@@ -13,7 +13,7 @@ namespace Hutch.Daemon.Ports;
 /// GET /v1/sandboxes/{id}/tcp/{port}: a WebSocket that carries one raw TCP connection to
 /// 127.0.0.1:{port} inside the sandbox (<see cref="TcpTunnel"/>), for any protocol, as
 /// `hutch port-forward` uses it. The socket is made in the sandbox's network namespace
-/// (<see cref="SandboxEngine.ConnectPortAsync"/>) and connected before the upgrade, so a port nothing
+/// (<see cref="PortService.ConnectAsync"/>) and connected before the upgrade, so a port nothing
 /// listens on is an ordinary 502 problem rather than a WebSocket that closes at once.
 /// </summary>
 internal static class TcpEndpoints

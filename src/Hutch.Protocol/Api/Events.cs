@@ -5,10 +5,14 @@ namespace Hutch.Protocol.Api;
 /// restarted daemon found, or did, on its own. Newest last; the last 100 are kept, and all go with
 /// the sandbox.
 /// </summary>
-/// <param name="Type">One of <see cref="SandboxEventTypes"/>.</param>
+/// <param name="At">When it happened.</param>
+/// <param name="Type">adopted, lost or command_adopted (<see cref="SandboxEventTypes"/>).</param>
+/// <param name="Message">What happened, for a person.</param>
 /// <param name="ProcessId">The background process it concerns, if any.</param>
 public sealed record SandboxEvent(DateTimeOffset At, string Type, string Message, string? ProcessId = null);
 
+/// <summary>Answer of <c>GET /v1/sandboxes/{id}/events</c>.</summary>
+/// <param name="Events">The events, oldest first.</param>
 public sealed record SandboxEventList(SandboxEvent[] Events);
 
 public static class SandboxEventTypes

@@ -28,7 +28,13 @@ public sealed record ExecRequest(
 /// <summary>Result of a synchronous exec.</summary>
 /// <param name="ExitCode">Exit status, or null when a signal ended the command.</param>
 /// <param name="Signal">Name of the signal that ended it ("SIGKILL"), or null.</param>
+/// <param name="Stdout">What the command wrote to stdout, in <paramref name="Encoding"/>.</param>
+/// <param name="Stderr">What the command wrote to stderr, in <paramref name="Encoding"/>.</param>
+/// <param name="Encoding">How Stdout and Stderr hold the bytes: "utf8" or "base64", as asked.</param>
+/// <param name="Truncated">Output past MaxOutputBytes was dropped.</param>
+/// <param name="TimedOut">The timeout ended the command (its whole process tree was killed).</param>
 /// <param name="OomKilled">The kernel's OOM killer ended a process of this command (memory limit).</param>
+/// <param name="DurationMs">How long the command ran, in milliseconds.</param>
 public sealed record ExecResult(
     int? ExitCode,
     string? Signal,
@@ -70,18 +76,29 @@ public abstract record ExecEvent
 }
 
 /// <summary>The command runs, as <paramref name="Pid"/> inside the sandbox.</summary>
+/// <param name="Pid">The command's pid inside the sandbox.</param>
 public sealed record ExecStartEvent(int Pid) : ExecEvent;
 
 /// <summary>Bytes the command wrote to stdout.</summary>
+/// <param name="Data">The bytes, base64 on the wire.</param>
 public sealed record ExecStdoutEvent(ReadOnlyMemory<byte> Data) : ExecEvent;
 
 /// <summary>Bytes the command wrote to stderr.</summary>
+/// <param name="Data">The bytes, base64 on the wire.</param>
 public sealed record ExecStderrEvent(ReadOnlyMemory<byte> Data) : ExecEvent;
 
 /// <summary>The command ended: the same fields as a sync <see cref="ExecResult"/> without its output.</summary>
+/// <param name="ExitCode">Exit status, or null when a signal ended the command.</param>
+/// <param name="Signal">Name of the signal that ended it ("SIGKILL"), or null.</param>
+/// <param name="Truncated">Output past MaxOutputBytes was dropped.</param>
+/// <param name="TimedOut">The timeout ended the command (its whole process tree was killed).</param>
+/// <param name="OomKilled">The kernel's OOM killer ended a process of this command (memory limit).</param>
+/// <param name="DurationMs">How long the command ran, in milliseconds.</param>
 public sealed record ExecExitEvent(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs) : ExecEvent;
 
 /// <summary>The command could not run, or its sandbox went away: a stable code and what to do.</summary>
+/// <param name="Code">The stable error code, as in a problem's code.</param>
+/// <param name="Message">What went wrong and what to do, for a person.</param>
 public sealed record ExecErrorEvent(string Code, string Message) : ExecEvent;
 
 public static class ExecEventTypes

@@ -1,9 +1,18 @@
 namespace Hutch.Protocol.Api;
 
-/// <summary>RFC 9457 problem details as Hutch sends them: always with a stable <see cref="Code"/>.</summary>
+/// <summary>RFC 9457 problem details as Hutch sends them: always with a stable <c>code</c>.</summary>
+/// <param name="Type">A URI naming the kind of problem (RFC 9457); the code says the same, for branching.</param>
+/// <param name="Title">A short summary of the kind of problem, the same for every occurrence.</param>
+/// <param name="Status">The HTTP status of the answer.</param>
+/// <param name="Detail">What went wrong this time and what to do, for a person (never branch on it).</param>
+/// <param name="Code">The stable error code (snake_case, docs/http-api.md lists them): what a client branches on.</param>
 public sealed record Problem(string Type, string Title, int Status, string Detail, string Code);
 
 /// <summary>Liveness answer of <c>GET /v1/health</c>.</summary>
+/// <param name="Status">"ok" while the daemon serves.</param>
+/// <param name="Version">The daemon's version.</param>
+/// <param name="Runtime">The OCI runtime binary it runs sandboxes with (runc by default).</param>
+/// <param name="Sandboxes">How many sandboxes it holds.</param>
 /// <param name="WarmPool">Sandboxes started ahead of demand and ready to be claimed by a create.</param>
 public sealed record Health(string Status, string Version, string Runtime, int Sandboxes, int WarmPool = 0);
 

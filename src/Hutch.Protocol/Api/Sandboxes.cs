@@ -4,7 +4,7 @@ namespace Hutch.Protocol.Api;
 /// <param name="Name">Caller-chosen name, unique on the host: 1-63 of [a-z0-9-], starting with a letter or digit.</param>
 /// <param name="Env">Environment given to every command in the sandbox.</param>
 /// <param name="Cwd">Default working directory, relative to /workspace or absolute inside it.</param>
-/// <param name="Limits">Resource limits enforced by cgroups and tmpfs sizes; defaults apply to what is left out.</param>
+/// <param name="Limits">Resource limits enforced by cgroups, tmpfs sizes and a disk quota; defaults apply to what is left out.</param>
 /// <param name="TtlSeconds">Seconds until the sandbox is deleted by itself, 1-2592000 (30 days); leave it out for no TTL (0 is refused: invalid_ttl).</param>
 /// <param name="User">"user" (uid 1000, the default) or "root" (uid 0 inside the sandbox, still without capabilities).</param>
 /// <param name="Labels">
@@ -52,6 +52,16 @@ public sealed record SandboxLimits(
     long? IoWriteIops = null);
 
 /// <summary>A sandbox as the API shows it.</summary>
+/// <param name="Id">Its id ("sb-" and 10 characters), which every route takes; so does its name.</param>
+/// <param name="Name">The name given at create, if any.</param>
+/// <param name="State">running, lost (its agent is gone: only delete works), deleting (a delete the daemon is still retrying) or deleted.</param>
+/// <param name="CreatedAt">When it was created.</param>
+/// <param name="ExpiresAt">When its TTL ends and it is deleted; null without a TTL.</param>
+/// <param name="User">Who commands run as: "user" (uid 1000) or "root" (uid 0 inside, without capabilities).</param>
+/// <param name="Cwd">The default working directory of its commands.</param>
+/// <param name="Limits">The limits in force, defaults filled in.</param>
+/// <param name="Usage">Live resource use; null when it is not running.</param>
+/// <param name="Labels">The caller's key/value strings given at create.</param>
 public sealed record SandboxInfo(
     string Id,
     string? Name,
@@ -65,6 +75,11 @@ public sealed record SandboxInfo(
     Dictionary<string, string>? Labels = null);
 
 /// <summary>Live resource use read from the sandbox's cgroups and its workspace's quota; null when the sandbox is not running.</summary>
+/// <param name="MemoryBytes">Memory in use now, page cache included (cgroup memory.current).</param>
+/// <param name="MemoryPeakBytes">The most memory it has used at once.</param>
+/// <param name="Pids">Processes and threads running now.</param>
+/// <param name="CpuTimeMs">CPU time used so far, all cores together.</param>
+/// <param name="OomKills">Processes the OOM killer ended for its memory limit.</param>
 /// <param name="DiskBytes">Bytes the workspace holds as its quota counts them (data and metadata); null without a quota.</param>
 /// <param name="DiskLimitBytes">The workspace's quota as the kernel has it; null without one.</param>
 /// <param name="CheckpointBytes">Bytes the sandbox's checkpoints reference, counted against a quota of their own of the same size; null without one.</param>
@@ -78,6 +93,8 @@ public sealed record SandboxUsage(
     long? DiskLimitBytes = null,
     long? CheckpointBytes = null);
 
+/// <summary>Answer of <c>GET /v1/sandboxes</c>.</summary>
+/// <param name="Sandboxes">The sandboxes the daemon holds (those the label filters keep).</param>
 public sealed record SandboxList(SandboxInfo[] Sandboxes);
 
 /// <summary>The states a sandbox goes through. Strings on the wire.</summary>

@@ -6,6 +6,8 @@ namespace Hutch.Protocol.Api;
 /// </summary>
 /// <param name="Cols">Terminal width, 1-1000 (default 80).</param>
 /// <param name="Rows">Terminal height, 1-1000 (default 24).</param>
+/// <param name="Cwd">Where it starts, relative to /workspace or absolute inside it; default the sandbox's.</param>
+/// <param name="Env">Extra environment, over the sandbox's (TERM is xterm-256color unless set).</param>
 /// <param name="Argv">A program and its arguments to run on the terminal instead of the login shell.</param>
 /// <param name="Command">A shell line (<c>/bin/sh -c</c>) to run on the terminal instead; not with Argv.</param>
 /// <param name="Name">Optional name to find it by (1-64 of a-z, 0-9, '-', '_').</param>
@@ -21,11 +23,17 @@ public sealed record OpenShellRequest(
     long? MaxLogBytes = null);
 
 /// <summary>The window size of a shell's terminal, in character cells.</summary>
+/// <param name="Cols">Width in columns.</param>
+/// <param name="Rows">Height in rows.</param>
 public sealed record TerminalSize(int Cols, int Rows);
 
+/// <summary>Answer of <c>GET …/shells</c>.</summary>
+/// <param name="Shells">The sandbox's shells: processes on a pseudo-terminal, running and ended.</param>
 public sealed record ShellList(ProcessInfo[] Shells);
 
 /// <summary>Body of <c>…/shells/{shell}/resize</c>: the new size, 1-1000 each.</summary>
+/// <param name="Cols">Width in columns, 1-1000.</param>
+/// <param name="Rows">Height in rows, 1-1000.</param>
 public sealed record ResizeShellRequest(int Cols, int Rows);
 
 /// <summary>
@@ -33,6 +41,12 @@ public sealed record ResizeShellRequest(int Cols, int Rows);
 /// terminal wrote from a cursor up to the end so far. <see cref="Cursor"/> is where the next read
 /// starts; <see cref="Dropped"/> counts bytes the size cap discarded before the requested cursor.
 /// </summary>
+/// <param name="Data">What the terminal wrote from the cursor, in Encoding.</param>
+/// <param name="Encoding">How Data holds the bytes: "utf8" or "base64", as asked.</param>
+/// <param name="Cursor">Where the next read starts (the cursor query parameter).</param>
+/// <param name="Dropped">Bytes the size cap discarded before the requested cursor.</param>
+/// <param name="More">More output was there than this read returned: read again from Cursor.</param>
+/// <param name="Shell">The shell as it stands.</param>
 public sealed record ShellOutput(string Data, string Encoding, long Cursor, long Dropped, bool More, ProcessInfo Shell);
 
 /// <summary>
