@@ -313,6 +313,7 @@ internal static class AgentJson
         json.WriteBoolean("timedOut", exited.TimedOut);
         json.WriteBoolean("truncated", exited.Truncated);
         json.WriteNumber("durationMs", exited.DurationMs);
+        json.WriteNumber("killedProcesses", exited.KilledProcesses);
     }
 
     public static void Write(Utf8JsonWriter json, AgentError error)

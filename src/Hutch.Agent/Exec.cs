@@ -36,6 +36,8 @@ internal sealed partial class Exec
     private long _startTicks;
     private long _exitTicks;
     private bool _timedOut;
+    private int _killedProcesses;
+    private bool _killing;
     private bool _done;
     private State _state;
     private long _forwarded;
@@ -313,10 +315,17 @@ internal sealed partial class Exec
                 return;
             }
             _timedOut = true;
+            _killing = true;
         }
-        if (!ProcTree.Kill(Pid))
+        if (!ProcTree.Kill(Pid, out var killed))
         {
             Log.Write($"timeout: pid {Pid}'s tree survived SIGKILL passes");
+        }
+        lock (_gate)
+        {
+            _killedProcesses = killed;
+            _killing = false;
+            Monitor.PulseAll(_gate);
         }
     }
 
@@ -445,11 +454,19 @@ internal sealed partial class Exec
     {
         ExitStatus status;
         bool timedOut;
+        int killed;
         lock (_gate)
         {
+            // The command's pipes close as soon as its tree dies, before the kill's last pass has
+            // looked again: the exit says what the kill did, so it waits for it (a few ms).
+            while (_killing)
+            {
+                Monitor.Wait(_gate);
+            }
             _done = true;
             status = _exit!.Value;
             timedOut = _timedOut;
+            killed = _killedProcesses;
             DisposeAll();
         }
         if (_timeout is not null)
@@ -458,7 +475,7 @@ internal sealed partial class Exec
         }
         _stdin?.Abandon();
         _server.OnExecFinished();
-        _output.Exited(this, new ExecExited(status.ExitCode, status.Signal, timedOut, _truncated, _exitTicks - _startTicks));
+        _output.Exited(this, new ExecExited(status.ExitCode, status.Signal, timedOut, _truncated, _exitTicks - _startTicks, killed));
     }
 
     private void DisposeAll()

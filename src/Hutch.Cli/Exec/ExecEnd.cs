@@ -22,13 +22,13 @@ internal sealed record OutputCap(long? MaxOutputBytes, bool AllowTruncation)
 /// except that cut output is <see cref="ExitCodes.OutputTruncated"/> unless allowed, so a harness that
 /// looks only at the status cannot take a partial output for the whole of it.
 /// </summary>
-internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, bool OomKilled, bool Truncated, long? DurationMs)
+internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, bool OomKilled, bool Truncated, long? DurationMs, ExecKilled? Killed = null)
 {
     public static ExecEnd Of(ExecExitEvent exit) =>
-        new(exit.ExitCode, exit.Signal, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs);
+        new(exit.ExitCode, exit.Signal, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs, exit.Killed);
 
     public static ExecEnd Of(ExecResult result) =>
-        new(result.ExitCode, result.Signal, result.TimedOut, result.OomKilled, result.Truncated, result.DurationMs);
+        new(result.ExitCode, result.Signal, result.TimedOut, result.OomKilled, result.Truncated, result.DurationMs, result.Killed);
 
     /// <summary>The command's own status, as a shell would report it.</summary>
     public int CommandStatus => ExitCodes.For(ExitCode, Signal, TimedOut);
@@ -38,7 +38,10 @@ internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, boo
     {
         if (TimedOut)
         {
-            console.Fail($"the command ran past its timeout{(DurationMs is { } ms ? $" ({Output.Format.Millis(ms)})" : "")} and was killed", "timed_out");
+            var what = Killed is { } k
+                ? $": {k.Signal} to its process group {k.ProcessGroup} ({k.Processes} process{(k.Processes == 1 ? "" : "es")})"
+                : "";
+            console.Fail($"the command ran past its timeout{(DurationMs is { } ms ? $" ({Output.Format.Millis(ms)})" : "")} and was killed{what}", "timed_out");
         }
         if (OomKilled)
         {

@@ -17,7 +17,8 @@ public sealed record CollectedExec(
     bool Truncated,
     bool TimedOut,
     bool OomKilled,
-    long DurationMs) : IDisposable
+    long DurationMs,
+    ExecKilled? Killed = null) : IDisposable
 {
     public void Dispose()
     {

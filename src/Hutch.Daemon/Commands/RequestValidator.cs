@@ -143,6 +143,11 @@ public static partial class RequestValidator
             {
                 throw new HutchException(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"ls -la\", or a program in argv.");
             }
+            if (command.Contains('\0'))
+            {
+                throw new HutchException(ErrorCodes.InvalidCommand,
+                    $"command contains a NUL byte at character {command.IndexOf('\0')}, which no program can receive. Remove it, or send such bytes as stdinBase64.");
+            }
             string[] shell = ["/bin/sh", "-c", command];
             CommandSize.CheckArgv(shell);
             return shell;
@@ -151,9 +156,13 @@ public static partial class RequestValidator
         {
             throw new HutchException(ErrorCodes.EmptyCommand, "No command given. Send argv, like [\"ls\", \"-la\"], or a shell line in command.");
         }
-        if (argv.Any(a => a.Contains('\0')))
+        for (var i = 0; i < argv.Length; i++)
         {
-            throw new HutchException(ErrorCodes.EmptyCommand, "An argument in argv contains a NUL byte, which no program can receive. Remove it.");
+            if (argv[i].Contains('\0'))
+            {
+                throw new HutchException(ErrorCodes.InvalidArgv,
+                    $"argv[{i}] contains a NUL byte, which no program can receive as an argument. Remove it, or send such bytes as stdinBase64.");
+            }
         }
         CommandSize.CheckArgv(argv);
         return argv;

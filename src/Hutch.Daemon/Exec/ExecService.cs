@@ -42,7 +42,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                         break;
                     case CommandExited x:
                         return new CollectedExec(x.ExitCode, x.Signal, stdout, stderr, encoding,
-                            x.Truncated || stdout.Lost || stderr.Lost, x.TimedOut, x.OomKilled, x.DurationMs);
+                            x.Truncated || stdout.Lost || stderr.Lost, x.TimedOut, x.OomKilled, x.DurationMs, x.Killed);
                     case CommandFailed f:
                         throw f.Error;
                 }
@@ -99,6 +99,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
         }
 
         var finished = false;
+        var pid = 0;
         try
         {
             while (await exec.Frames.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
@@ -108,7 +109,8 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                     switch (frame.Kind)
                     {
                         case FrameKind.Started:
-                            yield return new CommandStarted(JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.ExecStarted)!.Pid);
+                            pid = JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.ExecStarted)!.Pid;
+                            yield return new CommandStarted(pid);
                             break;
                         case FrameKind.Stdout or FrameKind.Stderr:
                             yield return new CommandOutput(frame.Kind == FrameKind.Stderr ? OutputStream.Stderr : OutputStream.Stdout, frame.Payload);
@@ -120,7 +122,9 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                             // ending one of its processes (perhaps a child, as in `sh -c 'hog'` exiting 137).
                             // Commands running at the same time in the same sandbox cannot be told apart.
                             var oom = !exit.TimedOut && _cgroups.OomKills(cgroup) > oomBefore;
-                            yield return new CommandExited(exit.ExitCode, exit.Signal is { } s ? Hutch.Linux.Processes.SignalName(s) : null, exit.Truncated, exit.TimedOut, oom, exit.DurationMs);
+                            // A command is its own session and process group (setsid), so the group killed is its pid.
+                            var killed = exit.TimedOut ? new ExecKilled(ExecKillReasons.Timeout, "SIGKILL", pid, exit.KilledProcesses) : null;
+                            yield return new CommandExited(exit.ExitCode, exit.Signal is { } s ? Hutch.Linux.Processes.SignalName(s) : null, exit.Truncated, exit.TimedOut, oom, exit.DurationMs, killed);
                             yield break;
                         case FrameKind.Error:
                             finished = true;

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Http;
 
@@ -46,6 +47,15 @@ public static class ExecResultJson
         json.WriteBoolean("timedOut", result.TimedOut);
         json.WriteBoolean("oomKilled", result.OomKilled);
         json.WriteNumber("durationMs", result.DurationMs);
+        if (result.Killed is { } killed)
+        {
+            json.WritePropertyName("killed");
+            JsonSerializer.Serialize(json, killed, (JsonTypeInfo<ExecKilled>)options.GetTypeInfo(typeof(ExecKilled)));
+        }
+        else if (!skipNulls)
+        {
+            json.WriteNull("killed");
+        }
         json.WriteEndObject();
         await OutputJson.FlushAsync(json, body, cancellationToken).ConfigureAwait(false);
     }

@@ -48,7 +48,8 @@ public sealed record ExecStarted(int Pid);
 /// <summary>Payload of <see cref="FrameKind.Exited"/>: how the command ended.</summary>
 /// <param name="ExitCode">Exit status when the process exited normally, else null.</param>
 /// <param name="Signal">Signal number that killed it, else null.</param>
-public sealed record ExecExited(int? ExitCode, int? Signal, bool TimedOut, bool Truncated, long DurationMs);
+/// <param name="KilledProcesses">On timeout: how many processes of the command's tree (its session and process group, whose id is its pid, and their descendants) the agent SIGKILLed.</param>
+public sealed record ExecExited(int? ExitCode, int? Signal, bool TimedOut, bool Truncated, long DurationMs, int KilledProcesses = 0);
 
 /// <summary>Payload of <see cref="FrameKind.Kill"/>: signal the command's whole process tree.</summary>
 public sealed record ExecKill(int Signal);

@@ -20,6 +20,7 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(SandboxEventList))]
 [JsonSerializable(typeof(ExecRequest))]
 [JsonSerializable(typeof(ExecResult))]
+[JsonSerializable(typeof(ExecKilled))]
 [JsonSerializable(typeof(ExecEvent))]
 [JsonSerializable(typeof(Problem))]
 [JsonSerializable(typeof(Health))]

@@ -29,6 +29,8 @@ public sealed record ExecRequest(
 /// <param name="ExitCode">Exit status, or null when a signal ended the command.</param>
 /// <param name="Signal">Name of the signal that ended it ("SIGKILL"), or null.</param>
 /// <param name="OomKilled">The kernel's OOM killer ended a process of this command (memory limit).</param>
+/// <param name="DurationMs">How long the command ran, from its spawn to its exit, in milliseconds.</param>
+/// <param name="Killed">Set when Hutch killed the command's tree (on timeout): what it killed and how; null otherwise.</param>
 public sealed record ExecResult(
     int? ExitCode,
     string? Signal,
@@ -38,7 +40,24 @@ public sealed record ExecResult(
     bool Truncated,
     bool TimedOut,
     bool OomKilled,
-    long DurationMs);
+    long DurationMs,
+    ExecKilled? Killed = null);
+
+/// <summary>What Hutch killed when a command ran past its timeout.</summary>
+/// <param name="Reason">Why: "timeout" (the only reason so far).</param>
+/// <param name="Signal">The signal sent to every process of the tree: "SIGKILL".</param>
+/// <param name="ProcessGroup">
+/// The command's process group, inside the sandbox: its pid (the start event's), since every
+/// command starts in a session and process group of its own.
+/// </param>
+/// <param name="Processes">How many processes were killed: the group's and session's, and descendants that left them.</param>
+public sealed record ExecKilled(string Reason, string Signal, int ProcessGroup, int Processes);
+
+public static class ExecKillReasons
+{
+    /// <summary>The command ran past its timeoutMs.</summary>
+    public const string Timeout = "timeout";
+}
 
 /// <summary>
 /// One line of the NDJSON stream of <c>…/exec/stream</c>, told apart by its "type" member: start,
@@ -79,7 +98,7 @@ public sealed record ExecStdoutEvent(ReadOnlyMemory<byte> Data) : ExecEvent;
 public sealed record ExecStderrEvent(ReadOnlyMemory<byte> Data) : ExecEvent;
 
 /// <summary>The command ended: the same fields as a sync <see cref="ExecResult"/> without its output.</summary>
-public sealed record ExecExitEvent(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs) : ExecEvent;
+public sealed record ExecExitEvent(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs, ExecKilled? Killed = null) : ExecEvent;
 
 /// <summary>The command could not run, or its sandbox went away: a stable code and what to do.</summary>
 public sealed record ExecErrorEvent(string Code, string Message) : ExecEvent;

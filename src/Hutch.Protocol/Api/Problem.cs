@@ -45,6 +45,12 @@ public static class ErrorCodes
     public const string LimitUnavailable = "limit_unavailable";
     public const string InvalidEnv = "invalid_env";
     public const string EmptyCommand = "empty_command";
+    /// <summary>400: command holds what no program can receive (a NUL byte); the detail says where.</summary>
+    public const string InvalidCommand = "invalid_command";
+    /// <summary>400: an element of argv holds what no program can receive (a NUL byte); the detail names it (argv[i]).</summary>
+    public const string InvalidArgv = "invalid_argv";
+    /// <summary>400: cwd is no path at all (a NUL byte in it).</summary>
+    public const string InvalidCwd = "invalid_cwd";
     /// <summary>An argument, an environment variable or a whole command is more than the kernel (or the agent link) takes; send it as stdin or a file.</summary>
     public const string CommandTooLong = "command_too_long";
     public const string InvalidUser = "invalid_user";

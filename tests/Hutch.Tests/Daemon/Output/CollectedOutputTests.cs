@@ -70,7 +70,8 @@ public sealed class CollectedOutputTests : IDisposable
         var stdout = Encoding.UTF8.GetBytes(text.ToString()).Concat(new byte[] { 0xff, 0xc3 }).ToArray();
         stdout[OutputBuffer.ChunkSize - 1] = 0xe2; // a broken sequence right at a chunk's end
         var stderr = "err\n"u8.ToArray();
-        using var collected = new CollectedExec(null, "SIGKILL", Buffer(stdout, memoryBudget), Buffer(stderr, memoryBudget), encoding, true, false, true, 42);
+        using var collected = new CollectedExec(null, "SIGKILL", Buffer(stdout, memoryBudget), Buffer(stderr, memoryBudget), encoding, true, true, true, 42,
+            new ExecKilled(ExecKillReasons.Timeout, "SIGKILL", 7, 3));
         var options = HttpOptions();
 
         var expected = JsonSerializer.SerializeToUtf8Bytes(WireEvents.ToResult(collected), options);
