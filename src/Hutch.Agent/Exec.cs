@@ -86,7 +86,9 @@ internal sealed partial class Exec
     /// instead of Started when it cannot run; on success the caller sends Started, then <see cref="Run"/>.
     /// </summary>
     /// <param name="terminal">Set for a shell: the command runs on a new pseudo-terminal of this size.</param>
-    public static AgentError? TryStart(AgentServer server, IExecOutput output, ExecStart request, out Exec? exec, TerminalRecord? terminal = null)
+    /// <param name="script">The command's script (<see cref="ExecStart.ScriptBytes"/>), given to it on <see cref="ExecScript.Fd"/>; the caller keeps and closes its own.</param>
+    public static AgentError? TryStart(AgentServer server, IExecOutput output, ExecStart request, out Exec? exec, TerminalRecord? terminal = null,
+        SafeFileHandle? script = null)
     {
         exec = null;
         if (request.Argv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
@@ -125,6 +127,10 @@ internal sealed partial class Exec
         try
         {
             var fds = new Dictionary<int, System.Runtime.InteropServices.SafeHandle>();
+            if (script is not null)
+            {
+                fds[ExecScript.Fd] = script;
+            }
             if (onTerminal)
             {
                 try

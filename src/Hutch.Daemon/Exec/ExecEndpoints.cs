@@ -2,6 +2,7 @@ using Hutch.Daemon.Http;
 using Hutch.Daemon.Http.Limits;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 
 namespace Hutch.Daemon.Exec;
@@ -9,12 +10,20 @@ namespace Hutch.Daemon.Exec;
 /// <summary>The /v1/sandboxes/{id}/exec routes (docs/exec.md): a command's result collected, or its events streamed as NDJSON.</summary>
 internal static class ExecEndpoints
 {
+    /// <summary>
+    /// An exec's body may be this big, not Kestrel's 30 MB: a command of up to 64 MiB (sent to the
+    /// sandbox as a script, <see cref="ShellScript"/>) with room for JSON's escapes and for stdin.
+    /// Past it, 413 request_too_large before the body is read.
+    /// </summary>
+    public const long MaxBodyBytes = 128L << 20;
+
     public static void Map(IEndpointRouteBuilder app, ExecService exec, RequestLimits limits)
     {
         var group = app.MapGroup("/v1/sandboxes/{id}");
 
         group.MapPost("/exec", async (string id, HttpContext context) =>
             {
+                AllowExecBody(context);
                 var request = await JsonBody.ReadAsync(context.Request, ApiJsonContext.Default.ExecRequest, new ExecRequest());
                 using var result = await exec.CollectAsync(id, request, CommandSlots.Of(context), context.RequestAborted);
                 await ExecResultJson.WriteAsync(context, result);
@@ -32,8 +41,17 @@ internal static class ExecEndpoints
 
         async Task StreamAsync(string id, HttpContext context)
         {
+            AllowExecBody(context);
             var request = await JsonBody.ReadAsync(context.Request, ApiJsonContext.Default.ExecRequest, new ExecRequest());
             await Ndjson.WriteAsync(context, WireEvents.ToExecEvents(exec.StreamAsync(id, request, CommandSlots.Of(context), context.RequestAborted)), ApiJsonContext.Default.ExecEvent);
+        }
+    }
+
+    private static void AllowExecBody(HttpContext context)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = MaxBodyBytes;
         }
     }
 }

@@ -71,13 +71,15 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
     {
         var live = await directory.LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var stdin = RequestValidator.Stdin(request);
+        var (argv, script) = RequestValidator.ExecCommand(request);
         var start = new ExecStart(
-            RequestValidator.Argv(request),
+            argv,
             CommandEnvironment.Of(live, RequestValidator.Env(request.Env, "env")),
             request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
             RequestValidator.Timeout(request.TimeoutMs, defaultTimeoutMs),
             RequestValidator.MaxOutput(request.MaxOutputBytes),
-            HasStdin: stdin is not null);
+            HasStdin: stdin is not null,
+            ScriptBytes: script?.Length ?? 0);
         CommandSize.CheckStart(start);
         var cgroup = SandboxSpec.CgroupPathOf(live.Record.Id);
         var oomBefore = _cgroups.OomKills(cgroup);
@@ -92,6 +94,26 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
         catch (Exception e) when (AgentFailures.IsDeadConnection(e))
         {
             throw AgentFailures.Died(live, e.Message);
+        }
+        try
+        {
+            if (script is not null)
+            {
+                // All of it before anything else: the agent spawns the command after the script's last
+                // byte. Not cancelled by the caller: a script cut midway would stay in the agent's memory
+                // for as long as the shared connection lives; a whole one starts a command that runs
+                // on, as any command does once started.
+                await exec.WriteScriptAsync(script, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            exec.Dispose();
+            if (AgentFailures.IsDeadConnection(e))
+            {
+                throw AgentFailures.Died(live, e.Message);
+            }
+            throw;
         }
         if (stdin is not null)
         {

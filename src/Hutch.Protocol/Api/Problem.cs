@@ -17,6 +17,8 @@ public static class ErrorCodes
     public const string RouteNotFound = "route_not_found";
     /// <summary>405: the path exists but not with this method; the Allow header lists the methods it takes.</summary>
     public const string MethodNotAllowed = "method_not_allowed";
+    /// <summary>413: the request's body is larger than its route takes (an exec's 128 MiB; 30,000,000 bytes for other JSON bodies).</summary>
+    public const string RequestTooLarge = "request_too_large";
     /// <summary>415: the body's Content-Type is not one the route takes (JSON routes take application/json).</summary>
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string Unauthorized = "unauthorized";

@@ -23,4 +23,23 @@ public sealed class ExecEdgeCliTests(DaemonFixture fixture)
         Assert.Equal(124, human.Code);
         Assert.Matches(@"killed: SIGKILL to its process group \d+ \(1 process\)", human.Stderr);
     }
+
+    [Fact]
+    public async Task AThirtyMiBScript_RunsThroughShellFile_AndAnOversizedEnvIsCommandTooLong()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        var body = string.Concat(Enumerable.Repeat(new string('x', 99) + "\n", (30 << 20) / 100));
+        var script = Path.Join(TestPaths.NewTempDir("hutch-script"), "big.sh");
+        await File.WriteAllTextAsync(script, $"cat <<'EOF' | wc -c\n{body}EOF\n");
+        // 3 x 100 KiB: each --env fits hutch's own argv, the map is past the 256 KiB an exec takes.
+        var env = Enumerable.Range(0, 3).SelectMany(i => new[] { "--env", $"V{i}={new string('v', 100 << 10)}" }).ToArray();
+
+        var (code, stdout, stderr) = await CliProcess.RunAsync(fixture, Path.GetTempPath(), null, "exec", sandbox.Id, "--shell-file", script);
+        var tooLong = await CliProcess.RunAsync(fixture, Path.GetTempPath(), null, ["exec", sandbox.Id, .. env, "--", "true"]);
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal(body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), System.Text.Encoding.UTF8.GetString(stdout).Trim());
+        Assert.NotEqual(0, tooLong.Code);
+        Assert.Contains("command_too_long", tooLong.Stderr);
+    }
 }
