@@ -32,6 +32,7 @@ internal static class HutchCli
         RemoveCommand.Create(console),
         TtlCommand.Create(console),
         ExecCommand.Create(console),
+        OutputCommand.Create(console),
         RunCommand.Create(console),
         ShellCommand.Create(console),
         FsCommand.Create(console),

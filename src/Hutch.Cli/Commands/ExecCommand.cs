@@ -97,6 +97,6 @@ internal static class ExecCommand
             end = ExecEnd.Of(await ExecPump.RunAsync(events, console.OpenStdout(), console.OpenStderr(), cancellationToken).ConfigureAwait(false));
         }
         Stdin.ReportUnread(console, stdinMode);
-        return end.Finish(console, cap);
+        return end.Finish(console, cap, sandbox);
     }
 }

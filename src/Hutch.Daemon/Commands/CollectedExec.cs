@@ -18,7 +18,10 @@ public sealed record CollectedExec(
     bool TimedOut,
     bool OomKilled,
     long DurationMs,
-    ExecKilled? Killed = null) : IDisposable
+    ExecKilled? Killed = null,
+    ExecFullOutput? FullOutput = null,
+    byte[]? StdoutTail = null,
+    byte[]? StderrTail = null) : IDisposable
 {
     public void Dispose()
     {

@@ -17,6 +17,9 @@ internal static class ExecEndpoints
     /// </summary>
     public const long MaxBodyBytes = 128L << 20;
 
+    /// <summary>A kept output's answer says the stream's whole length in this header.</summary>
+    public const string OutputLengthHeader = "Hutch-Output-Length";
+
     public static void Map(IEndpointRouteBuilder app, ExecService exec, RequestLimits limits)
     {
         var group = app.MapGroup("/v1/sandboxes/{id}");
@@ -38,6 +41,20 @@ internal static class ExecEndpoints
             .Produces<ExecEvent>(200, "application/x-ndjson")
             .RunsACommand(limits)
             .WithSummary("Run a command and stream start/stdout/stderr/exit events as NDJSON");
+
+        group.MapGet("/exec/outputs/{output}/{stream}", async (string id, string output, string stream, long? offset, long? limit, HttpContext context) =>
+            {
+                var (content, length) = exec.Outputs.Open(id, output, stream, offset ?? 0, limit);
+                await using (content)
+                {
+                    // The stream's whole length: the client's cursor is offset + the bytes it got, and this is where it ends.
+                    context.Response.Headers[OutputLengthHeader] = length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    context.Response.ContentType = "application/octet-stream";
+                    await content.CopyToAsync(context.Response.Body, 64 << 10, context.RequestAborted);
+                }
+            })
+            .Produces(200, contentType: "application/octet-stream")
+            .WithSummary("Read a truncated exec's whole stdout or stderr from an offset (its result's fullOutput names it)");
 
         async Task StreamAsync(string id, HttpContext context)
         {

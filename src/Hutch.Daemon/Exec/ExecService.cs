@@ -15,8 +15,11 @@ namespace Hutch.Daemon.Exec;
 /// disconnected), it runs on and its output is drained and dropped, unless KillOnDisconnect asks
 /// for a kill; either way it keeps its <see cref="CommandLease"/> until it has ended.
 /// </summary>
-public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
+public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, KeptOutputs outputs)
 {
+    /// <summary>The whole outputs of truncated commands, read back by their routes.</summary>
+    public KeptOutputs Outputs => outputs;
+
     private readonly CgroupReader _cgroups = new();
 
     /// <summary>
@@ -42,7 +45,8 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                         break;
                     case CommandExited x:
                         return new CollectedExec(x.ExitCode, x.Signal, stdout, stderr, encoding,
-                            x.Truncated || stdout.Lost || stderr.Lost, x.TimedOut, x.OomKilled, x.DurationMs, x.Killed);
+                            x.Truncated || stdout.Lost || stderr.Lost, x.TimedOut, x.OomKilled, x.DurationMs, x.Killed,
+                            x.FullOutput, x.StdoutTail, x.StderrTail);
                     case CommandFailed f:
                         throw f.Error;
                 }
@@ -81,6 +85,10 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
             HasStdin: stdin is not null,
             ScriptBytes: script?.Length ?? 0);
         CommandSize.CheckStart(start);
+        // The agent forwards everything and the cap is applied here, so that what is past it is
+        // kept (KeptOutput) rather than dropped: a truncated result says where the whole of it is.
+        var cap = start.MaxOutputBytes;
+        start = start with { MaxOutputBytes = 0 };
         var cgroup = SandboxSpec.CgroupPathOf(live.Record.Id);
         var oomBefore = _cgroups.OomKills(cgroup);
 
@@ -122,6 +130,10 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
 
         var finished = false;
         var pid = 0;
+        var kept = outputs.Begin(live.Record, cap);
+        long forwarded = 0;
+        long[] head = [0, 0];
+        var cut = false;
         try
         {
             while (await exec.Frames.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
@@ -135,7 +147,16 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                             yield return new CommandStarted(pid);
                             break;
                         case FrameKind.Stdout or FrameKind.Stderr:
-                            yield return new CommandOutput(frame.Kind == FrameKind.Stderr ? OutputStream.Stderr : OutputStream.Stdout, frame.Payload);
+                            var stream = frame.Kind == FrameKind.Stderr ? OutputStream.Stderr : OutputStream.Stdout;
+                            kept.Write(stream, frame.Payload.Span);
+                            var data = frame.Payload[..(int)Math.Clamp(cap - forwarded, 0, frame.Payload.Length)];
+                            cut |= data.Length < frame.Payload.Length;
+                            if (data.Length > 0)
+                            {
+                                forwarded += data.Length;
+                                head[(int)stream] += data.Length;
+                                yield return new CommandOutput(stream, data);
+                            }
                             break;
                         case FrameKind.Exited:
                             finished = true;
@@ -146,7 +167,10 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                             var oom = !exit.TimedOut && _cgroups.OomKills(cgroup) > oomBefore;
                             // A command is its own session and process group (setsid), so the group killed is its pid.
                             var killed = exit.TimedOut ? new ExecKilled(ExecKillReasons.Timeout, "SIGKILL", pid, exit.KilledProcesses) : null;
-                            yield return new CommandExited(exit.ExitCode, exit.Signal is { } s ? Hutch.Linux.Processes.SignalName(s) : null, exit.Truncated, exit.TimedOut, oom, exit.DurationMs, killed);
+                            var signal = exit.Signal is { } s ? Hutch.Linux.Processes.SignalName(s) : null;
+                            yield return cut || exit.Truncated
+                                ? Truncated(live.Record.Id, kept, head, new CommandExited(exit.ExitCode, signal, true, exit.TimedOut, oom, exit.DurationMs, killed))
+                                : new CommandExited(exit.ExitCode, signal, false, exit.TimedOut, oom, exit.DurationMs, killed);
                             yield break;
                         case FrameKind.Error:
                             finished = true;
@@ -164,6 +188,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
         }
         finally
         {
+            kept.Dispose();
             if (!finished)
             {
                 // The command runs on (or is being killed): it keeps its place in the limits until it has ended.
@@ -175,6 +200,23 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                 exec.Dispose();
             }
         }
+    }
+
+    /// <summary>A truncated command's exit, with where its whole output is kept and the tails its result did not hold.</summary>
+    private static CommandExited Truncated(string sandboxId, KeptOutput kept, long[] head, CommandExited exit)
+    {
+        if (kept.Keep() is not { } id)
+        {
+            return exit; // the sandbox's quota could not take even the directory: nothing more to give
+        }
+        var full = new ExecFullOutput(id, kept.BytesOf(OutputStream.Stdout), kept.BytesOf(OutputStream.Stderr), kept.Dropped == 0, kept.Dropped,
+            KeptOutputs.Route(sandboxId, id, OutputStream.Stdout), KeptOutputs.Route(sandboxId, id, OutputStream.Stderr));
+        return exit with
+        {
+            FullOutput = full,
+            StdoutTail = kept.Tail(OutputStream.Stdout, head[0]),
+            StderrTail = kept.Tail(OutputStream.Stderr, head[1]),
+        };
     }
 
     /// <summary>

@@ -47,16 +47,36 @@ public static class ExecResultJson
         json.WriteBoolean("timedOut", result.TimedOut);
         json.WriteBoolean("oomKilled", result.OomKilled);
         json.WriteNumber("durationMs", result.DurationMs);
-        if (result.Killed is { } killed)
+        WriteObject(json, "killed", result.Killed, options, skipNulls);
+        WriteObject(json, "fullOutput", result.FullOutput, options, skipNulls);
+        WriteString(json, "stdoutTail", WireEvents.Tail(result.StdoutTail, result.Encoding), skipNulls);
+        WriteString(json, "stderrTail", WireEvents.Tail(result.StderrTail, result.Encoding), skipNulls);
+        json.WriteEndObject();
+        await OutputJson.FlushAsync(json, body, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void WriteObject<T>(Utf8JsonWriter json, string name, T? value, JsonSerializerOptions options, bool skipNulls) where T : class
+    {
+        if (value is not null)
         {
-            json.WritePropertyName("killed");
-            JsonSerializer.Serialize(json, killed, (JsonTypeInfo<ExecKilled>)options.GetTypeInfo(typeof(ExecKilled)));
+            json.WritePropertyName(name);
+            JsonSerializer.Serialize(json, value, (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T)));
         }
         else if (!skipNulls)
         {
-            json.WriteNull("killed");
+            json.WriteNull(name);
         }
-        json.WriteEndObject();
-        await OutputJson.FlushAsync(json, body, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void WriteString(Utf8JsonWriter json, string name, string? value, bool skipNulls)
+    {
+        if (value is not null)
+        {
+            json.WriteString(name, value);
+        }
+        else if (!skipNulls)
+        {
+            json.WriteNull(name);
+        }
     }
 }

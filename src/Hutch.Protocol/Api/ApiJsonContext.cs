@@ -21,6 +21,7 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(ExecRequest))]
 [JsonSerializable(typeof(ExecResult))]
 [JsonSerializable(typeof(ExecKilled))]
+[JsonSerializable(typeof(ExecFullOutput))]
 [JsonSerializable(typeof(ExecEvent))]
 [JsonSerializable(typeof(Problem))]
 [JsonSerializable(typeof(Health))]

@@ -31,6 +31,9 @@ public sealed record ExecRequest(
 /// <param name="OomKilled">The kernel's OOM killer ended a process of this command (memory limit).</param>
 /// <param name="DurationMs">How long the command ran, from its spawn to its exit, in milliseconds.</param>
 /// <param name="Killed">Set when Hutch killed the command's tree (on timeout): what it killed and how; null otherwise.</param>
+/// <param name="FullOutput">Set when Truncated: where all of the output is kept, to be read afterwards.</param>
+/// <param name="StdoutTail">When Truncated: the last bytes of stdout (up to 64 KiB) that Stdout does not hold, encoded as Stdout is; else null.</param>
+/// <param name="StderrTail">The same for stderr.</param>
 public sealed record ExecResult(
     int? ExitCode,
     string? Signal,
@@ -41,7 +44,25 @@ public sealed record ExecResult(
     bool TimedOut,
     bool OomKilled,
     long DurationMs,
-    ExecKilled? Killed = null);
+    ExecKilled? Killed = null,
+    ExecFullOutput? FullOutput = null,
+    string? StdoutTail = null,
+    string? StderrTail = null);
+
+/// <summary>
+/// All of a truncated command's output, kept in the sandbox's disk quota after the result was
+/// cut at maxOutputBytes: read it with <c>GET /v1/sandboxes/{id}/exec/outputs/{Id}/stdout</c> (or
+/// <c>stderr</c>) from any offset, or <c>hutch output ID OUTPUT</c>. Kept until the sandbox is
+/// deleted; the last 8 per sandbox (docs/exec.md#large-outputs).
+/// </summary>
+/// <param name="Id">The kept output's id.</param>
+/// <param name="StdoutBytes">Bytes of stdout kept: the whole of it when Complete.</param>
+/// <param name="StderrBytes">Bytes of stderr kept.</param>
+/// <param name="Complete">False when not everything could be kept (past 1 GiB, or the sandbox's disk quota full); DroppedBytes says how much is missing, all from the end.</param>
+/// <param name="DroppedBytes">Bytes not kept.</param>
+/// <param name="Stdout">The route that reads stdout: <c>/v1/sandboxes/{id}/exec/outputs/{Id}/stdout</c>.</param>
+/// <param name="Stderr">The route that reads stderr.</param>
+public sealed record ExecFullOutput(string Id, long StdoutBytes, long StderrBytes, bool Complete, long DroppedBytes, string Stdout, string Stderr);
 
 /// <summary>What Hutch killed when a command ran past its timeout.</summary>
 /// <param name="Reason">Why: "timeout" (the only reason so far).</param>
@@ -98,7 +119,9 @@ public sealed record ExecStdoutEvent(ReadOnlyMemory<byte> Data) : ExecEvent;
 public sealed record ExecStderrEvent(ReadOnlyMemory<byte> Data) : ExecEvent;
 
 /// <summary>The command ended: the same fields as a sync <see cref="ExecResult"/> without its output.</summary>
-public sealed record ExecExitEvent(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs, ExecKilled? Killed = null) : ExecEvent;
+/// <param name="FullOutput">When Truncated: where all of the output is kept (the stream dropped what was past maxOutputBytes too).</param>
+public sealed record ExecExitEvent(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs, ExecKilled? Killed = null,
+    ExecFullOutput? FullOutput = null) : ExecEvent;
 
 /// <summary>The command could not run, or its sandbox went away: a stable code and what to do.</summary>
 public sealed record ExecErrorEvent(string Code, string Message) : ExecEvent;

@@ -107,6 +107,8 @@ public static class ErrorCodes
     public const string TooManyProcesses = "too_many_processes";
     public const string InvalidSignal = "invalid_signal";
     public const string InvalidCursor = "invalid_cursor";
+    /// <summary>404: no kept output of the sandbox has this id (only truncated execs keep one; the last 8 per sandbox).</summary>
+    public const string OutputNotFound = "output_not_found";
     public const string NoStdin = "no_stdin";
     public const string CommandNotFound = "command_not_found";
 

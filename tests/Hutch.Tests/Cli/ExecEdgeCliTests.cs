@@ -42,4 +42,20 @@ public sealed class ExecEdgeCliTests(DaemonFixture fixture)
         Assert.NotEqual(0, tooLong.Code);
         Assert.Contains("command_too_long", tooLong.Stderr);
     }
+
+    [Fact]
+    public async Task ATruncatedExec_NamesHutchOutput_WhichWritesAllOfIt()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        var expected = string.Concat(Enumerable.Range(1, 50_000).Select(i => i + "\n"));
+
+        var cut = await CliProcess.RunAsync(fixture, Path.GetTempPath(), null, "exec", sandbox.Id, "--max-output", "1000", "--", "seq", "50000");
+        var named = System.Text.RegularExpressions.Regex.Match(cut.Stderr, $@"hutch output {sandbox.Id} (out-[a-z0-9]+) \[--stderr\]");
+        Assert.True(named.Success, cut.Stderr);
+        var all = await CliProcess.RunAsync(fixture, Path.GetTempPath(), null, "output", sandbox.Id, named.Groups[1].Value);
+
+        Assert.Equal(250, cut.Code);
+        Assert.Equal(1000, cut.Stdout.Length);
+        Assert.Equal((0, expected), (all.Code, System.Text.Encoding.UTF8.GetString(all.Stdout)));
+    }
 }
