@@ -58,4 +58,18 @@ public sealed class ExecEdgeCliTests(DaemonFixture fixture)
         Assert.Equal(1000, cut.Stdout.Length);
         Assert.Equal((0, expected), (all.Code, System.Text.Encoding.UTF8.GetString(all.Stdout)));
     }
+
+    [Fact]
+    public async Task ANulByteInAShellFile_IsInvalidCommand()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        var script = Path.Join(TestPaths.NewTempDir("hutch-script"), "nul.sh");
+        await File.WriteAllBytesAsync(script, "echo a\0b\n"u8.ToArray());
+
+        var (code, stdout, stderr) = await CliProcess.RunAsync(fixture, Path.GetTempPath(), null, "exec", sandbox.Id, "--shell-file", script);
+
+        Assert.NotEqual(0, code);
+        Assert.Empty(stdout);
+        Assert.Contains("(invalid_command)", stderr);
+    }
 }
