@@ -47,36 +47,27 @@ public static class ExecResultJson
         json.WriteBoolean("timedOut", result.TimedOut);
         json.WriteBoolean("oomKilled", result.OomKilled);
         json.WriteNumber("durationMs", result.DurationMs);
-        WriteObject(json, "killed", result.Killed, options, skipNulls);
-        WriteObject(json, "fullOutput", result.FullOutput, options, skipNulls);
-        WriteString(json, "stdoutTail", WireEvents.Tail(result.StdoutTail, result.Encoding), skipNulls);
-        WriteString(json, "stderrTail", WireEvents.Tail(result.StderrTail, result.Encoding), skipNulls);
+        // Left out when null, whatever the options (ExecResult says so): they are there only when something happened.
+        WriteObject(json, "killed", result.Killed, options);
+        WriteObject(json, "fullOutput", result.FullOutput, options);
+        if (WireEvents.Tail(result.StdoutTail, result.Encoding) is { } stdoutTail)
+        {
+            json.WriteString("stdoutTail", stdoutTail);
+        }
+        if (WireEvents.Tail(result.StderrTail, result.Encoding) is { } stderrTail)
+        {
+            json.WriteString("stderrTail", stderrTail);
+        }
         json.WriteEndObject();
         await OutputJson.FlushAsync(json, body, cancellationToken).ConfigureAwait(false);
     }
 
-    private static void WriteObject<T>(Utf8JsonWriter json, string name, T? value, JsonSerializerOptions options, bool skipNulls) where T : class
+    private static void WriteObject<T>(Utf8JsonWriter json, string name, T? value, JsonSerializerOptions options) where T : class
     {
         if (value is not null)
         {
             json.WritePropertyName(name);
             JsonSerializer.Serialize(json, value, (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T)));
-        }
-        else if (!skipNulls)
-        {
-            json.WriteNull(name);
-        }
-    }
-
-    private static void WriteString(Utf8JsonWriter json, string name, string? value, bool skipNulls)
-    {
-        if (value is not null)
-        {
-            json.WriteString(name, value);
-        }
-        else if (!skipNulls)
-        {
-            json.WriteNull(name);
         }
     }
 }

@@ -30,7 +30,7 @@ public sealed record ExecRequest(
 /// <param name="Signal">Name of the signal that ended it ("SIGKILL"), or null.</param>
 /// <param name="OomKilled">The kernel's OOM killer ended a process of this command (memory limit).</param>
 /// <param name="DurationMs">How long the command ran, from its spawn to its exit, in milliseconds.</param>
-/// <param name="Killed">Set when Hutch killed the command's tree (on timeout): what it killed and how; null otherwise.</param>
+/// <param name="Killed">Set when Hutch killed the command's tree (on timeout): what it killed and how; left out otherwise.</param>
 /// <param name="FullOutput">Set when Truncated: where all of the output is kept, to be read afterwards.</param>
 /// <param name="StdoutTail">When Truncated: the last bytes of stdout (up to 64 KiB) that Stdout does not hold, encoded as Stdout is; else null.</param>
 /// <param name="StderrTail">The same for stderr.</param>
@@ -44,10 +44,10 @@ public sealed record ExecResult(
     bool TimedOut,
     bool OomKilled,
     long DurationMs,
-    ExecKilled? Killed = null,
-    ExecFullOutput? FullOutput = null,
-    string? StdoutTail = null,
-    string? StderrTail = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExecKilled? Killed = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExecFullOutput? FullOutput = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StdoutTail = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StderrTail = null);
 
 /// <summary>
 /// All of a truncated command's output, kept in the sandbox's disk quota after the result was
@@ -120,8 +120,9 @@ public sealed record ExecStderrEvent(ReadOnlyMemory<byte> Data) : ExecEvent;
 
 /// <summary>The command ended: the same fields as a sync <see cref="ExecResult"/> without its output.</summary>
 /// <param name="FullOutput">When Truncated: where all of the output is kept (the stream dropped what was past maxOutputBytes too).</param>
-public sealed record ExecExitEvent(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs, ExecKilled? Killed = null,
-    ExecFullOutput? FullOutput = null) : ExecEvent;
+public sealed record ExecExitEvent(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExecKilled? Killed = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExecFullOutput? FullOutput = null) : ExecEvent;
 
 /// <summary>The command could not run, or its sandbox went away: a stable code and what to do.</summary>
 public sealed record ExecErrorEvent(string Code, string Message) : ExecEvent;
