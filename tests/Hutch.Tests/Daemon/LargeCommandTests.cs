@@ -54,6 +54,19 @@ public sealed class LargeCommandTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task StdinOfEightMiB_WithALongCommand_ReachesTheCommand()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        var stdin = new byte[8 << 20];
+        Random.Shared.NextBytes(stdin);
+        var padding = "# " + new string('p', 300_000) + "\n";
+
+        var result = await Client.ExecAsync(sandbox.Id, new ExecRequest(Command: padding + "wc -c", StdinBase64: Convert.ToBase64String(stdin)));
+
+        Assert.Equal($"{8 << 20}\n", result.Stdout);
+    }
+
+    [Fact]
     public async Task ALongShellLine_IsTheSameShellAsSmallOnes_ItsExitStatus_And_NoExtraDescriptor()
     {
         await using var sandbox = await fixture.CreateAsync();
