@@ -104,10 +104,10 @@ public static class DaemonHost
                 else if (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
                 {
                     var cap = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } bytes
-                        ? bytes.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " bytes"
-                        : "what";
+                        ? $" than the {bytes.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes it takes"
+                        : "";
                     await Problems.WriteAsync(context, ErrorCodes.RequestTooLarge,
-                        $"The request body is larger than the {cap} {context.Request.Method} {context.Request.Path} takes. " +
+                        $"The request body of {context.Request.Method} {context.Request.Path} is larger{cap}. " +
                         "Send large content as a file (PUT …/files, or files/import) and refer to it, or in smaller requests.");
                 }
                 else
