@@ -76,7 +76,7 @@ internal static class AgentJson
         private string[]? _argv;
         private Dictionary<string, string>? _env;
         private string? _cwd;
-        private long _timeoutMs, _maxOutputBytes;
+        private long _timeoutMs, _maxOutputBytes, _scriptBytes;
         private bool _hasStdin;
 
         public bool TryRead(string name, ref Utf8JsonReader reader)
@@ -105,6 +105,10 @@ internal static class AgentJson
             {
                 _hasStdin = ReadBool(ref reader);
             }
+            else if (Is(name, "scriptBytes"))
+            {
+                _scriptBytes = ReadInt64(ref reader);
+            }
             else
             {
                 return false;
@@ -112,7 +116,7 @@ internal static class AgentJson
             return true;
         }
 
-        public readonly ExecStart ToExecStart() => new(_argv ?? [], _env ?? [], _cwd ?? "", _timeoutMs, _maxOutputBytes, _hasStdin);
+        public readonly ExecStart ToExecStart() => new(_argv ?? [], _env ?? [], _cwd ?? "", _timeoutMs, _maxOutputBytes, _hasStdin, _scriptBytes);
     }
 
     /// <summary>A terminal size object ({cols, rows}), or null.</summary>
@@ -313,6 +317,7 @@ internal static class AgentJson
         json.WriteBoolean("timedOut", exited.TimedOut);
         json.WriteBoolean("truncated", exited.Truncated);
         json.WriteNumber("durationMs", exited.DurationMs);
+        json.WriteNumber("killedProcesses", exited.KilledProcesses);
     }
 
     public static void Write(Utf8JsonWriter json, AgentError error)

@@ -16,6 +16,9 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
     private readonly Lock _sendGate = new();
     private readonly Lock _execGate = new();
     private readonly Dictionary<uint, Exec> _execs = [];
+
+    /// <summary>Scripts still arriving, by channel; only the read thread touches them.</summary>
+    private readonly Dictionary<uint, PendingScript> _scripts = [];
     private bool _closed;
 
     public void Start() => new Thread(Run, 256 * 1024) { IsBackground = true, Name = "connection" }.Start();
@@ -44,6 +47,11 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
         }
         finally
         {
+            foreach (var script in _scripts.Values)
+            {
+                script.Dispose();
+            }
+            _scripts.Clear();
             lock (_sendGate)
             {
                 // Under the send lock: no exec thread is using the descriptor while it closes.
@@ -82,7 +90,18 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                     SendJson(FrameKind.Pong, channel, json => AgentJson.Write(json, hello));
                     break;
                 case FrameKind.ExecStart:
-                    StartExec(channel, AgentJson.ReadExecStart(frame.Payload.Span));
+                    var start = AgentJson.ReadExecStart(frame.Payload.Span);
+                    if (start.ScriptBytes > 0)
+                    {
+                        ReceiveScript(channel, start);
+                    }
+                    else
+                    {
+                        StartExec(channel, start);
+                    }
+                    break;
+                case FrameKind.Script:
+                    AppendScript(channel, frame.Payload.Span);
                     break;
                 case FrameKind.ProcessStart:
                     StartProcess(channel, AgentJson.ReadProcessStart(frame.Payload.Span));
@@ -188,14 +207,56 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
         exec.Run();
     }
 
-    private void StartExec(uint channel, ExecStart request)
+    /// <summary>An exec whose script follows: it starts when the script's last frame is in.</summary>
+    private void ReceiveScript(uint channel, ExecStart request)
+    {
+        if (Find(channel) is not null || _scripts.ContainsKey(channel))
+        {
+            SendError(channel, AgentErrorCodes.BadRequest, $"channel {channel} is still running a command: use a new channel per request");
+            return;
+        }
+        var error = PendingScript.TryCreate(request, out var script);
+        _scripts[channel] = script; // a failed one too: it takes the frames still on their way
+        if (error is not null)
+        {
+            SendJson(FrameKind.Error, channel, json => AgentJson.Write(json, error));
+        }
+    }
+
+    private void AppendScript(uint channel, ReadOnlySpan<byte> data)
+    {
+        if (!_scripts.TryGetValue(channel, out var script))
+        {
+            SendError(channel, AgentErrorCodes.BadRequest, "a Script frame must follow an ExecStart that announced scriptBytes");
+            return;
+        }
+        var failedBefore = script.Failed;
+        if (script.Append(data) is { } error && !failedBefore)
+        {
+            SendJson(FrameKind.Error, channel, json => AgentJson.Write(json, error));
+        }
+        if (script.IsComplete)
+        {
+            _scripts.Remove(channel);
+            if (!script.Failed)
+            {
+                // The command has its own descriptor of the file once spawned: ours goes either way.
+                using (script)
+                {
+                    StartExec(channel, script.Request, script.File);
+                }
+            }
+        }
+    }
+
+    private void StartExec(uint channel, ExecStart request, SafeFileHandle? script = null)
     {
         if (Find(channel) is not null)
         {
             SendError(channel, AgentErrorCodes.BadRequest, $"channel {channel} is still running a command: use a new channel per request");
             return;
         }
-        var error = Exec.TryStart(server, new ChannelOutput(this, channel), request, out var exec);
+        var error = Exec.TryStart(server, new ChannelOutput(this, channel), request, out var exec, script: script);
         if (error is not null)
         {
             SendJson(FrameKind.Error, channel, json => AgentJson.Write(json, error));

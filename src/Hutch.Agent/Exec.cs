@@ -36,6 +36,8 @@ internal sealed partial class Exec
     private long _startTicks;
     private long _exitTicks;
     private bool _timedOut;
+    private int _killedProcesses;
+    private bool _killing;
     private bool _done;
     private State _state;
     private long _forwarded;
@@ -84,7 +86,9 @@ internal sealed partial class Exec
     /// instead of Started when it cannot run; on success the caller sends Started, then <see cref="Run"/>.
     /// </summary>
     /// <param name="terminal">Set for a shell: the command runs on a new pseudo-terminal of this size.</param>
-    public static AgentError? TryStart(AgentServer server, IExecOutput output, ExecStart request, out Exec? exec, TerminalRecord? terminal = null)
+    /// <param name="script">The command's script (<see cref="ExecStart.ScriptBytes"/>), given to it on <see cref="ExecScript.Fd"/>; the caller keeps and closes its own.</param>
+    public static AgentError? TryStart(AgentServer server, IExecOutput output, ExecStart request, out Exec? exec, TerminalRecord? terminal = null,
+        SafeFileHandle? script = null)
     {
         exec = null;
         if (request.Argv is not { Length: > 0 } argv || string.IsNullOrEmpty(argv[0]))
@@ -123,6 +127,10 @@ internal sealed partial class Exec
         try
         {
             var fds = new Dictionary<int, System.Runtime.InteropServices.SafeHandle>();
+            if (script is not null)
+            {
+                fds[ExecScript.Fd] = script;
+            }
             if (onTerminal)
             {
                 try
@@ -313,10 +321,17 @@ internal sealed partial class Exec
                 return;
             }
             _timedOut = true;
+            _killing = true;
         }
-        if (!ProcTree.Kill(Pid))
+        if (!ProcTree.Kill(Pid, out var killed))
         {
             Log.Write($"timeout: pid {Pid}'s tree survived SIGKILL passes");
+        }
+        lock (_gate)
+        {
+            _killedProcesses = killed;
+            _killing = false;
+            Monitor.PulseAll(_gate);
         }
     }
 
@@ -445,11 +460,19 @@ internal sealed partial class Exec
     {
         ExitStatus status;
         bool timedOut;
+        int killed;
         lock (_gate)
         {
+            // The command's pipes close as soon as its tree dies, before the kill's last pass has
+            // looked again: the exit says what the kill did, so it waits for it (a few ms).
+            while (_killing)
+            {
+                Monitor.Wait(_gate);
+            }
             _done = true;
             status = _exit!.Value;
             timedOut = _timedOut;
+            killed = _killedProcesses;
             DisposeAll();
         }
         if (_timeout is not null)
@@ -458,7 +481,7 @@ internal sealed partial class Exec
         }
         _stdin?.Abandon();
         _server.OnExecFinished();
-        _output.Exited(this, new ExecExited(status.ExitCode, status.Signal, timedOut, _truncated, _exitTicks - _startTicks));
+        _output.Exited(this, new ExecExited(status.ExitCode, status.Signal, timedOut, _truncated, _exitTicks - _startTicks, killed));
     }
 
     private void DisposeAll()

@@ -33,6 +33,7 @@ internal static class HutchCli
         RemoveCommand.Create(console),
         TtlCommand.Create(console),
         ExecCommand.Create(console),
+        OutputCommand.Create(console),
         RunCommand.Create(console, engine),
         ShellCommand.Create(console),
         FsCommand.Create(console),

@@ -82,6 +82,27 @@ public sealed partial class HutchClient
         }
     }
 
+    /// <summary>
+    /// Opens one stream of a truncated exec's whole output (<see cref="ExecFullOutput"/>), from
+    /// <paramref name="offset"/> and at most <paramref name="limit"/> bytes; dispose it to close the
+    /// connection. What the result held is its first bytes: read on from there to get the rest.
+    /// </summary>
+    /// <param name="idOrName">The sandbox's id or name.</param>
+    /// <param name="outputId">The result's <see cref="ExecFullOutput.Id"/>.</param>
+    /// <param name="stream">"stdout" or "stderr".</param>
+    /// <param name="offset">The first byte to read.</param>
+    /// <param name="limit">The most bytes to read; null for all to the end.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public Task<Stream> ReadExecOutputAsync(string idOrName, string outputId, string stream = "stdout", long offset = 0, long? limit = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputId);
+        var query = Query(("offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("limit", limit?.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return SendForStreamAsync(NewRequest(HttpMethod.Get, SandboxPath(idOrName, $"/exec/outputs/{Uri.EscapeDataString(outputId)}/{Uri.EscapeDataString(stream)}") + query),
+            cancellationToken);
+    }
+
     private async ValueTask<ExecEvent?> ReadEventAsync(NdjsonReader<ExecEvent> reader, CancellationToken cancellationToken)
     {
         try

@@ -14,6 +14,7 @@ using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -105,6 +106,15 @@ public static class DaemonHost
                 if (EdgeProblems.DescribeBadQuery(context) is { } query)
                 {
                     await Problems.WriteAsync(context, ErrorCodes.InvalidQuery, query);
+                }
+                else if (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    var cap = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } bytes
+                        ? $" than the {bytes.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} bytes it takes"
+                        : "";
+                    await Problems.WriteAsync(context, ErrorCodes.RequestTooLarge,
+                        $"The request body of {context.Request.Method} {context.Request.Path} is larger{cap}. " +
+                        "Send large content as a file (PUT …/files, or files/import) and refer to it, or in smaller requests.");
                 }
                 else
                 {

@@ -48,7 +48,7 @@ public sealed class SandboxEngine : ISandboxEngine
         Events = new SandboxEvents(Directory, time);
 
         var spill = new OutputSpill(Directory, Storage);
-        Exec = new ExecService(Directory, spill);
+        Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage));
         Processes = new ProcessManager(Directory, time);
         Logs = new LogReader(Directory, Processes, spill);
         Sessions = new SessionService(Directory, Processes, spill);

@@ -95,6 +95,13 @@ public static unsafe class Fds
     public static SafeFileHandle Duplicate(SafeFileHandle fd) =>
         new(LinuxException.ThrowIfFailed(Libc.Fcntl((int)fd.DangerousGetHandle(), Libc.F_DUPFD_CLOEXEC, 3), "fcntl(F_DUPFD_CLOEXEC)"), ownsHandle: true);
 
+    /// <summary>
+    /// An anonymous file in memory (memfd_create(2), close-on-exec), charged to the caller's memory
+    /// cgroup and gone with its last descriptor: content a child reads by descriptor, never by a path.
+    /// </summary>
+    public static SafeFileHandle CreateMemoryFile(string name) =>
+        new(LinuxException.ThrowIfFailed(Libc.MemfdCreate(name, Libc.MFD_CLOEXEC), "memfd_create"), ownsHandle: true);
+
     /// <summary>Marks an inherited descriptor close-on-exec so commands we start never see it.</summary>
     public static void SetCloseOnExec(int fd)
     {

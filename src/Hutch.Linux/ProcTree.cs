@@ -151,7 +151,9 @@ public static class ProcTree
 
     /// <summary>Sends <paramref name="signal"/> once to every live member of root's tree; returns how many members were found.</summary>
     /// <param name="spareRoot">Leave root itself alone: signal only the rest of its tree (a session shell's commands).</param>
-    public static int Signal(int root, int signal, bool spareRoot = false)
+    public static int Signal(int root, int signal, bool spareRoot = false) => SignalTree(root, signal, spareRoot).Count;
+
+    private static List<int> SignalTree(int root, int signal, bool spareRoot)
     {
         var members = FindTree(Snapshot(), root, Processes.CurrentPid);
         if (spareRoot)
@@ -169,7 +171,7 @@ public static class ProcTree
                 // EPERM: not ours to signal (a different uid); nothing more we can do about it.
             }
         }
-        return members.Count;
+        return members;
     }
 
     /// <summary>
@@ -177,11 +179,20 @@ public static class ProcTree
     /// <paramref name="maxPasses"/> is reached: a process stuck in uninterruptible sleep dies late).
     /// Returns true when the tree is gone.
     /// </summary>
-    public static bool Kill(int root, int maxPasses = 20, bool spareRoot = false)
+    public static bool Kill(int root, int maxPasses = 20, bool spareRoot = false) => Kill(root, out _, maxPasses, spareRoot);
+
+    /// <inheritdoc cref="Kill(int, int, bool)"/>
+    /// <param name="killed">How many distinct processes were signalled over all passes.</param>
+    public static bool Kill(int root, out int killed, int maxPasses = 20, bool spareRoot = false)
     {
+        var signalled = new HashSet<int>();
+        killed = 0;
         for (var pass = 0; pass < maxPasses; pass++)
         {
-            if (Signal(root, Processes.SIGKILL, spareRoot) == 0)
+            var members = SignalTree(root, Processes.SIGKILL, spareRoot);
+            signalled.UnionWith(members);
+            killed = signalled.Count;
+            if (members.Count == 0)
             {
                 return true;
             }

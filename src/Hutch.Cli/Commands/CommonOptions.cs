@@ -71,15 +71,28 @@ internal static class CommonOptions
     };
 
     /// <summary>Exactly one of argv and --shell: added to exec and run.</summary>
-    public static void RequireOneCommand(Command command, Argument<string[]> argv, Option<string?> shell, string example) =>
+    /// <summary>
+    /// <c>--shell-file FILE</c>: the shell line read from a file. An argument of hutch's own is limited by
+    /// the kernel to 128 KiB, a shell line sent to the daemon to 64 MiB (a long heredoc, a generated script).
+    /// </summary>
+    public static Option<string?> ShellFile() => new("--shell-file")
+    {
+        Description = "Run the shell script in this file (/bin/sh, up to 64 MiB; /dev/stdin reads it from a pipe) instead of argv",
+        HelpName = "FILE",
+    };
+
+    public static void RequireOneCommand(Command command, Argument<string[]> argv, Option<string?> shell, string example, Option<string?>? shellFile = null) =>
         command.Validators.Add(result =>
         {
             var hasArgv = result.GetValue(argv) is { Length: > 0 };
             var hasShell = result.GetValue(shell) is not null;
-            if (hasArgv == hasShell)
+            var hasFile = shellFile is not null && result.GetValue(shellFile) is not null;
+            var given = (hasArgv ? 1 : 0) + (hasShell ? 1 : 0) + (hasFile ? 1 : 0);
+            if (given != 1)
             {
-                result.AddError(hasArgv
-                    ? "Give either --shell CMD or a program after --, not both."
+                var shells = shellFile is null ? "--shell CMD" : "--shell CMD, --shell-file FILE";
+                result.AddError(given > 1
+                    ? $"Give one of {shells} or a program after --, not several."
                     : $"No command to run: put one after --, as in `{example}`, or use --shell \"CMD\".");
             }
         });

@@ -16,6 +16,7 @@ internal static class ExecCommand
         var id = new Argument<string>("id") { Description = "The sandbox's id or name" };
         var argv = CommonOptions.Argv();
         var shell = CommonOptions.Shell();
+        var shellFile = CommonOptions.ShellFile();
         var cwd = new Option<string?>("--cwd", "-w") { Description = "Working directory, inside /workspace", HelpName = "DIR" };
         var env = CommonOptions.Env("Extra environment for this command");
         var timeout = CommonOptions.Timeout();
@@ -27,17 +28,17 @@ internal static class ExecCommand
         var json = CommonOptions.Json();
         var command = new Command("exec", "Run a command in a sandbox: hutch exec ID -- ls -la")
         {
-            id, argv, shell, cwd, env, timeout, keepRunning, json,
+            id, argv, shell, shellFile, cwd, env, timeout, keepRunning, json,
         };
         io.AddTo(command);
-        CommonOptions.RequireOneCommand(command, argv, shell, "hutch exec ID -- ls -la");
+        CommonOptions.RequireOneCommand(command, argv, shell, "hutch exec ID -- ls -la", shellFile);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
             var stdinMode = io.StdinModeOf(parse);
             var request = new ExecRequest(
                 Argv: parse.GetValue(argv) is { Length: > 0 } a ? a : null,
-                Command: parse.GetValue(shell),
+                Command: parse.GetValue(shell) ?? ReadShellFile(parse.GetValue(shellFile)),
                 Cwd: parse.GetValue(cwd),
                 Env: CommonOptions.ToEnv(parse.GetValue(env)),
                 TimeoutMs: CommonOptions.ToTimeoutMs(parse.GetValue(timeout)),
@@ -61,6 +62,23 @@ internal static class ExecCommand
         return command;
     }
 
+    /// <summary>The script of --shell-file as text (the API's command is a string; invalid UTF-8 becomes U+FFFD), or null.</summary>
+    private static string? ReadShellFile(string? path)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Files.LocalFiles.Failure(e);
+        }
+    }
+
     private static async Task<int> RunAsync(CliConsole console, ParseResult parse, string sandbox, ExecRequest request, StdinMode stdinMode, OutputCap cap, bool json,
         CancellationToken cancellationToken)
     {
@@ -79,6 +97,6 @@ internal static class ExecCommand
             end = ExecEnd.Of(await ExecPump.RunAsync(events, console.OpenStdout(), console.OpenStderr(), cancellationToken).ConfigureAwait(false));
         }
         Stdin.ReportUnread(console, stdinMode);
-        return end.Finish(console, cap);
+        return end.Finish(console, cap, sandbox);
     }
 }

@@ -22,23 +22,28 @@ internal sealed record OutputCap(long? MaxOutputBytes, bool AllowTruncation)
 /// except that cut output is <see cref="ExitCodes.OutputTruncated"/> unless allowed, so a harness that
 /// looks only at the status cannot take a partial output for the whole of it.
 /// </summary>
-internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, bool OomKilled, bool Truncated, long? DurationMs)
+internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, bool OomKilled, bool Truncated, long? DurationMs, ExecKilled? Killed = null,
+    ExecFullOutput? FullOutput = null)
 {
     public static ExecEnd Of(ExecExitEvent exit) =>
-        new(exit.ExitCode, exit.Signal, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs);
+        new(exit.ExitCode, exit.Signal, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs, exit.Killed, exit.FullOutput);
 
     public static ExecEnd Of(ExecResult result) =>
-        new(result.ExitCode, result.Signal, result.TimedOut, result.OomKilled, result.Truncated, result.DurationMs);
+        new(result.ExitCode, result.Signal, result.TimedOut, result.OomKilled, result.Truncated, result.DurationMs, result.Killed, result.FullOutput);
 
     /// <summary>The command's own status, as a shell would report it.</summary>
     public int CommandStatus => ExitCodes.For(ExitCode, Signal, TimedOut);
 
     /// <summary>Writes the notes the end deserves (timed out, OOM-killed, output cut) and returns hutch's exit status.</summary>
-    public int Finish(CliConsole console, OutputCap cap)
+    /// <param name="sandbox">The sandbox as the caller named it, for the command that reads the kept output; null when it is gone with the command (`run`).</param>
+    public int Finish(CliConsole console, OutputCap cap, string? sandbox = null)
     {
         if (TimedOut)
         {
-            console.Fail($"the command ran past its timeout{(DurationMs is { } ms ? $" ({Output.Format.Millis(ms)})" : "")} and was killed", "timed_out");
+            var what = Killed is { } k
+                ? $": {k.Signal} to its process group {k.ProcessGroup} ({k.Processes} process{(k.Processes == 1 ? "" : "es")})"
+                : "";
+            console.Fail($"the command ran past its timeout{(DurationMs is { } ms ? $" ({Output.Format.Millis(ms)})" : "")} and was killed{what}", "timed_out");
         }
         if (OomKilled)
         {
@@ -53,7 +58,11 @@ internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, boo
             ? $"raise the cap with --max-output (up to {Output.Format.Bytes(OutputCap.MostBytes)})"
             : "send the output to a file in the sandbox and read it with `hutch fs cat`";
         var status = cap.AllowTruncation ? "" : $"; exit status {ExitCodes.OutputTruncated} instead of the command's";
-        console.Fail($"output truncated: only the first {limit} of stdout and stderr were kept; the command {Describe()}{status}; {raise}", "output_truncated");
+        // The daemon keeps all of it (but what its bound or the sandbox's quota dropped, said too): name how to read it.
+        var rest = (FullOutput, sandbox) is ({ } full, { } name)
+            ? $"; the whole output{(full.Complete ? "" : $" but its last {Output.Format.Bytes(full.DroppedBytes)}")} is kept: hutch output {name} {full.Id} [--stderr]"
+            : "";
+        console.Fail($"output truncated: only the first {limit} of stdout and stderr were printed; the command {Describe()}{status}; {raise}{rest}", "output_truncated");
         return cap.AllowTruncation ? CommandStatus : ExitCodes.OutputTruncated;
     }
 

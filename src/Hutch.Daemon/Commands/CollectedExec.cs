@@ -17,7 +17,11 @@ public sealed record CollectedExec(
     bool Truncated,
     bool TimedOut,
     bool OomKilled,
-    long DurationMs) : IDisposable
+    long DurationMs,
+    ExecKilled? Killed = null,
+    ExecFullOutput? FullOutput = null,
+    byte[]? StdoutTail = null,
+    byte[]? StderrTail = null) : IDisposable
 {
     public void Dispose()
     {

@@ -29,7 +29,12 @@ public sealed record CommandOutput(OutputStream Stream, ReadOnlyMemory<byte> Dat
 public sealed record OutputTruncated(long DroppedBytes) : CommandEvent;
 
 /// <summary>A one-shot command ended.</summary>
-public sealed record CommandExited(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs) : CommandEvent;
+/// <param name="Killed">What was killed when the command timed out, else null.</param>
+/// <param name="FullOutput">When truncated: where all of the output is kept.</param>
+/// <param name="StdoutTail">When truncated: the end of stdout that the capped output does not hold (up to 64 KiB).</param>
+/// <param name="StderrTail">The same for stderr.</param>
+public sealed record CommandExited(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs, ExecKilled? Killed = null,
+    ExecFullOutput? FullOutput = null, byte[]? StdoutTail = null, byte[]? StderrTail = null) : CommandEvent;
 
 /// <summary>A background process ended and all of its output was given: the process as it ended.</summary>
 public sealed record ProcessEnded(ProcessInfo Process) : CommandEvent;

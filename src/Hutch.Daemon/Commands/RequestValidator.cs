@@ -131,6 +131,34 @@ public static partial class RequestValidator
     /// <summary>The argv to run: the given one, or `/bin/sh -c Command`.</summary>
     public static string[] Argv(ExecRequest request) => Argv(request.Argv, request.Command);
 
+    /// <summary>
+    /// An exec's command: its argv, and for a shell line too long for an argument the argv that runs
+    /// it from a script and the script's bytes (<see cref="ShellScript"/>). An argv is never rewritten:
+    /// what the kernel refuses of it is command_too_long.
+    /// </summary>
+    public static (string[] Argv, byte[]? Script) ExecCommand(ExecRequest request)
+    {
+        if (request.Command is { } command && request.Argv is not { Length: > 0 } && ShellScript.IsScript(command))
+        {
+            CheckText(command);
+            return (ShellScript.Argv, ShellScript.Of(command));
+        }
+        return (Argv(request), null);
+    }
+
+    private static void CheckText(string command)
+    {
+        if (string.IsNullOrWhiteSpace(command))
+        {
+            throw new HutchException(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"ls -la\", or a program in argv.");
+        }
+        if (command.Contains('\0'))
+        {
+            throw new HutchException(ErrorCodes.InvalidCommand,
+                $"command contains a NUL byte at character {command.IndexOf('\0')}, which no program can receive. Remove it, or send such bytes as stdinBase64.");
+        }
+    }
+
     public static string[] Argv(string[]? givenArgv, string? givenCommand)
     {
         if (givenArgv is { Length: > 0 } && givenCommand is not null)
@@ -139,10 +167,7 @@ public static partial class RequestValidator
         }
         if (givenCommand is { } command)
         {
-            if (string.IsNullOrWhiteSpace(command))
-            {
-                throw new HutchException(ErrorCodes.EmptyCommand, "The command is empty. Send a shell line in command, like \"ls -la\", or a program in argv.");
-            }
+            CheckText(command);
             string[] shell = ["/bin/sh", "-c", command];
             CommandSize.CheckArgv(shell);
             return shell;
@@ -151,9 +176,13 @@ public static partial class RequestValidator
         {
             throw new HutchException(ErrorCodes.EmptyCommand, "No command given. Send argv, like [\"ls\", \"-la\"], or a shell line in command.");
         }
-        if (argv.Any(a => a.Contains('\0')))
+        for (var i = 0; i < argv.Length; i++)
         {
-            throw new HutchException(ErrorCodes.EmptyCommand, "An argument in argv contains a NUL byte, which no program can receive. Remove it.");
+            if (argv[i].Contains('\0'))
+            {
+                throw new HutchException(ErrorCodes.InvalidArgv,
+                    $"argv[{i}] contains a NUL byte, which no program can receive as an argument. Remove it, or send such bytes as stdinBase64.");
+            }
         }
         CommandSize.CheckArgv(argv);
         return argv;

@@ -14,6 +14,11 @@ public static class WorkspaceCwd
 
     public static string Resolve(string? path)
     {
+        if (path is not null && path.Contains('\0'))
+        {
+            // Named for the field: a cwd with a NUL is not outside the workspace, it is no path at all.
+            throw new HutchException(ErrorCodes.InvalidCwd, "cwd contains a NUL byte, which no path can hold. Remove it.");
+        }
         try
         {
             return WorkspacePath.Resolve(path);

@@ -15,8 +15,11 @@ namespace Hutch.Daemon.Exec;
 /// disconnected), it runs on and its output is drained and dropped, unless KillOnDisconnect asks
 /// for a kill; either way it keeps its <see cref="CommandLease"/> until it has ended.
 /// </summary>
-public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
+public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, KeptOutputs outputs)
 {
+    /// <summary>The whole outputs of truncated commands, read back by their routes.</summary>
+    public KeptOutputs Outputs => outputs;
+
     private readonly CgroupReader _cgroups = new();
 
     /// <summary>
@@ -42,7 +45,8 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                         break;
                     case CommandExited x:
                         return new CollectedExec(x.ExitCode, x.Signal, stdout, stderr, encoding,
-                            x.Truncated || stdout.Lost || stderr.Lost, x.TimedOut, x.OomKilled, x.DurationMs);
+                            x.Truncated || stdout.Lost || stderr.Lost, x.TimedOut, x.OomKilled, x.DurationMs, x.Killed,
+                            x.FullOutput, x.StdoutTail, x.StderrTail);
                     case CommandFailed f:
                         throw f.Error;
                 }
@@ -71,14 +75,20 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
     {
         var live = await directory.LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var stdin = RequestValidator.Stdin(request);
+        var (argv, script) = RequestValidator.ExecCommand(request);
         var start = new ExecStart(
-            RequestValidator.Argv(request),
+            argv,
             CommandEnvironment.Of(live, RequestValidator.Env(request.Env, "env")),
             request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
             RequestValidator.Timeout(request.TimeoutMs, defaultTimeoutMs),
             RequestValidator.MaxOutput(request.MaxOutputBytes),
-            HasStdin: stdin is not null);
+            HasStdin: stdin is not null,
+            ScriptBytes: script?.Length ?? 0);
         CommandSize.CheckStart(start);
+        // The agent forwards everything and the cap is applied here, so that what is past it is
+        // kept (KeptOutput) rather than dropped: a truncated result says where the whole of it is.
+        var cap = start.MaxOutputBytes;
+        start = start with { MaxOutputBytes = 0 };
         var cgroup = SandboxSpec.CgroupPathOf(live.Record.Id);
         var oomBefore = _cgroups.OomKills(cgroup);
 
@@ -93,12 +103,37 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
         {
             throw AgentFailures.Died(live, e.Message);
         }
+        try
+        {
+            if (script is not null)
+            {
+                // All of it before anything else: the agent spawns the command after the script's last
+                // byte. Not cancelled by the caller: a script cut midway would stay in the agent's memory
+                // for as long as the shared connection lives; a whole one starts a command that runs
+                // on, as any command does once started.
+                await exec.WriteScriptAsync(script, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            exec.Dispose();
+            if (AgentFailures.IsDeadConnection(e))
+            {
+                throw AgentFailures.Died(live, e.Message);
+            }
+            throw;
+        }
         if (stdin is not null)
         {
             _ = FeedStdinAsync(exec, stdin);
         }
 
         var finished = false;
+        var pid = 0;
+        var kept = outputs.Begin(live.Record, cap);
+        long forwarded = 0;
+        long[] head = [0, 0];
+        var cut = false;
         try
         {
             while (await exec.Frames.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
@@ -108,10 +143,20 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                     switch (frame.Kind)
                     {
                         case FrameKind.Started:
-                            yield return new CommandStarted(JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.ExecStarted)!.Pid);
+                            pid = JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.ExecStarted)!.Pid;
+                            yield return new CommandStarted(pid);
                             break;
                         case FrameKind.Stdout or FrameKind.Stderr:
-                            yield return new CommandOutput(frame.Kind == FrameKind.Stderr ? OutputStream.Stderr : OutputStream.Stdout, frame.Payload);
+                            var stream = frame.Kind == FrameKind.Stderr ? OutputStream.Stderr : OutputStream.Stdout;
+                            kept.Write(stream, frame.Payload.Span);
+                            var data = frame.Payload[..(int)Math.Clamp(cap - forwarded, 0, frame.Payload.Length)];
+                            cut |= data.Length < frame.Payload.Length;
+                            if (data.Length > 0)
+                            {
+                                forwarded += data.Length;
+                                head[(int)stream] += data.Length;
+                                yield return new CommandOutput(stream, data);
+                            }
                             break;
                         case FrameKind.Exited:
                             finished = true;
@@ -120,7 +165,12 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                             // ending one of its processes (perhaps a child, as in `sh -c 'hog'` exiting 137).
                             // Commands running at the same time in the same sandbox cannot be told apart.
                             var oom = !exit.TimedOut && _cgroups.OomKills(cgroup) > oomBefore;
-                            yield return new CommandExited(exit.ExitCode, exit.Signal is { } s ? Hutch.Linux.Processes.SignalName(s) : null, exit.Truncated, exit.TimedOut, oom, exit.DurationMs);
+                            // A command is its own session and process group (setsid), so the group killed is its pid.
+                            var killed = exit.TimedOut ? new ExecKilled(ExecKillReasons.Timeout, "SIGKILL", pid, exit.KilledProcesses) : null;
+                            var signal = exit.Signal is { } s ? Hutch.Linux.Processes.SignalName(s) : null;
+                            yield return cut || exit.Truncated
+                                ? Truncated(live.Record.Id, kept, head, new CommandExited(exit.ExitCode, signal, true, exit.TimedOut, oom, exit.DurationMs, killed))
+                                : new CommandExited(exit.ExitCode, signal, false, exit.TimedOut, oom, exit.DurationMs, killed);
                             yield break;
                         case FrameKind.Error:
                             finished = true;
@@ -138,6 +188,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
         }
         finally
         {
+            kept.Dispose();
             if (!finished)
             {
                 // The command runs on (or is being killed): it keeps its place in the limits until it has ended.
@@ -149,6 +200,23 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill)
                 exec.Dispose();
             }
         }
+    }
+
+    /// <summary>A truncated command's exit, with where its whole output is kept and the tails its result did not hold.</summary>
+    private static CommandExited Truncated(string sandboxId, KeptOutput kept, long[] head, CommandExited exit)
+    {
+        if (kept.Keep() is not { } id)
+        {
+            return exit; // the sandbox's quota could not take even the directory: nothing more to give
+        }
+        var full = new ExecFullOutput(id, kept.BytesOf(OutputStream.Stdout), kept.BytesOf(OutputStream.Stderr), kept.Dropped == 0, kept.Dropped,
+            KeptOutputs.Route(sandboxId, id, OutputStream.Stdout), KeptOutputs.Route(sandboxId, id, OutputStream.Stderr));
+        return exit with
+        {
+            FullOutput = full,
+            StdoutTail = kept.Tail(OutputStream.Stdout, head[0]),
+            StderrTail = kept.Tail(OutputStream.Stderr, head[1]),
+        };
     }
 
     /// <summary>

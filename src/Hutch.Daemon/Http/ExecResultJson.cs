@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Http;
 
@@ -46,7 +47,27 @@ public static class ExecResultJson
         json.WriteBoolean("timedOut", result.TimedOut);
         json.WriteBoolean("oomKilled", result.OomKilled);
         json.WriteNumber("durationMs", result.DurationMs);
+        // Left out when null, whatever the options (ExecResult says so): they are there only when something happened.
+        WriteObject(json, "killed", result.Killed, options);
+        WriteObject(json, "fullOutput", result.FullOutput, options);
+        if (WireEvents.Tail(result.StdoutTail, result.Encoding) is { } stdoutTail)
+        {
+            json.WriteString("stdoutTail", stdoutTail);
+        }
+        if (WireEvents.Tail(result.StderrTail, result.Encoding) is { } stderrTail)
+        {
+            json.WriteString("stderrTail", stderrTail);
+        }
         json.WriteEndObject();
         await OutputJson.FlushAsync(json, body, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void WriteObject<T>(Utf8JsonWriter json, string name, T? value, JsonSerializerOptions options) where T : class
+    {
+        if (value is not null)
+        {
+            json.WritePropertyName(name);
+            JsonSerializer.Serialize(json, value, (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T)));
+        }
     }
 }

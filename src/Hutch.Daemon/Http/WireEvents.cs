@@ -14,7 +14,7 @@ public static class WireEvents
         CommandStarted s => new ExecStartEvent(s.Pid),
         CommandOutput { Stream: OutputStream.Stdout } o => new ExecStdoutEvent(o.Data),
         CommandOutput o => new ExecStderrEvent(o.Data),
-        CommandExited x => new ExecExitEvent(x.ExitCode, x.Signal, x.Truncated, x.TimedOut, x.OomKilled, x.DurationMs),
+        CommandExited x => new ExecExitEvent(x.ExitCode, x.Signal, x.Truncated, x.TimedOut, x.OomKilled, x.DurationMs, x.Killed, x.FullOutput),
         CommandFailed f => new ExecErrorEvent(f.Error.Code, f.Error.Message),
         _ => throw new InvalidOperationException($"an exec does not produce {e.GetType().Name}"),
     };
@@ -31,7 +31,13 @@ public static class WireEvents
     /// <summary>A collected command as the sync result with its output as strings: for in-process callers that set a small cap themselves.</summary>
     public static ExecResult ToResult(CollectedExec result) =>
         new(result.ExitCode, result.Signal, Text(result.Stdout, result.Encoding), Text(result.Stderr, result.Encoding), result.Encoding,
-            result.Truncated, result.TimedOut, result.OomKilled, result.DurationMs);
+            result.Truncated, result.TimedOut, result.OomKilled, result.DurationMs, result.Killed, result.FullOutput,
+            Tail(result.StdoutTail, result.Encoding), Tail(result.StderrTail, result.Encoding));
+
+    /// <summary>A tail in the result's encoding, as its output is.</summary>
+    public static string? Tail(byte[]? tail, string encoding) => tail is null
+        ? null
+        : encoding == "base64" ? Convert.ToBase64String(tail) : Encoding.UTF8.GetString(tail);
 
     private static string Text(OutputBuffer output, string encoding) => encoding == "base64"
         ? Convert.ToBase64String(output.ToArray())

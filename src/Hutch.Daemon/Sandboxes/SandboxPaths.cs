@@ -49,4 +49,7 @@ public sealed class SandboxPaths(string dataDir)
     /// but never mounted into a sandbox (0700, root's), so a sandbox never sees or touches them.
     /// </summary>
     public string Staging(string id) => Path.Join(Volume(id), "staging");
+
+    /// <summary>Truncated execs' whole outputs (Exec/KeptOutputs), on the sandbox's quota beside its workspace, never in its reach.</summary>
+    public string Outputs(string id) => Path.Join(Volume(id), "outputs");
 }

@@ -115,6 +115,14 @@ public sealed class SandboxStorage
     public string SpillDirectoryOf(SandboxRecord? record) => record is { HostWorkspace: null } ? _paths.Staging(record.Id) : _paths.Spill;
 
     /// <summary>
+    /// Where truncated execs' whole outputs are kept: beside the workspace on the sandbox's quota (with
+    /// a caller's host directory as the workspace, none: the sandbox's own directory in the data dir).
+    /// Both go with the sandbox, a kept workspace's too.
+    /// </summary>
+    public string OutputsDirectoryOf(SandboxRecord record) =>
+        record.HostWorkspace is null ? _paths.Outputs(record.Id) : Path.Join(_paths.SandboxDir(record.Id), "outputs");
+
+    /// <summary>
     /// Removes what file operations that never finished left in a sandbox's staging directory (a
     /// daemon killed mid-upload or mid-import): at adoption and at delete, when none can be running.
     /// </summary>
@@ -157,6 +165,7 @@ public sealed class SandboxStorage
         // kept workspace keeps its quota.
         CheckpointStore.DeleteStore(_paths.Checkpoints(record.Id));
         RemoveStaging(record.Id);
+        DeleteTree(_paths.Outputs(record.Id));
     }
 
     /// <summary>

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Hutch.Linux.Interop;
 
-// File descriptors: pipe2(2), read(2), write(2), close(2), fcntl(2), poll(2).
+// File descriptors: pipe2(2), read(2), write(2), close(2), fcntl(2), poll(2), memfd_create(2).
 internal static unsafe partial class Libc
 {
     internal const int O_CLOEXEC = 0x80000;
@@ -16,6 +16,7 @@ internal static unsafe partial class Libc
     internal const short POLLIN = 0x001;
     internal const short POLLERR = 0x008;
     internal const short POLLHUP = 0x010;
+    internal const uint MFD_CLOEXEC = 0x0001;
 
     [StructLayout(LayoutKind.Sequential)]
     internal struct PollFd
@@ -39,6 +40,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Name, EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int Fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport(Name, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int MemfdCreate(string name, uint flags);
 
     [LibraryImport(Name, EntryPoint = "poll", SetLastError = true)]
     internal static partial int Poll(PollFd* fds, nuint count, int timeoutMs);

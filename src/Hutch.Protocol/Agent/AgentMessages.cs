@@ -7,13 +7,31 @@ namespace Hutch.Protocol.Agent;
 /// <param name="TimeoutMs">Wall-clock limit; 0 means none. On expiry the whole process tree is killed.</param>
 /// <param name="MaxOutputBytes">Bytes of stdout+stderr forwarded; the rest is drained and dropped.</param>
 /// <param name="HasStdin">False: stdin is /dev/null. True: stdin is a pipe fed by Stdin frames until StdinEof.</param>
+/// <param name="ScriptBytes">
+/// 0, or the length of a script that follows as <see cref="FrameKind.Script"/> frames: the agent
+/// keeps it in a memory file and spawns the command only once it has all of it, with that file open
+/// on descriptor <see cref="ExecScript.Fd"/> (argv names it, as <c>/dev/fd/9</c>). At most
+/// <see cref="ExecScript.MaxBytes"/>. What no argument can carry (the kernel takes 128 KiB per
+/// argument): a shell line of tens of MiB, a heredoc written by a model.
+/// </param>
 public sealed record ExecStart(
     string[] Argv,
     Dictionary<string, string> Env,
     string Cwd,
     long TimeoutMs,
     long MaxOutputBytes,
-    bool HasStdin);
+    bool HasStdin,
+    long ScriptBytes = 0);
+
+/// <summary>A one-shot command's script, sent apart from its argv (<see cref="ExecStart.ScriptBytes"/>).</summary>
+public static class ExecScript
+{
+    /// <summary>The descriptor the command finds its script on.</summary>
+    public const int Fd = 9;
+
+    /// <summary>The longest script: 64 MiB, held in the sandbox's memory until the command has read it.</summary>
+    public const long MaxBytes = 64L << 20;
+}
 
 /// <summary>
 /// A durable (background) process the daemon asks the agent to start (payload of
@@ -48,7 +66,8 @@ public sealed record ExecStarted(int Pid);
 /// <summary>Payload of <see cref="FrameKind.Exited"/>: how the command ended.</summary>
 /// <param name="ExitCode">Exit status when the process exited normally, else null.</param>
 /// <param name="Signal">Signal number that killed it, else null.</param>
-public sealed record ExecExited(int? ExitCode, int? Signal, bool TimedOut, bool Truncated, long DurationMs);
+/// <param name="KilledProcesses">On timeout: how many processes of the command's tree (its session and process group, whose id is its pid, and their descendants) the agent SIGKILLed.</param>
+public sealed record ExecExited(int? ExitCode, int? Signal, bool TimedOut, bool Truncated, long DurationMs, int KilledProcesses = 0);
 
 /// <summary>Payload of <see cref="FrameKind.Kill"/>: signal the command's whole process tree.</summary>
 public sealed record ExecKill(int Signal);

@@ -14,6 +14,8 @@ public enum FrameKind : byte
     Kill = 0x13,
     /// <summary>A durable process (<see cref="Agent.ProcessStart"/>); one-shot commands are <see cref="ExecStart"/>.</summary>
     ProcessStart = 0x14,
+    /// <summary>A piece of a one-shot command's script (<see cref="Agent.ExecStart.ScriptBytes"/>), raw bytes, before it starts.</summary>
+    Script = 0x15,
     ProcessInput = 0x20,
     ProcessSignal = 0x21,
     ProcessResize = 0x22,

@@ -20,6 +20,8 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(SandboxEventList))]
 [JsonSerializable(typeof(ExecRequest))]
 [JsonSerializable(typeof(ExecResult))]
+[JsonSerializable(typeof(ExecKilled))]
+[JsonSerializable(typeof(ExecFullOutput))]
 [JsonSerializable(typeof(ExecEvent))]
 [JsonSerializable(typeof(Problem))]
 [JsonSerializable(typeof(Health))]

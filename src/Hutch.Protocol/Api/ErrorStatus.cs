@@ -11,7 +11,8 @@ public static class ErrorStatus
         ErrorCodes.Unauthorized => 401,
         ErrorCodes.PermissionDenied => 403,
         ErrorCodes.SandboxNotFound or ErrorCodes.RouteNotFound or ErrorCodes.PathNotFound or ErrorCodes.CheckpointNotFound
-            or ErrorCodes.ProcessNotFound or ErrorCodes.SessionNotFound or ErrorCodes.ServiceNotFound or ErrorCodes.ShellNotFound => 404,
+            or ErrorCodes.ProcessNotFound or ErrorCodes.SessionNotFound or ErrorCodes.ServiceNotFound or ErrorCodes.ShellNotFound
+            or ErrorCodes.OutputNotFound => 404,
         ErrorCodes.MethodNotAllowed => 405,
         ErrorCodes.SandboxExpired => 410,
         ErrorCodes.NameTaken or ErrorCodes.CwdNotFound or ErrorCodes.SandboxNotRunning or ErrorCodes.SandboxDied or ErrorCodes.SpawnFailed
@@ -19,7 +20,7 @@ public static class ErrorStatus
             or ErrorCodes.CheckpointExists or ErrorCodes.TooManyCheckpoints or ErrorCodes.WorkspaceBusy or ErrorCodes.ProcessNotRunning
             or ErrorCodes.ProcessRunning or ErrorCodes.TooManyProcesses or ErrorCodes.NoStdin or ErrorCodes.SessionEnded
             or ErrorCodes.ServiceRunning or ErrorCodes.DataDirInUse or ErrorCodes.AddressInUse => 409,
-        ErrorCodes.FileTooLarge or ErrorCodes.ArchiveTooLarge => 413,
+        ErrorCodes.FileTooLarge or ErrorCodes.ArchiveTooLarge or ErrorCodes.RequestTooLarge => 413,
         ErrorCodes.UnsupportedMediaType => 415,
         ErrorCodes.RateLimited => 429,
         ErrorCodes.Internal or ErrorCodes.RuntimeFailed or null => 500,

@@ -34,7 +34,11 @@ public sealed record ExecRequest(
 /// <param name="Truncated">Output past MaxOutputBytes was dropped.</param>
 /// <param name="TimedOut">The timeout ended the command (its whole process tree was killed).</param>
 /// <param name="OomKilled">The kernel's OOM killer ended a process of this command (memory limit).</param>
-/// <param name="DurationMs">How long the command ran, in milliseconds.</param>
+/// <param name="DurationMs">How long the command ran, from its spawn to its exit, in milliseconds.</param>
+/// <param name="Killed">Set when Hutch killed the command's tree (on timeout): what it killed and how; left out otherwise.</param>
+/// <param name="FullOutput">Set when Truncated: where all of the output is kept, to be read afterwards.</param>
+/// <param name="StdoutTail">When Truncated: the last bytes of stdout (up to 64 KiB) that Stdout does not hold, encoded as Stdout is; else null.</param>
+/// <param name="StderrTail">The same for stderr.</param>
 public sealed record ExecResult(
     int? ExitCode,
     string? Signal,
@@ -44,7 +48,42 @@ public sealed record ExecResult(
     bool Truncated,
     bool TimedOut,
     bool OomKilled,
-    long DurationMs);
+    long DurationMs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExecKilled? Killed = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExecFullOutput? FullOutput = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StdoutTail = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StderrTail = null);
+
+/// <summary>
+/// All of a truncated command's output, kept in the sandbox's disk quota after the result was
+/// cut at maxOutputBytes: read it with <c>GET /v1/sandboxes/{id}/exec/outputs/{Id}/stdout</c> (or
+/// <c>stderr</c>) from any offset, or <c>hutch output ID OUTPUT</c>. Kept until the sandbox is
+/// deleted; the last 8 per sandbox (docs/exec.md#large-outputs).
+/// </summary>
+/// <param name="Id">The kept output's id.</param>
+/// <param name="StdoutBytes">Bytes of stdout kept: the whole of it when Complete.</param>
+/// <param name="StderrBytes">Bytes of stderr kept.</param>
+/// <param name="Complete">False when not everything could be kept (past 1 GiB, or the sandbox's disk quota full); DroppedBytes says how much is missing, all from the end.</param>
+/// <param name="DroppedBytes">Bytes not kept.</param>
+/// <param name="Stdout">The route that reads stdout: <c>/v1/sandboxes/{id}/exec/outputs/{Id}/stdout</c>.</param>
+/// <param name="Stderr">The route that reads stderr.</param>
+public sealed record ExecFullOutput(string Id, long StdoutBytes, long StderrBytes, bool Complete, long DroppedBytes, string Stdout, string Stderr);
+
+/// <summary>What Hutch killed when a command ran past its timeout.</summary>
+/// <param name="Reason">Why: "timeout" (the only reason so far).</param>
+/// <param name="Signal">The signal sent to every process of the tree: "SIGKILL".</param>
+/// <param name="ProcessGroup">
+/// The command's process group, inside the sandbox: its pid (the start event's), since every
+/// command starts in a session and process group of its own.
+/// </param>
+/// <param name="Processes">How many processes were killed: the group's and session's, and descendants that left them.</param>
+public sealed record ExecKilled(string Reason, string Signal, int ProcessGroup, int Processes);
+
+public static class ExecKillReasons
+{
+    /// <summary>The command ran past its timeoutMs.</summary>
+    public const string Timeout = "timeout";
+}
 
 /// <summary>
 /// One line of the NDJSON stream of <c>…/exec/stream</c>, told apart by its "type" member: start,
@@ -93,8 +132,12 @@ public sealed record ExecStderrEvent(ReadOnlyMemory<byte> Data) : ExecEvent;
 /// <param name="Truncated">Output past MaxOutputBytes was dropped.</param>
 /// <param name="TimedOut">The timeout ended the command (its whole process tree was killed).</param>
 /// <param name="OomKilled">The kernel's OOM killer ended a process of this command (memory limit).</param>
-/// <param name="DurationMs">How long the command ran, in milliseconds.</param>
-public sealed record ExecExitEvent(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs) : ExecEvent;
+/// <param name="DurationMs">How long the command ran, from its spawn to its exit, in milliseconds.</param>
+/// <param name="Killed">Set when Hutch killed the command's tree (on timeout): what it killed and how; left out otherwise.</param>
+/// <param name="FullOutput">When Truncated: where all of the output is kept (the stream dropped what was past maxOutputBytes too).</param>
+public sealed record ExecExitEvent(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExecKilled? Killed = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExecFullOutput? FullOutput = null) : ExecEvent;
 
 /// <summary>The command could not run, or its sandbox went away: a stable code and what to do.</summary>
 /// <param name="Code">The stable error code, as in a problem's code.</param>

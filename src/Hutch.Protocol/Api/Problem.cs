@@ -26,6 +26,8 @@ public static class ErrorCodes
     public const string RouteNotFound = "route_not_found";
     /// <summary>405: the path exists but not with this method; the Allow header lists the methods it takes.</summary>
     public const string MethodNotAllowed = "method_not_allowed";
+    /// <summary>413: the request's body is larger than its route takes (an exec's 128 MiB; 30,000,000 bytes for other JSON bodies).</summary>
+    public const string RequestTooLarge = "request_too_large";
     /// <summary>415: the body's Content-Type is not one the route takes (JSON routes take application/json).</summary>
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string Unauthorized = "unauthorized";
@@ -54,6 +56,12 @@ public static class ErrorCodes
     public const string LimitUnavailable = "limit_unavailable";
     public const string InvalidEnv = "invalid_env";
     public const string EmptyCommand = "empty_command";
+    /// <summary>400: command holds what no program can receive (a NUL byte); the detail says where.</summary>
+    public const string InvalidCommand = "invalid_command";
+    /// <summary>400: an element of argv holds what no program can receive (a NUL byte); the detail names it (argv[i]).</summary>
+    public const string InvalidArgv = "invalid_argv";
+    /// <summary>400: cwd is no path at all (a NUL byte in it).</summary>
+    public const string InvalidCwd = "invalid_cwd";
     /// <summary>An argument, an environment variable or a whole command is more than the kernel (or the agent link) takes; send it as stdin or a file.</summary>
     public const string CommandTooLong = "command_too_long";
     public const string InvalidUser = "invalid_user";
@@ -108,6 +116,8 @@ public static class ErrorCodes
     public const string TooManyProcesses = "too_many_processes";
     public const string InvalidSignal = "invalid_signal";
     public const string InvalidCursor = "invalid_cursor";
+    /// <summary>404: no kept output of the sandbox has this id (only truncated execs keep one; the last 8 per sandbox).</summary>
+    public const string OutputNotFound = "output_not_found";
     public const string NoStdin = "no_stdin";
     public const string CommandNotFound = "command_not_found";
 

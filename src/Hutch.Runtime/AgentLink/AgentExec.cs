@@ -10,12 +10,19 @@ public sealed class AgentExec(AgentConnection connection, uint channel, ChannelR
     /// <summary>Started, Stdout, Stderr, then exactly one Exited or Error.</summary>
     public ChannelReader<Frame> Frames { get; } = frames;
 
-    public async ValueTask WriteStdinAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public ValueTask WriteStdinAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        WriteChunksAsync(FrameKind.Stdin, data, cancellationToken);
+
+    /// <summary>The script the start announced (<see cref="ExecStart.ScriptBytes"/>), all of it: the command starts after its last byte.</summary>
+    public ValueTask WriteScriptAsync(ReadOnlyMemory<byte> script, CancellationToken cancellationToken = default) =>
+        WriteChunksAsync(FrameKind.Script, script, cancellationToken);
+
+    private async ValueTask WriteChunksAsync(FrameKind kind, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         for (var offset = 0; offset < data.Length; offset += FrameCodec.MaxPayload)
         {
             var chunk = data.Slice(offset, Math.Min(FrameCodec.MaxPayload, data.Length - offset));
-            await connection.SendAsync(FrameKind.Stdin, channel, chunk, cancellationToken).ConfigureAwait(false);
+            await connection.SendAsync(kind, channel, chunk, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -142,7 +142,7 @@ public sealed class ExecHarnessTests(DaemonFixture fixture)
 
         Assert.Equal(250, cut.Code);
         Assert.InRange(cut.Stdout.Length, 1, 1000);
-        Assert.StartsWith("hutch: output truncated: only the first 1000 B of stdout and stderr were kept; the command exited with 3", cut.Stderr);
+        Assert.StartsWith("hutch: output truncated: only the first 1000 B of stdout and stderr were printed; the command exited with 3", cut.Stderr);
         Assert.Equal(250, json.Code);
         using var result = JsonDocument.Parse(json.Stdout);
         Assert.True(result.RootElement.GetProperty("truncated").GetBoolean());

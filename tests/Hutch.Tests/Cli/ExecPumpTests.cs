@@ -75,7 +75,7 @@ public class ExecPumpTests
         var status = new ExecEnd(0, null, false, false, Truncated: true, DurationMs: 5).Finish(console.Console, new OutputCap(1 << 20, AllowTruncation: false));
 
         Assert.Equal(ExitCodes.OutputTruncated, status);
-        Assert.Equal("hutch: output truncated: only the first 1.0 MiB of stdout and stderr were kept; the command exited with 0; "
+        Assert.Equal("hutch: output truncated: only the first 1.0 MiB of stdout and stderr were printed; the command exited with 0; "
             + "exit status 250 instead of the command's; raise the cap with --max-output (up to 1.0 GiB) (output_truncated)", console.Error.ToString().TrimEnd());
     }
 

@@ -23,6 +23,7 @@ internal static class ApiOperations
 
         [("POST", Sandbox + "/exec")] = ("execCommand", "exec"),
         [("POST", Sandbox + "/exec/stream")] = ("execCommandStream", "exec"),
+        [("GET", Sandbox + "/exec/outputs/{output}/{stream}")] = ("readExecOutput", "exec"),
 
         [("GET", Sandbox + "/files")] = ("readFile", "files"),
         [("PUT", Sandbox + "/files")] = ("writeFile", "files"),

@@ -46,6 +46,9 @@ internal static class ApiParameters
         [("/v1/sandboxes/{id}/files/export", "maxBytes")] = "Most bytes of content the tar may hold; more is 413 archive_too_large (default 10 GiB).",
         [("/v1/sandboxes/{id}/files/import", "path")] = "The directory to unpack into, relative to /workspace (default: the workspace itself).",
         [("/v1/sandboxes/{id}/processes/{process}/logs", "maxBytes")] = "Most bytes of log to return (1 to 16 MiB, default 1 MiB); the answer's more says when there is more to read.",
+        [("/v1/sandboxes/{id}/exec/outputs/{output}/{stream}", "output")] = "The kept output's id, as a truncated result's fullOutput.id names it (out-…).",
+        [("/v1/sandboxes/{id}/exec/outputs/{output}/{stream}", "stream")] = "stdout or stderr.",
+        [("/v1/sandboxes/{id}/exec/outputs/{output}/{stream}", "limit")] = "Most bytes to return from offset (default: to the end); the Hutch-Output-Length header gives the stream's whole length.",
         [("/v1/sandboxes/{id}/shells/{shell}/output", "maxBytes")] = "Most bytes of output to return (1 to 16 MiB, default 1 MiB); the answer's more says when there is more to read.",
     };
 

@@ -70,7 +70,10 @@ public sealed class CollectedOutputTests : IDisposable
         var stdout = Encoding.UTF8.GetBytes(text.ToString()).Concat(new byte[] { 0xff, 0xc3 }).ToArray();
         stdout[OutputBuffer.ChunkSize - 1] = 0xe2; // a broken sequence right at a chunk's end
         var stderr = "err\n"u8.ToArray();
-        using var collected = new CollectedExec(null, "SIGKILL", Buffer(stdout, memoryBudget), Buffer(stderr, memoryBudget), encoding, true, false, true, 42);
+        using var collected = new CollectedExec(null, "SIGKILL", Buffer(stdout, memoryBudget), Buffer(stderr, memoryBudget), encoding, true, true, true, 42,
+            new ExecKilled(ExecKillReasons.Timeout, "SIGKILL", 7, 3),
+            new ExecFullOutput("out-abcdefghijkl", 1 << 30, 4, false, 99, "/v1/sandboxes/sb-x/exec/outputs/out-abcdefghijkl/stdout", "…/stderr"),
+            Encoding.UTF8.GetBytes("tail é\n").Concat(new byte[] { 0xff }).ToArray(), []);
         var options = HttpOptions();
 
         var expected = JsonSerializer.SerializeToUtf8Bytes(WireEvents.ToResult(collected), options);
