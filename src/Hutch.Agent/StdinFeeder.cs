@@ -10,8 +10,12 @@ namespace Hutch.Agent;
 /// </summary>
 internal sealed class StdinFeeder(SafeFileHandle pipe)
 {
-    /// <summary>Bytes queued but not yet taken by the command; past this the rest is dropped and stdin closed.</summary>
-    public const long MaxPending = 16L << 20;
+    /// <summary>
+    /// Bytes queued but not yet taken by the command; past this the rest is dropped and stdin closed.
+    /// The daemon never sends more than this (it refuses larger stdin with stdin_too_large), so only
+    /// a daemon of another version could meet it.
+    /// </summary>
+    public const long MaxPending = Hutch.Protocol.Api.ExecLimits.MaxStdinBytes;
 
     private readonly object _gate = new();
     private readonly Queue<ReadOnlyMemory<byte>> _queue = new();

@@ -28,7 +28,7 @@ internal static class Stdin
     /// not read yet and drops the rest (StdinFeeder.MaxPending), so more could reach a slow reader cut
     /// short without a word; and the daemon takes a body of about 30 MB, base64 included.
     /// </summary>
-    public const long MostBytes = 16L << 20;
+    public const long MostBytes = Hutch.Protocol.Api.ExecLimits.MaxStdinBytes;
 
     /// <summary>stdin as base64 for <c>StdinBase64</c>, or null for /dev/null. Cancelling abandons a read that blocks.</summary>
     public static async Task<string?> ReadAsync(CliConsole console, StdinMode mode, CancellationToken cancellationToken)

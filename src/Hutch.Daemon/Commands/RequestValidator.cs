@@ -231,8 +231,18 @@ public static partial class RequestValidator
         _ => throw new HutchException(ErrorCodes.InvalidEncoding, $"encoding '{encoding}' is not known. Use \"utf8\" (default) or \"base64\" for binary output."),
     };
 
-    /// <summary>The stdin bytes, or null for /dev/null.</summary>
+    /// <summary>The stdin bytes, or null for /dev/null; never more than <see cref="ExecLimits.MaxStdinBytes"/>, which no part of Hutch would drop silently.</summary>
     public static byte[]? Stdin(ExecRequest request)
+    {
+        var bytes = StdinBytes(request);
+        return bytes is not null && bytes.Length > ExecLimits.MaxStdinBytes
+            ? throw new HutchException(ErrorCodes.StdinTooLarge,
+                $"stdin is {bytes.Length} bytes, more than an exec is given whole ({ExecLimits.MaxStdinBytes} bytes). Write the input into the workspace " +
+                "with the files API (PUT /v1/sandboxes/{id}/files/content?path=input) and redirect it: \"cmd < input\".")
+            : bytes;
+    }
+
+    private static byte[]? StdinBytes(ExecRequest request)
     {
         if (request.Stdin is not null && request.StdinBase64 is not null)
         {

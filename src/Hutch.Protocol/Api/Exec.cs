@@ -152,3 +152,13 @@ public static class ExecEventTypes
     public const string Exit = "exit";
     public const string Error = "error";
 }
+
+/// <summary>Sizes an exec request is held to, the same in the daemon, the agent and the CLI.</summary>
+public static class ExecLimits
+{
+    /// <summary>
+    /// The most stdin an exec is given whole (16 MiB): it is handed to the command before the command
+    /// reads it, so it is held meanwhile. Larger input goes through a file (files API, then `cmd &lt; file`).
+    /// </summary>
+    public const long MaxStdinBytes = 16L << 20;
+}

@@ -44,6 +44,8 @@ public static class ErrorCodes
     public const string CwdNotFound = "cwd_not_found";
     public const string InvalidTimeout = "invalid_timeout";
     public const string InvalidStdin = "invalid_stdin";
+    /// <summary>400: an exec's stdin is over <see cref="ExecLimits.MaxStdinBytes"/>; put the input in a file with the files API and redirect it.</summary>
+    public const string StdinTooLarge = "stdin_too_large";
     public const string InvalidEncoding = "invalid_encoding";
     public const string LimitOutOfRange = "limit_out_of_range";
     /// <summary>400: a list's <c>limit</c> query parameter is not from 1 to its maximum.</summary>

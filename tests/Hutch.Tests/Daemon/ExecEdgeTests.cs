@@ -27,6 +27,23 @@ public sealed class ExecEdgeTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task Stdin_UpToItsCap_ReachesTheCommandWhole_AndPastIt_Is400NeverCut()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        var whole = new byte[ExecLimits.MaxStdinBytes];
+        var over = new byte[ExecLimits.MaxStdinBytes + 1];
+
+        // sleep first: the whole input waits for a command that has not started reading yet.
+        var counted = await Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "sleep 0.5; wc -c", StdinBase64: Convert.ToBase64String(whole)));
+        var e = await Assert.ThrowsAsync<HutchApiException>(() =>
+            Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "sleep 0.5; wc -c", StdinBase64: Convert.ToBase64String(over))));
+
+        Assert.Equal($"{ExecLimits.MaxStdinBytes}\n", counted.Stdout);
+        Assert.Equal((400, ErrorCodes.StdinTooLarge), (e.Status, e.Code));
+        Assert.Contains("files API", e.Detail);
+    }
+
+    [Fact]
     public async Task ANulByteInArgv_Is400InvalidArgv_NamingTheElement()
     {
         await using var sandbox = await fixture.CreateAsync();
