@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/cli.sh - issue #10's targets for the CLI a harness calls once per command, side by side in
-# one run with bwrap and raw `runc run` of /bin/true:
+# one run with bwrap and raw `runc run` of /bin/true, and with engine/hutch-engine, the same command
+# tree framework-dependent (JIT + ReadyToRun) as `hutch` was before it was NativeAOT:
 #   `hutch --version` <= 10 ms; `hutch exec ID -- true` <= 8 ms p50; `hutch run -- true` through a
 #   running daemon with its warm pool <= 25 ms p50.
 # usage: bench/cli.sh [--runs N]   (default 100 runs per command after 5 warmups, hyperfine -N)
@@ -25,6 +26,8 @@ ensure_built "$REPO" || exit 1
 OUT=${OUT:-/tmp/hutch-bench/cli-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 HUTCH=$REPO/artifacts/cli/hutch
+# The same command tree, framework-dependent and ReadyToRun: what `hutch` was before it was NativeAOT.
+ENGINE=$REPO/artifacts/cli/engine/hutch-engine
 
 # A daemon of its own: its data dir, a free port, the default warm pool (2).
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -60,6 +63,8 @@ hyperfine -N --style none --warmup 5 --runs "$RUNS" --export-json "$OUT/cli.json
   -n "hutch --version" "$HUTCH --version" \
   -n "hutch exec ID -- true" "$HUTCH exec $ID -- true" \
   -n "hutch run -- true (daemon, back to back)" "$HUTCH run -- true" \
+  -n "hutch-engine --version (JIT+R2R, as before)" "$ENGINE --version" \
+  -n "hutch-engine exec ID -- true (as before)" "$ENGINE exec $ID -- true" \
   -n "bwrap /bin/true" "${BWRAP[*]}" \
   -n "runc run /bin/true (userns, like Hutch's)" "runc --root $OUT/runc-state run -b $OUT/runc-bundle bench-true" \
   > "$OUT/hyperfine.txt" 2>&1 || { cat "$OUT/hyperfine.txt" >&2; exit 1; }

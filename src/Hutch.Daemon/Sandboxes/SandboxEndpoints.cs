@@ -48,11 +48,12 @@ internal static class SandboxEndpoints
         group.MapGet("/{id}/events", (string id) => TypedResults.Ok(new SandboxEventList([.. events.List(id)])))
             .WithSummary("What happened to a sandbox on the daemon's own account: adopted or lost at a daemon's start, commands carried on as background processes");
 
-        group.MapDelete("/{id}", async Task<Results<NoContent, Accepted>> (string id, bool? keepWorkspace, bool? wait, CancellationToken ct) =>
+        group.MapDelete("/{id}", async Task<Results<NoContent, Accepted>> (string id, bool? keepWorkspace, bool? wait, HttpContext http, CancellationToken ct) =>
             {
                 if (wait == false)
                 {
-                    sandboxes.BeginDelete(id, keepWorkspace ?? false);
+                    var teardown = sandboxes.BeginDelete(id, keepWorkspace ?? false);
+                    http.Response.OnCompleted(() => { teardown(); return Task.CompletedTask; }); // the answer first
                     return TypedResults.Accepted((string?)null);
                 }
                 await sandboxes.DeleteAsync(id, keepWorkspace ?? false, ct);

@@ -154,16 +154,18 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     /// the sandbox is "deleting", which no new work is let into, and the removal runs to the end in
     /// the background. What cannot be removed is retried like any failed delete, after a restart too.
     /// </summary>
-    public void BeginDelete(string idOrName, bool keepWorkspace)
+    /// <returns>Starts the removal: call it once the caller has its answer, so the teardown does not delay it.</returns>
+    public Action BeginDelete(string idOrName, bool keepWorkspace)
     {
         var record = directory.Registry.Find(idOrName) ?? directory.Registry.FindDeletedByName(idOrName) ?? throw HutchException.NotFound(idOrName);
         if (record.State == SandboxStates.Deleted)
         {
-            return;
+            return static () => { };
         }
         directory.Registry.SetState(record.Id, SandboxStates.Deleting);
-        // Its failure is logged and retried by DeleteOnceAsync; nobody waits for it here.
-        _ = DeleteOnceAsync(record, keepWorkspace, reason: null).ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+        // Its failure is logged and retried by DeleteOnceAsync; nobody waits for it. Should this never
+        // be called, the reaper finds the sandbox "deleting" and removes it within a second.
+        return () => _ = DeleteOnceAsync(record, keepWorkspace, reason: null).ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
     }
 
     /// <summary>
