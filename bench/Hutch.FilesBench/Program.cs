@@ -82,7 +82,7 @@ try
         await client.UploadFileAsync(sandbox.Id, source, "big.bin");
         up.Add(Stopwatch.GetElapsedTime(t).TotalSeconds);
 
-        Prepare(Path.Join(dataDir, "workspaces", sandbox.Id, "big.bin"));
+        Prepare(Path.Join(dataDir, "workspaces", sandbox.Id, "workspace", "big.bin"));
         t = Stopwatch.GetTimestamp();
         await client.DownloadToFileAsync(sandbox.Id, "big.bin", copy);
         down.Add(Stopwatch.GetElapsedTime(t).TotalSeconds);

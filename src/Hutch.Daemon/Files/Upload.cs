@@ -14,7 +14,7 @@ namespace Hutch.Daemon.Files;
 internal static class Upload
 {
     /// <summary>Writes once this much is buffered (or the body ended): large writes, few syscalls.</summary>
-    private const long MinimumWrite = 1 << 20;
+    private const long MinimumWrite = 256 << 10;
 
     public static async Task<(long Size, string? Sha256)> WriteBodyAsync(PipeReader body, SafeFileHandle file, WriteOptions options, string shown,
         CancellationToken cancellationToken)
