@@ -28,7 +28,7 @@ public static class ErrorStatus
         ErrorCodes.RuntimeUnavailable or ErrorCodes.LimitUnavailable or ErrorCodes.SandboxDeleteIncomplete => 503,
         ErrorCodes.PortTimeout => 504,
         ErrorCodes.DiskFull => 507,
-        ErrorCodes.InvalidLimit => 400,
+        ErrorCodes.InvalidLimit or ErrorCodes.InvalidNetworkPolicy => 400,
         _ => 400, // every other code names something wrong in the request
     };
 

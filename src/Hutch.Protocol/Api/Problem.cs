@@ -136,4 +136,8 @@ public static class ErrorCodes
     // PTY shells (docs/shells.md).
     public const string ShellNotFound = "shell_not_found";
     public const string InvalidTerminalSize = "invalid_terminal_size";
+
+    // Network egress (docs/design/0009-egress.md).
+    /// <summary>400: a network policy is malformed; the message names the field (<c>network.allow[2]</c>) and what is wrong.</summary>
+    public const string InvalidNetworkPolicy = "invalid_network_policy";
 }
