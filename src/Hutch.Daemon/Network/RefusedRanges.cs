@@ -63,7 +63,7 @@ public sealed class RefusedRanges(HostAddresses host, int? daemonPort)
     public RangeRefusal? Check(IPAddress address, int port, IReadOnlyList<IPNetwork>? opened = null)
     {
         var effective = Effective(address);
-        var shown = effective.Equals(address) ? $"{address}" : $"{address} (the IPv4 address {effective})";
+        var shown = effective.AddressFamily == address.AddressFamily ? $"{address}" : $"{address} (the IPv4 address {effective})";
         if (host.Contains(effective))
         {
             return new RangeRefusal("host address", $"{shown} is one of the host's own addresses, which no policy opens");

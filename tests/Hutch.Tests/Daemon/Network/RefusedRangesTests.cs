@@ -111,6 +111,8 @@ public sealed class RefusedRangesTests
     {
         var r = Ranges.Check(IPAddress.Parse(address), 443, [IPNetwork.Parse("0.0.0.0/0"), IPNetwork.Parse("::/0")]);
         Assert.Equal("host address", r?.Range);
+        Assert.StartsWith(address, r!.Message);
+        Assert.Equal(address.StartsWith("::ffff:", StringComparison.Ordinal), r.Message.Contains("(the IPv4 address 192.0.2.2)"));
     }
 
     [Fact]
