@@ -29,13 +29,15 @@ public sealed class ExecEdgeCliTests(DaemonFixture fixture)
     {
         await using var sandbox = await fixture.CreateAsync();
         var body = string.Concat(Enumerable.Repeat(new string('x', 99) + "\n", (30 << 20) / 100));
-        var script = Path.Join(TestPaths.NewTempDir("hutch-script"), "big.sh");
+        var dir = TestPaths.NewTempDir("hutch-script");
+        var script = Path.Join(dir, "big.sh");
         await File.WriteAllTextAsync(script, $"cat <<'EOF' | wc -c\n{body}EOF\n");
         // 3 x 100 KiB: each --env fits hutch's own argv, the map is past the 256 KiB an exec takes.
         var env = Enumerable.Range(0, 3).SelectMany(i => new[] { "--env", $"V{i}={new string('v', 100 << 10)}" }).ToArray();
 
         var (code, stdout, stderr) = await CliProcess.RunAsync(fixture, Path.GetTempPath(), null, "exec", sandbox.Id, "--shell-file", script);
         var tooLong = await CliProcess.RunAsync(fixture, Path.GetTempPath(), null, ["exec", sandbox.Id, .. env, "--", "true"]);
+        Directory.Delete(dir, recursive: true); // 30 MiB a run otherwise
 
         Assert.True(code == 0, stderr);
         Assert.Equal(body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), System.Text.Encoding.UTF8.GetString(stdout).Trim());
@@ -63,10 +65,12 @@ public sealed class ExecEdgeCliTests(DaemonFixture fixture)
     public async Task ANulByteInAShellFile_IsInvalidCommand()
     {
         await using var sandbox = await fixture.CreateAsync();
-        var script = Path.Join(TestPaths.NewTempDir("hutch-script"), "nul.sh");
+        var dir = TestPaths.NewTempDir("hutch-script");
+        var script = Path.Join(dir, "nul.sh");
         await File.WriteAllBytesAsync(script, "echo a\0b\n"u8.ToArray());
 
         var (code, stdout, stderr) = await CliProcess.RunAsync(fixture, Path.GetTempPath(), null, "exec", sandbox.Id, "--shell-file", script);
+        Directory.Delete(dir, recursive: true);
 
         Assert.NotEqual(0, code);
         Assert.Empty(stdout);
