@@ -44,14 +44,11 @@ internal static class ExecEndpoints
 
         group.MapGet("/exec/outputs/{output}/{stream}", async (string id, string output, string stream, long? offset, long? limit, HttpContext context) =>
             {
-                var (content, length) = exec.Outputs.Open(id, output, stream, offset ?? 0, limit);
-                await using (content)
-                {
-                    // The stream's whole length: the client's cursor is offset + the bytes it got, and this is where it ends.
-                    context.Response.Headers[OutputLengthHeader] = length.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    context.Response.ContentType = "application/octet-stream";
-                    await content.CopyToAsync(context.Response.Body, 64 << 10, context.RequestAborted);
-                }
+                var (path, start, count, length) = exec.Outputs.Locate(id, output, stream, offset ?? 0, limit);
+                // The stream's whole length: the client's cursor is offset + the bytes it got, and this is where it ends.
+                context.Response.Headers[OutputLengthHeader] = length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                context.Response.ContentType = "application/octet-stream";
+                await context.Response.SendFileAsync(path, start, count, context.RequestAborted);
             })
             .Produces(200, contentType: "application/octet-stream")
             .WithSummary("Read a truncated exec's whole stdout or stderr from an offset (its result's fullOutput names it)");

@@ -25,10 +25,10 @@ public sealed class KeptOutputs(SandboxDirectory directory, SandboxStorage stora
         $"/v1/sandboxes/{sandboxId}/exec/outputs/{outputId}/{KeptOutput.StreamNames[(int)stream]}";
 
     /// <summary>
-    /// One stream of a kept output from <paramref name="offset"/>, at most <paramref name="limit"/> bytes
-    /// (the caller disposes it), and the stream's whole length.
+    /// Where one stream of a kept output is, the part of it to send (from <paramref name="offset"/>, at
+    /// most <paramref name="limit"/> bytes) and the stream's whole length.
     /// </summary>
-    public (Stream Content, long Length) Open(string idOrName, string outputId, string stream, long offset, long? limit)
+    public (string Path, long Offset, long Count, long Length) Locate(string idOrName, string outputId, string stream, long offset, long? limit)
     {
         var record = directory.Find(idOrName);
         var index = Array.IndexOf(KeptOutput.StreamNames, stream);
@@ -45,10 +45,10 @@ public sealed class KeptOutputs(SandboxDirectory directory, SandboxStorage stora
             throw new HutchException(ErrorCodes.OutputNotFound,
                 $"Sandbox {record.Id} keeps no output {outputId}. Only an exec whose output was truncated keeps it (its result's fullOutput names it), and only the last {MaxPerSandbox} stay.");
         }
-        var file = new FileStream(Path.Join(storage.OutputsDirectoryOf(record), outputId, stream), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        var length = file.Length;
-        file.Position = Math.Min(offset, length);
-        return (limit is { } l ? new BoundedStream(file, l) : file, length);
+        var path = Path.Join(storage.OutputsDirectoryOf(record), outputId, stream);
+        var length = new FileInfo(path).Length;
+        var start = Math.Min(offset, length);
+        return (path, start, Math.Min(limit ?? long.MaxValue, length - start), length);
     }
 
     private static bool IsId(string id) =>
@@ -75,48 +75,5 @@ public sealed class KeptOutputs(SandboxDirectory directory, SandboxStorage stora
         var path = Path.Join(root, id);
         Directory.CreateDirectory(path, PrivateFiles.DirectoryMode);
         return (id, path);
-    }
-
-    /// <summary>A read of at most a given number of bytes of a file.</summary>
-    private sealed class BoundedStream(Stream inner, long limit) : Stream
-    {
-        private long _left = limit;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            var n = inner.Read(buffer, offset, (int)Math.Min(count, _left));
-            _left -= n;
-            return n;
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], cancellationToken).ConfigureAwait(false);
-            _left -= n;
-            return n;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-            base.Dispose(disposing);
-        }
     }
 }

@@ -141,12 +141,17 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     /// <param name="reason">Why, when the caller did not ask for it: <see cref="SandboxRegistry.ExpiredReason"/> for the reaper.</param>
     public async Task DeleteAsync(string idOrName, bool keepWorkspace, CancellationToken cancellationToken, string? reason = null)
     {
-        var record = directory.Registry.Find(idOrName) ?? directory.Registry.FindDeletedByName(idOrName) ?? throw HutchException.NotFound(idOrName);
-        if (record.State == SandboxStates.Deleted)
+        if (ToDelete(idOrName) is { } record)
         {
-            return;
+            await DeleteOnceAsync(record, keepWorkspace, reason).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        await DeleteOnceAsync(record, keepWorkspace, reason).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The sandbox a delete is about, by id or by the name it had; null when it is deleted already (deleting twice is fine).</summary>
+    private SandboxRecord? ToDelete(string idOrName)
+    {
+        var record = directory.Registry.Find(idOrName) ?? directory.Registry.FindDeletedByName(idOrName) ?? throw HutchException.NotFound(idOrName);
+        return record.State == SandboxStates.Deleted ? null : record;
     }
 
     /// <summary>
@@ -157,8 +162,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     /// <returns>Starts the removal: call it once the caller has its answer, so the teardown does not delay it.</returns>
     public Action BeginDelete(string idOrName, bool keepWorkspace)
     {
-        var record = directory.Registry.Find(idOrName) ?? directory.Registry.FindDeletedByName(idOrName) ?? throw HutchException.NotFound(idOrName);
-        if (record.State == SandboxStates.Deleted)
+        if (ToDelete(idOrName) is not { } record)
         {
             return static () => { };
         }
