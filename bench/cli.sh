@@ -4,7 +4,8 @@
 # tree framework-dependent (JIT + ReadyToRun) as `hutch` was before it was NativeAOT:
 #   `hutch --version` <= 10 ms; `hutch exec ID -- true` <= 8 ms p50; `hutch run -- true` through a
 #   running daemon with its warm pool <= 25 ms p50.
-# usage: bench/cli.sh [--runs N]   (default 100 runs per command after 5 warmups, hyperfine -N)
+# usage: bench/cli.sh [--runs N] [--compare HUTCH]   (default 100 runs per command after 5 warmups,
+#   hyperfine -N; --compare adds another build of `hutch`, e.g. the last commit's, timed in the same run)
 # `run` is timed twice: back to back (the pool of 2 refills while the next run already asks), and with
 # 300 ms between runs (a harness's think time; the pool is full again), which hyperfine does not count.
 # Results: $OUT (default /tmp/hutch-bench/cli-<time>/): cli.json, cli-spaced.json, summary.txt.
@@ -13,9 +14,11 @@ set -uo pipefail
 export LC_ALL=C
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=100
+COMPARE=
 while (($#)); do
   case $1 in
     --runs) RUNS=$2; shift 2;;
+    --compare) COMPARE=$2; shift 2;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2;;
   esac
 done
@@ -59,9 +62,15 @@ BWRAP=(bwrap --unshare-all --die-with-parent --new-session --cap-drop ALL
   echo "hutch: $(cd "$REPO" && git rev-parse --short HEAD); runc: $(runc --version | head -1); $(bwrap --version)"
 } | tee "$OUT/env.txt"
 
+COMPARED=()
+if [[ -n $COMPARE ]]; then
+  COMPARED=(-n "compared hutch --version" "$COMPARE --version"
+            -n "compared hutch exec ID -- true" "$COMPARE exec $ID -- true")
+fi
 hyperfine -N --style none --warmup 5 --runs "$RUNS" --export-json "$OUT/cli.json" \
   -n "hutch --version" "$HUTCH --version" \
   -n "hutch exec ID -- true" "$HUTCH exec $ID -- true" \
+  "${COMPARED[@]}" \
   -n "hutch run -- true (daemon, back to back)" "$HUTCH run -- true" \
   -n "hutch-engine --version (JIT+R2R, as before)" "$ENGINE --version" \
   -n "hutch-engine exec ID -- true (as before)" "$ENGINE exec $ID -- true" \
