@@ -30,6 +30,18 @@ internal static unsafe partial class Libc
     internal const int MSG_NOSIGNAL = 0x4000;
     internal const int SHUT_RDWR = 2;
 
+    // Inet sockets, read by NetworkNamespace.OriginalDestination: SO_ORIGINAL_DST (linux/netfilter_ipv4.h)
+    // and IP6T_SO_ORIGINAL_DST (linux/netfilter_ipv6/ip6_tables.h) are both 80, at their own levels.
+    internal const int AF_INET6 = 10;
+    internal const int SOL_IP = 0;
+    internal const int SOL_IPV6 = 41;
+    internal const int SO_ORIGINAL_DST = 80;
+
+    // rtnetlink (netlink(7), rtnetlink(7)): adding and listing addresses and routes, see RouteNetlink.
+    internal const int AF_NETLINK = 16;
+    internal const int SOCK_RAW = 3;
+    internal const int NETLINK_ROUTE = 0;
+
     [StructLayout(LayoutKind.Sequential)]
     internal struct UCred
     {
