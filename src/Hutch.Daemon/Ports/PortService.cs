@@ -38,7 +38,7 @@ public sealed class PortService(SandboxDirectory directory, OciRuntime runtime)
     public async Task<Socket> ConnectAsync(string id, int port, CancellationToken cancellationToken = default)
     {
         var live = await directory.LiveAsync(id, cancellationToken).ConfigureAwait(false);
-        var socket = await CreateSocketInAsync(live.Record.Id).ConfigureAwait(false);
+        var socket = await CreateSocketInAsync(runtime, live.Record.Id).ConfigureAwait(false);
         try
         {
             socket.NoDelay = true;
@@ -58,38 +58,16 @@ public sealed class PortService(SandboxDirectory directory, OciRuntime runtime)
         }
     }
 
-    private async Task<Socket> CreateSocketInAsync(string id)
+    private static async Task<Socket> CreateSocketInAsync(OciRuntime runtime, string id)
     {
-        var notRunning = () => new HutchException(ErrorCodes.SandboxNotRunning,
-            $"The sandbox {id} has no running init: its processes are gone. Delete it and create a new one.");
-        if (runtime.InitPid(id) is not { } pid)
-        {
-            throw notRunning();
-        }
-        Microsoft.Win32.SafeHandles.SafeFileHandle process;
+        using var process = SandboxInit.Pin(runtime, id);
         try
         {
-            process = NetworkNamespace.OpenProcess(pid);
+            return await NetworkNamespace.CreateTcpSocketInAsync(process).ConfigureAwait(false);
         }
         catch (LinuxException e) when (e.Errno == Errno.ESRCH)
         {
-            throw notRunning();
-        }
-        using (process)
-        {
-            // After the pidfd pins the process: if the pid is in the sandbox's cgroup now, the pidfd is the sandbox's init.
-            if (!Hutch.Runtime.OciRuntime.BelongsTo(pid, SandboxSpec.CgroupPathOf(id)))
-            {
-                throw notRunning();
-            }
-            try
-            {
-                return await NetworkNamespace.CreateTcpSocketInAsync(process).ConfigureAwait(false);
-            }
-            catch (LinuxException e) when (e.Errno == Errno.ESRCH)
-            {
-                throw notRunning();
-            }
+            throw SandboxInit.NotRunning(id);
         }
     }
 }
