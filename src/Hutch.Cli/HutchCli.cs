@@ -32,6 +32,7 @@ internal static class HutchCli
         EventsCommand.Create(console),
         RemoveCommand.Create(console),
         TtlCommand.Create(console),
+        NetCommand.Create(console),
         ExecCommand.Create(console),
         OutputCommand.Create(console),
         RunCommand.Create(console, engine),

@@ -9,6 +9,7 @@ using Hutch.Daemon.Shells;
 using Hutch.Daemon.Http;
 using Hutch.Daemon.Http.Limits;
 using Hutch.Daemon.Http.OpenApi;
+using Hutch.Daemon.Network;
 using Hutch.Files;
 using Hutch.Protocol.Api;
 using Microsoft.AspNetCore.Builder;
@@ -147,6 +148,7 @@ public static class DaemonHost
         TcpEndpoints.Map(app, engine.Ports, logger);
         ServiceEndpoints.Map(app, engine.Services);
         ShellEndpoints.Map(app, engine.Shells, engine.Logs, options);
+        NetworkEndpoints.Map(app, engine.Network);
 
         try
         {
@@ -160,6 +162,7 @@ public static class DaemonHost
             throw AddressInUse(options.Url);
         }
         var url = app.Urls.First();
+        engine.Network.DaemonPort = new Uri(url).Port;
         await PrivateFiles.WriteAllTextAsync(options.DaemonInfoFile,
             JsonSerializer.Serialize(new DaemonInfo(url, Environment.ProcessId), DaemonInfoJsonContext.Default.DaemonInfo), cancellationToken).ConfigureAwait(false);
         if (output is not null)

@@ -79,6 +79,13 @@ public sealed record HutchOptions
     /// </summary>
     public int ResizesPerSecond { get; init; } = Positive("HUTCH_RESIZES_PER_SECOND", 20);
 
+    /// <summary>
+    /// Internal networks a sandbox's policy may open with an allow entry <c>net:NAME</c>, as
+    /// <c>NAME=CIDR[,CIDR];NAME2=…</c>: the operator opens a network, a sandbox asks for it. Env
+    /// HUTCH_EGRESS_OPEN_NETWORKS. Default none. The host's own addresses stay refused in them.
+    /// </summary>
+    public string? EgressOpenNetworks { get; init; } = Environment.GetEnvironmentVariable("HUTCH_EGRESS_OPEN_NETWORKS") is { Length: > 0 } o ? o : null;
+
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
 

@@ -52,4 +52,13 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Information, "stop: the workspaces' volume stays mounted at {Directory}: {Reason}")]
     public static partial void VolumeKept(ILogger logger, string directory, string reason);
+
+    [LoggerMessage(17, LogLevel.Warning, "sandbox {SandboxId}: the egress proxy could not accept a connection")]
+    public static partial void EgressAcceptFailed(ILogger logger, string sandboxId, Exception exception);
+
+    [LoggerMessage(18, LogLevel.Error, "sandbox {SandboxId}: an egress connection failed unexpectedly")]
+    public static partial void EgressConnectionFailed(ILogger logger, string sandboxId, Exception exception);
+
+    [LoggerMessage(19, LogLevel.Error, "sandbox {SandboxId}: its egress could not be set up again after the daemon restarted; nothing leaves it until its policy is set again")]
+    public static partial void EgressRestoreFailed(ILogger logger, string sandboxId, Exception exception);
 }

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Hutch.Daemon.Exec;
 using Hutch.Daemon.Files;
 using Hutch.Daemon.Http;
+using Hutch.Daemon.Network;
 using Hutch.Daemon.Ports;
 using Hutch.Daemon.Processes;
 using Hutch.Daemon.Registry;
@@ -56,9 +57,12 @@ public sealed class SandboxEngine : ISandboxEngine
         Ports = new PortService(Directory, Runtime);
         Services = new ServiceManager(Directory, Processes, Logs, new ServiceProbes(Exec, Ports), stopping);
         Files = new FileService(Directory, Storage, Runtime, options);
+        Network = new NetworkService(Directory, Runtime, options, log);
 
         runner.Observe(Services);
-        _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, new AdoptedCommands(Processes, Events, log)], time, log);
+        runner.Observe(Network);
+        Sandboxes.Add(Network);
+        _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, new AdoptedCommands(Processes, Events, log)], time, log);
     }
 
     public SandboxDirectory Directory { get; }
@@ -74,6 +78,7 @@ public sealed class SandboxEngine : ISandboxEngine
     public ServiceManager Services { get; }
     public PortService Ports { get; }
     public FileService Files { get; }
+    public NetworkService Network { get; }
 
     /// <summary>Where workspaces live and whether checkpoints there are reflinks or copies.</summary>
     public WorkspaceVolume Volume => Storage.Volume;

@@ -122,6 +122,7 @@ internal sealed class CreateOptions
     };
     public Option<string[]> Labels { get; } = CommonOptions.Labels("Label the sandbox, to find it with `hutch ls --label`");
     public Option<string?> User { get; } = new("--user") { Description = "Run commands as 'user' (uid 1000, default) or 'root' (uid 0, no capabilities)" };
+    public NetworkOptions Network { get; } = new();
 
     public CreateOptions()
     {
@@ -146,6 +147,7 @@ internal sealed class CreateOptions
         command.Add(Ttl);
         command.Add(Labels);
         command.Add(User);
+        Network.AddTo(command);
     }
 
     public CreateSandboxRequest ToRequest(ParseResult parse)
@@ -160,6 +162,7 @@ internal sealed class CreateOptions
             Limits: limits == new SandboxLimits() ? null : limits,
             TtlSeconds: parse.GetValue(Ttl),
             User: parse.GetValue(User),
-            Labels: CommonOptions.ToEnv(parse.GetValue(Labels)));
+            Labels: CommonOptions.ToEnv(parse.GetValue(Labels)),
+            Network: Network.ToPolicy(parse));
     }
 }

@@ -48,6 +48,7 @@ internal static class InfoCommand
         {
             Line("labels", string.Join(", ", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));
         }
+        Line("network", NetCommand.Describe(s.Network));
         var l = s.Limits;
         Line("limits", string.Join(", ",
             $"memory {(l.MemoryMiB is { } m ? $"{m} MiB" : "default")}",

@@ -19,4 +19,14 @@ public static class EgressCodes
     public const string PrivateAddress = "egress_private_address";
     /// <summary>A CONNECT target or Host header that is not a plain name, dotted quad or [IPv6].</summary>
     public const string BadTarget = "egress_bad_target";
+    /// <summary>A name lookup the sandbox made (DNS over UDP or TCP) was refused.</summary>
+    public const string DnsDenied = "egress_dns_denied";
+    /// <summary>The sandbox already has the most open connections it may have.</summary>
+    public const string Limit = "egress_limit";
+    /// <summary>Allowed, but the upstream refused or could not be reached (a failure, not a refusal).</summary>
+    public const string ConnectFailed = "egress_connect_failed";
+    /// <summary>Allowed, but the upstream did not answer in time.</summary>
+    public const string ConnectTimeout = "egress_connect_timeout";
+    /// <summary>An open connection that a new policy no longer allows was closed.</summary>
+    public const string PolicyChanged = "egress_policy_changed";
 }

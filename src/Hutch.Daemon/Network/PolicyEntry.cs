@@ -38,4 +38,10 @@ public sealed record PolicyEntry(string Text, PolicyEntryKind Kind, string? Name
 public sealed record ParsedNetworkPolicy(string Mode, IReadOnlyList<PolicyEntry> Allow, IReadOnlyList<PolicyEntry> Deny, string? Preset)
 {
     public static readonly ParsedNetworkPolicy None = new(NetworkModes.None, [], [], null);
+
+    /// <summary>The policy as the API shows and the registry keeps it: each entry in its normalized spelling.</summary>
+    public NetworkPolicy ToApi() => new(Mode,
+        Allow.Count > 0 ? [.. Allow.Select(e => e.Text)] : null,
+        Deny.Count > 0 ? [.. Deny.Select(e => e.Text)] : null,
+        Preset);
 }

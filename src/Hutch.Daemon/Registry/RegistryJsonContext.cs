@@ -3,7 +3,8 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Daemon.Registry;
 
-/// <summary>JSON columns of the registry (env, limits).</summary>
+/// <summary>JSON columns of the registry (env, limits, network).</summary>
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(SandboxLimits))]
+[JsonSerializable(typeof(NetworkPolicy))]
 internal sealed partial class RegistryJsonContext : JsonSerializerContext;

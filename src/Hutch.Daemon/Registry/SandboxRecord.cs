@@ -10,6 +10,7 @@ namespace Hutch.Daemon.Registry;
 /// <param name="Deadline">When the TTL ends on the boot clock; null for no TTL (or a row from before deadlines, which ExpiresAt decides).</param>
 /// <param name="Labels">The caller's labels; null for none.</param>
 /// <param name="HostWorkspaceOwner">"uid:gid" of who lent <paramref name="HostWorkspace"/>: what the sandbox made there is theirs after it.</param>
+/// <param name="Network">Its network policy, normalized; null for mode none (nothing leaves).</param>
 public sealed record SandboxRecord(
     string Id,
     string? Name,
@@ -25,7 +26,8 @@ public sealed record SandboxRecord(
     string Owner,
     TtlDeadline? Deadline = null,
     Dictionary<string, string>? Labels = null,
-    string? HostWorkspaceOwner = null)
+    string? HostWorkspaceOwner = null,
+    NetworkPolicy? Network = null)
 {
     /// <summary>Whether the TTL has ended: on the boot clock, or by the wall clock for a row written before deadlines.</summary>
     public bool HasExpired(DateTimeOffset now) => Deadline is { } d ? d.HasPassed : ExpiresAt is { } e && e <= now;

@@ -61,6 +61,7 @@ public sealed class SandboxRegistry
         AddColumn(db, "labels");
         AddColumn(db, "deleted_reason");
         AddColumn(db, "host_workspace_owner");
+        AddColumn(db, "network");
     }
 
     /// <summary>Why the reaper deleted a sandbox, kept on its row so a later request hears "expired", not "not found".</summary>
@@ -112,14 +113,15 @@ public sealed class SandboxRegistry
             try
             {
                 using var insert = Command(db, tx, """
-                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner, labels, host_workspace_owner)
-                    VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner, $labels, $wsOwner)
+                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner, labels, host_workspace_owner, network)
+                    VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner, $labels, $wsOwner, $network)
                     """,
                     ("$id", row.Id), ("$name", row.Name), ("$state", row.State), ("$created", Format(row.CreatedAt)),
                     ("$expires", row.ExpiresAt is { } e ? Format(e) : null), ("$deadline", row.Deadline?.ToString()), ("$user", row.User), ("$cwd", row.Cwd),
                     ("$env", JsonSerializer.Serialize(row.Env, RegistryJsonContext.Default.DictionaryStringString)),
                     ("$limits", JsonSerializer.Serialize(row.Limits, RegistryJsonContext.Default.SandboxLimits)),
-                    ("$base", row.HostIdBase), ("$ws", row.HostWorkspace), ("$owner", row.Owner), ("$labels", LabelsJson(row.Labels)), ("$wsOwner", row.HostWorkspaceOwner));
+                    ("$base", row.HostIdBase), ("$ws", row.HostWorkspace), ("$owner", row.Owner), ("$labels", LabelsJson(row.Labels)), ("$wsOwner", row.HostWorkspaceOwner),
+                    ("$network", NetworkJson(row.Network)));
                 insert.ExecuteNonQuery();
                 tx.Commit();
                 return row;
@@ -342,6 +344,17 @@ public sealed class SandboxRegistry
         return cmd;
     }
 
+    /// <summary>Records a sandbox's new network policy (null: mode none).</summary>
+    public void SetNetwork(string id, NetworkPolicy? network)
+    {
+        using var db = Open();
+        using var cmd = Command(db, null, "UPDATE sandboxes SET network = $n WHERE id = $id", ("$n", NetworkJson(network)), ("$id", id));
+        cmd.ExecuteNonQuery();
+    }
+
+    private static string? NetworkJson(NetworkPolicy? network) =>
+        network is null ? null : JsonSerializer.Serialize(network, RegistryJsonContext.Default.NetworkPolicy);
+
     private static string? LabelsJson(Dictionary<string, string>? labels) =>
         labels is { Count: > 0 } ? JsonSerializer.Serialize(labels, RegistryJsonContext.Default.DictionaryStringString) : null;
 
@@ -368,7 +381,8 @@ public sealed class SandboxRegistry
                 Text("owner")!,
                 TtlDeadline.Parse(Text("expires_boot")),
                 Text("labels") is { } labels ? JsonSerializer.Deserialize(labels, RegistryJsonContext.Default.DictionaryStringString) : null,
-                Text("host_workspace_owner")));
+                Text("host_workspace_owner"),
+                Text("network") is { } network ? JsonSerializer.Deserialize(network, RegistryJsonContext.Default.NetworkPolicy) : null));
         }
         return rows;
     }

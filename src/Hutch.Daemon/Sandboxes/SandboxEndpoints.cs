@@ -37,13 +37,13 @@ internal static class SandboxEndpoints
         group.MapGet("/{id}", (string id) => TypedResults.Ok(sandboxes.Get(id)))
             .WithSummary("Get a sandbox with its live resource usage");
 
-        group.MapPatch("/{id}", async (string id, HttpRequest http) =>
+        group.MapPatch("/{id}", async (string id, HttpRequest http, CancellationToken ct) =>
             {
                 var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.UpdateSandboxRequest, new UpdateSandboxRequest());
-                return TypedResults.Ok(sandboxes.SetTtl(id, request.TtlSeconds));
+                return TypedResults.Ok(await sandboxes.UpdateAsync(id, request, ct));
             })
             .Accepts<UpdateSandboxRequest>("application/json")
-            .WithSummary("Change a sandbox: a new TTL (ttlSeconds) counted from now");
+            .WithSummary("Change a sandbox: a new TTL (ttlSeconds) counted from now, a new network policy (network)");
 
         group.MapGet("/{id}/events", (string id) => TypedResults.Ok(new SandboxEventList([.. events.List(id)])))
             .WithSummary("What happened to a sandbox on the daemon's own account: adopted or lost at a daemon's start, commands carried on as background processes");

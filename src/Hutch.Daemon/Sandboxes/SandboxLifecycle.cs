@@ -19,6 +19,10 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     private readonly CgroupReader _cgroups = new();
     private readonly ConcurrentDictionary<string, Lazy<Task>> _deletions = new();
     private readonly DeletionRetries _retries = new(time);
+    private readonly List<ISandboxSetting> _settings = [];
+
+    /// <summary>A feature's settings, given at create and changed with PATCH.</summary>
+    public void Add(ISandboxSetting setting) => _settings.Add(setting);
 
     /// <param name="hostWorkspace">
     /// In-process callers only (never reachable over HTTP): bind this existing host directory as
@@ -33,6 +37,10 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         var env = RequestValidator.Env(request.Env, "env");
         var labels = SandboxLabels.Validate(request.Labels);
         var cwd = WorkspaceCwd.Resolve(request.Cwd);
+        foreach (var setting in _settings)
+        {
+            setting.Validate(request);
+        }
         if (hostWorkspace is not null && !Directory.Exists(hostWorkspace))
         {
             throw new HutchException(ErrorCodes.InvalidRequest, $"The workspace directory '{hostWorkspace}' does not exist. Create it first.");
@@ -49,15 +57,15 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         try
         {
             var now = time.GetUtcNow();
-            if (pool.Fits(request, hostWorkspace) && pool.TryClaim(request.Name, env, labels, cwd, now, ttl) is { } claimed)
-            {
-                Log.Created(log, claimed.Id, claimed.Name ?? "", (time.GetUtcNow() - now).TotalMilliseconds);
-                return Describe(claimed, running: true);
-            }
-            return await StartNewAsync(new SandboxRecord(
-                SandboxIds.New(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
-                user, cwd, env, limits, 0, hostWorkspace, directory.Owner, ttl is { } d ? TtlDeadline.After(d) : null, labels,
-                hostWorkspace is null ? null : SandboxStorage.Caller()), cancellationToken).ConfigureAwait(false);
+            var record = pool.Fits(request, hostWorkspace) && pool.TryClaim(request.Name, env, labels, cwd, now, ttl) is { } claimed
+                ? claimed
+                : await StartNewAsync(new SandboxRecord(
+                    SandboxIds.New(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
+                    user, cwd, env, limits, 0, hostWorkspace, directory.Owner, ttl is { } d ? TtlDeadline.After(d) : null, labels,
+                    hostWorkspace is null ? null : SandboxStorage.Caller()), cancellationToken).ConfigureAwait(false);
+            await ApplySettingsAsync(record, request, cancellationToken).ConfigureAwait(false);
+            Log.Created(log, record.Id, record.Name ?? "", (time.GetUtcNow() - now).TotalMilliseconds);
+            return Describe(directory.Registry.Find(record.Id) ?? record, running: true);
         }
         catch (Exception e) when (e is not HutchException && DiskFull.Caused(e))
         {
@@ -65,14 +73,29 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         }
     }
 
-    private async Task<SandboxInfo> StartNewAsync(SandboxRecord wanted, CancellationToken cancellationToken)
+    /// <summary>The features' settings on a sandbox that is the caller's now; if one fails, the sandbox goes.</summary>
+    private async Task ApplySettingsAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var setting in _settings)
+            {
+                await setting.ApplyAsync(record, request, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await DeleteAsync(record.Id, keepWorkspace: false, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<SandboxRecord> StartNewAsync(SandboxRecord wanted, CancellationToken cancellationToken)
     {
         var record = directory.Registry.Insert(wanted, SandboxIds.FirstHostId, SandboxSpec.IdRangeSize, options.MaxSandboxes);
         try
         {
-            var live = await runner.StartAsync(record, cancellationToken).ConfigureAwait(false);
-            Log.Created(log, record.Id, record.Name ?? "", (time.GetUtcNow() - record.CreatedAt).TotalMilliseconds);
-            return Describe(live.Record, running: true);
+            return (await runner.StartAsync(record, cancellationToken).ConfigureAwait(false)).Record;
         }
         catch (Exception e)
         {
@@ -124,7 +147,29 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     {
         var ttl = RequestValidator.Ttl(ttlSeconds)
             ?? throw new HutchException(ErrorCodes.InvalidTtl, "Give ttlSeconds, the new TTL counted from now (1-2592000 seconds).");
-        var record = directory.Find(idOrName);
+        return SetTtl(directory.Find(idOrName), ttl, idOrName);
+    }
+
+    /// <summary>
+    /// PATCH: a new TTL, and each feature's settings that the request names (on a running sandbox).
+    /// </summary>
+    public async Task<SandboxInfo> UpdateAsync(string idOrName, UpdateSandboxRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Network is null)
+        {
+            return SetTtl(idOrName, request.TtlSeconds);
+        }
+        var ttl = RequestValidator.Ttl(request.TtlSeconds);
+        var record = (await directory.LiveAsync(idOrName, cancellationToken).ConfigureAwait(false)).Record;
+        foreach (var setting in _settings)
+        {
+            await setting.UpdateAsync(record, request, cancellationToken).ConfigureAwait(false);
+        }
+        return ttl is { } t ? SetTtl(record, t, idOrName) : Get(record.Id);
+    }
+
+    private SandboxInfo SetTtl(SandboxRecord record, long ttl, string idOrName)
+    {
         var now = time.GetUtcNow();
         if (record.HasExpired(now))
         {
@@ -256,6 +301,6 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
                 disk?.Bytes, disk?.LimitBytes, checkpoints?.Bytes);
         }
         return new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAtFrom(time.GetUtcNow()), record.User, record.Cwd, record.Limits, usage,
-            record.Labels is { Count: > 0 } labels ? labels : null);
+            record.Labels is { Count: > 0 } labels ? labels : null, record.Network ?? new NetworkPolicy(NetworkModes.None));
     }
 }

@@ -48,6 +48,8 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(KillRequest))]
 [JsonSerializable(typeof(ProcessLogs))]
 [JsonSerializable(typeof(LogEvent))]
+[JsonSerializable(typeof(NetworkPolicy))]
+[JsonSerializable(typeof(NetworkEvent))]
 [JsonSerializable(typeof(CreateSessionRequest))]
 [JsonSerializable(typeof(SessionInfo))]
 [JsonSerializable(typeof(SessionList))]

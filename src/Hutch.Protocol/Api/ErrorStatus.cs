@@ -25,7 +25,7 @@ public static class ErrorStatus
         ErrorCodes.RateLimited => 429,
         ErrorCodes.Internal or ErrorCodes.RuntimeFailed or null => 500,
         ErrorCodes.PortUnreachable => 502,
-        ErrorCodes.RuntimeUnavailable or ErrorCodes.LimitUnavailable or ErrorCodes.SandboxDeleteIncomplete => 503,
+        ErrorCodes.RuntimeUnavailable or ErrorCodes.LimitUnavailable or ErrorCodes.SandboxDeleteIncomplete or ErrorCodes.EgressUnavailable => 503,
         ErrorCodes.PortTimeout => 504,
         ErrorCodes.DiskFull => 507,
         ErrorCodes.InvalidLimit or ErrorCodes.InvalidNetworkPolicy => 400,

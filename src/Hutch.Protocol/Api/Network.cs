@@ -1,8 +1,7 @@
 namespace Hutch.Protocol.Api;
 
 /// <summary>
-/// What a sandbox may reach on the network (docs/design/0009-egress.md). Not accepted by any route
-/// yet: a policy other than <c>none</c> is only ever set once the daemon enforces it.
+/// What a sandbox may reach on the network (docs/network.md, docs/design/0009-egress.md).
 /// </summary>
 /// <param name="Mode">
 /// <c>none</c> (the default: no connection leaves the sandbox), <c>allowlist</c> (only what
@@ -46,4 +45,47 @@ public static class NetworkPresets
 {
     /// <summary>The package indexes apt, npm and pip are configured with on the host.</summary>
     public const string PackageRegistries = "package-registries";
+}
+
+/// <summary>
+/// One line of <c>GET /v1/sandboxes/{id}/network/events</c>: a connection the sandbox tried, what the
+/// daemon decided and why. Refusals are recorded when they happen, allowed connections when they close
+/// (with their bytes).
+/// </summary>
+/// <param name="Cursor">Where the next read starts to get the events after this one.</param>
+/// <param name="Time">When it was decided (refused) or closed (allowed).</param>
+/// <param name="Outcome"><c>allowed</c>, <c>refused</c>, or <c>failed</c> (allowed, but the upstream could not be reached).</param>
+/// <param name="Via"><c>transparent</c> (a connection captured in the sandbox's network namespace).</param>
+/// <param name="Protocol"><c>tcp</c>.</param>
+/// <param name="Host">The name the sandbox asked for, when it gave one; null for a connection to a literal address.</param>
+/// <param name="Address">The address connected to, or that was refused.</param>
+/// <param name="Port">The destination port.</param>
+/// <param name="Code">Why it was refused or failed (egress_policy_none, egress_denied_address, egress_private_address, …); null when allowed.</param>
+/// <param name="Rule">The policy entry that decided (its normalized text), <c>public</c>, or null.</param>
+/// <param name="Message">What happened and what to do about it, for a person or a model.</param>
+/// <param name="BytesOut">Bytes the sandbox sent upstream.</param>
+/// <param name="BytesIn">Bytes the upstream sent back.</param>
+/// <param name="DurationMs">How long the connection was open.</param>
+public sealed record NetworkEvent(
+    long Cursor,
+    DateTimeOffset Time,
+    string Outcome,
+    string Via,
+    string Protocol,
+    string? Host,
+    string? Address,
+    int Port,
+    string? Code,
+    string? Rule,
+    string Message,
+    long BytesOut = 0,
+    long BytesIn = 0,
+    long DurationMs = 0);
+
+/// <summary>The values of <see cref="NetworkEvent.Outcome"/>.</summary>
+public static class NetworkOutcomes
+{
+    public const string Allowed = "allowed";
+    public const string Refused = "refused";
+    public const string Failed = "failed";
 }

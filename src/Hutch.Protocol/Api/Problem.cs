@@ -140,4 +140,6 @@ public static class ErrorCodes
     // Network egress (docs/design/0009-egress.md).
     /// <summary>400: a network policy is malformed; the message names the field (<c>network.allow[2]</c>) and what is wrong.</summary>
     public const string InvalidNetworkPolicy = "invalid_network_policy";
+    /// <summary>503: the daemon could not set up a sandbox's egress capture (nftables, addresses or listeners); nothing leaves it. `hutch doctor` says why.</summary>
+    public const string EgressUnavailable = "egress_unavailable";
 }

@@ -12,6 +12,7 @@ namespace Hutch.Protocol.Api;
 /// At most 32; a key is 1-63 of [A-Za-z0-9._/-] starting with a letter or digit; a value is 0-255
 /// printable characters (no control characters).
 /// </param>
+/// <param name="Network">What the sandbox may reach (docs/network.md); left out: mode none, nothing leaves.</param>
 public sealed record CreateSandboxRequest(
     string? Name = null,
     Dictionary<string, string>? Env = null,
@@ -19,11 +20,16 @@ public sealed record CreateSandboxRequest(
     SandboxLimits? Limits = null,
     long? TtlSeconds = null,
     string? User = null,
-    Dictionary<string, string>? Labels = null);
+    Dictionary<string, string>? Labels = null,
+    NetworkPolicy? Network = null);
 
 /// <summary>Body of <c>PATCH /v1/sandboxes/{id}</c>: what of a running sandbox can change.</summary>
 /// <param name="TtlSeconds">A new TTL counted from now, 1-2592000 (30 days): extends, shortens or sets one on a sandbox that had none.</param>
-public sealed record UpdateSandboxRequest(long? TtlSeconds = null);
+/// <param name="Network">
+/// A new network policy, replacing the old one whole: new connections see it at once, and open
+/// connections it no longer allows are closed.
+/// </param>
+public sealed record UpdateSandboxRequest(long? TtlSeconds = null, NetworkPolicy? Network = null);
 
 /// <param name="MemoryMiB">Memory (and swap) ceiling; the OOM killer ends a command past it. 16-65536, default 512.</param>
 /// <param name="Pids">Most processes and threads at once. 16-32768, default 512.</param>
@@ -62,6 +68,7 @@ public sealed record SandboxLimits(
 /// <param name="Limits">The limits in force, defaults filled in.</param>
 /// <param name="Usage">Live resource use; null when it is not running.</param>
 /// <param name="Labels">The caller's key/value strings given at create.</param>
+/// <param name="Network">Its network policy as the daemon enforces it (entries normalized); mode none when none was given.</param>
 public sealed record SandboxInfo(
     string Id,
     string? Name,
@@ -72,7 +79,8 @@ public sealed record SandboxInfo(
     string Cwd,
     SandboxLimits Limits,
     SandboxUsage? Usage,
-    Dictionary<string, string>? Labels = null);
+    Dictionary<string, string>? Labels = null,
+    NetworkPolicy? Network = null);
 
 /// <summary>Live resource use read from the sandbox's cgroups and its workspace's quota; null when the sandbox is not running.</summary>
 /// <param name="MemoryBytes">Memory in use now, page cache included (cgroup memory.current).</param>

@@ -37,7 +37,7 @@ public sealed partial class DaemonLayoutTests
     [Fact]
     public void TheSandboxFolder_KnowsNoFeature()
     {
-        var features = new[] { "Exec", "Processes", "Sessions", "Shells", "Services", "Ports", "Files" };
+        var features = new[] { "Exec", "Processes", "Sessions", "Shells", "Services", "Ports", "Files", "Network" };
         Assert.Empty(FolderGraph()["Sandboxes"].Intersect(features));
     }
 

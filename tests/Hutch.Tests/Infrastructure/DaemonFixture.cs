@@ -17,7 +17,7 @@ public class DaemonFixture : IAsyncLifetime
     public HutchOptions Options { get; private set; } = null!;
     public string ApiKey { get; private set; } = "";
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         Options = Configure(new HutchOptions { DataDir = DataDir, Url = "http://127.0.0.1:0", AgentPath = TestPaths.Agent });
         Daemon = await DaemonHost.StartAsync(Options);
@@ -60,7 +60,7 @@ public class DaemonFixture : IAsyncLifetime
     public async Task<TestSandbox> CreateAsync(CreateSandboxRequest? request = null) =>
         new(Client, await Client.CreateSandboxAsync(request ?? new CreateSandboxRequest()));
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var sandbox in await Client.ListSandboxesAsync())
         {

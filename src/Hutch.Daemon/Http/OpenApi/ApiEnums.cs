@@ -35,6 +35,11 @@ internal static class ApiEnums
         [(typeof(ServiceInfo), "stopReason")] = [StopReasons.ExitedBeforeReady, StopReasons.ReadinessTimeout, StopReasons.Exited, StopReasons.StoppedBySigterm, StopReasons.KilledBySigkill],
         [(typeof(ProbeSpec), "type")] = [ProbeTypes.File, ProbeTypes.Tcp, ProbeTypes.Http, ProbeTypes.Command],
         [(typeof(RestartPolicy), "policy")] = ["never", "on-failure"],
+        [(typeof(NetworkPolicy), "mode")] = [NetworkModes.None, NetworkModes.Allowlist, NetworkModes.Public],
+        [(typeof(NetworkPolicy), "preset")] = [NetworkPresets.PackageRegistries],
+        [(typeof(NetworkEvent), "outcome")] = [NetworkOutcomes.Allowed, NetworkOutcomes.Refused, NetworkOutcomes.Failed],
+        [(typeof(NetworkEvent), "via")] = ["transparent"],
+        [(typeof(NetworkEvent), "protocol")] = ["tcp"],
     };
 
     /// <summary>The values of a property (by its JSON name) of an API type, or null when it takes any string.</summary>

@@ -78,6 +78,7 @@ internal static class ApiOperations
         [("POST", Sandbox + "/shells/{shell}/resize")] = ("resizeShell", "shells"),
         [("POST", Sandbox + "/shells/{shell}/signal")] = ("signalShell", "shells"),
         [("GET", Sandbox + "/shells/{shell}/attach")] = ("attachShell", "shells"),
+        [("GET", Sandbox + "/network/events")] = ("readNetworkEvents", "network"),
     };
 
     private static readonly (string Name, string Description)[] Tags =
@@ -91,6 +92,7 @@ internal static class ApiOperations
         ("sessions", "A shell fed one command at a time, keeping its cwd and variables (docs/sessions.md)."),
         ("services", "Long-running servers with readiness probes and restart policies (docs/services.md)."),
         ("shells", "Interactive shells on a pseudo-terminal, over HTTP or a WebSocket (docs/shells.md)."),
+        ("network", "What a sandbox's connections met under its network policy (docs/network.md); the policy is set at create and by PATCH."),
     ];
 
     public static void Apply(OpenApiDocument document)

@@ -49,6 +49,8 @@ internal static class ApiParameters
         [("/v1/sandboxes/{id}/exec/outputs/{output}/{stream}", "output")] = "The kept output's id, as a truncated result's fullOutput.id names it (out-…).",
         [("/v1/sandboxes/{id}/exec/outputs/{output}/{stream}", "stream")] = "stdout or stderr.",
         [("/v1/sandboxes/{id}/exec/outputs/{output}/{stream}", "limit")] = "Most bytes to return from offset (default: to the end); the Hutch-Output-Length header gives the stream's whole length.",
+        [("/v1/sandboxes/{id}/network/events", "cursor")] = "Where to start, as the cursor of an event read before (default 0: the first event).",
+        [("/v1/sandboxes/{id}/network/events", "follow")] = "Stay open for events to come (default false: end at the last event there is).",
         [("/v1/sandboxes/{id}/shells/{shell}/output", "maxBytes")] = "Most bytes of output to return (1 to 16 MiB, default 1 MiB); the answer's more says when there is more to read.",
     };
 

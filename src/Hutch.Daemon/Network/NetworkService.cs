@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Hutch.Daemon.Registry;
+using Hutch.Linux;
+using Hutch.Runtime;
+using Hutch.Runtime.Network;
+using Microsoft.Extensions.Logging;
+
+namespace Hutch.Daemon.Network;
+
+/// <summary>
+/// Network egress (docs/network.md): a sandbox's policy, given at create and changed by PATCH, and
+/// what enforces it. A sandbox whose policy lets nothing out keeps a namespace with loopback only, no
+/// route and no rule. The first policy that lets anything out adds the capture in its namespace
+/// (EgressPlumbing: every TCP connection redirected to the daemon's listeners there) and starts its
+/// <see cref="SandboxEgress"/>; from then on only the policy in memory changes.
+/// </summary>
+public sealed class NetworkService : ISandboxObserver, ISandboxSetting
+{
+    private readonly SandboxDirectory _directory;
+    private readonly OciRuntime _runtime;
+    private readonly IReadOnlyDictionary<string, System.Net.IPNetwork[]> _openNetworks;
+    private readonly Lock _rangesLock = new();
+    private (RefusedRanges Ranges, long ReadAt, int? Port)? _ranges;
+    private readonly ILogger _log;
+    private readonly ConcurrentDictionary<string, SandboxEgress> _egress = new();
+    private readonly SemaphoreSlim _changing = new(1, 1);
+
+    public NetworkService(SandboxDirectory directory, OciRuntime runtime, HutchOptions options, ILogger log)
+    {
+        _directory = directory;
+        _runtime = runtime;
+        _openNetworks = OpenNetworks.Parse(options.EgressOpenNetworks);
+        DaemonPort = Uri.TryCreate(options.Url, UriKind.Absolute, out var url) && url.Port > 0 ? url.Port : null;
+        _log = log;
+    }
+
+    /// <summary>The port the daemon's API listens on, refused on every address (set once the daemon has bound it).</summary>
+    public int? DaemonPort { get; set; }
+
+    /// <summary>
+    /// The always-refused ranges with the host's addresses as they are now: read again when two
+    /// seconds old, so an address the host gains (a new interface, DHCP) is refused within that.
+    /// </summary>
+    public RefusedRanges Ranges()
+    {
+        lock (_rangesLock)
+        {
+            var now = Environment.TickCount64;
+            if (_ranges is not { } r || now - r.ReadAt > 2000 || r.Port != DaemonPort)
+            {
+                _ranges = r = (new RefusedRanges(HostAddresses.Read(), DaemonPort), now, DaemonPort);
+            }
+            return r.Ranges;
+        }
+    }
+
+    /// <summary>How long a connection to an upstream may take before it is given up.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
+    public void Validate(CreateSandboxRequest request) => Parse(request.Network);
+
+    public Task ApplyAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken)
+    {
+        var policy = Parse(request.Network);
+        return policy.Mode == NetworkModes.None ? Task.CompletedTask : SetAsync(record.Id, policy, cancellationToken);
+    }
+
+    public Task UpdateAsync(SandboxRecord record, UpdateSandboxRequest request, CancellationToken cancellationToken) =>
+        request.Network is null ? Task.CompletedTask : SetAsync(record.Id, Parse(request.Network), cancellationToken);
+
+    public void Adopted(SandboxRecord record)
+    {
+        if (record.Network is not { } network || Parse(network).Mode == NetworkModes.None)
+        {
+            return;
+        }
+        // The capture is still in the sandbox's namespace (it lives as long as the namespace); what a
+        // restart lost are the listeners. Until they are back, a connection is refused by the kernel
+        // (no listener): nothing leaves meanwhile.
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await SetAsync(record.Id, Parse(network), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                Log.EgressRestoreFailed(_log, record.Id, e);
+            }
+        });
+    }
+
+    public async Task DeletingAsync(string sandboxId)
+    {
+        if (_egress.TryRemove(sandboxId, out var egress))
+        {
+            await egress.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The sandbox's network events from a cursor (a byte offset); with follow, those to come too.</summary>
+    public IAsyncEnumerable<NetworkEvent> ReadEventsAsync(string idOrName, long cursor, bool follow, CancellationToken cancellationToken)
+    {
+        var record = _directory.Find(idOrName);
+        if (_egress.TryGetValue(record.Id, out var egress))
+        {
+            return egress.Events.ReadAsync(cursor, follow, cancellationToken);
+        }
+        // No capture: nothing was ever relayed, or it was before a restart; read what the file holds.
+        return NetworkEventLog.ReadFrom(LogPath(record.Id), cursor).ToAsyncEnumerable();
+    }
+
+    private static ParsedNetworkPolicy Parse(NetworkPolicy? network)
+    {
+        var policy = NetworkPolicyParser.Parse(network);
+        if (policy.Preset is not null || policy.Allow.Concat(policy.Deny).Any(e => e.Kind is PolicyEntryKind.Host or PolicyEntryKind.Glob))
+        {
+            throw new HutchException(ErrorCodes.InvalidNetworkPolicy,
+                "Invalid network policy: this daemon enforces addresses only so far: host names, globs and presets are not accepted yet. List IP addresses, CIDRs or net:NAME entries, or use mode 'public'.");
+        }
+        return policy;
+    }
+
+    private string LogPath(string id) => Path.Join(_directory.Paths.SandboxDir(id), "network.log");
+
+    private async Task SetAsync(string id, ParsedNetworkPolicy policy, CancellationToken cancellationToken)
+    {
+        var matcher = new PolicyMatcher(policy, _openNetworks);
+        await _changing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_egress.TryGetValue(id, out var egress))
+            {
+                egress.Swap(matcher);
+            }
+            else if (policy.Mode != NetworkModes.None)
+            {
+                egress = await StartAsync(id, matcher, cancellationToken).ConfigureAwait(false);
+                _egress[id] = egress;
+                egress.Start();
+            }
+            _directory.Registry.SetNetwork(id, policy.Mode == NetworkModes.None ? null : policy.ToApi());
+        }
+        finally
+        {
+            _changing.Release();
+        }
+    }
+
+    private async Task<SandboxEgress> StartAsync(string id, PolicyMatcher matcher, CancellationToken cancellationToken)
+    {
+        using var init = SandboxInit.Pin(_runtime, id);
+        Socket v4, v6;
+        try
+        {
+            await EgressPlumbing.ApplyAsync(init, cancellationToken).ConfigureAwait(false);
+            (v4, v6) = await EgressPlumbing.ListenAsync(init).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
+        {
+            throw new HutchException(ErrorCodes.EgressUnavailable,
+                $"The sandbox {id}'s network capture could not be set up ({e.Message}); nothing leaves it. Run `hutch doctor` to check the host.", e);
+        }
+        return new SandboxEgress(id, matcher, Ranges, new NetworkEventLog(LogPath(id)), ConnectTimeout, [v4, v6], _log);
+    }
+}

@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Hutch.Daemon.Network;
+
+/// <summary>
+/// One sandbox's egress while its policy lets anything out: the proxy's two listeners in its netns
+/// (accepted on the daemon's side), the policy in force (swapped whole by a PATCH), the connections
+/// open now, and the event log.
+/// </summary>
+public sealed class SandboxEgress : IAsyncDisposable
+{
+    /// <summary>Open connections per sandbox: past this, new ones are refused (egress_limit) until some close.</summary>
+    public const int MaxConnections = 512;
+
+    private readonly Socket[] _listeners;
+    private readonly IPEndPoint[] _listening;
+    private readonly ConcurrentDictionary<EgressConnection, byte> _open = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _loops = [];
+    private readonly ILogger _log;
+    private readonly Func<RefusedRanges> _ranges;
+    private PolicyMatcher _policy;
+
+    public SandboxEgress(string id, PolicyMatcher policy, Func<RefusedRanges> ranges, NetworkEventLog events, TimeSpan connectTimeout, Socket[] listeners, ILogger log)
+    {
+        Id = id;
+        _policy = policy;
+        _ranges = ranges;
+        Events = events;
+        ConnectTimeout = connectTimeout;
+        _listeners = listeners;
+        _listening = [.. listeners.Select(l => (IPEndPoint)l.LocalEndPoint!)];
+        _log = log;
+    }
+
+    public string Id { get; }
+
+    public PolicyMatcher Policy => Volatile.Read(ref _policy);
+
+    /// <summary>The always-refused ranges as they are now (the host's addresses change).</summary>
+    public RefusedRanges Ranges => _ranges();
+
+    public NetworkEventLog Events { get; }
+
+    public TimeSpan ConnectTimeout { get; }
+
+    /// <summary>Connections relayed now.</summary>
+    public int OpenConnections => _open.Count;
+
+    public bool IsListener(IPEndPoint endpoint) => _listening.Any(l => l.Equals(endpoint));
+
+    public void Start()
+    {
+        foreach (var listener in _listeners)
+        {
+            _loops.Add(AcceptAsync(listener));
+        }
+    }
+
+    /// <summary>
+    /// A new policy: connections from now on are judged by it at once, and open ones it no longer
+    /// allows are reset and recorded (judged on the address they connected to; nothing is resolved again).
+    /// </summary>
+    public void Swap(PolicyMatcher policy)
+    {
+        Volatile.Write(ref _policy, policy);
+        foreach (var connection in _open.Keys)
+        {
+            if (connection.Destination is not { } to)
+            {
+                continue;
+            }
+            var decision = policy.Decide(null, to.Address, to.Port);
+            var range = decision.Allowed ? Ranges.Check(to.Address, to.Port, policy.Opened) : null;
+            if (!decision.Allowed || range is not null)
+            {
+                connection.Close(EgressCodes.PolicyChanged, $"{to} closed: the sandbox's network policy changed and no longer allows it ({range?.Message ?? decision.Message})");
+            }
+        }
+    }
+
+    public void Record(NetworkEvent e) => Events.Append(e);
+
+    private async Task AcceptAsync(Socket listener)
+    {
+        var stopping = _stopping.Token;
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(stopping).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                // EMFILE and the like: keep serving once it passes, never spin.
+                Log.EgressAcceptFailed(_log, Id, e);
+                await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+            _ = HandleAsync(client, stopping);
+        }
+    }
+
+    private async Task HandleAsync(Socket client, CancellationToken stopping)
+    {
+        var connection = new EgressConnection(this, client);
+        if (_open.Count >= MaxConnections)
+        {
+            EgressRelay.Reset(client);
+            Record(new NetworkEvent(0, DateTimeOffset.UtcNow, NetworkOutcomes.Refused, "transparent", "tcp", null, null, 0, EgressCodes.Limit, null,
+                $"a connection was refused: the sandbox has {MaxConnections} open already (close some first)"));
+            return;
+        }
+        _open.TryAdd(connection, 0);
+        try
+        {
+            await connection.RunAsync(stopping).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.EgressConnectionFailed(_log, Id, e);
+        }
+        finally
+        {
+            _open.TryRemove(connection, out _);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var listener in _listeners)
+        {
+            listener.Dispose();
+        }
+        foreach (var connection in _open.Keys)
+        {
+            connection.Close(EgressCodes.PolicyNone, "closed: the sandbox is being deleted");
+        }
+        await Task.WhenAll(_loops).ConfigureAwait(false);
+        Events.Dispose();
+    }
+}

@@ -1,0 +1,28 @@
+using Hutch.Daemon;
+using Hutch.Tests.Infrastructure;
+
+namespace Hutch.Tests.Network;
+
+/// <summary>
+/// A daemon whose operator opened the test network (HUTCH_EGRESS_OPEN_NETWORKS=test=…) and the real
+/// upstream servers in a network namespace of their own (<see cref="EgressUpstreams"/>): the only
+/// place egress tests send traffic to.
+/// </summary>
+public sealed class EgressFixture : DaemonFixture
+{
+    public EgressUpstreams Upstreams { get; } = new();
+
+    public override async Task InitializeAsync()
+    {
+        await Upstreams.InitializeAsync();
+        await base.InitializeAsync();
+    }
+
+    protected override HutchOptions Configure(HutchOptions options) => options with { EgressOpenNetworks = $"test={Upstreams.Cidr},{Upstreams.CidrV6}" };
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Upstreams.DisposeAsync();
+    }
+}
