@@ -172,6 +172,9 @@ public sealed class SandboxEngine : ISandboxEngine
         {
             await Directory.DisconnectAsync(live.Record.Id).ConfigureAwait(false);
         }
+        // The proxy's listeners close with the daemon: the sandboxes' connections are refused until
+        // the next daemon adopts them and listens again.
+        await Network.DisposeAsync().ConfigureAwait(false);
         if (Directory.Owner == "daemon")
         {
             // A daemon that stops leaves no mount behind it that nothing uses. (A `hutch run` keeps

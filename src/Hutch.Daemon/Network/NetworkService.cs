@@ -15,7 +15,7 @@ namespace Hutch.Daemon.Network;
 /// (EgressPlumbing: every TCP connection redirected to the daemon's listeners there) and starts its
 /// <see cref="SandboxEgress"/>; from then on only the policy in memory changes.
 /// </summary>
-public sealed class NetworkService : ISandboxObserver, ISandboxSetting
+public sealed class NetworkService : ISandboxObserver, ISandboxSetting, IAsyncDisposable
 {
     private readonly SandboxDirectory _directory;
     private readonly OciRuntime _runtime;
@@ -163,5 +163,14 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting
                 $"The sandbox {id}'s network capture could not be set up ({e.Message}); nothing leaves it. Run `hutch doctor` to check the host.", e);
         }
         return new SandboxEgress(id, matcher, Ranges, new NetworkEventLog(LogPath(id)), ConnectTimeout, [v4, v6], _log);
+    }
+
+    /// <summary>Closes every sandbox's listeners and connections (the daemon stops; the sandboxes run on).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var id in _egress.Keys)
+        {
+            await DeletingAsync(id).ConfigureAwait(false);
+        }
     }
 }

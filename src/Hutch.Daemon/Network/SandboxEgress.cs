@@ -143,7 +143,7 @@ public sealed class SandboxEgress : IAsyncDisposable
         }
         foreach (var connection in _open.Keys)
         {
-            connection.Close(EgressCodes.PolicyNone, "closed: the sandbox is being deleted");
+            connection.Close(EgressCodes.PolicyNone, "closed: the sandbox is deleted, or the daemon stops");
         }
         await Task.WhenAll(_loops).ConfigureAwait(false);
         Events.Dispose();

@@ -101,6 +101,17 @@ public sealed class EgressTests(EgressFixture fixture) : IClassFixture<EgressFix
     }
 
     [Fact]
+    public async Task AnHttpClient_WithNoProxySettings_GoesThroughTheCapture()
+    {
+        await using var sandbox = await CreateAsync($"net:test:{EgressUpstreams.HttpPort}");
+
+        var curl = await sandbox.ShAsync($"env -u http_proxy -u HTTP_PROXY curl -sS --max-time 5 http://{Up.Address}:{EgressUpstreams.HttpPort}/");
+
+        Assert.Equal($"upstream-ok {EgressUpstreams.HttpPort}\n", curl.Stdout);
+        Assert.Contains(Up.HttpRequestsSeen, r => r.Host == $"{Up.Address}:{EgressUpstreams.HttpPort}");
+    }
+
+    [Fact]
     public async Task OverIPv6_AnOpenedNetwork_IsReached()
     {
         await using var sandbox = await CreateAsync("net:test");

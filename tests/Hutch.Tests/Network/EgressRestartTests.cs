@@ -1,0 +1,82 @@
+using Hutch.Client;
+using Hutch.Daemon;
+using Hutch.Protocol.Api;
+using Hutch.Tests.Infrastructure;
+
+namespace Hutch.Tests.Network;
+
+/// <summary>Egress fails closed while no daemon runs, and a daemon that adopts the sandbox enforces its policy again.</summary>
+public sealed class EgressRestartTests(EgressUpstreams upstreams) : IClassFixture<EgressUpstreams>
+{
+    private const string ConnectScript = """
+        import socket, sys
+        s = socket.socket(); s.settimeout(5)
+        try:
+            s.connect((sys.argv[1], int(sys.argv[2]))); print(s.recv(100).decode().strip())
+        except ConnectionRefusedError: print('refused')
+        except ConnectionResetError: print('reset')
+        """;
+
+    private static Task<ExecResult> ProbeAsync(HutchClient client, string id, string host, int port) =>
+        client.ExecAsync(id, new ExecRequest(Argv: ["python3", "-c", ConnectScript, host, port.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
+
+    [Fact]
+    public async Task WithNoDaemon_ConnectionsAreRefused_AndTheNextDaemonEnforcesThePolicyAgain()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-egr");
+        var options = new HutchOptions
+        {
+            DataDir = dataDir, Url = "http://127.0.0.1:0", AgentPath = TestPaths.Agent, WarmPool = 0,
+            EgressOpenNetworks = $"test={upstreams.Cidr}",
+        };
+        var daemon = await DaemonHost.StartAsync(options);
+        try
+        {
+            var key = (await File.ReadAllTextAsync(options.ApiKeyFile)).Trim();
+            string id;
+            using (var client = new HutchClient(new Uri(daemon.Url), key))
+            {
+                id = (await client.CreateSandboxAsync(new CreateSandboxRequest(
+                    Network: new NetworkPolicy(NetworkModes.Allowlist, [$"net:test:{EgressUpstreams.TcpPort}"])))).Id;
+                Assert.Equal("hello from upstream\n", (await ProbeAsync(client, id, upstreams.Address.ToString(), EgressUpstreams.TcpPort)).Stdout);
+            }
+
+            await daemon.DisposeAsync(); // the sandbox runs on, with no one listening for it
+            // No daemon: the agent cannot be reached through the API either, so look from the host
+            // into the sandbox's namespace: its capture is still there, and nothing accepts.
+            var seen = upstreams.RequestsSeen.Count;
+            var pid = InitPidOf(dataDir, id);
+            var whileDown = await ToolProcess.RunAsync("nsenter", [$"--net=/proc/{pid}/ns/net", "python3", "-c", ConnectScript, upstreams.Address.ToString(), $"{EgressUpstreams.TcpPort}"],
+                dataDir, TimeSpan.FromSeconds(30));
+            Assert.Equal("refused\n", whileDown.Stdout);
+            Assert.Equal(seen, upstreams.RequestsSeen.Count);
+
+            daemon = await DaemonHost.StartAsync(options);
+            using var again = new HutchClient(new Uri(daemon.Url), key);
+            var info = await again.GetSandboxAsync(id);
+            string? after = null;
+            for (var i = 0; i < 100 && after != "hello from upstream\n"; i++)
+            {
+                after = (await ProbeAsync(again, id, upstreams.Address.ToString(), EgressUpstreams.TcpPort)).Stdout;
+                await Task.Delay(after == "hello from upstream\n" ? 0 : 50);
+            }
+            var otherPort = await ProbeAsync(again, id, upstreams.Address.ToString(), EgressUpstreams.HttpPort);
+
+            Assert.Equal([$"net:test:{EgressUpstreams.TcpPort}"], info.Network?.Allow ?? []);
+            Assert.Equal("hello from upstream\n", after);
+            Assert.Equal("reset\n", otherPort.Stdout); // the policy came back whole, not just the listeners
+            await again.DeleteSandboxAsync(id);
+        }
+        finally
+        {
+            await daemon.DisposeAsync();
+            TestPaths.DeleteDataDir(dataDir);
+        }
+    }
+
+    private static int InitPidOf(string dataDir, string id)
+    {
+        var state = File.ReadAllText(Path.Join(dataDir, "runc", id, "state.json"));
+        return System.Text.Json.JsonDocument.Parse(state).RootElement.GetProperty("init_process_pid").GetInt32();
+    }
+}
