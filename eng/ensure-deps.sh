@@ -8,6 +8,10 @@ ensure_deps() {
   # per-sandbox quotas; mkfs.xfs: the XFS checkpoint tests, and volumes of daemons from before quotas.
   command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
   command -v mkfs.xfs >/dev/null 2>&1 || missing+=(xfsprogs)
+  # nft: a sandbox whose network policy lets anything out gets its capture rules through it;
+  # ip: the egress tests build their upstreams' namespace and veth with it.
+  command -v nft >/dev/null 2>&1 || missing+=(nftables)
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
   for pair in "$@"; do command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}"); done
   command -v dotnet >/dev/null 2>&1 || { echo "hutch: the .NET 10 SDK is required (dotnet not found in PATH)" >&2; return 1; }
   ((${#missing[@]} == 0)) && return 0

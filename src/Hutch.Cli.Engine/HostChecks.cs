@@ -32,7 +32,67 @@ internal static class HostChecks
         BlockIo(options.DataDir),
         OomOrder(Hutch.Linux.Processes.SetOomScoreAdj(0, Hutch.Daemon.Sandboxes.HostSetup.DaemonOomScoreAdj)),
         CaStore(HostCaStore.Find()),
+        await EgressAsync(cancellationToken).ConfigureAwait(false),
     ];
+
+    /// <summary>
+    /// Network egress: the capture a sandbox gets when its policy lets anything out, loaded into a
+    /// scratch network namespace (nothing is sent). Without it, such a create fails with
+    /// egress_unavailable and nothing leaves: sandboxes with the default policy are unaffected.
+    /// </summary>
+    public static async Task<DoctorCheck> EgressAsync(CancellationToken cancellationToken)
+    {
+        const string name = "egress";
+        if (FindExecutable("nft") is null)
+        {
+            return DoctorCheck.Fail(name, "nft(8) is not installed: sandboxes with a network policy cannot be created", "install it: apt-get install nftables");
+        }
+        if (FindExecutable("unshare") is not { } unshare)
+        {
+            return DoctorCheck.Fail(name, "cannot try it: unshare(1) is not installed", "install it: apt-get install util-linux");
+        }
+        // lo up, as the OCI runtime leaves a sandbox's namespace.
+        using var scratch = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(unshare, ["--net", "sh", "-c", "ip link set lo up && exec sleep 30"])
+        {
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            // sleep runs only once the new namespace is there with lo up: wait for that exec.
+            for (var i = 0; i < 500 && !scratch.HasExited && ReadOrNull($"/proc/{scratch.Id}/comm")?.Trim() != "sleep"; i++)
+            {
+                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+            }
+            if (scratch.HasExited || ReadOrNull($"/proc/{scratch.Id}/comm")?.Trim() != "sleep")
+            {
+                return DoctorCheck.Fail(name, $"a scratch network namespace did not start: {(scratch.HasExited ? scratch.StandardError.ReadToEnd().Trim() : "unshare --net hung")}",
+                    "run as root on a kernel with network namespaces");
+            }
+            using var pidfd = Hutch.Linux.NetworkNamespace.OpenProcess(scratch.Id);
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            await Hutch.Runtime.Network.EgressPlumbing.ApplyAsync(pidfd, cancellationToken).ConfigureAwait(false);
+            var applied = await Hutch.Runtime.Network.EgressPlumbing.IsAppliedAsync(pidfd, cancellationToken).ConfigureAwait(false);
+            var (v4, v6) = await Hutch.Runtime.Network.EgressPlumbing.ListenAsync(pidfd).ConfigureAwait(false);
+            v4.Dispose();
+            v6.Dispose();
+            return applied
+                ? DoctorCheck.Pass(name, $"the capture loads in a scratch namespace ({watch.ElapsedMilliseconds} ms: nftables table, routes through lo, proxy listeners)")
+                : DoctorCheck.Fail(name, "the capture loaded but does not read back whole", "check that nf_tables and the nat expressions are available: modprobe nf_tables nft_redir nft_fib_inet nft_reject_inet");
+        }
+        catch (IOException e)
+        {
+            return DoctorCheck.Fail(name, $"the capture could not be loaded: {e.Message}",
+                "check that nf_tables and the nat expressions are available: modprobe nf_tables nft_redir nft_fib_inet nft_reject_inet");
+        }
+        finally
+        {
+            if (!scratch.HasExited)
+            {
+                scratch.Kill();
+            }
+            await scratch.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// The host's public CA store, which sandboxes get read-only. Without one a sandbox runs, but no TLS

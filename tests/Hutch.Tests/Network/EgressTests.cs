@@ -245,3 +245,17 @@ public sealed class EgressTests(EgressFixture fixture) : IClassFixture<EgressFix
         Assert.Contains("network.mode", bad.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>`hutch doctor`'s egress check: it loads the real capture into a scratch namespace of its own.</summary>
+public sealed class EgressDoctorTests
+{
+    [Fact]
+    public async Task TheCapture_LoadsInAScratchNamespace_AndNothingIsLeft()
+    {
+        var check = await Hutch.Cli.Engine.HostChecks.EgressAsync(CancellationToken.None);
+
+        Assert.True(check.Ok, $"{check.Detail} / {check.Fix}");
+        Assert.Contains("the capture loads in a scratch namespace", check.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("table inet hutch", (await ToolProcess.RunAsync("nft", ["list", "tables"], "/", TimeSpan.FromSeconds(10))).Stdout, StringComparison.Ordinal);
+    }
+}
