@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
@@ -28,18 +29,22 @@ public sealed class DnsListener : IAsyncDisposable
     private readonly DnsResolver _resolver;
     private readonly DnsRateLimit _limit;
     private readonly Action<DnsDecision>? _decided;
+    private readonly Action<Exception>? _failed;
+    private readonly ConcurrentDictionary<Task, byte> _answering = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
     private int _inFlight;
     private long _dropped;
 
-    /// <param name="decided">Called with every decision (on a pool thread; it must not throw or block).</param>
-    public DnsListener(Socket socket, DnsResolver resolver, DnsRateLimit limit, Action<DnsDecision>? decided = null)
+    /// <param name="decided">Called with every decision (on a pool thread; it must not throw or block), never after <see cref="DisposeAsync"/> returned.</param>
+    /// <param name="failed">Called with what went wrong when a query failed unexpectedly (a bug, or the names file could not be written): for the daemon's log.</param>
+    public DnsListener(Socket socket, DnsResolver resolver, DnsRateLimit limit, Action<DnsDecision>? decided = null, Action<Exception>? failed = null)
     {
         _socket = socket;
         _resolver = resolver;
         _limit = limit;
         _decided = decided;
+        _failed = failed;
         _loop = Task.Run(ReceiveAsync);
     }
 
@@ -68,7 +73,9 @@ public sealed class DnsListener : IAsyncDisposable
                     continue;
                 }
                 handedOff = true;
-                _ = AnswerAsync(buffer, received.ReceivedBytes, received.RemoteEndPoint, stopping);
+                var answering = AnswerAsync(buffer, received.ReceivedBytes, received.RemoteEndPoint, stopping);
+                _answering.TryAdd(answering, 0);
+                _ = answering.ContinueWith(t => _answering.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
@@ -105,6 +112,10 @@ public sealed class DnsListener : IAsyncDisposable
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
         {
             // Stopping, or the sender is gone: a lost UDP answer is what the client's retry is for.
+        }
+        catch (Exception e)
+        {
+            _failed?.Invoke(e);
         }
         finally
         {
@@ -187,5 +198,7 @@ public sealed class DnsListener : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         _socket.Dispose();
         await _loop.ConfigureAwait(false);
+        // Lookups see the cancellation at once; then no decision is reported any more.
+        await Task.WhenAll(_answering.Keys).ConfigureAwait(false);
     }
 }

@@ -124,9 +124,10 @@ public sealed class DnsResolver(
         var refused = new List<string>();
         string? denyRule = null;
         var kept = 0;
+        var refusedRanges = ranges();
         foreach (var address in addresses)
         {
-            if (ranges().Check(address, 0, matcher.Opened) is { } range)
+            if (refusedRanges.Check(address, 0, matcher.Opened) is { } range)
             {
                 refused.Add(range.Message);
             }
@@ -146,7 +147,18 @@ public sealed class DnsResolver(
             return Refuse(query, name, type, DnsMessage.NxDomain, code, denyRule,
                 $"{name} resolves only to refused addresses: {string.Join("; ", refused.Take(3))}{(refused.Count > 3 ? $"; and {refused.Count - 3} more" : "")}");
         }
-        if (names.Allocate(name) is not { } index)
+        int? allocated;
+        try
+        {
+            allocated = names.Allocate(name);
+        }
+        catch (IOException e)
+        {
+            // The map could not be recorded (disk full): no address that a restart could give to another name.
+            return new DnsResult(DnsMessage.Empty(query, DnsMessage.ServFail, EdeOther, $"the daemon could not record {name}: {e.Message}"),
+                new DnsDecision(name, type, DnsOutcomes.Failed, null, null, $"{type} {name}: the sandbox's name map could not be written: {e.Message}"));
+        }
+        if (allocated is not { } index)
         {
             return Refuse(query, name, type, DnsMessage.NxDomain, SyntheticNames.LimitCode, null,
                 $"{name} refused: this sandbox has resolved {SyntheticNames.MaxNames} different names, the most it may (create a new sandbox)");

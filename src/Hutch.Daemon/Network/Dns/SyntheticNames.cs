@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hutch.Daemon.Network.Dns;
 
@@ -28,14 +29,20 @@ public sealed class SyntheticNames : IDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _indexes = new(StringComparer.Ordinal);
     private readonly List<string> _names = [];
-    private readonly FileStream? _file;
+    private readonly FileStream? _owner;
+    private readonly SafeFileHandle? _file;
+    private long _length;
 
     /// <summary>A map kept in memory only.</summary>
     public SyntheticNames()
     {
     }
 
-    private SyntheticNames(FileStream file) => _file = file;
+    private SyntheticNames(FileStream owner)
+    {
+        _owner = owner;
+        _file = owner.SafeFileHandle;
+    }
 
     /// <summary>
     /// The map persisted at <paramref name="path"/> (created 0600 when missing). Lines are read until
@@ -44,12 +51,14 @@ public sealed class SyntheticNames : IDisposable
     /// </summary>
     public static SyntheticNames Open(string path)
     {
+        // FileStream only for its create mode: every read and write goes through RandomAccess on the handle.
         var file = new FileStream(path, new FileStreamOptions
         {
             Mode = FileMode.OpenOrCreate,
             Access = FileAccess.ReadWrite,
             Share = FileShare.Read,
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            BufferSize = 0,
         });
         var names = new SyntheticNames(file);
         try
@@ -94,8 +103,10 @@ public sealed class SyntheticNames : IDisposable
             {
                 // Written to the kernel before the address is handed out: a daemon that dies after this
                 // still finds the line. No fsync: if the machine goes down, the sandbox goes with it.
-                _file.Write(Encoding.ASCII.GetBytes($"{index.ToString(CultureInfo.InvariantCulture)} {name}\n"));
-                _file.Flush();
+                // At an explicit offset, so a line a full disk cut short is overwritten by the next one.
+                var line = Encoding.ASCII.GetBytes($"{index.ToString(CultureInfo.InvariantCulture)} {name}\n");
+                RandomAccess.Write(_file, line, _length);
+                _length += line.Length;
             }
             _indexes.Add(name, index);
             _names.Add(name);
@@ -157,7 +168,13 @@ public sealed class SyntheticNames : IDisposable
 
     private void Load()
     {
-        var text = new StreamReader(_file!, Encoding.ASCII, detectEncodingFromByteOrderMarks: false, leaveOpen: true).ReadToEnd();
+        var bytes = new byte[RandomAccess.GetLength(_file!)];
+        var read = 0;
+        while (read < bytes.Length && RandomAccess.Read(_file!, bytes.AsSpan(read), read) is var n and > 0)
+        {
+            read += n;
+        }
+        var text = Encoding.ASCII.GetString(bytes, 0, read);
         var kept = 0;
         foreach (var line in text.Split('\n'))
         {
@@ -167,8 +184,8 @@ public sealed class SyntheticNames : IDisposable
             }
             kept += line.Length + 1;
         }
-        _file!.SetLength(kept);
-        _file.Seek(kept, SeekOrigin.Begin);
+        RandomAccess.SetLength(_file!, kept);
+        _length = kept;
     }
 
     private bool Accept(string line)
@@ -191,5 +208,5 @@ public sealed class SyntheticNames : IDisposable
 
     private static byte[] BitConverterBigEndian(uint value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
 
-    public void Dispose() => _file?.Dispose();
+    public void Dispose() => _owner?.Dispose();
 }
