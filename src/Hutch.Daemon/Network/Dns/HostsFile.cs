@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 
 namespace Hutch.Daemon.Network.Dns;
 
@@ -59,8 +58,10 @@ public sealed class HostsFile
             {
                 continue;
             }
-            if (fields.Length < 2 || !IPAddress.TryParse(fields[0], out var address) || fields[0].Contains('%')
-                || (address.AddressFamily == AddressFamily.InterNetwork && fields[0].Count(c => c == '.') != 3))
+            // IPv4 only as a strict dotted quad (no 010.1.2.3: octal to inet_aton, decimal to others).
+            var address = fields[0].Contains(':') ? (IPAddress.TryParse(fields[0], out var v6) && !fields[0].Contains('%') ? v6 : null)
+                : InetAton.ParseDottedQuad(fields[0]);
+            if (fields.Length < 2 || address is null)
             {
                 problems.Add($"line {number}: '{line.Trim()}' is not 'ADDRESS NAME…' with a dotted quad or an IPv6 address without a zone");
                 continue;

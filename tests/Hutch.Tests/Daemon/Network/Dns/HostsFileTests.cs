@@ -17,6 +17,7 @@ public sealed class HostsFileTests
         fe80::1%eth0 zoned.example.org
         10.0.0.9 127.1 ok.example.org
         10.0.0.10
+        010.0.0.11 octal.example.org
         """;
 
     [Fact]
@@ -38,13 +39,15 @@ public sealed class HostsFileTests
         Assert.Null(hosts.Lookup("broken.example.org"));
         Assert.Null(hosts.Lookup("hex.example.org"));
         Assert.Null(hosts.Lookup("zoned.example.org"));
+        Assert.Null(hosts.Lookup("octal.example.org"));
         Assert.Equal(3, hosts.Count);
         Assert.Collection(hosts.Problems,
             p => Assert.StartsWith("line 5:", p),
             p => Assert.StartsWith("line 6:", p),
             p => Assert.StartsWith("line 7:", p),
             p => Assert.Contains("line 8: the name '127.1' is read by the C library as the address", p),
-            p => Assert.StartsWith("line 9:", p));
+            p => Assert.StartsWith("line 9:", p),
+            p => Assert.StartsWith("line 10:", p));
     }
 
     [Fact]
