@@ -31,6 +31,13 @@ public static class EgressPlumbing
 
     public static IPEndPoint ProxyV6 { get; } = new(IPAddress.IPv6Loopback, ProxyPort);
 
+    /// <summary>The DNS listeners' port: the ruleset sends UDP 53 to any address here (TCP 53 goes to the proxy).</summary>
+    public const int DnsPort = 53;
+
+    public static IPEndPoint DnsV4 { get; } = new(IPAddress.Loopback, DnsPort);
+
+    public static IPEndPoint DnsV6 { get; } = new(IPAddress.IPv6Loopback, DnsPort);
+
     /// <summary>The sandbox's own IPv4 address on lo (198.18.0.0/15, benchmarking): glibc's AI_ADDRCONFIG ignores 127.0.0.1, and a route's source needs it.</summary>
     public static IPAddress SandboxV4 { get; } = IPAddress.Parse("198.18.0.1");
 
@@ -96,6 +103,45 @@ public static class EgressPlumbing
                 throw;
             }
         });
+
+    /// <summary>
+    /// Two UDP sockets bound to <see cref="DnsV4"/> and <see cref="DnsV6"/>, close-on-exec, created
+    /// inside the sandbox's network namespace, for the daemon's DNS listener. Port 53 is below 1024,
+    /// so the sandbox cannot bind it first, even while the daemon is down. The caller owns them.
+    /// </summary>
+    public static Task<(Socket V4, Socket V6)> ListenDnsAsync(SafeFileHandle process) =>
+        NetworkNamespace.RunInAsync(process, () =>
+        {
+            var v4 = BindUdp(DnsV4);
+            try
+            {
+                return (v4, BindUdp(DnsV6));
+            }
+            catch
+            {
+                v4.Dispose();
+                throw;
+            }
+        });
+
+    private static Socket BindUdp(IPEndPoint at)
+    {
+        var socket = new Socket(at.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            if (at.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = false;
+            }
+            socket.Bind(at);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
     private static Socket Listen(IPEndPoint at)
     {
