@@ -5,45 +5,47 @@
   :7000  TCP: writes "hi\n" at once (server speaks first, so a client can time connect to first
          byte), then holds the connection until the client closes it
 
+A thread per connection (the bench holds 1,000 at once): blocking sendfile needs no event loop.
 usage: egress_upstream.py ADDRESS FILE   (prints "ready" when both listen)
 """
-import asyncio
 import os
+import socketserver
 import sys
 
 
-async def http(reader, writer, path, size):
-    try:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-                     b"Content-Length: %d\r\nConnection: close\r\n\r\n" % size)
-        await writer.drain()
-        with open(path, "rb") as f:
-            await asyncio.get_running_loop().sock_sendfile(writer.get_extra_info("socket"), f)
-    except (ConnectionError, asyncio.IncompleteReadError):
-        pass
-    finally:
-        writer.close()
+class Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 2048
 
 
-async def banner(reader, writer):
-    try:
-        writer.write(b"hi\n")
-        await writer.drain()
-        while await reader.read(65536):
+class Download(socketserver.BaseRequestHandler):
+    def handle(self):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.request.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        size = os.path.getsize(self.server.path)
+        self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                             b"Content-Length: %d\r\nConnection: close\r\n\r\n" % size)
+        with open(self.server.path, "rb") as f:
+            self.request.sendfile(f)
+
+
+class Banner(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.sendall(b"hi\n")
+        while self.request.recv(65536):
             pass
-    except ConnectionError:
-        pass
-    finally:
-        writer.close()
 
 
-async def main(address, path):
-    size = os.path.getsize(path)
-    await asyncio.start_server(lambda r, w: http(r, w, path, size), address, 8080, backlog=1024)
-    await asyncio.start_server(banner, address, 7000, backlog=2048)
-    print("ready", flush=True)
-    await asyncio.Event().wait()
-
-
-asyncio.run(main(sys.argv[1], sys.argv[2]))
+address, path = sys.argv[1], sys.argv[2]
+download = Server((address, 8080), Download)
+download.path = path
+banner = Server((address, 7000), Banner)
+import threading
+threading.Thread(target=download.serve_forever, daemon=True).start()
+print("ready", flush=True)
+banner.serve_forever()

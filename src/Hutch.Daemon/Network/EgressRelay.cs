@@ -6,12 +6,12 @@ namespace Hutch.Daemon.Network;
 /// <summary>
 /// Copies bytes both ways between a sandbox's connection and its upstream until both ends are done.
 /// Each direction waits for data with a zero-byte receive, so an idle connection holds no buffer;
-/// 64 KiB is rented only while there is something to move. An end's EOF is passed on as a half-close
+/// 256 KiB is rented only while there is something to move. An end's EOF is passed on as a half-close
 /// (server-speaks-last protocols keep working); a reset, or <see cref="Abort"/>, resets both.
 /// </summary>
 public sealed class EgressRelay(Socket client, Socket upstream)
 {
-    private const int BufferBytes = 64 * 1024;
+    private const int BufferBytes = 256 * 1024;
     private readonly CancellationTokenSource _abort = new();
     private long _bytesOut;
     private long _bytesIn;
@@ -60,18 +60,25 @@ public sealed class EgressRelay(Socket client, Socket upstream)
         {
             while (true)
             {
+                // Idle: wait holding no buffer. Then read while reads fill the buffer (a bulk
+                // transfer keeps its buffer and skips the wait), and give it back once drained.
                 await from.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, both.Token).ConfigureAwait(false);
                 var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
                 try
                 {
-                    var n = await from.ReceiveAsync(buffer, SocketFlags.None, both.Token).ConfigureAwait(false);
-                    if (n == 0)
+                    int n;
+                    do
                     {
-                        to.Shutdown(SocketShutdown.Send);
-                        return true;
+                        n = await from.ReceiveAsync(buffer, SocketFlags.None, both.Token).ConfigureAwait(false);
+                        if (n == 0)
+                        {
+                            to.Shutdown(SocketShutdown.Send);
+                            return true;
+                        }
+                        await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, both.Token).ConfigureAwait(false);
+                        count(n);
                     }
-                    await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, both.Token).ConfigureAwait(false);
-                    count(n);
+                    while (n == buffer.Length);
                 }
                 finally
                 {
