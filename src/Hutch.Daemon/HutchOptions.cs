@@ -86,6 +86,13 @@ public sealed record HutchOptions
     /// </summary>
     public string? EgressOpenNetworks { get; init; } = Environment.GetEnvironmentVariable("HUTCH_EGRESS_OPEN_NETWORKS") is { Length: > 0 } o ? o : null;
 
+    /// <summary>
+    /// Name overrides for the sandboxes' DNS and the egress proxy, in hosts-file format
+    /// (<c>10.213.77.2 upstream.test</c>), read before the host's resolver; the addresses still pass
+    /// the always-refused check. Env HUTCH_EGRESS_HOSTS_FILE. Default none.
+    /// </summary>
+    public string? EgressHostsFile { get; init; } = Environment.GetEnvironmentVariable("HUTCH_EGRESS_HOSTS_FILE") is { Length: > 0 } h ? h : null;
+
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
 

@@ -61,4 +61,10 @@ internal static partial class Log
 
     [LoggerMessage(19, LogLevel.Error, "sandbox {SandboxId}: its egress could not be set up again after the daemon restarted; nothing leaves it until its policy is set again")]
     public static partial void EgressRestoreFailed(ILogger logger, string sandboxId, Exception exception);
+
+    [LoggerMessage(20, LogLevel.Warning, "sandbox {SandboxId}: its DNS listener failed on a query")]
+    public static partial void EgressDnsFailed(ILogger logger, string sandboxId, Exception exception);
+
+    [LoggerMessage(21, LogLevel.Warning, "egress: {File}: {Problem}; that line is skipped")]
+    public static partial void EgressHostsFileProblem(ILogger logger, string file, string problem);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using Hutch.Daemon.Network.Dns;
 using Hutch.Daemon.Registry;
 using Hutch.Linux;
 using Hutch.Runtime;
@@ -25,6 +26,7 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, IAsyncDi
     private readonly ILogger _log;
     private readonly ConcurrentDictionary<string, SandboxEgress> _egress = new();
     private readonly SemaphoreSlim _changing = new(1, 1);
+    private readonly Func<string, CancellationToken, Task<System.Net.IPAddress[]>> _lookup;
 
     public NetworkService(SandboxDirectory directory, OciRuntime runtime, HutchOptions options, ILogger log)
     {
@@ -33,6 +35,14 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, IAsyncDi
         _openNetworks = OpenNetworks.Parse(options.EgressOpenNetworks);
         DaemonPort = Uri.TryCreate(options.Url, UriKind.Absolute, out var url) && url.Port > 0 ? url.Port : null;
         _log = log;
+        // The operator's name overrides, before the host's resolver: for the sandboxes' DNS answers and
+        // the proxy's connections alike, so both always agree.
+        var hosts = options.EgressHostsFile is { } file ? new HostsFile(file) : HostsFile.Empty;
+        foreach (var problem in hosts.Problems)
+        {
+            Log.EgressHostsFileProblem(log, options.EgressHostsFile!, problem);
+        }
+        _lookup = hosts.Before(System.Net.Dns.GetHostAddressesAsync);
     }
 
     /// <summary>The port the daemon's API listens on, refused on every address (set once the daemon has bound it).</summary>
@@ -114,10 +124,10 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, IAsyncDi
     private static ParsedNetworkPolicy Parse(NetworkPolicy? network)
     {
         var policy = NetworkPolicyParser.Parse(network);
-        if (policy.Preset is not null || policy.Allow.Concat(policy.Deny).Any(e => e.Kind is PolicyEntryKind.Host or PolicyEntryKind.Glob))
+        if (policy.Preset is not null)
         {
             throw new HutchException(ErrorCodes.InvalidNetworkPolicy,
-                "Invalid network policy: this daemon enforces addresses only so far: host names, globs and presets are not accepted yet. List IP addresses, CIDRs or net:NAME entries, or use mode 'public'.");
+                "Invalid network policy: network.preset is not accepted yet: list the registries' host names in network.allow instead.");
         }
         return policy;
     }
@@ -152,17 +162,22 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, IAsyncDi
     {
         using var init = SandboxInit.Pin(_runtime, id);
         Socket v4, v6;
+        (Socket V4, Socket V6) dns;
         try
         {
             await EgressPlumbing.ApplyAsync(init, cancellationToken).ConfigureAwait(false);
             (v4, v6) = await EgressPlumbing.ListenAsync(init).ConfigureAwait(false);
+            dns = await EgressPlumbing.ListenDnsAsync(init).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
         {
             throw new HutchException(ErrorCodes.EgressUnavailable,
                 $"The sandbox {id}'s network capture could not be set up ({e.Message}); nothing leaves it. Run `hutch doctor` to check the host.", e);
         }
-        return new SandboxEgress(id, matcher, Ranges, new NetworkEventLog(LogPath(id)), ConnectTimeout, [v4, v6], _log);
+        var egress = new SandboxEgress(id, matcher, Ranges, new NetworkEventLog(LogPath(id)), ConnectTimeout, [v4, v6], _log);
+        egress.Dns = new SandboxDns(Path.Join(_directory.Paths.SandboxDir(id), "egress-names"), () => egress.Policy, Ranges, _lookup,
+            egress.Record, dns, _log, id);
+        return egress;
     }
 
     /// <summary>Closes every sandbox's listeners and connections (the daemon stops; the sandboxes run on).</summary>

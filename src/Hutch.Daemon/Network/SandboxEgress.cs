@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Hutch.Daemon.Network.Dns;
 using Microsoft.Extensions.Logging;
 
 namespace Hutch.Daemon.Network;
@@ -47,6 +48,9 @@ public sealed class SandboxEgress : IAsyncDisposable
 
     public TimeSpan ConnectTimeout { get; }
 
+    /// <summary>Its name resolution; set once, before <see cref="Start"/>.</summary>
+    public SandboxDns? Dns { get; set; }
+
     /// <summary>Connections relayed now.</summary>
     public int OpenConnections => _open.Count;
 
@@ -69,15 +73,15 @@ public sealed class SandboxEgress : IAsyncDisposable
         Volatile.Write(ref _policy, policy);
         foreach (var connection in _open.Keys)
         {
-            if (connection.Destination is not { } to)
+            if (connection.Destination is not { } to || connection.Upstream is not { } address)
             {
                 continue;
             }
-            var decision = policy.Decide(null, to.Address, to.Port);
-            var range = decision.Allowed ? Ranges.Check(to.Address, to.Port, policy.Opened) : null;
+            var decision = policy.Decide(connection.Host, address, to.Port);
+            var range = decision.Allowed ? Ranges.Check(address, to.Port, policy.Opened) : null;
             if (!decision.Allowed || range is not null)
             {
-                connection.Close(EgressCodes.PolicyChanged, $"{to} closed: the sandbox's network policy changed and no longer allows it ({range?.Message ?? decision.Message})");
+                connection.Close(EgressCodes.PolicyChanged, $"{connection.Host ?? address.ToString()}:{to.Port} closed: the sandbox's network policy changed and no longer allows it ({range?.Message ?? decision.Message})");
             }
         }
     }
@@ -146,6 +150,10 @@ public sealed class SandboxEgress : IAsyncDisposable
             connection.Close(EgressCodes.PolicyNone, "closed: the sandbox is deleted, or the daemon stops");
         }
         await Task.WhenAll(_loops).ConfigureAwait(false);
+        if (Dns is { } dns)
+        {
+            await dns.DisposeAsync().ConfigureAwait(false); // before the log closes: no decision after it
+        }
         Events.Dispose();
     }
 }

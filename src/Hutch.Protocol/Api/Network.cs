@@ -55,9 +55,9 @@ public static class NetworkPresets
 /// <param name="Cursor">Where the next read starts to get the events after this one.</param>
 /// <param name="Time">When it was decided (refused) or closed (allowed).</param>
 /// <param name="Outcome"><c>allowed</c>, <c>refused</c>, or <c>failed</c> (allowed, but the upstream could not be reached).</param>
-/// <param name="Via"><c>transparent</c> (a connection captured in the sandbox's network namespace).</param>
-/// <param name="Protocol"><c>tcp</c>.</param>
-/// <param name="Host">The name the sandbox asked for, when it gave one; null for a connection to a literal address.</param>
+/// <param name="Via"><c>transparent</c> (a connection captured in the sandbox's network namespace) or <c>dns</c> (a name lookup its resolver refused or could not answer).</param>
+/// <param name="Protocol"><c>tcp</c>, or <c>dns</c> for a lookup.</param>
+/// <param name="Host">The name the sandbox asked for (a lookup, or a connection to the address its answer gave); null for a connection to a literal address.</param>
 /// <param name="Address">The address connected to, or that was refused.</param>
 /// <param name="Port">The destination port.</param>
 /// <param name="Code">Why it was refused or failed (egress_policy_none, egress_denied_address, egress_private_address, …); null when allowed.</param>

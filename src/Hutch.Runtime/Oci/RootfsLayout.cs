@@ -48,8 +48,10 @@ public static class RootfsLayout
         WriteIfChanged(Path.Join(etcDir, "group"), "root:x:0:\ntty:x:5:\nuser:x:1000:\nnogroup:x:65534:\n");
         WriteIfChanged(Path.Join(etcDir, "hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         WriteIfChanged(Path.Join(etcDir, "nsswitch.conf"), "passwd: files\ngroup: files\nhosts: files dns\n");
-        // No nameserver: the sandbox has no network unless a later egress policy gives it one.
-        WriteIfChanged(Path.Join(etcDir, "resolv.conf"), "# no network in this sandbox\n");
+        // The daemon's resolver in the sandbox's own namespace (docs/network.md), there only while its
+        // policy lets something out; otherwise nothing listens and a lookup fails at once. edns0: the
+        // resolver says why it refused a name in an Extended DNS Error, which needs EDNS.
+        WriteIfChanged(Path.Join(etcDir, "resolv.conf"), "nameserver 127.0.0.1\noptions edns0 attempts:1\n");
         WriteIfChanged(Path.Join(etcDir, "os-release"), "NAME=\"Hutch sandbox\"\nID=hutch\n");
         WriteIfChanged(Path.Join(etcDir, "protocols"), StockEtcFiles.Protocols);
         WriteIfChanged(Path.Join(etcDir, "services"), StockEtcFiles.Services);

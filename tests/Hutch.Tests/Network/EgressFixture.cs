@@ -18,11 +18,19 @@ public sealed class EgressFixture : DaemonFixture
         await base.InitializeAsync();
     }
 
-    protected override HutchOptions Configure(HutchOptions options) => options with { EgressOpenNetworks = $"test={Upstreams.Cidr},{Upstreams.CidrV6}" };
+    /// <summary>The operator's name overrides: upstream.test is the upstream's address.</summary>
+    public string HostsFile { get; } = Path.Join(TestPaths.NewTempDir("hutch-hosts"), "hosts");
+
+    protected override HutchOptions Configure(HutchOptions options)
+    {
+        File.WriteAllText(HostsFile, Upstreams.HostsFileLine + "\n" + $"{Upstreams.AddressV6} {EgressUpstreams.HostName}\n");
+        return options with { EgressOpenNetworks = $"test={Upstreams.Cidr},{Upstreams.CidrV6}", EgressHostsFile = HostsFile };
+    }
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
         await Upstreams.DisposeAsync();
+        Directory.Delete(Path.GetDirectoryName(HostsFile)!, recursive: true);
     }
 }

@@ -232,17 +232,44 @@ public sealed class EgressTests(EgressFixture fixture) : IClassFixture<EgressFix
     }
 
     [Fact]
-    public async Task NamesAndBadEntries_AreRefusedAtCreate_WithTheField()
+    public async Task BadEntries_AreRefusedAtCreate_WithTheField()
     {
-        var names = await Assert.ThrowsAsync<HutchApiException>(() => Client.CreateSandboxAsync(new CreateSandboxRequest(
-            Network: new NetworkPolicy(NetworkModes.Allowlist, ["example.org"]))));
+        var preset = await Assert.ThrowsAsync<HutchApiException>(() => Client.CreateSandboxAsync(new CreateSandboxRequest(
+            Network: new NetworkPolicy(NetworkModes.Allowlist, Preset: NetworkPresets.PackageRegistries))));
         var bad = await Assert.ThrowsAsync<HutchApiException>(() => Client.CreateSandboxAsync(new CreateSandboxRequest(
-            Network: new NetworkPolicy("everything"))));
+            Network: new NetworkPolicy("everything", ["0x7f.1"]))));
 
-        Assert.Equal((ErrorCodes.InvalidNetworkPolicy, 400), (names.Code, names.Status));
-        Assert.Contains("host names", names.Message, StringComparison.Ordinal);
+        Assert.Equal((ErrorCodes.InvalidNetworkPolicy, 400), (preset.Code, preset.Status));
+        Assert.Contains("network.preset", preset.Message, StringComparison.Ordinal);
         Assert.Equal(ErrorCodes.InvalidNetworkPolicy, bad.Code);
         Assert.Contains("network.mode", bad.Message, StringComparison.Ordinal);
+        Assert.Contains("network.allow[0]", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnAllowedName_ResolvesAndConnects_ByNameOnly_AndOtherNamesAreNotResolved()
+    {
+        // The name's address is on the operator's test network, which a policy must ask for too (net:):
+        // here on one unused port only, so the address itself stays unreachable on the others.
+        await using var sandbox = await CreateAsync($"{EgressUpstreams.HostName}:{EgressUpstreams.HttpPort}", "net:test:9");
+
+        var curl = await sandbox.ShAsync($"curl -sS --max-time 5 http://{EgressUpstreams.HostName}:{EgressUpstreams.HttpPort}/");
+        var lookup = await sandbox.ShAsync($"getent ahostsv4 {EgressUpstreams.HostName} | head -1");
+        var other = await sandbox.ShAsync("getent hosts not-allowed.test; echo status $?");
+        var otherPort = await sandbox.PythonAsync(Probe(EgressUpstreams.HostName, EgressUpstreams.TcpPort, family: 4));
+        var byAddress = await sandbox.PythonAsync(Probe(Up.Address.ToString(), EgressUpstreams.HttpPort));
+
+        Assert.True(curl.Stdout == $"upstream-ok {EgressUpstreams.HttpPort}\n",
+            $"curl: {curl.Stdout}{curl.Stderr}; lookup: {lookup.Stdout}{lookup.Stderr}; events: {string.Join(" | ", (await EventsAsync(sandbox.Id)).Select(e => e.Message))}");
+        Assert.Contains(Up.HttpRequestsSeen, r => r.Host == $"{EgressUpstreams.HostName}:{EgressUpstreams.HttpPort}");
+        Assert.StartsWith("198.18.1.", lookup.Stdout, StringComparison.Ordinal); // a synthetic address, not the upstream's
+        Assert.Equal("status 2\n", other.Stdout);
+        Assert.Equal("reset\n", otherPort.Stdout);
+        Assert.Equal("reset\n", byAddress.Stdout); // the name is allowed, not its address
+        var events = await WaitForEventsAsync(sandbox.Id, 4);
+        Assert.Contains(events, e => (e.Outcome, e.Host, e.Rule) == (NetworkOutcomes.Allowed, EgressUpstreams.HostName, $"{EgressUpstreams.HostName}:{EgressUpstreams.HttpPort}"));
+        Assert.Contains(events, e => (e.Via, e.Code, e.Host) == ("dns", "egress_dns_denied", "not-allowed.test"));
+        Assert.Contains(events, e => (e.Code, e.Host) == ("egress_port", EgressUpstreams.HostName));
     }
 }
 

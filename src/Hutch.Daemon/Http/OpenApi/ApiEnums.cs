@@ -38,8 +38,8 @@ internal static class ApiEnums
         [(typeof(NetworkPolicy), "mode")] = [NetworkModes.None, NetworkModes.Allowlist, NetworkModes.Public],
         [(typeof(NetworkPolicy), "preset")] = [NetworkPresets.PackageRegistries],
         [(typeof(NetworkEvent), "outcome")] = [NetworkOutcomes.Allowed, NetworkOutcomes.Refused, NetworkOutcomes.Failed],
-        [(typeof(NetworkEvent), "via")] = ["transparent"],
-        [(typeof(NetworkEvent), "protocol")] = ["tcp"],
+        [(typeof(NetworkEvent), "via")] = ["transparent", "dns"],
+        [(typeof(NetworkEvent), "protocol")] = ["tcp", "dns"],
     };
 
     /// <summary>The values of a property (by its JSON name) of an API type, or null when it takes any string.</summary>
