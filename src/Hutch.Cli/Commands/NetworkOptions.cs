@@ -8,20 +8,20 @@ internal sealed class NetworkOptions
 {
     public Option<string?> Mode { get; } = new("--network")
     {
-        Description = "What the sandbox may reach: none (the default: nothing), allowlist (only --allow) or public (any public address)",
+        Description = "What the sandbox may reach: none (the default: nothing), allowlist (only --allow) or public (any public name and address)",
         HelpName = "MODE",
     };
 
     public Option<string[]> Allow { get; } = new("--allow")
     {
-        Description = "Let the sandbox reach an address, CIDR or net:NAME, optionally :PORT or :LOW-HIGH, e.g. 192.0.2.7:443 (repeatable; implies --network allowlist)",
+        Description = "Let the sandbox reach a host name, a glob (*.example.org), an address, a CIDR or net:NAME, optionally :PORT or :LOW-HIGH, e.g. pypi.org:443 (repeatable; implies --network allowlist)",
         HelpName = "ENTRY",
         AllowMultipleArgumentsPerToken = false,
     };
 
     public Option<string[]> Deny { get; } = new("--deny")
     {
-        Description = "Never let it reach this address or CIDR, optionally :PORT; wins over --allow and public (repeatable)",
+        Description = "Never let it reach this name, glob, address or CIDR, optionally :PORT; wins over --allow and public (repeatable)",
         HelpName = "ENTRY",
         AllowMultipleArgumentsPerToken = false,
     };

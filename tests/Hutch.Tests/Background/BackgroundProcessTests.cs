@@ -226,7 +226,9 @@ public class BackgroundProcessTests(DaemonFixture fixture)
 
         var started = await Task.WhenAll(Enumerable.Range(0, 100).Select(i =>
             Client.StartProcessAsync(sandbox.Id, new StartProcessRequest(Command: $"echo n{i}; sleep 2"))));
-        var running = await sandbox.ShAsync("pgrep -c sleep");
+        // A start answers once its shell runs; each shell forks its sleep a moment later (under load,
+        // after a first count here saw 90). Count until all are there, well within their 2 s.
+        var running = await sandbox.ShAsync("for i in $(seq 100); do [ $(pgrep -c sleep) -ge 100 ] && break; sleep 0.01; done; pgrep -c sleep");
         var ended = await Task.WhenAll(started.Select(p => Client.WaitProcessAsync(sandbox.Id, p.Id, TimeSpan.FromSeconds(60))));
         var logs = await Task.WhenAll(started.Select(p => Client.ReadProcessLogsAsync(sandbox.Id, p.Id)));
 

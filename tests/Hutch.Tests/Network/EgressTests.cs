@@ -271,6 +271,23 @@ public sealed class EgressTests(EgressFixture fixture) : IClassFixture<EgressFix
         Assert.Contains(events, e => (e.Via, e.Code, e.Host) == ("dns", "egress_dns_denied", "not-allowed.test"));
         Assert.Contains(events, e => (e.Code, e.Host) == ("egress_port", EgressUpstreams.HostName));
     }
+
+    [Fact]
+    public async Task NamesThatResolveToLoopbackMetadataOrTheHost_AreNotAnswered_EvenWithTheNetworkOpened()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(
+            Network: new NetworkPolicy(NetworkModes.Public, ["net:test"])));
+        var before = Up.RequestsSeen.Count;
+
+        var lookups = await sandbox.ShAsync(
+            "for n in rebind-loopback.test rebind-metadata.test rebind-host.test; do getent hosts $n; echo \"$n $?\"; done");
+
+        Assert.Equal("rebind-loopback.test 2\nrebind-metadata.test 2\nrebind-host.test 2\n", lookups.Stdout);
+        Assert.Equal(before, Up.RequestsSeen.Count);
+        var events = await WaitForEventsAsync(sandbox.Id, 3);
+        Assert.Equal(["rebind-host.test", "rebind-loopback.test", "rebind-metadata.test"],
+            events.Where(e => (e.Via, e.Code) == ("dns", "egress_private_address")).Select(e => e.Host!).Distinct().Order());
+    }
 }
 
 /// <summary>`hutch doctor`'s egress check: it loads the real capture into a scratch namespace of its own.</summary>
