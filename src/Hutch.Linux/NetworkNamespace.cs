@@ -33,7 +33,7 @@ public static class NetworkNamespace
     /// or a child process it starts (fork and posix_spawn copy the calling thread's namespaces).
     /// <paramref name="work"/> must not await: its continuation would run elsewhere, in the daemon's namespace.
     /// </summary>
-    /// <param name="process">A pidfd; the caller keeps it open until the task completes.</param>
+    /// <param name="process">A pidfd, or an open namespace file (/run/netns/NAME, /proc/PID/ns/net); the caller keeps it open until the task completes.</param>
     /// <exception cref="LinuxException">ESRCH when the process has exited since it was pinned.</exception>
     public static Task<T> RunInAsync<T>(SafeFileHandle process, Func<T> work)
     {
