@@ -21,6 +21,8 @@ public static class EgressCodes
     public const string BadTarget = "egress_bad_target";
     /// <summary>A name lookup the sandbox made (DNS over UDP or TCP) was refused.</summary>
     public const string DnsDenied = "egress_dns_denied";
+    /// <summary>The sandbox has used all its synthetic addresses (one per name it looked up).</summary>
+    public const string DnsLimit = "egress_dns_limit";
     /// <summary>The sandbox already has the most open connections it may have.</summary>
     public const string Limit = "egress_limit";
     /// <summary>Allowed, but the upstream refused or could not be reached (a failure, not a refusal).</summary>

@@ -42,7 +42,7 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
     {
         _started = Stopwatch.GetTimestamp();
         Destination = OriginalDestination();
-        if (Destination is { Port: 53 } && !sandbox.IsListener(Destination) && sandbox.Dns is { } dns)
+        if (Destination is { Port: 53 } && sandbox.Dns is { } dns)
         {
             // DNS over TCP (the redirect sends TCP 53 here): the same answers as over UDP.
             using (client)

@@ -70,10 +70,10 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, IAsyncDi
 
     public void Validate(CreateSandboxRequest request) => Parse(request.Network);
 
-    public Task ApplyAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken)
+    public async Task<SandboxRecord> ApplyAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken)
     {
         var policy = Parse(request.Network);
-        return policy.Mode == NetworkModes.None ? Task.CompletedTask : SetAsync(record.Id, policy, cancellationToken);
+        return policy.Mode == NetworkModes.None ? record : record with { Network = await SetAsync(record.Id, policy, cancellationToken).ConfigureAwait(false) };
     }
 
     public Task UpdateAsync(SandboxRecord record, UpdateSandboxRequest request, CancellationToken cancellationToken) =>
@@ -134,7 +134,8 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, IAsyncDi
 
     private string LogPath(string id) => Path.Join(_directory.Paths.SandboxDir(id), "network.log");
 
-    private async Task SetAsync(string id, ParsedNetworkPolicy policy, CancellationToken cancellationToken)
+    /// <returns>The policy as the registry now keeps it (null for none).</returns>
+    private async Task<NetworkPolicy?> SetAsync(string id, ParsedNetworkPolicy policy, CancellationToken cancellationToken)
     {
         var matcher = new PolicyMatcher(policy, _openNetworks);
         await _changing.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -150,7 +151,9 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, IAsyncDi
                 _egress[id] = egress;
                 egress.Start();
             }
-            _directory.Registry.SetNetwork(id, policy.Mode == NetworkModes.None ? null : policy.ToApi());
+            var kept = policy.Mode == NetworkModes.None ? null : policy.ToApi();
+            _directory.Registry.SetNetwork(id, kept);
+            return kept;
         }
         finally
         {

@@ -15,7 +15,8 @@ public interface ISandboxSetting
     /// Sets this part up on a sandbox that runs and is the caller's now (started, or claimed from the
     /// pool), before it is handed out. A failure fails the create: the sandbox is deleted.
     /// </summary>
-    Task ApplyAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken);
+    /// <returns>The record with this part as the registry now keeps it.</returns>
+    Task<SandboxRecord> ApplyAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken);
 
     /// <summary>Applies this part of a PATCH, when it has one (a HutchException for a bad one).</summary>
     Task UpdateAsync(SandboxRecord record, UpdateSandboxRequest request, CancellationToken cancellationToken);

@@ -63,9 +63,9 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
                     SandboxIds.New(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
                     user, cwd, env, limits, 0, hostWorkspace, directory.Owner, ttl is { } d ? TtlDeadline.After(d) : null, labels,
                     hostWorkspace is null ? null : SandboxStorage.Caller()), cancellationToken).ConfigureAwait(false);
-            await ApplySettingsAsync(record, request, cancellationToken).ConfigureAwait(false);
+            record = await ApplySettingsAsync(record, request, cancellationToken).ConfigureAwait(false);
             Log.Created(log, record.Id, record.Name ?? "", (time.GetUtcNow() - now).TotalMilliseconds);
-            return Describe(directory.Registry.Find(record.Id) ?? record, running: true);
+            return Describe(record, running: true);
         }
         catch (Exception e) when (e is not HutchException && DiskFull.Caused(e))
         {
@@ -74,14 +74,15 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     }
 
     /// <summary>The features' settings on a sandbox that is the caller's now; if one fails, the sandbox goes.</summary>
-    private async Task ApplySettingsAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken)
+    private async Task<SandboxRecord> ApplySettingsAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken)
     {
         try
         {
             foreach (var setting in _settings)
             {
-                await setting.ApplyAsync(record, request, cancellationToken).ConfigureAwait(false);
+                record = await setting.ApplyAsync(record, request, cancellationToken).ConfigureAwait(false);
             }
+            return record;
         }
         catch
         {

@@ -90,19 +90,7 @@ public static class EgressPlumbing
     /// created inside the sandbox's network namespace (they stay there; accept them from any thread). The caller owns them.
     /// </summary>
     public static Task<(Socket V4, Socket V6)> ListenAsync(SafeFileHandle process) =>
-        NetworkNamespace.RunInAsync(process, () =>
-        {
-            var v4 = Listen(ProxyV4);
-            try
-            {
-                return (v4, Listen(ProxyV6));
-            }
-            catch
-            {
-                v4.Dispose();
-                throw;
-            }
-        });
+        NetworkNamespace.RunInAsync(process, () => Pair(ProxyV4, ProxyV6, SocketType.Stream));
 
     /// <summary>
     /// Two UDP sockets bound to <see cref="DnsV4"/> and <see cref="DnsV6"/>, close-on-exec, created
@@ -110,53 +98,44 @@ public static class EgressPlumbing
     /// so the sandbox cannot bind it first, even while the daemon is down. The caller owns them.
     /// </summary>
     public static Task<(Socket V4, Socket V6)> ListenDnsAsync(SafeFileHandle process) =>
-        NetworkNamespace.RunInAsync(process, () =>
-        {
-            var v4 = BindUdp(DnsV4);
-            try
-            {
-                return (v4, BindUdp(DnsV6));
-            }
-            catch
-            {
-                v4.Dispose();
-                throw;
-            }
-        });
+        NetworkNamespace.RunInAsync(process, () => Pair(DnsV4, DnsV6, SocketType.Dgram));
 
-    private static Socket BindUdp(IPEndPoint at)
+    /// <summary>Both families' sockets, or neither: the first is closed when the second fails.</summary>
+    private static (Socket V4, Socket V6) Pair(IPEndPoint v4At, IPEndPoint v6At, SocketType type)
     {
-        var socket = new Socket(at.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        var v4 = Open(v4At, type);
         try
         {
-            if (at.AddressFamily == AddressFamily.InterNetworkV6)
-            {
-                socket.DualMode = false;
-            }
-            socket.Bind(at);
-            return socket;
+            return (v4, Open(v6At, type));
         }
         catch
         {
-            socket.Dispose();
+            v4.Dispose();
             throw;
         }
     }
 
-    private static Socket Listen(IPEndPoint at)
+    /// <summary>A socket bound to <paramref name="at"/> (IPv6 only for an IPv6 address), listening when it is a stream.</summary>
+    private static Socket Open(IPEndPoint at, SocketType type)
     {
         // .NET opens sockets with SOCK_CLOEXEC: nft and ip children never inherit them.
-        var socket = new Socket(at.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var socket = new Socket(at.AddressFamily, type, type == SocketType.Stream ? ProtocolType.Tcp : ProtocolType.Udp);
         try
         {
             if (at.AddressFamily == AddressFamily.InterNetworkV6)
             {
                 socket.DualMode = false;
             }
-            // A restarted daemon rebinds while its predecessor's connections sit in TIME_WAIT.
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            if (type == SocketType.Stream)
+            {
+                // A restarted daemon rebinds while its predecessor's connections sit in TIME_WAIT.
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            }
             socket.Bind(at);
-            socket.Listen(ListenBacklog);
+            if (type == SocketType.Stream)
+            {
+                socket.Listen(ListenBacklog);
+            }
             return socket;
         }
         catch

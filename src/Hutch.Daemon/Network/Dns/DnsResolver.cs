@@ -23,7 +23,7 @@ public static class DnsOutcomes
 /// <summary>What the resolver decided about one query, for the sandbox's event log.</summary>
 /// <param name="Name">The name asked (normalized when it is a host name, as sent otherwise), null for a malformed message.</param>
 /// <param name="Type">The query type's mnemonic (<c>A</c>, <c>TXT</c>, <c>TYPE99</c>).</param>
-/// <param name="Code">An <see cref="EgressCodes"/> value (or <see cref="SyntheticNames.LimitCode"/>) when refused, else null.</param>
+/// <param name="Code">An <see cref="EgressCodes"/> value when refused, else null.</param>
 /// <param name="Rule">The policy entry that decided (its text, or <c>public</c>), when one did.</param>
 public sealed record DnsDecision(string? Name, string Type, string Outcome, string? Code, string? Rule, string Message);
 
@@ -160,7 +160,7 @@ public sealed class DnsResolver(
         }
         if (allocated is not { } index)
         {
-            return Refuse(query, name, type, DnsMessage.NxDomain, SyntheticNames.LimitCode, null,
+            return Refuse(query, name, type, DnsMessage.NxDomain, EgressCodes.DnsLimit, null,
                 $"{name} refused: this sandbox has resolved {SyntheticNames.MaxNames} different names, the most it may (create a new sandbox)");
         }
         // Both families get a synthetic answer whatever the upstream has: the proxy connects by name.

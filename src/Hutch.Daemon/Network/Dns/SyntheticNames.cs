@@ -20,9 +20,6 @@ public sealed class SyntheticNames : IDisposable
     /// <summary>Names per sandbox: 198.18.1.0 + 65,535 = 198.19.0.255, inside the synthetic range.</summary>
     public const int MaxNames = 65_536;
 
-    /// <summary>The refusal when a sandbox has used up its names (joins EgressCodes with the rest).</summary>
-    public const string LimitCode = "egress_dns_limit";
-
     private static readonly uint FirstV4 = 198u << 24 | 18u << 16 | 1u << 8;
     private static readonly byte[] V6Prefix = IPAddress.Parse("fd68:7574:6368:1::").GetAddressBytes();
 

@@ -212,7 +212,7 @@ public sealed class DnsResolverTests
         var r = await Ask(Resolver("public"), "one-more.example.org", DnsMessage.TypeA);
 
         Assert.Equal(DnsMessage.NxDomain, Rcode(r));
-        Assert.Equal(SyntheticNames.LimitCode, r.Decision!.Code);
+        Assert.Equal(EgressCodes.DnsLimit, r.Decision!.Code);
         Assert.Equal(1, Answers(await Ask(Resolver("public"), "n7.example.org", DnsMessage.TypeA)));
     }
 }
