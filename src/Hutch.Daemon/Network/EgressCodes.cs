@@ -29,6 +29,8 @@ public static class EgressCodes
     public const string ConnectFailed = "egress_connect_failed";
     /// <summary>Allowed, but the upstream did not answer in time.</summary>
     public const string ConnectTimeout = "egress_connect_timeout";
+    /// <summary>A TLS server name (SNI) or HTTP Host that is not the name the connection was allowed for (domain fronting), or a request that cannot be checked for it.</summary>
+    public const string Fronting = "egress_fronting";
     /// <summary>An open connection that a new policy no longer allows was closed.</summary>
     public const string PolicyChanged = "egress_policy_changed";
 }

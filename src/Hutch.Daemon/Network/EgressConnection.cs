@@ -2,29 +2,37 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Hutch.Daemon.Network.Dns;
+using Hutch.Daemon.Network.Inspect;
 using Hutch.Linux;
 
 namespace Hutch.Daemon.Network;
 
 /// <summary>
-/// One connection a sandbox made, captured by its netns's redirect and accepted by the daemon:
-/// where it was going (SO_ORIGINAL_DST: a literal address, or a synthetic one its DNS answer gave
-/// for a name, or port 53 for DNS over TCP), whether it may (policy, then the always-refused ranges
-/// on the address really connected to), the upstream connection, the relay, and its event. A
-/// refusal is a reset: a user-space decision cannot make connect() fail, and every one is recorded.
+/// One connection a sandbox made, accepted by the daemon on its netns's listener: where it was going
+/// (SO_ORIGINAL_DST: a literal address, a synthetic one its DNS answer gave for a name, port 53 for
+/// DNS over TCP; or the listener itself, for a program that honours HTTP_PROXY and says where in a
+/// CONNECT or absolute-form request), whether it may (<see cref="DestinationCheck"/>), the upstream
+/// connection, the relay (with the SNI/Host check for names), and its event. A captured connection
+/// that is refused is reset (a user-space decision cannot make connect() fail); a proxy request gets
+/// a 403 that says why. Every one is recorded.
 /// </summary>
 internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
 {
     private EgressRelay? _relay;
     private long _started;
     private string? _rule;
+    private ProxyRequest? _proxy;
+    private bool _answered;
     private volatile string? _closedCode;
     private string? _closedMessage;
 
-    /// <summary>Where the sandbox connected to (for a name: its synthetic address); null until known.</summary>
+    /// <summary>Where the sandbox connected to (for a name: its synthetic address; for a proxy request: the listener); null until known.</summary>
     public IPEndPoint? Destination { get; private set; }
 
-    /// <summary>The name behind a synthetic destination; null for a literal address.</summary>
+    /// <summary>The port asked for: the original destination's, or a proxy request's.</summary>
+    public int Port { get; private set; }
+
+    /// <summary>The name asked for (behind a synthetic address, or in a proxy request); null for a literal address.</summary>
     public string? Host { get; private set; }
 
     /// <summary>The address really connected to, once chosen.</summary>
@@ -42,6 +50,7 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
     {
         _started = Stopwatch.GetTimestamp();
         Destination = OriginalDestination();
+        Port = Destination?.Port ?? 0;
         if (Destination is { Port: 53 } && sandbox.Dns is { } dns)
         {
             // DNS over TCP (the redirect sends TCP 53 here): the same answers as over UDP.
@@ -51,45 +60,67 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
             }
             return;
         }
-        if (await DecideAsync(stopping).ConfigureAwait(false) is { } refused)
+        var early = ReadOnlyMemory<byte>.Empty;
+        if (IsProxyRequest)
         {
-            EgressRelay.Reset(client);
-            Record(NetworkOutcomes.Refused, refused.Code, refused.Rule, refused.Message);
+            (_proxy, early, var bad) = await ProxyHead.ReadAsync(client, stopping).ConfigureAwait(false);
+            if (_proxy is null)
+            {
+                await RefuseAsync(new EgressRefusal(EgressCodes.BadTarget, null, bad!)).ConfigureAwait(false);
+                return;
+            }
+            (Host, Port) = (_proxy.Target.Host, _proxy.Target.Port);
+        }
+        var (allowed, refused) = await DecideAsync(stopping).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            await RefuseAsync(refused).ConfigureAwait(false);
             return;
         }
-        var address = Upstream!;
-        using var upstream = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        (Upstream, _rule) = (allowed!.Upstream, allowed.Rule);
+        await RelayAsync(early, stopping).ConfigureAwait(false);
+    }
+
+    private async Task RelayAsync(ReadOnlyMemory<byte> early, CancellationToken stopping)
+    {
+        using var upstream = new Socket(Upstream!.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         var cleanEnd = false;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            timeout.CancelAfter(sandbox.ConnectTimeout);
-            try
+            if (await ConnectAsync(upstream, stopping).ConfigureAwait(false) is { } failure)
             {
-                // The address checked, as an IPAddress: never a string a resolver could read otherwise.
-                await upstream.ConnectAsync(new IPEndPoint(address, Destination!.Port), timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
-            {
-                Record(NetworkOutcomes.Failed, EgressCodes.ConnectTimeout, _rule, $"{Shown}: allowed, but the upstream did not answer within {sandbox.ConnectTimeout.TotalSeconds:0} s");
-                return;
-            }
-            catch (SocketException e)
-            {
-                Record(NetworkOutcomes.Failed, EgressCodes.ConnectFailed, _rule, $"{Shown}: allowed, but the upstream could not be reached ({e.SocketErrorCode})");
+                await ReplyAsync(ProxyReplies.Failed(failure.Code, failure.Message)).ConfigureAwait(false);
+                Record(NetworkOutcomes.Failed, failure.Code, _rule, failure.Message);
                 return;
             }
             client.NoDelay = true;
-            _relay = new EgressRelay(client, upstream);
-            cleanEnd = _closedCode is null && await _relay.RunAsync(stopping).ConfigureAwait(false);
+            if (_proxy is { IsConnect: true })
+            {
+                await client.SendAsync(ProxyReplies.Established, SocketFlags.None, stopping).ConfigureAwait(false);
+            }
+            else if (_proxy is not null)
+            {
+                early = (byte[])[.. _proxy.Head, .. early.Span];
+            }
+            _relay = new EgressRelay(client, upstream, Host is null ? null : new ClientCheck(Host));
+            cleanEnd = _closedCode is null && await _relay.RunAsync(early, stopping).ConfigureAwait(false);
+            if (_relay.Refusal is { } fronting)
+            {
+                Record(NetworkOutcomes.Refused, EgressCodes.Fronting, _rule, $"{Shown} refused: {fronting}");
+                return;
+            }
             Record(_closedCode is null ? NetworkOutcomes.Allowed : NetworkOutcomes.Refused, _closedCode, _rule,
                 _closedMessage ?? $"{Shown}: allowed by '{_rule}'");
         }
+        catch (SocketException) when (_relay is null)
+        {
+            // The sandbox went away while its CONNECT was answered: the reset below is all there is to do.
+        }
         finally
         {
-            // Both sides ended with a FIN: close as cleanly. Anything else ends with a reset, so the
-            // program in the sandbox never mistakes a cut connection for a complete one.
-            if (cleanEnd)
+            // Both sides ended with a FIN: close as cleanly; a refusal was answered and closed already.
+            // Anything else ends with a reset, so the program never mistakes a cut connection for a complete one.
+            if (cleanEnd || _answered || _relay?.Refusal is not null)
             {
                 client.Dispose();
             }
@@ -100,7 +131,32 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
         }
     }
 
-    private string Shown => Destination is null ? "a connection" : Host is null ? Destination.ToString() : $"{Host}:{Destination.Port}";
+    /// <summary>Connects to the address checked (an IPAddress, never a string a resolver could read otherwise); a failure to record, or null.</summary>
+    private async Task<EgressRefusal?> ConnectAsync(Socket upstream, CancellationToken stopping)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        timeout.CancelAfter(sandbox.ConnectTimeout);
+        try
+        {
+            await upstream.ConnectAsync(new IPEndPoint(Upstream!, Port), timeout.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        {
+            return new EgressRefusal(EgressCodes.ConnectTimeout, _rule, $"{Shown}: allowed, but the upstream did not answer within {sandbox.ConnectTimeout.TotalSeconds:0} s");
+        }
+        catch (SocketException e)
+        {
+            return new EgressRefusal(EgressCodes.ConnectFailed, _rule, $"{Shown}: allowed, but the upstream could not be reached ({e.SocketErrorCode})");
+        }
+    }
+
+    /// <summary>Made to the listener itself: a program that honours HTTP_PROXY, which can be answered in HTTP.</summary>
+    private bool IsProxyRequest => Destination is { } to && sandbox.IsListener(to);
+
+    private string Shown => Host is not null ? $"{Host}:{Port}"
+        : _proxy is not null ? new IPEndPoint(_proxy.Target.Address!, Port).ToString()
+        : Destination?.ToString() ?? "a connection";
 
     private IPEndPoint? OriginalDestination()
     {
@@ -114,93 +170,74 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
         }
     }
 
-    /// <summary>Why this connection may not go on, or null with <see cref="Upstream"/> and the rule that allows it set.</summary>
-    private async Task<(string Code, string? Rule, string Message)?> DecideAsync(CancellationToken stopping)
+    private Task<(EgressClearance?, EgressRefusal?)> DecideAsync(CancellationToken stopping)
     {
+        if (_proxy is not null)
+        {
+            var target = _proxy.Target;
+            return target.Host is { } name
+                ? DestinationCheck.NameAsync(sandbox, name, Port, AddressFamily.InterNetwork, Shown, stopping)
+                : Task.FromResult(DestinationCheck.Address(sandbox, target.Address!, Port, Shown));
+        }
         if (Destination is not { } to)
         {
-            return (EgressCodes.BadTarget, null, "a connection with no original destination (not captured by the redirect) was refused");
+            return Refused(EgressCodes.BadTarget, "a connection with no original destination (not captured by the redirect) was refused");
         }
-        if (sandbox.IsListener(to))
+        if (SyntheticNames.IndexOf(to.Address) is null)
         {
-            return (EgressCodes.BadTarget, null,
-                $"a connection to the egress proxy itself ({to}) was refused: Hutch does not serve proxy requests (HTTP_PROXY) yet; connect to the destination directly");
+            return Task.FromResult(DestinationCheck.Address(sandbox, to.Address, Port, Shown));
         }
-        if (SyntheticNames.IndexOf(to.Address) is not null)
+        if (sandbox.Dns?.Names.NameOf(to.Address) is not { } synthetic)
         {
-            return await DecideNameAsync(to, stopping).ConfigureAwait(false);
+            return Refused(EgressCodes.BadTarget, $"{to} refused: no name of this sandbox has that address (connect by name, or to a real address)");
         }
-        var policy = sandbox.Policy;
-        var decision = policy.Decide(null, to.Address, to.Port);
-        if (!decision.Allowed)
-        {
-            return (decision.Code!, decision.Rule, decision.Message);
-        }
-        if (sandbox.Ranges.Check(to.Address, to.Port, policy.Opened) is { } range)
-        {
-            return (range.Code, range.Range, $"{Shown} refused: {range.Message}");
-        }
-        _rule = decision.Rule;
-        Upstream = RefusedRanges.Effective(to.Address);
-        return null;
+        Host = synthetic;
+        return DestinationCheck.NameAsync(sandbox, synthetic, Port, to.Address.AddressFamily, Shown, stopping);
     }
 
-    /// <summary>
-    /// A synthetic address: the name it stands for, judged by name and port, then resolved on the host
-    /// again (the same lookup the DNS answer used) and judged on each address it has now.
-    /// </summary>
-    private async Task<(string Code, string? Rule, string Message)?> DecideNameAsync(IPEndPoint to, CancellationToken stopping)
+    private static Task<(EgressClearance?, EgressRefusal?)> Refused(string code, string message) =>
+        Task.FromResult<(EgressClearance?, EgressRefusal?)>((null, new EgressRefusal(code, null, message)));
+
+    /// <summary>A refusal: a proxy request is answered with a 403 (400 for a bad request) and closed; a captured connection is reset.</summary>
+    private async Task RefuseAsync(EgressRefusal refusal)
     {
-        if (sandbox.Dns?.Names.NameOf(to.Address) is not { } name)
+        Record(NetworkOutcomes.Refused, refusal.Code, refusal.Rule, refusal.Message);
+        if (!IsProxyRequest)
         {
-            return (EgressCodes.BadTarget, null, $"{to} refused: no name of this sandbox has that address (connect by name, or to a real address)");
+            EgressRelay.Reset(client);
+            return;
         }
-        Host = name;
-        var policy = sandbox.Policy;
-        var byName = policy.Decide(name, null, to.Port);
-        if (!byName.Allowed)
+        await ReplyAsync(refusal.Code == EgressCodes.BadTarget
+            ? ProxyReplies.BadRequest(refusal.Code, refusal.Message)
+            : ProxyReplies.Forbidden(refusal.Code, refusal.Message)).ConfigureAwait(false);
+        client.Dispose();
+    }
+
+    /// <summary>Tells a proxy client what happened (a captured connection has no one to tell).</summary>
+    private async Task ReplyAsync(byte[] reply)
+    {
+        if (!IsProxyRequest)
         {
-            return (byName.Code!, byName.Rule, byName.Message);
+            return;
         }
-        IPAddress[] addresses;
+        _answered = true;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            timeout.CancelAfter(DnsResolver.LookupTimeout);
-            addresses = await sandbox.Dns.Lookup(name, timeout.Token).ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await client.SendAsync(reply, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            client.Shutdown(SocketShutdown.Send);
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !stopping.IsCancellationRequested)
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
         {
-            return (EgressCodes.ConnectFailed, byName.Rule, $"{Shown}: allowed, but {name} could not be resolved on the host now");
+            // The program is gone or does not read: the event says what happened.
         }
-        var refusals = new List<string>();
-        // The family the program asked for first, then the other: a name with only one still works.
-        foreach (var address in addresses.OrderBy(a => a.AddressFamily == to.Address.AddressFamily ? 0 : 1))
-        {
-            var decision = policy.Decide(name, address, to.Port);
-            if (!decision.Allowed)
-            {
-                refusals.Add(decision.Message);
-                continue;
-            }
-            if (sandbox.Ranges.Check(address, to.Port, policy.Opened) is { } range)
-            {
-                refusals.Add(range.Message);
-                continue;
-            }
-            _rule = decision.Rule;
-            Upstream = RefusedRanges.Effective(address);
-            return null;
-        }
-        return (EgressCodes.PrivateAddress, byName.Rule,
-            $"{Shown} refused: {(refusals.Count == 0 ? $"{name} has no address now" : string.Join("; ", refusals.Take(3)))}");
     }
 
     private void Record(string outcome, string? code, string? rule, string message)
     {
-        var address = Upstream ?? (Destination is { } to ? RefusedRanges.Effective(to.Address) : null);
-        sandbox.Record(new NetworkEvent(0, DateTimeOffset.UtcNow, outcome, "transparent", "tcp", Host,
-            address?.ToString(), Destination?.Port ?? 0, code, rule, message,
+        var address = Upstream ?? _proxy?.Target.Address ?? (Destination is { } to && !IsProxyRequest ? RefusedRanges.Effective(to.Address) : null);
+        sandbox.Record(new NetworkEvent(0, DateTimeOffset.UtcNow, outcome, _proxy is null ? "transparent" : "proxy", "tcp", Host,
+            address?.ToString(), Port, code, rule, message,
             _relay?.BytesOut ?? 0, _relay?.BytesIn ?? 0, (long)Stopwatch.GetElapsedTime(_started).TotalMilliseconds));
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using Hutch.Daemon.Network.Inspect;
 
 namespace Hutch.Daemon.Network;
 
@@ -8,8 +9,10 @@ namespace Hutch.Daemon.Network;
 /// Each direction waits for data with a zero-byte receive, so an idle connection holds no buffer;
 /// 256 KiB is rented only while there is something to move. An end's EOF is passed on as a half-close
 /// (server-speaks-last protocols keep working); a reset, or <see cref="Abort"/>, resets both.
+/// With a <see cref="ClientCheck"/>, what the sandbox sends is shown to it before it is forwarded;
+/// a refusal sends the check's reply to the sandbox and ends both sides.
 /// </summary>
-public sealed class EgressRelay(Socket client, Socket upstream)
+public sealed class EgressRelay(Socket client, Socket upstream, ClientCheck? check = null)
 {
     private const int BufferBytes = 256 * 1024;
     private readonly CancellationTokenSource _abort = new();
@@ -22,16 +25,33 @@ public sealed class EgressRelay(Socket client, Socket upstream)
     /// <summary>Bytes from the upstream to the sandbox so far.</summary>
     public long BytesIn => Interlocked.Read(ref _bytesIn);
 
-    /// <summary>Relays until both directions end. True when both ended with an EOF; false when reset or aborted.</summary>
-    public async Task<bool> RunAsync(CancellationToken stopping)
+    /// <summary>Why the check refused what the sandbox sent; null when it did not.</summary>
+    public string? Refusal { get; private set; }
+
+    /// <summary>Relays until both directions end. True when both ended with an EOF; false when reset, aborted or refused.</summary>
+    /// <param name="first">Bytes the sandbox already sent (read with a proxy request), checked and forwarded first.</param>
+    public async Task<bool> RunAsync(ReadOnlyMemory<byte> first, CancellationToken stopping)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _abort.Token);
-        var up = PumpAsync(client, upstream, n => Interlocked.Add(ref _bytesOut, n), linked);
-        var down = PumpAsync(upstream, client, n => Interlocked.Add(ref _bytesIn, n), linked);
+        if (!first.IsEmpty && !await ForwardAsync(first, linked.Token).ConfigureAwait(false))
+        {
+            Reset(upstream);
+            return false;
+        }
+        var up = PumpAsync(client, upstream, ForwardAsync, linked);
+        var down = PumpAsync(upstream, client, async (bytes, token) =>
+        {
+            await client.SendAsync(bytes, SocketFlags.None, token).ConfigureAwait(false);
+            Interlocked.Add(ref _bytesIn, bytes.Length);
+            return true;
+        }, linked);
         var clean = await up.ConfigureAwait(false) & await down.ConfigureAwait(false);
         if (!clean)
         {
-            Reset(client);
+            if (Refusal is null)
+            {
+                Reset(client); // a refused client was told why and closed already
+            }
             Reset(upstream);
         }
         return clean;
@@ -54,7 +74,23 @@ public sealed class EgressRelay(Socket client, Socket upstream)
         socket.Dispose();
     }
 
-    private static async Task<bool> PumpAsync(Socket from, Socket to, Action<int> count, CancellationTokenSource both)
+    /// <summary>Sends the sandbox's bytes upstream once the check (if any) lets them; false when it refused them.</summary>
+    private async ValueTask<bool> ForwardAsync(ReadOnlyMemory<byte> bytes, CancellationToken token)
+    {
+        if (check is not null && check.Observe(bytes.Span) is { Refused: { } why } verdict)
+        {
+            Refusal = why;
+            // Tell the program why, then end: FIN after the reply so it is read before the close.
+            await client.SendAsync(verdict.Reply ?? [], SocketFlags.None, token).ConfigureAwait(false);
+            client.Shutdown(SocketShutdown.Send);
+            return false;
+        }
+        await upstream.SendAsync(bytes, SocketFlags.None, token).ConfigureAwait(false);
+        Interlocked.Add(ref _bytesOut, bytes.Length);
+        return true;
+    }
+
+    private static async Task<bool> PumpAsync(Socket from, Socket to, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask<bool>> send, CancellationTokenSource both)
     {
         try
         {
@@ -75,8 +111,11 @@ public sealed class EgressRelay(Socket client, Socket upstream)
                             to.Shutdown(SocketShutdown.Send);
                             return true;
                         }
-                        await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, both.Token).ConfigureAwait(false);
-                        count(n);
+                        if (!await send(buffer.AsMemory(0, n), both.Token).ConfigureAwait(false))
+                        {
+                            await both.CancelAsync().ConfigureAwait(false);
+                            return false;
+                        }
                     }
                     while (n == buffer.Length);
                 }

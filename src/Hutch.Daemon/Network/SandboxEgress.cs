@@ -73,15 +73,16 @@ public sealed class SandboxEgress : IAsyncDisposable
         Volatile.Write(ref _policy, policy);
         foreach (var connection in _open.Keys)
         {
-            if (connection.Destination is not { } to || connection.Upstream is not { } address)
+            if (connection.Upstream is not { } address)
             {
                 continue;
             }
-            var decision = policy.Decide(connection.Host, address, to.Port);
-            var range = decision.Allowed ? Ranges.Check(address, to.Port, policy.Opened) : null;
+            var port = connection.Port;
+            var decision = policy.Decide(connection.Host, address, port);
+            var range = decision.Allowed ? Ranges.Check(address, port, policy.Opened) : null;
             if (!decision.Allowed || range is not null)
             {
-                connection.Close(EgressCodes.PolicyChanged, $"{connection.Host ?? address.ToString()}:{to.Port} closed: the sandbox's network policy changed and no longer allows it ({range?.Message ?? decision.Message})");
+                connection.Close(EgressCodes.PolicyChanged, $"{connection.Host ?? address.ToString()}:{port} closed: the sandbox's network policy changed and no longer allows it ({range?.Message ?? decision.Message})");
             }
         }
     }

@@ -3,6 +3,16 @@ namespace Hutch.Daemon.Sandboxes;
 /// <summary>The whole environment of a command: Hutch's base, then the sandbox's, then the command's own.</summary>
 public static class CommandEnvironment
 {
+    /// <summary>
+    /// The egress proxy in the sandbox's netns (docs/network.md), whatever the policy: a program that
+    /// honours these asks the proxy and reads its 403 when refused; a PATCH that lets traffic out
+    /// then needs no restart. With policy none nothing listens there and a connect fails at once.
+    /// </summary>
+    private static readonly string Proxy = $"http://127.0.0.1:{Hutch.Runtime.Network.EgressPlumbing.ProxyPort}";
+
+    /// <summary>Loopback stays direct: a program's own servers in the sandbox are never proxied.</summary>
+    private const string NoProxy = "localhost,127.0.0.1,::1";
+
     public static Dictionary<string, string> Of(LiveSandbox live, Dictionary<string, string> commandEnv)
     {
         var user = live.Record.User;
@@ -14,6 +24,12 @@ public static class CommandEnvironment
             ["LOGNAME"] = user,
             ["LANG"] = "C.UTF-8",
             ["HOSTNAME"] = live.Record.Id,
+            ["HTTP_PROXY"] = Proxy,
+            ["HTTPS_PROXY"] = Proxy,
+            ["http_proxy"] = Proxy,
+            ["https_proxy"] = Proxy,
+            ["NO_PROXY"] = NoProxy,
+            ["no_proxy"] = NoProxy,
         };
         foreach (var (k, v) in live.Record.Env)
         {

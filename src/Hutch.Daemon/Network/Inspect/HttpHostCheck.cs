@@ -1,0 +1,166 @@
+using System.Globalization;
+using System.Text;
+
+namespace Hutch.Daemon.Network.Inspect;
+
+/// <summary>
+/// The plain-HTTP half of <see cref="ClientCheck"/>: a small HTTP/1.1 request framer that follows
+/// every request on the connection (head, then a Content-Length or chunked body) and checks each
+/// head's Host, and an absolute-form target's authority, against the allowed name. A request it
+/// cannot frame for sure (both Content-Length and Transfer-Encoding, two Host headers, a head over
+/// 64 KiB) is refused rather than guessed at: the server could frame it otherwise and read a second
+/// request this check never saw. After an Upgrade (WebSocket) or CONNECT the bytes are no longer HTTP.
+/// </summary>
+internal sealed class HttpHostCheck(string host)
+{
+    private const int MaxHead = 64 * 1024;
+    private const int MaxLine = 4096;
+
+    private enum State { Head, Body, ChunkSize, ChunkData, ChunkEnd, Trailer }
+
+    private readonly List<byte> _line = [];
+    private State _state = State.Head;
+    private long _remaining;
+
+    /// <summary>True when the bytes start with an HTTP method and a space (<c>GET /</c>, <c>POST http://…</c>).</summary>
+    public static bool LooksLikeHttp(ReadOnlySpan<byte> first)
+    {
+        var space = first.IndexOf((byte)' ');
+        var token = space < 0 ? first : first[..space];
+        return token.Length is > 0 and <= 16 && !token.ContainsAnyExceptInRange((byte)'A', (byte)'Z') && (space > 0 || first.Length < 17);
+    }
+
+    public Verdict Observe(ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            switch (_state)
+            {
+                case State.Body or State.ChunkData:
+                    var n = (int)Math.Min(_remaining, data.Length);
+                    data = data[n..];
+                    _remaining -= n;
+                    if (_remaining == 0)
+                    {
+                        _state = _state == State.Body ? State.Head : State.ChunkEnd;
+                    }
+                    break;
+                default:
+                    var lf = data.IndexOf((byte)'\n');
+                    var take = lf < 0 ? data.Length : lf + 1;
+                    _line.AddRange(data[..take]);
+                    data = data[take..];
+                    if (_line.Count > (_state == State.Head ? MaxHead : MaxLine))
+                    {
+                        return Refuse($"a request head or chunk line to {host} is longer than this check reads");
+                    }
+                    if (lf >= 0 && LineDone() is { } verdict)
+                    {
+                        return verdict;
+                    }
+                    break;
+            }
+        }
+        return Verdict.Continue;
+    }
+
+    /// <summary>A line (or, for a head, a line that may end it) is complete; a verdict when the check ends.</summary>
+    private Verdict? LineDone()
+    {
+        var text = Encoding.Latin1.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_line));
+        switch (_state)
+        {
+            case State.Head:
+                if (!(text.EndsWith("\n\n", StringComparison.Ordinal) || text.EndsWith("\n\r\n", StringComparison.Ordinal)))
+                {
+                    if (text is "\r\n" or "\n")
+                    {
+                        _line.Clear(); // empty lines between requests are allowed (RFC 9112 2.2)
+                    }
+                    return null;
+                }
+                _line.Clear();
+                return Head(text);
+            case State.ChunkSize:
+                _line.Clear();
+                var size = text.Split(';')[0].Trim();
+                if (size.Length is 0 or > 15 || !long.TryParse(size, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out _remaining))
+                {
+                    return Refuse($"a chunked request body to {host} has the chunk size '{TlsSniCheck.Shown(size)}'");
+                }
+                _state = _remaining == 0 ? State.Trailer : State.ChunkData;
+                return null;
+            case State.ChunkEnd:
+                _line.Clear();
+                _state = State.ChunkSize;
+                return text.Trim().Length == 0 ? null : Refuse($"a chunk of a request body to {host} did not end where its size said");
+            default: // Trailer: header lines, then an empty line ends the request
+                _line.Clear();
+                _state = text.Trim().Length == 0 ? State.Head : State.Trailer;
+                return null;
+        }
+    }
+
+    private Verdict? Head(string head)
+    {
+        var lines = head.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        var request = lines[0].Split(' ');
+        if (request.Length != 3 || !request[2].StartsWith("HTTP/1.", StringComparison.Ordinal))
+        {
+            return Refuse($"a request to {host} is not an HTTP/1.x request line ('{TlsSniCheck.Shown(lines[0])}')");
+        }
+        if (request[1].StartsWith("http://", StringComparison.OrdinalIgnoreCase) || request[1].StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            var authority = request[1][(request[1].IndexOf("//", StringComparison.Ordinal) + 2)..].Split('/', '?', '#')[0];
+            if (!Allowed(authority))
+            {
+                return Refuse($"a request's target names '{TlsSniCheck.Shown(authority)}', not {host}, the name this connection was allowed for (domain fronting)");
+            }
+        }
+        string[] Values(string name) => [.. lines.Skip(1)
+            .Where(l => l.Length > name.Length && l[name.Length] == ':' && l.StartsWith(name, StringComparison.OrdinalIgnoreCase))
+            .Select(l => l[(name.Length + 1)..].Trim())];
+        var hosts = Values("Host");
+        if (hosts.Length > 1 || (hosts.Length == 1 && !Allowed(hosts[0])))
+        {
+            return Refuse(hosts.Length > 1
+                ? $"a request to {host} has {hosts.Length} Host headers"
+                : $"a request's Host header names '{TlsSniCheck.Shown(hosts[0])}', not {host}, the name this connection was allowed for (domain fronting)");
+        }
+        if (request[0] == "CONNECT" || Values("Upgrade").Length > 0)
+        {
+            return Verdict.Finished; // what follows is another protocol
+        }
+        var encodings = Values("Transfer-Encoding");
+        var lengths = Values("Content-Length").SelectMany(v => v.Split(',')).Select(v => v.Trim()).Distinct().ToArray();
+        if (encodings.Length > 0)
+        {
+            var last = encodings[^1].Split(',')[^1].Trim();
+            if (lengths.Length > 0 || !last.Equals("chunked", StringComparison.OrdinalIgnoreCase))
+            {
+                return Refuse($"a request to {host} has a body this check cannot frame (Transfer-Encoding '{TlsSniCheck.Shown(encodings[^1])}'{(lengths.Length > 0 ? " with a Content-Length" : "")})");
+            }
+            _state = State.ChunkSize;
+            return null;
+        }
+        if (lengths.Length > 1 || (lengths.Length == 1 && (!lengths[0].All(char.IsAsciiDigit) || lengths[0].Length is 0 or > 18)))
+        {
+            return Refuse($"a request to {host} has the Content-Length '{TlsSniCheck.Shown(string.Join(",", lengths))}'");
+        }
+        _remaining = lengths.Length == 1 ? long.Parse(lengths[0], CultureInfo.InvariantCulture) : 0;
+        _state = _remaining > 0 ? State.Body : State.Head;
+        return null;
+    }
+
+    /// <summary>A Host value or authority (<c>name[:port]</c>, or an address) naming the allowed name.</summary>
+    private bool Allowed(string authority)
+    {
+        var target = TargetParser.Parse(authority, 80, out _);
+        return target?.Host is { } name && ClientCheck.SameHost(host, name);
+    }
+
+    private static Verdict Refuse(string why) => new(true, why, Forbidden(why));
+
+    /// <summary>The 403 a refused plain-HTTP request gets, as the explicit proxy answers it.</summary>
+    internal static byte[] Forbidden(string why) => ProxyReplies.Forbidden(EgressCodes.Fronting, why);
+}
