@@ -236,7 +236,7 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
     private void Record(string outcome, string? code, string? rule, string message)
     {
         var address = Upstream ?? _proxy?.Target.Address ?? (Destination is { } to && !IsProxyRequest ? RefusedRanges.Effective(to.Address) : null);
-        sandbox.Record(new NetworkEvent(0, DateTimeOffset.UtcNow, outcome, _proxy is null ? "transparent" : "proxy", "tcp", Host,
+        sandbox.Record(new NetworkEvent(0, DateTimeOffset.UtcNow, outcome, IsProxyRequest ? "proxy" : "transparent", "tcp", Host,
             address?.ToString(), Port, code, rule, message,
             _relay?.BytesOut ?? 0, _relay?.BytesIn ?? 0, (long)Stopwatch.GetElapsedTime(_started).TotalMilliseconds));
     }

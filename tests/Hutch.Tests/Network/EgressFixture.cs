@@ -26,7 +26,8 @@ public sealed class EgressFixture : DaemonFixture
         // Names an attacker would point at what must stay out of reach, as a rebinding resolver would.
         File.WriteAllText(HostsFile, Upstreams.HostsFileLine + "\n" + $"{Upstreams.AddressV6} {EgressUpstreams.HostName}\n"
             + "127.0.0.1 rebind-loopback.test\n169.254.169.254 rebind-metadata.test\n"
-            + $"{Upstreams.HostSideAddress} rebind-host.test\n");
+            + $"{Upstreams.HostSideAddress} rebind-host.test\n"
+            + $"{Upstreams.Address} fronted.test\n"); // a second name on the upstream, for domain fronting
         return options with { EgressOpenNetworks = $"test={Upstreams.Cidr},{Upstreams.CidrV6}", EgressHostsFile = HostsFile };
     }
 

@@ -1,0 +1,183 @@
+using System.Text.RegularExpressions;
+using Hutch.Client;
+using Hutch.Protocol.Api;
+using Hutch.Tests.Infrastructure;
+
+namespace Hutch.Tests.Network;
+
+/// <summary>
+/// The egress proxy as programs meet it: those that honour HTTP_PROXY (curl, wget, Python's urllib,
+/// set in every command's environment) ask it and read a 403 that says why; those that do not (Node's
+/// fetch) are captured and judged the same; and a name allowed for one host cannot carry another
+/// host's TLS server name or HTTP Host (domain fronting). Real upstreams in the fixture's namespace only.
+/// </summary>
+public sealed partial class EgressProxyTests(EgressFixture fixture) : IClassFixture<EgressFixture>
+{
+    private const string Name = EgressUpstreams.HostName;
+    private static readonly string Http = $"http://{Name}:{EgressUpstreams.HttpPort}/";
+    private static readonly string Https = $"https://{Name}:{EgressUpstreams.HttpsPort}/";
+
+    private HutchClient Client => fixture.Client;
+    private EgressUpstreams Up => fixture.Upstreams;
+
+    /// <summary>The upstream's name on both its HTTP ports; its test network only on a port nothing uses (its addresses stay unreachable).</summary>
+    private async Task<TestSandbox> NameAllowedAsync()
+    {
+        var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Network: new NetworkPolicy(NetworkModes.Allowlist,
+            [$"{Name}:{EgressUpstreams.HttpPort}", $"{Name}:{EgressUpstreams.HttpsPort}", "net:test:9"])));
+        await Client.WriteTextAsync(sandbox.Id, "ca.pem", Up.Ca.ExportCertificatePem());
+        return sandbox;
+    }
+
+    private async Task<List<NetworkEvent>> EventsAsync(string id, Func<List<NetworkEvent>, bool> enough)
+    {
+        var events = new List<NetworkEvent>();
+        for (var i = 0; i < 100; i++)
+        {
+            events.Clear();
+            await foreach (var e in Client.ReadNetworkEventsAsync(id))
+            {
+                events.Add(e);
+            }
+            if (enough(events))
+            {
+                break;
+            }
+            await Task.Delay(50);
+        }
+        return events;
+    }
+
+    private static string Shown(ExecResult r) => $"exit {r.ExitCode}: {r.Stdout}{r.Stderr}";
+
+    [Fact]
+    public async Task ProxyClients_ReachAnAllowedName_OverHttpAndHttps()
+    {
+        await using var sandbox = await NameAllowedAsync();
+
+        var env = await sandbox.ShAsync("echo $HTTP_PROXY $https_proxy $NO_PROXY");
+        var curl = await sandbox.ShAsync($"curl -sS --max-time 5 {Http}");
+        var curlTls = await sandbox.ShAsync($"curl -sS --max-time 5 --cacert ca.pem {Https}");
+        var wget = await sandbox.ShAsync($"wget -qO- -T 5 --ca-certificate=ca.pem {Https}");
+        var urllib = await sandbox.PythonAsync($"""
+            import ssl, urllib.request
+            context = ssl.create_default_context(cafile='ca.pem')
+            print(urllib.request.urlopen('{Https}', context=context, timeout=5).read().decode(), end='')
+            """);
+
+        Assert.Equal("http://127.0.0.1:999 http://127.0.0.1:999 localhost,127.0.0.1,::1\n", env.Stdout);
+        Assert.True(curl.Stdout == $"upstream-ok {EgressUpstreams.HttpPort}\n", Shown(curl));
+        Assert.True(curlTls.Stdout == $"upstream-ok {EgressUpstreams.HttpsPort}\n", Shown(curlTls));
+        Assert.True(wget.Stdout == $"upstream-ok {EgressUpstreams.HttpsPort}\n", Shown(wget));
+        Assert.True(urllib.Stdout == $"upstream-ok {EgressUpstreams.HttpsPort}\n", Shown(urllib));
+        // The proxy forwarded curl's absolute-form request in origin form, with the name as Host.
+        Assert.Contains(Up.HttpRequestsSeen, r => (r.Target, r.Host) == ("/", $"{Name}:{EgressUpstreams.HttpPort}"));
+        var events = await EventsAsync(sandbox.Id, e => e.Count >= 4);
+        Assert.True(events.Count(e => (e.Outcome, e.Via, e.Host) == (NetworkOutcomes.Allowed, "proxy", Name)) >= 4,
+            string.Join(" | ", events.Select(e => $"{e.Via} {e.Outcome} {e.Message}")));
+    }
+
+    [Fact]
+    public async Task NodeFetch_IgnoresTheProxyVariables_AndIsCapturedAndJudgedTheSame()
+    {
+        await using var sandbox = await NameAllowedAsync();
+
+        var fetch = await sandbox.ShAsync(
+            $"NODE_EXTRA_CA_CERTS=ca.pem node -e \"Promise.all(['{Http}', '{Https}'].map(u => fetch(u).then(r => r.text()))).then(t => process.stdout.write(t.join('')))\"");
+        var refused = await sandbox.ShAsync(
+            $"node -e \"fetch('http://{Up.Address}:{EgressUpstreams.HttpPort}/').then(() => console.log('reached'), e => console.log(e.cause?.code ?? e.message))\"");
+
+        Assert.True(fetch.Stdout == $"upstream-ok {EgressUpstreams.HttpPort}\nupstream-ok {EgressUpstreams.HttpsPort}\n", Shown(fetch));
+        Assert.Equal("ECONNRESET\n", refused.Stdout);
+        var events = await EventsAsync(sandbox.Id, e => e.Count(x => x.Via == "transparent") >= 3);
+        Assert.Equal(2, events.Count(e => (e.Outcome, e.Via, e.Host) == (NetworkOutcomes.Allowed, "transparent", Name)));
+        Assert.Contains(events, e => (e.Outcome, e.Via, e.Code) == (NetworkOutcomes.Refused, "transparent", "egress_port"));
+    }
+
+    [Fact]
+    public async Task ProxyRefusals_Are403sThatSayWhy_AndReachNothing()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Network: new NetworkPolicy(NetworkModes.Allowlist, ["allowed.test:443"])));
+        await using var open = await fixture.CreateAsync(new CreateSandboxRequest(Network: new NetworkPolicy(NetworkModes.Public)));
+        var before = Up.RequestsSeen.Count;
+
+        var curl = await sandbox.ShAsync($"curl -sS --max-time 5 -w '%{{http_code}}' http://not-allowed.test:{EgressUpstreams.HttpPort}/x");
+        var connect = await sandbox.ShAsync($"curl -sS --max-time 5 {Https}");
+        // Raw requests to the proxy from a public sandbox: the always-refused ranges, and odd numeric targets.
+        var raw = await open.PythonAsync($$"""
+            import socket
+            for request in ['CONNECT 169.254.169.254:80 HTTP/1.1', 'GET http://{{Name}}:{{EgressUpstreams.HttpPort}}/ HTTP/1.1', 'CONNECT 2130706433:80 HTTP/1.1', 'GET / HTTP/1.1']:
+                s = socket.create_connection(('127.0.0.1', 999), timeout=5)
+                s.sendall((request + '\r\nHost: x\r\n\r\n').encode())
+                reply = b''
+                while chunk := s.recv(4096):
+                    reply += chunk
+                head = reply.decode().split('\r\n')
+                print(head[0], [h for h in head if h.startswith('X-Hutch-Error')], [h.split(';')[1].strip() for h in head if h.startswith('Proxy-Status')])
+            """);
+
+        Assert.Equal($"egress_denied_host: not-allowed.test:{EgressUpstreams.HttpPort} refused: not-allowed.test is not in this sandbox's allowlist (add not-allowed.test:{EgressUpstreams.HttpPort} to network.allow)\n403", curl.Stdout);
+        Assert.Contains("CONNECT tunnel failed, response 403", connect.Stderr, StringComparison.Ordinal);
+        Assert.Equal("""
+            HTTP/1.1 403 Forbidden ['X-Hutch-Error: egress_private_address'] ['error=destination_ip_prohibited']
+            HTTP/1.1 403 Forbidden ['X-Hutch-Error: egress_private_address'] ['error=destination_ip_prohibited']
+            HTTP/1.1 400 Bad Request ['X-Hutch-Error: egress_bad_target'] ['error=http_request_error']
+            HTTP/1.1 400 Bad Request ['X-Hutch-Error: egress_bad_target'] ['error=http_request_error']
+
+            """, raw.Stdout.ReplaceLineEndings("\n"));
+        Assert.Equal(before, Up.RequestsSeen.Count);
+        var events = await EventsAsync(open.Id, e => e.Count >= 4);
+        Assert.Equal(["egress_bad_target", "egress_bad_target", "egress_private_address", "egress_private_address"],
+            events.Where(e => e.Via == "proxy").Select(e => e.Code).Order());
+    }
+
+    [Fact]
+    public async Task DomainFronting_ThroughTheCaptureOrTheProxy_IsRefused_AndTheUpstreamNeverSeesTheOtherName()
+    {
+        await using var sandbox = await NameAllowedAsync();
+
+        // TLS to the allowed name's address carrying another server name: transparent, then inside a CONNECT.
+        var tls = await sandbox.PythonAsync($$"""
+            import socket, ssl
+            def hello(s):
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+                try:
+                    context.wrap_socket(s, server_hostname='fronted.test')
+                    return 'handshake'
+                except ssl.SSLError as e:
+                    return e.reason
+            s = socket.create_connection(('{{Name}}', {{EgressUpstreams.HttpsPort}}), timeout=5)
+            print(hello(s))
+            s = socket.create_connection(('127.0.0.1', 999), timeout=5)
+            s.sendall(b'CONNECT {{Name}}:{{EgressUpstreams.HttpsPort}} HTTP/1.1\r\n\r\n')
+            print(s.recv(100).split(b'\r\n')[0].decode())
+            print(hello(s))
+            """);
+        var hostHeader = await sandbox.ShAsync($"curl -sS --max-time 5 --noproxy '*' -H 'Host: fronted.test' {Http}");
+        var viaProxy = await sandbox.ShAsync($"curl -sS --max-time 5 -H 'Host: fronted.test' {Http}");
+        // A second request on one connection, after an allowed one, in a single write.
+        var pipelined = await sandbox.PythonAsync($$"""
+            import socket
+            s = socket.create_connection(('{{Name}}', {{EgressUpstreams.HttpPort}}), timeout=5)
+            s.sendall(b'GET /one HTTP/1.1\r\nHost: {{Name}}\r\n\r\nGET /two HTTP/1.1\r\nHost: fronted.test\r\n\r\n')
+            reply = b''
+            while chunk := s.recv(4096):
+                reply += chunk
+            print(reply.split(b'\r\n')[0].decode())
+            """);
+
+        Assert.Equal("TLSV1_ALERT_ACCESS_DENIED\nHTTP/1.1 200 Connection established\nTLSV1_ALERT_ACCESS_DENIED\n", tls.Stdout);
+        Assert.StartsWith("egress_fronting: ", hostHeader.Stdout, StringComparison.Ordinal);
+        Assert.StartsWith("egress_fronting: ", viaProxy.Stdout, StringComparison.Ordinal);
+        Assert.Equal("HTTP/1.1 403 Forbidden\n", pipelined.Stdout);
+        Assert.DoesNotContain(Up.HttpRequestsSeen, r => r.Host?.StartsWith("fronted.test", StringComparison.Ordinal) == true);
+        var events = await EventsAsync(sandbox.Id, e => e.Count(x => x.Code == "egress_fronting") >= 5);
+        Assert.Equal(5, events.Count(e => e.Code == "egress_fronting"));
+        Assert.Contains(events, e => FrontingMessage().IsMatch(e.Message));
+    }
+
+    [GeneratedRegex("upstream.test:8443 refused: the TLS server name \\(SNI\\) 'fronted.test' is not upstream.test")]
+    private static partial Regex FrontingMessage();
+}
