@@ -49,7 +49,8 @@ public sealed class SandboxEngine : ISandboxEngine
         Events = new SandboxEvents(Directory, time);
 
         var spill = new OutputSpill(Directory, Storage);
-        Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage));
+        Network = new NetworkService(Directory, Runtime, options, log);
+        Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage), Network);
         Processes = new ProcessManager(Directory, time);
         Logs = new LogReader(Directory, Processes, spill);
         Sessions = new SessionService(Directory, Processes, spill);
@@ -57,7 +58,6 @@ public sealed class SandboxEngine : ISandboxEngine
         Ports = new PortService(Directory, Runtime);
         Services = new ServiceManager(Directory, Processes, Logs, new ServiceProbes(Exec, Ports), stopping);
         Files = new FileService(Directory, Storage, Runtime, options);
-        Network = new NetworkService(Directory, Runtime, options, log);
 
         runner.Observe(Services);
         runner.Observe(Network);

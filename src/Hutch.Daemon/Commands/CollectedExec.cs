@@ -21,7 +21,8 @@ public sealed record CollectedExec(
     ExecKilled? Killed = null,
     ExecFullOutput? FullOutput = null,
     byte[]? StdoutTail = null,
-    byte[]? StderrTail = null) : IDisposable
+    byte[]? StderrTail = null,
+    IReadOnlyList<NetworkEvent>? NetworkRefusals = null) : IDisposable
 {
     public void Dispose()
     {

@@ -34,7 +34,8 @@ public sealed record OutputTruncated(long DroppedBytes) : CommandEvent;
 /// <param name="StdoutTail">When truncated: the end of stdout that the capped output does not hold (up to 64 KiB).</param>
 /// <param name="StderrTail">The same for stderr.</param>
 public sealed record CommandExited(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs, ExecKilled? Killed = null,
-    ExecFullOutput? FullOutput = null, byte[]? StdoutTail = null, byte[]? StderrTail = null) : CommandEvent;
+    ExecFullOutput? FullOutput = null, byte[]? StdoutTail = null, byte[]? StderrTail = null,
+    IReadOnlyList<NetworkEvent>? NetworkRefusals = null) : CommandEvent;
 
 /// <summary>A background process ended and all of its output was given: the process as it ended.</summary>
 public sealed record ProcessEnded(ProcessInfo Process) : CommandEvent;

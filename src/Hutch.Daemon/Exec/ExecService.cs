@@ -15,8 +15,12 @@ namespace Hutch.Daemon.Exec;
 /// disconnected), it runs on and its output is drained and dropped, unless KillOnDisconnect asks
 /// for a kill; either way it keeps its <see cref="CommandLease"/> until it has ended.
 /// </summary>
-public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, KeptOutputs outputs)
+/// <param name="network">What the sandbox's network refused while a command ran, listed in its result.</param>
+public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, KeptOutputs outputs, INetworkRefusals? network = null)
 {
+    /// <summary>The most network refusals one exec result lists (the sandbox's network events have all of them).</summary>
+    public const int MaxNetworkRefusals = 20;
+
     /// <summary>The whole outputs of truncated commands, read back by their routes.</summary>
     public KeptOutputs Outputs => outputs;
 
@@ -46,7 +50,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, K
                     case CommandExited x:
                         return new CollectedExec(x.ExitCode, x.Signal, stdout, stderr, encoding,
                             x.Truncated || stdout.Lost || stderr.Lost, x.TimedOut, x.OomKilled, x.DurationMs, x.Killed,
-                            x.FullOutput, x.StdoutTail, x.StderrTail);
+                            x.FullOutput, x.StdoutTail, x.StderrTail, x.NetworkRefusals);
                     case CommandFailed f:
                         throw f.Error;
                 }
@@ -91,6 +95,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, K
         start = start with { MaxOutputBytes = 0 };
         var cgroup = SandboxSpec.CgroupPathOf(live.Record.Id);
         var oomBefore = _cgroups.OomKills(cgroup);
+        var networkMark = network?.Mark(live.Record.Id) ?? 0;
 
         AgentExec exec;
         try
@@ -168,9 +173,11 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, K
                             // A command is its own session and process group (setsid), so the group killed is its pid.
                             var killed = exit.TimedOut ? new ExecKilled(ExecKillReasons.Timeout, "SIGKILL", pid, exit.KilledProcesses) : null;
                             var signal = exit.Signal is { } s ? Hutch.Linux.Processes.SignalName(s) : null;
+                            // Other commands running in the sandbox at the same time are not told apart.
+                            var refused = network?.Since(live.Record.Id, networkMark, MaxNetworkRefusals);
                             yield return cut || exit.Truncated
-                                ? Truncated(live.Record.Id, kept, head, new CommandExited(exit.ExitCode, signal, true, exit.TimedOut, oom, exit.DurationMs, killed))
-                                : new CommandExited(exit.ExitCode, signal, false, exit.TimedOut, oom, exit.DurationMs, killed);
+                                ? Truncated(live.Record.Id, kept, head, new CommandExited(exit.ExitCode, signal, true, exit.TimedOut, oom, exit.DurationMs, killed, NetworkRefusals: refused))
+                                : new CommandExited(exit.ExitCode, signal, false, exit.TimedOut, oom, exit.DurationMs, killed, NetworkRefusals: refused);
                             yield break;
                         case FrameKind.Error:
                             finished = true;

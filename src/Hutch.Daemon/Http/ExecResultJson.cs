@@ -58,6 +58,7 @@ public static class ExecResultJson
         {
             json.WriteString("stderrTail", stderrTail);
         }
+        WriteObject(json, "networkRefusals", result.NetworkRefusals, options);
         json.WriteEndObject();
         await OutputJson.FlushAsync(json, body, cancellationToken).ConfigureAwait(false);
     }

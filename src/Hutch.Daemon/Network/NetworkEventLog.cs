@@ -32,6 +32,18 @@ public sealed class NetworkEventLog : IDisposable
     /// <summary>Events not kept because the log was full.</summary>
     public long Dropped { get; private set; }
 
+    /// <summary>The log's length in bytes now: a cursor for "what comes after this".</summary>
+    public long Length
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _disposed ? 0 : _file.Length;
+            }
+        }
+    }
+
     public void Append(NetworkEvent e)
     {
         var line = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(e with { Cursor = 0 }, ApiJsonContext.Default.NetworkEvent) + "\n");

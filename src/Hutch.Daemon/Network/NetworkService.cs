@@ -16,7 +16,7 @@ namespace Hutch.Daemon.Network;
 /// (EgressPlumbing: every TCP connection redirected to the daemon's listeners there) and starts its
 /// <see cref="SandboxEgress"/>; from then on only the policy in memory changes.
 /// </summary>
-public sealed class NetworkService : ISandboxObserver, ISandboxSetting, IAsyncDisposable
+public sealed class NetworkService : ISandboxObserver, ISandboxSetting, INetworkRefusals, IAsyncDisposable
 {
     private readonly SandboxDirectory _directory;
     private readonly OciRuntime _runtime;
@@ -119,6 +119,26 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, IAsyncDi
         }
         // No capture: nothing was ever relayed, or it was before a restart; read what the file holds.
         return NetworkEventLog.ReadFrom(LogPath(record.Id), cursor).ToAsyncEnumerable();
+    }
+
+    public long Mark(string sandboxId) => _egress.TryGetValue(sandboxId, out var egress) ? egress.Events.Length
+        : File.Exists(LogPath(sandboxId)) ? new FileInfo(LogPath(sandboxId)).Length : 0;
+
+    public IReadOnlyList<NetworkEvent>? Since(string sandboxId, long mark, int max)
+    {
+        if (!_egress.ContainsKey(sandboxId) && !File.Exists(LogPath(sandboxId)))
+        {
+            return null; // the common case, a sandbox that never had a policy: no file to open
+        }
+        try
+        {
+            var refused = NetworkEventLog.ReadFrom(LogPath(sandboxId), mark).Where(e => e.Outcome != NetworkOutcomes.Allowed).Take(max).ToList();
+            return refused.Count == 0 ? null : refused;
+        }
+        catch (HutchException e) when (e.Code == ErrorCodes.InvalidCursor)
+        {
+            return null; // the log went with its sandbox meanwhile
+        }
     }
 
     private static ParsedNetworkPolicy Parse(NetworkPolicy? network)

@@ -178,6 +178,30 @@ public sealed partial class EgressProxyTests(EgressFixture fixture) : IClassFixt
         Assert.Contains(events, e => FrontingMessage().IsMatch(e.Message));
     }
 
+    [Fact]
+    public async Task AnExecResult_ListsWhatTheNetworkRefusedWhileItRan_SyncAndStreamed()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Network: new NetworkPolicy(NetworkModes.Allowlist, ["allowed.test:443"])));
+        var command = $"curl -sS --max-time 5 http://not-allowed.test:{EgressUpstreams.HttpPort}/ >/dev/null; getent hosts other.test; "
+            + $"curl -sS --max-time 5 --noproxy '*' http://{Up.Address}:{EgressUpstreams.HttpPort}/; true";
+
+        var result = await Client.ExecAsync(sandbox.Id, new ExecRequest(Command: command));
+        var quiet = await sandbox.ShAsync("true");
+        ExecExitEvent? exit = null;
+        await foreach (var e in Client.ExecStreamAsync(sandbox.Id, new ExecRequest(Command: "getent hosts streamed.test; true")))
+        {
+            exit = e as ExecExitEvent ?? exit;
+        }
+
+        Assert.NotNull(result.NetworkRefusals);
+        Assert.Equal(
+            [("proxy", "egress_denied_host", "not-allowed.test"), ("dns", "egress_dns_denied", "other.test"), ("transparent", "egress_denied_address", null)],
+            result.NetworkRefusals.Select(e => (e.Via, e.Code, e.Host)));
+        Assert.Contains("not-allowed.test is not in this sandbox's allowlist", result.NetworkRefusals[0].Message, StringComparison.Ordinal);
+        Assert.Null(quiet.NetworkRefusals);
+        Assert.Equal([("dns", "streamed.test")], exit!.NetworkRefusals!.Select(e => (e.Via, e.Host)));
+    }
+
     [GeneratedRegex("upstream.test:8443 refused: the TLS server name \\(SNI\\) 'fronted.test' is not upstream.test")]
     private static partial Regex FrontingMessage();
 }

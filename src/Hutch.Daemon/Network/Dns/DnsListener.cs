@@ -100,13 +100,15 @@ public sealed class DnsListener : IAsyncDisposable
         try
         {
             var result = await _resolver.ResolveAsync(buffer.AsMemory(0, length), stopping).ConfigureAwait(false);
-            if (result.Response is { } response)
-            {
-                await _socket.SendToAsync(response, SocketFlags.None, sender, stopping).ConfigureAwait(false);
-            }
+            // Recorded before the answer leaves: a command that exits on a refused lookup finds it
+            // in its exec result, which reads the log when the exit arrives.
             if (result.Decision is { } decision)
             {
                 _decided?.Invoke(decision);
+            }
+            if (result.Response is { } response)
+            {
+                await _socket.SendToAsync(response, SocketFlags.None, sender, stopping).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)

@@ -1,0 +1,16 @@
+namespace Hutch.Daemon.Sandboxes;
+
+/// <summary>
+/// What a sandbox's network refused while a command ran, so an exec result can say
+/// "github.com:443 refused: not in allowlist" next to the program's own error. Exec/ asks at the
+/// start and the end of each command; Network/ answers from the sandbox's event log; neither knows
+/// the other.
+/// </summary>
+public interface INetworkRefusals
+{
+    /// <summary>Where the sandbox's network record stands now.</summary>
+    long Mark(string sandboxId);
+
+    /// <summary>The refused and failed connections and lookups recorded since <paramref name="mark"/> (the first <paramref name="max"/>), or null for none.</summary>
+    IReadOnlyList<NetworkEvent>? Since(string sandboxId, long mark, int max);
+}
