@@ -23,6 +23,7 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
     private string? _rule;
     private ProxyRequest? _proxy;
     private bool _answered;
+    private volatile bool _recorded;
     private volatile string? _closedCode;
     private string? _closedMessage;
 
@@ -34,6 +35,12 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
 
     /// <summary>The name asked for (behind a synthetic address, or in a proxy request); null for a literal address.</summary>
     public string? Host { get; private set; }
+
+    /// <summary>Bytes relayed from the sandbox so far (until its event is recorded).</summary>
+    public long BytesOut => _recorded ? 0 : _relay?.BytesOut ?? 0;
+
+    /// <summary>Bytes relayed to the sandbox so far (until its event is recorded).</summary>
+    public long BytesIn => _recorded ? 0 : _relay?.BytesIn ?? 0;
 
     /// <summary>The address really connected to, once chosen.</summary>
     public IPAddress? Upstream { get; private set; }
@@ -94,6 +101,7 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
                 return;
             }
             client.NoDelay = true;
+            sandbox.Connected();
             if (_proxy is { IsConnect: true })
             {
                 await client.SendAsync(ProxyReplies.Established, SocketFlags.None, stopping).ConfigureAwait(false);
@@ -235,6 +243,7 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
 
     private void Record(string outcome, string? code, string? rule, string message)
     {
+        _recorded = true; // its bytes are in the event from here on, not in the open connections' count
         var address = Upstream ?? _proxy?.Target.Address ?? (Destination is { } to && !IsProxyRequest ? RefusedRanges.Effective(to.Address) : null);
         sandbox.Record(new NetworkEvent(0, DateTimeOffset.UtcNow, outcome, IsProxyRequest ? "proxy" : "transparent", "tcp", Host,
             address?.ToString(), Port, code, rule, message,

@@ -121,6 +121,9 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, INetwork
         return NetworkEventLog.ReadFrom(LogPath(record.Id), cursor).ToAsyncEnumerable();
     }
 
+    public SandboxInfo Describe(SandboxInfo info) =>
+        _egress.TryGetValue(info.Id, out var egress) ? info with { NetworkUsage = egress.Usage() } : info;
+
     public long Mark(string sandboxId) => _egress.TryGetValue(sandboxId, out var egress) ? egress.Events.Length
         : File.Exists(LogPath(sandboxId)) ? new FileInfo(LogPath(sandboxId)).Length : 0;
 

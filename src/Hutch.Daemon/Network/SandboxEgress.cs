@@ -24,6 +24,7 @@ public sealed class SandboxEgress : IAsyncDisposable
     private readonly ILogger _log;
     private readonly Func<RefusedRanges> _ranges;
     private PolicyMatcher _policy;
+    private long _connections, _refused, _closedOut, _closedIn;
 
     public SandboxEgress(string id, PolicyMatcher policy, Func<RefusedRanges> ranges, NetworkEventLog events, TimeSpan connectTimeout, Socket[] listeners, ILogger log)
     {
@@ -87,7 +88,38 @@ public sealed class SandboxEgress : IAsyncDisposable
         }
     }
 
-    public void Record(NetworkEvent e) => Events.Append(e);
+    public void Record(NetworkEvent e)
+    {
+        if (e.Outcome == NetworkOutcomes.Refused)
+        {
+            Interlocked.Increment(ref _refused);
+        }
+        if (e.Via != "dns")
+        {
+            // A connection ended (relayed, refused by its first bytes, closed by a new policy): its bytes
+            // move from the open ones' count to the closed total.
+            Interlocked.Add(ref _closedOut, e.BytesOut);
+            Interlocked.Add(ref _closedIn, e.BytesIn);
+        }
+        Events.Append(e);
+    }
+
+    /// <summary>What this sandbox's egress carried so far, open connections included.</summary>
+    public NetworkUsage Usage()
+    {
+        long open = 0, openOut = 0, openIn = 0;
+        foreach (var connection in _open.Keys)
+        {
+            open++;
+            openOut += connection.BytesOut;
+            openIn += connection.BytesIn;
+        }
+        return new NetworkUsage(Interlocked.Read(ref _connections), (int)open, Interlocked.Read(ref _refused),
+            Interlocked.Read(ref _closedOut) + openOut, Interlocked.Read(ref _closedIn) + openIn);
+    }
+
+    /// <summary>A connection was made to an upstream.</summary>
+    internal void Connected() => Interlocked.Increment(ref _connections);
 
     private async Task AcceptAsync(Socket listener)
     {

@@ -20,4 +20,7 @@ public interface ISandboxSetting
 
     /// <summary>Applies this part of a PATCH, when it has one (a HutchException for a bad one).</summary>
     Task UpdateAsync(SandboxRecord record, UpdateSandboxRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Adds what this part knows of a running sandbox to its description (a GET).</summary>
+    SandboxInfo Describe(SandboxInfo info) => info;
 }

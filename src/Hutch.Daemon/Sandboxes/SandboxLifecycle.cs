@@ -301,7 +301,12 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
             usage = new SandboxUsage(u.MemoryBytes, u.MemoryPeakBytes, u.Pids, u.CpuTimeMs, u.OomKills,
                 disk?.Bytes, disk?.LimitBytes, checkpoints?.Bytes);
         }
-        return new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAtFrom(time.GetUtcNow()), record.User, record.Cwd, record.Limits, usage,
+        var info = new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAtFrom(time.GetUtcNow()), record.User, record.Cwd, record.Limits, usage,
             record.Labels is { Count: > 0 } labels ? labels : null, record.Network ?? new NetworkPolicy(NetworkModes.None));
+        foreach (var setting in _settings)
+        {
+            info = setting.Describe(info);
+        }
+        return info;
     }
 }

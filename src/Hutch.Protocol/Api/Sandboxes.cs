@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Hutch.Protocol.Api;
 
 /// <summary>Body of <c>POST /v1/sandboxes</c>. Every member is optional.</summary>
@@ -69,6 +71,7 @@ public sealed record SandboxLimits(
 /// <param name="Usage">Live resource use; null when it is not running.</param>
 /// <param name="Labels">The caller's key/value strings given at create.</param>
 /// <param name="Network">Its network policy as the daemon enforces it (entries normalized); mode none when none was given.</param>
+/// <param name="NetworkUsage">What its egress has carried; left out when its policy never let anything out.</param>
 public sealed record SandboxInfo(
     string Id,
     string? Name,
@@ -80,7 +83,20 @@ public sealed record SandboxInfo(
     SandboxLimits Limits,
     SandboxUsage? Usage,
     Dictionary<string, string>? Labels = null,
-    NetworkPolicy? Network = null);
+    NetworkPolicy? Network = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NetworkUsage? NetworkUsage = null);
+
+/// <summary>
+/// What a sandbox's egress has carried since the daemon began relaying for it (counted from zero
+/// again after a daemon restart; the event log keeps every connection). Left out for a sandbox whose
+/// policy never let anything out.
+/// </summary>
+/// <param name="Connections">Connections relayed to an upstream, open or closed.</param>
+/// <param name="OpenConnections">Connections relayed now (at most 512 at once).</param>
+/// <param name="Refused">Connections and name lookups refused.</param>
+/// <param name="BytesOut">Bytes sent from the sandbox to upstreams, open connections included.</param>
+/// <param name="BytesIn">Bytes received from upstreams, open connections included.</param>
+public sealed record NetworkUsage(long Connections, int OpenConnections, long Refused, long BytesOut, long BytesIn);
 
 /// <summary>Live resource use read from the sandbox's cgroups and its workspace's quota; null when the sandbox is not running.</summary>
 /// <param name="MemoryBytes">Memory in use now, page cache included (cgroup memory.current).</param>

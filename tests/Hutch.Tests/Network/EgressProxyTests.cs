@@ -75,6 +75,12 @@ public sealed partial class EgressProxyTests(EgressFixture fixture) : IClassFixt
         var events = await EventsAsync(sandbox.Id, e => e.Count >= 4);
         Assert.True(events.Count(e => (e.Outcome, e.Via, e.Host) == (NetworkOutcomes.Allowed, "proxy", Name)) >= 4,
             string.Join(" | ", events.Select(e => $"{e.Via} {e.Outcome} {e.Message}")));
+        // The counters on GET: the four connections and their bytes, nothing open, nothing refused.
+        var usage = (await Client.GetSandboxAsync(sandbox.Id)).NetworkUsage!;
+        Assert.Equal((4, 0, 0), (usage.Connections, usage.OpenConnections, usage.Refused));
+        Assert.Equal(events.Sum(e => e.BytesOut), usage.BytesOut);
+        Assert.Equal(events.Sum(e => e.BytesIn), usage.BytesIn);
+        Assert.True(usage.BytesIn > 4 * 20, $"bytes in: {usage.BytesIn}");
     }
 
     [Fact]
@@ -126,6 +132,7 @@ public sealed partial class EgressProxyTests(EgressFixture fixture) : IClassFixt
 
             """, raw.Stdout.ReplaceLineEndings("\n"));
         Assert.Equal(before, Up.RequestsSeen.Count);
+        Assert.Equal(new NetworkUsage(0, 0, 2, 0, 0), (await Client.GetSandboxAsync(sandbox.Id)).NetworkUsage);
         var events = await EventsAsync(open.Id, e => e.Count >= 4);
         Assert.Equal(["egress_bad_target", "egress_bad_target", "egress_private_address", "egress_private_address"],
             events.Where(e => e.Via == "proxy").Select(e => e.Code).Order());

@@ -77,7 +77,9 @@ public sealed class EgressTests(EgressFixture fixture) : IClassFixture<EgressFix
 
         Assert.Equal("unreachable\n", probe.Stdout);
         Assert.Equal("0\n", routes.Stdout);
-        Assert.Equal(NetworkModes.None, (await Client.GetSandboxAsync(sandbox.Id)).Network?.Mode);
+        var info = await Client.GetSandboxAsync(sandbox.Id);
+        Assert.Equal(NetworkModes.None, info.Network?.Mode);
+        Assert.Null(info.NetworkUsage); // no egress, no counters
         Assert.Empty(await EventsAsync(sandbox.Id));
     }
 
