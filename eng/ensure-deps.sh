@@ -15,13 +15,18 @@ ensure_deps() {
   for pair in "$@"; do command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}"); done
   command -v dotnet >/dev/null 2>&1 || { echo "hutch: the .NET 10 SDK is required (dotnet not found in PATH)" >&2; return 1; }
   ((${#missing[@]} == 0)) && return 0
+  install_packages "${missing[@]}"
+}
+
+# usage: install_packages debian-package... (apt-get, with one `apt-get update` if the first try fails)
+install_packages() {
   if [[ $(id -u) != 0 ]]; then
-    echo "hutch: missing ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}" >&2
+    echo "hutch: missing $*; run as root or: sudo apt-get install -y $*" >&2
     return 1
   fi
-  echo "hutch: installing ${missing[*]} (apt-get)" >&2
-  if ! apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; then
-    apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null
+  echo "hutch: installing $* (apt-get)" >&2
+  if ! apt-get install -y -q "$@" >/dev/null 2>&1; then
+    apt-get update -q >/dev/null && apt-get install -y -q "$@" >/dev/null
   fi
 }
 

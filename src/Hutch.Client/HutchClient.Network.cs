@@ -22,6 +22,11 @@ public sealed partial class HutchClient
             Json.SandboxInfo, cancellationToken);
     }
 
+    /// <summary>What each network preset stands for on the daemon's host (<c>GET /v1/network/presets</c>).</summary>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public Task<NetworkPresetInfo[]> ListNetworkPresetsAsync(CancellationToken cancellationToken = default) =>
+        SendForJsonAsync(NewRequest(HttpMethod.Get, "/v1/network/presets"), Json.NetworkPresetInfoArray, cancellationToken);
+
     /// <summary>
     /// A sandbox's network events (<c>GET /v1/sandboxes/{idOrName}/network/events</c>): each connection
     /// it tried, refused when it was refused (with the code, the rule and what to do), allowed when it

@@ -93,6 +93,14 @@ public sealed record HutchOptions
     /// </summary>
     public string? EgressHostsFile { get; init; } = Environment.GetEnvironmentVariable("HUTCH_EGRESS_HOSTS_FILE") is { Length: > 0 } h ? h : null;
 
+    /// <summary>
+    /// Where the <c>package-registries</c> preset reads apt, pip and npm configuration: a directory
+    /// standing for the host's <c>/</c> (<c>etc/apt/sources.list.d</c>, <c>etc/pip.conf</c>,
+    /// <c>etc/npmrc</c>…). Env HUTCH_EGRESS_REGISTRY_CONFIG_ROOT. Default <c>/</c>, the host's own,
+    /// which is also the only root where pip and npm are asked for their built-in defaults.
+    /// </summary>
+    public string EgressRegistryConfigRoot { get; init; } = Environment.GetEnvironmentVariable("HUTCH_EGRESS_REGISTRY_CONFIG_ROOT") is { Length: > 0 } r ? r : "/";
+
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
 

@@ -67,4 +67,7 @@ internal static partial class Log
 
     [LoggerMessage(21, LogLevel.Warning, "egress: {File}: {Problem}; that line is skipped")]
     public static partial void EgressHostsFileProblem(ILogger logger, string file, string problem);
+
+    [LoggerMessage(22, LogLevel.Information, "egress: preset {Preset} is {Entries} ({Notes})")]
+    public static partial void EgressPresetExpanded(ILogger logger, string preset, string entries, string notes);
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Hutch.Daemon.Network.Dns;
+using Hutch.Daemon.Network.Presets;
 using Hutch.Daemon.Registry;
 using Hutch.Linux;
 using Hutch.Runtime;
@@ -27,6 +28,7 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, INetwork
     private readonly ConcurrentDictionary<string, SandboxEgress> _egress = new();
     private readonly SemaphoreSlim _changing = new(1, 1);
     private readonly Func<string, CancellationToken, Task<System.Net.IPAddress[]>> _lookup;
+    private readonly PackageRegistries _registries;
 
     public NetworkService(SandboxDirectory directory, OciRuntime runtime, HutchOptions options, ILogger log)
     {
@@ -43,7 +45,11 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, INetwork
             Log.EgressHostsFileProblem(log, options.EgressHostsFile!, problem);
         }
         _lookup = hosts.Before(System.Net.Dns.GetHostAddressesAsync);
+        _registries = new PackageRegistries(options.EgressRegistryConfigRoot, log);
     }
+
+    /// <summary>What each preset stands for on this host (read once, on first use).</summary>
+    public async Task<PresetExpansion[]> PresetsAsync() => [await _registries.ExpandAsync().ConfigureAwait(false)];
 
     /// <summary>The port the daemon's API listens on, refused on every address (set once the daemon has bound it).</summary>
     public int? DaemonPort { get; set; }
@@ -144,15 +150,22 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, INetwork
         }
     }
 
-    private static ParsedNetworkPolicy Parse(NetworkPolicy? network)
+    private static ParsedNetworkPolicy Parse(NetworkPolicy? network) => NetworkPolicyParser.Parse(network);
+
+    /// <summary>The entries the policy's preset stands for here; refused when it stands for nothing (the policy would let out less than asked).</summary>
+    private async Task<IReadOnlyList<PolicyEntry>?> PresetEntriesAsync(ParsedNetworkPolicy policy)
     {
-        var policy = NetworkPolicyParser.Parse(network);
-        if (policy.Preset is not null)
+        if (policy.Preset is null)
+        {
+            return null;
+        }
+        var expansion = await _registries.ExpandAsync().ConfigureAwait(false);
+        if (expansion.Entries.Count == 0)
         {
             throw new HutchException(ErrorCodes.InvalidNetworkPolicy,
-                "Invalid network policy: network.preset is not accepted yet: list the registries' host names in network.allow instead.");
+                $"Invalid network policy: network.preset '{policy.Preset}' stands for no host on this daemon's host ({string.Join("; ", expansion.Notes)}); list the hosts in network.allow instead.");
         }
-        return policy;
+        return expansion.Entries;
     }
 
     private string LogPath(string id) => Path.Join(_directory.Paths.SandboxDir(id), "network.log");
@@ -160,7 +173,7 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, INetwork
     /// <returns>The policy as the registry now keeps it (null for none).</returns>
     private async Task<NetworkPolicy?> SetAsync(string id, ParsedNetworkPolicy policy, CancellationToken cancellationToken)
     {
-        var matcher = new PolicyMatcher(policy, _openNetworks);
+        var matcher = new PolicyMatcher(policy, _openNetworks, await PresetEntriesAsync(policy).ConfigureAwait(false));
         await _changing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

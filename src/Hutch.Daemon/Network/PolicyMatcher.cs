@@ -17,11 +17,14 @@ public sealed class PolicyMatcher
 {
     private readonly ParsedNetworkPolicy _policy;
     private readonly IReadOnlyDictionary<string, IPNetwork[]> _openNetworks;
+    private readonly IReadOnlyList<PolicyEntry> _allow;
 
     /// <param name="openNetworks">The operator's HUTCH_EGRESS_OPEN_NETWORKS by name; a <c>net:</c> entry naming none of them matches nothing.</param>
-    public PolicyMatcher(ParsedNetworkPolicy policy, IReadOnlyDictionary<string, IPNetwork[]>? openNetworks = null)
+    /// <param name="preset">The entries the policy's preset stands for on this host, allowed after its own entries.</param>
+    public PolicyMatcher(ParsedNetworkPolicy policy, IReadOnlyDictionary<string, IPNetwork[]>? openNetworks = null, IReadOnlyList<PolicyEntry>? preset = null)
     {
         _policy = policy;
+        _allow = preset is { Count: > 0 } ? [.. policy.Allow, .. preset] : policy.Allow;
         _openNetworks = openNetworks ?? new Dictionary<string, IPNetwork[]>();
         Opened = [.. policy.Allow.Where(e => e.Kind == PolicyEntryKind.OpenNetwork)
             .SelectMany(e => _openNetworks.GetValueOrDefault(e.Name!, []))];
@@ -67,7 +70,7 @@ public sealed class PolicyMatcher
             return new EgressDecision(true, null, NetworkModes.Public, $"{target} allowed: mode 'public'");
         }
         PolicyEntry? otherPort = null;
-        foreach (var allow in _policy.Allow)
+        foreach (var allow in _allow)
         {
             var matches = host is not null ? allow.MatchesName(host) : MatchesAddress(allow, address!);
             if (matches && allow.CoversPort(port))

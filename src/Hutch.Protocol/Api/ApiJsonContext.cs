@@ -50,6 +50,7 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(LogEvent))]
 [JsonSerializable(typeof(NetworkPolicy))]
 [JsonSerializable(typeof(NetworkEvent))]
+[JsonSerializable(typeof(NetworkPresetInfo[]))]
 [JsonSerializable(typeof(CreateSessionRequest))]
 [JsonSerializable(typeof(SessionInfo))]
 [JsonSerializable(typeof(SessionList))]

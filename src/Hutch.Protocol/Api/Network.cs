@@ -55,7 +55,7 @@ public static class NetworkPresets
 /// <param name="Cursor">Where the next read starts to get the events after this one.</param>
 /// <param name="Time">When it was decided (refused) or closed (allowed).</param>
 /// <param name="Outcome"><c>allowed</c>, <c>refused</c>, or <c>failed</c> (allowed, but the upstream could not be reached).</param>
-/// <param name="Via"><c>transparent</c> (a connection captured in the sandbox's network namespace) or <c>dns</c> (a name lookup its resolver refused or could not answer).</param>
+/// <param name="Via"><c>transparent</c> (a connection captured in the sandbox's network namespace), <c>proxy</c> (a request to the egress proxy: HTTP_PROXY, CONNECT) or <c>dns</c> (a name lookup its resolver refused or could not answer).</param>
 /// <param name="Protocol"><c>tcp</c>, or <c>dns</c> for a lookup.</param>
 /// <param name="Host">The name the sandbox asked for (a lookup, or a connection to the address its answer gave); null for a connection to a literal address.</param>
 /// <param name="Address">The address connected to, or that was refused.</param>
@@ -81,6 +81,19 @@ public sealed record NetworkEvent(
     long BytesOut = 0,
     long BytesIn = 0,
     long DurationMs = 0);
+
+/// <summary>What a preset stands for on the daemon's host (<c>GET /v1/network/presets</c>).</summary>
+/// <param name="Name">The preset, as a policy's <c>preset</c> names it.</param>
+/// <param name="Allow">The entries it adds to an allowlist (host:port), as rules name them.</param>
+/// <param name="Sources">Where each registry was read.</param>
+/// <param name="Notes">What could not be read, or a tool with no index configured.</param>
+public sealed record NetworkPresetInfo(string Name, string[] Allow, NetworkPresetSource[] Sources, string[] Notes);
+
+/// <summary>One registry the host is configured with.</summary>
+/// <param name="Tool"><c>apt</c>, <c>pip</c> or <c>npm</c>.</param>
+/// <param name="Url">The index's URL (without user information).</param>
+/// <param name="From">The file or variable it was read from, or the tool's built-in default.</param>
+public sealed record NetworkPresetSource(string Tool, string Url, string From);
 
 /// <summary>The values of <see cref="NetworkEvent.Outcome"/>.</summary>
 public static class NetworkOutcomes

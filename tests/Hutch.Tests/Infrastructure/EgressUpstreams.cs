@@ -84,6 +84,9 @@ public sealed partial class EgressUpstreams : IAsyncLifetime
     /// <summary>Clears <see cref="RequestsSeen"/> and <see cref="HttpRequestsSeen"/>, for a test that shares the fixture.</summary>
     public void ForgetRequests() => servers?.Forget();
 
+    /// <summary>Serves static files under a path prefix on the HTTP and HTTPS ports (see <see cref="UpstreamServers.Publish"/>).</summary>
+    public void Publish(string prefix, IReadOnlyDictionary<string, byte[]> content) => servers!.Publish(prefix, content);
+
     public async Task InitializeAsync()
     {
         var clock = Stopwatch.StartNew();

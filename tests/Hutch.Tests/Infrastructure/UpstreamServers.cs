@@ -38,12 +38,28 @@ internal sealed class UpstreamServers : IAsyncDisposable
     private readonly ConcurrentQueue<UpstreamConnection> connections = new();
     private readonly ConcurrentQueue<UpstreamHttpRequest> requests = new();
     private readonly SslStreamCertificateContext certificate;
+    private readonly ConcurrentDictionary<string, byte[]> files = new();
+    private readonly ConcurrentDictionary<string, byte> published = new();
 
     public UpstreamServers(SslStreamCertificateContext certificate) => this.certificate = certificate;
 
     public IReadOnlyList<UpstreamConnection> Connections => [.. connections];
 
     public IReadOnlyList<UpstreamHttpRequest> Requests => [.. requests];
+
+    /// <summary>
+    /// Serves <paramref name="content"/> (path → bytes) under <paramref name="prefix"/> (<c>/simple/</c>, <c>/repo.git/</c>)
+    /// on the HTTP and HTTPS ports: a package index or a git repository (dumb HTTP) as static files;
+    /// any other path under the prefix is a 404.
+    /// </summary>
+    public void Publish(string prefix, IReadOnlyDictionary<string, byte[]> content)
+    {
+        published[prefix] = 0;
+        foreach (var (path, bytes) in content)
+        {
+            files[prefix + path.TrimStart('/')] = bytes;
+        }
+    }
 
     public void Forget()
     {
@@ -161,6 +177,12 @@ internal sealed class UpstreamServers : IAsyncDisposable
         var local = (IPEndPoint)client.LocalEndPoint!;
         requests.Enqueue(new UpstreamHttpRequest(server, peer, requestLine[0], requestLine[1], host));
 
+        var path = requestLine[1].Split('?')[0];
+        if (published.Keys.FirstOrDefault(p => path.StartsWith(p, StringComparison.Ordinal)) is not null)
+        {
+            await AnswerFileAsync(stream, path, requestLine[0] == "HEAD", cancel);
+            return;
+        }
         var body = requestLine[1] == "/whoami" ? $"host={host}\npeer={peer.Address}\n" : $"upstream-ok {local.Port}\n";
         var response = "HTTP/1.1 200 OK\r\n"
             + "Content-Type: text/plain\r\n"
@@ -170,6 +192,21 @@ internal sealed class UpstreamServers : IAsyncDisposable
             + "Connection: close\r\n\r\n"
             + (requestLine[0] == "HEAD" ? "" : body);
         await stream.WriteAsync(Encoding.ASCII.GetBytes(response), cancel);
+        await stream.FlushAsync(cancel);
+    }
+
+    /// <summary>A published file (an index page for a path ending in '/'), or a 404.</summary>
+    private async Task AnswerFileAsync(Stream stream, string path, bool headOnly, CancellationToken cancel)
+    {
+        var found = files.TryGetValue(path, out var body);
+        body ??= "not found\n"u8.ToArray();
+        var type = path.EndsWith('/') ? "text/html" : path.EndsWith(".whl", StringComparison.Ordinal) ? "application/octet-stream" : "text/plain";
+        var head = $"HTTP/1.1 {(found ? "200 OK" : "404 Not Found")}\r\nContent-Type: {type}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head), cancel);
+        if (!headOnly)
+        {
+            await stream.WriteAsync(body, cancel);
+        }
         await stream.FlushAsync(cancel);
     }
 

@@ -28,7 +28,40 @@ public sealed class EgressFixture : DaemonFixture
             + "127.0.0.1 rebind-loopback.test\n169.254.169.254 rebind-metadata.test\n"
             + $"{Upstreams.HostSideAddress} rebind-host.test\n"
             + $"{Upstreams.Address} fronted.test\n"); // a second name on the upstream, for domain fronting
-        return options with { EgressOpenNetworks = $"test={Upstreams.Cidr},{Upstreams.CidrV6}", EgressHostsFile = HostsFile };
+        WriteRegistryConfig();
+        return options with
+        {
+            EgressOpenNetworks = $"test={Upstreams.Cidr},{Upstreams.CidrV6}",
+            EgressHostsFile = HostsFile,
+            EgressRegistryConfigRoot = RegistryConfigRoot,
+        };
+    }
+
+    /// <summary>A directory standing for the host's / where the package-registries preset reads apt, pip and npm configuration.</summary>
+    public string RegistryConfigRoot { get; } = TestPaths.NewTempDir("hutch-registry-config");
+
+    /// <summary>The registries this "host" is configured with: all on the upstream, plus what the preset must not take.</summary>
+    private void WriteRegistryConfig()
+    {
+        var name = EgressUpstreams.HostName;
+        Directory.CreateDirectory(Path.Join(RegistryConfigRoot, "etc/apt/sources.list.d"));
+        File.WriteAllText(Path.Join(RegistryConfigRoot, "etc/apt/sources.list.d/test.sources"), $"""
+            Types: deb
+            URIs: http://{name}:{EgressUpstreams.HttpPort}/debian
+            Suites: bookworm
+            Components: main
+
+            Enabled: no
+            Types: deb
+            URIs: http://disabled.test/debian
+            Suites: bookworm
+
+            """);
+        File.WriteAllText(Path.Join(RegistryConfigRoot, "etc/apt/sources.list.d/old.list.disabled"), "deb http://ignored.test/debian bookworm main\n");
+        File.WriteAllText(Path.Join(RegistryConfigRoot, "etc/pip.conf"),
+            $"[global]\ncert = /etc/ssl/certs/ca-certificates.crt\nindex-url = https://{name}:{EgressUpstreams.HttpsPort}/simple/\n");
+        File.WriteAllText(Path.Join(RegistryConfigRoot, "etc/npmrc"), $"registry=https://token-user:token-secret@{name}:{EgressUpstreams.HttpsPort}/npm/\n"
+            + $"//{name}:{EgressUpstreams.HttpsPort}/npm/:_authToken=npm-secret-token\n");
     }
 
     public override async Task DisposeAsync()
@@ -36,5 +69,6 @@ public sealed class EgressFixture : DaemonFixture
         await base.DisposeAsync();
         await Upstreams.DisposeAsync();
         Directory.Delete(Path.GetDirectoryName(HostsFile)!, recursive: true);
+        Directory.Delete(RegistryConfigRoot, recursive: true);
     }
 }

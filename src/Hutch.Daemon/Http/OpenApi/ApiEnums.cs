@@ -38,7 +38,8 @@ internal static class ApiEnums
         [(typeof(NetworkPolicy), "mode")] = [NetworkModes.None, NetworkModes.Allowlist, NetworkModes.Public],
         [(typeof(NetworkPolicy), "preset")] = [NetworkPresets.PackageRegistries],
         [(typeof(NetworkEvent), "outcome")] = [NetworkOutcomes.Allowed, NetworkOutcomes.Refused, NetworkOutcomes.Failed],
-        [(typeof(NetworkEvent), "via")] = ["transparent", "dns"],
+        [(typeof(NetworkEvent), "via")] = ["transparent", "proxy", "dns"],
+        [(typeof(NetworkPresetSource), "tool")] = ["apt", "pip", "npm"],
         [(typeof(NetworkEvent), "protocol")] = ["tcp", "dns"],
     };
 

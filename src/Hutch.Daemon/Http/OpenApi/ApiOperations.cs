@@ -79,6 +79,7 @@ internal static class ApiOperations
         [("POST", Sandbox + "/shells/{shell}/signal")] = ("signalShell", "shells"),
         [("GET", Sandbox + "/shells/{shell}/attach")] = ("attachShell", "shells"),
         [("GET", Sandbox + "/network/events")] = ("readNetworkEvents", "network"),
+        [("GET", "/v1/network/presets")] = ("listNetworkPresets", "network"),
     };
 
     private static readonly (string Name, string Description)[] Tags =
