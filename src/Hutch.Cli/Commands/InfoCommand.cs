@@ -49,6 +49,10 @@ internal static class InfoCommand
             Line("labels", string.Join(", ", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));
         }
         Line("network", NetCommand.Describe(s.Network));
+        if (s.NetworkUsage is { } traffic)
+        {
+            Line("egress", NetCommand.Describe(traffic));
+        }
         var l = s.Limits;
         Line("limits", string.Join(", ",
             $"memory {(l.MemoryMiB is { } m ? $"{m} MiB" : "default")}",

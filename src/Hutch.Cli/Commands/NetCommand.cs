@@ -5,13 +5,14 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Commands;
 
-/// <summary>`hutch net set ID …` changes a sandbox's network policy; `hutch net events ID` shows what its connections met.</summary>
+/// <summary>`hutch net set ID …` changes a sandbox's network policy; `hutch net events ID` (or `log`) shows what its connections met; `hutch net presets` what presets allow.</summary>
 internal static class NetCommand
 {
     public static Command Create(CliConsole console) => new("net", "A sandbox's network: its policy and its connections")
     {
         Set(console),
         Events(console),
+        Presets(console),
     };
 
     private static Command Set(CliConsole console)
@@ -50,6 +51,7 @@ internal static class NetCommand
         {
             id, cursor, follow, json,
         };
+        command.Aliases.Add("log");
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var client = Connection.Connect(parse);
@@ -63,6 +65,36 @@ internal static class NetCommand
             if (!any && !parse.GetValue(json))
             {
                 console.Out.WriteLine("no network events");
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Presets(CliConsole console)
+    {
+        var json = CommonOptions.Json();
+        var command = new Command("presets", "Show what each network preset (--preset) allows on the daemon's host, and where it was read") { json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect(parse);
+            var presets = await client.ListNetworkPresetsAsync(cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonOutput.Write(console.Out, presets, JsonOutput.Context.NetworkPresetInfoArray);
+                return ExitCodes.Success;
+            }
+            foreach (var preset in presets)
+            {
+                console.Out.WriteLine($"{preset.Name}: {(preset.Allow.Length == 0 ? "nothing on this host" : string.Join(' ', preset.Allow.Select(a => a[(a.IndexOf('(') + 1)..^1])))}");
+                foreach (var source in preset.Sources)
+                {
+                    console.Out.WriteLine($"  {source.Tool,-4} {source.Url}  ({source.From})");
+                }
+                foreach (var note in preset.Notes)
+                {
+                    console.Out.WriteLine($"  note: {note}");
+                }
             }
             return ExitCodes.Success;
         });
@@ -96,10 +128,18 @@ internal static class NetCommand
         {
             text.Append(", allow ").Append(string.Join(' ', allow));
         }
+        if (policy.Preset is { } preset)
+        {
+            text.Append(", preset ").Append(preset);
+        }
         if (policy.Deny is { Length: > 0 } deny)
         {
             text.Append(", deny ").Append(string.Join(' ', deny));
         }
         return text.ToString();
     }
+
+    /// <summary>The egress counters of `hutch info`.</summary>
+    public static string Describe(NetworkUsage usage) =>
+        $"{usage.Connections} connections ({usage.OpenConnections} open), {usage.Refused} refused, {Format.Bytes(usage.BytesOut)} out, {Format.Bytes(usage.BytesIn)} in";
 }

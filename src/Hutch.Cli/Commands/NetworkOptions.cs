@@ -26,6 +26,12 @@ internal sealed class NetworkOptions
         AllowMultipleArgumentsPerToken = false,
     };
 
+    public Option<string?> Preset { get; } = new("--preset")
+    {
+        Description = "Also allow a named list of hosts: package-registries (the apt, pip and npm indexes the daemon's host is configured with; `hutch net presets` shows them). Implies --network allowlist",
+        HelpName = "NAME",
+    };
+
     public NetworkOptions()
     {
         Mode.AcceptOnlyFromAmong(NetworkModes.None, NetworkModes.Allowlist, NetworkModes.Public);
@@ -36,6 +42,7 @@ internal sealed class NetworkOptions
         command.Add(Mode);
         command.Add(Allow);
         command.Add(Deny);
+        command.Add(Preset);
     }
 
     /// <summary>The policy the options give, or null when none was given (the daemon's default, none).</summary>
@@ -44,10 +51,11 @@ internal sealed class NetworkOptions
         var mode = parse.GetValue(Mode);
         var allow = parse.GetValue(Allow) is { Length: > 0 } a ? a : null;
         var deny = parse.GetValue(Deny) is { Length: > 0 } d ? d : null;
-        if (mode is null && allow is null && deny is null)
+        var preset = parse.GetValue(Preset);
+        if (mode is null && allow is null && deny is null && preset is null)
         {
             return null;
         }
-        return new NetworkPolicy(mode ?? (allow is not null ? NetworkModes.Allowlist : null), allow, deny);
+        return new NetworkPolicy(mode ?? (allow is not null || preset is not null ? NetworkModes.Allowlist : null), allow, deny, preset);
     }
 }

@@ -39,6 +39,38 @@ public sealed class NetCliTests(EgressFixture fixture) : IClassFixture<EgressFix
         }
     }
 
+    [Fact]
+    public async Task Presets_AreListed_CreateTakesOne_AndInfoShowsTheCounters()
+    {
+        var name = EgressUpstreams.HostName;
+        var presets = await HutchAsync("net", "presets");
+        var create = await HutchAsync("create", "--preset", "package-registries", "--allow", "net:test:9");
+        var id = Text(create.Stdout).Trim();
+        try
+        {
+            var curl = await fixture.Client.ExecAsync(id, new ExecRequest(Command: $"curl -sS --max-time 5 http://{name}:{EgressUpstreams.HttpPort}/ http://elsewhere.test/"));
+            var info = await HutchAsync("info", id);
+            var log = await HutchAsync("net", "log", id);
+
+            Assert.Equal($"""
+                package-registries: {name}:{EgressUpstreams.HttpPort} {name}:{EgressUpstreams.HttpsPort}
+                  apt  http://{name}:{EgressUpstreams.HttpPort}/debian  ({fixture.RegistryConfigRoot}/etc/apt/sources.list.d/test.sources)
+                  pip  https://{name}:{EgressUpstreams.HttpsPort}/simple/  ({fixture.RegistryConfigRoot}/etc/pip.conf)
+                  npm  https://{name}:{EgressUpstreams.HttpsPort}/npm/  ({fixture.RegistryConfigRoot}/etc/npmrc)
+
+                """, Text(presets.Stdout));
+            Assert.Equal(0, create.Code);
+            Assert.Contains($"upstream-ok {EgressUpstreams.HttpPort}", curl.Stdout, StringComparison.Ordinal);
+            Assert.Contains("network  allowlist, allow net:test:9, preset package-registries", Text(info.Stdout), StringComparison.Ordinal);
+            Assert.Matches(@"egress +1 connections \(0 open\), 1 refused, [0-9]+ B out, [0-9]+ B in", Text(info.Stdout));
+            Assert.Contains("egress_denied_host  elsewhere.test:80 refused", Text(log.Stdout), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await fixture.Client.DeleteSandboxAsync(id);
+        }
+    }
+
     private Task<(int Code, byte[] Stdout, string Stderr)> HutchAsync(params string[] args) =>
         CliProcess.RunAsync(fixture, Path.GetTempPath(), null, args);
 
