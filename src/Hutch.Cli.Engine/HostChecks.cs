@@ -72,12 +72,20 @@ internal static class HostChecks
             var watch = System.Diagnostics.Stopwatch.StartNew();
             await Hutch.Runtime.Network.EgressPlumbing.ApplyAsync(pidfd, cancellationToken).ConfigureAwait(false);
             var applied = await Hutch.Runtime.Network.EgressPlumbing.IsAppliedAsync(pidfd, cancellationToken).ConfigureAwait(false);
+            var loaded = watch.ElapsedMilliseconds;
+            if (!applied)
+            {
+                return DoctorCheck.Fail(name, "the capture loaded but does not read back whole", "check that nf_tables and the nat expressions are available: modprobe nf_tables nft_redir nft_fib_inet nft_reject_inet");
+            }
             var (v4, v6) = await Hutch.Runtime.Network.EgressPlumbing.ListenAsync(pidfd).ConfigureAwait(false);
-            v4.Dispose();
-            v6.Dispose();
-            return applied
-                ? DoctorCheck.Pass(name, $"the capture loads in a scratch namespace ({watch.ElapsedMilliseconds} ms: nftables table, routes through lo, proxy listeners)")
-                : DoctorCheck.Fail(name, "the capture loaded but does not read back whole", "check that nf_tables and the nat expressions are available: modprobe nf_tables nft_redir nft_fib_inet nft_reject_inet");
+            using (v4)
+            using (v6)
+            {
+                var (tcp, udp) = await ProbeCaptureAsync(pidfd, v4, cancellationToken).ConfigureAwait(false);
+                return tcp is null && udp is null
+                    ? DoctorCheck.Pass(name, $"the capture loads in a scratch namespace ({loaded} ms) and holds: a TCP connection to {CaptureProbe} reached the proxy with that destination, UDP to it was refused (nothing was sent)")
+                    : DoctorCheck.Fail(name, $"the capture loaded but does not hold: {tcp ?? udp}", "check that nf_tables and the nat expressions are available: modprobe nf_tables nft_redir nft_fib_inet nft_reject_inet");
+            }
         }
         catch (IOException e)
         {
@@ -98,6 +106,47 @@ internal static class HostChecks
     /// The host's public CA store, which sandboxes get read-only. Without one a sandbox runs, but no TLS
     /// client in it can verify a server, so this says so and passes: isolation does not depend on it.
     /// </summary>
+    /// <summary>A documentation address (TEST-NET-1): the capture redirects it to the proxy, so nothing is ever sent to it.</summary>
+    private static readonly System.Net.IPEndPoint CaptureProbe = new(System.Net.IPAddress.Parse("192.0.2.1"), 443);
+
+    /// <summary>
+    /// From inside the scratch namespace: a TCP connection out must reach the proxy's listener with its
+    /// original destination (what the proxy judges), and UDP other than DNS must be refused at once.
+    /// </summary>
+    /// <returns>What failed for each, or nulls.</returns>
+    private static async Task<(string? Tcp, string? Udp)> ProbeCaptureAsync(Microsoft.Win32.SafeHandles.SafeFileHandle netns, System.Net.Sockets.Socket listener, CancellationToken cancellationToken)
+    {
+        using var client = await Hutch.Linux.NetworkNamespace.CreateTcpSocketInAsync(netns).ConfigureAwait(false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        string? tcp;
+        try
+        {
+            await client.ConnectAsync(CaptureProbe, timeout.Token).ConfigureAwait(false);
+            using var accepted = await listener.AcceptAsync(timeout.Token).ConfigureAwait(false);
+            var original = Hutch.Linux.NetworkNamespace.OriginalDestination(accepted);
+            tcp = CaptureProbe.Equals(original) ? null : $"a connection to {CaptureProbe} reached the proxy as {original?.ToString() ?? "no original destination"}";
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            tcp = $"a connection to {CaptureProbe} did not reach the proxy ({e.Message})";
+        }
+        var udp = await Hutch.Linux.NetworkNamespace.RunInAsync(netns, () =>
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            try
+            {
+                socket.SendTo([0], new System.Net.IPEndPoint(CaptureProbe.Address, 9));
+                return $"a UDP datagram to {CaptureProbe.Address}:9 was let through";
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return null; // EPERM from the reject rule
+            }
+        }).ConfigureAwait(false);
+        return (tcp, udp);
+    }
+
     public static DoctorCheck CaStore(string? store) => DoctorCheck.Pass("ca store", store is not null
         ? $"{store} (with {HostCaStore.Bundle}) read-only in every sandbox; the host's private keys never are"
         : $"none on this host ({HostCaStore.CertsDir}/{HostCaStore.Bundle} is missing): sandboxes get an empty {HostCaStore.CertsDir} and cannot verify TLS servers; to give them one: apt-get install ca-certificates");

@@ -302,6 +302,7 @@ public sealed class EgressDoctorTests
 
         Assert.True(check.Ok, $"{check.Detail} / {check.Fix}");
         Assert.Contains("the capture loads in a scratch namespace", check.Detail, StringComparison.Ordinal);
+        Assert.Contains("reached the proxy with that destination, UDP to it was refused", check.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain("table inet hutch", (await ToolProcess.RunAsync("nft", ["list", "tables"], "/", TimeSpan.FromSeconds(10))).Stdout, StringComparison.Ordinal);
     }
 }
