@@ -53,7 +53,7 @@ public sealed class SandboxEngine : ISandboxEngine
         Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage), Network);
         Processes = new ProcessManager(Directory, time);
         Logs = new LogReader(Directory, Processes, spill);
-        Sessions = new SessionService(Directory, Processes, spill);
+        Sessions = new SessionService(Directory, Processes, spill, Network);
         Shells = new ShellService(Directory, Processes);
         Ports = new PortService(Directory, Runtime);
         Services = new ServiceManager(Directory, Processes, Logs, new ServiceProbes(Exec, Ports), stopping);

@@ -18,8 +18,6 @@ namespace Hutch.Daemon.Exec;
 /// <param name="network">What the sandbox's network refused while a command ran, listed in its result.</param>
 public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, KeptOutputs outputs, INetworkRefusals? network = null)
 {
-    /// <summary>The most network refusals one exec result lists (the sandbox's network events have all of them).</summary>
-    public const int MaxNetworkRefusals = 20;
 
     /// <summary>The whole outputs of truncated commands, read back by their routes.</summary>
     public KeptOutputs Outputs => outputs;
@@ -174,7 +172,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, K
                             var killed = exit.TimedOut ? new ExecKilled(ExecKillReasons.Timeout, "SIGKILL", pid, exit.KilledProcesses) : null;
                             var signal = exit.Signal is { } s ? Hutch.Linux.Processes.SignalName(s) : null;
                             // Other commands running in the sandbox at the same time are not told apart.
-                            var refused = network?.Since(live.Record.Id, networkMark, MaxNetworkRefusals);
+                            var refused = network?.Since(live.Record.Id, networkMark, INetworkRefusals.MaxListed);
                             yield return cut || exit.Truncated
                                 ? Truncated(live.Record.Id, kept, head, new CommandExited(exit.ExitCode, signal, true, exit.TimedOut, oom, exit.DurationMs, killed, NetworkRefusals: refused))
                                 : new CommandExited(exit.ExitCode, signal, false, exit.TimedOut, oom, exit.DurationMs, killed, NetworkRefusals: refused);

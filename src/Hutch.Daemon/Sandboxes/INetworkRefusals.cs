@@ -8,6 +8,9 @@ namespace Hutch.Daemon.Sandboxes;
 /// </summary>
 public interface INetworkRefusals
 {
+    /// <summary>The most refusals one command's result lists (the sandbox's network events have all of them).</summary>
+    const int MaxListed = 20;
+
     /// <summary>Where the sandbox's network record stands now.</summary>
     long Mark(string sandboxId);
 

@@ -13,7 +13,8 @@ namespace Hutch.Daemon.Sessions;
 /// functions stay in the shell for the next command. Commands of a session run in order; sessions
 /// are independent; deleting one kills its shell's tree only.
 /// </summary>
-public sealed class SessionService(SandboxDirectory directory, ProcessManager processes, OutputSpill spill)
+/// <param name="network">What the sandbox's network refused while a command ran, listed in its result as an exec's are.</param>
+public sealed class SessionService(SandboxDirectory directory, ProcessManager processes, OutputSpill spill, INetworkRefusals? network = null)
 {
     private const string SessionPrefix = "session-";
     private static readonly TimeSpan SessionGrace = TimeSpan.FromSeconds(2);
@@ -109,6 +110,7 @@ public sealed class SessionService(SandboxDirectory directory, ProcessManager pr
         try
         {
             var cursor = log.End();
+            var networkMark = network?.Mark(live.Record.Id) ?? 0;
             var clock = Stopwatch.StartNew();
             try
             {
@@ -173,7 +175,8 @@ public sealed class SessionService(SandboxDirectory directory, ProcessManager pr
                 (exitCode, signal) = (null, "SIGKILL"); // the shell reports its killed command as 128+9
             }
             return new CollectedExec(exitCode, signal, stdout.Output, stderr.Output, encoding,
-                lost || stdout.Truncated || stderr.Truncated || stdout.Output.Lost || stderr.Output.Lost, timedOut, false, (long)clock.Elapsed.TotalMilliseconds);
+                lost || stdout.Truncated || stderr.Truncated || stdout.Output.Lost || stderr.Output.Lost, timedOut, false, (long)clock.Elapsed.TotalMilliseconds,
+                NetworkRefusals: network?.Since(live.Record.Id, networkMark, INetworkRefusals.MaxListed));
         }
         catch
         {

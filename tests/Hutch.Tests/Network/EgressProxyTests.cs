@@ -207,6 +207,11 @@ public sealed partial class EgressProxyTests(EgressFixture fixture) : IClassFixt
         Assert.Contains("not-allowed.test is not in this sandbox's allowlist", result.NetworkRefusals[0].Message, StringComparison.Ordinal);
         Assert.Null(quiet.NetworkRefusals);
         Assert.Equal([("dns", "streamed.test")], exit!.NetworkRefusals!.Select(e => (e.Via, e.Host)));
+
+        // A session's commands list theirs too.
+        await Client.CreateSessionAsync(sandbox.Id, new CreateSessionRequest("dev"));
+        var inSession = await Client.SessionExecAsync(sandbox.Id, "dev", "getent hosts in-session.test; true");
+        Assert.Equal([("dns", "in-session.test")], inSession.NetworkRefusals!.Select(e => (e.Via, e.Host)));
     }
 
     [GeneratedRegex("upstream.test:8443 refused: the TLS server name \\(SNI\\) 'fronted.test' is not upstream.test")]

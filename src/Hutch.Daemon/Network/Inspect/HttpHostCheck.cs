@@ -16,10 +16,10 @@ internal sealed class HttpHostCheck(string host)
     private const int MaxHead = 64 * 1024;
     private const int MaxLine = 4096;
 
-    private enum State { Head, Body, ChunkSize, ChunkData, ChunkEnd, Trailer }
+    private enum FramerState { Head, Body, ChunkSize, ChunkData, ChunkEnd, Trailer }
 
     private readonly List<byte> _line = [];
-    private State _state = State.Head;
+    private FramerState _state = FramerState.Head;
     private long _remaining;
 
     /// <summary>True when the bytes start with an HTTP method and a space (<c>GET /</c>, <c>POST http://…</c>).</summary>
@@ -36,13 +36,13 @@ internal sealed class HttpHostCheck(string host)
         {
             switch (_state)
             {
-                case State.Body or State.ChunkData:
+                case FramerState.Body or FramerState.ChunkData:
                     var n = (int)Math.Min(_remaining, data.Length);
                     data = data[n..];
                     _remaining -= n;
                     if (_remaining == 0)
                     {
-                        _state = _state == State.Body ? State.Head : State.ChunkEnd;
+                        _state = _state == FramerState.Body ? FramerState.Head : FramerState.ChunkEnd;
                     }
                     break;
                 default:
@@ -50,7 +50,7 @@ internal sealed class HttpHostCheck(string host)
                     var take = lf < 0 ? data.Length : lf + 1;
                     _line.AddRange(data[..take]);
                     data = data[take..];
-                    if (_line.Count > (_state == State.Head ? MaxHead : MaxLine))
+                    if (_line.Count > (_state == FramerState.Head ? MaxHead : MaxLine))
                     {
                         return Refuse($"a request head or chunk line to {host} is longer than this check reads");
                     }
@@ -70,7 +70,7 @@ internal sealed class HttpHostCheck(string host)
         var text = Encoding.Latin1.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_line));
         switch (_state)
         {
-            case State.Head:
+            case FramerState.Head:
                 if (!(text.EndsWith("\n\n", StringComparison.Ordinal) || text.EndsWith("\n\r\n", StringComparison.Ordinal)))
                 {
                     if (text is "\r\n" or "\n")
@@ -81,22 +81,22 @@ internal sealed class HttpHostCheck(string host)
                 }
                 _line.Clear();
                 return Head(text);
-            case State.ChunkSize:
+            case FramerState.ChunkSize:
                 _line.Clear();
                 var size = text.Split(';')[0].Trim();
                 if (size.Length is 0 or > 15 || !long.TryParse(size, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out _remaining))
                 {
                     return Refuse($"a chunked request body to {host} has the chunk size '{TlsSniCheck.Shown(size)}'");
                 }
-                _state = _remaining == 0 ? State.Trailer : State.ChunkData;
+                _state = _remaining == 0 ? FramerState.Trailer : FramerState.ChunkData;
                 return null;
-            case State.ChunkEnd:
+            case FramerState.ChunkEnd:
                 _line.Clear();
-                _state = State.ChunkSize;
+                _state = FramerState.ChunkSize;
                 return text.Trim().Length == 0 ? null : Refuse($"a chunk of a request body to {host} did not end where its size said");
             default: // Trailer: header lines, then an empty line ends the request
                 _line.Clear();
-                _state = text.Trim().Length == 0 ? State.Head : State.Trailer;
+                _state = text.Trim().Length == 0 ? FramerState.Head : FramerState.Trailer;
                 return null;
         }
     }
@@ -140,7 +140,7 @@ internal sealed class HttpHostCheck(string host)
             {
                 return Refuse($"a request to {host} has a body this check cannot frame (Transfer-Encoding '{TlsSniCheck.Shown(encodings[^1])}'{(lengths.Length > 0 ? " with a Content-Length" : "")})");
             }
-            _state = State.ChunkSize;
+            _state = FramerState.ChunkSize;
             return null;
         }
         if (lengths.Length > 1 || (lengths.Length == 1 && (!lengths[0].All(char.IsAsciiDigit) || lengths[0].Length is 0 or > 18)))
@@ -148,7 +148,7 @@ internal sealed class HttpHostCheck(string host)
             return Refuse($"a request to {host} has the Content-Length '{TlsSniCheck.Shown(string.Join(",", lengths))}'");
         }
         _remaining = lengths.Length == 1 ? long.Parse(lengths[0], CultureInfo.InvariantCulture) : 0;
-        _state = _remaining > 0 ? State.Body : State.Head;
+        _state = _remaining > 0 ? FramerState.Body : FramerState.Head;
         return null;
     }
 
