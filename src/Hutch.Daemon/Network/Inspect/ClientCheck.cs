@@ -21,6 +21,7 @@ public sealed class ClientCheck(string host)
 {
     private TlsSniCheck? _tls;
     private HttpHostCheck? _http;
+    private List<byte>? _start;
     private bool _done;
 
     public Verdict Observe(ReadOnlySpan<byte> chunk)
@@ -31,21 +32,50 @@ public sealed class ClientCheck(string host)
         }
         if (_tls is null && _http is null)
         {
-            if (TlsClientHello.LooksLikeTls(chunk))
+            if (_start is null && TlsClientHello.LooksLikeTls(chunk))
             {
                 _tls = new TlsSniCheck(host);
             }
-            else if (HttpHostCheck.LooksLikeHttp(chunk))
-            {
-                _http = new HttpHostCheck(host);
-            }
             else
             {
-                _done = true; // another protocol (SSH, a database…): nothing names a host in it
-                return Verdict.Finished;
+                return Classify(chunk);
             }
         }
-        var verdict = _tls is not null ? _tls.Observe(chunk) : _http!.Observe(chunk);
+        return Finish(_tls is not null ? _tls.Observe(chunk) : _http!.Observe(chunk));
+    }
+
+    /// <summary>
+    /// Plain HTTP is told by its first line (a method, then " HTTP/1." at its end): only such a request
+    /// can carry a Host a server reads. Until that line is whole, its bytes go on (a part of a request
+    /// line asks nothing of the server) and are kept, so the framer then reads the request from its start.
+    /// </summary>
+    private Verdict Classify(ReadOnlySpan<byte> chunk)
+    {
+        if (_start is null && !HttpHostCheck.LooksLikeHttp(chunk))
+        {
+            return Finish(Verdict.Finished); // another protocol (SSH, a database…): nothing names a host in it
+        }
+        _start ??= [];
+        _start.AddRange(chunk);
+        var seen = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_start);
+        var lf = seen.IndexOf((byte)'\n');
+        if (lf < 0)
+        {
+            // Never given up on: a request line longer than this check reads is refused (by the framer's cap), not passed.
+            return _start.Count > HttpHostCheck.MaxHead ? Finish(new HttpHostCheck(host).Observe(seen)) : Verdict.Continue;
+        }
+        if (!HttpHostCheck.IsRequestLine(seen[..lf]))
+        {
+            return Finish(Verdict.Finished); // a text protocol that is not HTTP (Redis, SMTP commands…)
+        }
+        _http = new HttpHostCheck(host);
+        var verdict = _http.Observe(seen);
+        _start = null;
+        return Finish(verdict);
+    }
+
+    private Verdict Finish(Verdict verdict)
+    {
         _done = verdict.Done || verdict.Refused is not null;
         return verdict;
     }

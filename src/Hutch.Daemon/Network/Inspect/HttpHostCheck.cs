@@ -13,7 +13,7 @@ namespace Hutch.Daemon.Network.Inspect;
 /// </summary>
 internal sealed class HttpHostCheck(string host)
 {
-    private const int MaxHead = 64 * 1024;
+    internal const int MaxHead = 64 * 1024;
     private const int MaxLine = 4096;
 
     private enum FramerState { Head, Body, ChunkSize, ChunkData, ChunkEnd, Trailer }
@@ -28,6 +28,13 @@ internal sealed class HttpHostCheck(string host)
         var space = first.IndexOf((byte)' ');
         var token = space < 0 ? first : first[..space];
         return token.Length is > 0 and <= 16 && !token.ContainsAnyExceptInRange((byte)'A', (byte)'Z') && (space > 0 || first.Length < 17);
+    }
+
+    /// <summary>A first line that ends in " HTTP/1.x" (a CR allowed), as every HTTP/1 request line does.</summary>
+    public static bool IsRequestLine(ReadOnlySpan<byte> line)
+    {
+        line = line.TrimEnd((byte)'\r');
+        return line.Length > 9 && line[^9..^1].SequenceEqual(" HTTP/1."u8);
     }
 
     public Verdict Observe(ReadOnlySpan<byte> data)
@@ -117,9 +124,16 @@ internal sealed class HttpHostCheck(string host)
                 return Refuse($"a request's target names '{TlsSniCheck.Shown(authority)}', not {host}, the name this connection was allowed for (domain fronting)");
             }
         }
-        string[] Values(string name) => [.. lines.Skip(1)
-            .Where(l => l.Length > name.Length && l[name.Length] == ':' && l.StartsWith(name, StringComparison.OrdinalIgnoreCase))
-            .Select(l => l[(name.Length + 1)..].Trim())];
+        var fields = lines.Skip(1).Where(l => l.Length > 0).ToArray();
+        if (fields.Any(l => l[0] is ' ' or '\t' || !l.Contains(':')))
+        {
+            // A folded line (obsolete) or a line that is no field: a lenient server could read a Host from it.
+            return Refuse($"a request to {host} has a header line this check cannot read");
+        }
+        // Names compared as a lenient server would read them: "Host :" is still Host.
+        string[] Values(string name) => [.. fields
+            .Where(l => l[..l.IndexOf(':')].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+            .Select(l => l[(l.IndexOf(':') + 1)..].Trim())];
         var hosts = Values("Host");
         if (hosts.Length > 1 || (hosts.Length == 1 && !Allowed(hosts[0])))
         {

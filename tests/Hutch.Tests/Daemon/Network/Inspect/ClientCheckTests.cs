@@ -97,13 +97,16 @@ public sealed class ClientCheckTests
     [InlineData("GET / HTTP/1.0\n\n", null)]
     [InlineData("GET http://fronted.test/ HTTP/1.1\nHost: upstream.test\n\n", "target names 'fronted.test'")]
     [InlineData("GET / HTTP/1.1\nHost: 10.0.0.1\n\n", "Host header names '10.0.0.1'")]
+    [InlineData("GET / HTTP/1.1\nHOST : fronted.test\n\n", "Host header names 'fronted.test'")]
+    [InlineData("GET / HTTP/1.1\nHost: upstream.test\nX-A: 1\n fronted.test\n\n", "header line this check cannot read")]
+    [InlineData("GET / HTTP/1.1\nHost: upstream.test\nno colon here\n\n", "header line this check cannot read")]
     [InlineData("GET / HTTP/1.1\nHost: upstream.test\nHost: upstream.test\n\n", "2 Host headers")]
     [InlineData("POST / HTTP/1.1\nHost: upstream.test\nContent-Length: 3\nTransfer-Encoding: chunked\n\n", "cannot frame")]
     [InlineData("POST / HTTP/1.1\nHost: upstream.test\nTransfer-Encoding: gzip\n\n", "cannot frame")]
     [InlineData("POST / HTTP/1.1\nHost: upstream.test\nContent-Length: 3, 4\n\n", "Content-Length '3,4'")]
     [InlineData("POST / HTTP/1.1\nHost: upstream.test\nContent-Length: -1\n\n", "Content-Length '-1'")]
     [InlineData("POST / HTTP/1.1\nHost: upstream.test\nTransfer-Encoding: chunked\n\nzz\n", "chunk size 'zz'")]
-    [InlineData("GET / HTTP/2.0\nHost: upstream.test\n\n", "not an HTTP/1.x request line")]
+    [InlineData("GET / HTTP/2.0\nHost: fronted.test\n\n", null)] // not HTTP/1: no server reads a Host from it
     public void Http_HeadsAreReadStrictly(string request, string? refusal)
     {
         var verdict = Feed(Ascii(request), 65536, out _);
@@ -128,6 +131,36 @@ public sealed class ClientCheckTests
         Assert.Null(upgrade.Refused);
         Assert.True(ssh.Done);
         Assert.Null(ssh.Refused);
+    }
+
+    [Theory]
+    [InlineData("SET key value\r\nGET key\r\n")]    // Redis inline commands
+    [InlineData("EHLO client.example\r\n")]          // SMTP, were the client to speak first
+    [InlineData("AUTH PLAIN x\r\nQUIT\r\n")]
+    public void TextProtocolsThatAreNotHttp_PassUnseen(string text)
+    {
+        var verdict = Feed(Ascii(text), 65536, out var forwarded);
+
+        Assert.Null(verdict.Refused);
+        Assert.True(verdict.Done);
+        Assert.Equal(Ascii(text).Length, forwarded);
+    }
+
+    [Fact]
+    public void ARequestLineCutAcrossChunks_IsStillChecked()
+    {
+        var request = Ascii("GET / HTTP/1.1\nHost: fronted.test\n\n");
+
+        Assert.NotNull(Feed(request, 2, out _).Refused);
+        Assert.NotNull(Feed(request, 9, out _).Refused);
+    }
+
+    [Fact]
+    public void ARequestLineLongerThanTheCap_IsRefused_NotPassedUnseen()
+    {
+        var request = Ascii("GET /" + new string('a', 70 * 1024) + " HTTP/1.1\nHost: fronted.test\n\n");
+
+        Assert.Contains("longer than this check reads", Feed(request, 4096, out _).Refused, StringComparison.Ordinal);
     }
 
     [Fact]
