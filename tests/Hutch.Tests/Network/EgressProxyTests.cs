@@ -214,6 +214,25 @@ public sealed partial class EgressProxyTests(EgressFixture fixture) : IClassFixt
         Assert.Equal([("dns", "in-session.test")], inSession.NetworkRefusals!.Select(e => (e.Via, e.Host)));
     }
 
+    [Fact]
+    public async Task AnotherSandboxsSyntheticAddress_LeadsNowhere()
+    {
+        await using var first = await NameAllowedAsync();
+        await using var second = await NameAllowedAsync();
+
+        var resolved = await first.ShAsync($"getent ahostsv4 {Name} | head -1 | cut -d' ' -f1");
+        var address = resolved.Stdout.Trim();
+        // The second sandbox never asked for the name: the first one's synthetic address means nothing to it.
+        var probe = await second.ShAsync($"curl -sS --noproxy '*' --max-time 5 http://{address}:{EgressUpstreams.HttpPort}/; echo \" exit $?\"");
+
+        Assert.StartsWith("198.18.1.", address, StringComparison.Ordinal);
+        // Reset: on curl's send (55) or its read (56), whichever comes first after the daemon's refusal.
+        Assert.Contains("Connection reset by peer", probe.Stderr, StringComparison.Ordinal);
+        Assert.Matches(" exit 5[56]\n$", probe.Stdout);
+        var events = await EventsAsync(second.Id, e => e.Count >= 1);
+        Assert.Contains(events, e => e.Code == "egress_bad_target" && e.Message.Contains("no name of this sandbox has that address", StringComparison.Ordinal));
+    }
+
     [GeneratedRegex("upstream.test:8443 refused: the TLS server name \\(SNI\\) 'fronted.test' is not upstream.test")]
     private static partial Regex FrontingMessage();
 }
