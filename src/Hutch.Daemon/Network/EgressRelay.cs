@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Sockets;
 using Hutch.Daemon.Network.Inspect;
+using Hutch.Linux;
 
 namespace Hutch.Daemon.Network;
 
@@ -38,13 +39,13 @@ public sealed class EgressRelay(Socket client, Socket upstream, ClientCheck? che
             Reset(upstream);
             return false;
         }
-        var up = PumpAsync(client, upstream, ForwardAsync, linked);
+        var up = PumpAsync(client, upstream, ForwardAsync, null, linked);
         var down = PumpAsync(upstream, client, async (bytes, token) =>
         {
             await client.SendAsync(bytes, SocketFlags.None, token).ConfigureAwait(false);
             Interlocked.Add(ref _bytesIn, bytes.Length);
             return true;
-        }, linked);
+        }, SpliceDownAsync, linked);
         var clean = await up.ConfigureAwait(false) & await down.ConfigureAwait(false);
         if (!clean)
         {
@@ -90,7 +91,9 @@ public sealed class EgressRelay(Socket client, Socket upstream, ClientCheck? che
         return true;
     }
 
-    private static async Task<bool> PumpAsync(Socket from, Socket to, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask<bool>> send, CancellationTokenSource both)
+    /// <param name="bulk">Where a transfer goes once a read fills the whole buffer (a download): through a kernel pipe.</param>
+    private static async Task<bool> PumpAsync(Socket from, Socket to, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask<bool>> send,
+        Func<CancellationToken, Task<bool>>? bulk, CancellationTokenSource both)
     {
         try
         {
@@ -100,6 +103,7 @@ public sealed class EgressRelay(Socket client, Socket upstream, ClientCheck? che
                 // transfer keeps its buffer and skips the wait), and give it back once drained.
                 await from.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, both.Token).ConfigureAwait(false);
                 var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+                var full = false;
                 try
                 {
                     int n;
@@ -116,20 +120,73 @@ public sealed class EgressRelay(Socket client, Socket upstream, ClientCheck? che
                             await both.CancelAsync().ConfigureAwait(false);
                             return false;
                         }
+                        full = n == buffer.Length;
                     }
-                    while (n == buffer.Length);
+                    while (full && bulk is null);
                 }
                 finally
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
                 }
+                if (full)
+                {
+                    // A read filled the buffer: a bulk transfer, whose rest goes through the pipe to its end.
+                    return await bulk!(both.Token).ConfigureAwait(false);
+                }
             }
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException or IOException)
         {
             // One side reset or the relay was aborted: the other direction must not wait on.
             await both.CancelAsync().ConfigureAwait(false);
             return false;
+        }
+    }
+
+    /// <summary>
+    /// A download: the rest of the upstream's stream is moved to the sandbox through a kernel pipe
+    /// (splice: no copy into the daemon). Each side's readiness is awaited with its own async
+    /// operation: a zero-byte receive when the upstream has nothing, and, when the sandbox's socket is
+    /// full, the pipe's bytes are taken out and sent with SendAsync, which waits for room.
+    /// </summary>
+    /// <returns>True at the upstream's end of stream (passed on as a half-close).</returns>
+    private async Task<bool> SpliceDownAsync(CancellationToken token)
+    {
+        using var pipe = new SplicePipe();
+        while (true)
+        {
+            token.ThrowIfCancellationRequested();
+            var moved = pipe.FillFrom(upstream);
+            if (moved < 0)
+            {
+                await upstream.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token).ConfigureAwait(false);
+                continue;
+            }
+            while (pipe.Held > 0)
+            {
+                var sent = pipe.DrainTo(client);
+                if (sent > 0)
+                {
+                    Interlocked.Add(ref _bytesIn, sent);
+                    continue;
+                }
+                var room = ArrayPool<byte>.Shared.Rent(pipe.Held);
+                try
+                {
+                    var taken = pipe.ReadInto(room);
+                    await client.SendAsync(room.AsMemory(0, taken), SocketFlags.None, token).ConfigureAwait(false);
+                    Interlocked.Add(ref _bytesIn, taken);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(room);
+                }
+            }
+            if (moved == 0)
+            {
+                client.Shutdown(SocketShutdown.Send);
+                return true;
+            }
         }
     }
 }

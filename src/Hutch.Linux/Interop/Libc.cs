@@ -32,5 +32,6 @@ public static class Errno
     public const int ELOOP = 40;
     public const int EOPNOTSUPP = 95;
     public const int EAFNOSUPPORT = 97;
+    public const int ECONNRESET = 104;
     public const int EDQUOT = 122;
 }

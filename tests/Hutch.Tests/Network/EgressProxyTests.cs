@@ -215,6 +215,26 @@ public sealed partial class EgressProxyTests(EgressFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task ABigDownload_ArrivesWhole_CapturedOrProxied_AndIsCounted()
+    {
+        // Past a full read the relay hands the rest to a kernel pipe (splice): the bytes must be the same.
+        var blob = new byte[24 << 20];
+        Random.Shared.NextBytes(blob);
+        Up.Publish("/big/", new Dictionary<string, byte[]> { ["blob"] = blob });
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(blob));
+        await using var sandbox = await NameAllowedAsync();
+
+        var captured = await sandbox.ShAsync($"curl -sS --noproxy '*' --max-time 30 http://{Name}:{EgressUpstreams.HttpPort}/big/blob | sha256sum");
+        var proxied = await sandbox.ShAsync($"curl -sS --max-time 30 --limit-rate 20M http://{Name}:{EgressUpstreams.HttpPort}/big/blob | sha256sum");
+
+        Assert.Equal($"{expected}  -\n", captured.Stdout);
+        Assert.Equal($"{expected}  -\n", proxied.Stdout); // a slow reader: the pipe waits for room
+        var events = await EventsAsync(sandbox.Id, e => e.Count >= 2);
+        Assert.All(events, e => Assert.True(e.BytesIn > blob.Length, $"{e.Via}: {e.BytesIn} bytes in"));
+        Assert.True((await Client.GetSandboxAsync(sandbox.Id)).NetworkUsage!.BytesIn > 2L * blob.Length);
+    }
+
+    [Fact]
     public async Task AnotherSandboxsSyntheticAddress_LeadsNowhere()
     {
         await using var first = await NameAllowedAsync();
