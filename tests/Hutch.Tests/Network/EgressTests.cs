@@ -180,8 +180,18 @@ public sealed class EgressTests(EgressFixture fixture) : IClassFixture<EgressFix
                 s.sendto(b'x', ('{Up.Address}', 9999)); print('sent')
             except PermissionError: print('eperm')
             """);
+        // ICMP: no echo socket (ping_group_range) and no raw socket (no CAP_NET_RAW); a ping cannot leave.
+        var icmp = await sandbox.PythonAsync($"""
+            import socket
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_RAW):
+                try:
+                    s = socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP)
+                    s.sendto(b'\x08\x00\xf7\xff\x00\x00\x00\x00', ('{Up.Address}', 0)); print('sent')
+                except PermissionError: print('eperm')
+            """);
         var port = await sandbox.PythonAsync(Probe(Up.Address.ToString(), EgressUpstreams.TcpPort));
 
+        Assert.Equal("eperm\neperm\n", icmp.Stdout);
         Assert.Equal("eperm\n", udp.Stdout);
         Assert.Equal("reset\n", port.Stdout);
         var e = Assert.Single(await WaitForEventsAsync(sandbox.Id, 1));
