@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Hutch.Cli.Exec;
 using Hutch.Cli.Output;
+using Hutch.Client;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Commands;
@@ -83,16 +84,23 @@ internal static class ExecCommand
         CancellationToken cancellationToken)
     {
         request = request with { StdinBase64 = await Stdin.ReadAsync(console, stdinMode, cancellationToken).ConfigureAwait(false) };
-        using var client = Connection.Connect(parse);
+        var endpoint = Connection.Endpoint(parse);
         ExecEnd end;
-        if (json)
+        if (!json && DirectExec.Supports(endpoint))
         {
+            // The usual case, a harness's: no HttpClient, no thread pool (see DirectExec).
+            end = ExecEnd.Of(await DirectExec.RunAsync(endpoint, sandbox, request, console.OpenStdout(), console.OpenStderr()).ConfigureAwait(false));
+        }
+        else if (json)
+        {
+            using var client = HutchClient.FromEndpoint(endpoint);
             var result = await client.ExecAsync(sandbox, request, cancellationToken).ConfigureAwait(false);
             JsonOutput.Write(console.Out, result, JsonOutput.Context.ExecResult);
             end = ExecEnd.Of(result);
         }
         else
         {
+            using var client = HutchClient.FromEndpoint(endpoint);
             var events = client.ExecStreamAsync(sandbox, request, cancellationToken);
             end = ExecEnd.Of(await ExecPump.RunAsync(events, console.OpenStdout(), console.OpenStderr(), cancellationToken).ConfigureAwait(false));
         }
