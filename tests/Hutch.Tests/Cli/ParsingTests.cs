@@ -19,6 +19,57 @@ public class ParsingTests
     }
 
     [Fact]
+    public void TheTopLevelTable_NamesEachCommand_ByItsOwnNameAndAliases()
+    {
+        var built = HutchCli.BuildRoot(new TestConsole().Console).Subcommands;
+
+        Assert.Equal(
+            built.Select(c => string.Join(' ', [c.Name, .. c.Aliases.Order(StringComparer.Ordinal)])),
+            HutchCli.TopLevel.Select(t => string.Join(' ', [t.Names[0], .. t.Names.Skip(1).Order(StringComparer.Ordinal)])));
+    }
+
+    [Theory]
+    [InlineData("exec", "box", "--", "true")]
+    [InlineData("exec", "box", "-i", "--no-stdin", "--", "true")]
+    [InlineData("exec", "--bogus", "box", "--", "true")]
+    [InlineData("exec", "box", "--max-output", "2T", "--", "true")]
+    [InlineData("exec")]
+    [InlineData("exec", "--help")]
+    [InlineData("exec", "box", "--tiemout", "5", "--", "true")]
+    [InlineData("list", "--json", "extra")]
+    [InlineData("fs", "ls")]
+    [InlineData("files", "lst", "box")]
+    [InlineData("proc", "--help")]
+    public void ALine_ParsesHelpsAndFails_TheSame_WithOnlyItsCommandBuilt(params string[] args)
+    {
+        var whole = Describe(HutchCli.BuildRoot(new TestConsole().Console).Parse(args));
+        var one = Describe(HutchCli.BuildRoot(new TestConsole().Console, only: HutchCli.Invoked(args)).Parse(args));
+
+        Assert.NotNull(HutchCli.Invoked(args));
+        Assert.Equal(whole, one);
+    }
+
+    [Theory]
+    [InlineData]
+    [InlineData("--help")]
+    [InlineData("--version")]
+    [InlineData("exe", "box")]
+    [InlineData("@args.rsp")]
+    [InlineData("EXEC", "box")]
+    public void ALineThatNamesNoCommandFirst_BuildsTheWholeTree(params string[] args) => Assert.Null(HutchCli.Invoked(args));
+
+    /// <summary>What a parse leads to: the command, its errors, and the help or error text its action writes.</summary>
+    private static string Describe(ParseResult parse)
+    {
+        var output = new StringWriter();
+        if (parse.Action is System.CommandLine.Help.HelpAction)
+        {
+            parse.Invoke(new InvocationConfiguration { Output = output, Error = output });
+        }
+        return $"{parse.CommandResult.Command.Name}\n{string.Join('\n', parse.Errors.Select(e => e.Message))}\n{output}";
+    }
+
+    [Fact]
     public void Exec_TakesTheIdAndEverythingAfterTheDoubleDash()
     {
         var parse = Parse("exec", "box", "--env", "A=1", "--", "ls", "-la", "--json");
