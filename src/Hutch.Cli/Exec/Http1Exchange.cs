@@ -2,6 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Hutch.Linux;
+using Hutch.Linux.Interop;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hutch.Cli.Exec;
 
@@ -10,13 +13,15 @@ namespace Hutch.Cli.Exec;
 /// For `hutch exec`, which makes one request per process: HttpClient's handler, its connection pool
 /// and the thread pool and socket engine threads its async I/O starts cost more than the daemon's
 /// whole answer (docs/benchmarks.md, issue #10). The connection is not reused: it closes with the exchange.
+/// The socket is Hutch.Linux's (<see cref="TcpSockets"/>), not a System.Net.Sockets.Socket, whose first
+/// use starts the socket engine's thread even for blocking calls.
 /// </summary>
 internal sealed class Http1Exchange : IDisposable
 {
     /// <summary>The longest status line, header line or chunk-size line taken: far above what Kestrel sends.</summary>
     private const int MostLine = 16 * 1024;
 
-    private readonly Socket _socket;
+    private readonly SafeFileHandle _socket;
     private readonly byte[] _raw = new byte[MostLine + 1024];
     private int _start, _end;
 
@@ -26,7 +31,7 @@ internal sealed class Http1Exchange : IDisposable
     private bool _firstChunk = true;
     private bool _bodyDone;
 
-    private Http1Exchange(Socket socket) => _socket = socket;
+    private Http1Exchange(SafeFileHandle socket) => _socket = socket;
 
     public int Status { get; private set; }
 
@@ -35,7 +40,7 @@ internal sealed class Http1Exchange : IDisposable
     /// <summary>Retry-After's value as sent, or null.</summary>
     public string? RetryAfter { get; private set; }
 
-    /// <summary>Connects (trying each address of the host in turn) and sends the request with its body; throws SocketException.</summary>
+    /// <summary>Connects (trying each address of the host in turn) and sends the request with its body; throws SocketException or IOException.</summary>
     public static Http1Exchange Send(Uri url, string method, string head, ReadOnlySpan<byte> body, TimeSpan connectTimeout)
     {
         var socket = Connect(url, connectTimeout);
@@ -65,51 +70,39 @@ internal sealed class Http1Exchange : IDisposable
         }
     }
 
-    private static Socket Connect(Uri url, TimeSpan timeout)
+    private static SafeFileHandle Connect(Uri url, TimeSpan timeout)
     {
         var addresses = IPAddress.TryParse(url.DnsSafeHost, out var literal) ? [literal] : Dns.GetHostAddresses(url.DnsSafeHost);
-        SocketException? last = null;
+        Exception? last = null;
         foreach (var address in addresses)
         {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
-                ConnectWithin(socket, new IPEndPoint(address, url.Port), timeout);
-                return socket;
+                return TcpSockets.Connect(new IPEndPoint(address, url.Port), timeout);
             }
-            catch (SocketException e)
+            catch (LinuxException e)
             {
-                socket.Dispose();
-                last = e;
+                last = ToSocketException(e);
             }
         }
         throw last ?? new SocketException((int)SocketError.HostNotFound);
     }
 
-    /// <summary>
-    /// A blocking connect within a timeout, as SocketsHttpHandler's ConnectTimeout: Linux bounds a
-    /// blocking TCP connect by SO_SNDTIMEO (failing it with EINPROGRESS). Not a non-blocking connect
-    /// and poll: a socket made non-blocking starts .NET's socket engine thread, what this class avoids.
-    /// </summary>
-    private static void ConnectWithin(Socket socket, EndPoint endpoint, TimeSpan timeout)
+    /// <summary>A connect's errno as the SocketError HttpClient would report, so "no daemon answers" is told the same way.</summary>
+    private static Exception ToSocketException(LinuxException e) => e.Errno switch
     {
-        socket.SendTimeout = (int)timeout.TotalMilliseconds;
-        try
-        {
-            socket.Connect(endpoint);
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.InProgress or SocketError.WouldBlock)
-        {
-            throw new SocketException((int)SocketError.TimedOut);
-        }
-        socket.SendTimeout = 0; // Sends wait as long as the daemon needs to read (a large stdin).
-    }
+        TcpSockets.ECONNREFUSED => new SocketException((int)SocketError.ConnectionRefused),
+        TcpSockets.EHOSTUNREACH => new SocketException((int)SocketError.HostUnreachable),
+        TcpSockets.ENETUNREACH => new SocketException((int)SocketError.NetworkUnreachable),
+        TcpSockets.ETIMEDOUT => new SocketException((int)SocketError.TimedOut),
+        _ => e,
+    };
 
-    private static void SendAll(Socket socket, ReadOnlySpan<byte> bytes)
+    private static void SendAll(SafeFileHandle socket, ReadOnlySpan<byte> bytes)
     {
-        while (!bytes.IsEmpty)
+        if (!UnixSockets.SendAll(socket, bytes))
         {
-            bytes = bytes[socket.Send(bytes)..];
+            throw new IOException("the daemon closed the connection before it read the request");
         }
     }
 
@@ -256,7 +249,7 @@ internal sealed class Http1Exchange : IDisposable
             Buffer.BlockCopy(_raw, _start, _raw, 0, _end - _start);
             (_start, _end) = (0, _end - _start);
         }
-        var n = _socket.Receive(_raw.AsSpan(_end));
+        var n = Fds.Read(_socket, _raw.AsSpan(_end));
         _end += n;
         return n;
     }

@@ -56,6 +56,20 @@ public class DirectExecTests
         Assert.StartsWith("POST /hutch/v1/sandboxes/sb-1/exec/stream HTTP/1.1\r\n", (await server.Request).Head);
     }
 
+    [Fact]
+    public async Task AnIpv6Loopback_IsReached()
+    {
+        if (!Socket.OSSupportsIPv6)
+        {
+            return; // No IPv6 on this host: nothing to reach.
+        }
+        await using var server = new ScriptedServer(Head(200, "OK", "Transfer-Encoding: chunked"), Chunked(Ndjson(Script), 64), IPAddress.IPv6Loopback);
+
+        var endpoint = new HutchEndpoint(new Uri($"http://[::1]:{server.Port}/"), "test-key", "/tmp", true);
+        AssertSame(Script, await Task.Run(() => DirectExec.Events(endpoint, "x", Request).ToList()));
+        Assert.Contains($"\r\nHost: [::1]:{server.Port}\r\n", (await server.Request).Head);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -229,10 +243,11 @@ public class DirectExecTests
     /// <summary>Answers one connection with a head and a body, written in small pieces, then closes it.</summary>
     private sealed class ScriptedServer : IAsyncDisposable
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly TcpListener _listener;
 
-        public ScriptedServer(string head, byte[] body)
+        public ScriptedServer(string head, byte[] body, IPAddress? address = null)
         {
+            _listener = new TcpListener(address ?? IPAddress.Loopback, 0);
             _listener.Start();
             Request = ServeAsync([.. Encoding.ASCII.GetBytes(head), .. body]);
         }
