@@ -92,30 +92,30 @@ internal static class HutchCli
     /// <param name="engine">hutch-engine's own; null in the NativeAOT `hutch`, which hands such commands over to hutch-engine.</param>
     public static async Task<int> RunAsync(string[] args, CliConsole console, IEngineHost? engine = null)
     {
-        var parse = BuildRoot(console, engine ?? new EngineHandoff(args), Invoked(args)).Parse(args);
-        if (parse.Action is ParseErrorAction)
+        // `hutch exec ID -- PROGRAM…`, the line a harness sends most, is read without the parser (ExecCommand.Plain).
+        var plain = ExecCommand.Plain(args);
+        ParseResult? parse = null;
+        if (plain is null)
         {
-            foreach (var error in parse.Errors)
+            parse = BuildRoot(console, engine ?? new EngineHandoff(args), Invoked(args)).Parse(args);
+            if (parse.Action is ParseErrorAction)
             {
-                console.Fail(error.Message);
+                foreach (var error in parse.Errors)
+                {
+                    console.Fail(error.Message);
+                }
+                var command = parse.CommandResult.Command;
+                console.Error.WriteLine(command is RootCommand ? "Run `hutch --help` for the commands." : $"Run `hutch {CommandPath(parse.CommandResult)} --help` for its usage.");
+                return ExitCodes.Usage;
             }
-            var command = parse.CommandResult.Command;
-            console.Error.WriteLine(command is RootCommand ? "Run `hutch --help` for the commands." : $"Run `hutch {CommandPath(parse.CommandResult)} --help` for its usage.");
-            return ExitCodes.Usage;
         }
 
         using var interrupts = new Interrupts();
-        var configuration = new InvocationConfiguration
-        {
-            // Signals are ours (Interrupts): `run` must get to delete its sandbox however long that takes.
-            ProcessTerminationTimeout = null,
-            EnableDefaultExceptionHandler = false,
-            Output = console.Out,
-            Error = console.Error,
-        };
         try
         {
-            return await parse.InvokeAsync(configuration, interrupts.Token).ConfigureAwait(false);
+            return plain is not null
+                ? await ExecCommand.InvokeAsync(console, plain, interrupts.Token).ConfigureAwait(false)
+                : await parse!.InvokeAsync(Configuration(console), interrupts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (interrupts.Token.IsCancellationRequested)
         {
@@ -134,4 +134,13 @@ internal static class HutchCli
             return ExitCodes.OutputClosed;
         }
     }
+
+    private static InvocationConfiguration Configuration(CliConsole console) => new()
+    {
+        // Signals are ours (Interrupts): `run` must get to delete its sandbox however long that takes.
+        ProcessTerminationTimeout = null,
+        EnableDefaultExceptionHandler = false,
+        Output = console.Out,
+        Error = console.Error,
+    };
 }
