@@ -18,8 +18,8 @@ internal static class HutchCli
     /// <param name="engine">serve, doctor and in-process run: hutch-engine's, or by default a handoff to it.</param>
     /// <param name="only">
     /// The top-level command the line invokes (a name or alias, see <see cref="Invoked"/>): only its
-    /// subtree is built, null for the whole tree. Building all of it was about a tenth of the CPU of a
-    /// `hutch exec`; the one subtree parses, helps and fails on its line exactly as the whole tree does.
+    /// subtree is built, null for the whole tree. The others' were about a tenth of the instructions of
+    /// a `hutch exec`; the one subtree parses, helps and fails on its line exactly as the whole tree does.
     /// </param>
     public static RootCommand BuildRoot(CliConsole console, IEngineHost? engine = null, string? only = null)
     {

@@ -62,8 +62,8 @@ internal static class ExecCommand
 
     /// <summary>
     /// `hutch exec ID -- PROGRAM [ARG…]` without any option, the line a harness sends for every command,
-    /// as the parser reads it: the whole of it is the id and argv, so System.CommandLine, whose command
-    /// tree alone cost a tenth of such a run, is not needed. Null for any other line, or for any token the
+    /// as the parser reads it: the whole of it is the id and argv, so System.CommandLine (its root and
+    /// exec's subtree, and the parse: about a tenth of such a run's instructions) is not needed. Null for any other line, or for any token the
     /// parser might read otherwise (an id like an option, /? or a response file, an @ token anywhere):
     /// those go through the parser. ParsingTests pins this to the parser's reading of the same lines.
     /// </summary>

@@ -50,7 +50,7 @@ internal sealed class Http1Exchange : IDisposable
             var request = Encoding.ASCII.GetBytes(
                 $"{method} {url.PathAndQuery} HTTP/1.1\r\nHost: {url.Authority}\r\n{head}Content-Length: {body.Length.ToString(CultureInfo.InvariantCulture)}\r\n\r\n");
             // One write when the body is small: with Nagle's algorithm a second small write waits for
-            // the daemon's delayed ACK (40 ms); NoDelay is set as well, as SocketsHttpHandler does.
+            // the daemon's delayed ACK (40 ms); TcpSockets sets TCP_NODELAY as well, as SocketsHttpHandler does.
             if (body.Length <= 64 * 1024)
             {
                 SendAll(socket, [.. request, .. body]);
