@@ -16,42 +16,67 @@ namespace Hutch.Cli;
 internal static class HutchCli
 {
     /// <param name="engine">serve, doctor and in-process run: hutch-engine's, or by default a handoff to it.</param>
-    public static RootCommand BuildRoot(CliConsole console, IEngineHost? engine = null)
+    /// <param name="only">
+    /// The top-level command the line invokes (a name or alias, see <see cref="Invoked"/>): only its
+    /// subtree is built, null for the whole tree. The others' were about a tenth of the instructions of
+    /// a `hutch exec`; the one subtree parses, helps and fails on its line exactly as the whole tree does.
+    /// </param>
+    public static RootCommand BuildRoot(CliConsole console, IEngineHost? engine = null, string? only = null)
     {
-        var root = Commands(console, engine ?? new EngineHandoff([]));
+        engine ??= new EngineHandoff([]);
+        var root = new RootCommand("Hutch: isolated Linux sandboxes for AI agents.");
+        foreach (var (names, create) in TopLevel)
+        {
+            if (only is null || names.Contains(only))
+            {
+                root.Subcommands.Add(create(console, engine));
+            }
+        }
         Connection.AddOptionsTo(root);
         return root;
     }
 
-    private static RootCommand Commands(CliConsole console, IEngineHost engine) => new("Hutch: isolated Linux sandboxes for AI agents.")
-    {
-        ServeCommand.Create(engine),
-        CreateCommand.Create(console),
-        ListCommand.Create(console),
-        InfoCommand.Create(console),
-        EventsCommand.Create(console),
-        RemoveCommand.Create(console),
-        TtlCommand.Create(console),
-        NetCommand.Create(console),
-        ExecCommand.Create(console),
-        OutputCommand.Create(console),
-        RunCommand.Create(console, engine),
-        ShellCommand.Create(console),
-        FsCommand.Create(console),
-        CopyCommand.Create(console),
-        ImportCommand.Create(console),
-        ExportCommand.Create(console),
-        PatchCommand.Create(console),
-        DiffCommand.Create(console),
-        ResetCommand.Create(console),
-        CheckpointCommand.Create(console),
-        PortForwardCommand.Create(console),
-        SyncCommand.Create(console),
-        ProcessCommand.Create(console),
-        SessionCommand.Create(console),
-        ServiceCommand.Create(console),
-        DoctorCommand.Create(console, engine),
-    };
+    /// <summary>
+    /// The top-level commands in help's order, each with every word that names it (its name, then its
+    /// aliases), so the one a line invokes is found before any is built. ParsingTests pins these words
+    /// to the commands' own.
+    /// </summary>
+    internal static readonly (string[] Names, Func<CliConsole, IEngineHost, Command> Create)[] TopLevel =
+    [
+        (["serve"], (_, engine) => ServeCommand.Create(engine)),
+        (["create"], (console, _) => CreateCommand.Create(console)),
+        (["ls", "list"], (console, _) => ListCommand.Create(console)),
+        (["info", "inspect"], (console, _) => InfoCommand.Create(console)),
+        (["events"], (console, _) => EventsCommand.Create(console)),
+        (["rm", "delete"], (console, _) => RemoveCommand.Create(console)),
+        (["ttl"], (console, _) => TtlCommand.Create(console)),
+        (["net"], (console, _) => NetCommand.Create(console)),
+        (["exec"], (console, _) => ExecCommand.Create(console)),
+        (["output"], (console, _) => OutputCommand.Create(console)),
+        (["run"], (console, engine) => RunCommand.Create(console, engine)),
+        (["shell"], (console, _) => ShellCommand.Create(console)),
+        (["fs", "files"], (console, _) => FsCommand.Create(console)),
+        (["cp"], (console, _) => CopyCommand.Create(console)),
+        (["import"], (console, _) => ImportCommand.Create(console)),
+        (["export"], (console, _) => ExportCommand.Create(console)),
+        (["patch"], (console, _) => PatchCommand.Create(console)),
+        (["diff"], (console, _) => DiffCommand.Create(console)),
+        (["reset"], (console, _) => ResetCommand.Create(console)),
+        (["checkpoint", "checkpoints"], (console, _) => CheckpointCommand.Create(console)),
+        (["port-forward"], (console, _) => PortForwardCommand.Create(console)),
+        (["sync"], (console, _) => SyncCommand.Create(console)),
+        (["proc", "process"], (console, _) => ProcessCommand.Create(console)),
+        (["session", "sessions"], (console, _) => SessionCommand.Create(console)),
+        (["service", "services"], (console, _) => ServiceCommand.Create(console)),
+        (["doctor"], (console, engine) => DoctorCommand.Create(console, engine)),
+    ];
+
+    /// <summary>
+    /// The top-level command a line invokes: its first word when that names one, else null (no
+    /// command, an option such as --help, a response file, a typo: those need the whole tree).
+    /// </summary>
+    internal static string? Invoked(string[] args) =>
+        args.Length > 0 && Array.Exists(TopLevel, command => command.Names.Contains(args[0])) ? args[0] : null;
 
     /// <summary>"exec", or "fs ls" for a subcommand: the words that name the command on the line.</summary>
     private static string CommandPath(CommandResult result)
@@ -67,30 +92,30 @@ internal static class HutchCli
     /// <param name="engine">hutch-engine's own; null in the NativeAOT `hutch`, which hands such commands over to hutch-engine.</param>
     public static async Task<int> RunAsync(string[] args, CliConsole console, IEngineHost? engine = null)
     {
-        var parse = BuildRoot(console, engine ?? new EngineHandoff(args)).Parse(args);
-        if (parse.Action is ParseErrorAction)
+        // `hutch exec ID -- PROGRAM…`, the line a harness sends most, is read without the parser (ExecCommand.Plain).
+        var plain = ExecCommand.Plain(args);
+        ParseResult? parse = null;
+        if (plain is null)
         {
-            foreach (var error in parse.Errors)
+            parse = BuildRoot(console, engine ?? new EngineHandoff(args), Invoked(args)).Parse(args);
+            if (parse.Action is ParseErrorAction)
             {
-                console.Fail(error.Message);
+                foreach (var error in parse.Errors)
+                {
+                    console.Fail(error.Message);
+                }
+                var command = parse.CommandResult.Command;
+                console.Error.WriteLine(command is RootCommand ? "Run `hutch --help` for the commands." : $"Run `hutch {CommandPath(parse.CommandResult)} --help` for its usage.");
+                return ExitCodes.Usage;
             }
-            var command = parse.CommandResult.Command;
-            console.Error.WriteLine(command is RootCommand ? "Run `hutch --help` for the commands." : $"Run `hutch {CommandPath(parse.CommandResult)} --help` for its usage.");
-            return ExitCodes.Usage;
         }
 
         using var interrupts = new Interrupts();
-        var configuration = new InvocationConfiguration
-        {
-            // Signals are ours (Interrupts): `run` must get to delete its sandbox however long that takes.
-            ProcessTerminationTimeout = null,
-            EnableDefaultExceptionHandler = false,
-            Output = console.Out,
-            Error = console.Error,
-        };
         try
         {
-            return await parse.InvokeAsync(configuration, interrupts.Token).ConfigureAwait(false);
+            return plain is not null
+                ? await ExecCommand.InvokeAsync(console, plain, interrupts.Token).ConfigureAwait(false)
+                : await parse!.InvokeAsync(Configuration(console), interrupts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (interrupts.Token.IsCancellationRequested)
         {
@@ -109,4 +134,13 @@ internal static class HutchCli
             return ExitCodes.OutputClosed;
         }
     }
+
+    private static InvocationConfiguration Configuration(CliConsole console) => new()
+    {
+        // Signals are ours (Interrupts): `run` must get to delete its sandbox however long that takes.
+        ProcessTerminationTimeout = null,
+        EnableDefaultExceptionHandler = false,
+        Output = console.Out,
+        Error = console.Error,
+    };
 }

@@ -50,14 +50,17 @@ public sealed partial class HutchClient
     public async IAsyncEnumerable<ExecEvent> ExecStreamAsync(string idOrName, ExecRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        using var message = NewRequest(HttpMethod.Post, SandboxPath(idOrName, "/exec/stream"), request, Json.ExecRequest);
+        // The request and the events through ExecJson: the same bytes and records as Json's, without
+        // building the serializer's metadata for them (reflection over the polymorphic ExecEvent).
+        using var message = NewRequest(HttpMethod.Post, SandboxPath(idOrName, "/exec/stream"));
+        message.Content = new ByteArrayContent(ExecJson.Write(request)) { Headers = { ContentType = JsonMediaType } };
         message.Headers.Accept.Add(NdjsonMediaType);
 
         // ResponseHeadersRead: events are handed over as the daemon flushes them, not when the command ends.
         var body = await SendForStreamAsync(message, cancellationToken).ConfigureAwait(false);
 
         // Disposing the reader disposes the body; a body not read to its end makes the handler drop the connection.
-        await using var reader = new NdjsonReader<ExecEvent>(body, Json.ExecEvent);
+        await using var reader = new NdjsonReader<ExecEvent>(body, null, ExecJson.ReadEvent);
         while (true)
         {
             var next = await ReadEventAsync(reader, cancellationToken).ConfigureAwait(false);

@@ -61,13 +61,12 @@ public sealed partial class HutchClient : IDisposable
     public static HutchClient FromEndpoint(HutchEndpoint endpoint, HttpClient? httpClient = null)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        if (endpoint.ApiKey is null)
-        {
-            throw new HutchApiException(ClientErrorCodes.NoApiKey, 0,
-                $"No API key found: set HUTCH_API_KEY, or run as a user that can read {Path.Join(endpoint.DataDir, "api-key")} (`hutch serve` writes it).");
-        }
-        return new HutchClient(endpoint.BaseAddress, endpoint.ApiKey, httpClient);
+        return new HutchClient(endpoint.BaseAddress, ApiKeyOf(endpoint), httpClient);
     }
+
+    /// <summary>The endpoint's key, or the error that says where to find one.</summary>
+    internal static string ApiKeyOf(HutchEndpoint endpoint) => endpoint.ApiKey ?? throw new HutchApiException(ClientErrorCodes.NoApiKey, 0,
+        $"No API key found: set HUTCH_API_KEY, or run as a user that can read {Path.Join(endpoint.DataDir, "api-key")} (`hutch serve` writes it).");
 
     /// <summary>The daemon's base URL, always ending in a slash.</summary>
     public Uri BaseAddress { get; }
@@ -171,14 +170,17 @@ public sealed partial class HutchClient : IDisposable
         new(ClientErrorCodes.InvalidResponse, (int)response.StatusCode,
             $"The server at {BaseAddress} sent an answer that is not Hutch API JSON (HTTP {(int)response.StatusCode}). Check that the URL points at a Hutch daemon of the same version.", inner);
 
-    internal HutchApiException ConnectionFailure(Exception e)
+    internal HutchApiException ConnectionFailure(Exception e) => ConnectionFailure(BaseAddress, e);
+
+    /// <summary>A failure to reach the daemon or to get its answer, as every call reports it.</summary>
+    internal static HutchApiException ConnectionFailure(Uri baseAddress, Exception e)
     {
         // HttpRequestError says why without string matching; a SocketException anywhere inside says it for older stacks.
         var refused = e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError }
             || FindSocketError(e) is SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostNotFound;
         return refused
-            ? new HutchApiException(ClientErrorCodes.DaemonUnreachable, 0, $"No Hutch daemon answers at {BaseAddress}: start one with `hutch serve`.", e)
-            : new HutchApiException(ClientErrorCodes.StreamInterrupted, 0, $"The connection to the Hutch daemon at {BaseAddress} failed: {e.Message}", e);
+            ? new HutchApiException(ClientErrorCodes.DaemonUnreachable, 0, $"No Hutch daemon answers at {baseAddress}: start one with `hutch serve`.", e)
+            : new HutchApiException(ClientErrorCodes.StreamInterrupted, 0, $"The connection to the Hutch daemon at {baseAddress} failed: {e.Message}", e);
     }
 
     private static SocketError? FindSocketError(Exception? e)
@@ -248,8 +250,8 @@ public sealed partial class HutchClient : IDisposable
         _ => ErrorCodes.Internal,
     };
 
-    /// <summary>The HTTP status the daemon uses for a code; for errors that arrive inside a stream, where the status line was already 200.</summary>
-    private static string SandboxPath(string idOrName, string? suffix = null)
+    /// <summary>A sandbox's route relative to the base address: v1/sandboxes/{idOrName, escaped}{suffix}.</summary>
+    internal static string SandboxPath(string idOrName, string? suffix = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(idOrName);
         return "v1/sandboxes/" + Uri.EscapeDataString(idOrName) + suffix;

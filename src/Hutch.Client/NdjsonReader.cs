@@ -9,8 +9,13 @@ namespace Hutch.Client;
 /// Reads newline-delimited JSON (one value per line) from a stream, a line at a time, without
 /// decoding to strings first. Blank lines are skipped; a final line without a newline still counts.
 /// </summary>
-internal sealed class NdjsonReader<T>(Stream stream, JsonTypeInfo<T> typeInfo) : IAsyncDisposable where T : class
+/// <param name="stream">The body; disposed with the reader.</param>
+/// <param name="typeInfo">The serializer's metadata for a value, when <paramref name="read"/> is null.</param>
+/// <param name="read">Reads one value from a line's reader, which stands before it: the serializer's by default.</param>
+internal sealed class NdjsonReader<T>(Stream stream, JsonTypeInfo<T>? typeInfo, NdjsonReader<T>.ReadValue? read = null) : IAsyncDisposable where T : class
 {
+    public delegate T ReadValue(ref Utf8JsonReader reader);
+
     private readonly PipeReader _pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: false));
     private bool _completed;
 
@@ -84,7 +89,11 @@ internal sealed class NdjsonReader<T>(Stream stream, JsonTypeInfo<T> typeInfo) :
     private T Deserialize(ReadOnlySequence<byte> line)
     {
         var reader = new Utf8JsonReader(line); // Trailing '\r' is whitespace to the JSON reader.
-        return JsonSerializer.Deserialize(ref reader, typeInfo) ?? throw new JsonException("A line held JSON null instead of an object.");
+        if (read is not null)
+        {
+            return read(ref reader);
+        }
+        return JsonSerializer.Deserialize(ref reader, typeInfo!) ?? throw new JsonException("A line held JSON null instead of an object.");
     }
 
     public ValueTask DisposeAsync() => _pipe.CompleteAsync();

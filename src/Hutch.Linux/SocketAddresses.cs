@@ -23,4 +23,24 @@ internal static class SocketAddresses
         }
         throw new IOException($"unexpected socket address: family {family}, {sockaddr.Length} bytes");
     }
+
+    /// <summary>Writes the endpoint as a sockaddr_in or sockaddr_in6 into <paramref name="sockaddr"/> (28 bytes suffice) and returns its length.</summary>
+    public static int Write(IPEndPoint endpoint, Span<byte> sockaddr)
+    {
+        var v6 = endpoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        var length = v6 ? 28 : 16;
+        sockaddr[..length].Clear();
+        BinaryPrimitives.WriteUInt16LittleEndian(sockaddr, (ushort)(v6 ? Libc.AF_INET6 : Libc.AF_INET));
+        BinaryPrimitives.WriteUInt16BigEndian(sockaddr[2..], (ushort)endpoint.Port);
+        if (v6)
+        {
+            endpoint.Address.TryWriteBytes(sockaddr.Slice(8, 16), out _);
+            BinaryPrimitives.WriteUInt32LittleEndian(sockaddr[24..], (uint)endpoint.Address.ScopeId);
+        }
+        else
+        {
+            endpoint.Address.TryWriteBytes(sockaddr.Slice(4, 4), out _);
+        }
+        return length;
+    }
 }

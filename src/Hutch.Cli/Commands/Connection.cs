@@ -44,9 +44,16 @@ internal static class Connection
         }
     }
 
+    /// <summary>--url and --api-key as the command line gave them (null: not given).</summary>
+    internal readonly record struct Given(string? Url, string? ApiKey);
+
     /// <summary>Where the daemon is for this command line.</summary>
-    public static HutchEndpoint Endpoint(ParseResult parse) =>
-        HutchEndpoint.Discover(Value(parse, UrlName), Value(parse, ApiKeyName), dataDir: null);
+    public static HutchEndpoint Endpoint(ParseResult parse) => Endpoint(GivenIn(parse));
+
+    /// <inheritdoc cref="Endpoint(ParseResult)"/>
+    public static HutchEndpoint Endpoint(Given given) => HutchEndpoint.Discover(given.Url, given.ApiKey, dataDir: null);
+
+    public static Given GivenIn(ParseResult parse) => new(Value(parse, UrlName), Value(parse, ApiKeyName));
 
     public static HutchClient Connect(ParseResult parse) => HutchClient.FromEndpoint(Endpoint(parse));
 

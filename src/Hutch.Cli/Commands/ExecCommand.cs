@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Hutch.Cli.Exec;
 using Hutch.Cli.Output;
+using Hutch.Client;
 using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Commands;
@@ -12,6 +13,14 @@ namespace Hutch.Cli.Commands;
 internal static class ExecCommand
 {
     public static Command Create(CliConsole console)
+    {
+        var (command, read) = Define();
+        command.SetAction((parse, cancellationToken) => InvokeAsync(console, read(parse), cancellationToken));
+        return command;
+    }
+
+    /// <summary>The command's symbols, and how a parse of them becomes an <see cref="ExecInvocation"/> (ParsingTests compares it with <see cref="Plain"/>).</summary>
+    internal static (Command Command, Func<ParseResult, ExecInvocation> Read) Define()
     {
         var id = new Argument<string>("id") { Description = "The sandbox's id or name" };
         var argv = CommonOptions.Argv();
@@ -33,10 +42,9 @@ internal static class ExecCommand
         io.AddTo(command);
         CommonOptions.RequireOneCommand(command, argv, shell, "hutch exec ID -- ls -la", shellFile);
 
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            var stdinMode = io.StdinModeOf(parse);
-            var request = new ExecRequest(
+        return (command, parse => new ExecInvocation(
+            parse.GetRequiredValue(id),
+            new ExecRequest(
                 Argv: parse.GetValue(argv) is { Length: > 0 } a ? a : null,
                 Command: parse.GetValue(shell) ?? ReadShellFile(parse.GetValue(shellFile)),
                 Cwd: parse.GetValue(cwd),
@@ -45,21 +53,44 @@ internal static class ExecCommand
                 MaxOutputBytes: parse.GetValue(io.MaxOutput),
                 // hutch going away (Ctrl-C, SIGTERM, `| head` closing, a crash) disconnects; by default
                 // that kills the command's tree, as ending a local command's terminal would.
-                KillOnDisconnect: !parse.GetValue(keepRunning));
-            var run = RunAsync(console, parse, parse.GetRequiredValue(id), request, stdinMode, io.Cap(parse), parse.GetValue(json), cancellationToken);
-            try
-            {
-                // A signal ends hutch now, whatever it waits on (a write to a reader that does not read, a
-                // stdin that never closes): exiting closes the connection, which is what stops the command.
-                return await run.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && request.KillOnDisconnect == false)
-            {
-                console.Fail($"interrupted; the command runs on in sandbox {parse.GetRequiredValue(id)} (--keep-running)");
-                throw;
-            }
-        });
-        return command;
+                KillOnDisconnect: !parse.GetValue(keepRunning)),
+            io.StdinModeOf(parse),
+            io.Cap(parse),
+            parse.GetValue(json),
+            Connection.GivenIn(parse)));
+    }
+
+    /// <summary>
+    /// `hutch exec ID -- PROGRAM [ARG…]` without any option, the line a harness sends for every command,
+    /// as the parser reads it: the whole of it is the id and argv, so System.CommandLine (its root and
+    /// exec's subtree, and the parse: about a tenth of such a run's instructions) is not needed. Null for any other line, or for any token the
+    /// parser might read otherwise (an id like an option, /? or a response file, an @ token anywhere):
+    /// those go through the parser. ParsingTests pins this to the parser's reading of the same lines.
+    /// </summary>
+    internal static ExecInvocation? Plain(string[] args)
+    {
+        if (args is not ["exec", var id, "--", _, ..] || id.Length == 0 || id[0] is '-' or '/' or '@' or '[' || Array.Exists(args, a => a.StartsWith('@')))
+        {
+            return null;
+        }
+        return new ExecInvocation(id, new ExecRequest(Argv: args[3..], KillOnDisconnect: true), StdinMode.Auto, OutputCap.Default, Json: false, default);
+    }
+
+    /// <summary>Runs an exec; a signal ends the wait at once (see below), with a note when the command runs on.</summary>
+    internal static async Task<int> InvokeAsync(CliConsole console, ExecInvocation invocation, CancellationToken cancellationToken)
+    {
+        var run = RunAsync(console, invocation, cancellationToken);
+        try
+        {
+            // A signal ends hutch now, whatever it waits on (a write to a reader that does not read, a
+            // stdin that never closes): exiting closes the connection, which is what stops the command.
+            return await run.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && invocation.Request.KillOnDisconnect == false)
+        {
+            console.Fail($"interrupted; the command runs on in sandbox {invocation.Sandbox} (--keep-running)");
+            throw;
+        }
     }
 
     /// <summary>The script of --shell-file as text (the API's command is a string; invalid UTF-8 becomes U+FFFD), or null.</summary>
@@ -79,20 +110,27 @@ internal static class ExecCommand
         }
     }
 
-    private static async Task<int> RunAsync(CliConsole console, ParseResult parse, string sandbox, ExecRequest request, StdinMode stdinMode, OutputCap cap, bool json,
-        CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliConsole console, ExecInvocation invocation, CancellationToken cancellationToken)
     {
+        var (sandbox, request, stdinMode, cap, json, given) = invocation;
         request = request with { StdinBase64 = await Stdin.ReadAsync(console, stdinMode, cancellationToken).ConfigureAwait(false) };
-        using var client = Connection.Connect(parse);
+        var endpoint = Connection.Endpoint(given);
         ExecEnd end;
-        if (json)
+        if (!json && DirectExec.Supports(endpoint))
         {
+            // The usual case, a harness's: no HttpClient, no thread pool (see DirectExec).
+            end = ExecEnd.Of(await DirectExec.RunAsync(endpoint, sandbox, request, console.OpenStdout(), console.OpenStderr()).ConfigureAwait(false));
+        }
+        else if (json)
+        {
+            using var client = HutchClient.FromEndpoint(endpoint);
             var result = await client.ExecAsync(sandbox, request, cancellationToken).ConfigureAwait(false);
             JsonOutput.Write(console.Out, result, JsonOutput.Context.ExecResult);
             end = ExecEnd.Of(result);
         }
         else
         {
+            using var client = HutchClient.FromEndpoint(endpoint);
             var events = client.ExecStreamAsync(sandbox, request, cancellationToken);
             end = ExecEnd.Of(await ExecPump.RunAsync(events, console.OpenStdout(), console.OpenStderr(), cancellationToken).ConfigureAwait(false));
         }
@@ -100,3 +138,7 @@ internal static class ExecCommand
         return end.Finish(console, cap, sandbox);
     }
 }
+
+/// <summary>One `hutch exec` as its command line asks for it.</summary>
+/// <param name="Given">--url and --api-key, when given.</param>
+internal sealed record ExecInvocation(string Sandbox, ExecRequest Request, StdinMode StdinMode, OutputCap Cap, bool Json, Connection.Given Given);

@@ -22,16 +22,51 @@ internal static class ExecPump
                 case ExecStderrEvent o:
                     await WriteAsync(stderr, o.Data, cancellationToken).ConfigureAwait(false);
                     break;
-                case ExecExitEvent exit:
-                    return exit;
-                case ExecErrorEvent error:
-                    throw new CliException(error.Code, error.Message);
-                case ExecStartEvent:
-                    break; // carries no output
+                default:
+                    if (Ends(e) is { } exit)
+                    {
+                        return exit;
+                    }
+                    break;
             }
         }
-        throw new CliException("stream_interrupted", "the exec stream ended before the command's exit status; the command may still be running");
+        throw Interrupted();
     }
+
+    /// <summary>The same from events read synchronously (<see cref="DirectExec"/>), written with blocking writes.</summary>
+    public static ExecExitEvent Run(IEnumerable<ExecEvent> events, Stream stdout, Stream stderr)
+    {
+        foreach (var e in events)
+        {
+            switch (e)
+            {
+                case ExecStdoutEvent o:
+                    Write(stdout, o.Data.Span);
+                    break;
+                case ExecStderrEvent o:
+                    Write(stderr, o.Data.Span);
+                    break;
+                default:
+                    if (Ends(e) is { } exit)
+                    {
+                        return exit;
+                    }
+                    break;
+            }
+        }
+        throw Interrupted();
+    }
+
+    /// <summary>The exit event, or null for an event that carries no output (start); an error event is thrown.</summary>
+    private static ExecExitEvent? Ends(ExecEvent e) => e switch
+    {
+        ExecExitEvent exit => exit,
+        ExecErrorEvent error => throw new CliException(error.Code, error.Message),
+        _ => null,
+    };
+
+    private static CliException Interrupted() =>
+        new("stream_interrupted", "the exec stream ended before the command's exit status; the command may still be running");
 
     private static async ValueTask WriteAsync(Stream target, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
@@ -41,5 +76,15 @@ internal static class ExecPump
         }
         await target.WriteAsync(data, cancellationToken).ConfigureAwait(false);
         await target.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void Write(Stream target, ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+        target.Write(data);
+        target.Flush();
     }
 }

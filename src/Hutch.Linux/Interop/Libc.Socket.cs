@@ -50,6 +50,26 @@ internal static unsafe partial class Libc
         public uint Gid;
     }
 
+    // TCP clients (see TcpSockets; AF_INET is with the namespace calls): connect(2) within SO_SNDTIMEO, TCP_NODELAY (tcp(7)), SO_ERROR.
+    internal const int IPPROTO_TCP = 6;
+    internal const int TCP_NODELAY = 1;
+    internal const int SO_ERROR = 4;
+    internal const int SO_SNDTIMEO = 21;
+    internal const short POLLOUT = 0x004;
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct TimeVal
+    {
+        public long Seconds;
+        public long Microseconds;
+    }
+
+    [LibraryImport(Name, EntryPoint = "connect", SetLastError = true)]
+    internal static partial int Connect(int fd, byte* address, int length);
+
+    [LibraryImport(Name, EntryPoint = "setsockopt", SetLastError = true)]
+    internal static partial int SetSockOpt(int fd, int level, int name, void* value, uint length);
+
     [LibraryImport(Name, EntryPoint = "accept4", SetLastError = true)]
     internal static partial int Accept4(int fd, void* address, uint* length, int flags);
 

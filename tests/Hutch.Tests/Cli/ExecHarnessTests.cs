@@ -114,6 +114,22 @@ public sealed class ExecHarnessTests(DaemonFixture fixture)
     }
 
     [Fact]
+    public async Task ASignal_WhileHutchWaitsOnAReaderThatDoesNotRead_EndsHutchAtOnce_AndStopsTheCommand()
+    {
+        await using var sandbox = await fixture.CreateAsync();
+        // The harness reads the first line, then nothing: the pipe fills and hutch blocks writing to it.
+        using var hutch = Start("python3", ["-c", WithDefaultSigint, TestPaths.Cli, "exec", sandbox.Id, "--", "sh", "-c", "echo $$ > /workspace/pid; echo started; exec yes"]);
+        Assert.Equal("started", await hutch.StandardOutput.ReadLineAsync().WaitAsync(Patience));
+        await Task.Delay(1000);
+
+        Processes.Signal(hutch.Id, 15);
+
+        await hutch.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(143, hutch.ExitCode);
+        await WaitUntilGoneAsync(sandbox);
+    }
+
+    [Fact]
     public async Task PipedIntoHead_HutchEndsWith141_AndTheCommandIsStopped()
     {
         await using var sandbox = await fixture.CreateAsync();

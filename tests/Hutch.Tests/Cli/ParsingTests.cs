@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Text;
+using Hutch.Client;
 using Hutch.Cli;
 using Hutch.Cli.Commands;
 using Hutch.Cli.Engines;
@@ -16,6 +18,100 @@ public class ParsingTests
         var console = new TestConsole();
         var exit = await HutchCli.RunAsync(args, console.Console);
         return (exit, console.Error.ToString());
+    }
+
+    [Fact]
+    public void TheTopLevelTable_NamesEachCommand_ByItsOwnNameAndAliases()
+    {
+        var built = HutchCli.BuildRoot(new TestConsole().Console).Subcommands;
+
+        Assert.Equal(
+            built.Select(c => string.Join(' ', [c.Name, .. c.Aliases.Order(StringComparer.Ordinal)])),
+            HutchCli.TopLevel.Select(t => string.Join(' ', [t.Names[0], .. t.Names.Skip(1).Order(StringComparer.Ordinal)])));
+    }
+
+    [Theory]
+    [InlineData("exec", "box", "--", "true")]
+    [InlineData("exec", "box", "-i", "--no-stdin", "--", "true")]
+    [InlineData("exec", "--bogus", "box", "--", "true")]
+    [InlineData("exec", "box", "--max-output", "2T", "--", "true")]
+    [InlineData("exec")]
+    [InlineData("exec", "--help")]
+    [InlineData("exec", "box", "--tiemout", "5", "--", "true")]
+    [InlineData("list", "--json", "extra")]
+    [InlineData("fs", "ls")]
+    [InlineData("files", "lst", "box")]
+    [InlineData("proc", "--help")]
+    public void ALine_ParsesHelpsAndFails_TheSame_WithOnlyItsCommandBuilt(params string[] args)
+    {
+        var whole = Describe(HutchCli.BuildRoot(new TestConsole().Console).Parse(args));
+        var one = Describe(HutchCli.BuildRoot(new TestConsole().Console, only: HutchCli.Invoked(args)).Parse(args));
+
+        Assert.NotNull(HutchCli.Invoked(args));
+        Assert.Equal(whole, one);
+    }
+
+    [Theory]
+    [InlineData]
+    [InlineData("--help")]
+    [InlineData("--version")]
+    [InlineData("exe", "box")]
+    [InlineData("@args.rsp")]
+    [InlineData("EXEC", "box")]
+    public void ALineThatNamesNoCommandFirst_BuildsTheWholeTree(params string[] args) => Assert.Null(HutchCli.Invoked(args));
+
+    [Theory]
+    [InlineData("exec", "box", "--", "true")]
+    [InlineData("exec", "sb-0123abc", "--", "ls", "-la", "--json")]
+    [InlineData("exec", "my.box", "--", "sh", "-c", "echo hi; exit 3")]
+    [InlineData("exec", "name with space", "--", "x")]
+    [InlineData("exec", "box", "--", "--", "x", "--")]
+    [InlineData("exec", "box", "--", "-h", "--help", "/?", "-?", "/h")]
+    [InlineData("exec", "box", "--", "", "[diagram]", "[suggest]", "--version")]
+    [InlineData("exec", "box", "--", "--url", "http://x", "--api-key", "k", "-i", "--keep-running")]
+    [InlineData("exec", "ünï", "--", "😀")]
+    public void APlainExecLine_IsReadAsTheParserReadsIt(params string[] args)
+    {
+        var (command, read) = ExecCommand.Define();
+        command.SetAction(_ => 0);
+        var root = new RootCommand { command };
+        Connection.AddOptionsTo(root);
+        var parse = root.Parse(args);
+        Assert.Empty(parse.Errors);
+        var expected = read(parse);
+
+        var plain = ExecCommand.Plain(args);
+
+        Assert.NotNull(plain);
+        Assert.Equal(Encoding.UTF8.GetString(ExecJson.Write(expected.Request)), Encoding.UTF8.GetString(ExecJson.Write(plain.Request)));
+        Assert.Equal(expected with { Request = plain.Request }, plain);
+    }
+
+    [Theory]
+    [InlineData("exec", "box", "true")]
+    [InlineData("exec", "box", "--")]
+    [InlineData("exec", "--", "true")]
+    [InlineData("exec", "-w", "sub", "box", "--", "true")]
+    [InlineData("exec", "box", "-i", "--", "true")]
+    [InlineData("exec", "/?", "--", "true")]
+    [InlineData("exec", "-h", "--", "true")]
+    [InlineData("exec", "@args.rsp", "--", "true")]
+    [InlineData("exec", "box", "--", "cat", "@file")]
+    [InlineData("exec", "[diagram]", "--", "true")]
+    [InlineData("exec", "", "--", "true")]
+    [InlineData("run", "--", "true")]
+    [InlineData("EXEC", "box", "--", "true")]
+    public void AnyOtherLine_GoesThroughTheParser(params string[] args) => Assert.Null(ExecCommand.Plain(args));
+
+    /// <summary>What a parse leads to: the command, its errors, and the help or error text its action writes.</summary>
+    private static string Describe(ParseResult parse)
+    {
+        var output = new StringWriter();
+        if (parse.Action is System.CommandLine.Help.HelpAction)
+        {
+            parse.Invoke(new InvocationConfiguration { Output = output, Error = output });
+        }
+        return $"{parse.CommandResult.Command.Name}\n{string.Join('\n', parse.Errors.Select(e => e.Message))}\n{output}";
     }
 
     [Fact]
