@@ -13,7 +13,7 @@ namespace Hutch.Client;
 /// </summary>
 internal static partial class ExecEventReader
 {
-    private enum Member { Other, Pid, Data, ExitCode, Signal, Truncated, TimedOut, OomKilled, DurationMs, Killed, FullOutput, Code, Message }
+    private enum Member { Other, Pid, Data, ExitCode, Signal, Truncated, TimedOut, OomKilled, DurationMs, Killed, FullOutput, NetworkRefusals, Code, Message }
 
     public static ExecEvent Read(ref Utf8JsonReader reader)
     {
@@ -106,6 +106,7 @@ internal static partial class ExecEventReader
         long durationMs = 0;
         ExecKilled? killed = null;
         ExecFullOutput? fullOutput = null;
+        IReadOnlyList<NetworkEvent>? refusals = null;
         while (NextMember(ref reader) is { } member)
         {
             switch (member)
@@ -118,10 +119,12 @@ internal static partial class ExecEventReader
                 case Member.DurationMs: durationMs = Int64(ref reader); break;
                 case Member.Killed: killed = reader.TokenType == JsonTokenType.Null ? null : ReadKilled(ref reader); break;
                 case Member.FullOutput: fullOutput = reader.TokenType == JsonTokenType.Null ? null : ReadFullOutput(ref reader); break;
+                // Rare (a sandbox whose network refused something): the serializer reads these, its metadata built only then.
+                case Member.NetworkRefusals: refusals = JsonSerializer.Deserialize(ref reader, HutchClient.Json.IReadOnlyListNetworkEvent); break;
                 default: reader.Skip(); break;
             }
         }
-        return new ExecExitEvent(exitCode, signal, truncated, timedOut, oomKilled, durationMs, killed, fullOutput);
+        return new ExecExitEvent(exitCode, signal, truncated, timedOut, oomKilled, durationMs, killed, fullOutput, refusals);
     }
 
     private static ExecErrorEvent ReadError(ref Utf8JsonReader reader)
@@ -168,6 +171,7 @@ internal static partial class ExecEventReader
         : NameIs(ref reader, "durationMs"u8) ? Member.DurationMs
         : NameIs(ref reader, "killed"u8) ? Member.Killed
         : NameIs(ref reader, "fullOutput"u8) ? Member.FullOutput
+        : NameIs(ref reader, "networkRefusals"u8) ? Member.NetworkRefusals
         : NameIs(ref reader, "code"u8) ? Member.Code
         : NameIs(ref reader, "message"u8) ? Member.Message
         : Member.Other;

@@ -23,13 +23,13 @@ internal sealed record OutputCap(long? MaxOutputBytes, bool AllowTruncation)
 /// looks only at the status cannot take a partial output for the whole of it.
 /// </summary>
 internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, bool OomKilled, bool Truncated, long? DurationMs, ExecKilled? Killed = null,
-    ExecFullOutput? FullOutput = null)
+    ExecFullOutput? FullOutput = null, IReadOnlyList<NetworkEvent>? NetworkRefusals = null)
 {
     public static ExecEnd Of(ExecExitEvent exit) =>
-        new(exit.ExitCode, exit.Signal, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs, exit.Killed, exit.FullOutput);
+        new(exit.ExitCode, exit.Signal, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs, exit.Killed, exit.FullOutput, exit.NetworkRefusals);
 
     public static ExecEnd Of(ExecResult result) =>
-        new(result.ExitCode, result.Signal, result.TimedOut, result.OomKilled, result.Truncated, result.DurationMs, result.Killed, result.FullOutput);
+        new(result.ExitCode, result.Signal, result.TimedOut, result.OomKilled, result.Truncated, result.DurationMs, result.Killed, result.FullOutput, result.NetworkRefusals);
 
     /// <summary>The command's own status, as a shell would report it.</summary>
     public int CommandStatus => ExitCodes.For(ExitCode, Signal, TimedOut);
@@ -38,6 +38,12 @@ internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, boo
     /// <param name="sandbox">The sandbox as the caller named it, for the command that reads the kept output; null when it is gone with the command (`run`).</param>
     public int Finish(CliConsole console, OutputCap cap, string? sandbox = null)
     {
+        // What the sandbox's network refused while the command ran, next to the program's own error
+        // ("Could not resolve host"), so the reason and the policy entry to add are in one place.
+        foreach (var refusal in NetworkRefusals ?? [])
+        {
+            console.Fail($"network: {refusal.Message}", refusal.Code);
+        }
         if (TimedOut)
         {
             var what = Killed is { } k

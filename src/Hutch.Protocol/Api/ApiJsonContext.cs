@@ -51,6 +51,7 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(NetworkPolicy))]
 [JsonSerializable(typeof(NetworkEvent))]
 [JsonSerializable(typeof(NetworkPresetInfo[]))]
+[JsonSerializable(typeof(IReadOnlyList<NetworkEvent>))]
 [JsonSerializable(typeof(CreateSessionRequest))]
 [JsonSerializable(typeof(SessionInfo))]
 [JsonSerializable(typeof(SessionList))]

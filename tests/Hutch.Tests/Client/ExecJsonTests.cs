@@ -67,6 +67,9 @@ public class ExecJsonTests
         { "exit by signal", new ExecExitEvent(null, "SIGKILL", true, true, true, long.MaxValue) },
         { "exit killed", new ExecExitEvent(null, "SIGKILL", false, true, false, 1000, new ExecKilled("timeout", "SIGKILL", 17, 3)) },
         { "exit kept", new ExecExitEvent(0, null, true, false, false, 5, FullOutput: new ExecFullOutput("out-1", 1L << 40, 7, false, 99, "/v1/sandboxes/a/exec/outputs/out-1/stdout", "/e")) },
+        { "exit with network refusals", new ExecExitEvent(6, null, false, false, false, 40, NetworkRefusals: [
+            new NetworkEvent(120, DateTimeOffset.Parse("2026-12-03T21:40:11Z", System.Globalization.CultureInfo.InvariantCulture), "refused", "proxy", "tcp",
+                "github.com", null, 443, "egress_denied_host", null, "github.com:443 refused: github.com is not in this sandbox's allowlist")]) },
         { "error", new ExecErrorEvent("sandbox_not_found", "No sandbox \"x\" — ünïcödé <b> & 😀") },
     };
 
@@ -96,6 +99,8 @@ public class ExecJsonTests
         """{"type":"exit","EXITCODE":2,"killed":{"reason":"timeout","SIGNAL":"SIGKILL","processGroup":1,"processes":2,"new":true}}""",
         """{"type":"exit","fullOutput":{"id":"o","stdoutBytes":1,"stderrBytes":2,"complete":true,"droppedBytes":0,"stdout":"a","stderr":"b","extra":[1]}}""",
         """{"type":"exit","killed":{}}""",
+        """{"type":"exit","exitCode":1,"networkRefusals":null}""",
+        """{"type":"exit","exitCode":1,"NetworkRefusals":[{"cursor":1,"time":"2026-12-03T21:40:11Z","outcome":"refused","via":"dns","protocol":"dns","host":"x.test","port":53,"code":"egress_dns_denied","message":"m","extra":1}]}""",
         """{"type":"error","code":"internal","message":"line1\nline2 \u00e9 \ud83d\ude00"}""",
         """{"type":"error"}""",
         """{"type":"error","code":null,"message":"m"}""",

@@ -51,6 +51,8 @@ public sealed class NetCliTests(EgressFixture fixture) : IClassFixture<EgressFix
             var curl = await fixture.Client.ExecAsync(id, new ExecRequest(Command: $"curl -sS --max-time 5 http://{name}:{EgressUpstreams.HttpPort}/ http://elsewhere.test/"));
             var info = await HutchAsync("info", id);
             var log = await HutchAsync("net", "log", id);
+            // exec says what the network refused while the command ran, on stderr after the program's own error.
+            var exec = await HutchAsync("exec", id, "--", "sh", "-c", "curl -sS --max-time 5 http://refused-in-exec.test/; true");
 
             Assert.Equal($"""
                 package-registries: {name}:{EgressUpstreams.HttpPort} {name}:{EgressUpstreams.HttpsPort}
@@ -64,6 +66,9 @@ public sealed class NetCliTests(EgressFixture fixture) : IClassFixture<EgressFix
             Assert.Contains("network  allowlist, allow net:test:9, preset package-registries", Text(info.Stdout), StringComparison.Ordinal);
             Assert.Matches(@"egress +1 connections \(0 open\), 1 refused, [0-9]+ B out, [0-9]+ B in", Text(info.Stdout));
             Assert.Contains("egress_denied_host  elsewhere.test:80 refused", Text(log.Stdout), StringComparison.Ordinal);
+            Assert.Equal(0, exec.Code);
+            Assert.Contains("hutch: network: refused-in-exec.test:80 refused: refused-in-exec.test is not in this sandbox's allowlist (add refused-in-exec.test:80 to network.allow) (egress_denied_host)\n",
+                exec.Stderr, StringComparison.Ordinal);
         }
         finally
         {
