@@ -51,6 +51,7 @@ internal static class HutchCli
         (["rm", "delete"], (console, _) => RemoveCommand.Create(console)),
         (["ttl"], (console, _) => TtlCommand.Create(console)),
         (["net"], (console, _) => NetCommand.Create(console)),
+        (["secret", "secrets"], (console, _) => SecretCommand.Create(console)),
         (["exec"], (console, _) => ExecCommand.Create(console)),
         (["output"], (console, _) => OutputCommand.Create(console)),
         (["run"], (console, engine) => RunCommand.Create(console, engine)),

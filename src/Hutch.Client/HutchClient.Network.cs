@@ -25,7 +25,7 @@ public sealed partial class HutchClient
     /// <summary>What each network preset stands for on the daemon's host (<c>GET /v1/network/presets</c>).</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     public Task<NetworkPresetInfo[]> ListNetworkPresetsAsync(CancellationToken cancellationToken = default) =>
-        SendForJsonAsync(NewRequest(HttpMethod.Get, "/v1/network/presets"), Json.NetworkPresetInfoArray, cancellationToken);
+        SendForJsonAsync(NewRequest(HttpMethod.Get, "v1/network/presets"), Json.NetworkPresetInfoArray, cancellationToken);
 
     /// <summary>
     /// A sandbox's network events (<c>GET /v1/sandboxes/{idOrName}/network/events</c>): each connection

@@ -1,3 +1,4 @@
+using Hutch.Daemon.Secrets;
 using System.Text.Json;
 using Hutch.Daemon.Exec;
 using Hutch.Daemon.Files;
@@ -148,6 +149,7 @@ public static class DaemonHost
         TcpEndpoints.Map(app, engine.Ports, logger);
         ServiceEndpoints.Map(app, engine.Services);
         ShellEndpoints.Map(app, engine.Shells, engine.Logs, options);
+        SecretEndpoints.Map(app, engine.Secrets);
         NetworkEndpoints.Map(app, engine.Network);
 
         try

@@ -101,6 +101,12 @@ public sealed record HutchOptions
     /// </summary>
     public string EgressRegistryConfigRoot { get; init; } = Environment.GetEnvironmentVariable("HUTCH_EGRESS_REGISTRY_CONFIG_ROOT") is { Length: > 0 } r ? r : "/";
 
+    /// <summary>
+    /// The key that encrypts secret values at rest: an operator's file (base64 of 32 bytes, root's alone),
+    /// or by default <c>secrets.key</c> in the data dir, made on the first secret. Env HUTCH_SECRETS_KEY_FILE.
+    /// </summary>
+    public string? SecretsKeyFile { get; init; } = Environment.GetEnvironmentVariable("HUTCH_SECRETS_KEY_FILE") is { Length: > 0 } k ? k : null;
+
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
 

@@ -15,6 +15,8 @@ using Hutch.Runtime.Cgroups;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
+using Hutch.Daemon.Secrets;
+
 namespace Hutch.Daemon;
 
 /// <summary>
@@ -58,6 +60,8 @@ public sealed class SandboxEngine : ISandboxEngine
         Ports = new PortService(Directory, Runtime);
         Services = new ServiceManager(Directory, Processes, Logs, new ServiceProbes(Exec, Ports), stopping);
         Files = new FileService(Directory, Storage, Runtime, options);
+        Secrets = new SecretStore(paths.Database,
+            new SecretCipher(options.SecretsKeyFile ?? Path.Join(paths.DataDir, "secrets.key"), operatorKey: options.SecretsKeyFile is not null), time);
 
         runner.Observe(Services);
         runner.Observe(Network);
@@ -71,6 +75,7 @@ public sealed class SandboxEngine : ISandboxEngine
     public SandboxLifecycle Sandboxes { get; }
     public SandboxEvents Events { get; }
     public ExecService Exec { get; }
+    public SecretStore Secrets { get; }
     public ProcessManager Processes { get; }
     public LogReader Logs { get; }
     public SessionService Sessions { get; }

@@ -142,4 +142,14 @@ public static class ErrorCodes
     public const string InvalidNetworkPolicy = "invalid_network_policy";
     /// <summary>503: the daemon could not set up a sandbox's egress capture (nftables, addresses or listeners); nothing leaves it. `hutch doctor` says why.</summary>
     public const string EgressUnavailable = "egress_unavailable";
+
+    // Secrets (docs/secrets.md). Their messages never hold a value.
+    /// <summary>400: a secret's name, value, description or hosts is malformed; the message names the field.</summary>
+    public const string InvalidSecret = "invalid_secret";
+    /// <summary>404: no secret has that name.</summary>
+    public const string SecretNotFound = "secret_not_found";
+    /// <summary>409: a secret of that name exists; rotate it to change its value.</summary>
+    public const string SecretExists = "secret_exists";
+    /// <summary>503: the daemon's secrets key is missing or is not the one the stored values were encrypted with.</summary>
+    public const string SecretsUnavailable = "secrets_unavailable";
 }

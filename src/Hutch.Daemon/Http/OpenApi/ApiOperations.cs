@@ -80,6 +80,11 @@ internal static class ApiOperations
         [("GET", Sandbox + "/shells/{shell}/attach")] = ("attachShell", "shells"),
         [("GET", Sandbox + "/network/events")] = ("readNetworkEvents", "network"),
         [("GET", "/v1/network/presets")] = ("listNetworkPresets", "network"),
+        [("POST", "/v1/secrets")] = ("createSecret", "secrets"),
+        [("GET", "/v1/secrets")] = ("listSecrets", "secrets"),
+        [("GET", "/v1/secrets/{name}")] = ("getSecret", "secrets"),
+        [("POST", "/v1/secrets/{name}/rotate")] = ("rotateSecret", "secrets"),
+        [("DELETE", "/v1/secrets/{name}")] = ("deleteSecret", "secrets"),
     };
 
     private static readonly (string Name, string Description)[] Tags =
@@ -94,6 +99,7 @@ internal static class ApiOperations
         ("services", "Long-running servers with readiness probes and restart policies (docs/services.md)."),
         ("shells", "Interactive shells on a pseudo-terminal, over HTTP or a WebSocket (docs/shells.md)."),
         ("network", "What a sandbox's connections met under its network policy (docs/network.md); the policy is set at create and by PATCH."),
+        ("secrets", "The write-only secret store: values encrypted at rest, never returned (docs/secrets.md)."),
     ];
 
     public static void Apply(OpenApiDocument document)

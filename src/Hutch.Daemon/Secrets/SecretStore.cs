@@ -1,0 +1,220 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Hutch.Daemon.Secrets;
+
+/// <summary>
+/// The write-only secret store (docs/secrets.md): secrets and their versions in two tables of the
+/// registry's SQLite file (0600, secure_delete, so a deleted value's pages are overwritten), each
+/// version's value sealed by <see cref="SecretCipher"/>. What goes out is metadata only; a value is
+/// opened only by <see cref="Open(string, int?)"/>, for the sandboxes that use it (later slices).
+/// </summary>
+public sealed class SecretStore
+{
+    private readonly string _connectionString;
+    private readonly SecretCipher _cipher;
+    private readonly TimeProvider _time;
+
+    public SecretStore(string databasePath, SecretCipher cipher, TimeProvider time)
+    {
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _cipher = cipher;
+        _time = time;
+        PrivateFiles.OpenWrite(databasePath, append: true).Dispose();
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = """
+            CREATE TABLE IF NOT EXISTS secrets (
+                name TEXT PRIMARY KEY,
+                description TEXT,
+                hosts TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                rotated_at TEXT,
+                version INTEGER NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS secret_versions (
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                key_id BLOB NOT NULL,
+                nonce BLOB NOT NULL,
+                ciphertext BLOB NOT NULL,
+                tag BLOB NOT NULL,
+                PRIMARY KEY (name, version)
+            );
+            """;
+        cmd.ExecuteNonQuery();
+    }
+
+    public SecretInfo Create(CreateSecretRequest request)
+    {
+        var name = SecretValidator.Name(request.Name);
+        var value = SecretValidator.Value(request.Value, request.ValueBase64);
+        var description = SecretValidator.Description(request.Description);
+        var hosts = SecretValidator.Hosts(request.Hosts);
+        var now = _time.GetUtcNow();
+        try
+        {
+            using var db = Connect();
+            using var tx = db.BeginTransaction();
+            Run(db, tx, "INSERT INTO secrets (name, description, hosts, created_at, version) VALUES ($name, $description, $hosts, $now, 1)",
+                ("$name", name), ("$description", description), ("$hosts", JsonSerializer.Serialize(hosts, ApiJsonContext.Default.StringArray)), ("$now", Iso(now)));
+            InsertVersion(db, tx, name, 1, value, now);
+            tx.Commit();
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT: the name is taken
+        {
+            throw new HutchException(ErrorCodes.SecretExists, $"A secret named {name} exists: rotate it to give it a new value (POST /v1/secrets/{name}/rotate, `hutch secret rotate {name}`), or delete it first.");
+        }
+        finally
+        {
+            Array.Clear(value);
+        }
+        return Get(name);
+    }
+
+    public SecretInfo[] List()
+    {
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT name, version, created_at, rotated_at, description, hosts FROM secrets ORDER BY name";
+        using var reader = cmd.ExecuteReader();
+        var list = new List<SecretInfo>();
+        while (reader.Read())
+        {
+            list.Add(Read(reader));
+        }
+        return [.. list];
+    }
+
+    public SecretInfo Get(string name)
+    {
+        name = KnownName(name);
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT name, version, created_at, rotated_at, description, hosts FROM secrets WHERE name = $name";
+        cmd.Parameters.AddWithValue("$name", name);
+        using var reader = cmd.ExecuteReader();
+        return reader.Read() ? Read(reader) : throw NotFound(name);
+    }
+
+    /// <summary>A new version with a new value; the old versions are kept (what a sandbox held stays known, for redaction).</summary>
+    public SecretInfo Rotate(string name, RotateSecretRequest request)
+    {
+        name = KnownName(name);
+        var value = SecretValidator.Value(request.Value, request.ValueBase64);
+        try
+        {
+            using var db = Connect();
+            using var tx = db.BeginTransaction(System.Data.IsolationLevel.Serializable);
+            var version = Scalar(db, tx, "SELECT version FROM secrets WHERE name = $name", name) is long v ? (int)v + 1 : throw NotFound(name);
+            var now = _time.GetUtcNow();
+            InsertVersion(db, tx, name, version, value, now);
+            Run(db, tx, "UPDATE secrets SET version = $version, rotated_at = $now WHERE name = $name",
+                ("$version", version), ("$now", Iso(now)), ("$name", name));
+            tx.Commit();
+        }
+        finally
+        {
+            Array.Clear(value);
+        }
+        return Get(name);
+    }
+
+    public void Delete(string name)
+    {
+        name = KnownName(name);
+        using var db = Connect();
+        using var tx = db.BeginTransaction();
+        if (Run(db, tx, "DELETE FROM secrets WHERE name = $name", ("$name", name)) == 0)
+        {
+            throw NotFound(name);
+        }
+        Run(db, tx, "DELETE FROM secret_versions WHERE name = $name", ("$name", name));
+        tx.Commit();
+    }
+
+    /// <summary>The value of a version (the current one when null): for the daemon's own use, never an API answer.</summary>
+    public byte[] Open(string name, int? version = null)
+    {
+        name = KnownName(name);
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = version is null
+            ? "SELECT v.version, key_id, nonce, ciphertext, tag FROM secret_versions v JOIN secrets s ON s.name = v.name AND s.version = v.version WHERE v.name = $name"
+            : "SELECT version, key_id, nonce, ciphertext, tag FROM secret_versions WHERE name = $name AND version = $version";
+        cmd.Parameters.AddWithValue("$name", name);
+        cmd.Parameters.AddWithValue("$version", version ?? 0);
+        using var reader = cmd.ExecuteReader();
+        if (!reader.Read())
+        {
+            throw NotFound(name);
+        }
+        return _cipher.Open(name, reader.GetInt32(0), new SealedValue((byte[])reader[1], (byte[])reader[2], (byte[])reader[3], (byte[])reader[4]));
+    }
+
+    private void InsertVersion(SqliteConnection db, SqliteTransaction tx, string name, int version, byte[] value, DateTimeOffset now)
+    {
+        var sealedValue = _cipher.Seal(name, version, value);
+        Run(db, tx, "INSERT INTO secret_versions (name, version, created_at, key_id, nonce, ciphertext, tag) VALUES ($name, $version, $now, $key, $nonce, $ciphertext, $tag)",
+            ("$name", name), ("$version", version), ("$now", Iso(now)), ("$key", sealedValue.KeyId), ("$nonce", sealedValue.Nonce),
+            ("$ciphertext", sealedValue.Ciphertext), ("$tag", sealedValue.Tag));
+    }
+
+    private static SecretInfo Read(SqliteDataReader r) => new(
+        r.GetString(0), r.GetInt32(1), DateTimeOffset.Parse(r.GetString(2), CultureInfo.InvariantCulture),
+        r.IsDBNull(3) ? null : DateTimeOffset.Parse(r.GetString(3), CultureInfo.InvariantCulture),
+        r.IsDBNull(4) ? null : r.GetString(4),
+        JsonSerializer.Deserialize(r.GetString(5), ApiJsonContext.Default.StringArray) ?? []);
+
+    /// <summary>A route's name: one no secret could have is simply not found (and never echoed unchecked).</summary>
+    private static string KnownName(string name)
+    {
+        try
+        {
+            return SecretValidator.Name(name);
+        }
+        catch (HutchException)
+        {
+            throw NotFound(name.Length > 128 ? name[..128] + "…" : name);
+        }
+    }
+
+    private static HutchException NotFound(string name) =>
+        new(ErrorCodes.SecretNotFound, $"No secret is named '{name}'. `hutch secret ls` (GET /v1/secrets) lists them.");
+
+    private static string Iso(DateTimeOffset time) => time.ToString("O", CultureInfo.InvariantCulture);
+
+    private static int Run(SqliteConnection db, SqliteTransaction tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (parameter, value) in parameters)
+        {
+            cmd.Parameters.AddWithValue(parameter, value ?? DBNull.Value);
+        }
+        return cmd.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection db, SqliteTransaction tx, string sql, string name)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        cmd.Parameters.AddWithValue("$name", name);
+        return cmd.ExecuteScalar();
+    }
+
+    private SqliteConnection Connect()
+    {
+        var db = new SqliteConnection(_connectionString);
+        db.Open();
+        using var pragma = db.CreateCommand();
+        // A deleted row's bytes are overwritten, not left in free pages of the file.
+        pragma.CommandText = "PRAGMA secure_delete = ON;";
+        pragma.ExecuteNonQuery();
+        return db;
+    }
+}

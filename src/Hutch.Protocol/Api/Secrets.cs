@@ -1,0 +1,35 @@
+namespace Hutch.Protocol.Api;
+
+/// <summary>
+/// Body of <c>POST /v1/secrets</c> (docs/secrets.md). The value is write-only: no answer of the API
+/// ever holds it, its length or a hash of it.
+/// </summary>
+/// <param name="Name">1-128 of <c>[A-Z0-9_]</c>, not starting with a digit (an environment variable's name), unique.</param>
+/// <param name="Value">The value as UTF-8 text, 8 bytes to 64 KiB; or give <paramref name="ValueBase64"/>.</param>
+/// <param name="ValueBase64">The value as base64, for bytes that are not text.</param>
+/// <param name="Description">What it is for, for people (at most 1,024 characters).</param>
+/// <param name="Hosts">The host names it may be sent to (<c>api.example.org</c>, <c>*.example.org</c>, optionally <c>:PORT</c>), for the egress placeholder kind to come.</param>
+public sealed record CreateSecretRequest(
+    string? Name = null,
+    string? Value = null,
+    string? ValueBase64 = null,
+    string? Description = null,
+    string[]? Hosts = null);
+
+/// <summary>Body of <c>POST /v1/secrets/{name}/rotate</c>: the new value (a new version; the old one is kept for redaction).</summary>
+/// <param name="Value">The new value as UTF-8 text, 8 bytes to 64 KiB; or give <paramref name="ValueBase64"/>.</param>
+/// <param name="ValueBase64">The new value as base64.</param>
+public sealed record RotateSecretRequest(string? Value = null, string? ValueBase64 = null);
+
+/// <summary>A secret as the API shows it: metadata only.</summary>
+/// <param name="Name">Its name.</param>
+/// <param name="Version">Its current version: 1 at create, one more at each rotation.</param>
+/// <param name="CreatedAt">When it was created.</param>
+/// <param name="RotatedAt">When its current version was set, when it was rotated; else null.</param>
+/// <param name="Description">What it is for, or null.</param>
+/// <param name="Hosts">The hosts it may be sent to (normalized), empty when none.</param>
+public sealed record SecretInfo(string Name, int Version, DateTimeOffset CreatedAt, DateTimeOffset? RotatedAt, string? Description, string[] Hosts);
+
+/// <summary>Answer of <c>GET /v1/secrets</c>, by name.</summary>
+/// <param name="Secrets">Every secret, metadata only.</param>
+public sealed record SecretList(SecretInfo[] Secrets);

@@ -1,0 +1,70 @@
+using System.Net;
+using System.Text;
+using Hutch.Client;
+using Hutch.Protocol.Api;
+using Hutch.Tests.Infrastructure;
+
+namespace Hutch.Tests.Secrets;
+
+/// <summary>/v1/secrets through the real daemon, and `hutch secret` as a user runs it: metadata out, values never.</summary>
+public sealed class SecretsApiTests(DaemonFixture fixture) : IClassFixture<DaemonFixture>
+{
+    private const string Value = "sk-live-api-test-9f8e7d6c5b4a";
+
+    [Fact]
+    public async Task TheApi_StoresListsRotatesAndDeletes_AndNoAnswerHoldsTheValue()
+    {
+        var client = fixture.Client;
+        var created = await client.CreateSecretAsync(new CreateSecretRequest("API_ROUND_TRIP", Value, Description: "round trip", Hosts: ["api.example.org"]));
+        using var http = fixture.RawHttp();
+        var raw = await http.GetStringAsync("/v1/secrets");
+        var one = await http.GetStringAsync("/v1/secrets/API_ROUND_TRIP");
+        var rotated = await client.RotateSecretAsync("API_ROUND_TRIP", new RotateSecretRequest("sk-live-second-value-0000"));
+        var again = await Assert.ThrowsAsync<HutchApiException>(() => client.CreateSecretAsync(new CreateSecretRequest("API_ROUND_TRIP", Value)));
+        var bad = await Assert.ThrowsAsync<HutchApiException>(() => client.CreateSecretAsync(new CreateSecretRequest("bad name", Value)));
+        await client.DeleteSecretAsync("API_ROUND_TRIP");
+        var gone = await Assert.ThrowsAsync<HutchApiException>(() => client.GetSecretAsync("API_ROUND_TRIP"));
+
+        Assert.Equal((1, "round trip"), (created.Version, created.Description));
+        Assert.Equal(2, rotated.Version);
+        Assert.Contains("\"name\":\"API_ROUND_TRIP\"", raw, StringComparison.Ordinal);
+        Assert.DoesNotContain(Value, raw + one, StringComparison.Ordinal);
+        Assert.Equal((ErrorCodes.SecretExists, 409), (again.Code, again.Status));
+        Assert.Equal((ErrorCodes.InvalidSecret, 400), (bad.Code, bad.Status));
+        Assert.Equal((ErrorCodes.SecretNotFound, 404), (gone.Code, gone.Status));
+        Assert.DoesNotContain(await client.ListSecretsAsync(), s => s.Name == "API_ROUND_TRIP");
+        // The data dir holds no value in the clear: not the registry, not the daemon's files.
+        // (daemon.lock is held locked by the daemon and holds only its pid; the workspaces' volume image is skipped.)
+        foreach (var file in Directory.GetFiles(fixture.DataDir, "*", SearchOption.TopDirectoryOnly)
+            .Where(f => !f.EndsWith(".lock", StringComparison.Ordinal) && new FileInfo(f).Length < 64 << 20))
+        {
+            Assert.False(Encoding.Latin1.GetString(await File.ReadAllBytesAsync(file)).Contains(Value, StringComparison.Ordinal), $"{file} holds the value");
+        }
+    }
+
+    [Fact]
+    public async Task TheCli_ReadsTheValueFromStdinOnly_AndShowsMetadata()
+    {
+        var set = await HutchAsync(Encoding.UTF8.GetBytes(Value + "\n"), "secret", "set", "CLI_KEY", "--host", "api.example.org", "--description", "from the cli");
+        var empty = await HutchAsync([], "secret", "set", "CLI_OTHER");
+        var list = await HutchAsync(null, "secret", "ls");
+        var show = await HutchAsync(null, "secret", "show", "CLI_KEY");
+        var rotate = await HutchAsync("rotated-value-abcdefgh"u8.ToArray(), "secret", "rotate", "CLI_KEY");
+        var remove = await HutchAsync(null, "secret", "rm", "CLI_KEY");
+
+        Assert.Equal("CLI_KEY: stored (version 1)\n", Text(set.Stdout));
+        Assert.Equal(1, empty.Code);
+        Assert.Contains("at least 8 bytes", empty.Stderr, StringComparison.Ordinal);
+        Assert.EndsWith("(invalid_secret)\n", empty.Stderr, StringComparison.Ordinal);
+        Assert.Matches(@"CLI_KEY +1 +.+ +api\.example\.org +from the cli", Text(list.Stdout));
+        Assert.Contains("hosts        api.example.org", Text(show.Stdout), StringComparison.Ordinal);
+        Assert.Equal("CLI_KEY: rotated (version 2)\n", Text(rotate.Stdout));
+        Assert.Equal("CLI_KEY: deleted\n", Text(remove.Stdout));
+        Assert.DoesNotContain(Value, Text(list.Stdout) + Text(show.Stdout), StringComparison.Ordinal);
+    }
+
+    private Task<(int Code, byte[] Stdout, string Stderr)> HutchAsync(byte[]? stdin, params string[] args) =>
+        CliProcess.RunAsync(fixture, Path.GetTempPath(), stdin, args);
+
+    private static string Text(byte[] bytes) => Encoding.UTF8.GetString(bytes);
+}
