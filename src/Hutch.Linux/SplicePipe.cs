@@ -7,8 +7,8 @@ namespace Hutch.Linux;
 /// <summary>
 /// A kernel pipe that moves bytes from one socket to another without copying them through user
 /// space (splice(2)): socket → pipe → socket, the pages handed on by reference. Both ends are
-/// non-blocking, as the sockets are: a call that would wait says so (-1) and the caller waits (the
-/// socket's own async receive, or <see cref="WritableWaiter"/>). Not thread-safe; one per direction of a connection.
+/// non-blocking, as the sockets are: a call that would wait says so (-1) and the caller waits with
+/// the socket's own async operations. Not thread-safe; one per direction of a connection.
 /// </summary>
 public sealed unsafe class SplicePipe : IDisposable
 {
@@ -40,6 +40,21 @@ public sealed unsafe class SplicePipe : IDisposable
     /// <summary>Moves what the pipe holds into <paramref name="to"/>, as much as it takes now.</summary>
     /// <returns>Bytes moved; -1 when <paramref name="to"/> has no room now.</returns>
     public long DrainTo(Socket to) => Move(to, () => Libc.Splice(_read, null, (int)to.Handle, null, (nuint)Held, Libc.SPLICE_F_MOVE | Libc.SPLICE_F_NONBLOCK), filling: false);
+
+    /// <summary>Takes bytes out of the pipe into <paramref name="buffer"/> (for a send that must wait for room).</summary>
+    public int ReadInto(Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            var n = Libc.Read(_read, p, Math.Min(buffer.Length, Held));
+            if (n < 0)
+            {
+                throw new LinuxException("read", Marshal.GetLastPInvokeError(), "pipe");
+            }
+            Held -= (int)n;
+            return (int)n;
+        }
+    }
 
     private long Move(Socket socket, Func<nint> splice, bool filling)
     {

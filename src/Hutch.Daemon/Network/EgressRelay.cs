@@ -170,8 +170,17 @@ public sealed class EgressRelay(Socket client, Socket upstream, ClientCheck? che
                     Interlocked.Add(ref _bytesIn, sent);
                     continue;
                 }
-                // The sandbox's socket is full: wait until it takes more, the bytes staying in the pipe.
-                await WritableWaiter.Shared.WaitAsync(client, token).ConfigureAwait(false);
+                var room = ArrayPool<byte>.Shared.Rent(pipe.Held);
+                try
+                {
+                    var taken = pipe.ReadInto(room);
+                    await client.SendAsync(room.AsMemory(0, taken), SocketFlags.None, token).ConfigureAwait(false);
+                    Interlocked.Add(ref _bytesIn, taken);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(room);
+                }
             }
             if (moved == 0)
             {
