@@ -39,6 +39,29 @@ public sealed unsafe class RawTerminalMode : IDisposable
         return new RawTerminalMode(fd, saved);
     }
 
+    /// <summary>
+    /// Only turns echo off on <paramref name="fd"/> (line editing and Ctrl-C stay), for reading a
+    /// secret typed at a prompt; null when it is not a terminal. Dispose restores it the same way.
+    /// </summary>
+    public static RawTerminalMode? TryHideEcho(int fd)
+    {
+        if (!Pty.IsTerminal(fd))
+        {
+            return null;
+        }
+        var saved = new byte[Libc.TermiosSize];
+        var quiet = stackalloc byte[Libc.TermiosSize];
+        fixed (byte* p = saved)
+        {
+            LinuxException.ThrowIfFailed(Libc.TcGetAttr(fd, p), "tcgetattr");
+            new ReadOnlySpan<byte>(p, Libc.TermiosSize).CopyTo(new Span<byte>(quiet, Libc.TermiosSize));
+        }
+        // struct termios: c_lflag is the fourth 32-bit field.
+        ((uint*)quiet)[3] &= ~Libc.ECHO;
+        LinuxException.ThrowIfFailed(Libc.TcSetAttr(fd, Libc.TCSANOW, quiet), "tcsetattr");
+        return new RawTerminalMode(fd, saved);
+    }
+
     /// <summary>Restores the terminal as it was (best effort: the terminal may be gone by now).</summary>
     public void Dispose()
     {

@@ -32,7 +32,7 @@ internal static class SecretCommand
         var hosts = new Option<string[]>("--host") { Description = "A host name or glob it may be sent to, optionally :PORT (repeatable)", HelpName = "HOST", AllowMultipleArgumentsPerToken = false };
         var description = new Option<string?>("--description") { Description = "What it is for", HelpName = "TEXT" };
         var json = CommonOptions.Json();
-        var command = new Command("set", "Store a new secret, its value read from stdin (one trailing newline dropped): printf %s \"$KEY\" | hutch secret set NAME")
+        var command = new Command("set", "Store a new secret, its value piped in on stdin (one trailing newline dropped) or typed at a prompt with echo off: printf %s \"$KEY\" | hutch secret set NAME")
         {
             name, hosts, description, json,
         };
@@ -53,7 +53,7 @@ internal static class SecretCommand
     {
         var name = NameArgument();
         var json = CommonOptions.Json();
-        var command = new Command("rotate", "Give a secret a new value, read from stdin: a new version") { name, json };
+        var command = new Command("rotate", "Give a secret a new value, piped in on stdin or typed at a prompt: a new version") { name, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var value = await ReadValueAsync(console, cancellationToken).ConfigureAwait(false);
@@ -141,16 +141,44 @@ internal static class SecretCommand
         }
     }
 
-    /// <summary>The value from stdin, which must be a pipe or a file: a terminal is refused, the command line never read.</summary>
+    /// <summary>The value from stdin (a pipe or a file), or typed at a prompt with echo off; never from the command line.</summary>
     private static async Task<byte[]> ReadValueAsync(CliConsole console, CancellationToken cancellationToken)
     {
-        await using var stdin = console.OpenRedirectedStdin() ?? throw new CliException(ErrorCodes.InvalidRequest,
-            "Pipe the value in on stdin, for example: printf %s \"$OPENAI_API_KEY\" | hutch secret set OPENAI_API_KEY (a value is never taken from the command line).", ExitCodes.Usage);
+        await using var stdin = console.OpenRedirectedStdin();
+        if (stdin is null)
+        {
+            return Prompt(console);
+        }
         using var buffer = new MemoryStream();
         await stdin.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
         var value = buffer.ToArray();
         // `echo "$KEY" |` adds a newline that is not part of the key.
         var end = value.Length > 0 && value[^1] == '\n' ? (value.Length > 1 && value[^2] == '\r' ? value.Length - 2 : value.Length - 1) : value.Length;
         return value[..end];
+    }
+
+    /// <summary>A terminal: the value is typed with echo off (as passwd does), one line.</summary>
+    private static byte[] Prompt(CliConsole console)
+    {
+        // Read from fd 0 directly: .NET's Console.In manages the terminal itself and would echo.
+        var line = new List<byte>();
+        using (Hutch.Linux.RawTerminalMode.TryHideEcho(0))
+        using (var tty = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0))
+        {
+            // Echo is off before the prompt shows, so nothing typed after it is ever echoed.
+            console.Error.Write("Value (not shown): ");
+            console.Error.Flush();
+            int b;
+            while ((b = tty.ReadByte()) >= 0 && b != '\n')
+            {
+                line.Add((byte)b);
+            }
+            if (b < 0 && line.Count == 0)
+            {
+                throw new CliException(ErrorCodes.InvalidRequest, "No value was typed (end of input): type it at the prompt, or pipe it in: printf %s \"$KEY\" | hutch secret set NAME.", ExitCodes.Usage);
+            }
+        }
+        console.Error.WriteLine();
+        return [.. line];
     }
 }

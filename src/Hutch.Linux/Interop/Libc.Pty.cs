@@ -15,6 +15,8 @@ internal static unsafe partial class Libc
 
     /// <summary>glibc's struct termios is 60 bytes; callers treat it as opaque and allocate this much.</summary>
     internal const int TermiosSize = 128;
+    /// <summary>c_lflag's ECHO bit (asm-generic/termbits.h).</summary>
+    internal const uint ECHO = 0x8;
 
     /// <summary>struct winsize: rows, columns, then two pixel sizes nobody uses.</summary>
     [StructLayout(LayoutKind.Sequential)]

@@ -63,6 +63,39 @@ public sealed class SecretsApiTests(DaemonFixture fixture) : IClassFixture<Daemo
         Assert.DoesNotContain(Value, Text(list.Stdout) + Text(show.Stdout), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AtATerminal_TheValueIsTypedWithEchoOff()
+    {
+        // script(1) gives hutch a real terminal and types what it reads from its own stdin.
+        var psi = new System.Diagnostics.ProcessStartInfo("script", ["-qec", $"{TestPaths.Cli} secret set TYPED_KEY", "/dev/null"])
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        psi.Environment["HUTCH_URL"] = fixture.Daemon.Url;
+        psi.Environment["HUTCH_API_KEY"] = fixture.ApiKey;
+        using var script = System.Diagnostics.Process.Start(psi)!;
+        // Type only once the prompt is up (hutch turns echo off before it shows it).
+        var shown = new StringBuilder();
+        var buffer = new char[256];
+        while (!shown.ToString().Contains("Value (not shown): ", StringComparison.Ordinal))
+        {
+            var n = await script.StandardOutput.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(n > 0, $"script ended before the prompt: {shown}");
+            shown.Append(buffer, 0, n);
+        }
+        var output = script.StandardOutput.ReadToEndAsync();
+        await script.StandardInput.WriteAsync("typed-at-the-prompt-42\n");
+        await script.StandardInput.FlushAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await script.WaitForExitAsync(timeout.Token);
+        var all = shown + await output;
+
+        Assert.Contains("TYPED_KEY: stored (version 1)", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("typed-at-the-prompt-42", all, StringComparison.Ordinal); // not echoed
+        Assert.Equal(1, (await fixture.Client.GetSecretAsync("TYPED_KEY")).Version);
+        await fixture.Client.DeleteSecretAsync("TYPED_KEY");
+    }
+
     private Task<(int Code, byte[] Stdout, string Stderr)> HutchAsync(byte[]? stdin, params string[] args) =>
         CliProcess.RunAsync(fixture, Path.GetTempPath(), stdin, args);
 
