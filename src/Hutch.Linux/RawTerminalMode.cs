@@ -21,44 +21,33 @@ public sealed unsafe class RawTerminalMode : IDisposable
     }
 
     /// <summary>Switches <paramref name="fd"/> to raw mode; null when it is not a terminal.</summary>
-    public static RawTerminalMode? TryEnter(int fd)
-    {
-        if (!Pty.IsTerminal(fd))
-        {
-            return null;
-        }
-        var saved = new byte[Libc.TermiosSize];
-        var raw = stackalloc byte[Libc.TermiosSize];
-        fixed (byte* p = saved)
-        {
-            LinuxException.ThrowIfFailed(Libc.TcGetAttr(fd, p), "tcgetattr");
-            new ReadOnlySpan<byte>(p, Libc.TermiosSize).CopyTo(new Span<byte>(raw, Libc.TermiosSize));
-        }
-        Libc.CfMakeRaw(raw);
-        LinuxException.ThrowIfFailed(Libc.TcSetAttr(fd, Libc.TCSANOW, raw), "tcsetattr");
-        return new RawTerminalMode(fd, saved);
-    }
+    public static RawTerminalMode? TryEnter(int fd) => TryChange(fd, attributes => Libc.CfMakeRaw(attributes));
 
     /// <summary>
     /// Only turns echo off on <paramref name="fd"/> (line editing and Ctrl-C stay), for reading a
     /// secret typed at a prompt; null when it is not a terminal. Dispose restores it the same way.
     /// </summary>
-    public static RawTerminalMode? TryHideEcho(int fd)
+    // struct termios: c_lflag is the fourth 32-bit field.
+    public static RawTerminalMode? TryHideEcho(int fd) => TryChange(fd, attributes => ((uint*)attributes)[3] &= ~Libc.ECHO);
+
+    private delegate void Change(byte* attributes);
+
+    /// <summary>Reads the terminal's attributes, keeps them for Dispose, and sets them as <paramref name="change"/> makes them.</summary>
+    private static RawTerminalMode? TryChange(int fd, Change change)
     {
         if (!Pty.IsTerminal(fd))
         {
             return null;
         }
         var saved = new byte[Libc.TermiosSize];
-        var quiet = stackalloc byte[Libc.TermiosSize];
+        var changed = stackalloc byte[Libc.TermiosSize];
         fixed (byte* p = saved)
         {
             LinuxException.ThrowIfFailed(Libc.TcGetAttr(fd, p), "tcgetattr");
-            new ReadOnlySpan<byte>(p, Libc.TermiosSize).CopyTo(new Span<byte>(quiet, Libc.TermiosSize));
+            new ReadOnlySpan<byte>(p, Libc.TermiosSize).CopyTo(new Span<byte>(changed, Libc.TermiosSize));
         }
-        // struct termios: c_lflag is the fourth 32-bit field.
-        ((uint*)quiet)[3] &= ~Libc.ECHO;
-        LinuxException.ThrowIfFailed(Libc.TcSetAttr(fd, Libc.TCSANOW, quiet), "tcsetattr");
+        change(changed);
+        LinuxException.ThrowIfFailed(Libc.TcSetAttr(fd, Libc.TCSANOW, changed), "tcsetattr");
         return new RawTerminalMode(fd, saved);
     }
 
