@@ -27,7 +27,7 @@ public static class TargetParser
         error = null;
         if (text.Length is 0 or > MaxLength || text.Any(c => c <= ' ' || c >= 0x7f))
         {
-            error = text.Length == 0 ? "the target is empty" : $"the target '{Shown(text)}' is too long or holds spaces, control or non-ASCII characters";
+            error = text.Length == 0 ? "the target is empty" : $"the target '{Quoted.Clip(text, 64)}' is too long or holds spaces, control or non-ASCII characters";
             return null;
         }
         string host, port;
@@ -86,5 +86,4 @@ public static class TargetParser
         return null;
     }
 
-    private static string Shown(string text) => text.Length > 64 ? text[..64] + "…" : text;
 }

@@ -101,10 +101,8 @@ internal sealed class TlsSniCheck(string host)
         {
             HelloState.NeedMore => Verdict.Continue,
             HelloState.Complete when sni is null || ClientCheck.SameHost(host, sni) => Verdict.Finished,
-            HelloState.Complete => new Verdict(true, $"the TLS server name (SNI) '{Shown(sni!)}' is not {host}, the name this connection was allowed for (domain fronting)", AccessDenied),
+            HelloState.Complete => new Verdict(true, $"the TLS server name (SNI) '{Quoted.Clip(sni!)}' is not {host}, the name this connection was allowed for (domain fronting)", AccessDenied),
             _ => new Verdict(true, $"the connection to {host} began like TLS but its ClientHello could not be read", AccessDenied),
         };
     }
-
-    internal static string Shown(string text) => text.Length > 80 ? text[..80] + "…" : text;
 }

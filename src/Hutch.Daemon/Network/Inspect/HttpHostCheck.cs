@@ -93,7 +93,7 @@ internal sealed class HttpHostCheck(string host)
                 var size = text.Split(';')[0].Trim();
                 if (size.Length is 0 or > 15 || !long.TryParse(size, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out _remaining))
                 {
-                    return Refuse($"a chunked request body to {host} has the chunk size '{TlsSniCheck.Shown(size)}'");
+                    return Refuse($"a chunked request body to {host} has the chunk size '{Quoted.Clip(size)}'");
                 }
                 _state = _remaining == 0 ? FramerState.Trailer : FramerState.ChunkData;
                 return null;
@@ -114,14 +114,14 @@ internal sealed class HttpHostCheck(string host)
         var request = lines[0].Split(' ');
         if (request.Length != 3 || !request[2].StartsWith("HTTP/1.", StringComparison.Ordinal))
         {
-            return Refuse($"a request to {host} is not an HTTP/1.x request line ('{TlsSniCheck.Shown(lines[0])}')");
+            return Refuse($"a request to {host} is not an HTTP/1.x request line ('{Quoted.Clip(lines[0])}')");
         }
         if (request[1].StartsWith("http://", StringComparison.OrdinalIgnoreCase) || request[1].StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
             var authority = request[1][(request[1].IndexOf("//", StringComparison.Ordinal) + 2)..].Split('/', '?', '#')[0];
             if (!Allowed(authority))
             {
-                return Refuse($"a request's target names '{TlsSniCheck.Shown(authority)}', not {host}, the name this connection was allowed for (domain fronting)");
+                return Refuse($"a request's target names '{Quoted.Clip(authority)}', not {host}, the name this connection was allowed for (domain fronting)");
             }
         }
         var fields = lines.Skip(1).Where(l => l.Length > 0).ToArray();
@@ -139,7 +139,7 @@ internal sealed class HttpHostCheck(string host)
         {
             return Refuse(hosts.Length > 1
                 ? $"a request to {host} has {hosts.Length} Host headers"
-                : $"a request's Host header names '{TlsSniCheck.Shown(hosts[0])}', not {host}, the name this connection was allowed for (domain fronting)");
+                : $"a request's Host header names '{Quoted.Clip(hosts[0])}', not {host}, the name this connection was allowed for (domain fronting)");
         }
         if (request[0] == "CONNECT" || Values("Upgrade").Length > 0)
         {
@@ -152,14 +152,14 @@ internal sealed class HttpHostCheck(string host)
             var last = encodings[^1].Split(',')[^1].Trim();
             if (lengths.Length > 0 || !last.Equals("chunked", StringComparison.OrdinalIgnoreCase))
             {
-                return Refuse($"a request to {host} has a body this check cannot frame (Transfer-Encoding '{TlsSniCheck.Shown(encodings[^1])}'{(lengths.Length > 0 ? " with a Content-Length" : "")})");
+                return Refuse($"a request to {host} has a body this check cannot frame (Transfer-Encoding '{Quoted.Clip(encodings[^1])}'{(lengths.Length > 0 ? " with a Content-Length" : "")})");
             }
             _state = FramerState.ChunkSize;
             return null;
         }
         if (lengths.Length > 1 || (lengths.Length == 1 && (!lengths[0].All(char.IsAsciiDigit) || lengths[0].Length is 0 or > 18)))
         {
-            return Refuse($"a request to {host} has the Content-Length '{TlsSniCheck.Shown(string.Join(",", lengths))}'");
+            return Refuse($"a request to {host} has the Content-Length '{Quoted.Clip(string.Join(",", lengths))}'");
         }
         _remaining = lengths.Length == 1 ? long.Parse(lengths[0], CultureInfo.InvariantCulture) : 0;
         _state = _remaining > 0 ? FramerState.Body : FramerState.Head;

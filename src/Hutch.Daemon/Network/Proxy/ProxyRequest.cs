@@ -42,7 +42,7 @@ public sealed record ProxyRequest(bool IsConnect, EgressTarget Target, byte[] He
         }
         if (!target.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
         {
-            return Fail($"'{method} {TlsShown(target)}' asks the egress proxy itself; send CONNECT host:port or an absolute-form http:// request", out error);
+            return Fail($"'{method} {Quoted.Clip(target)}' asks the egress proxy itself; send CONNECT host:port or an absolute-form http:// request", out error);
         }
         var rest = target[7..];
         var cut = rest.IndexOfAny(['/', '?', '#']);
@@ -86,8 +86,6 @@ public sealed record ProxyRequest(bool IsConnect, EgressTarget Target, byte[] He
         var end = Math.Min(crlf < 0 ? int.MaxValue : crlf + 4, lf < 0 ? int.MaxValue : lf + 2);
         return end == int.MaxValue ? -1 : end;
     }
-
-    private static string TlsShown(string text) => Inspect.TlsSniCheck.Shown(text);
 
     private static ProxyRequest? Ok(ProxyRequest request, out string? error)
     {
