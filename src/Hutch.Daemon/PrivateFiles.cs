@@ -34,6 +34,31 @@ public static class PrivateFiles
         await writer.WriteAsync(text.AsMemory(), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Creates <paramref name="path"/> (0600) holding <paramref name="content"/>, unless it exists: written
+    /// whole and flushed beside it, then moved in without replacing, so a reader never sees a partial
+    /// file and two processes creating it at once agree on one. False when another process won.
+    /// </summary>
+    public static bool CreateOnce(string path, ReadOnlySpan<byte> content)
+    {
+        var temporary = $"{path}.{Environment.ProcessId}.tmp";
+        using (var stream = OpenWrite(temporary))
+        {
+            stream.Write(content);
+            stream.Flush(flushToDisk: true);
+        }
+        try
+        {
+            File.Move(temporary, path, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            File.Delete(temporary);
+            return false;
+        }
+    }
+
     /// <summary>Sets an existing file to 0600 (a file an older daemon left readable); a missing one is fine.</summary>
     public static void Restrict(string path)
     {

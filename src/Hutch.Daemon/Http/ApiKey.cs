@@ -30,27 +30,8 @@ public sealed class ApiKey
             return new ApiKey(File.ReadAllText(file).Trim());
         }
         var key = "hk_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        // Written whole beside it, then moved in without replacing: a reader never sees an empty key file.
-        var temporary = $"{file}.{Environment.ProcessId}.tmp";
-        using (var stream = new FileStream(temporary, new FileStreamOptions
-        {
-            Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
-        {
-            stream.Write(Encoding.UTF8.GetBytes(key + "\n"));
-            stream.Flush(flushToDisk: true);
-        }
-        try
-        {
-            File.Move(temporary, file, overwrite: false);
-            created = true;
-            return new ApiKey(key);
-        }
-        catch (IOException) when (File.Exists(file))
-        {
-            File.Delete(temporary);
-            return new ApiKey(File.ReadAllText(file).Trim()); // another process created it first
-        }
+        created = PrivateFiles.CreateOnce(file, Encoding.UTF8.GetBytes(key + "\n"));
+        return created ? new ApiKey(key) : new ApiKey(File.ReadAllText(file).Trim()); // another process created it first
     }
 
     /// <summary>True when the Authorization header carries this key as a bearer token.</summary>

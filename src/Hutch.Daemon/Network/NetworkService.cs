@@ -130,18 +130,21 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, INetwork
     public SandboxInfo Describe(SandboxInfo info) =>
         _egress.TryGetValue(info.Id, out var egress) ? info with { NetworkUsage = egress.Usage() } : info;
 
-    public long Mark(string sandboxId) => _egress.TryGetValue(sandboxId, out var egress) ? egress.Events.Length
-        : File.Exists(LogPath(sandboxId)) ? new FileInfo(LogPath(sandboxId)).Length : 0;
+    // Only a sandbox's egress records events: a sandbox without one (the default) costs these two calls a
+    // dictionary lookup each, no file access.
+    public long Mark(string sandboxId) => _egress.TryGetValue(sandboxId, out var egress) ? egress.Events.Length : -1;
 
     public IReadOnlyList<NetworkEvent>? Since(string sandboxId, long mark, int max)
     {
-        if (!_egress.ContainsKey(sandboxId) && !File.Exists(LogPath(sandboxId)))
+        if (!_egress.TryGetValue(sandboxId, out var egress))
         {
-            return null; // the common case, a sandbox that never had a policy: no file to open
+            return null;
         }
         try
         {
-            var refused = NetworkEventLog.ReadFrom(LogPath(sandboxId), mark).Where(e => e.Outcome != NetworkOutcomes.Allowed).Take(max).ToList();
+            // No egress at the mark: it began while the command ran (a PATCH), so from where its log stood then.
+            var from = mark >= 0 ? mark : egress.LogStart;
+            var refused = NetworkEventLog.ReadFrom(egress.Events.Path, from).Where(e => e.Outcome != NetworkOutcomes.Allowed).Take(max).ToList();
             return refused.Count == 0 ? null : refused;
         }
         catch (HutchException e) when (e.Code == ErrorCodes.InvalidCursor)

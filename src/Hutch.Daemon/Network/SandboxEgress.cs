@@ -32,6 +32,7 @@ public sealed class SandboxEgress : IAsyncDisposable
         _policy = policy;
         _ranges = ranges;
         Events = events;
+        LogStart = events.Length;
         ConnectTimeout = connectTimeout;
         _listeners = listeners;
         _listening = [.. listeners.Select(l => (IPEndPoint)l.LocalEndPoint!)];
@@ -46,6 +47,9 @@ public sealed class SandboxEgress : IAsyncDisposable
     public RefusedRanges Ranges => _ranges();
 
     public NetworkEventLog Events { get; }
+
+    /// <summary>The log's length when this egress began (what a restarted daemon's log already held).</summary>
+    public long LogStart { get; }
 
     public TimeSpan ConnectTimeout { get; }
 

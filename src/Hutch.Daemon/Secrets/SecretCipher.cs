@@ -73,7 +73,8 @@ public sealed class SecretCipher(string keyFile, bool operatorKey)
             {
                 throw Unavailable($"the secrets key file {keyFile} does not exist");
             }
-            Create();
+            // Two daemons starting at once agree on one key.
+            PrivateFiles.CreateOnce(keyFile, Encoding.ASCII.GetBytes(Convert.ToBase64String(RandomNumberGenerator.GetBytes(KeyBytes)) + "\n"));
         }
         if (operatorKey && (File.GetUnixFileMode(keyFile) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
         {
@@ -89,25 +90,6 @@ public sealed class SecretCipher(string keyFile, bool operatorKey)
             throw Unavailable($"the secrets key file {keyFile} does not hold a base64 key");
         }
         return key.Length == KeyBytes ? key : throw Unavailable($"the secrets key in {keyFile} is {key.Length} bytes, not {KeyBytes}");
-    }
-
-    /// <summary>Written whole beside it and moved in without replacing: two daemons starting at once agree on one key.</summary>
-    private void Create()
-    {
-        var temporary = $"{keyFile}.{Environment.ProcessId}.tmp";
-        using (var stream = PrivateFiles.OpenWrite(temporary))
-        {
-            stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(RandomNumberGenerator.GetBytes(KeyBytes)) + "\n"));
-            stream.Flush(flushToDisk: true);
-        }
-        try
-        {
-            File.Move(temporary, keyFile, overwrite: false);
-        }
-        catch (IOException) when (File.Exists(keyFile))
-        {
-            File.Delete(temporary);
-        }
     }
 
     private static HutchException Unavailable(string why) =>
