@@ -35,11 +35,11 @@ public sealed unsafe class SplicePipe : IDisposable
 
     /// <summary>Moves what <paramref name="from"/> has now into the pipe.</summary>
     /// <returns>Bytes moved; 0 at the end of the stream; -1 when nothing is there yet.</returns>
-    public long FillFrom(Socket from) => Move(from, () => Libc.Splice((int)from.Handle, null, _write, null, (nuint)(Capacity - Held), Libc.SPLICE_F_MOVE | Libc.SPLICE_F_NONBLOCK), filling: true);
+    public long FillFrom(Socket from) => Move(from, filling: true);
 
     /// <summary>Moves what the pipe holds into <paramref name="to"/>, as much as it takes now.</summary>
     /// <returns>Bytes moved; -1 when <paramref name="to"/> has no room now.</returns>
-    public long DrainTo(Socket to) => Move(to, () => Libc.Splice(_read, null, (int)to.Handle, null, (nuint)Held, Libc.SPLICE_F_MOVE | Libc.SPLICE_F_NONBLOCK), filling: false);
+    public long DrainTo(Socket to) => Move(to, filling: false);
 
     /// <summary>Takes bytes out of the pipe into <paramref name="buffer"/> (for a send that must wait for room).</summary>
     public int ReadInto(Span<byte> buffer)
@@ -56,7 +56,8 @@ public sealed unsafe class SplicePipe : IDisposable
         }
     }
 
-    private long Move(Socket socket, Func<nint> splice, bool filling)
+    /// <param name="filling">Socket → pipe (as much as the pipe has room for); else pipe → socket (what it holds).</param>
+    private long Move(Socket socket, bool filling)
     {
         // The socket's descriptor must stay this socket's while the kernel uses it.
         var added = false;
@@ -65,7 +66,10 @@ public sealed unsafe class SplicePipe : IDisposable
         {
             while (true)
             {
-                var n = splice();
+                var fd = (int)socket.Handle;
+                var n = filling
+                    ? Libc.Splice(fd, null, _write, null, (nuint)(Capacity - Held), Libc.SPLICE_F_MOVE | Libc.SPLICE_F_NONBLOCK)
+                    : Libc.Splice(_read, null, fd, null, (nuint)Held, Libc.SPLICE_F_MOVE | Libc.SPLICE_F_NONBLOCK);
                 if (n >= 0)
                 {
                     Held += filling ? (int)n : -(int)n;
