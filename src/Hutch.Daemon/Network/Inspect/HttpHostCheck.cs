@@ -173,8 +173,6 @@ internal sealed class HttpHostCheck(string host)
         return target?.Host is { } name && ClientCheck.SameHost(host, name);
     }
 
-    private static Verdict Refuse(string why) => new(true, why, Forbidden(why));
-
-    /// <summary>The 403 a refused plain-HTTP request gets, as the explicit proxy answers it.</summary>
-    internal static byte[] Forbidden(string why) => ProxyReplies.Forbidden(EgressCodes.Fronting, why);
+    /// <summary>A refused request gets the 403 the explicit proxy answers with.</summary>
+    private static Verdict Refuse(string why) => new(true, why, ProxyReplies.Forbidden(EgressCodes.Fronting, why));
 }
