@@ -22,6 +22,8 @@ trx=$results/tests.trx
 if [[ -f $trx ]]; then
   passed=$(grep -o 'passed="[0-9]*"' "$trx" | head -1 | tr -dc 0-9)
   failed=$(grep -o 'failed="[0-9]*"' "$trx" | head -1 | tr -dc 0-9)
+  # What failed, and why, at the very end: a CI log is often read from its tail only.
+  [[ ${failed:-0} == 0 ]] || python3 "$root/eng/trx-failures.py" "$trx" || true
   echo "${passed:-0} passed, ${failed:-0} failed"
 fi
 exit $status
