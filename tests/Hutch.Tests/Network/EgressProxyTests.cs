@@ -100,6 +100,67 @@ public sealed partial class EgressProxyTests(EgressFixture fixture) : IClassFixt
         Assert.Contains(events, e => (e.Outcome, e.Via, e.Code) == (NetworkOutcomes.Refused, "transparent", "egress_port"));
     }
 
+    /// <summary>
+    /// A plain HTTP GET in C, built with <c>cc -static</c>: no libc to load, no proxy support, only
+    /// getaddrinfo (the sandbox's DNS) and connect: what a Go or Rust binary that ignores the proxy does.
+    /// </summary>
+    private const string StaticClient = """
+        #include <netdb.h>
+        #include <stdio.h>
+        #include <string.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *a;
+            int e = getaddrinfo(argv[1], argv[2], &hints, &a);
+            if (e) { printf("resolve: %s\n", gai_strerror(e)); return 2; }
+            int s = socket(a->ai_family, SOCK_STREAM, 0);
+            if (connect(s, a->ai_addr, a->ai_addrlen)) { perror("connect"); return 3; }
+            char request[512], reply[4096];
+            int n = snprintf(request, sizeof request, "GET / HTTP/1.0\r\nHost: %s\r\n\r\n", argv[1]);
+            if (write(s, request, n) != n) { perror("write"); return 4; }
+            ssize_t got, total = 0;
+            while ((got = read(s, reply + total, sizeof reply - 1 - total)) > 0) total += got;
+            if (got < 0) { perror("read"); return 5; }
+            reply[total] = 0;
+            char *body = strstr(reply, "\r\n\r\n");
+            printf("%s", body ? body + 4 : "no reply\n");
+            return 0;
+        }
+        """;
+
+    [Fact]
+    public async Task AStaticBinary_WithNoProxySupport_IsCapturedAndJudgedTheSame()
+    {
+        var dir = Directory.CreateTempSubdirectory("hutch-static-");
+        try
+        {
+            var source = Path.Join(dir.FullName, "get.c");
+            var program = Path.Join(dir.FullName, "get");
+            await File.WriteAllTextAsync(source, StaticClient);
+            var build = await ToolProcess.RunAsync("cc", ["-static", "-O2", "-o", program, source], dir.FullName, TimeSpan.FromMinutes(1));
+            var ldd = await ToolProcess.RunAsync("ldd", [program], dir.FullName, TimeSpan.FromSeconds(10));
+            Assert.True(build.Code == 0, build.Describe("cc -static"));
+            Assert.Contains("not a dynamic executable", ldd.Stdout + ldd.Stderr, StringComparison.Ordinal);
+            await using var sandbox = await NameAllowedAsync();
+            await Client.WriteBytesAsync(sandbox.Id, "get", await File.ReadAllBytesAsync(program), mode: "0755");
+
+            var allowed = await sandbox.ShAsync($"./get {Name} {EgressUpstreams.HttpPort}");
+            var byAddress = await sandbox.ShAsync($"./get {Up.Address} {EgressUpstreams.HttpPort}"); // net:test is open on port 9 only
+            var otherName = await sandbox.ShAsync($"./get other.test {EgressUpstreams.HttpPort}");
+
+            Assert.True(allowed.Stdout == $"upstream-ok {EgressUpstreams.HttpPort}\n", Shown(allowed));
+            Assert.True(byAddress.ExitCode == 5 && byAddress.Stderr.Contains("Connection reset", StringComparison.Ordinal), Shown(byAddress));
+            Assert.True(otherName.ExitCode == 2, Shown(otherName));
+            Assert.Null(allowed.NetworkRefusals);
+            Assert.Equal([("transparent", "egress_port")], byAddress.NetworkRefusals!.Select(e => (e.Via, e.Code)));
+            Assert.Equal([("dns", "egress_dns_denied")], otherName.NetworkRefusals!.Select(e => (e.Via, e.Code)));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task ProxyRefusals_Are403sThatSayWhy_AndReachNothing()
     {
