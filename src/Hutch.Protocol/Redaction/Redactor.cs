@@ -1,0 +1,127 @@
+using System.Buffers;
+using System.Text;
+
+namespace Hutch.Protocol.Redaction;
+
+/// <summary>
+/// Redacts one byte stream as it goes: each form of a secret becomes <c>[REDACTED:NAME]</c>, even when
+/// it arrives split across chunks (a value printed one byte at a time, across frames or log
+/// segments). Everything up to the bytes that could still grow into a form is given out at once;
+/// only those are held (on ordinary output, none), to be replaced or released by the next chunk.
+/// <see cref="Flush"/> at the stream's end replaces a held start of a form of
+/// <see cref="RedactionSet.MinValueBytes"/> bytes or more (never innocent output of a random value)
+/// and gives out a shorter one. One per stream; not thread-safe.
+/// </summary>
+public sealed class Redactor(RedactionSet set)
+{
+    private byte[] _held = [];
+    private int _heldLength;
+    private RedactionSet.Pattern _heldPrefixOf;
+
+    /// <summary>Bytes held back now, waiting for the next chunk.</summary>
+    public int Held => _heldLength;
+
+    /// <summary>How many forms were replaced so far.</summary>
+    public long Replaced { get; private set; }
+
+    /// <summary>Redacts <paramref name="chunk"/> (after what is held) into <paramref name="output"/>.</summary>
+    public void Push(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
+    {
+        if (set.Count == 0)
+        {
+            output.Write(chunk);
+            return;
+        }
+        if (_heldLength == 0)
+        {
+            Process(chunk, output);
+            return;
+        }
+        // Rare (only after a chunk ended in what could be a form's start): join the held bytes to the new ones.
+        var joined = ArrayPool<byte>.Shared.Rent(_heldLength + chunk.Length);
+        try
+        {
+            _held.AsSpan(0, _heldLength).CopyTo(joined);
+            chunk.CopyTo(joined.AsSpan(_heldLength));
+            var length = _heldLength + chunk.Length;
+            _heldLength = 0;
+            Process(joined.AsSpan(0, length), output);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(joined);
+        }
+    }
+
+    /// <summary>The stream ended: what is held goes out, replaced when it is a long enough start of a form.</summary>
+    public void Flush(IBufferWriter<byte> output)
+    {
+        if (_heldLength == 0)
+        {
+            return;
+        }
+        if (_heldLength >= RedactionSet.MinValueBytes)
+        {
+            output.Write(_heldPrefixOf.Marker);
+            Replaced++;
+        }
+        else
+        {
+            output.Write(_held.AsSpan(0, _heldLength));
+        }
+        _heldLength = 0;
+    }
+
+    /// <summary>Redacts a whole text (an error message, a record's field) with <paramref name="set"/>.</summary>
+    public static string Redact(RedactionSet set, string text)
+    {
+        if (set.Count == 0 || text.Length == 0)
+        {
+            return text;
+        }
+        var output = new ArrayBufferWriter<byte>(text.Length + 16);
+        var redactor = new Redactor(set);
+        redactor.Push(Encoding.UTF8.GetBytes(text), output);
+        redactor.Flush(output);
+        return redactor.Replaced == 0 ? text : Encoding.UTF8.GetString(output.WrittenSpan);
+    }
+
+    /// <summary>Redacts a whole byte array (a file read through the API) with <paramref name="set"/>; the count of replacements comes back too.</summary>
+    public static (byte[] Bytes, long Replaced) Redact(RedactionSet set, ReadOnlySpan<byte> bytes)
+    {
+        var output = new ArrayBufferWriter<byte>(bytes.Length + 16);
+        var redactor = new Redactor(set);
+        redactor.Push(bytes, output);
+        redactor.Flush(output);
+        return (output.WrittenSpan.ToArray(), redactor.Replaced);
+    }
+
+    private void Process(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        var emitted = 0;
+        while (set.TryFindNext(data, emitted, out var start, out var pattern))
+        {
+            if (start + set.Longest > data.Length && set.PartialStart(data, emitted, out _) < start)
+            {
+                break; // a longer form may begin before this one and end in the next chunk: hold from there
+            }
+            output.Write(data[emitted..start]);
+            output.Write(pattern.Marker);
+            Replaced++;
+            emitted = start + pattern.Bytes.Length;
+        }
+        var hold = set.PartialStart(data, emitted, out _heldPrefixOf);
+        output.Write(data[emitted..hold]);
+        Hold(data[hold..]);
+    }
+
+    private void Hold(ReadOnlySpan<byte> bytes)
+    {
+        if (_held.Length < bytes.Length)
+        {
+            _held = new byte[Math.Max(bytes.Length, 2 * _held.Length)];
+        }
+        bytes.CopyTo(_held);
+        _heldLength = bytes.Length;
+    }
+}
