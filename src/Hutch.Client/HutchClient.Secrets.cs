@@ -30,10 +30,10 @@ public sealed partial class HutchClient
         return SendForJsonAsync(NewRequest(HttpMethod.Post, SecretPath(name) + "/rotate", request, Json.RotateSecretRequest), Json.SecretInfo, cancellationToken);
     }
 
-    /// <summary>Deletes a secret and every version of its value (<c>DELETE /v1/secrets/{name}</c>).</summary>
-    public async Task DeleteSecretAsync(string name, CancellationToken cancellationToken = default)
+    /// <summary>Deletes a secret and every version of its value (<c>DELETE /v1/secrets/{name}</c>); one that sandboxes use only with <paramref name="force"/> (they keep what they hold).</summary>
+    public async Task DeleteSecretAsync(string name, bool force = false, CancellationToken cancellationToken = default)
     {
-        using var request = NewRequest(HttpMethod.Delete, SecretPath(name));
+        using var request = NewRequest(HttpMethod.Delete, SecretPath(name) + (force ? "?force=true" : ""));
         using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
     }
 

@@ -63,9 +63,13 @@ public sealed class SandboxEngine : ISandboxEngine
         Secrets = new SecretStore(paths.Database,
             new SecretCipher(options.SecretsKeyFile ?? Path.Join(paths.DataDir, "secrets.key"), operatorKey: options.SecretsKeyFile is not null), time);
 
+        var sandboxSecrets = new SandboxSecrets(Secrets);
+        Directory.Secrets = sandboxSecrets;
         runner.Observe(Services);
         runner.Observe(Network);
+        runner.Observe(sandboxSecrets);
         Sandboxes.Add(Network);
+        Sandboxes.Add(sandboxSecrets);
         _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, new AdoptedCommands(Processes, Events, log)], time, log);
     }
 

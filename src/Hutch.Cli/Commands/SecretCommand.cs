@@ -108,7 +108,8 @@ internal static class SecretCommand
             var s = await client.GetSecretAsync(parse.GetRequiredValue(name), cancellationToken).ConfigureAwait(false);
             Print(console, s, parse.GetValue(json),
                 $"name         {s.Name}\nversion      {s.Version}\ncreated      {Format.Instant(s.CreatedAt)}\nrotated      {(s.RotatedAt is { } r ? Format.Instant(r) : "-")}\n"
-                + $"hosts        {(s.Hosts.Length == 0 ? "-" : string.Join(' ', s.Hosts))}\ndescription  {SafeText.Show(s.Description ?? "-")}");
+                + $"hosts        {(s.Hosts.Length == 0 ? "-" : string.Join(' ', s.Hosts))}\ndescription  {SafeText.Show(s.Description ?? "-")}\n"
+                + $"used by      {(s.UsedBy is { Length: > 0 } users ? string.Join(' ', users) : "-")}");
             return ExitCodes.Success;
         });
         return command;
@@ -117,12 +118,13 @@ internal static class SecretCommand
     private static Command Remove(CliConsole console)
     {
         var name = NameArgument();
-        var command = new Command("rm", "Delete a secret and every version of its value") { name };
+        var force = new Option<bool>("--force") { Description = "Delete it even while sandboxes use it: new commands no longer get it; what they hold stays redacted" };
+        var command = new Command("rm", "Delete a secret and every version of its value") { name, force };
         command.Aliases.Add("delete");
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var client = Connection.Connect(parse);
-            await client.DeleteSecretAsync(parse.GetRequiredValue(name), cancellationToken).ConfigureAwait(false);
+            await client.DeleteSecretAsync(parse.GetRequiredValue(name), parse.GetValue(force), cancellationToken).ConfigureAwait(false);
             console.Out.WriteLine($"{parse.GetRequiredValue(name)}: deleted");
             return ExitCodes.Success;
         });

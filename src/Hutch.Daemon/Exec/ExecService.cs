@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Hutch.Linux;
 using Hutch.Protocol.Agent;
+using Hutch.Protocol.Redaction;
 using Hutch.Runtime.AgentLink;
 using Hutch.Runtime.Cgroups;
 using Hutch.Runtime.Oci;
@@ -80,7 +81,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, K
         var (argv, script) = RequestValidator.ExecCommand(request);
         var start = new ExecStart(
             argv,
-            CommandEnvironment.Of(live, RequestValidator.Env(request.Env, "env")),
+            CommandEnvironment.Of(live, RequestValidator.Env(request.Env, "env"), directory.Secrets.EnvOf(live.Record.Id)),
             request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
             RequestValidator.Timeout(request.TimeoutMs, defaultTimeoutMs),
             RequestValidator.MaxOutput(request.MaxOutputBytes),
@@ -134,9 +135,28 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, K
         var finished = false;
         var pid = 0;
         var kept = outputs.Begin(live.Record, cap);
+        // Redacted before anything keeps or forwards it: the kept full output holds no value either.
+        var secrets = directory.Secrets.RedactionOf(live.Record.Id);
+        var redactors = new OutputRedactors(secrets);
         long forwarded = 0;
         long[] head = [0, 0];
         var cut = false;
+
+        // Kept whole (up to its own cap), forwarded up to the exec's: null when nothing of it goes out.
+        CommandOutput? Forward(CommandOutput output)
+        {
+            kept.Write(output.Stream, output.Data.Span);
+            var data = output.Data[..(int)Math.Clamp(cap - forwarded, 0, output.Data.Length)];
+            cut |= data.Length < output.Data.Length;
+            if (data.Length == 0)
+            {
+                return null;
+            }
+            forwarded += data.Length;
+            head[(int)output.Stream] += data.Length;
+            return output with { Data = data };
+        }
+
         try
         {
             while (await exec.Frames.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
@@ -151,18 +171,20 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, K
                             break;
                         case FrameKind.Stdout or FrameKind.Stderr:
                             var stream = frame.Kind == FrameKind.Stderr ? OutputStream.Stderr : OutputStream.Stdout;
-                            kept.Write(stream, frame.Payload.Span);
-                            var data = frame.Payload[..(int)Math.Clamp(cap - forwarded, 0, frame.Payload.Length)];
-                            cut |= data.Length < frame.Payload.Length;
-                            if (data.Length > 0)
+                            if (Forward(new CommandOutput(stream, redactors.Push(stream, frame.Payload))) is { } forwardedOutput)
                             {
-                                forwarded += data.Length;
-                                head[(int)stream] += data.Length;
-                                yield return new CommandOutput(stream, data);
+                                yield return forwardedOutput;
                             }
                             break;
                         case FrameKind.Exited:
                             finished = true;
+                            foreach (var rest in redactors.Flush())
+                            {
+                                if (Forward(rest) is { } lastOutput)
+                                {
+                                    yield return lastOutput;
+                                }
+                            }
                             var exit = JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.ExecExited)!;
                             // The kernel counts OOM kills per cgroup: a new one during this command was the OOM killer
                             // ending one of its processes (perhaps a child, as in `sh -c 'hog'` exiting 137).
@@ -180,6 +202,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, K
                         case FrameKind.Error:
                             finished = true;
                             var error = JsonSerializer.Deserialize(frame.Payload.Span, AgentJsonContext.Default.AgentError)!;
+                            error = error with { Message = Redactor.Redact(secrets, error.Message) };
                             foreach (var e in Refused(live, start, error))
                             {
                                 yield return e;

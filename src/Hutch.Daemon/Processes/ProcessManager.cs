@@ -43,7 +43,7 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
             ProcessNames.NewId(),
             request.Name,
             RequestValidator.Argv(request.Argv, request.Command),
-            CommandEnvironment.Of(live, RequestValidator.Env(request.Env, "env")),
+            CommandEnvironment.Of(live, RequestValidator.Env(request.Env, "env"), directory.Secrets.EnvOf(live.Record.Id)),
             request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
             request.TimeoutMs is null ? 0 : RequestValidator.Timeout(request.TimeoutMs, 0),
             request.Stdin == true,

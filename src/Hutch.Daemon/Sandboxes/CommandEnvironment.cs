@@ -1,6 +1,6 @@
 namespace Hutch.Daemon.Sandboxes;
 
-/// <summary>The whole environment of a command: Hutch's base, then the sandbox's, then the command's own.</summary>
+/// <summary>The whole environment of a command: Hutch's base, then the sandbox's, then its secrets, then the command's own.</summary>
 public static class CommandEnvironment
 {
     /// <summary>
@@ -13,8 +13,19 @@ public static class CommandEnvironment
     /// <summary>Loopback stays direct: a program's own servers in the sandbox are never proxied.</summary>
     private const string NoProxy = "localhost,127.0.0.1,::1";
 
-    public static Dictionary<string, string> Of(LiveSandbox live, Dictionary<string, string> commandEnv)
+    /// <summary>The variables Hutch itself sets: a secret may not take one's name.</summary>
+    public static IReadOnlySet<string> BaseNames { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
+        "PATH", "HOME", "USER", "LOGNAME", "LANG", "HOSTNAME", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy",
+    };
+
+    public static Dictionary<string, string> Of(LiveSandbox live, Dictionary<string, string> commandEnv, IReadOnlyDictionary<string, string> secretEnv)
+    {
+        foreach (var name in commandEnv.Keys.Where(secretEnv.ContainsKey))
+        {
+            throw new HutchException(ErrorCodes.SecretEnvConflict,
+                $"env.{name}: the sandbox's secret already sets {name}; leave it out of the command's env (a command cannot replace a secret's variable).");
+        }
         var user = live.Record.User;
         var env = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -32,6 +43,10 @@ public static class CommandEnvironment
             ["no_proxy"] = NoProxy,
         };
         foreach (var (k, v) in live.Record.Env)
+        {
+            env[k] = v;
+        }
+        foreach (var (k, v) in secretEnv)
         {
             env[k] = v;
         }

@@ -23,6 +23,9 @@ public sealed class SandboxDirectory(SandboxRegistry registry, SandboxPaths path
 
     public SandboxPaths Paths => paths;
 
+    /// <summary>The secrets of each sandbox: the engine sets its store's answer once, before any sandbox starts.</summary>
+    public ISandboxSecrets Secrets { get; set; } = NoSandboxSecrets.Instance;
+
     /// <summary>Called when a pooled sandbox's channel ends: it was never anyone's, so it is removed, not shown as lost.</summary>
     public Func<SandboxRecord, Task>? PooledLost { get; set; }
 

@@ -32,12 +32,12 @@ internal static class SecretEndpoints
             .Produces<SecretInfo>()
             .WithSummary("Give a secret a new value: a new version");
 
-        group.MapDelete("/{name}", (string name) =>
+        group.MapDelete("/{name}", (string name, bool? force) =>
             {
-                store.Delete(name);
+                store.Delete(name, force == true);
                 return TypedResults.NoContent();
             })
             .Produces(StatusCodes.Status204NoContent)
-            .WithSummary("Delete a secret and every version of its value");
+            .WithSummary("Delete a secret and every version of its value; one that sandboxes use only with force=true (409 secret_in_use otherwise)");
     }
 }

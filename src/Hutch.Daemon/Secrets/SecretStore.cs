@@ -43,6 +43,13 @@ public sealed class SecretStore
                 tag BLOB NOT NULL,
                 PRIMARY KEY (name, version)
             );
+            CREATE TABLE IF NOT EXISTS secret_uses (
+                sandbox_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                env TEXT NOT NULL,
+                PRIMARY KEY (sandbox_id, env)
+            );
             """;
         cmd.ExecuteNonQuery();
     }
@@ -58,10 +65,14 @@ public sealed class SecretStore
         {
             using var db = Connect();
             using var tx = db.BeginTransaction();
-            Run(db, tx, "INSERT INTO secrets (name, description, hosts, created_at, version) VALUES ($name, $description, $hosts, $now, 1)",
-                ("$name", name), ("$description", description), ("$hosts", JsonSerializer.Serialize(hosts, ApiJsonContext.Default.StringArray)), ("$now", Iso(now)));
-            InsertVersion(db, tx, name, 1, value, now);
+            // A secret deleted with force while in use keeps its versions for those sandboxes' redaction: count on from them.
+            var version = (Scalar(db, tx, "SELECT COALESCE(MAX(version), 0) FROM secret_versions WHERE name = $name", name) is long kept ? (int)kept : 0) + 1;
+            Run(db, tx, "INSERT INTO secrets (name, description, hosts, created_at, version) VALUES ($name, $description, $hosts, $now, $version)",
+                ("$name", name), ("$description", description), ("$hosts", JsonSerializer.Serialize(hosts, ApiJsonContext.Default.StringArray)), ("$now", Iso(now)),
+                ("$version", version));
+            InsertVersion(db, tx, name, version, value, now);
             tx.Commit();
+            Interlocked.Increment(ref _generation);
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT: the name is taken
         {
@@ -85,7 +96,7 @@ public sealed class SecretStore
         {
             list.Add(Read(reader));
         }
-        return [.. list];
+        return [.. list.Select(s => s with { UsedBy = UsersOf(db, null, s.Name) })];
     }
 
     public SecretInfo Get(string name)
@@ -96,7 +107,7 @@ public sealed class SecretStore
         cmd.CommandText = "SELECT name, version, created_at, rotated_at, description, hosts FROM secrets WHERE name = $name";
         cmd.Parameters.AddWithValue("$name", name);
         using var reader = cmd.ExecuteReader();
-        return reader.Read() ? Read(reader) : throw NotFound(name);
+        return reader.Read() ? Read(reader) with { UsedBy = UsersOf(db, null, name) } : throw NotFound(name);
     }
 
     /// <summary>A new version with a new value; the old versions are kept (what a sandbox held stays known, for redaction).</summary>
@@ -114,6 +125,7 @@ public sealed class SecretStore
             Run(db, tx, "UPDATE secrets SET version = $version, rotated_at = $now WHERE name = $name",
                 ("$version", version), ("$now", Iso(now)), ("$name", name));
             tx.Commit();
+            Interlocked.Increment(ref _generation);
         }
         finally
         {
@@ -122,17 +134,121 @@ public sealed class SecretStore
         return Get(name);
     }
 
-    public void Delete(string name)
+    /// <summary>
+    /// Deletes a secret. One in use is refused (naming its sandboxes) unless <paramref name="force"/>:
+    /// then new commands no longer get it, and its versions are kept only to redact what those
+    /// sandboxes already hold, until the last of them is deleted.
+    /// </summary>
+    public void Delete(string name, bool force = false)
     {
         name = KnownName(name);
         using var db = Connect();
-        using var tx = db.BeginTransaction();
+        using var tx = db.BeginTransaction(System.Data.IsolationLevel.Serializable);
+        var users = UsersOf(db, tx, name);
+        if (users.Length > 0 && !force)
+        {
+            throw new HutchException(ErrorCodes.SecretInUse,
+                $"Secret {name} is used by {string.Join(", ", users)}: delete those sandboxes first, or delete it with force (?force=true, `hutch secret rm {name} --force`); they keep what they hold.");
+        }
         if (Run(db, tx, "DELETE FROM secrets WHERE name = $name", ("$name", name)) == 0)
         {
             throw NotFound(name);
         }
-        Run(db, tx, "DELETE FROM secret_versions WHERE name = $name", ("$name", name));
+        if (users.Length == 0)
+        {
+            Run(db, tx, "DELETE FROM secret_versions WHERE name = $name", ("$name", name));
+        }
         tx.Commit();
+        Interlocked.Increment(ref _generation);
+    }
+
+    /// <summary>Records what a sandbox uses (names and variables, never values), replacing what it had.</summary>
+    public void RecordUses(string sandboxId, IReadOnlyList<SecretUseInfo> uses)
+    {
+        using var db = Connect();
+        using var tx = db.BeginTransaction();
+        Run(db, tx, "DELETE FROM secret_uses WHERE sandbox_id = $id", ("$id", sandboxId));
+        foreach (var use in uses)
+        {
+            Run(db, tx, "INSERT INTO secret_uses (sandbox_id, name, kind, env) VALUES ($id, $name, $kind, $env)",
+                ("$id", sandboxId), ("$name", use.Name), ("$kind", use.As), ("$env", use.Env));
+        }
+        tx.Commit();
+    }
+
+    /// <summary>What a sandbox uses, in the order given at create.</summary>
+    public SecretUseInfo[] UsesOf(string sandboxId)
+    {
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT name, kind, env FROM secret_uses WHERE sandbox_id = $id ORDER BY rowid";
+        cmd.Parameters.AddWithValue("$id", sandboxId);
+        using var reader = cmd.ExecuteReader();
+        var uses = new List<SecretUseInfo>();
+        while (reader.Read())
+        {
+            uses.Add(new SecretUseInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        }
+        return [.. uses];
+    }
+
+    /// <summary>A deleted sandbox uses nothing; versions kept only for it (a forced delete) go too.</summary>
+    public void ForgetUses(string sandboxId)
+    {
+        using var db = Connect();
+        using var tx = db.BeginTransaction();
+        Run(db, tx, "DELETE FROM secret_uses WHERE sandbox_id = $id", ("$id", sandboxId));
+        Run(db, tx, "DELETE FROM secret_versions WHERE name NOT IN (SELECT name FROM secrets) AND name NOT IN (SELECT name FROM secret_uses)");
+        tx.Commit();
+    }
+
+    /// <summary>Whether a secret of that name is stored now.</summary>
+    public bool Exists(string name)
+    {
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT 1 FROM secrets WHERE name = $name";
+        cmd.Parameters.AddWithValue("$name", name);
+        return cmd.ExecuteScalar() is not null;
+    }
+
+    /// <summary>Every stored version of the named secrets, values opened: what redaction looks for (a rotated-away value too).</summary>
+    public List<(string Name, byte[] Value)> AllVersions(IEnumerable<string> names)
+    {
+        var values = new List<(string, byte[])>();
+        using var db = Connect();
+        foreach (var name in names.Distinct())
+        {
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "SELECT version, key_id, nonce, ciphertext, tag FROM secret_versions WHERE name = $name ORDER BY version";
+            cmd.Parameters.AddWithValue("$name", name);
+            using var reader = cmd.ExecuteReader();
+            while (reader.Read())
+            {
+                values.Add((name, _cipher.Open(name, reader.GetInt32(0), new SealedValue((byte[])reader[1], (byte[])reader[2], (byte[])reader[3], (byte[])reader[4]))));
+            }
+        }
+        return values;
+    }
+
+    /// <summary>Bumped by every change to a value (create, rotate, delete): cached redaction sets compare it.</summary>
+    public long Generation => Interlocked.Read(ref _generation);
+
+    private long _generation;
+
+    private static string[] UsersOf(SqliteConnection db, SqliteTransaction? tx, string name)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT DISTINCT sandbox_id FROM secret_uses WHERE name = $name ORDER BY sandbox_id";
+        cmd.Parameters.AddWithValue("$name", name);
+        using var reader = cmd.ExecuteReader();
+        var users = new List<string>();
+        while (reader.Read())
+        {
+            users.Add(reader.GetString(0));
+        }
+        return [.. users];
     }
 
     /// <summary>The value of a version (the current one when null): for the daemon's own use, never an API answer.</summary>
@@ -198,7 +314,7 @@ public sealed class SecretStore
         return cmd.ExecuteNonQuery();
     }
 
-    private static object? Scalar(SqliteConnection db, SqliteTransaction tx, string sql, string name)
+    private static object? Scalar(SqliteConnection db, SqliteTransaction? tx, string sql, string name)
     {
         using var cmd = db.CreateCommand();
         cmd.Transaction = tx;

@@ -10,7 +10,7 @@ namespace Hutch.Daemon.Secrets;
 /// </summary>
 public static partial class SecretValidator
 {
-    public const int MinValueBytes = 8;
+    public const int MinValueBytes = Hutch.Protocol.Redaction.RedactionSet.MinRun;
     public const int MaxValueBytes = 64 * 1024;
     public const int MaxDescription = 1024;
     public const int MaxHosts = 64;
@@ -87,8 +87,14 @@ public static partial class SecretValidator
         return problems.Count == 0 ? [.. normalized.Distinct()] : throw Invalid(string.Join("; ", problems));
     }
 
-    private static HutchException Invalid(string problem) => new(ErrorCodes.InvalidSecret, $"Invalid secret: {problem}.");
+    /// <summary>Whether <paramref name="name"/> can name a shell's environment variable (where a secret's value goes).</summary>
+    public static bool IsEnvName(string name) => EnvNamePattern().IsMatch(name);
+
+    public static HutchException Invalid(string problem) => new(ErrorCodes.InvalidSecret, $"Invalid secret: {problem}.");
 
     [GeneratedRegex("^[A-Z_][A-Z0-9_]{0,127}$")]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+    private static partial Regex EnvNamePattern();
 }

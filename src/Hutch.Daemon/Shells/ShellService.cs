@@ -37,7 +37,7 @@ public sealed class ShellService(SandboxDirectory directory, ProcessManager proc
             ProcessNames.NewId(),
             request.Name,
             argv ?? LoginShell,
-            CommandEnvironment.Of(live, RequestValidator.Env(request.Env, "env")),
+            CommandEnvironment.Of(live, RequestValidator.Env(request.Env, "env"), directory.Secrets.EnvOf(live.Record.Id)),
             request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
             TimeoutMs: 0,
             HasStdin: true,

@@ -152,4 +152,10 @@ public static class ErrorCodes
     public const string SecretExists = "secret_exists";
     /// <summary>503: the daemon's secrets key is missing or is not the one the stored values were encrypted with.</summary>
     public const string SecretsUnavailable = "secrets_unavailable";
+    /// <summary>400: a <c>secrets[i].name</c> names no stored secret; the message names the field.</summary>
+    public const string UnknownSecret = "unknown_secret";
+    /// <summary>400: two secret uses give one environment variable, or one clashes with the sandbox's, the command's or Hutch's own variables.</summary>
+    public const string SecretEnvConflict = "secret_env_conflict";
+    /// <summary>409: the secret is used by sandboxes (named in the message); delete with force to delete it anyway.</summary>
+    public const string SecretInUse = "secret_in_use";
 }

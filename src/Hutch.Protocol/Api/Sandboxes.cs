@@ -15,6 +15,7 @@ namespace Hutch.Protocol.Api;
 /// printable characters (no control characters).
 /// </param>
 /// <param name="Network">What the sandbox may reach (docs/network.md); left out: mode none, nothing leaves.</param>
+/// <param name="Secrets">Stored secrets every command of the sandbox gets (docs/secrets.md); their values are redacted from everything Hutch hands out.</param>
 public sealed record CreateSandboxRequest(
     string? Name = null,
     Dictionary<string, string>? Env = null,
@@ -23,7 +24,8 @@ public sealed record CreateSandboxRequest(
     long? TtlSeconds = null,
     string? User = null,
     Dictionary<string, string>? Labels = null,
-    NetworkPolicy? Network = null);
+    NetworkPolicy? Network = null,
+    SecretUse[]? Secrets = null);
 
 /// <summary>Body of <c>PATCH /v1/sandboxes/{id}</c>: what of a running sandbox can change.</summary>
 /// <param name="TtlSeconds">A new TTL counted from now, 1-2592000 (30 days): extends, shortens or sets one on a sandbox that had none.</param>
@@ -72,6 +74,7 @@ public sealed record SandboxLimits(
 /// <param name="Labels">The caller's key/value strings given at create.</param>
 /// <param name="Network">Its network policy as the daemon enforces it (entries normalized); mode none when none was given.</param>
 /// <param name="NetworkUsage">What its egress has carried; left out when its policy never let anything out.</param>
+/// <param name="Secrets">The stored secrets its commands get (names and variables, never values); left out when none.</param>
 public sealed record SandboxInfo(
     string Id,
     string? Name,
@@ -84,7 +87,8 @@ public sealed record SandboxInfo(
     SandboxUsage? Usage,
     Dictionary<string, string>? Labels = null,
     NetworkPolicy? Network = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NetworkUsage? NetworkUsage = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NetworkUsage? NetworkUsage = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SecretUseInfo[]? Secrets = null);
 
 /// <summary>
 /// What a sandbox's egress has carried since the daemon began relaying for it (counted from zero

@@ -28,7 +28,27 @@ public sealed record RotateSecretRequest(string? Value = null, string? ValueBase
 /// <param name="RotatedAt">When its current version was set, when it was rotated; else null.</param>
 /// <param name="Description">What it is for, or null.</param>
 /// <param name="Hosts">The hosts it may be sent to (normalized), empty when none.</param>
-public sealed record SecretInfo(string Name, int Version, DateTimeOffset CreatedAt, DateTimeOffset? RotatedAt, string? Description, string[] Hosts);
+/// <param name="UsedBy">The ids of the sandboxes that use it.</param>
+public sealed record SecretInfo(string Name, int Version, DateTimeOffset CreatedAt, DateTimeOffset? RotatedAt, string? Description, string[] Hosts,
+    string[]? UsedBy = null);
+
+/// <summary>A stored secret given to a sandbox's commands (<c>secrets</c> at create).</summary>
+/// <param name="Name">The stored secret's name.</param>
+/// <param name="As">How the sandbox gets it: "env" (the value in an environment variable of every command). The default.</param>
+/// <param name="Env">The environment variable that holds it; the secret's name when left out.</param>
+public sealed record SecretUse(string Name, string? As = null, string? Env = null);
+
+/// <summary>A secret a sandbox uses, as its GET shows it: never the value.</summary>
+/// <param name="Name">The stored secret's name.</param>
+/// <param name="As">How the sandbox gets it ("env").</param>
+/// <param name="Env">The environment variable that holds it.</param>
+public sealed record SecretUseInfo(string Name, string As, string Env);
+
+/// <summary>How a sandbox gets a secret (<see cref="SecretUse.As"/>).</summary>
+public static class SecretKinds
+{
+    public const string Env = "env";
+}
 
 /// <summary>Answer of <c>GET /v1/secrets</c>, by name.</summary>
 /// <param name="Secrets">Every secret, metadata only.</param>

@@ -7,41 +7,60 @@ namespace Hutch.Protocol.Redaction;
 public sealed record RedactedSecret(string Name, byte[] Value);
 
 /// <summary>
-/// What to find in a stream and what to put instead: every form (<see cref="SecretForms"/>) of every
-/// secret, with a sampled q-gram filter in front of the exact comparison. The filter looks at one
-/// q-byte gram every <c>shortest − q + 1</c> bytes (any occurrence of a form covers one) and checks
-/// a 2²⁰-bit table of the grams of each form's first <c>shortest</c> bytes; only a hit is compared,
-/// against the forms that start with the byte there. Immutable; shared by any number of
+/// What to find in a stream: every run of <see cref="MinRun"/> bytes or more that is part of a form
+/// (<see cref="SecretForms"/>) of a secret, so a whole value is caught and so are its pieces (half
+/// a key printed, the rest on the next line). Runs are found with a sampled filter: every run of
+/// <see cref="MinRun"/> bytes holds a 4-byte gram at a position that is a multiple of
+/// <c>MinRun − 3</c>; only a gram found in a 2²⁰-bit table of every form's grams is looked at, and
+/// grown both ways against each form it occurs in. Immutable; shared by any number of
 /// <see cref="Redactor"/>s.
 /// </summary>
 public sealed class RedactionSet
 {
-    /// <summary>Values shorter than this are refused by the store: redacting them would eat ordinary output.</summary>
-    public const int MinValueBytes = 8;
+    /// <summary>
+    /// The shortest run that is redacted, and the shortest value the store takes: a shorter one would
+    /// eat ordinary output.
+    /// </summary>
+    public const int MinRun = 8;
 
+    private const int GramBytes = 4;
+    private const int Step = MinRun - GramBytes + 1;
     private const int TableBits = 20;
 
-    private readonly ulong[] _grams = new ulong[(1 << TableBits) / 64];
+    private readonly byte[][] _forms;
+    private readonly byte[][] _markers;
+    private readonly ulong[] _table = new ulong[(1 << TableBits) / 64];
 
-    /// <summary>Forms by their first byte, longest first (leftmost-longest wins).</summary>
-    private readonly Pattern[][] _byFirstByte = new Pattern[256][];
+    /// <summary>Where each 4-byte gram occurs: (form, offset) pairs.</summary>
+    private readonly Dictionary<uint, List<(int Form, int Offset)>> _grams = [];
 
-    private RedactionSet(IReadOnlyList<Pattern> patterns)
+    /// <summary>Every 1- to 3-byte piece of a form, to hold a chunk's last bytes that may start a run.</summary>
+    private readonly HashSet<uint> _shortPieces = [];
+
+    private RedactionSet(List<(byte[] Form, byte[] Marker)> forms)
     {
-        Count = patterns.Count;
-        Shortest = patterns.Count == 0 ? 0 : patterns.Min(p => p.Bytes.Length);
-        Longest = patterns.Count == 0 ? 0 : patterns.Max(p => p.Bytes.Length);
-        GramBytes = Shortest >= 16 ? 8 : 4;
-        for (var b = 0; b < 256; b++)
+        _forms = [.. forms.Select(f => f.Form)];
+        _markers = [.. forms.Select(f => f.Marker)];
+        for (var f = 0; f < _forms.Length; f++)
         {
-            _byFirstByte[b] = [.. patterns.Where(p => p.Bytes[0] == b).OrderByDescending(p => p.Bytes.Length)];
-        }
-        foreach (var pattern in patterns)
-        {
-            for (var i = 0; i + GramBytes <= Shortest; i++)
+            var form = _forms[f];
+            for (var i = 0; i + GramBytes <= form.Length; i++)
             {
-                var slot = Slot(pattern.Bytes.AsSpan(i));
-                _grams[slot >> 6] |= 1UL << (int)(slot & 63);
+                var gram = BinaryPrimitives.ReadUInt32LittleEndian(form.AsSpan(i));
+                var slot = Slot(gram);
+                _table[slot >> 6] |= 1UL << (int)(slot & 63);
+                if (!_grams.TryGetValue(gram, out var at))
+                {
+                    _grams[gram] = at = [];
+                }
+                at.Add((f, i));
+            }
+            for (var length = 1; length < GramBytes; length++)
+            {
+                for (var i = 0; i + length <= form.Length; i++)
+                {
+                    _shortPieces.Add(Piece(form.AsSpan(i, length)));
+                }
             }
         }
     }
@@ -49,100 +68,134 @@ public sealed class RedactionSet
     /// <summary>A set that redacts nothing.</summary>
     public static RedactionSet Empty { get; } = new([]);
 
-    /// <summary>The forms of each secret; a value shorter than <see cref="MinValueBytes"/> is an error (the store refuses them first).</summary>
+    /// <summary>The forms of each secret; a value shorter than <see cref="MinRun"/> is an error (the store refuses them first).</summary>
     public static RedactionSet Of(IEnumerable<RedactedSecret> secrets)
     {
-        var patterns = new List<Pattern>();
+        var forms = new List<(byte[], byte[])>();
         foreach (var secret in secrets)
         {
-            if (secret.Value.Length < MinValueBytes)
+            if (secret.Value.Length < MinRun)
             {
-                throw new ArgumentException($"secret {secret.Name}: a value to redact has at least {MinValueBytes} bytes", nameof(secrets));
+                throw new ArgumentException($"secret {secret.Name}: a value to redact has at least {MinRun} bytes", nameof(secrets));
             }
             var marker = Encoding.UTF8.GetBytes($"[REDACTED:{secret.Name}]");
-            patterns.AddRange(SecretForms.Of(secret.Value).Select(form => new Pattern(form, marker)));
+            forms.AddRange(SecretForms.Of(secret.Value).Select(form => (form, marker)));
         }
-        return new RedactionSet(patterns);
+        return new RedactionSet(forms);
     }
 
     /// <summary>How many forms are looked for.</summary>
-    public int Count { get; }
+    public int Count => _forms.Length;
 
-    /// <summary>The shortest form's length: the filter's window.</summary>
-    public int Shortest { get; }
-
-    /// <summary>The longest form's length: at most this less one byte is ever held back.</summary>
-    public int Longest { get; }
-
-    private int GramBytes { get; }
-
-    private int Step => Shortest - GramBytes + 1;
-
-    /// <summary>The leftmost (then longest) form that lies wholly in <paramref name="data"/> at or after <paramref name="from"/>.</summary>
-    public bool TryFindNext(ReadOnlySpan<byte> data, int from, out int start, out Pattern pattern)
+    /// <summary>
+    /// The leftmost run (then the longest) at or after <paramref name="from"/> in
+    /// <paramref name="data"/> that is part of a form and at least <see cref="MinRun"/> long.
+    /// </summary>
+    public bool TryFindNext(ReadOnlySpan<byte> data, int from, out int start, out int length, out byte[] marker)
     {
-        (start, pattern) = (-1, default);
+        (start, length, marker) = (-1, 0, []);
         if (Count == 0)
         {
             return false;
         }
-        var reach = Shortest - GramBytes; // a gram at i is inside an occurrence starting in [i − reach, i]
         for (var i = (from + Step - 1) / Step * Step; i + GramBytes <= data.Length; i += Step)
         {
-            if (!Hit(data[i..]))
+            var gram = BinaryPrimitives.ReadUInt32LittleEndian(data[i..]);
+            var slot = Slot(gram);
+            if ((_table[slot >> 6] & (1UL << (int)(slot & 63))) == 0 || !_grams.TryGetValue(gram, out var occurrences))
             {
                 continue;
             }
-            for (var s = Math.Max(from, i - reach); s <= i; s++)
+            foreach (var (f, offset) in occurrences)
             {
-                foreach (var candidate in _byFirstByte[data[s]])
+                var (left, right) = Grow(data, from, i, _forms[f], offset);
+                var runStart = i - left;
+                var runLength = left + GramBytes + right;
+                // Leftmost, then longest, then a whole form (a value that is also part of another is named as itself).
+                var whole = runLength == _forms[f].Length;
+                if (runLength >= MinRun && (start < 0 || runStart < start || (runStart == start && (runLength > length || (runLength == length && whole)))))
                 {
-                    if (s + candidate.Bytes.Length <= data.Length && data.Slice(s, candidate.Bytes.Length).SequenceEqual(candidate.Bytes))
-                    {
-                        (start, pattern) = (s, candidate);
-                        return true;
-                    }
+                    (start, length, marker) = (runStart, runLength, _markers[f]);
                 }
+            }
+            if (start >= 0)
+            {
+                return true;
             }
         }
         return false;
     }
 
     /// <summary>
-    /// Where the bytes that may still become a form begin: the earliest position at or after
-    /// <paramref name="from"/> from which the rest of <paramref name="data"/> is a proper prefix of a
-    /// form (<paramref name="data"/>.Length when none). <paramref name="prefixOf"/> is that form.
+    /// Where the last bytes of <paramref name="data"/> that are part of a form begin (not before
+    /// <paramref name="from"/>): what may be the start of a run that the next chunk completes.
+    /// <paramref name="data"/>.Length when its last byte is in no form.
     /// </summary>
-    public int PartialStart(ReadOnlySpan<byte> data, int from, out Pattern prefixOf)
+    public int TailStart(ReadOnlySpan<byte> data, int from, out byte[] marker)
     {
-        prefixOf = default;
-        for (var p = Math.Max(from, data.Length - Longest + 1); p < data.Length; p++)
+        marker = [];
+        var available = data.Length - from;
+        if (Count == 0 || available <= 0)
         {
-            var tail = data[p..];
-            foreach (var candidate in _byFirstByte[data[p]])
+            return data.Length;
+        }
+        if (available >= GramBytes)
+        {
+            var at = data.Length - GramBytes;
+            var longest = 0;
+            if (_grams.TryGetValue(BinaryPrimitives.ReadUInt32LittleEndian(data[at..]), out var occurrences))
             {
-                if (candidate.Bytes.Length > tail.Length && candidate.Bytes.AsSpan(0, tail.Length).SequenceEqual(tail))
+                foreach (var (f, offset) in occurrences)
                 {
-                    prefixOf = candidate;
-                    return p;
+                    var (left, _) = Grow(data, from, at, _forms[f], offset);
+                    if (left + GramBytes > longest)
+                    {
+                        (longest, marker) = (left + GramBytes, _markers[f]);
+                    }
                 }
+            }
+            if (longest > 0)
+            {
+                return data.Length - longest;
+            }
+        }
+        for (var length = Math.Min(GramBytes - 1, available); length > 0; length--)
+        {
+            if (_shortPieces.Contains(Piece(data[^length..])))
+            {
+                return data.Length - length; // shorter than a run: never replaced, so no marker
             }
         }
         return data.Length;
     }
 
-    private bool Hit(ReadOnlySpan<byte> at)
+    /// <summary>
+    /// How far the match of <paramref name="data"/>[<paramref name="at"/>..+4] with
+    /// <paramref name="form"/>[<paramref name="offset"/>..+4] goes on to the left (not before
+    /// <paramref name="from"/>) and to the right.
+    /// </summary>
+    private static (int Left, int Right) Grow(ReadOnlySpan<byte> data, int from, int at, byte[] form, int offset)
     {
-        var slot = Slot(at);
-        return (_grams[slot >> 6] & (1UL << (int)(slot & 63))) != 0;
+        var left = 0;
+        while (at - left - 1 >= from && offset - left - 1 >= 0 && data[at - left - 1] == form[offset - left - 1])
+        {
+            left++;
+        }
+        var tail = data[(at + GramBytes)..];
+        var rest = form.AsSpan(offset + GramBytes);
+        var right = tail.CommonPrefixLength(rest);
+        return (left, right);
     }
 
-    private uint Slot(ReadOnlySpan<byte> at)
-    {
-        var gram = GramBytes == 8 ? BinaryPrimitives.ReadUInt64LittleEndian(at) : BinaryPrimitives.ReadUInt32LittleEndian(at);
-        return (uint)((gram * 0x9E3779B97F4A7C15UL) >> (64 - TableBits));
-    }
+    private static uint Slot(uint gram) => (uint)((gram * 0x9E3779B97F4A7C15UL) >> (64 - TableBits));
 
-    /// <summary>One form of one secret and the marker that replaces it.</summary>
-    public readonly record struct Pattern(byte[] Bytes, byte[] Marker);
+    private static uint Piece(ReadOnlySpan<byte> bytes)
+    {
+        uint piece = (uint)bytes.Length << 24;
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            piece |= (uint)bytes[i] << (8 * i);
+        }
+        return piece;
+    }
 }

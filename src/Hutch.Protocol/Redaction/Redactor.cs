@@ -4,19 +4,18 @@ using System.Text;
 namespace Hutch.Protocol.Redaction;
 
 /// <summary>
-/// Redacts one byte stream as it goes: each form of a secret becomes <c>[REDACTED:NAME]</c>, even when
-/// it arrives split across chunks (a value printed one byte at a time, across frames or log
-/// segments). Everything up to the bytes that could still grow into a form is given out at once;
-/// only those are held (on ordinary output, none), to be replaced or released by the next chunk.
-/// <see cref="Flush"/> at the stream's end replaces a held start of a form of
-/// <see cref="RedactionSet.MinValueBytes"/> bytes or more (never innocent output of a random value)
-/// and gives out a shorter one. One per stream; not thread-safe.
+/// Redacts one byte stream as it goes: each run of <see cref="RedactionSet.MinRun"/> bytes or more
+/// of a secret's form becomes <c>[REDACTED:NAME]</c>, even when it arrives split across chunks (a
+/// value printed one byte at a time, across frames or log segments). Everything before the last
+/// bytes that could still grow into such a run is given out at once; only those are held, to be
+/// replaced or released with the next chunk. <see cref="Flush"/> at the stream's end replaces a held
+/// run that is long enough and gives out a shorter one. One per stream; not thread-safe.
 /// </summary>
 public sealed class Redactor(RedactionSet set)
 {
     private byte[] _held = [];
     private int _heldLength;
-    private RedactionSet.Pattern _heldPrefixOf;
+    private byte[] _heldMarker = [];
 
     /// <summary>Bytes held back now, waiting for the next chunk.</summary>
     public int Held => _heldLength;
@@ -60,9 +59,9 @@ public sealed class Redactor(RedactionSet set)
         {
             return;
         }
-        if (_heldLength >= RedactionSet.MinValueBytes)
+        if (_heldLength >= RedactionSet.MinRun)
         {
-            output.Write(_heldPrefixOf.Marker);
+            output.Write(_heldMarker);
             Replaced++;
         }
         else
@@ -99,18 +98,15 @@ public sealed class Redactor(RedactionSet set)
     private void Process(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         var emitted = 0;
-        while (set.TryFindNext(data, emitted, out var start, out var pattern))
+        while (set.TryFindNext(data, emitted, out var start, out var length, out var marker) && start + length < data.Length)
         {
-            if (start + set.Longest > data.Length && set.PartialStart(data, emitted, out _) < start)
-            {
-                break; // a longer form may begin before this one and end in the next chunk: hold from there
-            }
             output.Write(data[emitted..start]);
-            output.Write(pattern.Marker);
+            output.Write(marker);
             Replaced++;
-            emitted = start + pattern.Bytes.Length;
+            emitted = start + length;
         }
-        var hold = set.PartialStart(data, emitted, out _heldPrefixOf);
+        // A run that reaches the end may go on in the next chunk: it is held with whatever could start one.
+        var hold = set.TailStart(data, emitted, out _heldMarker);
         output.Write(data[emitted..hold]);
         Hold(data[hold..]);
     }

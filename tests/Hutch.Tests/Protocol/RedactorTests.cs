@@ -32,7 +32,7 @@ public sealed class RedactorTests
     [InlineData("")]
     [InlineData("plain output\n")]
     [InlineData("Password: ")]
-    [InlineData("sk-live- is how keys start, sk-live-4f9a8b7c6d5e4f3a2b1 is one byte short")]
+    [InlineData("sk-live is how keys start; 4f9a8b7 is seven bytes of one")]
     public void OutputWithoutAValue_IsUnchanged(string text)
     {
         Assert.Equal(text, Redact(Set, text));
@@ -43,6 +43,16 @@ public sealed class RedactorTests
     public void TheValue_IsReplacedByItsName_AsOftenAsItAppears()
     {
         Assert.Equal("key=[REDACTED:API_KEY]\n[REDACTED:API_KEY][REDACTED:API_KEY]", Redact(Set, $"key={Key}\n{Key}{Key}"));
+    }
+
+    [Theory]
+    [InlineData("sk-live-4f9a8b7c6d5e4f3a2b1 is one byte short", "[REDACTED:API_KEY] is one byte short")]
+    [InlineData("first half sk-live-4f9a8 / second half 8b7c6d5e4f3a2b1c.", "first half [REDACTED:API_KEY] / second half [REDACTED:API_KEY].")]
+    [InlineData("sk-live- is eight bytes of every such key", "[REDACTED:API_KEY] is eight bytes of every such key")]
+    public void AnyRunOf8BytesOfTheValue_IsCaughtToo(string text, string expected)
+    {
+        Assert.Equal(expected, Redact(Set, text));
+        Assert.Equal(expected, Redact(Set, [.. text.Select(c => c.ToString())]));
     }
 
     [Fact]
@@ -64,18 +74,19 @@ public sealed class RedactorTests
         var output = new ArrayBufferWriter<byte>();
         var redactor = new Redactor(Set);
 
-        redactor.Push("Password: "u8, output);
-        Assert.Equal(("Password: ", 0), (Encoding.UTF8.GetString(output.WrittenSpan), redactor.Held));
+        redactor.Push("Password: \n"u8, output);
+        Assert.Equal(("Password: \n", 0), (Encoding.UTF8.GetString(output.WrittenSpan), redactor.Held));
         redactor.Push("token sk-li"u8, output);
-        Assert.Equal(("Password: token ", 5), (Encoding.UTF8.GetString(output.WrittenSpan), redactor.Held));
+        Assert.Equal(("Password: \ntoken ", 5), (Encoding.UTF8.GetString(output.WrittenSpan), redactor.Held));
         redactor.Push("ght\n"u8, output); // not the key after all: released
-        Assert.Equal(("Password: token sk-light\n", 0), (Encoding.UTF8.GetString(output.WrittenSpan), redactor.Held));
+        Assert.Equal(("Password: \ntoken sk-light\n", 0), (Encoding.UTF8.GetString(output.WrittenSpan), redactor.Held));
     }
 
     [Fact]
-    public void AtTheEnd_ALongStartOfTheValue_IsReplaced_AndAShortOneReleased()
+    public void AtTheEnd_ALongPieceOfTheValue_IsReplaced_AndAShortOneReleased()
     {
         Assert.Equal("cut: [REDACTED:API_KEY]", Redact(Set, "cut: ", Key[..12]));
+        Assert.Equal("cut: [REDACTED:API_KEY]", Redact(Set, "cut: ", Key[10..20]));
         Assert.Equal("cut: sk-li", Redact(Set, "cut: ", "sk-li"));
     }
 

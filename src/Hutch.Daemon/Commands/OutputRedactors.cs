@@ -1,0 +1,46 @@
+using System.Buffers;
+using Hutch.Protocol.Redaction;
+
+namespace Hutch.Daemon.Commands;
+
+/// <summary>
+/// A command's stdout and stderr as they leave the daemon, each through its own <see cref="Redactor"/>
+/// (a value printed to one stream is caught whatever the chunks). With an empty set (a sandbox without
+/// secrets) the bytes go through untouched and nothing is copied.
+/// </summary>
+public sealed class OutputRedactors(RedactionSet set)
+{
+    private readonly Redactor[] _streams = [new(set), new(set)];
+
+    /// <summary>Whether anything is redacted at all.</summary>
+    public bool Active { get; } = set.Count > 0;
+
+    /// <summary>Whether either stream holds bytes back (the start of what may be a value).</summary>
+    public bool Holding => _streams[0].Held > 0 || _streams[1].Held > 0;
+
+    /// <summary>What of <paramref name="data"/> can go out now, redacted.</summary>
+    public ReadOnlyMemory<byte> Push(OutputStream stream, ReadOnlyMemory<byte> data)
+    {
+        if (!Active)
+        {
+            return data;
+        }
+        var output = new ArrayBufferWriter<byte>(data.Length + 32);
+        _streams[(int)stream].Push(data.Span, output);
+        return output.WrittenMemory;
+    }
+
+    /// <summary>The streams ended: what each held, replaced when it was long enough a start of a value.</summary>
+    public IEnumerable<CommandOutput> Flush()
+    {
+        foreach (var stream in new[] { OutputStream.Stdout, OutputStream.Stderr })
+        {
+            if (_streams[(int)stream].Held > 0)
+            {
+                var output = new ArrayBufferWriter<byte>();
+                _streams[(int)stream].Flush(output);
+                yield return new CommandOutput(stream, output.WrittenMemory);
+            }
+        }
+    }
+}

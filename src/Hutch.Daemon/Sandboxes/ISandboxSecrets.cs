@@ -1,0 +1,27 @@
+using Hutch.Protocol.Redaction;
+
+namespace Hutch.Daemon.Sandboxes;
+
+/// <summary>
+/// What a sandbox's commands get from the secret store, and what must never leave the daemon in the
+/// clear because of it. Secrets/ answers; every feature that starts a command or hands out what a
+/// sandbox printed or holds asks, through <see cref="SandboxDirectory.Secrets"/>.
+/// </summary>
+public interface ISandboxSecrets
+{
+    /// <summary>The environment variables the sandbox's secrets give a command starting now (values opened now); empty when none.</summary>
+    IReadOnlyDictionary<string, string> EnvOf(string sandboxId);
+
+    /// <summary>Every value the sandbox holds or held, to redact from output, logs, messages and file reads.</summary>
+    RedactionSet RedactionOf(string sandboxId);
+}
+
+/// <summary>A sandbox with no secrets: nothing added, nothing redacted (an engine without a store, unit tests).</summary>
+public sealed class NoSandboxSecrets : ISandboxSecrets
+{
+    public static NoSandboxSecrets Instance { get; } = new();
+
+    public IReadOnlyDictionary<string, string> EnvOf(string sandboxId) => new Dictionary<string, string>();
+
+    public RedactionSet RedactionOf(string sandboxId) => RedactionSet.Empty;
+}
