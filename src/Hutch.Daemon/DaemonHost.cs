@@ -95,6 +95,7 @@ public static class DaemonHost
                 return;
             }
             Caller.Set(context, key.Id);
+            var redaction = ResponseRedaction.Begin(context, engine.Directory);
             try
             {
                 await next(context);
@@ -127,6 +128,13 @@ public static class DaemonHost
             {
                 logger.LogError(e, "unhandled error on {Path}", context.Request.Path);
                 await Problems.WriteAsync(context, ErrorCodes.Internal, "Hutch failed unexpectedly; the daemon's log has the details.");
+            }
+            finally
+            {
+                if (redaction is not null)
+                {
+                    await redaction.EndAsync();
+                }
             }
         });
         // After the key check (an unknown route without the key is a 401, not a map of the API), and

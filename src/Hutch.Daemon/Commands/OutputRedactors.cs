@@ -30,6 +30,30 @@ public sealed class OutputRedactors(RedactionSet set)
         return output.WrittenMemory;
     }
 
+    /// <summary>A whole collected output, redacted into a new buffer (the raw one is disposed); the same buffer when nothing is redacted.</summary>
+    public static OutputBuffer Redact(OutputBuffer raw, RedactionSet set, Func<OutputBuffer> newBuffer)
+    {
+        if (set.Count == 0)
+        {
+            return raw;
+        }
+        using (raw)
+        {
+            var clean = newBuffer();
+            var redactor = new Redactor(set);
+            var output = new ArrayBufferWriter<byte>(OutputBuffer.ChunkSize + 64);
+            foreach (var chunk in raw.Chunks())
+            {
+                redactor.Push(chunk.Span, output);
+                clean.Write(output.WrittenSpan);
+                output.ResetWrittenCount();
+            }
+            redactor.Flush(output);
+            clean.Write(output.WrittenSpan);
+            return clean;
+        }
+    }
+
     /// <summary>The streams ended: what each held, replaced when it was long enough a start of a value.</summary>
     public IEnumerable<CommandOutput> Flush()
     {

@@ -1,3 +1,4 @@
+using Hutch.Protocol.Redaction;
 using Hutch.Daemon.Http;
 using System.Security.Cryptography;
 using System.Text;
@@ -24,6 +25,24 @@ internal static class FileEndpoints
     private const int MaxListLimit = 1_000_000;
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <summary>
+    /// A text read's bytes with the sandbox's secrets redacted: the range is looked at with the
+    /// longest form's length of context each side, so no value is missed because a range cut it.
+    /// </summary>
+    private static (byte[] Bytes, int Replaced) Redacted(Workspace workspace, RedactionSet set, string path, long offset, byte[] bytes)
+    {
+        if (set.Count == 0)
+        {
+            return (bytes, 0);
+        }
+        var margin = set.Longest - 1;
+        var before = (int)Math.Min(offset, margin);
+        var (head, _) = workspace.ReadBytes(path, offset - before, before, margin);
+        var (tail, _) = workspace.ReadBytes(path, offset + bytes.Length, margin, margin);
+        var (shown, replaced) = Redactor.RedactRange(set, [.. head, .. bytes, .. tail], head.Length, bytes.Length);
+        return replaced == 0 ? (bytes, 0) : (shown, replaced);
+    }
+
     public static void Map(IEndpointRouteBuilder app, FileService files, HutchOptions options)
     {
         var group = app.MapGroup("/v1/sandboxes/{id}/files");
@@ -33,9 +52,10 @@ internal static class FileEndpoints
                 var limit = Math.Clamp(maxBytes ?? DefaultJsonReadBytes, 0, MaxJsonReadBytes);
                 using var workspace = files.OpenWorkspace(id);
                 var (bytes, size) = workspace.ReadBytes(Required(path, "path"), offset ?? 0, length, limit);
-                var (used, content) = Encode(bytes, encoding);
+                var (shown, redacted) = Redacted(workspace, files.RedactionOf(id), path!, offset ?? 0, bytes);
+                var (used, content) = Encode(shown, encoding);
                 return TypedResults.Ok(new FileContent(WorkspacePath.Relative(path), size, offset ?? 0, bytes.Length,
-                    Convert.ToHexStringLower(SHA256.HashData(bytes)), used, content));
+                    Convert.ToHexStringLower(SHA256.HashData(shown)), used, content, redacted > 0 ? redacted : null));
             })
             .WithSummary("Read a file (or a range of it) as UTF-8 text or base64");
 

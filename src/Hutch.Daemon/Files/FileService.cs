@@ -1,3 +1,4 @@
+using Hutch.Protocol.Redaction;
 using Hutch.Daemon.Registry;
 using Hutch.Files;
 using Hutch.Files.Archives;
@@ -14,6 +15,9 @@ public sealed class FileService(SandboxDirectory directory, SandboxStorage stora
 {
     /// <summary>The sandbox's workspace, pinned for file operations. Dispose it when done.</summary>
     /// <exception cref="HutchException">sandbox_not_found.</exception>
+    /// <summary>What a read of the sandbox's files must not show (its secrets' values).</summary>
+    public RedactionSet RedactionOf(string idOrName) => directory.Secrets.RedactionOf(directory.Find(idOrName).Id);
+
     public Workspace OpenWorkspace(string idOrName)
     {
         var record = directory.Find(idOrName);

@@ -15,6 +15,11 @@ public sealed class LogReader(SandboxDirectory directory, ProcessManager process
     /// until the process ends. Ends with <see cref="ProcessEnded"/> once the process has ended and
     /// all of its output was given. Every entry carries the cursor to resume from.
     /// </summary>
+    /// <remarks>
+    /// Output is redacted (the sandbox's secrets). A cursor is handed out only where the redactors
+    /// hold nothing: frames whose end might be the start of a value are given with the frames that
+    /// settle it, so a read resumed from any cursor never begins inside a value.
+    /// </remarks>
     public async IAsyncEnumerable<LogEntry> ReadAsync(string idOrName, string process, long cursor, bool follow,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -27,18 +32,35 @@ public sealed class LogReader(SandboxDirectory directory, ProcessManager process
         }
         using var log = store.OpenLog(id) ?? throw ProcessManager.ProcessNotFound(process);
         using var changes = follow ? new DirectoryChanges(store.PathOf(id)) : null;
+        var redactors = new OutputRedactors(directory.Secrets.RedactionOf(record.Id));
+        var pending = new List<CommandEvent>(); // redacted output of frames read past the last safe cursor
+        var read = cursor; // where the next frame is read from; cursor stays at the last safe point
         while (true)
         {
             var next = changes?.Next;
             // Whether it had ended before this read: if so, the read below saw all of its output.
             var before = processes.Describe(record.Id, store, id);
-            var chunks = Read(log, id, cursor);
+            var chunks = Read(log, id, read);
             foreach (var chunk in chunks)
             {
-                cursor = chunk.Next;
-                yield return new LogEntry(chunk.IsGap
-                    ? new OutputTruncated(chunk.Dropped)
-                    : new CommandOutput(chunk.Kind == FrameKind.Stderr ? OutputStream.Stderr : OutputStream.Stdout, chunk.Data), cursor);
+                read = chunk.Next;
+                if (chunk.IsGap)
+                {
+                    pending.Add(new OutputTruncated(chunk.Dropped));
+                }
+                else
+                {
+                    var stream = chunk.Kind == FrameKind.Stderr ? OutputStream.Stderr : OutputStream.Stdout;
+                    pending.Add(new CommandOutput(stream, redactors.Push(stream, chunk.Data)));
+                }
+                if (!redactors.Holding)
+                {
+                    foreach (var entry in Settled(pending, cursor, read))
+                    {
+                        yield return entry;
+                    }
+                    cursor = read;
+                }
             }
             if (chunks.Count > 0)
             {
@@ -46,15 +68,34 @@ public sealed class LogReader(SandboxDirectory directory, ProcessManager process
             }
             if (!ProcessManager.IsRunning(before))
             {
+                // Nothing more will come: what is held goes out (replaced when it is long enough).
+                pending.AddRange(redactors.Flush());
+                foreach (var entry in Settled(pending, cursor, read))
+                {
+                    yield return entry;
+                }
+                cursor = read;
                 yield return new LogEntry(new ProcessEnded(before), cursor);
                 yield break;
             }
             if (next is null)
             {
-                yield break;
+                yield break; // what is held stays unread: the next read starts at the last safe cursor
             }
             await DirectoryChanges.WaitAsync(next, ProcessManager.FollowSafetyPoll, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The pending events worth giving (output that redaction left empty is not) as entries: the last
+    /// with the cursor after them all, the others with the cursor before them all, so resuming from any
+    /// entry's cursor repeats at most what came with it and never skips or starts inside a value.
+    /// </summary>
+    private static List<LogEntry> Settled(List<CommandEvent> pending, long before, long after)
+    {
+        var settled = pending.Where(e => e is not CommandOutput { Data.IsEmpty: true }).ToList();
+        pending.Clear();
+        return [.. settled.Select((e, i) => new LogEntry(e, i == settled.Count - 1 ? after : before))];
     }
 
     private static List<LogChunk> Read(ProcessLogReader log, string id, long cursor)
@@ -87,8 +128,11 @@ public sealed class LogReader(SandboxDirectory directory, ProcessManager process
         {
             long dropped = 0;
             ProcessInfo? ended = null;
-            await foreach (var entry in ReadAsync(idOrName, process, cursor, follow: false, cancellationToken).ConfigureAwait(false))
+            var start = cursor;
+            await foreach (var entry in ReadAsync(idOrName, process, start, follow: false, cancellationToken).ConfigureAwait(false))
             {
+                // Entries given together share the cursor before them but the last: the window ends only at a last one.
+                var groupEnd = entry.Cursor != cursor || entry.Event is ProcessEnded;
                 cursor = entry.Cursor;
                 switch (entry.Event)
                 {
@@ -102,7 +146,7 @@ public sealed class LogReader(SandboxDirectory directory, ProcessManager process
                         (o.Stream == OutputStream.Stderr ? stderr : stdout).Write(o.Data.Span);
                         break;
                 }
-                if (stdout.Length + stderr.Length >= maxBytes)
+                if (groupEnd && stdout.Length + stderr.Length >= maxBytes)
                 {
                     break;
                 }

@@ -14,6 +14,9 @@ public interface ISandboxSecrets
 
     /// <summary>Every value the sandbox holds or held, to redact from output, logs, messages and file reads.</summary>
     RedactionSet RedactionOf(string sandboxId);
+
+    /// <summary>Whether any sandbox uses a secret at all (when none does, nothing need be looked up).</summary>
+    bool InUse { get; }
 }
 
 /// <summary>A sandbox with no secrets: nothing added, nothing redacted (an engine without a store, unit tests).</summary>
@@ -24,4 +27,6 @@ public sealed class NoSandboxSecrets : ISandboxSecrets
     public IReadOnlyDictionary<string, string> EnvOf(string sandboxId) => new Dictionary<string, string>();
 
     public RedactionSet RedactionOf(string sandboxId) => RedactionSet.Empty;
+
+    public bool InUse => false;
 }

@@ -21,6 +21,11 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
     private readonly ConcurrentDictionary<string, SecretUseInfo[]> _uses = new();
     private readonly ConcurrentDictionary<string, (long Generation, RedactionSet Set)> _redaction = new();
 
+    /// <summary>Sandboxes that use secrets: counted from the store at start, then kept as they come and go.</summary>
+    private int _users = store.CountUsers();
+
+    public bool InUse => Volatile.Read(ref _users) > 0;
+
     public void Validate(CreateSandboxRequest request) => _ = Resolve(request);
 
     public Task<SandboxRecord> ApplyAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken)
@@ -29,6 +34,7 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
         if (uses.Length > 0)
         {
             store.RecordUses(record.Id, uses);
+            Interlocked.Increment(ref _users);
         }
         _uses[record.Id] = uses;
         return Task.FromResult(record);
@@ -45,8 +51,13 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
 
     public Task DeletingAsync(string sandboxId)
     {
+        // Once per sandbox, however often a delete is retried: what the store no longer has is not counted again.
+        var had = _uses.TryRemove(sandboxId, out var cached) ? cached : store.UsesOf(sandboxId);
+        if (had.Length > 0 && store.UsesOf(sandboxId).Length > 0)
+        {
+            Interlocked.Decrement(ref _users);
+        }
         store.ForgetUses(sandboxId);
-        _uses.TryRemove(sandboxId, out _);
         _redaction.TryRemove(sandboxId, out _);
         return Task.CompletedTask;
     }

@@ -202,6 +202,15 @@ public sealed class SecretStore
         tx.Commit();
     }
 
+    /// <summary>How many sandboxes use a secret.</summary>
+    public int CountUsers()
+    {
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(DISTINCT sandbox_id) FROM secret_uses";
+        return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>Whether a secret of that name is stored now.</summary>
     public bool Exists(string name)
     {

@@ -174,7 +174,11 @@ public sealed class SessionService(SandboxDirectory directory, ProcessManager pr
             {
                 (exitCode, signal) = (null, "SIGKILL"); // the shell reports its killed command as 128+9
             }
-            return new CollectedExec(exitCode, signal, stdout.Output, stderr.Output, encoding,
+            // Redacted once the markers were found in the raw output (a held tail would hide them).
+            var secrets = directory.Secrets.RedactionOf(live.Record.Id);
+            var stdoutText = OutputRedactors.Redact(stdout.Output, secrets, () => spill.NewBuffer(live.Record.Id));
+            var stderrText = OutputRedactors.Redact(stderr.Output, secrets, () => spill.NewBuffer(live.Record.Id));
+            return new CollectedExec(exitCode, signal, stdoutText, stderrText, encoding,
                 lost || stdout.Truncated || stderr.Truncated || stdout.Output.Lost || stderr.Output.Lost, timedOut, false, (long)clock.Elapsed.TotalMilliseconds,
                 NetworkRefusals: network?.Since(live.Record.Id, networkMark, INetworkRefusals.MaxListed));
         }

@@ -34,7 +34,9 @@ public sealed record FileList(string Path, List<FileEntry> Entries, bool Truncat
 /// <param name="Sha256">Hex sha256 of the returned bytes (of the whole file when it was read whole).</param>
 /// <param name="Encoding">"utf8" or "base64": how <paramref name="Content"/> holds the bytes.</param>
 /// <param name="Content">The bytes read, as text or base64.</param>
-public sealed record FileContent(string Path, long Size, long Offset, long Length, string Sha256, string Encoding, string Content);
+/// <param name="Redacted">How many pieces of the sandbox's secrets were replaced by <c>[REDACTED:NAME]</c> in Content (docs/secrets.md); left out when none. Sha256 is then of what Content holds.</param>
+public sealed record FileContent(string Path, long Size, long Offset, long Length, string Sha256, string Encoding, string Content,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] int? Redacted = null);
 
 /// <summary>Writes a whole file atomically (temp file + rename).</summary>
 /// <param name="Path">The file, relative to /workspace.</param>

@@ -87,6 +87,9 @@ public sealed class RedactionSet
     /// <summary>How many forms are looked for.</summary>
     public int Count => _forms.Length;
 
+    /// <summary>The longest form: a range read with this less one byte of context each side sees any run that reaches into it.</summary>
+    public int Longest => _forms.Length == 0 ? 0 : _forms.Max(f => f.Length);
+
     /// <summary>
     /// The leftmost run (then the longest) at or after <paramref name="from"/> in
     /// <paramref name="data"/> that is part of a form and at least <see cref="MinRun"/> long.

@@ -95,6 +95,35 @@ public sealed class Redactor(RedactionSet set)
         return (output.WrittenSpan.ToArray(), redactor.Replaced);
     }
 
+    /// <summary>
+    /// Redacts the range [<paramref name="start"/>, +<paramref name="length"/>) of
+    /// <paramref name="data"/>, whose bytes around the range are context only (a file read in ranges:
+    /// a run that crosses the range's edge is replaced by its marker where it enters the range).
+    /// </summary>
+    public static (byte[] Bytes, int Replaced) RedactRange(RedactionSet set, ReadOnlySpan<byte> data, int start, int length)
+    {
+        var output = new ArrayBufferWriter<byte>(length + 32);
+        var (end, at, from, replaced) = (start + length, start, 0, 0);
+        while (at < end && set.TryFindNext(data, from, out var runStart, out var runLength, out var marker))
+        {
+            from = runStart + runLength;
+            if (from <= at)
+            {
+                continue; // wholly before the range
+            }
+            if (runStart >= end)
+            {
+                break;
+            }
+            output.Write(data[at..Math.Max(runStart, at)]);
+            output.Write(marker);
+            replaced++;
+            at = Math.Min(from, end);
+        }
+        output.Write(data[at..end]);
+        return (output.WrittenSpan.ToArray(), replaced);
+    }
+
     private void Process(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         var emitted = 0;
