@@ -123,6 +123,12 @@ internal sealed class CreateOptions
     public Option<string[]> Labels { get; } = CommonOptions.Labels("Label the sandbox, to find it with `hutch ls --label`");
     public Option<string?> User { get; } = new("--user") { Description = "Run commands as 'user' (uid 1000, default) or 'root' (uid 0, no capabilities)" };
     public NetworkOptions Network { get; } = new();
+    public Option<string[]> Secrets { get; } = new("--secret")
+    {
+        Description = "Give every command a stored secret (`hutch secret set`) as an environment variable, redacted from all output: NAME, or NAME:VAR to use another variable",
+        HelpName = "NAME[:VAR]",
+        AllowMultipleArgumentsPerToken = false,
+    };
 
     public CreateOptions()
     {
@@ -147,6 +153,7 @@ internal sealed class CreateOptions
         command.Add(Ttl);
         command.Add(Labels);
         command.Add(User);
+        command.Add(Secrets);
         Network.AddTo(command);
     }
 
@@ -163,6 +170,9 @@ internal sealed class CreateOptions
             TtlSeconds: parse.GetValue(Ttl),
             User: parse.GetValue(User),
             Labels: CommonOptions.ToEnv(parse.GetValue(Labels)),
-            Network: Network.ToPolicy(parse));
+            Network: Network.ToPolicy(parse),
+            Secrets: parse.GetValue(Secrets) is { Length: > 0 } secrets
+                ? [.. secrets.Select(s => s.Split(':', 2) is [var name, var variable] ? new SecretUse(name, SecretKinds.Env, variable) : new SecretUse(s))]
+                : null);
     }
 }

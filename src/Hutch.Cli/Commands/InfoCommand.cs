@@ -53,6 +53,10 @@ internal static class InfoCommand
         {
             Line("egress", NetCommand.Describe(traffic));
         }
+        if (s.Secrets is { Length: > 0 } secrets)
+        {
+            Line("secrets", string.Join(", ", secrets.Select(u => u.Env == u.Name ? $"{u.Name} ({u.As})" : $"{u.Name} as ${u.Env} ({u.As})")));
+        }
         var l = s.Limits;
         Line("limits", string.Join(", ",
             $"memory {(l.MemoryMiB is { } m ? $"{m} MiB" : "default")}",

@@ -64,6 +64,26 @@ public sealed class SecretsApiTests(DaemonFixture fixture) : IClassFixture<Daemo
     }
 
     [Fact]
+    public async Task TheCli_GivesASandboxASecret_AndShowsOnlyItsName()
+    {
+        await HutchAsync(Encoding.UTF8.GetBytes(Value), "secret", "set", "CLI_USED");
+        var create = await HutchAsync(null, "create", "--secret", "CLI_USED:MY_TOKEN");
+        var id = Text(create.Stdout).Trim();
+        var printed = await HutchAsync(null, "exec", id, "--", "sh", "-c", "echo \"$MY_TOKEN\"");
+        var info = await HutchAsync(null, "info", id);
+        var busy = await HutchAsync(null, "secret", "rm", "CLI_USED");
+        await HutchAsync(null, "rm", id);
+        var removed = await HutchAsync(null, "secret", "rm", "CLI_USED");
+
+        Assert.True(create.Code == 0, create.Stderr);
+        Assert.Equal("[REDACTED:CLI_USED]\n", Text(printed.Stdout));
+        Assert.Contains("secrets  CLI_USED as $MY_TOKEN (env)", Text(info.Stdout), StringComparison.Ordinal);
+        Assert.Equal(1, busy.Code);
+        Assert.Contains($"used by {id}", busy.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, removed.Code);
+    }
+
+    [Fact]
     public async Task AtATerminal_TheValueIsTypedWithEchoOff()
     {
         // script(1) gives hutch a real terminal and types what it reads from its own stdin.

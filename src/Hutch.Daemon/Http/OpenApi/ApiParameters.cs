@@ -29,6 +29,7 @@ internal static class ApiParameters
         ["overwrite"] = "Replace an existing file. Default true.",
         ["baseline"] = "Make the imported state the workspace's baseline (what diff and reset compare with). Default true.",
         ["keepWorkspace"] = "Keep the workspace's files on the host after the delete. Default false.",
+        ["force"] = "Delete a secret even while sandboxes use it (default false: 409 secret_in_use naming them); new commands no longer get it, and what they hold stays redacted.",
         ["wait"] = "Answer once everything of the sandbox is removed (204, the default); false answers 202 at once, with the sandbox 'deleting' (taking no new command) until the daemon has removed it in the background.",
         ["label"] = "KEY=VALUE (or KEY: set to anything); repeat it to keep only the sandboxes with every label given.",
         ["cursor"] = "Where to start in the log, as a cursor from an earlier read or event (default 0: the start of what is kept).",

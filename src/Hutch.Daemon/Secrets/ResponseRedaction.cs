@@ -1,7 +1,7 @@
 using Hutch.Protocol.Redaction;
 using Microsoft.AspNetCore.Http;
 
-namespace Hutch.Daemon.Http;
+namespace Hutch.Daemon.Secrets;
 
 /// <summary>
 /// The last line of redaction: every JSON answer (and NDJSON stream, and problem) of a route under
