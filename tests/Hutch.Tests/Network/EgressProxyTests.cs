@@ -149,7 +149,8 @@ public sealed partial class EgressProxyTests(EgressFixture fixture) : IClassFixt
             var otherName = await sandbox.ShAsync($"./get other.test {EgressUpstreams.HttpPort}");
 
             Assert.True(allowed.Stdout == $"upstream-ok {EgressUpstreams.HttpPort}\n", Shown(allowed));
-            Assert.True(byAddress.ExitCode == 5 && byAddress.Stderr.Contains("Connection reset", StringComparison.Ordinal), Shown(byAddress));
+            // The daemon resets it: seen while writing the request (4) or reading the answer (5), as the reset's timing falls.
+            Assert.True(byAddress.ExitCode is 4 or 5 && byAddress.Stderr.Contains("Connection reset", StringComparison.Ordinal), Shown(byAddress));
             Assert.True(otherName.ExitCode == 2, Shown(otherName));
             Assert.Null(allowed.NetworkRefusals);
             Assert.Equal([("transparent", "egress_port")], byAddress.NetworkRefusals!.Select(e => (e.Via, e.Code)));
