@@ -7,8 +7,8 @@ namespace Hutch.Daemon.Secrets;
 /// The last line of redaction: every JSON answer (and NDJSON stream, and problem) of a route under
 /// <c>/v1/sandboxes/{id}</c> goes through the sandbox's redactor on its way out, so a file name, an
 /// error message, a process's command line or a search hit that holds a secret's value shows its
-/// marker instead. Byte downloads (octet-stream: file content, exports, forwarded ports) are left as
-/// they are (docs/secrets.md). Output that was redacted where it was made (exec, logs) passes again
+/// marker instead. Byte downloads (octet-stream: file content, exports) and forwarded ports
+/// (<c>…/tcp/{port}</c>) are left as they are (docs/secrets.md). Output that was redacted where it was made (exec, logs) passes again
 /// unchanged: a marker holds no value.
 /// </summary>
 internal sealed class ResponseRedaction : Stream
@@ -57,7 +57,11 @@ internal sealed class ResponseRedaction : Stream
         }
         var rest = text.AsSpan(Prefix.Length);
         var end = rest.IndexOf('/');
-        return end == 0 ? null : (end < 0 ? rest : rest[..end]).ToString();
+        if (end == 0 || (end > 0 && rest[end..].StartsWith("/tcp/", StringComparison.Ordinal)))
+        {
+            return null; // a forwarded port: whatever the sandbox's server answers passes as it is
+        }
+        return (end < 0 ? rest : rest[..end]).ToString();
     }
 
     private static bool IsText(string? contentType) => contentType is not null
