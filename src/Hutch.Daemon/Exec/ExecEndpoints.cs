@@ -29,6 +29,7 @@ internal static class ExecEndpoints
                 AllowExecBody(context);
                 var request = await JsonBody.ReadAsync(context.Request, ApiJsonContext.Default.ExecRequest, new ExecRequest());
                 using var result = await exec.CollectAsync(id, request, CommandSlots.Of(context), context.RequestAborted);
+                SourceRedacted.Mark(context);
                 await ExecResultJson.WriteAsync(context, result);
             })
             .Accepts<ExecRequest>("application/json")
@@ -57,6 +58,7 @@ internal static class ExecEndpoints
         {
             AllowExecBody(context);
             var request = await JsonBody.ReadAsync(context.Request, ApiJsonContext.Default.ExecRequest, new ExecRequest());
+            SourceRedacted.Mark(context);
             await Ndjson.WriteAsync(context, WireEvents.ToExecEvents(exec.StreamAsync(id, request, CommandSlots.Of(context), context.RequestAborted)), ApiJsonContext.Default.ExecEvent);
         }
     }

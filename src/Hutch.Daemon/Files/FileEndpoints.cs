@@ -47,12 +47,13 @@ internal static class FileEndpoints
     {
         var group = app.MapGroup("/v1/sandboxes/{id}/files");
 
-        group.MapGet("/", (string id, string? path, long? offset, long? length, long? maxBytes, string? encoding) =>
+        group.MapGet("/", (string id, string? path, long? offset, long? length, long? maxBytes, string? encoding, HttpContext http) =>
             {
                 var limit = Math.Clamp(maxBytes ?? DefaultJsonReadBytes, 0, MaxJsonReadBytes);
                 using var workspace = files.OpenWorkspace(id);
                 var (bytes, size) = workspace.ReadBytes(Required(path, "path"), offset ?? 0, length, limit);
                 var (shown, redacted) = Redacted(workspace, files.RedactionOf(id), path!, offset ?? 0, bytes);
+                SourceRedacted.Mark(http);
                 var (used, content) = Encode(shown, encoding);
                 return TypedResults.Ok(new FileContent(WorkspacePath.Relative(path), size, offset ?? 0, bytes.Length,
                     Convert.ToHexStringLower(SHA256.HashData(shown)), used, content, redacted > 0 ? redacted : null));

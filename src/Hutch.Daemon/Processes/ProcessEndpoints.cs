@@ -74,13 +74,17 @@ internal static class ProcessEndpoints
                 }
                 var base64 = RequestValidator.Encoding(encoding) == "base64";
                 using var window = await logs.ReadWindowAsync(id, process, cursor ?? 0, limit, context.RequestAborted);
+                SourceRedacted.Mark(context);
                 await LogWindowJson.WriteProcessLogsAsync(context, window, base64);
             })
             .Produces<ProcessLogs>()
             .WithSummary("Read a process's output from a cursor (default 0) up to maxBytes, without waiting");
 
         group.MapGet("/{process}/logs/stream", (string id, string process, long? cursor, bool? follow, HttpContext context) =>
-                Ndjson.WriteAsync(context, WireEvents.ToLogEvents(logs.ReadAsync(id, process, cursor ?? 0, follow ?? true, context.RequestAborted)), ApiJsonContext.Default.LogEvent))
+            {
+                SourceRedacted.Mark(context);
+                return Ndjson.WriteAsync(context, WireEvents.ToLogEvents(logs.ReadAsync(id, process, cursor ?? 0, follow ?? true, context.RequestAborted)), ApiJsonContext.Default.LogEvent);
+            })
             .Produces<LogEvent>(200, "application/x-ndjson")
             .WithSummary("Stream a process's output from a cursor as NDJSON; follows until it ends unless follow=false");
     }

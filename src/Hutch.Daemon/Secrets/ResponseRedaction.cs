@@ -1,3 +1,4 @@
+using Hutch.Daemon.Http;
 using Hutch.Protocol.Redaction;
 using Microsoft.AspNetCore.Http;
 
@@ -73,7 +74,7 @@ internal sealed class ResponseRedaction : Stream
         // (the server's own start comes with the first bytes that reach it, after this).
         if (_active is null)
         {
-            _active = IsText(_response.ContentType);
+            _active = IsText(_response.ContentType) && !SourceRedacted.IsMarked(_response.HttpContext);
             if (_active == true && !_response.HasStarted)
             {
                 _response.ContentLength = null; // redaction changes the length

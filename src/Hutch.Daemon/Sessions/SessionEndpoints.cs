@@ -32,6 +32,7 @@ internal static class SessionEndpoints
             {
                 var request = await JsonBody.ReadAsync(context.Request, ApiJsonContext.Default.SessionExecRequest, new SessionExecRequest(""));
                 using var result = await sessions.ExecAsync(id, session, request, context.RequestAborted);
+                SourceRedacted.Mark(context);
                 await ExecResultJson.WriteAsync(context, result);
             })
             .Accepts<SessionExecRequest>("application/json")

@@ -74,6 +74,7 @@ internal static class ShellEndpoints
     /// <summary>What the terminal wrote from <paramref name="cursor"/>, up to about <paramref name="maxBytes"/>.</summary>
     private static async Task WriteOutputAsync(ShellService shells, LogReader logs, string id, string shell, long cursor, long maxBytes, string? encoding, HttpContext context)
     {
+        SourceRedacted.Mark(context);
         var ct = context.RequestAborted;
         if (maxBytes < 1 || maxBytes > MaxOutputBytes)
         {

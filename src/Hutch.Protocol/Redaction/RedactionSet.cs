@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Hutch.Protocol.Redaction;
@@ -7,24 +9,28 @@ namespace Hutch.Protocol.Redaction;
 public sealed record RedactedSecret(string Name, byte[] Value);
 
 /// <summary>
-/// What to find in a stream: every run of <see cref="MinRun"/> bytes or more that is part of a form
-/// (<see cref="SecretForms"/>) of a secret, so a whole value is caught and so are its pieces (half
-/// a key printed, the rest on the next line). Runs are found with a sampled filter: every run of
-/// <see cref="MinRun"/> bytes holds a 4-byte gram at a position that is a multiple of
-/// <c>MinRun − 3</c>; only a gram found in a 2²⁰-bit table of every form's grams is looked at, and
-/// grown both ways against each form it occurs in. Immutable; shared by any number of
+/// What to find in a stream: every run of <see cref="Threshold"/> bytes or more that is part of a
+/// form (<see cref="SecretForms"/>) of a secret, so a whole value is caught and so are its pieces
+/// (half a key printed, the rest on the next line). Runs are found with a sampled filter: every run
+/// of <see cref="Threshold"/> bytes holds a 4-byte gram at a position that is a multiple of
+/// <c>Threshold − 3</c>; only a gram found in a 2²⁰-bit table of every form's grams is looked at,
+/// and grown both ways against each form it occurs in. Immutable; shared by any number of
 /// <see cref="Redactor"/>s.
 /// </summary>
 public sealed class RedactionSet
 {
-    /// <summary>
-    /// The shortest run that is redacted, and the shortest value the store takes: a shorter one would
-    /// eat ordinary output.
-    /// </summary>
+    /// <summary>The shortest value the store takes, and so the shortest form: a shorter one would eat ordinary output.</summary>
     public const int MinRun = 8;
 
+    /// <summary>
+    /// Pieces of a value this long are redacted wherever they appear (a whole form always is).
+    /// Measured: at 8 the filter's every-5-bytes probe cost a quarter of an exec stream's throughput
+    /// and turned common 8-byte text inside keys (<c>sk-live-</c>) into markers; at 12 it probes
+    /// every 9 bytes.
+    /// </summary>
+    public const int PieceBytes = 12;
+
     private const int GramBytes = 4;
-    private const int Step = MinRun - GramBytes + 1;
     private const int TableBits = 20;
 
     private readonly byte[][] _forms;
@@ -41,6 +47,8 @@ public sealed class RedactionSet
     {
         _forms = [.. forms.Select(f => f.Form)];
         _markers = [.. forms.Select(f => f.Marker)];
+        Threshold = _forms.Length == 0 ? PieceBytes : Math.Min(PieceBytes, _forms.Min(f => f.Length));
+        Step = Threshold - GramBytes + 1;
         for (var f = 0; f < _forms.Length; f++)
         {
             var form = _forms[f];
@@ -87,12 +95,17 @@ public sealed class RedactionSet
     /// <summary>How many forms are looked for.</summary>
     public int Count => _forms.Length;
 
+    /// <summary>The shortest run that is redacted: <see cref="PieceBytes"/>, or less when a form is shorter (a short value is caught whole).</summary>
+    public int Threshold { get; }
+
+    private int Step { get; }
+
     /// <summary>The longest form: a range read with this less one byte of context each side sees any run that reaches into it.</summary>
     public int Longest => _forms.Length == 0 ? 0 : _forms.Max(f => f.Length);
 
     /// <summary>
     /// The leftmost run (then the longest) at or after <paramref name="from"/> in
-    /// <paramref name="data"/> that is part of a form and at least <see cref="MinRun"/> long.
+    /// <paramref name="data"/> that is part of a form and at least <see cref="Threshold"/> long.
     /// </summary>
     public bool TryFindNext(ReadOnlySpan<byte> data, int from, out int start, out int length, out byte[] marker)
     {
@@ -101,11 +114,16 @@ public sealed class RedactionSet
         {
             return false;
         }
-        for (var i = (from + Step - 1) / Step * Step; i + GramBytes <= data.Length; i += Step)
+        ref var first = ref MemoryMarshal.GetReference(data);
+        var table = _table;
+        var step = Step;
+        for (var i = (from + step - 1) / step * step; i + GramBytes <= data.Length; i += step)
         {
-            var gram = BinaryPrimitives.ReadUInt32LittleEndian(data[i..]);
+            // The hot loop: one unaligned read, a multiply and a bit test per 9 bytes (no bounds checks: i + 4 <= Length).
+            var gram = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref first, i));
             var slot = Slot(gram);
-            if ((_table[slot >> 6] & (1UL << (int)(slot & 63))) == 0 || !_grams.TryGetValue(gram, out var occurrences))
+            if ((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(table), (int)(slot >> 6)) & (1UL << (int)(slot & 63))) == 0
+                || !_grams.TryGetValue(gram, out var occurrences))
             {
                 continue;
             }
@@ -116,7 +134,7 @@ public sealed class RedactionSet
                 var runLength = left + GramBytes + right;
                 // Leftmost, then longest, then a whole form (a value that is also part of another is named as itself).
                 var whole = runLength == _forms[f].Length;
-                if (runLength >= MinRun && (start < 0 || runStart < start || (runStart == start && (runLength > length || (runLength == length && whole)))))
+                if (runLength >= Threshold && (start < 0 || runStart < start || (runStart == start && (runLength > length || (runLength == length && whole)))))
                 {
                     (start, length, marker) = (runStart, runLength, _markers[f]);
                 }

@@ -4,7 +4,7 @@ using System.Text;
 namespace Hutch.Protocol.Redaction;
 
 /// <summary>
-/// Redacts one byte stream as it goes: each run of <see cref="RedactionSet.MinRun"/> bytes or more
+/// Redacts one byte stream as it goes: each run of <see cref="RedactionSet.Threshold"/> bytes or more
 /// of a secret's form becomes <c>[REDACTED:NAME]</c>, even when it arrives split across chunks (a
 /// value printed one byte at a time, across frames or log segments). Everything before the last
 /// bytes that could still grow into such a run is given out at once; only those are held, to be
@@ -59,7 +59,7 @@ public sealed class Redactor(RedactionSet set)
         {
             return;
         }
-        if (_heldLength >= RedactionSet.MinRun)
+        if (_heldLength >= set.Threshold)
         {
             output.Write(_heldMarker);
             Replaced++;
