@@ -50,6 +50,47 @@ public class RestartTests
     }
 
     [Fact]
+    public async Task Secrets_KeepWorkingAcrossADaemonKilledWith9_AndWhatAServicePrintedMeanwhileIsRedacted()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-s");
+        var port = FreePort();
+        var daemon = StartDaemon(dataDir, port);
+        var value = $"sk-restart-{Guid.NewGuid():N}";
+        try
+        {
+            using var client = await ConnectAsync(dataDir, port);
+            await client.CreateSecretAsync(new CreateSecretRequest("RESTART_KEY", value));
+            var sandbox = await client.CreateSandboxAsync(new CreateSandboxRequest(Secrets: [new SecretUse("RESTART_KEY", Env: "KEY")]));
+            // The service prints the value once the daemon is gone: the agent writes it to the log meanwhile.
+            await client.CreateServiceAsync(sandbox.Id, new CreateServiceRequest("printer", Command: "sleep 1; echo \"svc=$KEY\"; sleep 300"));
+
+            daemon.Kill();
+            await WaitForExitAsync(daemon);
+            await Task.Delay(1500); // the service prints while no daemon runs
+            daemon = StartDaemon(dataDir, port);
+            using var again = await ConnectAsync(dataDir, port);
+            ServiceLogs logs;
+            var waited = Stopwatch.StartNew();
+            do
+            {
+                await Task.Delay(50);
+                logs = await again.ServiceLogsAsync(sandbox.Id, "printer");
+            }
+            while (!logs.Stdout.Contains("svc=", StringComparison.Ordinal) && waited.Elapsed < TimeSpan.FromSeconds(20));
+            var exec = await again.ExecAsync(sandbox.Id, new ExecRequest(Command: $"test \"$KEY\" = '{value}' && echo \"same $KEY\""));
+
+            Assert.Equal("svc=[REDACTED:RESTART_KEY]\n", logs.Stdout);
+            Assert.Equal("same [REDACTED:RESTART_KEY]\n", exec.Stdout);
+            await again.DeleteSandboxAsync(sandbox.Id);
+        }
+        finally
+        {
+            await StopAsync(daemon);
+            TestPaths.DeleteDataDir(dataDir);
+        }
+    }
+
+    [Fact]
     public async Task BackgroundProcesses_OutliveADaemonKilledWith9_WithTheirWholeLogAndRealExitCodes()
     {
         var dataDir = TestPaths.NewTempDir("hutch-p");
