@@ -27,6 +27,19 @@ internal static class CommonOptions
         return env;
     }
 
+    /// <summary><c>--secret NAME[:VAR]</c>, repeatable: stored secrets given as environment variables.</summary>
+    public static Option<string[]> Secrets(string who) => new("--secret")
+    {
+        Description = $"Give {who} a stored secret (`hutch secret set`) as an environment variable, redacted from all output: NAME, or NAME:VAR to use another variable",
+        HelpName = "NAME[:VAR]",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary>The uses that <c>--secret</c> values name; null when none.</summary>
+    public static SecretUse[]? ToSecretUses(string[]? values) => values is { Length: > 0 }
+        ? [.. values.Select(s => s.Split(':', 2) is [var name, var variable] ? new SecretUse(name, SecretKinds.Env, variable) : new SecretUse(s))]
+        : null;
+
     /// <summary><c>--label K=V</c>, repeatable; a value without '=' is a usage error.</summary>
     public static Option<string[]> Labels(string description) => KeyValues(new Option<string[]>("--label"), description, "key=value, e.g. --label team=search");
 
@@ -123,12 +136,7 @@ internal sealed class CreateOptions
     public Option<string[]> Labels { get; } = CommonOptions.Labels("Label the sandbox, to find it with `hutch ls --label`");
     public Option<string?> User { get; } = new("--user") { Description = "Run commands as 'user' (uid 1000, default) or 'root' (uid 0, no capabilities)" };
     public NetworkOptions Network { get; } = new();
-    public Option<string[]> Secrets { get; } = new("--secret")
-    {
-        Description = "Give every command a stored secret (`hutch secret set`) as an environment variable, redacted from all output: NAME, or NAME:VAR to use another variable",
-        HelpName = "NAME[:VAR]",
-        AllowMultipleArgumentsPerToken = false,
-    };
+    public Option<string[]> Secrets { get; } = CommonOptions.Secrets("every command");
 
     public CreateOptions()
     {
@@ -171,8 +179,6 @@ internal sealed class CreateOptions
             User: parse.GetValue(User),
             Labels: CommonOptions.ToEnv(parse.GetValue(Labels)),
             Network: Network.ToPolicy(parse),
-            Secrets: parse.GetValue(Secrets) is { Length: > 0 } secrets
-                ? [.. secrets.Select(s => s.Split(':', 2) is [var name, var variable] ? new SecretUse(name, SecretKinds.Env, variable) : new SecretUse(s))]
-                : null);
+            Secrets: CommonOptions.ToSecretUses(parse.GetValue(Secrets)));
     }
 }

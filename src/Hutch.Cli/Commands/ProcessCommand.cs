@@ -36,12 +36,13 @@ internal static class ProcessCommand
         var name = new Option<string?>("--name", "-n") { Description = "A name to find it by", HelpName = "NAME" };
         var cwd = new Option<string?>("--cwd", "-w") { Description = "Working directory, inside /workspace", HelpName = "DIR" };
         var env = CommonOptions.Env("Extra environment for the process");
+        var secrets = CommonOptions.Secrets("the process");
         var timeout = CommonOptions.Timeout();
         var stdin = new Option<bool>("--stdin") { Description = "Keep stdin open for `hutch proc` writes (default /dev/null)" };
         var json = CommonOptions.Json();
         var command = new Command("start", "Start a command in the background and print its id: hutch proc start ID -n web -- npm run dev")
         {
-            id, argv, shell, name, cwd, env, timeout, stdin, json,
+            id, argv, shell, name, cwd, env, secrets, timeout, stdin, json,
         };
         CommonOptions.RequireOneCommand(command, argv, shell, "hutch proc start ID -- npm run dev");
         command.SetAction(async (parse, cancellationToken) =>
@@ -54,7 +55,8 @@ internal static class ProcessCommand
                 Env: CommonOptions.ToEnv(parse.GetValue(env)),
                 Name: parse.GetValue(name),
                 Stdin: parse.GetValue(stdin) ? true : null,
-                TimeoutMs: CommonOptions.ToTimeoutMs(parse.GetValue(timeout))), cancellationToken).ConfigureAwait(false);
+                TimeoutMs: CommonOptions.ToTimeoutMs(parse.GetValue(timeout)),
+                Secrets: CommonOptions.ToSecretUses(parse.GetValue(secrets))), cancellationToken).ConfigureAwait(false);
             Print(console, process, parse.GetValue(json), p => p.Id);
             return ExitCodes.Success;
         });

@@ -30,6 +30,7 @@ internal static class ServiceCommand
         var shell = CommonOptions.Shell();
         var cwd = new Option<string?>("--cwd", "-w") { Description = "Working directory, inside /workspace", HelpName = "DIR" };
         var env = CommonOptions.Env("Extra environment for the service");
+        var secrets = CommonOptions.Secrets("the service");
         var probe = new Option<string?>("--probe") { Description = "Ready when: tcp:PORT, http:PORT[/PATH], file:PATH or cmd:LINE", HelpName = "PROBE" };
         var probeTimeout = new Option<double?>("--probe-timeout") { Description = "Seconds to become ready (default 30)", HelpName = "SECONDS" };
         var restart = new Option<string?>("--restart") { Description = "never (default) or on-failure[:MAX]", HelpName = "POLICY" };
@@ -37,7 +38,7 @@ internal static class ServiceCommand
         var json = CommonOptions.Json();
         var command = new Command("start", "Start a service: hutch service start ID web --probe http:8000 --wait -- python3 -m http.server")
         {
-            id, name, argv, shell, cwd, env, probe, probeTimeout, restart, wait, json,
+            id, name, argv, shell, cwd, env, secrets, probe, probeTimeout, restart, wait, json,
         };
         CommonOptions.RequireOneCommand(command, argv, shell, "hutch service start ID web --probe tcp:8000 -- python3 -m http.server");
         command.SetAction(async (parse, cancellationToken) =>
@@ -51,7 +52,8 @@ internal static class ServiceCommand
                 Cwd: parse.GetValue(cwd),
                 Env: CommonOptions.ToEnv(parse.GetValue(env)),
                 Probe: ParseProbe(parse.GetValue(probe), parse.GetValue(probeTimeout)),
-                Restart: ParseRestart(parse.GetValue(restart))), cancellationToken).ConfigureAwait(false);
+                Restart: ParseRestart(parse.GetValue(restart)),
+                Secrets: CommonOptions.ToSecretUses(parse.GetValue(secrets))), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(wait))
             {
                 info = await ServiceProgress.WaitAsync(client, sandbox, info, console.Error, cancellationToken).ConfigureAwait(false);

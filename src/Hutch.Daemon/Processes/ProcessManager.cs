@@ -39,11 +39,12 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
     public async Task<ProcessInfo> StartNamedAsync(string idOrName, StartProcessRequest request, CancellationToken cancellationToken)
     {
         var live = await directory.LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
+        var env = RequestValidator.Env(request.Env, "env");
         var start = new ProcessStart(
             ProcessNames.NewId(),
             request.Name,
             RequestValidator.Argv(request.Argv, request.Command),
-            CommandEnvironment.Of(live, RequestValidator.Env(request.Env, "env"), directory.Secrets.EnvOf(live.Record.Id)),
+            CommandEnvironment.Of(live, env, directory.Secrets.EnvOf(live.Record.Id, request.Secrets, env)),
             request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
             request.TimeoutMs is null ? 0 : RequestValidator.Timeout(request.TimeoutMs, 0),
             request.Stdin == true,

@@ -9,8 +9,12 @@ namespace Hutch.Daemon.Sandboxes;
 /// </summary>
 public interface ISandboxSecrets
 {
-    /// <summary>The environment variables the sandbox's secrets give a command starting now (values opened now); empty when none.</summary>
-    IReadOnlyDictionary<string, string> EnvOf(string sandboxId);
+    /// <summary>
+    /// The environment variables the sandbox's secrets, and <paramref name="commandUses"/> (a process's
+    /// or service's own, checked against <paramref name="commandEnv"/>), give a command starting now
+    /// (values opened now); empty when none.
+    /// </summary>
+    IReadOnlyDictionary<string, string> EnvOf(string sandboxId, SecretUse[]? commandUses = null, IReadOnlyDictionary<string, string>? commandEnv = null);
 
     /// <summary>Every value the sandbox holds or held, to redact from output, logs, messages and file reads.</summary>
     RedactionSet RedactionOf(string sandboxId);
@@ -24,7 +28,10 @@ public sealed class NoSandboxSecrets : ISandboxSecrets
 {
     public static NoSandboxSecrets Instance { get; } = new();
 
-    public IReadOnlyDictionary<string, string> EnvOf(string sandboxId) => new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> EnvOf(string sandboxId, SecretUse[]? commandUses = null, IReadOnlyDictionary<string, string>? commandEnv = null) =>
+        commandUses is { Length: > 0 }
+            ? throw new HutchException(ErrorCodes.SecretsUnavailable, "This engine has no secret store.")
+            : new Dictionary<string, string>();
 
     public RedactionSet RedactionOf(string sandboxId) => RedactionSet.Empty;
 

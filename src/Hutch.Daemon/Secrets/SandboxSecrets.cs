@@ -18,23 +18,25 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <summary>Each sandbox's own uses (every command's), as the store has them.</summary>
     private readonly ConcurrentDictionary<string, SecretUseInfo[]> _uses = new();
     private readonly ConcurrentDictionary<string, (long Generation, RedactionSet Set)> _redaction = new();
 
-    /// <summary>Sandboxes that use secrets: counted from the store at start, then kept as they come and go.</summary>
-    private int _users = store.CountUsers();
+    /// <summary>The sandboxes that use a secret in any scope: read from the store at start, then kept as they come and go.</summary>
+    private readonly ConcurrentDictionary<string, bool> _users = new(store.Users().Select(id => KeyValuePair.Create(id, true)));
 
-    public bool InUse => Volatile.Read(ref _users) > 0;
+    public bool InUse => !_users.IsEmpty;
 
-    public void Validate(CreateSandboxRequest request) => _ = Resolve(request);
+    public void Validate(CreateSandboxRequest request) => _ = Resolve(request.Secrets, request.Env, []);
 
     public Task<SandboxRecord> ApplyAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken)
     {
-        var uses = Resolve(request);
+        var uses = Resolve(request.Secrets, request.Env, []);
         if (uses.Length > 0)
         {
-            store.RecordUses(record.Id, uses);
-            Interlocked.Increment(ref _users);
+            store.RecordUses(record.Id, SecretStore.SandboxScope, uses);
+            _users[record.Id] = true;
+            _redaction.TryRemove(record.Id, out _);
         }
         _uses[record.Id] = uses;
         return Task.FromResult(record);
@@ -51,20 +53,25 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
 
     public Task DeletingAsync(string sandboxId)
     {
-        // Once per sandbox, however often a delete is retried: what the store no longer has is not counted again.
-        var had = _uses.TryRemove(sandboxId, out var cached) ? cached : store.UsesOf(sandboxId);
-        if (had.Length > 0 && store.UsesOf(sandboxId).Length > 0)
-        {
-            Interlocked.Decrement(ref _users);
-        }
         store.ForgetUses(sandboxId);
+        _users.TryRemove(sandboxId, out _);
+        _uses.TryRemove(sandboxId, out _);
         _redaction.TryRemove(sandboxId, out _);
         return Task.CompletedTask;
     }
 
-    public IReadOnlyDictionary<string, string> EnvOf(string sandboxId)
+    public IReadOnlyDictionary<string, string> EnvOf(string sandboxId, SecretUse[]? commandUses = null, IReadOnlyDictionary<string, string>? commandEnv = null)
     {
         var uses = UsesOf(sandboxId);
+        if (commandUses is { Length: > 0 })
+        {
+            // Checked against the sandbox's own and the command's env; recorded before the value is out, so redaction knows it.
+            var extra = Resolve(commandUses, commandEnv, uses);
+            store.RecordUses(sandboxId, SecretStore.CommandScope, extra);
+            _users[sandboxId] = true;
+            _redaction.TryRemove(sandboxId, out _);
+            uses = [.. uses, .. extra];
+        }
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var use in uses)
         {
@@ -87,8 +94,7 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
 
     public RedactionSet RedactionOf(string sandboxId)
     {
-        var uses = UsesOf(sandboxId);
-        if (uses.Length == 0)
+        if (!_users.ContainsKey(sandboxId))
         {
             return RedactionSet.Empty;
         }
@@ -97,7 +103,7 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
         {
             return cached.Set;
         }
-        var values = store.AllVersions(uses.Select(u => u.Name));
+        var values = store.AllVersions(store.NamesUsedBy(sandboxId));
         var set = RedactionSet.Of(values.Select(v => new RedactedSecret(v.Name, v.Value)));
         foreach (var (_, value) in values)
         {
@@ -107,12 +113,16 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
         return set;
     }
 
-    private SecretUseInfo[] UsesOf(string sandboxId) => _uses.GetOrAdd(sandboxId, store.UsesOf);
+    private SecretUseInfo[] UsesOf(string sandboxId) => _uses.GetOrAdd(sandboxId, id => store.UsesOf(id));
 
-    /// <summary>The request's uses, each checked (400 naming <c>secrets[i]</c>), with their defaults filled in.</summary>
-    private SecretUseInfo[] Resolve(CreateSandboxRequest request)
+    /// <summary>
+    /// Uses as given, each checked (400 naming <c>secrets[i]</c>) against <paramref name="env"/> (the
+    /// sandbox's or the command's) and <paramref name="taken"/> (uses already in force), with their
+    /// defaults filled in.
+    /// </summary>
+    private SecretUseInfo[] Resolve(SecretUse[]? given, IReadOnlyDictionary<string, string>? env, SecretUseInfo[] taken)
     {
-        if (request.Secrets is not { Length: > 0 } given)
+        if (given is not { Length: > 0 })
         {
             return [];
         }
@@ -134,15 +144,19 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
             {
                 throw SecretValidator.Invalid($"{field}.as: '{Quoted.Clip(use.As!, 64)}' is not a way in that this daemon has; env is (the value in an environment variable).");
             }
-            var env = use.Env ?? name;
-            if (!SecretValidator.IsEnvName(env))
+            var variable = use.Env ?? name;
+            if (!SecretValidator.IsEnvName(variable))
             {
-                throw SecretValidator.Invalid($"{field}.env: '{Quoted.Clip(env, 64)}' is not an environment variable's name (letters, digits and _, not starting with a digit)");
+                throw SecretValidator.Invalid($"{field}.env: '{Quoted.Clip(variable, 64)}' is not an environment variable's name (letters, digits and _, not starting with a digit)");
             }
-            if (CommandEnvironment.BaseNames.Contains(env) || request.Env?.ContainsKey(env) == true || uses.Any(u => u.Env == env))
+            var setBy = CommandEnvironment.BaseNames.Contains(variable) ? "Hutch itself"
+                : env?.ContainsKey(variable) == true ? "the env given with it"
+                : uses.Concat(taken).Any(u => u.Env == variable) ? "another secret"
+                : null;
+            if (setBy is not null)
             {
                 throw new HutchException(ErrorCodes.SecretEnvConflict,
-                    $"{field}.env: {env} is already set by {(CommandEnvironment.BaseNames.Contains(env) ? "Hutch itself" : request.Env?.ContainsKey(env) == true ? "the sandbox's env" : "another secret")}; give this secret another variable (\"env\": \"…\").");
+                    $"{field}.env: {variable} is already set by {setBy}; give this secret another variable (\"env\": \"…\").");
             }
             var value = store.Open(name);
             try
@@ -161,7 +175,7 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
             {
                 Array.Clear(value);
             }
-            uses.Add(new SecretUseInfo(name, SecretKinds.Env, env));
+            uses.Add(new SecretUseInfo(name, SecretKinds.Env, variable));
         }
         return [.. uses];
     }

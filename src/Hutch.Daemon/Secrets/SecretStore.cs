@@ -45,10 +45,11 @@ public sealed class SecretStore
             );
             CREATE TABLE IF NOT EXISTS secret_uses (
                 sandbox_id TEXT NOT NULL,
+                scope TEXT NOT NULL,
                 name TEXT NOT NULL,
                 kind TEXT NOT NULL,
                 env TEXT NOT NULL,
-                PRIMARY KEY (sandbox_id, env)
+                PRIMARY KEY (sandbox_id, scope, name, env)
             );
             """;
         cmd.ExecuteNonQuery();
@@ -162,27 +163,33 @@ public sealed class SecretStore
         Interlocked.Increment(ref _generation);
     }
 
-    /// <summary>Records what a sandbox uses (names and variables, never values), replacing what it had.</summary>
-    public void RecordUses(string sandboxId, IReadOnlyList<SecretUseInfo> uses)
+    /// <summary>The scope of a sandbox's own uses (every command); a process's or service's are <see cref="CommandScope"/>.</summary>
+    public const string SandboxScope = "sandbox";
+
+    /// <summary>Uses given at a process or service start: kept (once each) only to know what the sandbox held.</summary>
+    public const string CommandScope = "command";
+
+    /// <summary>Records what a sandbox uses (names and variables, never values) in a scope; a use already recorded is kept once.</summary>
+    public void RecordUses(string sandboxId, string scope, IReadOnlyList<SecretUseInfo> uses)
     {
         using var db = Connect();
         using var tx = db.BeginTransaction();
-        Run(db, tx, "DELETE FROM secret_uses WHERE sandbox_id = $id", ("$id", sandboxId));
         foreach (var use in uses)
         {
-            Run(db, tx, "INSERT INTO secret_uses (sandbox_id, name, kind, env) VALUES ($id, $name, $kind, $env)",
-                ("$id", sandboxId), ("$name", use.Name), ("$kind", use.As), ("$env", use.Env));
+            Run(db, tx, "INSERT OR IGNORE INTO secret_uses (sandbox_id, scope, name, kind, env) VALUES ($id, $scope, $name, $kind, $env)",
+                ("$id", sandboxId), ("$scope", scope), ("$name", use.Name), ("$kind", use.As), ("$env", use.Env));
         }
         tx.Commit();
     }
 
-    /// <summary>What a sandbox uses, in the order given at create.</summary>
-    public SecretUseInfo[] UsesOf(string sandboxId)
+    /// <summary>What a sandbox uses in a scope, in the order recorded.</summary>
+    public SecretUseInfo[] UsesOf(string sandboxId, string scope = SandboxScope)
     {
         using var db = Connect();
         using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT name, kind, env FROM secret_uses WHERE sandbox_id = $id ORDER BY rowid";
+        cmd.CommandText = "SELECT name, kind, env FROM secret_uses WHERE sandbox_id = $id AND scope = $scope ORDER BY rowid";
         cmd.Parameters.AddWithValue("$id", sandboxId);
+        cmd.Parameters.AddWithValue("$scope", scope);
         using var reader = cmd.ExecuteReader();
         var uses = new List<SecretUseInfo>();
         while (reader.Read())
@@ -202,13 +209,35 @@ public sealed class SecretStore
         tx.Commit();
     }
 
-    /// <summary>How many sandboxes use a secret.</summary>
-    public int CountUsers()
+    /// <summary>The sandboxes that use a secret, in any scope.</summary>
+    public string[] Users()
     {
         using var db = Connect();
         using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT COUNT(DISTINCT sandbox_id) FROM secret_uses";
-        return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        cmd.CommandText = "SELECT DISTINCT sandbox_id FROM secret_uses";
+        using var reader = cmd.ExecuteReader();
+        var users = new List<string>();
+        while (reader.Read())
+        {
+            users.Add(reader.GetString(0));
+        }
+        return [.. users];
+    }
+
+    /// <summary>The names of every secret a sandbox has used, in any scope: what its redaction looks for.</summary>
+    public string[] NamesUsedBy(string sandboxId)
+    {
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT DISTINCT name FROM secret_uses WHERE sandbox_id = $id";
+        cmd.Parameters.AddWithValue("$id", sandboxId);
+        using var reader = cmd.ExecuteReader();
+        var names = new List<string>();
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0));
+        }
+        return [.. names];
     }
 
     /// <summary>Whether a secret of that name is stored now.</summary>

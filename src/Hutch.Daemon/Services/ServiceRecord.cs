@@ -3,7 +3,7 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Daemon.Services;
 
-/// <summary>What a service runs, validated and with every default filled in.</summary>
+/// <summary>What a service runs, validated and with every default filled in; its secrets as references (names), never values.</summary>
 internal sealed record ServiceSpec(
     string Name,
     string[] Argv,
@@ -11,7 +11,8 @@ internal sealed record ServiceSpec(
     Dictionary<string, string>? Env,
     ProbeSpec? Probe,
     RestartPolicy Restart,
-    long MaxLogBytes);
+    long MaxLogBytes,
+    SecretUse[]? Secrets = null);
 
 /// <summary>
 /// A service as persisted in the sandbox's host directory (root only, never mounted inside): its

@@ -9,5 +9,5 @@ internal static class ServiceRuns
 
     /// <summary>Starts one run of a service (its process name is reserved, so this bypasses the name check).</summary>
     public static Task<ProcessInfo> StartAsync(ProcessManager processes, string sandboxId, ServiceSpec spec, CancellationToken cancellationToken) =>
-        processes.StartNamedAsync(sandboxId, new StartProcessRequest(Argv: spec.Argv, Cwd: spec.Cwd, Env: spec.Env, Name: Prefix + spec.Name, MaxLogBytes: spec.MaxLogBytes), cancellationToken);
+        processes.StartNamedAsync(sandboxId, new StartProcessRequest(Argv: spec.Argv, Cwd: spec.Cwd, Env: spec.Env, Name: Prefix + spec.Name, MaxLogBytes: spec.MaxLogBytes, Secrets: spec.Secrets), cancellationToken);
 }

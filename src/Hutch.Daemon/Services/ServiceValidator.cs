@@ -19,7 +19,7 @@ internal static class ServiceValidator
             WorkspaceCwd.Resolve(request.Cwd);
         }
         var maxLog = RequestValidator.MaxLogBytes(request.MaxLogBytes);
-        return new ServiceSpec(request.Name, argv, request.Cwd, request.Env, Probe(request.Probe), Restart(request.Restart), maxLog);
+        return new ServiceSpec(request.Name, argv, request.Cwd, request.Env, Probe(request.Probe), Restart(request.Restart), maxLog, request.Secrets);
     }
 
     private static ProbeSpec? Probe(ProbeSpec? probe)

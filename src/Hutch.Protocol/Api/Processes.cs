@@ -11,6 +11,7 @@ namespace Hutch.Protocol.Api;
 /// <param name="Stdin">True: stdin is a pipe written with <c>…/stdin</c> until closed. Default false: /dev/null.</param>
 /// <param name="TimeoutMs">Wall-clock limit (1-86400000); the whole process tree is killed past it. Default none.</param>
 /// <param name="MaxLogBytes">Bytes of output kept on disk (65536-1073741824, default 16 MiB); older output is dropped first.</param>
+/// <param name="Secrets">Stored secrets this process gets as environment variables, besides the sandbox's (docs/secrets.md); redacted as the sandbox's are.</param>
 public sealed record StartProcessRequest(
     string[]? Argv = null,
     string? Command = null,
@@ -19,7 +20,8 @@ public sealed record StartProcessRequest(
     string? Name = null,
     bool? Stdin = null,
     long? TimeoutMs = null,
-    long? MaxLogBytes = null);
+    long? MaxLogBytes = null,
+    SecretUse[]? Secrets = null);
 
 /// <summary>A background process as it stands.</summary>
 /// <param name="Id">Its id, which the processes routes take (so does its name).</param>

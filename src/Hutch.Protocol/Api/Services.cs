@@ -9,6 +9,7 @@ namespace Hutch.Protocol.Api;
 /// <param name="Probe">When the service counts as ready; none: once its run has stayed up for a second.</param>
 /// <param name="Restart">What happens when it fails; default never.</param>
 /// <param name="MaxLogBytes">Log bytes kept per run (65536-1073741824, default 16 MiB).</param>
+/// <param name="Secrets">Stored secrets the service gets as environment variables, besides the sandbox's; kept as references and opened again at each restart (docs/secrets.md).</param>
 public sealed record CreateServiceRequest(
     string Name,
     string[]? Argv = null,
@@ -17,7 +18,8 @@ public sealed record CreateServiceRequest(
     Dictionary<string, string>? Env = null,
     ProbeSpec? Probe = null,
     RestartPolicy? Restart = null,
-    long? MaxLogBytes = null);
+    long? MaxLogBytes = null,
+    SecretUse[]? Secrets = null);
 
 /// <summary>
 /// A readiness probe. Type file: Path exists (inside the sandbox). tcp: Port accepts a connection.

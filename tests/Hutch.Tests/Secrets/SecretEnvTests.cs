@@ -153,6 +153,39 @@ public sealed class SecretEnvTests(DaemonFixture fixture) : IClassFixture<Daemon
     }
 
     [Fact]
+    public async Task AProcessOrService_GetsItsOwnSecrets_AndTheyAreRedactedLikeTheSandboxs()
+    {
+        var value = Value("proc");
+        var name = await StoreAsync(value);
+        await using var sandbox = await fixture.CreateAsync();
+
+        var process = await Client.StartProcessAsync(sandbox.Id, new StartProcessRequest(Command: $"test \"$P\" = '{value}' && echo \"p=$P\"", Secrets: [new SecretUse(name, Env: "P")]));
+        await Client.WaitProcessAsync(sandbox.Id, process.Id);
+        var logs = await Client.ReadProcessLogsAsync(sandbox.Id, process.Id);
+        await Client.CreateServiceAsync(sandbox.Id, new CreateServiceRequest("svc", Command: "echo \"s=$S\"; sleep 300", Secrets: [new SecretUse(name, Env: "S")]));
+        ServiceLogs service;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        do
+        {
+            await Task.Delay(50);
+            service = await Client.ServiceLogsAsync(sandbox.Id, "svc");
+        }
+        while (service.Stdout.Length == 0 && waited.Elapsed < TimeSpan.FromSeconds(20));
+        var exec = await sandbox.ShAsync($"echo '{value}'; echo \"[${{P:-none}}]\""); // the value is known to the sandbox now; P is not its
+        var conflict = await Assert.ThrowsAsync<HutchApiException>(() => Client.StartProcessAsync(sandbox.Id,
+            new StartProcessRequest(Command: "true", Env: new() { ["P"] = "x" }, Secrets: [new SecretUse(name, Env: "P")])));
+        var unknown = await Assert.ThrowsAsync<HutchApiException>(() => Client.StartProcessAsync(sandbox.Id,
+            new StartProcessRequest(Command: "true", Secrets: [new SecretUse("NO_SUCH_SECRET_Y")])));
+
+        Assert.Equal($"p=[REDACTED:{name}]\n", logs.Stdout);
+        Assert.Equal($"s=[REDACTED:{name}]\n", service.Stdout);
+        Assert.Equal($"[REDACTED:{name}]\n[none]\n", exec.Stdout);
+        Assert.Equal((ErrorCodes.SecretEnvConflict, ErrorCodes.UnknownSecret), (conflict.Code, unknown.Code));
+        Assert.Null((await Client.GetSandboxAsync(sandbox.Id)).Secrets); // a process's secrets are not the sandbox's
+        Assert.Equal([sandbox.Id], (await Client.GetSecretAsync(name)).UsedBy!);
+    }
+
+    [Fact]
     public async Task ACommand_CannotReplaceASecretsVariable()
     {
         var name = await StoreAsync(Value("cmd"));
