@@ -85,6 +85,7 @@ internal static class FileEndpoints
                     await stream.DisposeAsync();
                     throw Download.TooLarge(Required(path, "path"), size, options.MaxFileBytes);
                 }
+                files.RecordRawRead(id, $"The content of '{path}' ({size} bytes)");
                 if (context.Request.Headers.Range.Count > 0)
                 {
                     await TypedResults.Stream(stream, "application/octet-stream", enableRangeProcessing: true).ExecuteAsync(context);
@@ -172,6 +173,7 @@ internal static class FileEndpoints
         {
             var maxBytes = ExportLimits.Resolve(request.MaxBytes);
             using var workspace = files.OpenWorkspace(id);
+            files.RecordRawRead(id, $"An export of '{(request.Path is { Length: > 0 } p ? p : ".")}'");
             context.Response.ContentType = "application/x-tar";
             // Errors about the path come before the first byte, so they are still problems; a failure
             // later cuts the stream before the tar's end marker, which readers report as truncated.

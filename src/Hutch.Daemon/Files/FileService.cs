@@ -11,10 +11,20 @@ namespace Hutch.Daemon.Files;
 /// Workspace files and checkpoints: this finds the sandbox's host directory and the ids its user has
 /// on the host; Hutch.Files does the contained work.
 /// </summary>
-public sealed class FileService(SandboxDirectory directory, SandboxStorage storage, OciRuntime runtime, HutchOptions options)
+public sealed class FileService(SandboxDirectory directory, SandboxStorage storage, OciRuntime runtime, HutchOptions options, SandboxEvents? events = null)
 {
     /// <summary>The sandbox's workspace, pinned for file operations. Dispose it when done.</summary>
     /// <exception cref="HutchException">sandbox_not_found.</exception>
+    /// <summary>Records a raw download (not redacted) of a sandbox that holds secrets in its events; nothing for one that holds none.</summary>
+    public void RecordRawRead(string idOrName, string what)
+    {
+        var id = directory.Find(idOrName).Id;
+        if (events is not null && directory.Secrets.RedactionOf(id).Count > 0)
+        {
+            events.Record(id, SandboxEventTypes.FileReadRaw, $"{what} left the daemon as bytes, not redacted.");
+        }
+    }
+
     /// <summary>What a read of the sandbox's files must not show (its secrets' values).</summary>
     public RedactionSet RedactionOf(string idOrName) => directory.Secrets.RedactionOf(directory.Find(idOrName).Id);
 

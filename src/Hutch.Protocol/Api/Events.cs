@@ -26,4 +26,9 @@ public static class SandboxEventTypes
     /// on as a background process (ProcessId, origin "exec"), listed and stoppable like any other.
     /// </summary>
     public const string CommandAdopted = "command_adopted";
+    /// <summary>
+    /// Bytes of the workspace left the daemon as they are (a file's content or an export) from a
+    /// sandbox that holds secrets: raw downloads are not redacted (docs/secrets.md), so each is recorded.
+    /// </summary>
+    public const string FileReadRaw = "file_read_raw";
 }

@@ -136,7 +136,13 @@ public sealed class SecretRedactionTests(DaemonFixture fixture) : IClassFixture<
         Assert.All(pieces.Where(p => p.Offset + 5 > at && p.Offset < at + Value.Length), p => Assert.Contains(Marker, p.Content, StringComparison.Ordinal));
         var joined = string.Concat(pieces.Select(p => p.Content));
         Assert.Equal(whole.Content, System.Text.RegularExpressions.Regex.Replace(joined, $"({System.Text.RegularExpressions.Regex.Escape(Marker)})+", Marker));
-        Assert.Equal($"token: {Value} end\n", await reader.ReadToEndAsync()); // bytes stay bytes
+        Assert.Equal($"token: {Value} end\n", await reader.ReadToEndAsync()); // bytes stay bytes, and the download is on record
+        var recorded = (await Client.GetEventsAsync(sandbox.Id)).Where(e => e.Type == SandboxEventTypes.FileReadRaw).ToList();
+        Assert.Contains("'token.txt' (47 bytes)", Assert.Single(recorded).Message, StringComparison.Ordinal);
+        await using var plain = await fixture.CreateAsync();
+        await Client.WriteTextAsync(plain.Id, "f.txt", "x");
+        await (await Client.DownloadAsync(plain.Id, "f.txt")).DisposeAsync();
+        Assert.DoesNotContain(await Client.GetEventsAsync(plain.Id), e => e.Type == SandboxEventTypes.FileReadRaw); // nothing to record without secrets
     }
 
     [Fact]
