@@ -213,31 +213,14 @@ public sealed class SecretStore
     public string[] Users()
     {
         using var db = Connect();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT DISTINCT sandbox_id FROM secret_uses";
-        using var reader = cmd.ExecuteReader();
-        var users = new List<string>();
-        while (reader.Read())
-        {
-            users.Add(reader.GetString(0));
-        }
-        return [.. users];
+        return Strings(db, null, "SELECT DISTINCT sandbox_id FROM secret_uses");
     }
 
     /// <summary>The names of every secret a sandbox has used, in any scope: what its redaction looks for.</summary>
     public string[] NamesUsedBy(string sandboxId)
     {
         using var db = Connect();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT DISTINCT name FROM secret_uses WHERE sandbox_id = $id";
-        cmd.Parameters.AddWithValue("$id", sandboxId);
-        using var reader = cmd.ExecuteReader();
-        var names = new List<string>();
-        while (reader.Read())
-        {
-            names.Add(reader.GetString(0));
-        }
-        return [.. names];
+        return Strings(db, null, "SELECT DISTINCT name FROM secret_uses WHERE sandbox_id = $p", sandboxId);
     }
 
     /// <summary>Whether a secret of that name is stored now.</summary>
@@ -274,19 +257,23 @@ public sealed class SecretStore
 
     private long _generation;
 
-    private static string[] UsersOf(SqliteConnection db, SqliteTransaction? tx, string name)
+    private static string[] UsersOf(SqliteConnection db, SqliteTransaction? tx, string name) =>
+        Strings(db, tx, "SELECT DISTINCT sandbox_id FROM secret_uses WHERE name = $p ORDER BY sandbox_id", name);
+
+    /// <summary>The first column of a query's rows, with <c>$p</c> bound to <paramref name="parameter"/>.</summary>
+    private static string[] Strings(SqliteConnection db, SqliteTransaction? tx, string sql, string? parameter = null)
     {
         using var cmd = db.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = "SELECT DISTINCT sandbox_id FROM secret_uses WHERE name = $name ORDER BY sandbox_id";
-        cmd.Parameters.AddWithValue("$name", name);
+        cmd.CommandText = sql;
+        cmd.Parameters.AddWithValue("$p", (object?)parameter ?? DBNull.Value);
         using var reader = cmd.ExecuteReader();
-        var users = new List<string>();
+        var values = new List<string>();
         while (reader.Read())
         {
-            users.Add(reader.GetString(0));
+            values.Add(reader.GetString(0));
         }
-        return [.. users];
+        return [.. values];
     }
 
     /// <summary>The value of a version (the current one when null): for the daemon's own use, never an API answer.</summary>
