@@ -128,8 +128,7 @@ public sealed class LogReader(SandboxDirectory directory, ProcessManager process
         {
             long dropped = 0;
             ProcessInfo? ended = null;
-            var start = cursor;
-            await foreach (var entry in ReadAsync(idOrName, process, start, follow: false, cancellationToken).ConfigureAwait(false))
+            await foreach (var entry in ReadAsync(idOrName, process, cursor, follow: false, cancellationToken).ConfigureAwait(false))
             {
                 // Entries given together share the cursor before them but the last: the window ends only at a last one.
                 var groupEnd = entry.Cursor != cursor || entry.Event is ProcessEnded;

@@ -1,3 +1,5 @@
+using Hutch.Daemon.Registry;
+
 namespace Hutch.Daemon.Sandboxes;
 
 /// <summary>The whole environment of a command: Hutch's base, then the sandbox's, then its secrets, then the command's own.</summary>
@@ -13,35 +15,38 @@ public static class CommandEnvironment
     /// <summary>Loopback stays direct: a program's own servers in the sandbox are never proxied.</summary>
     private const string NoProxy = "localhost,127.0.0.1,::1";
 
+    /// <summary>Hutch's own variables, the base of every command's environment.</summary>
+    private static readonly (string Name, Func<SandboxRecord, string> Value)[] Base =
+    [
+        ("PATH", _ => "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        ("HOME", r => Hutch.Runtime.Oci.SandboxSpec.HomeOf(r.SandboxUid)),
+        ("USER", r => r.User),
+        ("LOGNAME", r => r.User),
+        ("LANG", _ => "C.UTF-8"),
+        ("HOSTNAME", r => r.Id),
+        ("HTTP_PROXY", _ => Proxy),
+        ("HTTPS_PROXY", _ => Proxy),
+        ("http_proxy", _ => Proxy),
+        ("https_proxy", _ => Proxy),
+        ("NO_PROXY", _ => NoProxy),
+        ("no_proxy", _ => NoProxy),
+    ];
+
     /// <summary>The variables Hutch itself sets: a secret may not take one's name.</summary>
-    public static IReadOnlySet<string> BaseNames { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "PATH", "HOME", "USER", "LOGNAME", "LANG", "HOSTNAME", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy",
-    };
+    public static IReadOnlySet<string> BaseNames { get; } = Base.Select(b => b.Name).ToHashSet(StringComparer.Ordinal);
 
     public static Dictionary<string, string> Of(LiveSandbox live, Dictionary<string, string> commandEnv, IReadOnlyDictionary<string, string> secretEnv)
     {
-        foreach (var name in commandEnv.Keys.Where(secretEnv.ContainsKey))
+        if (commandEnv.Keys.FirstOrDefault(secretEnv.ContainsKey) is { } taken)
         {
             throw new HutchException(ErrorCodes.SecretEnvConflict,
-                $"env.{name}: the sandbox's secret already sets {name}; leave it out of the command's env (a command cannot replace a secret's variable).");
+                $"env.{taken}: the sandbox's secret already sets {taken}; leave it out of the command's env (a command cannot replace a secret's variable).");
         }
-        var user = live.Record.User;
-        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in Base)
         {
-            ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            ["HOME"] = Hutch.Runtime.Oci.SandboxSpec.HomeOf(live.Record.SandboxUid),
-            ["USER"] = user,
-            ["LOGNAME"] = user,
-            ["LANG"] = "C.UTF-8",
-            ["HOSTNAME"] = live.Record.Id,
-            ["HTTP_PROXY"] = Proxy,
-            ["HTTPS_PROXY"] = Proxy,
-            ["http_proxy"] = Proxy,
-            ["https_proxy"] = Proxy,
-            ["NO_PROXY"] = NoProxy,
-            ["no_proxy"] = NoProxy,
-        };
+            env[name] = value(live.Record);
+        }
         foreach (var (k, v) in live.Record.Env)
         {
             env[k] = v;

@@ -76,9 +76,8 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
         foreach (var use in uses)
         {
             // A secret deleted with force is no longer given to new commands.
-            if (use.As == SecretKinds.Env && store.Exists(use.Name))
+            if (use.As == SecretKinds.Env && store.TryOpen(use.Name) is { } value)
             {
-                var value = store.Open(use.Name);
                 try
                 {
                     env[use.Env] = StrictUtf8.GetString(value);
@@ -113,6 +112,20 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
         return set;
     }
 
+    /// <summary>Whether a value can be an environment variable's: UTF-8 text without NUL bytes.</summary>
+    private static bool IsEnvText(byte[] value)
+    {
+        try
+        {
+            _ = StrictUtf8.GetString(value);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        return !value.Contains((byte)0);
+    }
+
     private SecretUseInfo[] UsesOf(string sandboxId) => _uses.GetOrAdd(sandboxId, id => store.UsesOf(id));
 
     /// <summary>
@@ -136,10 +149,10 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
             var field = $"secrets[{i}]";
             var use = given[i] ?? throw SecretValidator.Invalid($"{field}: null");
             var name = SecretValidator.Name(use.Name, $"{field}.name");
-            if (!store.Exists(name))
-            {
-                throw new HutchException(ErrorCodes.UnknownSecret, $"{field}.name: no secret is named {name}. Store it first (`hutch secret set {name}`, POST /v1/secrets).");
-            }
+            var value = store.TryOpen(name)
+                ?? throw new HutchException(ErrorCodes.UnknownSecret, $"{field}.name: no secret is named {name}. Store it first (`hutch secret set {name}`, POST /v1/secrets).");
+            var isText = IsEnvText(value);
+            Array.Clear(value);
             if ((use.As ?? SecretKinds.Env) != SecretKinds.Env)
             {
                 throw SecretValidator.Invalid($"{field}.as: '{Quoted.Clip(use.As!, 64)}' is not a way in that this daemon has; env is (the value in an environment variable).");
@@ -158,22 +171,9 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
                 throw new HutchException(ErrorCodes.SecretEnvConflict,
                     $"{field}.env: {variable} is already set by {setBy}; give this secret another variable (\"env\": \"…\").");
             }
-            var value = store.Open(name);
-            try
-            {
-                _ = StrictUtf8.GetString(value);
-                if (value.Contains((byte)0))
-                {
-                    throw new ArgumentException("NUL");
-                }
-            }
-            catch (ArgumentException)
+            if (!isText)
             {
                 throw SecretValidator.Invalid($"{field}: the value of {name} is not text without NUL bytes, so it cannot be an environment variable");
-            }
-            finally
-            {
-                Array.Clear(value);
             }
             uses.Add(new SecretUseInfo(name, SecretKinds.Env, variable));
         }

@@ -223,16 +223,6 @@ public sealed class SecretStore
         return Strings(db, null, "SELECT DISTINCT name FROM secret_uses WHERE sandbox_id = $p", sandboxId);
     }
 
-    /// <summary>Whether a secret of that name is stored now.</summary>
-    public bool Exists(string name)
-    {
-        using var db = Connect();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT 1 FROM secrets WHERE name = $name";
-        cmd.Parameters.AddWithValue("$name", name);
-        return cmd.ExecuteScalar() is not null;
-    }
-
     /// <summary>Every stored version of the named secrets, values opened: what redaction looks for (a rotated-away value too).</summary>
     public List<(string Name, byte[] Value)> AllVersions(IEnumerable<string> names)
     {
@@ -277,9 +267,11 @@ public sealed class SecretStore
     }
 
     /// <summary>The value of a version (the current one when null): for the daemon's own use, never an API answer.</summary>
-    public byte[] Open(string name, int? version = null)
+    public byte[] Open(string name, int? version = null) => TryOpen(KnownName(name), version) ?? throw NotFound(name);
+
+    /// <summary>The value of a version (the current one when null), or null when no secret of that name (or no such version) is stored.</summary>
+    public byte[]? TryOpen(string name, int? version = null)
     {
-        name = KnownName(name);
         using var db = Connect();
         using var cmd = db.CreateCommand();
         cmd.CommandText = version is null
@@ -288,11 +280,9 @@ public sealed class SecretStore
         cmd.Parameters.AddWithValue("$name", name);
         cmd.Parameters.AddWithValue("$version", version ?? 0);
         using var reader = cmd.ExecuteReader();
-        if (!reader.Read())
-        {
-            throw NotFound(name);
-        }
-        return _cipher.Open(name, reader.GetInt32(0), new SealedValue((byte[])reader[1], (byte[])reader[2], (byte[])reader[3], (byte[])reader[4]));
+        return reader.Read()
+            ? _cipher.Open(name, reader.GetInt32(0), new SealedValue((byte[])reader[1], (byte[])reader[2], (byte[])reader[3], (byte[])reader[4]))
+            : null;
     }
 
     private void InsertVersion(SqliteConnection db, SqliteTransaction tx, string name, int version, byte[] value, DateTimeOffset now)

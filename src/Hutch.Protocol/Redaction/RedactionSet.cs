@@ -48,6 +48,7 @@ public sealed class RedactionSet
         _forms = [.. forms.Select(f => f.Form)];
         _markers = [.. forms.Select(f => f.Marker)];
         Threshold = _forms.Length == 0 ? PieceBytes : Math.Min(PieceBytes, _forms.Min(f => f.Length));
+        Longest = _forms.Length == 0 ? 0 : _forms.Max(f => f.Length);
         Step = Threshold - GramBytes + 1;
         for (var f = 0; f < _forms.Length; f++)
         {
@@ -101,7 +102,7 @@ public sealed class RedactionSet
     private int Step { get; }
 
     /// <summary>The longest form: a range read with this less one byte of context each side sees any run that reaches into it.</summary>
-    public int Longest => _forms.Length == 0 ? 0 : _forms.Max(f => f.Length);
+    public int Longest { get; }
 
     /// <summary>
     /// The leftmost run (then the longest) at or after <paramref name="from"/> in

@@ -85,16 +85,6 @@ public sealed class Redactor(RedactionSet set)
         return redactor.Replaced == 0 ? text : Encoding.UTF8.GetString(output.WrittenSpan);
     }
 
-    /// <summary>Redacts a whole byte array (a file read through the API) with <paramref name="set"/>; the count of replacements comes back too.</summary>
-    public static (byte[] Bytes, long Replaced) Redact(RedactionSet set, ReadOnlySpan<byte> bytes)
-    {
-        var output = new ArrayBufferWriter<byte>(bytes.Length + 16);
-        var redactor = new Redactor(set);
-        redactor.Push(bytes, output);
-        redactor.Flush(output);
-        return (output.WrittenSpan.ToArray(), redactor.Replaced);
-    }
-
     /// <summary>
     /// Redacts the range [<paramref name="start"/>, +<paramref name="length"/>) of
     /// <paramref name="data"/>, whose bytes around the range are context only (a file read in ranges:
