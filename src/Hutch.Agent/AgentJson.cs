@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Hutch.Protocol.Agent;
+using Hutch.Protocol.Redaction;
 
 namespace Hutch.Agent;
 
@@ -67,7 +68,7 @@ internal static class AgentJson
             }
         }
         var c = command.ToExecStart();
-        return new ProcessStart(id ?? "", processName, c.Argv, c.Env, c.Cwd, c.TimeoutMs, c.HasStdin, maxLogBytes, terminal);
+        return new ProcessStart(id ?? "", processName, c.Argv, c.Env, c.Cwd, c.TimeoutMs, c.HasStdin, maxLogBytes, terminal, c.Redact);
     }
 
     /// <summary>The fields a one-shot command and a durable process share, read from either payload.</summary>
@@ -78,6 +79,7 @@ internal static class AgentJson
         private string? _cwd;
         private long _timeoutMs, _maxOutputBytes, _scriptBytes;
         private bool _hasStdin;
+        private RedactedSecret[]? _redact;
 
         public bool TryRead(string name, ref Utf8JsonReader reader)
         {
@@ -109,6 +111,10 @@ internal static class AgentJson
             {
                 _scriptBytes = ReadInt64(ref reader);
             }
+            else if (Is(name, "redact"))
+            {
+                _redact = ReadSecrets(ref reader);
+            }
             else
             {
                 return false;
@@ -116,7 +122,7 @@ internal static class AgentJson
             return true;
         }
 
-        public readonly ExecStart ToExecStart() => new(_argv ?? [], _env ?? [], _cwd ?? "", _timeoutMs, _maxOutputBytes, _hasStdin, _scriptBytes);
+        public readonly ExecStart ToExecStart() => new(_argv ?? [], _env ?? [], _cwd ?? "", _timeoutMs, _maxOutputBytes, _hasStdin, _scriptBytes, _redact);
     }
 
     /// <summary>A terminal size object ({cols, rows}), or null.</summary>
@@ -424,6 +430,47 @@ internal static class AgentJson
             items.Add(ReadString(ref reader) ?? throw new JsonException("null inside an array of strings"));
         }
         return [.. items];
+    }
+
+    /// <summary>An array of {name, value (base64)} objects, or null.</summary>
+    private static RedactedSecret[]? ReadSecrets(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw new JsonException("expected an array of secrets");
+        }
+        var secrets = new List<RedactedSecret>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new JsonException("expected a secret object");
+            }
+            string? secretName = null;
+            byte[]? value = null;
+            while (NextProperty(ref reader) is { } name)
+            {
+                if (Is(name, "name"))
+                {
+                    secretName = ReadString(ref reader);
+                }
+                else if (Is(name, "value"))
+                {
+                    value = reader.GetBytesFromBase64();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            secrets.Add(new RedactedSecret(secretName ?? throw new JsonException("a secret without a name"),
+                value ?? throw new JsonException("a secret without a value")));
+        }
+        return [.. secrets];
     }
 
     private static Dictionary<string, string>? ReadStringMap(ref Utf8JsonReader reader)

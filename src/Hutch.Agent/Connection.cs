@@ -256,7 +256,10 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
             SendError(channel, AgentErrorCodes.BadRequest, $"channel {channel} is still running a command: use a new channel per request");
             return;
         }
-        var error = Exec.TryStart(server, new ChannelOutput(this, channel), request, out var exec, script: script);
+        Exec? exec = null;
+        // Its redaction set is built now, so handing it to a log later (the daemon gone) cannot fail.
+        var error = ProcessTable.RedactionOf(request.Redact)
+            ?? Exec.TryStart(server, new ChannelOutput(this, channel), request, out exec, script: script);
         if (error is not null)
         {
             SendJson(FrameKind.Error, channel, json => AgentJson.Write(json, error));

@@ -1,6 +1,7 @@
 using Hutch.Linux;
 using Hutch.Linux.Interop;
 using Hutch.Protocol.Agent;
+using Hutch.Protocol.Redaction;
 using Microsoft.Win32.SafeHandles;
 
 namespace Hutch.Agent;
@@ -29,6 +30,10 @@ internal sealed class ProcessTable(SafeFileHandle? records)
         {
             return new AgentError(AgentErrorCodes.BadRequest, "a process id is 1-64 characters of a-z, 0-9, '-' and '_'");
         }
+        if (RedactionOf(request.Redact) is { } refused)
+        {
+            return refused;
+        }
         ProcessLog log;
         try
         {
@@ -44,7 +49,7 @@ internal sealed class ProcessTable(SafeFileHandle? records)
         }
         lock (_gate)
         {
-            var error = Exec.TryStart(server, log, request.Command, out exec, request.Terminal);
+            var error = Exec.TryStart(server, RedactingOutput.Wrap(log, request.Redact), request.Command, out exec, request.Terminal);
             if (error is not null)
             {
                 log.Discard(records);
@@ -91,9 +96,28 @@ internal sealed class ProcessTable(SafeFileHandle? records)
             }
             log.WriteStart(new ProcessStartRecord(id, $"exec-{exec.Pid}", request.Argv, request.Cwd, exec.Pid, exec.StartedAtMs, maxLog,
                 Origin: ProcessOrigins.Exec));
-            return log;
+            // Checked when the exec started (Connection), so the set builds.
+            return RedactingOutput.Wrap(log, request.Redact);
         });
         return handed ? id : null;
+    }
+
+    /// <summary>An error when the secrets to redact cannot make a redaction set (a value too short), else null.</summary>
+    public static AgentError? RedactionOf(RedactedSecret[]? secrets)
+    {
+        if (secrets is not { Length: > 0 })
+        {
+            return null;
+        }
+        try
+        {
+            _ = RedactionSets.Of(secrets);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return new AgentError(AgentErrorCodes.BadRequest, e.Message);
+        }
     }
 
     /// <summary>An adopted exec keeps at least this much of its output (its own cap when larger).</summary>

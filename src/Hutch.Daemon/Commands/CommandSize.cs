@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Hutch.Protocol.Agent;
 using Hutch.Protocol.Api;
+using Hutch.Protocol.Redaction;
 
 namespace Hutch.Daemon.Commands;
 
@@ -52,7 +53,7 @@ public static class CommandSize
     /// <summary>The whole start (argv, environment, working directory) as the agent receives it.</summary>
     public static void CheckStart(ExecStart start)
     {
-        if (MayExceedFrame(start.Argv, start.Env, start.Cwd))
+        if (MayExceedFrame(start.Argv, start.Env, start.Cwd, start.Redact))
         {
             CheckFrame(JsonSerializer.SerializeToUtf8Bytes(start, AgentJsonContext.Default.ExecStart).Length);
         }
@@ -60,7 +61,7 @@ public static class CommandSize
 
     public static void CheckStart(ProcessStart start)
     {
-        if (MayExceedFrame(start.Argv, start.Env, start.Cwd))
+        if (MayExceedFrame(start.Argv, start.Env, start.Cwd, start.Redact))
         {
             CheckFrame(JsonSerializer.SerializeToUtf8Bytes(start, AgentJsonContext.Default.ProcessStart).Length);
         }
@@ -69,11 +70,16 @@ public static class CommandSize
     /// <summary>
     /// An upper bound, so nearly every start (an exec's hot path) is not serialized a second time just
     /// to be measured: JSON spends at most 6 bytes per UTF-16 character (\uXXXX), and a few for each
-    /// string's quotes and separators and for the other members.
+    /// string's quotes and separators and for the other members; secrets to redact go as base64.
     /// </summary>
-    private static bool MayExceedFrame(string[] argv, Dictionary<string, string> env, string cwd)
+    private static bool MayExceedFrame(string[] argv, Dictionary<string, string> env, string cwd, RedactedSecret[]? redact)
     {
         long chars = cwd.Length, strings = 1 + argv.Length + 2L * env.Count;
+        foreach (var secret in redact ?? [])
+        {
+            chars += secret.Name.Length + (secret.Value.Length + 2) / 3 * 4;
+            strings += 4;
+        }
         foreach (var arg in argv)
         {
             chars += arg.Length;

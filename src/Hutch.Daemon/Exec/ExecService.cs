@@ -86,7 +86,9 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, K
             RequestValidator.Timeout(request.TimeoutMs, defaultTimeoutMs),
             RequestValidator.MaxOutput(request.MaxOutputBytes),
             HasStdin: stdin is not null,
-            ScriptBytes: script?.Length ?? 0);
+            ScriptBytes: script?.Length ?? 0,
+            // For the log the agent writes when it carries the exec on after a daemon stop.
+            Redact: directory.Secrets.AgentRedactionOf(live.Record.Id));
         CommandSize.CheckStart(start);
         // The agent forwards everything and the cap is applied here, so that what is past it is
         // kept (KeptOutput) rather than dropped: a truncated result says where the whole of it is.

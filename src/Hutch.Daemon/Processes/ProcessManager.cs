@@ -48,7 +48,8 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
             request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
             request.TimeoutMs is null ? 0 : RequestValidator.Timeout(request.TimeoutMs, 0),
             request.Stdin == true,
-            RequestValidator.MaxLogBytes(request.MaxLogBytes));
+            RequestValidator.MaxLogBytes(request.MaxLogBytes),
+            Redact: directory.Secrets.AgentRedactionOf(live.Record.Id));
         var store = Records(live.Record.Id);
         MakeRoom(live, store);
         if (await LaunchAsync(live, store, start, cancellationToken).ConfigureAwait(false) is { } error)

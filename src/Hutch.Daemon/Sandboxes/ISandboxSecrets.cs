@@ -19,6 +19,12 @@ public interface ISandboxSecrets
     /// <summary>Every value the sandbox holds or held, to redact from output, logs, messages and file reads.</summary>
     RedactionSet RedactionOf(string sandboxId);
 
+    /// <summary>
+    /// The values a command start carries for the agent, which redacts what it writes to logs on disk
+    /// (<see cref="Hutch.Protocol.Agent.ExecStart.Redact"/>); null when the sandbox holds none.
+    /// </summary>
+    RedactedSecret[]? AgentRedactionOf(string sandboxId);
+
     /// <summary>Whether any sandbox uses a secret at all (when none does, nothing need be looked up).</summary>
     bool InUse { get; }
 }
@@ -34,6 +40,8 @@ public sealed class NoSandboxSecrets : ISandboxSecrets
             : new Dictionary<string, string>();
 
     public RedactionSet RedactionOf(string sandboxId) => RedactionSet.Empty;
+
+    public RedactedSecret[]? AgentRedactionOf(string sandboxId) => null;
 
     public bool InUse => false;
 }

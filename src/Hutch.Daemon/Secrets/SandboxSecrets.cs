@@ -20,7 +20,14 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
 
     /// <summary>Each sandbox's own uses (every command's), as the store has them.</summary>
     private readonly ConcurrentDictionary<string, SecretUseInfo[]> _uses = new();
-    private readonly ConcurrentDictionary<string, (long Generation, RedactionSet Set)> _redaction = new();
+    private readonly ConcurrentDictionary<string, (long Generation, RedactionSet Set, RedactedSecret[]? ForAgent)> _redaction = new();
+
+    /// <summary>
+    /// The most value bytes sent with a command start for the agent to redact its logs with, newest
+    /// versions first: with the command's own argv and env they must fit one control frame. Older
+    /// versions past it are still redacted by the daemon when the log is read.
+    /// </summary>
+    public const int MaxAgentRedactionBytes = 192 << 10;
 
     /// <summary>The sandboxes that use a secret in any scope: read from the store at start, then kept as they come and go.</summary>
     private readonly ConcurrentDictionary<string, bool> _users = new(store.Users().Select(id => KeyValuePair.Create(id, true)));
@@ -91,25 +98,42 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
         return env;
     }
 
-    public RedactionSet RedactionOf(string sandboxId)
+    public RedactionSet RedactionOf(string sandboxId) => Redaction(sandboxId).Set;
+
+    public RedactedSecret[]? AgentRedactionOf(string sandboxId) => Redaction(sandboxId).ForAgent;
+
+    private (long Generation, RedactionSet Set, RedactedSecret[]? ForAgent) Redaction(string sandboxId)
     {
         if (!_users.ContainsKey(sandboxId))
         {
-            return RedactionSet.Empty;
+            return (0, RedactionSet.Empty, null);
         }
         var generation = store.Generation;
         if (_redaction.TryGetValue(sandboxId, out var cached) && cached.Generation == generation)
         {
-            return cached.Set;
+            return cached;
         }
-        var values = store.AllVersions(store.NamesUsedBy(sandboxId));
-        var set = RedactionSet.Of(values.Select(v => new RedactedSecret(v.Name, v.Value)));
-        foreach (var (_, value) in values)
+        var secrets = store.AllVersions(store.NamesUsedBy(sandboxId)).Select(v => new RedactedSecret(v.Name, v.Value)).ToArray();
+        // Kept as long as the set, which holds the same bytes in every form anyway.
+        var entry = (generation, RedactionSet.Of(secrets), ForAgent(secrets));
+        _redaction[sandboxId] = entry;
+        return entry;
+    }
+
+    /// <summary>Newest versions first (AllVersions lists each name's oldest first), within <see cref="MaxAgentRedactionBytes"/>.</summary>
+    private static RedactedSecret[]? ForAgent(RedactedSecret[] secrets)
+    {
+        var chosen = new List<RedactedSecret>();
+        var bytes = 0;
+        foreach (var secret in secrets.Reverse())
         {
-            Array.Clear(value);
+            if (bytes + secret.Value.Length <= MaxAgentRedactionBytes)
+            {
+                chosen.Add(secret);
+                bytes += secret.Value.Length;
+            }
         }
-        _redaction[sandboxId] = (generation, set);
-        return set;
+        return chosen.Count == 0 ? null : [.. chosen];
     }
 
     /// <summary>Whether a value can be an environment variable's: UTF-8 text without NUL bytes.</summary>

@@ -42,7 +42,8 @@ public sealed class ShellService(SandboxDirectory directory, ProcessManager proc
             TimeoutMs: 0,
             HasStdin: true,
             maxLog,
-            new TerminalRecord(cols, rows));
+            new TerminalRecord(cols, rows),
+            directory.Secrets.AgentRedactionOf(live.Record.Id));
         var error = await processes.LaunchAsync(live, store, start, cancellationToken).ConfigureAwait(false);
         if (error?.Code == AgentErrorCodes.CommandNotFound && argv is null)
         {

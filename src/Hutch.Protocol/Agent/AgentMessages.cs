@@ -1,3 +1,5 @@
+using Hutch.Protocol.Redaction;
+
 namespace Hutch.Protocol.Agent;
 
 /// <summary>A one-shot command the daemon asks the agent to run, its output as frames on the channel (payload of <see cref="FrameKind.ExecStart"/>).</summary>
@@ -14,6 +16,11 @@ namespace Hutch.Protocol.Agent;
 /// <see cref="ExecScript.MaxBytes"/>. What no argument can carry (the kernel takes 128 KiB per
 /// argument): a shell line of tens of MiB, a heredoc written by a model.
 /// </param>
+/// <param name="Redact">
+/// The secret values the sandbox's commands hold (env and file kinds, every version): whatever of
+/// the command's output the agent writes to a log on disk is redacted first, so no log holds a
+/// value even when no daemon reads it. Null or empty when the sandbox holds none.
+/// </param>
 public sealed record ExecStart(
     string[] Argv,
     Dictionary<string, string> Env,
@@ -21,7 +28,8 @@ public sealed record ExecStart(
     long TimeoutMs,
     long MaxOutputBytes,
     bool HasStdin,
-    long ScriptBytes = 0);
+    long ScriptBytes = 0,
+    RedactedSecret[]? Redact = null);
 
 /// <summary>A one-shot command's script, sent apart from its argv (<see cref="ExecStart.ScriptBytes"/>).</summary>
 public static class ExecScript
@@ -54,10 +62,11 @@ public sealed record ProcessStart(
     long TimeoutMs,
     bool HasStdin,
     long MaxLogBytes,
-    TerminalRecord? Terminal = null)
+    TerminalRecord? Terminal = null,
+    RedactedSecret[]? Redact = null)
 {
     /// <summary>The command part, as a one-shot start would give it (no output cap: the log has its own).</summary>
-    public ExecStart Command => new(Argv, Env, Cwd, TimeoutMs, 0, HasStdin);
+    public ExecStart Command => new(Argv, Env, Cwd, TimeoutMs, 0, HasStdin, Redact: Redact);
 }
 
 /// <summary>Payload of <see cref="FrameKind.Started"/>.</summary>

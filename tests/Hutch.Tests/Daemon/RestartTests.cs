@@ -63,6 +63,12 @@ public class RestartTests
             var sandbox = await client.CreateSandboxAsync(new CreateSandboxRequest(Secrets: [new SecretUse("RESTART_KEY", Env: "KEY")]));
             // The service prints the value once the daemon is gone: the agent writes it to the log meanwhile.
             await client.CreateServiceAsync(sandbox.Id, new CreateServiceRequest("printer", Command: "sleep 1; echo \"svc=$KEY\"; sleep 300"));
+            // So does an exec the agent carries on as a background process when its daemon dies.
+            var orphan = client.ExecAsync(sandbox.Id, new ExecRequest(Command: "echo started; sleep 1.5; echo \"exec=$KEY\"; sleep 300"));
+            while (HostInspector.ProcessesWithCommandLine("sleep\01.5").Count == 0)
+            {
+                await Task.Delay(20);
+            }
 
             daemon.Kill();
             await WaitForExitAsync(daemon);
@@ -78,9 +84,15 @@ public class RestartTests
             }
             while (!logs.Stdout.Contains("svc=", StringComparison.Ordinal) && waited.Elapsed < TimeSpan.FromSeconds(20));
             var exec = await again.ExecAsync(sandbox.Id, new ExecRequest(Command: $"test \"$KEY\" = '{value}' && echo \"same $KEY\""));
+            var adopted = (await again.ListProcessesAsync(sandbox.Id)).Single(p => p.Origin == Hutch.Protocol.Agent.ProcessOrigins.Exec);
+            var adoptedLog = (await again.ReadProcessLogsAsync(sandbox.Id, adopted.Id)).Stdout;
+            await Assert.ThrowsAnyAsync<Exception>(() => orphan);
 
             Assert.Equal("svc=[REDACTED:RESTART_KEY]\n", logs.Stdout);
             Assert.Equal("same [REDACTED:RESTART_KEY]\n", exec.Stdout);
+            Assert.Equal("exec=[REDACTED:RESTART_KEY]\n", adoptedLog);
+            // The agent redacted both logs before writing them: the value is nowhere in the data dir.
+            Assert.Empty(HostInspector.FilesHolding(dataDir, value));
             await again.DeleteSandboxAsync(sandbox.Id);
         }
         finally

@@ -88,4 +88,48 @@ public static class HostInspector
         }
         return found;
     }
+
+    /// <summary>
+    /// Files under a data dir that hold <paramref name="text"/> (UTF-8 bytes), its workspaces left
+    /// out: what a sandbox's own programs write there is theirs. Symbolic links are not followed.
+    /// </summary>
+    public static IReadOnlyList<string> FilesHolding(string dataDir, string text)
+    {
+        var needle = System.Text.Encoding.UTF8.GetBytes(text);
+        var skipped = new[] { "workspaces", "workspaces.img" }.Select(name => Path.Join(dataDir, name)).ToHashSet();
+        var found = new List<string>();
+        var pending = new Stack<string>([dataDir]);
+        while (pending.TryPop(out var dir))
+        {
+            foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos())
+            {
+                if (skipped.Contains(entry.FullName) || entry.LinkTarget is not null)
+                {
+                    continue;
+                }
+                if (entry is DirectoryInfo)
+                {
+                    pending.Push(entry.FullName);
+                }
+                // runc's exec.fifo is the only FIFO a data dir can hold, and opening it would block.
+                else if (entry is FileInfo { Length: < 512 << 20, Name: not "exec.fifo" } file && Holds(file.FullName, needle))
+                {
+                    found.Add(file.FullName);
+                }
+            }
+        }
+        return found;
+    }
+
+    private static bool Holds(string path, byte[] needle)
+    {
+        try
+        {
+            return File.ReadAllBytes(path).AsSpan().IndexOf(needle) >= 0;
+        }
+        catch (IOException)
+        {
+            return false; // a socket, a FIFO, or gone while we looked
+        }
+    }
 }
