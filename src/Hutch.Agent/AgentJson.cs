@@ -238,6 +238,29 @@ internal static class AgentJson
         return new ProcessSignal(id ?? "", ToInt32(signal), graceMs, childrenOnly, foreground);
     }
 
+    public static SecretFile ReadSecretFile(ReadOnlySpan<byte> payload)
+    {
+        var reader = Begin(payload);
+        string? fileName = null;
+        byte[]? value = null;
+        while (NextProperty(ref reader) is { } name)
+        {
+            if (Is(name, "name"))
+            {
+                fileName = ReadString(ref reader);
+            }
+            else if (Is(name, "value"))
+            {
+                value = reader.GetBytesFromBase64();
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        return new SecretFile(fileName ?? "", value ?? []);
+    }
+
     public static ProcessResize ReadProcessResize(ReadOnlySpan<byte> payload)
     {
         var reader = Begin(payload);

@@ -146,6 +146,9 @@ internal sealed class Connection(AgentServer server, SafeFileHandle socket, int 
                         Answer(channel, SignalProcess(process, signal));
                     }
                     break;
+                case FrameKind.SecretFile:
+                    Answer(channel, SecretFiles.Write(AgentJson.ReadSecretFile(frame.Payload.Span)));
+                    break;
                 case FrameKind.ProcessResize:
                     var resize = AgentJson.ReadProcessResize(frame.Payload.Span);
                     if (resize.Cols is < 1 or > Pty.MaxDimension || resize.Rows is < 1 or > Pty.MaxDimension)

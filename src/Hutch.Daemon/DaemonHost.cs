@@ -157,7 +157,7 @@ public static class DaemonHost
         TcpEndpoints.Map(app, engine.Ports, logger);
         ServiceEndpoints.Map(app, engine.Services);
         ShellEndpoints.Map(app, engine.Shells, engine.Logs, options);
-        SecretEndpoints.Map(app, engine.Secrets);
+        SecretEndpoints.Map(app, engine.Secrets, engine.SandboxSecrets);
         NetworkEndpoints.Map(app, engine.Network);
 
         try

@@ -70,4 +70,7 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Information, "egress: preset {Preset} is {Entries} ({Notes})")]
     public static partial void EgressPresetExpanded(ILogger logger, string preset, string entries, string notes);
+
+    [LoggerMessage(23, LogLevel.Warning, "sandbox {SandboxId}: the file of secret {Secret} keeps its old value after a rotation: {Reason}")]
+    public static partial void SecretFileNotRotated(ILogger logger, string sandboxId, string secret, string reason);
 }

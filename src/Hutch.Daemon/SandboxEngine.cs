@@ -63,13 +63,13 @@ public sealed class SandboxEngine : ISandboxEngine
         Secrets = new SecretStore(paths.Database,
             new SecretCipher(options.SecretsKeyFile ?? Path.Join(paths.DataDir, "secrets.key"), operatorKey: options.SecretsKeyFile is not null), time);
 
-        var sandboxSecrets = new SandboxSecrets(Secrets);
-        Directory.Secrets = sandboxSecrets;
+        SandboxSecrets = new SandboxSecrets(Secrets, Directory, log);
+        Directory.Secrets = SandboxSecrets;
         runner.Observe(Services);
         runner.Observe(Network);
-        runner.Observe(sandboxSecrets);
+        runner.Observe(SandboxSecrets);
         Sandboxes.Add(Network);
-        Sandboxes.Add(sandboxSecrets);
+        Sandboxes.Add(SandboxSecrets);
         _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, new AdoptedCommands(Processes, Events, log)], time, log);
     }
 
@@ -80,6 +80,9 @@ public sealed class SandboxEngine : ISandboxEngine
     public SandboxEvents Events { get; }
     public ExecService Exec { get; }
     public SecretStore Secrets { get; }
+
+    /// <summary>What sandboxes hold of the store: their uses, files and redaction.</summary>
+    public SandboxSecrets SandboxSecrets { get; }
     public ProcessManager Processes { get; }
     public LogReader Logs { get; }
     public SessionService Sessions { get; }

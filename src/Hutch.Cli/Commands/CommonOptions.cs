@@ -27,18 +27,27 @@ internal static class CommonOptions
         return env;
     }
 
-    /// <summary><c>--secret NAME[:VAR]</c>, repeatable: stored secrets given as environment variables.</summary>
+    /// <summary><c>--secret NAME[:VAR]</c> or <c>NAME:file[:FILE]</c>, repeatable: stored secrets given as environment variables or files.</summary>
     public static Option<string[]> Secrets(string who) => new("--secret")
     {
-        Description = $"Give {who} a stored secret (`hutch secret set`) as an environment variable, redacted from all output: NAME, or NAME:VAR to use another variable",
+        Description = $"Give {who} a stored secret (`hutch secret set`), redacted from all output: NAME (the variable $NAME), NAME:VAR (another variable), "
+            + $"or NAME:file[:FILE] (the file {SecretKinds.FileDir}/NAME or /FILE, in memory)",
         HelpName = "NAME[:VAR]",
         AllowMultipleArgumentsPerToken = false,
     };
 
     /// <summary>The uses that <c>--secret</c> values name; null when none.</summary>
-    public static SecretUse[]? ToSecretUses(string[]? values) => values is { Length: > 0 }
-        ? [.. values.Select(s => s.Split(':', 2) is [var name, var variable] ? new SecretUse(name, SecretKinds.Env, variable) : new SecretUse(s))]
-        : null;
+    public static SecretUse[]? ToSecretUses(string[]? values) => values is { Length: > 0 } ? [.. values.Select(ToSecretUse)] : null;
+
+    /// <summary>NAME, NAME:VAR, NAME:env:VAR, NAME:file or NAME:file:FILE (a variable is never named "file" or "env" here: names are upper case by custom).</summary>
+    private static SecretUse ToSecretUse(string value) => value.Split(':', 3) switch
+    {
+        [var name, SecretKinds.File] => new SecretUse(name, SecretKinds.File),
+        [var name, SecretKinds.File, var file] => new SecretUse(name, SecretKinds.File, File: file),
+        [var name, SecretKinds.Env, var variable] => new SecretUse(name, SecretKinds.Env, variable),
+        [var name, var variable] => new SecretUse(name, SecretKinds.Env, variable),
+        _ => new SecretUse(value),
+    };
 
     /// <summary><c>--label K=V</c>, repeatable; a value without '=' is a usage error.</summary>
     public static Option<string[]> Labels(string description) => KeyValues(new Option<string[]>("--label"), description, "key=value, e.g. --label team=search");

@@ -55,7 +55,12 @@ internal static class InfoCommand
         }
         if (s.Secrets is { Length: > 0 } secrets)
         {
-            Line("secrets", string.Join(", ", secrets.Select(u => u.Env == u.Name ? $"{u.Name} ({u.As})" : $"{u.Name} as ${u.Env} ({u.As})")));
+            Line("secrets", string.Join(", ", secrets.Select(u => u switch
+            {
+                { File: { } file } => $"{u.Name} in {SecretKinds.FileDir}/{file}",
+                { Env: { } variable } when variable != u.Name => $"{u.Name} as ${variable} ({u.As})",
+                _ => $"{u.Name} ({u.As})",
+            })));
         }
         var l = s.Limits;
         Line("limits", string.Join(", ",

@@ -40,11 +40,12 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
     {
         var live = await directory.LiveAsync(idOrName, cancellationToken).ConfigureAwait(false);
         var env = RequestValidator.Env(request.Env, "env");
+        var secretEnv = await directory.Secrets.CommandEnvAsync(live, request.Secrets, env, cancellationToken).ConfigureAwait(false);
         var start = new ProcessStart(
             ProcessNames.NewId(),
             request.Name,
             RequestValidator.Argv(request.Argv, request.Command),
-            CommandEnvironment.Of(live, env, directory.Secrets.EnvOf(live.Record.Id, request.Secrets, env)),
+            CommandEnvironment.Of(live, env, secretEnv),
             request.Cwd is null ? live.Record.Cwd : WorkspaceCwd.Resolve(request.Cwd),
             request.TimeoutMs is null ? 0 : RequestValidator.Timeout(request.TimeoutMs, 0),
             request.Stdin == true,

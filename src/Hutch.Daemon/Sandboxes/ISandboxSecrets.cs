@@ -9,12 +9,16 @@ namespace Hutch.Daemon.Sandboxes;
 /// </summary>
 public interface ISandboxSecrets
 {
+    /// <summary>The environment variables the sandbox's secrets give a command starting now (values opened now); empty when none.</summary>
+    IReadOnlyDictionary<string, string> EnvOf(string sandboxId);
+
     /// <summary>
-    /// The environment variables the sandbox's secrets, and <paramref name="commandUses"/> (a process's
-    /// or service's own, checked against <paramref name="commandEnv"/>), give a command starting now
-    /// (values opened now); empty when none.
+    /// As <see cref="EnvOf"/>, plus <paramref name="commandUses"/> (a process's or service's own,
+    /// checked against <paramref name="commandEnv"/> and recorded): their variables are added and
+    /// their files written into the sandbox before the command starts.
     /// </summary>
-    IReadOnlyDictionary<string, string> EnvOf(string sandboxId, SecretUse[]? commandUses = null, IReadOnlyDictionary<string, string>? commandEnv = null);
+    Task<IReadOnlyDictionary<string, string>> CommandEnvAsync(LiveSandbox live, SecretUse[]? commandUses,
+        IReadOnlyDictionary<string, string>? commandEnv, CancellationToken cancellationToken);
 
     /// <summary>Every value the sandbox holds or held, to redact from output, logs, messages and file reads.</summary>
     RedactionSet RedactionOf(string sandboxId);
@@ -34,10 +38,13 @@ public sealed class NoSandboxSecrets : ISandboxSecrets
 {
     public static NoSandboxSecrets Instance { get; } = new();
 
-    public IReadOnlyDictionary<string, string> EnvOf(string sandboxId, SecretUse[]? commandUses = null, IReadOnlyDictionary<string, string>? commandEnv = null) =>
+    public IReadOnlyDictionary<string, string> EnvOf(string sandboxId) => new Dictionary<string, string>();
+
+    public Task<IReadOnlyDictionary<string, string>> CommandEnvAsync(LiveSandbox live, SecretUse[]? commandUses,
+        IReadOnlyDictionary<string, string>? commandEnv, CancellationToken cancellationToken) =>
         commandUses is { Length: > 0 }
             ? throw new HutchException(ErrorCodes.SecretsUnavailable, "This engine has no secret store.")
-            : new Dictionary<string, string>();
+            : Task.FromResult(EnvOf(live.Record.Id));
 
     public RedactionSet RedactionOf(string sandboxId) => RedactionSet.Empty;
 

@@ -2,17 +2,21 @@ using System.Collections.Concurrent;
 using System.Text;
 using Hutch.Daemon.Network;
 using Hutch.Daemon.Registry;
+using Hutch.Protocol.Agent;
 using Hutch.Protocol.Redaction;
+using Hutch.Runtime.AgentLink;
+using Microsoft.Extensions.Logging;
 
 namespace Hutch.Daemon.Secrets;
 
 /// <summary>
 /// Secrets as a part of sandboxes: <c>secrets</c> at create is checked and recorded (references in
 /// <c>secret_uses</c>, never values), every command start gets the current values as environment
-/// variables, and the values of every version of every secret a sandbox uses make up its redaction
+/// variables, file secrets are written into the sandbox's <c>/run/secrets</c> by its agent (at
+/// create, at a process start that brings one, and again at each rotation), and the values of every version of every secret a sandbox uses make up its redaction
 /// set, rebuilt when a value changes.
 /// </summary>
-public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandboxObserver, ISandboxSecrets
+public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory, ILogger log) : ISandboxSetting, ISandboxObserver, ISandboxSecrets
 {
     public const int MaxUses = 32;
 
@@ -36,7 +40,7 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
 
     public void Validate(CreateSandboxRequest request) => _ = Resolve(request.Secrets, request.Env, []);
 
-    public Task<SandboxRecord> ApplyAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken)
+    public async Task<SandboxRecord> ApplyAsync(SandboxRecord record, CreateSandboxRequest request, CancellationToken cancellationToken)
     {
         var uses = Resolve(request.Secrets, request.Env, []);
         if (uses.Length > 0)
@@ -46,7 +50,11 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
             _redaction.TryRemove(record.Id, out _);
         }
         _uses[record.Id] = uses;
-        return Task.FromResult(record);
+        if (uses.Any(IsFile))
+        {
+            await WriteFilesAsync(await directory.LiveAsync(record.Id, cancellationToken).ConfigureAwait(false), uses, cancellationToken).ConfigureAwait(false);
+        }
+        return record;
     }
 
     public Task UpdateAsync(SandboxRecord record, UpdateSandboxRequest request, CancellationToken cancellationToken) => Task.CompletedTask;
@@ -67,27 +75,62 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
         return Task.CompletedTask;
     }
 
-    public IReadOnlyDictionary<string, string> EnvOf(string sandboxId, SecretUse[]? commandUses = null, IReadOnlyDictionary<string, string>? commandEnv = null)
+    public IReadOnlyDictionary<string, string> EnvOf(string sandboxId) => Env(UsesOf(sandboxId));
+
+    public async Task<IReadOnlyDictionary<string, string>> CommandEnvAsync(LiveSandbox live, SecretUse[]? commandUses,
+        IReadOnlyDictionary<string, string>? commandEnv, CancellationToken cancellationToken)
     {
+        var sandboxId = live.Record.Id;
         var uses = UsesOf(sandboxId);
-        if (commandUses is { Length: > 0 })
+        if (commandUses is not { Length: > 0 })
         {
-            // Checked against the sandbox's own and the command's env; recorded before the value is out, so redaction knows it.
-            var extra = Resolve(commandUses, commandEnv, uses);
-            store.RecordUses(sandboxId, SecretStore.CommandScope, extra);
-            _users[sandboxId] = true;
-            _redaction.TryRemove(sandboxId, out _);
-            uses = [.. uses, .. extra];
+            return Env(uses);
         }
+        // Checked against the sandbox's own and the command's env; recorded before the value is out, so redaction knows it.
+        var extra = Resolve(commandUses, commandEnv, uses);
+        store.RecordUses(sandboxId, SecretStore.CommandScope, extra);
+        _users[sandboxId] = true;
+        _redaction.TryRemove(sandboxId, out _);
+        await WriteFilesAsync(live, extra, cancellationToken).ConfigureAwait(false);
+        return Env([.. uses, .. extra]);
+    }
+
+    /// <summary>
+    /// A rotation: every running sandbox that has the secret as a file gets the new value there now
+    /// (env values reach new commands by themselves). A sandbox whose agent cannot take it is logged
+    /// and left with the old value; the rotation itself stands.
+    /// </summary>
+    public async Task RotatedAsync(string name)
+    {
+        foreach (var (sandboxId, file) in store.FileUses(name))
+        {
+            if (!directory.IsLive(sandboxId))
+            {
+                continue;
+            }
+            try
+            {
+                var live = await directory.LiveAsync(sandboxId, CancellationToken.None).ConfigureAwait(false);
+                await WriteFilesAsync(live, [new SecretUseInfo(name, SecretKinds.File, null, file)], CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (HutchException e)
+            {
+                Log.SecretFileNotRotated(log, sandboxId, name, e.Message);
+            }
+        }
+    }
+
+    /// <summary>The environment variables of env uses, with each secret's current value (one deleted with force is no longer given).</summary>
+    private Dictionary<string, string> Env(IEnumerable<SecretUseInfo> uses)
+    {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var use in uses)
         {
-            // A secret deleted with force is no longer given to new commands.
-            if (use.As == SecretKinds.Env && store.TryOpen(use.Name) is { } value)
+            if (use is { As: SecretKinds.Env, Env: { } variable } && store.TryOpen(use.Name) is { } value)
             {
                 try
                 {
-                    env[use.Env] = StrictUtf8.GetString(value);
+                    env[variable] = StrictUtf8.GetString(value);
                 }
                 finally
                 {
@@ -96,6 +139,38 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
             }
         }
         return env;
+    }
+
+    private static bool IsFile(SecretUseInfo use) => use.As == SecretKinds.File;
+
+    /// <summary>Has the sandbox's agent write each file use's current value into /run/secrets (replacing what is there).</summary>
+    private async Task WriteFilesAsync(LiveSandbox live, IEnumerable<SecretUseInfo> uses, CancellationToken cancellationToken)
+    {
+        foreach (var use in uses.Where(IsFile))
+        {
+            if (store.TryOpen(use.Name) is not { } value)
+            {
+                continue;
+            }
+            var path = $"{SecretKinds.FileDir}/{use.File}";
+            try
+            {
+                await live.Connection.RequestAsync(FrameKind.SecretFile, new SecretFile(use.File!, value), AgentJsonContext.Default.SecretFile, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (AgentException e)
+            {
+                throw new HutchException(ErrorCodes.SecretFileFailed, $"The sandbox {live.Record.Id} could not write {path}: {e.Error.Message}");
+            }
+            catch (Exception e) when (AgentFailures.IsDeadConnection(e))
+            {
+                throw AgentFailures.Died(live, e.Message);
+            }
+            finally
+            {
+                Array.Clear(value);
+            }
+        }
     }
 
     public RedactionSet RedactionOf(string sandboxId) => Redaction(sandboxId).Set;
@@ -177,9 +252,19 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
                 ?? throw new HutchException(ErrorCodes.UnknownSecret, $"{field}.name: no secret is named {name}. Store it first (`hutch secret set {name}`, POST /v1/secrets).");
             var isText = IsEnvText(value);
             Array.Clear(value);
-            if ((use.As ?? SecretKinds.Env) != SecretKinds.Env)
+            var kind = use.As ?? SecretKinds.Env;
+            if (kind == SecretKinds.File)
             {
-                throw SecretValidator.Invalid($"{field}.as: '{Quoted.Clip(use.As!, 64)}' is not a way in that this daemon has; env is (the value in an environment variable).");
+                uses.Add(FileUse(field, name, use, uses, taken));
+                continue;
+            }
+            if (kind != SecretKinds.Env)
+            {
+                throw SecretValidator.Invalid($"{field}.as: '{Quoted.Clip(kind, 64)}' is not a way in that this daemon has: env (an environment variable) or file (a file in {SecretKinds.FileDir}).");
+            }
+            if (use.File is not null)
+            {
+                throw SecretValidator.Invalid($"{field}.file: only a use with \"as\": \"file\" has a file");
             }
             var variable = use.Env ?? name;
             if (!SecretValidator.IsEnvName(variable))
@@ -197,10 +282,30 @@ public sealed class SandboxSecrets(SecretStore store) : ISandboxSetting, ISandbo
             }
             if (!isText)
             {
-                throw SecretValidator.Invalid($"{field}: the value of {name} is not text without NUL bytes, so it cannot be an environment variable");
+                throw SecretValidator.Invalid($"{field}: the value of {name} is not text without NUL bytes, so it cannot be an environment variable (as: file takes any bytes)");
             }
             uses.Add(new SecretUseInfo(name, SecretKinds.Env, variable));
         }
         return [.. uses];
+    }
+
+    /// <summary>A file use, checked: its name, and no other use writing the same file.</summary>
+    private static SecretUseInfo FileUse(string field, string name, SecretUse use, List<SecretUseInfo> uses, SecretUseInfo[] taken)
+    {
+        if (use.Env is not null)
+        {
+            throw SecretValidator.Invalid($"{field}.env: only a use with \"as\": \"env\" has a variable");
+        }
+        var file = use.File ?? name;
+        if (!SecretFile.IsValidName(file))
+        {
+            throw SecretValidator.Invalid($"{field}.file: '{Quoted.Clip(file, 64)}' is not a file name for {SecretKinds.FileDir} (1-128 of letters, digits, '.', '_' and '-', not starting with '.')");
+        }
+        if (uses.Concat(taken).Any(u => u.File == file))
+        {
+            throw new HutchException(ErrorCodes.SecretEnvConflict,
+                $"{field}.file: {SecretKinds.FileDir}/{file} is already written by another secret; give this one another file (\"file\": \"…\").");
+        }
+        return new SecretUseInfo(name, SecretKinds.File, null, file);
     }
 }

@@ -8,7 +8,7 @@ namespace Hutch.Daemon.Secrets;
 /// <summary>/v1/secrets: the write-only store. Answers hold metadata only, never a value.</summary>
 internal static class SecretEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, SecretStore store)
+    public static void Map(IEndpointRouteBuilder app, SecretStore store, SandboxSecrets sandboxes)
     {
         var group = app.MapGroup("/v1/secrets");
 
@@ -26,8 +26,12 @@ internal static class SecretEndpoints
             .Produces<SecretInfo>()
             .WithSummary("One secret's metadata (never its value)");
 
-        group.MapPost("/{name}/rotate", (string name, RotateSecretRequest request) =>
-                TypedResults.Json(store.Rotate(name, request), ApiJsonContext.Default.SecretInfo))
+        group.MapPost("/{name}/rotate", async (string name, RotateSecretRequest request) =>
+            {
+                var info = store.Rotate(name, request);
+                await sandboxes.RotatedAsync(info.Name).ConfigureAwait(false);
+                return TypedResults.Json(info, ApiJsonContext.Default.SecretInfo);
+            })
             .Accepts<RotateSecretRequest>("application/json")
             .Produces<SecretInfo>()
             .WithSummary("Give a secret a new value: a new version");

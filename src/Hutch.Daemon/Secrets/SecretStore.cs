@@ -177,7 +177,7 @@ public sealed class SecretStore
         foreach (var use in uses)
         {
             Run(db, tx, "INSERT OR IGNORE INTO secret_uses (sandbox_id, scope, name, kind, env) VALUES ($id, $scope, $name, $kind, $env)",
-                ("$id", sandboxId), ("$scope", scope), ("$name", use.Name), ("$kind", use.As), ("$env", use.Env));
+                ("$id", sandboxId), ("$scope", scope), ("$name", use.Name), ("$kind", use.As), ("$env", TargetOf(use)));
         }
         tx.Commit();
     }
@@ -194,10 +194,36 @@ public sealed class SecretStore
         var uses = new List<SecretUseInfo>();
         while (reader.Read())
         {
-            uses.Add(new SecretUseInfo(reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+            uses.Add(UseOf(reader.GetString(0), reader.GetString(1), reader.GetString(2)));
         }
         return [.. uses];
     }
+
+    /// <summary>Every (sandbox, file name) that has the secret as a file, to write again at a rotation.</summary>
+    public List<(string SandboxId, string File)> FileUses(string name)
+    {
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT DISTINCT sandbox_id, env FROM secret_uses WHERE name = $name AND kind = $kind";
+        cmd.Parameters.AddWithValue("$name", name);
+        cmd.Parameters.AddWithValue("$kind", SecretKinds.File);
+        using var reader = cmd.ExecuteReader();
+        var uses = new List<(string, string)>();
+        while (reader.Read())
+        {
+            uses.Add((reader.GetString(0), Path.GetFileName(reader.GetString(1))));
+        }
+        return uses;
+    }
+
+    /// <summary>
+    /// What the <c>env</c> column of secret_uses holds: where the value goes, a variable's name or a
+    /// file's path (never equal: a name has no '/'), so one secret can be both under one name.
+    /// </summary>
+    private static string TargetOf(SecretUseInfo use) => use.File is { } file ? $"{SecretKinds.FileDir}/{file}" : use.Env ?? "";
+
+    private static SecretUseInfo UseOf(string name, string kind, string target) =>
+        kind == SecretKinds.File ? new SecretUseInfo(name, kind, null, Path.GetFileName(target)) : new SecretUseInfo(name, kind, target);
 
     /// <summary>A deleted sandbox uses nothing; versions kept only for it (a forced delete) go too.</summary>
     public void ForgetUses(string sandboxId)

@@ -18,6 +18,9 @@ public static class AgentErrorCodes
     public const string ProcessNotRunning = "process_not_running";
     public const string NoStdin = "no_stdin";
 
+    /// <summary>A secret file could not be written (its tmpfs full, or the file system refused).</summary>
+    public const string WriteFailed = "write_failed";
+
     /// <summary>Never sent by an agent: the daemon's side says so when the agent's connection ended under a request.</summary>
     public const string SandboxDied = "sandbox_died";
 }

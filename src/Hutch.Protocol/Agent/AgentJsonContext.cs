@@ -15,6 +15,7 @@ namespace Hutch.Protocol.Agent;
 [JsonSerializable(typeof(ProcessInput))]
 [JsonSerializable(typeof(ProcessSignal))]
 [JsonSerializable(typeof(ProcessResize))]
+[JsonSerializable(typeof(SecretFile))]
 [JsonSerializable(typeof(TerminalRecord))]
 [JsonSerializable(typeof(ProcessStartRecord))]
 [JsonSerializable(typeof(ProcessExitRecord))]

@@ -101,3 +101,15 @@ public sealed record ProcessSignal(string Id, int Signal, long GraceMs = 0, bool
 
 /// <summary>Payload of <see cref="FrameKind.ProcessResize"/>: a new window size for a durable process's pseudo-terminal.</summary>
 public sealed record ProcessResize(string Id, int Cols, int Rows);
+
+/// <summary>
+/// Payload of <see cref="FrameKind.SecretFile"/>: write a secret's value to
+/// <c>/run/secrets/NAME</c> (a tmpfs), mode 0400, replacing what is there in one rename. Answered Ok
+/// or Error.
+/// </summary>
+/// <param name="Name">The file's name: 1-128 of letters, digits, '.', '_' and '-', not starting with '.'.</param>
+public sealed record SecretFile(string Name, byte[] Value)
+{
+    public static bool IsValidName(string? name) =>
+        name is { Length: > 0 and <= 128 } && name[0] != '.' && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+}

@@ -16,6 +16,8 @@ public enum FrameKind : byte
     ProcessStart = 0x14,
     /// <summary>A piece of a one-shot command's script (<see cref="Agent.ExecStart.ScriptBytes"/>), raw bytes, before it starts.</summary>
     Script = 0x15,
+    /// <summary>Write a file secret (<see cref="Agent.SecretFile"/>); answered Ok or Error.</summary>
+    SecretFile = 0x16,
     ProcessInput = 0x20,
     ProcessSignal = 0x21,
     ProcessResize = 0x22,

@@ -20,7 +20,7 @@ public static class ErrorStatus
             or ErrorCodes.CheckpointExists or ErrorCodes.TooManyCheckpoints or ErrorCodes.WorkspaceBusy or ErrorCodes.ProcessNotRunning
             or ErrorCodes.ProcessRunning or ErrorCodes.TooManyProcesses or ErrorCodes.NoStdin or ErrorCodes.SessionEnded
             or ErrorCodes.ServiceRunning or ErrorCodes.DataDirInUse or ErrorCodes.AddressInUse or ErrorCodes.SecretExists
-            or ErrorCodes.SecretInUse => 409,
+            or ErrorCodes.SecretInUse or ErrorCodes.SecretFileFailed => 409,
         ErrorCodes.FileTooLarge or ErrorCodes.ArchiveTooLarge or ErrorCodes.RequestTooLarge => 413,
         ErrorCodes.UnsupportedMediaType => 415,
         ErrorCodes.RateLimited => 429,

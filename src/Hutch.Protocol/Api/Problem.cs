@@ -158,4 +158,6 @@ public static class ErrorCodes
     public const string SecretEnvConflict = "secret_env_conflict";
     /// <summary>409: the secret is used by sandboxes (named in the message); delete with force to delete it anyway.</summary>
     public const string SecretInUse = "secret_in_use";
+    /// <summary>409: the sandbox's agent could not write a file secret into /run/secrets (its tmpfs full, or a directory at the name).</summary>
+    public const string SecretFileFailed = "secret_file_failed";
 }

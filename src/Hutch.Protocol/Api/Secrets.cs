@@ -32,22 +32,31 @@ public sealed record RotateSecretRequest(string? Value = null, string? ValueBase
 public sealed record SecretInfo(string Name, int Version, DateTimeOffset CreatedAt, DateTimeOffset? RotatedAt, string? Description, string[] Hosts,
     string[]? UsedBy = null);
 
-/// <summary>A stored secret given to a sandbox's commands (<c>secrets</c> at create).</summary>
+/// <summary>A stored secret given to a sandbox's commands (<c>secrets</c> at create, process or service start).</summary>
 /// <param name="Name">The stored secret's name.</param>
-/// <param name="As">How the sandbox gets it: "env" (the value in an environment variable of every command). The default.</param>
-/// <param name="Env">The environment variable that holds it; the secret's name when left out.</param>
-public sealed record SecretUse(string Name, string? As = null, string? Env = null);
+/// <param name="As">
+/// How the sandbox gets it: "env" (the default: the value in an environment variable of the
+/// commands) or "file" (the value in <c>/run/secrets/FILE</c>, a tmpfs: in memory, never on disk).
+/// </param>
+/// <param name="Env">For "env": the environment variable that holds it; the secret's name when left out.</param>
+/// <param name="File">For "file": the file's name in <c>/run/secrets</c>; the secret's name when left out.</param>
+public sealed record SecretUse(string Name, string? As = null, string? Env = null, string? File = null);
 
 /// <summary>A secret a sandbox uses, as its GET shows it: never the value.</summary>
 /// <param name="Name">The stored secret's name.</param>
-/// <param name="As">How the sandbox gets it ("env").</param>
-/// <param name="Env">The environment variable that holds it.</param>
-public sealed record SecretUseInfo(string Name, string As, string Env);
+/// <param name="As">How the sandbox gets it ("env" or "file").</param>
+/// <param name="Env">For "env": the environment variable that holds it; else null.</param>
+/// <param name="File">For "file": the file's name in <c>/run/secrets</c>; else null.</param>
+public sealed record SecretUseInfo(string Name, string As, string? Env, string? File = null);
 
 /// <summary>How a sandbox gets a secret (<see cref="SecretUse.As"/>).</summary>
 public static class SecretKinds
 {
     public const string Env = "env";
+    public const string File = "file";
+
+    /// <summary>The directory file secrets are written to, a tmpfs in every sandbox.</summary>
+    public const string FileDir = "/run/secrets";
 }
 
 /// <summary>Answer of <c>GET /v1/secrets</c>, by name.</summary>

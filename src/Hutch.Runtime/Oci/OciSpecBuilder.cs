@@ -8,11 +8,12 @@ namespace Hutch.Runtime.Oci;
 /// Writes the OCI runtime spec (config.json, runtime-spec 1.0) of one sandbox. The root is a shared,
 /// read-only skeleton directory; the host's /usr comes in read-only, /etc is generated with the host's
 /// public CA store (/etc/ssl/certs) read-only in it, /workspace is the only writable host directory,
-/// /tmp and /dev/shm are size-capped tmpfs. Nothing else of the host is mounted: no /sys, /var, /run,
+/// /tmp, /dev/shm, the user's home and /run/secrets are size-capped tmpfs. Nothing else of the host is mounted: no /sys, /var, /run,
 /// /home, /root, /etc/ssl/private or Hutch's data dir (security invariant 1).
 /// </summary>
 public static class OciSpecBuilder
 {
+
     private static readonly string[] MaskedPaths =
     [
         "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
@@ -146,6 +147,10 @@ public static class OciSpecBuilder
         var uid = spec.Uid.ToString(CultureInfo.InvariantCulture);
         mounts.Add(Mount(spec.Home, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=0700", $"uid={uid}", $"gid={uid}", $"size={tmpSize}"));
         mounts.Add(Mount("/workspace", "bind", spec.WorkspaceDir, "bind", "rw", "nosuid", "nodev"));
+        // File secrets (docs/secrets.md): memory only, never the host's disk; an empty tmpfs costs
+        // nothing, so every sandbox has it, pooled ones included. The agent writes there as the
+        // user, so the directory is the user's (0700: nobody else inside reads a value).
+        mounts.Add(Mount(Hutch.Protocol.Api.SecretKinds.FileDir, "tmpfs", "tmpfs", "nosuid", "nodev", "noexec", "mode=0700", $"uid={uid}", $"gid={uid}", "size=4m"));
         return new JsonArray(mounts.ToArray());
     }
 

@@ -8,7 +8,7 @@ namespace Hutch.Runtime.Oci;
 /// </summary>
 public static class RootfsLayout
 {
-    private static readonly string[] MountPoints = ["usr", "etc", "proc", "dev", "tmp", "workspace", ".hutch", "root", "home/user"];
+    private static readonly string[] MountPoints = ["usr", "etc", "proc", "dev", "tmp", "workspace", ".hutch", "root", "home/user", "run/secrets"];
     private static readonly string[] UsrLinks = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
 
     public static void Ensure(string rootfsDir, string etcDir)
@@ -21,6 +21,8 @@ public static class RootfsLayout
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         // runc gives a tmpfs the mode of the directory it covers, so /tmp's mount point must be 1777 itself.
         File.SetUnixFileMode(Path.Join(rootfsDir, "tmp"), (UnixFileMode)0b1_111_111_111);
+        // Likewise /run/secrets: 0700, so only the user (who owns the tmpfs) reads its files' names.
+        File.SetUnixFileMode(Path.Join(rootfsDir, "run", "secrets"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var agentMountPoint = Path.Join(rootfsDir, SandboxSpec.AgentPathInside.TrimStart('/'));
         if (!File.Exists(agentMountPoint))
         {

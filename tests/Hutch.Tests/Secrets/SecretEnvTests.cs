@@ -13,22 +13,10 @@ public sealed class SecretEnvTests(DaemonFixture fixture) : IClassFixture<Daemon
 {
     private HutchClient Client => fixture.Client;
 
-    /// <summary>Stores a secret under a name unique to the test, and deletes it (with force) after.</summary>
-    private async Task<string> StoreAsync(string value, [System.Runtime.CompilerServices.CallerMemberName] string test = "")
-    {
-        var name = "T_" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(test)))[..12];
-        try
-        {
-            await Client.DeleteSecretAsync(name, force: true);
-        }
-        catch (HutchApiException e) when (e.Code == ErrorCodes.SecretNotFound)
-        {
-        }
-        await Client.CreateSecretAsync(new CreateSecretRequest(name, value));
-        return name;
-    }
+    private Task<string> StoreAsync(string value, [System.Runtime.CompilerServices.CallerMemberName] string test = "") =>
+        TestSecrets.StoreAsync(Client, value, test);
 
-    private static string Value(string tag) => $"sk-{tag}-{Guid.NewGuid():N}";
+    private static string Value(string tag) => TestSecrets.Value(tag);
 
     [Fact]
     public async Task EveryCommand_HoldsTheValue_AndItsOutputNeverShowsIt()

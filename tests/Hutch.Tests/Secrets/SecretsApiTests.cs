@@ -67,17 +67,17 @@ public sealed class SecretsApiTests(DaemonFixture fixture) : IClassFixture<Daemo
     public async Task TheCli_GivesASandboxASecret_AndShowsOnlyItsName()
     {
         await HutchAsync(Encoding.UTF8.GetBytes(Value), "secret", "set", "CLI_USED");
-        var create = await HutchAsync(null, "create", "--secret", "CLI_USED:MY_TOKEN");
+        var create = await HutchAsync(null, "create", "--secret", "CLI_USED:MY_TOKEN", "--secret", "CLI_USED:file:token.txt");
         var id = Text(create.Stdout).Trim();
-        var printed = await HutchAsync(null, "exec", id, "--", "sh", "-c", "echo \"$MY_TOKEN\"");
+        var printed = await HutchAsync(null, "exec", id, "--", "sh", "-c", "echo \"$MY_TOKEN\"; printf %s \"$MY_TOKEN\" | cmp /run/secrets/token.txt - && echo same");
         var info = await HutchAsync(null, "info", id);
         var busy = await HutchAsync(null, "secret", "rm", "CLI_USED");
         await HutchAsync(null, "rm", id);
         var removed = await HutchAsync(null, "secret", "rm", "CLI_USED");
 
         Assert.True(create.Code == 0, create.Stderr);
-        Assert.Equal("[REDACTED:CLI_USED]\n", Text(printed.Stdout));
-        Assert.Contains("secrets  CLI_USED as $MY_TOKEN (env)", Text(info.Stdout), StringComparison.Ordinal);
+        Assert.Equal("[REDACTED:CLI_USED]\nsame\n", Text(printed.Stdout));
+        Assert.Contains("secrets  CLI_USED as $MY_TOKEN (env), CLI_USED in /run/secrets/token.txt", Text(info.Stdout), StringComparison.Ordinal);
         Assert.Equal(1, busy.Code);
         Assert.Contains($"used by {id}", busy.Stderr, StringComparison.Ordinal);
         Assert.Equal(0, removed.Code);
