@@ -94,6 +94,13 @@ public sealed record HutchOptions
     public string? EgressHostsFile { get; init; } = Environment.GetEnvironmentVariable("HUTCH_EGRESS_HOSTS_FILE") is { Length: > 0 } h ? h : null;
 
     /// <summary>
+    /// More CAs (a PEM file) the daemon trusts, besides the host's store, when it opens TLS to a
+    /// secret's host to put the secret in (docs/secrets.md): an operator's private CA. Env
+    /// HUTCH_EGRESS_CA_FILE. Default none.
+    /// </summary>
+    public string? EgressCaFile { get; init; } = Environment.GetEnvironmentVariable("HUTCH_EGRESS_CA_FILE") is { Length: > 0 } c ? c : null;
+
+    /// <summary>
     /// Where the <c>package-registries</c> preset reads apt, pip and npm configuration: a directory
     /// standing for the host's <c>/</c> (<c>etc/apt/sources.list.d</c>, <c>etc/pip.conf</c>,
     /// <c>etc/npmrc</c>…). Env HUTCH_EGRESS_REGISTRY_CONFIG_ROOT. Default <c>/</c>, the host's own,

@@ -63,7 +63,9 @@ public sealed class SandboxEngine : ISandboxEngine
         Secrets = new SecretStore(paths.Database,
             new SecretCipher(options.SecretsKeyFile ?? Path.Join(paths.DataDir, "secrets.key"), operatorKey: options.SecretsKeyFile is not null), time);
 
-        SandboxSecrets = new SandboxSecrets(Secrets, Directory, log);
+        var placeholders = new SandboxPlaceholders(Secrets, paths, time);
+        Network.Secrets = placeholders;
+        SandboxSecrets = new SandboxSecrets(Secrets, Directory, placeholders, log);
         Directory.Secrets = SandboxSecrets;
         runner.Observe(Services);
         runner.Observe(Network);

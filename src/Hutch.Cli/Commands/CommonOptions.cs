@@ -30,8 +30,8 @@ internal static class CommonOptions
     /// <summary><c>--secret NAME[:VAR]</c> or <c>NAME:file[:FILE]</c>, repeatable: stored secrets given as environment variables or files.</summary>
     public static Option<string[]> Secrets(string who) => new("--secret")
     {
-        Description = $"Give {who} a stored secret (`hutch secret set`), redacted from all output: NAME (the variable $NAME), NAME:VAR (another variable), "
-            + $"or NAME:file[:FILE] (the file {SecretKinds.FileDir}/NAME or /FILE, in memory)",
+        Description = $"Give {who} a stored secret (`hutch secret set`), redacted from all output: NAME (the variable $NAME: a placeholder when the secret has hosts, "
+            + $"else the value), NAME:VAR (another variable), NAME:env[:VAR] or NAME:placeholder[:VAR] (that kind), or NAME:file[:FILE] (the file {SecretKinds.FileDir}/NAME or /FILE, in memory)",
         HelpName = "NAME[:VAR]",
         AllowMultipleArgumentsPerToken = false,
     };
@@ -39,12 +39,14 @@ internal static class CommonOptions
     /// <summary>The uses that <c>--secret</c> values name; null when none.</summary>
     public static SecretUse[]? ToSecretUses(string[]? values) => values is { Length: > 0 } ? [.. values.Select(ToSecretUse)] : null;
 
-    /// <summary>NAME, NAME:VAR, NAME:env:VAR, NAME:file or NAME:file:FILE (a variable is never named "file" or "env" here: names are upper case by custom).</summary>
+    /// <summary>NAME, NAME:VAR, NAME:env:VAR, NAME:placeholder[:VAR], NAME:file[:FILE] (a variable is never named after a kind here: names are upper case by custom).</summary>
     private static SecretUse ToSecretUse(string value) => value.Split(':', 3) switch
     {
         [var name, SecretKinds.File] => new SecretUse(name, SecretKinds.File),
         [var name, SecretKinds.File, var file] => new SecretUse(name, SecretKinds.File, File: file),
         [var name, SecretKinds.Env, var variable] => new SecretUse(name, SecretKinds.Env, variable),
+        [var name, SecretKinds.Placeholder] => new SecretUse(name, SecretKinds.Placeholder),
+        [var name, SecretKinds.Placeholder, var variable] => new SecretUse(name, SecretKinds.Placeholder, variable),
         [var name, var variable] => new SecretUse(name, SecretKinds.Env, variable),
         _ => new SecretUse(value),
     };

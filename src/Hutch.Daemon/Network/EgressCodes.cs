@@ -33,4 +33,8 @@ public static class EgressCodes
     public const string Fronting = "egress_fronting";
     /// <summary>An open connection that a new policy no longer allows was closed.</summary>
     public const string PolicyChanged = "egress_policy_changed";
+    /// <summary>A connection to a secret's host whose TLS the daemon terminates: the sandbox's handshake failed (an h2-only client, a client that does not trust its sandbox's CA).</summary>
+    public const string SecretTls = "secret_tls";
+    /// <summary>A secret's host whose certificate the daemon could not verify: nothing was sent to it (a 502 inside the sandbox's TLS).</summary>
+    public const string UpstreamTls = "egress_upstream_tls";
 }

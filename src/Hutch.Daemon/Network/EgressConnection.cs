@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Hutch.Daemon.Network.Dns;
 using Hutch.Daemon.Network.Inspect;
+using Hutch.Daemon.Network.Interception;
 using Hutch.Linux;
 
 namespace Hutch.Daemon.Network;
@@ -19,6 +20,7 @@ namespace Hutch.Daemon.Network;
 internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
 {
     private EgressRelay? _relay;
+    private TlsInterception? _interception;
     private long _started;
     private string? _rule;
     private ProxyRequest? _proxy;
@@ -37,10 +39,10 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
     public string? Host { get; private set; }
 
     /// <summary>Bytes relayed from the sandbox so far (until its event is recorded).</summary>
-    public long BytesOut => _recorded ? 0 : _relay?.BytesOut ?? 0;
+    public long BytesOut => _recorded ? 0 : _relay?.BytesOut ?? _interception?.BytesOut ?? 0;
 
     /// <summary>Bytes relayed to the sandbox so far (until its event is recorded).</summary>
-    public long BytesIn => _recorded ? 0 : _relay?.BytesIn ?? 0;
+    public long BytesIn => _recorded ? 0 : _relay?.BytesIn ?? _interception?.BytesIn ?? 0;
 
     /// <summary>The address really connected to, once chosen.</summary>
     public IPAddress? Upstream { get; private set; }
@@ -51,6 +53,7 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
         _closedMessage = message;
         _closedCode = code;
         _relay?.Abort();
+        _interception?.Abort();
     }
 
     public async Task RunAsync(CancellationToken stopping)
@@ -110,6 +113,18 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
             {
                 early = (byte[])[.. _proxy.Head, .. early.Span];
             }
+            if (Host is not null && sandbox.Secrets?.For(sandbox.Id, Host, Port) is { } table)
+            {
+                // A secret's host: TLS is terminated here so its placeholders can become values.
+                var hello = await TlsInterception.ReadHelloAsync(client, early, stopping).ConfigureAwait(false);
+                if (hello.IsTls && (hello.ServerName is null || ClientCheck.SameHost(Host, hello.ServerName)))
+                {
+                    cleanEnd = await InterceptAsync(upstream, table, hello.Bytes, stopping).ConfigureAwait(false);
+                    return;
+                }
+                // Plain HTTP, or another name in the SNI: relayed (and checked) as any connection, placeholders unchanged.
+                early = hello.Bytes;
+            }
             _relay = new EgressRelay(client, upstream, Host is null ? null : new ClientCheck(Host));
             cleanEnd = _closedCode is null && await _relay.RunAsync(early, stopping).ConfigureAwait(false);
             if (_relay.Refusal is { } fronting)
@@ -137,6 +152,24 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
                 EgressRelay.Reset(client);
             }
         }
+    }
+
+    /// <summary>Runs an intercepted connection and records it; true when both ends closed cleanly.</summary>
+    private async Task<bool> InterceptAsync(Socket upstream, SubstitutionTable table, byte[] hello, CancellationToken stopping)
+    {
+        _interception = new TlsInterception(client, upstream, Host!, table, sandbox.Secrets!.CertificateFor(sandbox.Id, Host!), sandbox.UpstreamTrust);
+        var clean = _closedCode is null && await _interception.RunAsync(hello, stopping).ConfigureAwait(false);
+        var (substituted, masked) = _interception.Counts;
+        if (_interception.Refusal is { } refusal)
+        {
+            _answered = true; // told inside its TLS, closed
+            Record(NetworkOutcomes.Refused, refusal.Code, _rule, $"{Shown} refused: {refusal.Message}");
+            return false;
+        }
+        Record(_closedCode is null ? NetworkOutcomes.Allowed : NetworkOutcomes.Refused, _closedCode, _rule,
+            _closedMessage ?? $"{Shown}: allowed by '{_rule}'; TLS intercepted for secrets, {substituted} placeholder(s) replaced"
+                + (masked > 0 ? $", {masked} value(s) masked in responses" : ""));
+        return clean;
     }
 
     /// <summary>Connects to the address checked (an IPAddress, never a string a resolver could read otherwise); a failure to record, or null.</summary>
@@ -247,6 +280,6 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
         var address = Upstream ?? _proxy?.Target.Address ?? (Destination is { } to && !IsProxyRequest ? RefusedRanges.Effective(to.Address) : null);
         sandbox.Record(new NetworkEvent(0, DateTimeOffset.UtcNow, outcome, IsProxyRequest ? "proxy" : "transparent", "tcp", Host,
             address?.ToString(), Port, code, rule, message,
-            _relay?.BytesOut ?? 0, _relay?.BytesIn ?? 0, (long)Stopwatch.GetElapsedTime(_started).TotalMilliseconds));
+            _relay?.BytesOut ?? _interception?.BytesOut ?? 0, _relay?.BytesIn ?? _interception?.BytesIn ?? 0, (long)Stopwatch.GetElapsedTime(_started).TotalMilliseconds));
     }
 }

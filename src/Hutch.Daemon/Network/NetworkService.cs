@@ -46,7 +46,13 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, INetwork
         }
         _lookup = hosts.Before(System.Net.Dns.GetHostAddressesAsync);
         _registries = new PackageRegistries(options.EgressRegistryConfigRoot, log);
+        _upstreamTrust = Interception.UpstreamTrust.Load(options.EgressCaFile);
     }
+
+    private readonly Interception.UpstreamTrust _upstreamTrust;
+
+    /// <summary>What the proxy asks to swap placeholders for values; set once by the engine, before any sandbox's egress starts.</summary>
+    public Interception.IEgressSecrets? Secrets { get; set; }
 
     /// <summary>What each preset stands for on this host (read once, on first use).</summary>
     public async Task<PresetExpansion[]> PresetsAsync() => [await _registries.ExpandAsync().ConfigureAwait(false)];
@@ -216,7 +222,11 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, INetwork
             throw new HutchException(ErrorCodes.EgressUnavailable,
                 $"The sandbox {id}'s network capture could not be set up ({e.Message}); nothing leaves it. Run `hutch doctor` to check the host.", e);
         }
-        var egress = new SandboxEgress(id, matcher, Ranges, new NetworkEventLog(LogPath(id)), ConnectTimeout, [v4, v6], _log);
+        var egress = new SandboxEgress(id, matcher, Ranges, new NetworkEventLog(LogPath(id)), ConnectTimeout, [v4, v6], _log)
+        {
+            Secrets = Secrets,
+            UpstreamTrust = _upstreamTrust,
+        };
         egress.Dns = new SandboxDns(Path.Join(_directory.Paths.SandboxDir(id), "egress-names"), () => egress.Policy, Ranges, _lookup,
             egress.Record, dns, _log, id);
         return egress;

@@ -53,6 +53,12 @@ public sealed class SandboxEgress : IAsyncDisposable
 
     public TimeSpan ConnectTimeout { get; }
 
+    /// <summary>Placeholders to swap for secrets' values on connections to their hosts; null when no store is wired (set once, before <see cref="Start"/>).</summary>
+    public Interception.IEgressSecrets? Secrets { get; set; }
+
+    /// <summary>How an intercepted connection's upstream is verified.</summary>
+    public Interception.UpstreamTrust UpstreamTrust { get; set; } = Interception.UpstreamTrust.Load(null);
+
     /// <summary>Its name resolution; set once, before <see cref="Start"/>.</summary>
     public SandboxDns? Dns { get; set; }
 

@@ -2,7 +2,18 @@ using Hutch.Daemon.Registry;
 
 namespace Hutch.Daemon.Sandboxes;
 
-/// <summary>The whole environment of a command: Hutch's base, then the sandbox's, then its secrets, then the command's own.</summary>
+/// <summary>
+/// What a sandbox's secrets add to a command's environment: <paramref name="Variables"/> (env values
+/// and placeholders), which nothing may replace, and <paramref name="Trust"/> (where TLS clients find
+/// the bundle with the sandbox's CA), which the sandbox's or command's env may (that only breaks
+/// its own TLS).
+/// </summary>
+public sealed record SecretEnvironment(IReadOnlyDictionary<string, string> Variables, IReadOnlyDictionary<string, string> Trust)
+{
+    public static SecretEnvironment Empty { get; } = new(new Dictionary<string, string>(), new Dictionary<string, string>());
+}
+
+/// <summary>The whole environment of a command: Hutch's base and trust variables, then the sandbox's, then its secrets, then the command's own.</summary>
 public static class CommandEnvironment
 {
     /// <summary>
@@ -35,8 +46,9 @@ public static class CommandEnvironment
     /// <summary>The variables Hutch itself sets: a secret may not take one's name.</summary>
     public static IReadOnlySet<string> BaseNames { get; } = Base.Select(b => b.Name).ToHashSet(StringComparer.Ordinal);
 
-    public static Dictionary<string, string> Of(LiveSandbox live, Dictionary<string, string> commandEnv, IReadOnlyDictionary<string, string> secretEnv)
+    public static Dictionary<string, string> Of(LiveSandbox live, Dictionary<string, string> commandEnv, SecretEnvironment secrets)
     {
+        var secretEnv = secrets.Variables;
         if (commandEnv.Keys.FirstOrDefault(secretEnv.ContainsKey) is { } taken)
         {
             throw new HutchException(ErrorCodes.SecretEnvConflict,
@@ -46,6 +58,10 @@ public static class CommandEnvironment
         foreach (var (name, value) in Base)
         {
             env[name] = value(live.Record);
+        }
+        foreach (var (k, v) in secrets.Trust)
+        {
+            env[k] = v;
         }
         foreach (var (k, v) in live.Record.Env)
         {

@@ -10,14 +10,14 @@ namespace Hutch.Daemon.Sandboxes;
 public interface ISandboxSecrets
 {
     /// <summary>The environment variables the sandbox's secrets give a command starting now (values opened now); empty when none.</summary>
-    IReadOnlyDictionary<string, string> EnvOf(string sandboxId);
+    SecretEnvironment EnvOf(string sandboxId);
 
     /// <summary>
     /// As <see cref="EnvOf"/>, plus <paramref name="commandUses"/> (a process's or service's own,
     /// checked against <paramref name="commandEnv"/> and recorded): their variables are added and
     /// their files written into the sandbox before the command starts.
     /// </summary>
-    Task<IReadOnlyDictionary<string, string>> CommandEnvAsync(LiveSandbox live, SecretUse[]? commandUses,
+    Task<SecretEnvironment> CommandEnvAsync(LiveSandbox live, SecretUse[]? commandUses,
         IReadOnlyDictionary<string, string>? commandEnv, CancellationToken cancellationToken);
 
     /// <summary>Every value the sandbox holds or held, to redact from output, logs, messages and file reads.</summary>
@@ -38,9 +38,9 @@ public sealed class NoSandboxSecrets : ISandboxSecrets
 {
     public static NoSandboxSecrets Instance { get; } = new();
 
-    public IReadOnlyDictionary<string, string> EnvOf(string sandboxId) => new Dictionary<string, string>();
+    public SecretEnvironment EnvOf(string sandboxId) => SecretEnvironment.Empty;
 
-    public Task<IReadOnlyDictionary<string, string>> CommandEnvAsync(LiveSandbox live, SecretUse[]? commandUses,
+    public Task<SecretEnvironment> CommandEnvAsync(LiveSandbox live, SecretUse[]? commandUses,
         IReadOnlyDictionary<string, string>? commandEnv, CancellationToken cancellationToken) =>
         commandUses is { Length: > 0 }
             ? throw new HutchException(ErrorCodes.SecretsUnavailable, "This engine has no secret store.")

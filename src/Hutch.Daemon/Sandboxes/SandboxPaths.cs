@@ -21,6 +21,13 @@ public sealed class SandboxPaths(string dataDir)
 
     public string SandboxDir(string id) => Path.Join(Sandboxes, id);
 
+    /// <summary>
+    /// The sandbox's trust directory (0755, public certificates only), bound read-only at
+    /// /etc/ssl/hutch: its egress CA and the host's bundle with it, written when it first holds a
+    /// placeholder (docs/secrets.md). Outside the sandbox's 0700 folder, since the runtime binds it by path.
+    /// </summary>
+    public string Trust(string id) => Path.Join(DataDir, "trust", id);
+
     /// <summary>Present while a delete asked to keep the workspace has not finished: a retry, even by the next daemon, keeps it too.</summary>
     public string KeepWorkspaceMarker(string id) => Path.Join(Sandboxes, id + ".keep-workspace");
     public string Bundle(string id) => SandboxDir(id);

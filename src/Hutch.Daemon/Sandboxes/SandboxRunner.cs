@@ -33,8 +33,15 @@ public sealed class SandboxRunner(SandboxDirectory directory, SandboxStorage sto
         EnsureCwd(record, workspace);
 
         var limits = record.Limits;
+        var trust = Paths.Trust(record.Id);
+        Directory.CreateDirectory(Path.GetDirectoryName(trust)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        Directory.CreateDirectory(trust, TrustDirMode);
         var spec = new SandboxSpec(record.Id, Paths.Rootfs, Paths.Etc, Paths.AgentBinary, workspace, record.HostIdBase, uid,
-            limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20, storage.BlockIoOf(limits));
+            limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20, storage.BlockIoOf(limits))
+        {
+            TrustDir = trust,
+        };
         await PrivateFiles.WriteAllTextAsync(Path.Join(sandboxDir, "config.json"), OciSpecBuilder.Build(spec).ToJsonString(), cancellationToken).ConfigureAwait(false);
         PrivateFiles.OpenWrite(Paths.AgentLog(record.Id), append: true).Dispose(); // 0600 before the runtime appends to it
 
@@ -55,6 +62,10 @@ public sealed class SandboxRunner(SandboxDirectory directory, SandboxStorage sto
             CancellationToken.None).ConfigureAwait(false);
         return await directory.ConnectAsync(record, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>rwxr-xr-x: the sandbox reads its certificates as "other".</summary>
+    private const UnixFileMode TrustDirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
 
     /// <summary>
     /// Creates the default working directory when it is a subdirectory that does not exist yet, owned

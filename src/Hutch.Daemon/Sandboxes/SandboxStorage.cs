@@ -149,6 +149,7 @@ public sealed class SandboxStorage
     public void Remove(SandboxRecord record, bool keepWorkspace)
     {
         DeleteTree(_paths.SandboxDir(record.Id));
+        DeleteTree(_paths.Trust(record.Id));
         if (record.HostWorkspace is not null)
         {
             // A caller's directory is never deleted; it, and what the sandbox made in it (owned by ids

@@ -16,7 +16,8 @@ namespace Hutch.Daemon.Secrets;
 /// create, at a process start that brings one, and again at each rotation), and the values of every version of every secret a sandbox uses make up its redaction
 /// set, rebuilt when a value changes.
 /// </summary>
-public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory, ILogger log) : ISandboxSetting, ISandboxObserver, ISandboxSecrets
+public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory, SandboxPlaceholders placeholders, ILogger log)
+    : ISandboxSetting, ISandboxObserver, ISandboxSecrets
 {
     public const int MaxUses = 32;
 
@@ -50,6 +51,10 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
             _redaction.TryRemove(record.Id, out _);
         }
         _uses[record.Id] = uses;
+        if (uses.Any(IsPlaceholder))
+        {
+            placeholders.Prepare(record.Id);
+        }
         if (uses.Any(IsFile))
         {
             await WriteFilesAsync(await directory.LiveAsync(record.Id, cancellationToken).ConfigureAwait(false), uses, cancellationToken).ConfigureAwait(false);
@@ -72,27 +77,32 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
         _users.TryRemove(sandboxId, out _);
         _uses.TryRemove(sandboxId, out _);
         _redaction.TryRemove(sandboxId, out _);
+        placeholders.Forget(sandboxId);
         return Task.CompletedTask;
     }
 
-    public IReadOnlyDictionary<string, string> EnvOf(string sandboxId) => Env(UsesOf(sandboxId));
+    public SecretEnvironment EnvOf(string sandboxId) => Env(sandboxId, UsesOf(sandboxId));
 
-    public async Task<IReadOnlyDictionary<string, string>> CommandEnvAsync(LiveSandbox live, SecretUse[]? commandUses,
+    public async Task<SecretEnvironment> CommandEnvAsync(LiveSandbox live, SecretUse[]? commandUses,
         IReadOnlyDictionary<string, string>? commandEnv, CancellationToken cancellationToken)
     {
         var sandboxId = live.Record.Id;
         var uses = UsesOf(sandboxId);
         if (commandUses is not { Length: > 0 })
         {
-            return Env(uses);
+            return Env(sandboxId, uses);
         }
         // Checked against the sandbox's own and the command's env; recorded before the value is out, so redaction knows it.
         var extra = Resolve(commandUses, commandEnv, uses);
         store.RecordUses(sandboxId, SecretStore.CommandScope, extra);
         _users[sandboxId] = true;
         _redaction.TryRemove(sandboxId, out _);
+        if (extra.Any(IsPlaceholder))
+        {
+            placeholders.Prepare(sandboxId);
+        }
         await WriteFilesAsync(live, extra, cancellationToken).ConfigureAwait(false);
-        return Env([.. uses, .. extra]);
+        return Env(sandboxId, [.. uses, .. extra]);
     }
 
     /// <summary>
@@ -120,13 +130,24 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
         }
     }
 
-    /// <summary>The environment variables of env uses, with each secret's current value (one deleted with force is no longer given).</summary>
-    private Dictionary<string, string> Env(IEnumerable<SecretUseInfo> uses)
+    /// <summary>
+    /// The variables of env uses (each secret's current value; one deleted with force is no longer
+    /// given) and of placeholder uses, and the trust variables once the sandbox has its CA.
+    /// </summary>
+    private SecretEnvironment Env(string sandboxId, IEnumerable<SecretUseInfo> uses)
     {
+        if (!_users.ContainsKey(sandboxId))
+        {
+            return SecretEnvironment.Empty;
+        }
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var use in uses)
         {
-            if (use is { As: SecretKinds.Env, Env: { } variable } && store.TryOpen(use.Name) is { } value)
+            if (use is { As: SecretKinds.Placeholder, Env: { } holder })
+            {
+                env[holder] = placeholders.PlaceholderOf(sandboxId, use.Name);
+            }
+            else if (use is { As: SecretKinds.Env, Env: { } variable } && store.TryOpen(use.Name) is { } value)
             {
                 try
                 {
@@ -138,8 +159,10 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
                 }
             }
         }
-        return env;
+        return new SecretEnvironment(env, placeholders.TrustEnvOf(sandboxId));
     }
+
+    private static bool IsPlaceholder(SecretUseInfo use) => use.As == SecretKinds.Placeholder;
 
     private static bool IsFile(SecretUseInfo use) => use.As == SecretKinds.File;
 
@@ -189,8 +212,10 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
             return cached;
         }
         var secrets = store.AllVersions(store.NamesUsedBy(sandboxId)).Select(v => new RedactedSecret(v.Name, v.Value)).ToArray();
+        // A placeholder's value never reaches the sandbox, so its agent is not given it either.
+        var held = store.NamesHeldBy(sandboxId).ToHashSet(StringComparer.Ordinal);
         // Kept as long as the set, which holds the same bytes in every form anyway.
-        var entry = (generation, RedactionSet.Of(secrets), ForAgent(secrets));
+        var entry = (generation, RedactionSet.Of(secrets), ForAgent([.. secrets.Where(s => held.Contains(s.Name))]));
         _redaction[sandboxId] = entry;
         return entry;
     }
@@ -252,19 +277,27 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
                 ?? throw new HutchException(ErrorCodes.UnknownSecret, $"{field}.name: no secret is named {name}. Store it first (`hutch secret set {name}`, POST /v1/secrets).");
             var isText = IsEnvText(value);
             Array.Clear(value);
-            var kind = use.As ?? SecretKinds.Env;
+            var hasHosts = store.HostsOf(name).Length > 0;
+            // A secret with hosts comes in as a placeholder unless asked otherwise: the value then never enters the sandbox.
+            var kind = use.As ?? (hasHosts ? SecretKinds.Placeholder : SecretKinds.Env);
             if (kind == SecretKinds.File)
             {
                 uses.Add(FileUse(field, name, use, uses, taken));
                 continue;
             }
-            if (kind != SecretKinds.Env)
+            if (kind is not (SecretKinds.Env or SecretKinds.Placeholder))
             {
-                throw SecretValidator.Invalid($"{field}.as: '{Quoted.Clip(kind, 64)}' is not a way in that this daemon has: env (an environment variable) or file (a file in {SecretKinds.FileDir}).");
+                throw SecretValidator.Invalid($"{field}.as: '{Quoted.Clip(kind, 64)}' is not a way in that this daemon has: "
+                    + $"placeholder (swapped for the value in requests to the secret's hosts), env (an environment variable) or file (a file in {SecretKinds.FileDir}).");
+            }
+            if (kind == SecretKinds.Placeholder && !hasHosts)
+            {
+                throw SecretValidator.Invalid($"{field}.as: {name} has no hosts, so a placeholder would never be swapped for it; "
+                    + "give the secret hosts (`hutch secret set --host`), or use as: env or file.");
             }
             if (use.File is not null)
             {
-                throw SecretValidator.Invalid($"{field}.file: only a use with \"as\": \"file\" has a file");
+                throw SecretValidator.Invalid($"{field}.file: only a use with \"as\": \"file\" has a file (a placeholder or env use has \"env\")");
             }
             var variable = use.Env ?? name;
             if (!SecretValidator.IsEnvName(variable))
@@ -280,11 +313,11 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
                 throw new HutchException(ErrorCodes.SecretEnvConflict,
                     $"{field}.env: {variable} is already set by {setBy}; give this secret another variable (\"env\": \"…\").");
             }
-            if (!isText)
+            if (!isText && kind == SecretKinds.Env)
             {
                 throw SecretValidator.Invalid($"{field}: the value of {name} is not text without NUL bytes, so it cannot be an environment variable (as: file takes any bytes)");
             }
-            uses.Add(new SecretUseInfo(name, SecretKinds.Env, variable));
+            uses.Add(new SecretUseInfo(name, kind, variable));
         }
         return [.. uses];
     }

@@ -10,7 +10,7 @@ namespace Hutch.Daemon.Secrets;
 /// version's value sealed by <see cref="SecretCipher"/>. What goes out is metadata only; a value is
 /// opened only by <see cref="Open(string, int?)"/>, for the sandboxes that use it (later slices).
 /// </summary>
-public sealed class SecretStore
+public sealed partial class SecretStore
 {
     private readonly string _connectionString;
     private readonly SecretCipher _cipher;
@@ -50,6 +50,20 @@ public sealed class SecretStore
                 kind TEXT NOT NULL,
                 env TEXT NOT NULL,
                 PRIMARY KEY (sandbox_id, scope, name, env)
+            );
+            CREATE TABLE IF NOT EXISTS secret_placeholders (
+                sandbox_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                placeholder TEXT NOT NULL,
+                PRIMARY KEY (sandbox_id, name)
+            );
+            CREATE TABLE IF NOT EXISTS sandbox_ca (
+                sandbox_id TEXT PRIMARY KEY,
+                cert_pem TEXT NOT NULL,
+                key_id BLOB NOT NULL,
+                nonce BLOB NOT NULL,
+                ciphertext BLOB NOT NULL,
+                tag BLOB NOT NULL
             );
             """;
         cmd.ExecuteNonQuery();
@@ -231,6 +245,8 @@ public sealed class SecretStore
         using var db = Connect();
         using var tx = db.BeginTransaction();
         Run(db, tx, "DELETE FROM secret_uses WHERE sandbox_id = $id", ("$id", sandboxId));
+        Run(db, tx, "DELETE FROM secret_placeholders WHERE sandbox_id = $id", ("$id", sandboxId));
+        Run(db, tx, "DELETE FROM sandbox_ca WHERE sandbox_id = $id", ("$id", sandboxId));
         Run(db, tx, "DELETE FROM secret_versions WHERE name NOT IN (SELECT name FROM secrets) AND name NOT IN (SELECT name FROM secret_uses)");
         tx.Commit();
     }

@@ -54,6 +54,7 @@ public static class SecretKinds
 {
     public const string Env = "env";
     public const string File = "file";
+    public const string Placeholder = "placeholder";
 
     /// <summary>The directory file secrets are written to, a tmpfs in every sandbox.</summary>
     public const string FileDir = "/run/secrets";

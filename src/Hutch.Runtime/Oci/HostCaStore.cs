@@ -13,6 +13,9 @@ public static class HostCaStore
     /// <summary>Where the store is on a Debian host, and where a sandbox sees it.</summary>
     public const string CertsDir = "/etc/ssl/certs";
 
+    /// <summary>Where a sandbox finds its own trust directory (its egress CA, with the host's bundle), beside the host's store.</summary>
+    public const string SandboxTrustDir = "/etc/ssl/hutch";
+
     /// <summary>The bundle of every trusted CA that update-ca-certificates(8) writes.</summary>
     public const string Bundle = "ca-certificates.crt";
 

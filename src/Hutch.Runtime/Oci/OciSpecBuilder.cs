@@ -138,6 +138,11 @@ public static class OciSpecBuilder
             // directory, nothing mounted below it; never /etc/ssl, whose private/ holds the host's keys.
             mounts.Add(Mount(HostCaStore.CertsDir, "bind", caStore, "bind", "ro", "nosuid", "nodev", "noexec"));
         }
+        if (spec.TrustDir is { } trust)
+        {
+            // Certificates only, written by the daemon; the CA's key never leaves the daemon.
+            mounts.Add(Mount(HostCaStore.SandboxTrustDir, "bind", trust, "bind", "ro", "nosuid", "nodev", "noexec"));
+        }
         mounts.Add(Mount(SandboxSpec.AgentPathInside, "bind", spec.AgentPath, "bind", "ro", "nosuid", "nodev"));
         mounts.Add(Mount("/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777", $"size={tmpSize}"));
         // The user's home: writable, capped like /tmp (its pages count as the sandbox's memory) and

@@ -62,6 +62,8 @@ public static class RootfsLayout
         // The mount point of HostCaStore.CertsDir, always there (empty when the host has no store):
         // /etc is read-only inside, so the runtime could not make it when a later create finds a store.
         CreatePublicDirectory(Path.Join(etcDir, "ssl", "certs"));
+        // The mount point of each sandbox's own trust directory (SandboxSpec.TrustDir).
+        CreatePublicDirectory(Path.Join(etcDir, "ssl", "hutch"));
         CreatePublicDirectory(Path.Join(etcDir, "alternatives"));
         EtcAlternatives.Mirror(EtcAlternatives.HostDir, etcDir, path => IsVisibleInside(path, offeredLinks));
     }

@@ -24,6 +24,9 @@ public sealed record SandboxSpec(
     /// </summary>
     public string? CaStoreDir { get; init; } = HostCaStore.Find();
 
+    /// <summary>The sandbox's own trust directory, bound read-only at <see cref="HostCaStore.SandboxTrustDir"/> (its egress CA, when it has one); null for none.</summary>
+    public string? TrustDir { get; init; }
+
     /// <summary>Size of the id range mapped into each sandbox's user namespace.</summary>
     public const int IdRangeSize = 65536;
 

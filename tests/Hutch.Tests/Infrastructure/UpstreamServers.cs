@@ -17,8 +17,8 @@ public enum UpstreamServer
 /// <summary>A connection an upstream server accepted: recorded at accept, before a byte is read, so a refused attempt that got through still shows.</summary>
 public sealed record UpstreamConnection(UpstreamServer Server, IPEndPoint Peer, IPEndPoint Local);
 
-/// <summary>An HTTP(S) request head an upstream server read: what the client (or a proxy) sent as Host.</summary>
-public sealed record UpstreamHttpRequest(UpstreamServer Server, IPEndPoint Peer, string Method, string Target, string? Host);
+/// <summary>An HTTP(S) request head an upstream server read: what the client (or a proxy) sent as Host and Authorization.</summary>
+public sealed record UpstreamHttpRequest(UpstreamServer Server, IPEndPoint Peer, string Method, string Target, string? Host, string? Authorization = null);
 
 /// <summary>
 /// The test upstream servers on sockets a caller created (in the upstream namespace), in this
@@ -156,6 +156,7 @@ internal sealed class UpstreamServers : IAsyncDisposable
 
     /// <summary>
     /// Reads one request head and answers it: <c>GET /whoami</c> with what reached us (Host and peer),
+    /// <c>GET /echo-auth</c> with the Authorization header it got,
     /// anything else with <c>upstream-ok PORT</c>; both also in X-Upstream-* headers.
     /// </summary>
     private async Task AnswerHttpAsync(Stream stream, Socket client, UpstreamServer server, CancellationToken cancel)
@@ -171,11 +172,13 @@ internal sealed class UpstreamServers : IAsyncDisposable
         {
             return;
         }
-        var host = lines.Skip(1).Select(line => line.Split(':', 2))
-            .FirstOrDefault(field => field.Length == 2 && field[0].Equals("Host", StringComparison.OrdinalIgnoreCase))?[1].Trim();
+        string? Field(string name) => lines.Skip(1).Select(line => line.Split(':', 2))
+            .FirstOrDefault(field => field.Length == 2 && field[0].Equals(name, StringComparison.OrdinalIgnoreCase))?[1].Trim();
+        var host = Field("Host");
+        var authorization = Field("Authorization");
         var peer = (IPEndPoint)client.RemoteEndPoint!;
         var local = (IPEndPoint)client.LocalEndPoint!;
-        requests.Enqueue(new UpstreamHttpRequest(server, peer, requestLine[0], requestLine[1], host));
+        requests.Enqueue(new UpstreamHttpRequest(server, peer, requestLine[0], requestLine[1], host, authorization));
 
         var path = requestLine[1].Split('?')[0];
         if (published.Keys.FirstOrDefault(p => path.StartsWith(p, StringComparison.Ordinal)) is not null)
@@ -183,7 +186,12 @@ internal sealed class UpstreamServers : IAsyncDisposable
             await AnswerFileAsync(stream, path, requestLine[0] == "HEAD", cancel);
             return;
         }
-        var body = requestLine[1] == "/whoami" ? $"host={host}\npeer={peer.Address}\n" : $"upstream-ok {local.Port}\n";
+        var body = requestLine[1] switch
+        {
+            "/whoami" => $"host={host}\npeer={peer.Address}\n",
+            "/echo-auth" => $"authorization={authorization}\n", // an upstream that quotes the credential back
+            _ => $"upstream-ok {local.Port}\n",
+        };
         var response = "HTTP/1.1 200 OK\r\n"
             + "Content-Type: text/plain\r\n"
             + $"Content-Length: {Encoding.ASCII.GetByteCount(body)}\r\n"

@@ -34,6 +34,8 @@ public sealed class EgressFixture : DaemonFixture
             EgressOpenNetworks = $"test={Upstreams.Cidr},{Upstreams.CidrV6}",
             EgressHostsFile = HostsFile,
             EgressRegistryConfigRoot = RegistryConfigRoot,
+            // The daemon opens TLS to the upstream itself for secrets' placeholders: it must trust the test CA.
+            EgressCaFile = Upstreams.CaCertPath,
         };
     }
 

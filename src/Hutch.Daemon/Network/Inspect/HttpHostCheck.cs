@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -10,8 +11,11 @@ namespace Hutch.Daemon.Network.Inspect;
 /// cannot frame for sure (both Content-Length and Transfer-Encoding, two Host headers, a head over
 /// 64 KiB) is refused rather than guessed at: the server could frame it otherwise and read a second
 /// request this check never saw. After an Upgrade (WebSocket) or CONNECT the bytes are no longer HTTP.
+/// Given an output, it also passes the bytes on, each head through <paramref name="rewriteHead"/>
+/// (secret substitution inside intercepted TLS): a head is held until it is whole, bodies and chunk
+/// lines go out as they are framed.
 /// </summary>
-internal sealed class HttpHostCheck(string host)
+internal sealed class HttpHostCheck(string host, Func<string, string>? rewriteHead = null)
 {
     internal const int MaxHead = 64 * 1024;
     private const int MaxLine = 4096;
@@ -37,7 +41,7 @@ internal sealed class HttpHostCheck(string host)
         return line.Length > 9 && line[^9..^1].SequenceEqual(" HTTP/1."u8);
     }
 
-    public Verdict Observe(ReadOnlySpan<byte> data)
+    public Verdict Observe(ReadOnlySpan<byte> data, IBufferWriter<byte>? output = null)
     {
         while (!data.IsEmpty)
         {
@@ -45,6 +49,7 @@ internal sealed class HttpHostCheck(string host)
             {
                 case FramerState.Body or FramerState.ChunkData:
                     var n = (int)Math.Min(_remaining, data.Length);
+                    output?.Write(data[..n]);
                     data = data[n..];
                     _remaining -= n;
                     if (_remaining == 0)
@@ -61,8 +66,12 @@ internal sealed class HttpHostCheck(string host)
                     {
                         return Refuse($"a request head or chunk line to {host} is longer than this check reads");
                     }
-                    if (lf >= 0 && LineDone() is { } verdict)
+                    if (lf >= 0 && LineDone(output) is { } verdict)
                     {
+                        if (verdict.Refused is null)
+                        {
+                            output?.Write(data); // after an Upgrade or CONNECT: not HTTP, passed on as it is
+                        }
                         return verdict;
                     }
                     break;
@@ -72,9 +81,14 @@ internal sealed class HttpHostCheck(string host)
     }
 
     /// <summary>A line (or, for a head, a line that may end it) is complete; a verdict when the check ends.</summary>
-    private Verdict? LineDone()
+    private Verdict? LineDone(IBufferWriter<byte>? output)
     {
-        var text = Encoding.Latin1.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_line));
+        var line = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_line);
+        var text = Encoding.Latin1.GetString(line);
+        if (_state != FramerState.Head)
+        {
+            output?.Write(line); // chunk sizes, chunk ends and trailers pass as they are
+        }
         switch (_state)
         {
             case FramerState.Head:
@@ -82,12 +96,18 @@ internal sealed class HttpHostCheck(string host)
                 {
                     if (text is "\r\n" or "\n")
                     {
+                        output?.Write(line);
                         _line.Clear(); // empty lines between requests are allowed (RFC 9112 2.2)
                     }
                     return null;
                 }
                 _line.Clear();
-                return Head(text);
+                var verdict = Head(text);
+                if (output is not null && verdict?.Refused is null)
+                {
+                    output.Write(Encoding.Latin1.GetBytes(rewriteHead is null ? text : rewriteHead(text)));
+                }
+                return verdict;
             case FramerState.ChunkSize:
                 _line.Clear();
                 var size = text.Split(';')[0].Trim();

@@ -1,0 +1,78 @@
+using System.Text;
+
+namespace Hutch.Daemon.Network.Interception;
+
+/// <summary>
+/// The placeholders one intercepted connection may carry. Request heads get each placeholder
+/// replaced by its value in every header but Host (Host names the server and was checked against
+/// the allowed name; a placeholder there never becomes a value), including inside
+/// <c>Authorization: Basic</c>'s base64 (git and pip send user:password that way). Responses get
+/// each value masked back (<see cref="ResponseMasker"/>), so an upstream that echoes the key does
+/// not hand it to the sandbox.
+/// </summary>
+public sealed class SubstitutionTable(IReadOnlyList<Substitution> items)
+{
+    public IReadOnlyList<Substitution> Items => items;
+
+    /// <summary>Placeholders replaced so far on this connection.</summary>
+    public int Substituted { get; private set; }
+
+    /// <summary>A whole request head (Latin-1, lines ending in CRLF or LF), with placeholders replaced.</summary>
+    public string RewriteHead(string head)
+    {
+        if (!items.Any(s => head.Contains(s.Placeholder, StringComparison.Ordinal) || head.Contains("Basic ", StringComparison.OrdinalIgnoreCase)))
+        {
+            return head;
+        }
+        var lines = head.Split('\n');
+        // The request line (its query) is left alone: only headers carry credentials here.
+        for (var i = 1; i < lines.Length; i++)
+        {
+            var colon = lines[i].IndexOf(':');
+            if (colon <= 0 || lines[i][..colon].Trim().Equals("Host", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            lines[i] = lines[i][..(colon + 1)] + RewriteValue(lines[i][(colon + 1)..]);
+        }
+        return string.Join('\n', lines);
+    }
+
+    private string RewriteValue(string value)
+    {
+        var trimmed = value.TrimStart();
+        if (trimmed.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase) && DecodeBasic(trimmed[6..].Trim()) is { } credentials)
+        {
+            var replaced = Replace(credentials);
+            if (!ReferenceEquals(replaced, credentials))
+            {
+                return value[..(value.Length - trimmed.Length)] + "Basic " + Convert.ToBase64String(Encoding.Latin1.GetBytes(replaced))
+                    + (value.EndsWith('\r') ? "\r" : "");
+            }
+        }
+        return Replace(value);
+    }
+
+    /// <summary>Every placeholder in <paramref name="text"/> replaced by its value's bytes (as Latin-1); the same instance when none was there.</summary>
+    private string Replace(string text)
+    {
+        foreach (var item in items)
+        {
+            var at = text.IndexOf(item.Placeholder, StringComparison.Ordinal);
+            while (at >= 0)
+            {
+                var value = Encoding.Latin1.GetString(item.Value);
+                text = string.Concat(text.AsSpan(0, at), value, text.AsSpan(at + item.Placeholder.Length));
+                Substituted++;
+                at = text.IndexOf(item.Placeholder, at + value.Length, StringComparison.Ordinal);
+            }
+        }
+        return text;
+    }
+
+    private static string? DecodeBasic(string encoded)
+    {
+        var bytes = new byte[encoded.Length];
+        return Convert.TryFromBase64String(encoded, bytes, out var length) ? Encoding.Latin1.GetString(bytes, 0, length) : null;
+    }
+}

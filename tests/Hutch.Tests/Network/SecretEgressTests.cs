@@ -1,0 +1,109 @@
+using Hutch.Client;
+using Hutch.Protocol.Api;
+using Hutch.Tests.Infrastructure;
+using Hutch.Tests.Secrets;
+
+namespace Hutch.Tests.Network;
+
+/// <summary>
+/// The placeholder kind end to end, with real upstreams in the fixture's namespace: the sandbox only
+/// ever holds and prints a placeholder; the daemon terminates TLS to the secret's host with the
+/// sandbox's own CA (trusted inside through /etc/ssl/hutch and the trust variables) and sends the
+/// real value there, and nowhere else.
+/// </summary>
+public sealed class SecretEgressTests(EgressFixture fixture) : IClassFixture<EgressFixture>
+{
+    private const string Name = EgressUpstreams.HostName;
+    private static readonly string Https = $"https://{Name}:{EgressUpstreams.HttpsPort}";
+
+    private HutchClient Client => fixture.Client;
+    private EgressUpstreams Up => fixture.Upstreams;
+
+    /// <summary>A secret for the upstream's name, and a sandbox that may reach it and fronted.test (another name on the same server) on both ports.</summary>
+    private async Task<(string Name, string Value, TestSandbox Sandbox)> SandboxAsync([System.Runtime.CompilerServices.CallerMemberName] string test = "")
+    {
+        var value = TestSecrets.Value("live");
+        var name = await TestSecrets.StoreAsync(Client, new CreateSecretRequest(Value: value, Hosts: [Name]), test);
+        var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(
+            Network: new NetworkPolicy(NetworkModes.Allowlist, [$"{Name}:{EgressUpstreams.HttpPort}", $"{Name}:{EgressUpstreams.HttpsPort}",
+                $"fronted.test:{EgressUpstreams.HttpsPort}", "net:test:9"]),
+            Secrets: [new SecretUse(name, Env: "API_KEY")]));
+        return (name, value, sandbox);
+    }
+
+    private UpstreamHttpRequest? LastRequest(string target) => Up.HttpRequestsSeen.LastOrDefault(r => r.Target == target);
+
+    [Fact]
+    public async Task TheSecretsHost_GetsTheRealKey_WhileTheSandboxOnlyEverHeldThePlaceholder()
+    {
+        var (name, value, sandbox) = await SandboxAsync();
+        await using var _ = sandbox;
+
+        var held = await sandbox.ShAsync("printf %s \"$API_KEY\"");
+        var placeholder = held.Stdout;
+        var curl = await sandbox.ShAsync($"curl -sS --max-time 10 -H \"Authorization: Bearer $API_KEY\" {Https}/whoami");
+        var seen = LastRequest("/whoami");
+        var info = await Client.GetSandboxAsync(sandbox.Id);
+
+        Assert.StartsWith("hutchph_", placeholder, StringComparison.Ordinal);
+        Assert.DoesNotContain(value, placeholder, StringComparison.Ordinal);
+        Assert.True(curl.ExitCode == 0, curl.Stderr);
+        Assert.Equal($"host={Name}:{EgressUpstreams.HttpsPort}", curl.Stdout.Split('\n')[0]);
+        Assert.Equal($"Bearer {value}", seen?.Authorization);
+        Assert.Equal([new SecretUseInfo(name, SecretKinds.Placeholder, "API_KEY")], info.Secrets!);
+    }
+
+    [Fact]
+    public async Task ThePlaceholder_SentAnywhereElse_ArrivesUnchanged()
+    {
+        var (_, _, sandbox) = await SandboxAsync();
+        await using var _ = sandbox;
+        var placeholder = (await sandbox.ShAsync("printf %s \"$API_KEY\"")).Stdout;
+
+        // Plain HTTP to the secret's own host: a key is never put in clear text.
+        var plain = await sandbox.ShAsync($"curl -sS --max-time 10 -H \"Authorization: Bearer $API_KEY\" http://{Name}:{EgressUpstreams.HttpPort}/plain");
+        var plainSeen = LastRequest("/plain");
+        // TLS to another name that is not one of the secret's hosts (the same server): relayed untouched.
+        var other = await sandbox.ShAsync($"curl -sS -k --max-time 10 -H \"Authorization: Bearer $API_KEY\" https://fronted.test:{EgressUpstreams.HttpsPort}/other");
+        var otherSeen = LastRequest("/other");
+
+        Assert.True(plain.ExitCode == 0, plain.Stderr);
+        Assert.Equal($"Bearer {placeholder}", plainSeen?.Authorization);
+        Assert.True(other.ExitCode == 0, other.Stderr);
+        Assert.Equal($"Bearer {placeholder}", otherSeen?.Authorization);
+    }
+
+    [Fact]
+    public async Task AnEchoedKey_ComesBackAsThePlaceholder_AndBasicCredentialsAreSubstitutedInside()
+    {
+        var (_, value, sandbox) = await SandboxAsync();
+        await using var _ = sandbox;
+        var placeholder = (await sandbox.ShAsync("printf %s \"$API_KEY\"")).Stdout;
+
+        var echoed = await sandbox.ShAsync($"curl -sS --max-time 10 -H \"Authorization: Bearer $API_KEY\" {Https}/echo-auth");
+        // git and pip send user:password as Basic: the placeholder inside the base64 is found too.
+        var basic = await sandbox.ShAsync($"curl -sS --max-time 10 -u \"bot:$API_KEY\" {Https}/basic");
+        var basicSeen = LastRequest("/basic");
+
+        Assert.Equal($"authorization=Bearer {placeholder}\n", echoed.Stdout);
+        Assert.Equal("Basic " + Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes($"bot:{value}")), basicSeen?.Authorization);
+        Assert.True(basic.ExitCode == 0, basic.Stderr);
+    }
+
+    [Fact]
+    public async Task APlaceholderInTheHostHeader_IsRefused_AndTheTrustStoreCannotBeChanged()
+    {
+        var (_, value, sandbox) = await SandboxAsync();
+        await using var _ = sandbox;
+
+        var host = await sandbox.ShAsync($"curl -sS --max-time 10 -w ' %{{http_code}}' -H \"Host: $API_KEY\" -H \"Authorization: Bearer $API_KEY\" {Https}/host-attack");
+        var trust = await sandbox.ShAsync("ls /etc/ssl/hutch; grep -rl 'PRIVATE KEY' /etc/ssl/hutch; touch /etc/ssl/hutch/x || echo read-only; "
+            + "echo junk > /etc/ssl/hutch/ca-certificates.crt || echo read-only");
+
+        Assert.StartsWith("egress_fronting: ", host.Stdout, StringComparison.Ordinal);
+        Assert.EndsWith(" 403", host.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain(Up.HttpRequestsSeen, r => r.Target == "/host-attack");
+        Assert.Equal("ca-certificates.crt\negress-ca.crt\nwgetrc\nread-only\nread-only\n", trust.Stdout);
+        Assert.Empty(HostInspector.FilesHolding(fixture.DataDir, value));
+    }
+}
