@@ -226,6 +226,7 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, INetwork
         {
             Secrets = Secrets,
             UpstreamTrust = _upstreamTrust,
+            Redaction = () => _directory.Secrets.RedactionOf(id),
         };
         egress.Dns = new SandboxDns(Path.Join(_directory.Paths.SandboxDir(id), "egress-names"), () => egress.Policy, Ranges, _lookup,
             egress.Record, dns, _log, id);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Hutch.Daemon.Network.Dns;
+using Hutch.Protocol.Redaction;
 using Microsoft.Extensions.Logging;
 
 namespace Hutch.Daemon.Network;
@@ -111,8 +112,21 @@ public sealed class SandboxEgress : IAsyncDisposable
             Interlocked.Add(ref _closedOut, e.BytesOut);
             Interlocked.Add(ref _closedIn, e.BytesIn);
         }
+        // Names and messages quote what the sandbox sent (a Host, a query name): a secret value it
+        // holds never reaches the log on disk.
+        if (Redaction() is { Count: > 0 } set)
+        {
+            e = e with
+            {
+                Host = e.Host is null ? null : Redactor.Redact(set, e.Host),
+                Message = Redactor.Redact(set, e.Message),
+            };
+        }
         Events.Append(e);
     }
+
+    /// <summary>The sandbox's redaction set as it is now (its secrets' values); set once, before <see cref="Start"/>.</summary>
+    public Func<RedactionSet> Redaction { get; set; } = () => RedactionSet.Empty;
 
     /// <summary>What this sandbox's egress carried so far, open connections included.</summary>
     public NetworkUsage Usage()

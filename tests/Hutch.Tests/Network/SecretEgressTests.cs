@@ -106,4 +106,30 @@ public sealed class SecretEgressTests(EgressFixture fixture) : IClassFixture<Egr
         Assert.Equal("ca-certificates.crt\negress-ca.crt\nwgetrc\nread-only\nread-only\n", trust.Stdout);
         Assert.Empty(HostInspector.FilesHolding(fixture.DataDir, value));
     }
+
+    [Fact]
+    public async Task ANetworkEventThatQuotesAValue_HoldsTheMarker_OnDiskToo()
+    {
+        var value = TestSecrets.Value("evt");
+        var name = await TestSecrets.StoreAsync(Client, value);
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(
+            Network: new NetworkPolicy(NetworkModes.Allowlist, [$"{Name}:{EgressUpstreams.HttpPort}", "net:test:9"]),
+            Secrets: [new SecretUse(name, Env: "K")]));
+
+        // A Host that is not the connection's name is refused, and its event quotes it.
+        await sandbox.ShAsync($"curl -sS --max-time 5 -H \"Host: $K\" http://{Name}:{EgressUpstreams.HttpPort}/evt");
+        var events = new List<NetworkEvent>();
+        for (var i = 0; i < 100 && !events.Any(e => e.Code == "egress_fronting"); i++)
+        {
+            events.Clear();
+            await foreach (var e in Client.ReadNetworkEventsAsync(sandbox.Id))
+            {
+                events.Add(e);
+            }
+            await Task.Delay(50);
+        }
+
+        Assert.Contains(events, e => e.Code == "egress_fronting" && e.Message.Contains($"[REDACTED:{name}]", StringComparison.Ordinal));
+        Assert.Empty(HostInspector.FilesHolding(fixture.DataDir, value));
+    }
 }

@@ -38,10 +38,13 @@ public class DataDirAttackTests(DaemonFixture fixture)
         Assert.True(holders.Count == 0, "the env value is still kept in: " + string.Join(", ", holders));
     }
 
-    /// <summary>Everything in the data dir but what sandboxes must read: their root, /etc, agent, workspaces, and runc's own state.</summary>
+    /// <summary>
+    /// Everything in the data dir but what sandboxes must read: their root, /etc, agent, workspaces,
+    /// trust directories (certificates only: SecretEgressTests checks no key is there) and runc's own state.
+    /// </summary>
     private IEnumerable<FileSystemInfo> DaemonEntries()
     {
-        string[] sandboxesRead = ["rootfs", "etc", "workspaces", "runc", Path.Join("bin", "hutch-agent")];
+        string[] sandboxesRead = ["rootfs", "etc", "workspaces", "runc", "trust", Path.Join("bin", "hutch-agent")];
         return new DirectoryInfo(fixture.DataDir)
             .EnumerateFileSystemInfos("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
             .Where(e => !sandboxesRead.Any(p => e.FullName == Path.Join(fixture.DataDir, p) || e.FullName.StartsWith(Path.Join(fixture.DataDir, p) + "/", StringComparison.Ordinal)))

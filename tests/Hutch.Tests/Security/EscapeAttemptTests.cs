@@ -74,7 +74,8 @@ public class EscapeAttemptTests(DaemonFixture fixture)
                 "grep ' /etc/ssl/certs ' /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1");
 
             var ro = HostCaStore.Find() is not null ? "ro\n" : "";
-            Assert.Equal($".\n..\ncerts\nopenssl.cnf\n{ro}", result.Stdout);
+            // hutch: the sandbox's own trust directory (its egress CA, once it holds a placeholder), certificates only.
+            Assert.Equal($".\n..\ncerts\nhutch\nopenssl.cnf\n{ro}", result.Stdout);
             Assert.False(File.Exists("/etc/ssl/certs/hutch-written"));
         }
         finally
