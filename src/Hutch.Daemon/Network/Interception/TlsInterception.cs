@@ -21,6 +21,9 @@ internal sealed class TlsInterception(Socket client, Socket upstream, string hos
 {
     private static readonly List<SslApplicationProtocol> Http11 = [SslApplicationProtocol.Http11];
     private const int BufferBytes = 64 * 1024;
+
+    /// <summary>How long a response's held last bytes wait for more before they go out as they are.</summary>
+    private const int HeldPauseMs = 20;
     private readonly CancellationTokenSource _abort = new();
     private readonly SemaphoreSlim _toClient = new(1, 1);
     private long _bytesOut, _bytesIn;
@@ -140,16 +143,28 @@ internal sealed class TlsInterception(Socket client, Socket upstream, string hos
         var output = new ArrayBufferWriter<byte>(BufferBytes);
         try
         {
-            int n;
-            while ((n = await from.ReadAsync(buffer.AsMemory(0, BufferBytes), linked.Token).ConfigureAwait(false)) > 0)
+            while (true)
             {
+                var read = from.ReadAsync(buffer.AsMemory(0, BufferBytes), linked.Token).AsTask();
+                if (masker.Held > 0 && await Task.WhenAny(read, Task.Delay(HeldPauseMs, linked.Token)).ConfigureAwait(false) != read)
+                {
+                    // The upstream paused after what could start a value: it was the end of an answer.
+                    output.ResetWrittenCount();
+                    masker.Release(output);
+                    await WriteAsync(to, output.WrittenMemory, linked.Token).ConfigureAwait(false);
+                }
+                var n = await read.ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
                 Interlocked.Add(ref _bytesIn, n);
                 output.ResetWrittenCount();
                 masker.Push(buffer.AsSpan(0, n), output);
                 await WriteAsync(to, output.WrittenMemory, linked.Token).ConfigureAwait(false);
             }
             output.ResetWrittenCount();
-            masker.Flush(output);
+            masker.Release(output);
             await WriteAsync(to, output.WrittenMemory, linked.Token).ConfigureAwait(false);
             _masked = masker.Masked;
             await to.ShutdownAsync().ConfigureAwait(false);
