@@ -74,6 +74,59 @@ public sealed class EgressRestartTests(EgressUpstreams upstreams) : IClassFixtur
         }
     }
 
+    [Fact]
+    public async Task APlaceholder_IsStillSwappedForItsValue_ByTheNextDaemon()
+    {
+        var dataDir = TestPaths.NewTempDir("hutch-egs");
+        var hosts = Path.Join(dataDir, "..", Path.GetFileName(dataDir) + ".hosts");
+        await File.WriteAllTextAsync(hosts, upstreams.HostsFileLine + "\n");
+        var options = new HutchOptions
+        {
+            DataDir = dataDir, Url = "http://127.0.0.1:0", AgentPath = TestPaths.Agent, WarmPool = 0,
+            EgressOpenNetworks = $"test={upstreams.Cidr}", EgressHostsFile = hosts, EgressCaFile = upstreams.CaCertPath,
+        };
+        var value = $"sk-restart-{Guid.NewGuid():N}";
+        var curl = $"curl -sS --max-time 10 -H \"Authorization: Bearer $KEY\" https://{EgressUpstreams.HostName}:{EgressUpstreams.HttpsPort}/";
+        var daemon = await DaemonHost.StartAsync(options);
+        try
+        {
+            var key = (await File.ReadAllTextAsync(options.ApiKeyFile)).Trim();
+            string id, placeholder;
+            using (var client = new HutchClient(new Uri(daemon.Url), key))
+            {
+                await client.CreateSecretAsync(new CreateSecretRequest("RESTART_PH", value, Hosts: [EgressUpstreams.HostName]));
+                id = (await client.CreateSandboxAsync(new CreateSandboxRequest(
+                    Network: new NetworkPolicy(NetworkModes.Allowlist, [$"{EgressUpstreams.HostName}:{EgressUpstreams.HttpsPort}", "net:test:9"]),
+                    Secrets: [new SecretUse("RESTART_PH", Env: "KEY")]))).Id;
+                placeholder = (await client.ExecAsync(id, new ExecRequest(Command: "printf %s \"$KEY\""))).Stdout;
+                Assert.Equal(0, (await client.ExecAsync(id, new ExecRequest(Command: curl + "before"))).ExitCode);
+            }
+
+            await daemon.DisposeAsync();
+            daemon = await DaemonHost.StartAsync(options);
+            using var again = new HutchClient(new Uri(daemon.Url), key);
+            ExecResult after = null!;
+            for (var i = 0; i < 100 && after?.ExitCode != 0; i++)
+            {
+                after = await again.ExecAsync(id, new ExecRequest(Command: curl + "after"));
+                await Task.Delay(after.ExitCode == 0 ? 0 : 50);
+            }
+            var stillHeld = (await again.ExecAsync(id, new ExecRequest(Command: "printf %s \"$KEY\""))).Stdout;
+
+            Assert.True(after.ExitCode == 0, after.Stderr);
+            Assert.Equal($"Bearer {value}", upstreams.HttpRequestsSeen.Last(r => r.Target == "/before").Authorization);
+            Assert.Equal($"Bearer {value}", upstreams.HttpRequestsSeen.Last(r => r.Target == "/after").Authorization);
+            Assert.Equal(placeholder, stillHeld);
+            await again.DeleteSandboxAsync(id);
+        }
+        finally
+        {
+            await daemon.DisposeAsync();
+            TestPaths.DeleteDataDir(dataDir);
+            File.Delete(hosts);
+        }
+    }
+
     private static int InitPidOf(string dataDir, string id)
     {
         var state = File.ReadAllText(Path.Join(dataDir, "runc", id, "state.json"));

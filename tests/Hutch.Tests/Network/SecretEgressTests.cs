@@ -54,6 +54,22 @@ public sealed class SecretEgressTests(EgressFixture fixture) : IClassFixture<Egr
     }
 
     [Fact]
+    public async Task PythonNodeAndWget_TrustTheSandboxsCa_AndTheirRequestsCarryTheKey()
+    {
+        var (_, value, sandbox) = await SandboxAsync();
+        await using var _ = sandbox;
+
+        // urllib goes through HTTPS_PROXY (CONNECT), Node's fetch ignores it and is captured; each reads its own trust variable.
+        var python = await sandbox.ShAsync("python3 -c \"import urllib.request as u, os; "
+            + $"print(u.urlopen(u.Request('{Https}/python', headers={{'Authorization': 'Bearer ' + os.environ['API_KEY']}})).status)\"");
+        var node = await sandbox.ShAsync($"node -e \"fetch('{Https}/node', {{headers: {{Authorization: 'Bearer ' + process.env.API_KEY}}}}).then(r => console.log(r.status))\"");
+        var wget = await sandbox.ShAsync($"wget -q -O /dev/null --header \"Authorization: Bearer $API_KEY\" {Https}/wget && echo 200");
+
+        Assert.Equal(("200\n", "200\n", "200\n"), (python.Stdout + python.Stderr, node.Stdout + node.Stderr, wget.Stdout + wget.Stderr));
+        Assert.All(new[] { "/python", "/node", "/wget" }, target => Assert.Equal($"Bearer {value}", LastRequest(target)?.Authorization));
+    }
+
+    [Fact]
     public async Task ThePlaceholder_SentAnywhereElse_ArrivesUnchanged()
     {
         var (_, _, sandbox) = await SandboxAsync();
