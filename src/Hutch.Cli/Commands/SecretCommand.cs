@@ -31,17 +31,23 @@ internal static class SecretCommand
         var name = NameArgument();
         var hosts = new Option<string[]>("--host") { Description = "A host name or glob it may be sent to, optionally :PORT (repeatable)", HelpName = "HOST", AllowMultipleArgumentsPerToken = false };
         var description = new Option<string?>("--description") { Description = "What it is for", HelpName = "TEXT" };
+        var substitute = new Option<string?>("--substitute")
+        {
+            Description = "Where its placeholder is swapped for the value in requests to its hosts: header (the default), query, or header,query",
+            HelpName = "WHERE",
+        };
         var json = CommonOptions.Json();
         var command = new Command("set", "Store a new secret, its value piped in on stdin (one trailing newline dropped) or typed at a prompt with echo off: printf %s \"$KEY\" | hutch secret set NAME")
         {
-            name, hosts, description, json,
+            name, hosts, description, substitute, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var value = await ReadValueAsync(console, cancellationToken).ConfigureAwait(false);
             using var client = Connection.Connect(parse);
             var info = await client.CreateSecretAsync(new CreateSecretRequest(parse.GetRequiredValue(name), ValueBase64: Convert.ToBase64String(value),
-                Description: parse.GetValue(description), Hosts: parse.GetValue(hosts) is { Length: > 0 } h ? h : null), cancellationToken).ConfigureAwait(false);
+                Description: parse.GetValue(description), Hosts: parse.GetValue(hosts) is { Length: > 0 } h ? h : null,
+                Substitute: parse.GetValue(substitute)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)), cancellationToken).ConfigureAwait(false);
             Array.Clear(value);
             Print(console, info, parse.GetValue(json), $"{info.Name}: stored (version {info.Version})");
             return ExitCodes.Success;
@@ -108,7 +114,9 @@ internal static class SecretCommand
             var s = await client.GetSecretAsync(parse.GetRequiredValue(name), cancellationToken).ConfigureAwait(false);
             Print(console, s, parse.GetValue(json),
                 $"name         {s.Name}\nversion      {s.Version}\ncreated      {Format.Instant(s.CreatedAt)}\nrotated      {(s.RotatedAt is { } r ? Format.Instant(r) : "-")}\n"
-                + $"hosts        {(s.Hosts.Length == 0 ? "-" : string.Join(' ', s.Hosts))}\ndescription  {SafeText.Show(s.Description ?? "-")}\n"
+                + $"hosts        {(s.Hosts.Length == 0 ? "-" : string.Join(' ', s.Hosts))}\n"
+                + (s.Hosts.Length > 0 ? $"substitute   {string.Join(',', s.Substitute ?? [])}\n" : "")
+                + $"description  {SafeText.Show(s.Description ?? "-")}\n"
                 + $"used by      {(s.UsedBy is { Length: > 0 } users ? string.Join(' ', users) : "-")}");
             return ExitCodes.Success;
         });

@@ -40,7 +40,7 @@ public sealed class SandboxPlaceholders(SecretStore store, SandboxPaths paths, T
     };
 
     private readonly ConcurrentDictionary<string, SandboxCa> _cas = new();
-    private readonly ConcurrentDictionary<string, (long Generation, (string Name, string Placeholder, PolicyEntry[] Hosts)[] Uses)> _tables = new();
+    private readonly ConcurrentDictionary<string, (long Generation, (string Name, string Placeholder, PolicyEntry[] Hosts, string[] Where)[] Uses)> _tables = new();
 
     /// <summary>The trust variables for a sandbox that has a CA; empty otherwise.</summary>
     public IReadOnlyDictionary<string, string> TrustEnvOf(string sandboxId) =>
@@ -85,16 +85,16 @@ public sealed class SandboxPlaceholders(SecretStore store, SandboxPaths paths, T
         if (!_tables.TryGetValue(sandboxId, out var table) || table.Generation != generation)
         {
             var uses = store.PlaceholderNamesOf(sandboxId)
-                .Select(name => (name, store.PlaceholderOf(sandboxId, name), store.HostsOf(name)))
+                .Select(name => (name, store.PlaceholderOf(sandboxId, name), store.HostsOf(name), store.SubstitutionsOf(name)))
                 .ToArray();
             _tables[sandboxId] = table = (generation, uses);
         }
         var items = new List<Substitution>();
-        foreach (var (name, placeholder, hosts) in table.Uses)
+        foreach (var (name, placeholder, hosts, where) in table.Uses)
         {
             if (hosts.Any(h => h.MatchesName(host) && h.CoversPort(port)) && store.TryOpen(name) is { } value)
             {
-                items.Add(new Substitution(name, placeholder, value));
+                items.Add(new Substitution(name, placeholder, value, where.Contains(SecretSubstitutions.Header), where.Contains(SecretSubstitutions.Query)));
             }
         }
         return items.Count == 0 ? null : new SubstitutionTable(items);

@@ -91,17 +91,21 @@ public sealed partial class SecretStore
     }
 
     /// <summary>A secret's hosts as policy entries (empty when it was deleted, or has none).</summary>
-    public Network.PolicyEntry[] HostsOf(string name)
+    public Network.PolicyEntry[] HostsOf(string name) =>
+        [.. (InfoOrNull(name)?.Hosts ?? []).Select(h => Network.PolicyEntryParser.Parse(h, allowOpenNetworks: false, out _)).OfType<Network.PolicyEntry>()];
+
+    /// <summary>Where the secret's placeholder is swapped in a request (<see cref="SecretSubstitutions"/>).</summary>
+    public string[] SubstitutionsOf(string name) => InfoOrNull(name)?.Substitute ?? [];
+
+    private SecretInfo? InfoOrNull(string name)
     {
-        SecretInfo info;
         try
         {
-            info = Get(name);
+            return Get(name);
         }
         catch (HutchException e) when (e.Code == ErrorCodes.SecretNotFound)
         {
-            return [];
+            return null;
         }
-        return [.. info.Hosts.Select(h => Network.PolicyEntryParser.Parse(h, allowOpenNetworks: false, out _)).OfType<Network.PolicyEntry>()];
     }
 }

@@ -67,6 +67,13 @@ public sealed partial class SecretStore
             );
             """;
         cmd.ExecuteNonQuery();
+        // Added after the first release of the table: where a placeholder is replaced (JSON; null: headers only).
+        cmd.CommandText = "SELECT COUNT(*) FROM pragma_table_info('secrets') WHERE name = 'substitute'";
+        if ((long)cmd.ExecuteScalar()! == 0)
+        {
+            cmd.CommandText = "ALTER TABLE secrets ADD COLUMN substitute TEXT";
+            cmd.ExecuteNonQuery();
+        }
     }
 
     public SecretInfo Create(CreateSecretRequest request)
@@ -75,6 +82,7 @@ public sealed partial class SecretStore
         var value = SecretValidator.Value(request.Value, request.ValueBase64);
         var description = SecretValidator.Description(request.Description);
         var hosts = SecretValidator.Hosts(request.Hosts);
+        var substitute = SecretValidator.Substitute(request.Substitute, hosts);
         var now = _time.GetUtcNow();
         try
         {
@@ -82,9 +90,9 @@ public sealed partial class SecretStore
             using var tx = db.BeginTransaction();
             // A secret deleted with force while in use keeps its versions for those sandboxes' redaction: count on from them.
             var version = (Scalar(db, tx, "SELECT COALESCE(MAX(version), 0) FROM secret_versions WHERE name = $name", name) is long kept ? (int)kept : 0) + 1;
-            Run(db, tx, "INSERT INTO secrets (name, description, hosts, created_at, version) VALUES ($name, $description, $hosts, $now, $version)",
-                ("$name", name), ("$description", description), ("$hosts", JsonSerializer.Serialize(hosts, ApiJsonContext.Default.StringArray)), ("$now", Iso(now)),
-                ("$version", version));
+            Run(db, tx, "INSERT INTO secrets (name, description, hosts, substitute, created_at, version) VALUES ($name, $description, $hosts, $substitute, $now, $version)",
+                ("$name", name), ("$description", description), ("$hosts", JsonSerializer.Serialize(hosts, ApiJsonContext.Default.StringArray)),
+                ("$substitute", JsonSerializer.Serialize(substitute, ApiJsonContext.Default.StringArray)), ("$now", Iso(now)), ("$version", version));
             InsertVersion(db, tx, name, version, value, now);
             tx.Commit();
             Interlocked.Increment(ref _generation);
@@ -104,7 +112,7 @@ public sealed partial class SecretStore
     {
         using var db = Connect();
         using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT name, version, created_at, rotated_at, description, hosts FROM secrets ORDER BY name";
+        cmd.CommandText = "SELECT name, version, created_at, rotated_at, description, hosts, substitute FROM secrets ORDER BY name";
         using var reader = cmd.ExecuteReader();
         var list = new List<SecretInfo>();
         while (reader.Read())
@@ -119,7 +127,7 @@ public sealed partial class SecretStore
         name = KnownName(name);
         using var db = Connect();
         using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT name, version, created_at, rotated_at, description, hosts FROM secrets WHERE name = $name";
+        cmd.CommandText = "SELECT name, version, created_at, rotated_at, description, hosts, substitute FROM secrets WHERE name = $name";
         cmd.Parameters.AddWithValue("$name", name);
         using var reader = cmd.ExecuteReader();
         return reader.Read() ? Read(reader) with { UsedBy = UsersOf(db, null, name) } : throw NotFound(name);
@@ -339,7 +347,8 @@ public sealed partial class SecretStore
         r.GetString(0), r.GetInt32(1), DateTimeOffset.Parse(r.GetString(2), CultureInfo.InvariantCulture),
         r.IsDBNull(3) ? null : DateTimeOffset.Parse(r.GetString(3), CultureInfo.InvariantCulture),
         r.IsDBNull(4) ? null : r.GetString(4),
-        JsonSerializer.Deserialize(r.GetString(5), ApiJsonContext.Default.StringArray) ?? []);
+        JsonSerializer.Deserialize(r.GetString(5), ApiJsonContext.Default.StringArray) ?? [],
+        Substitute: r.IsDBNull(6) ? [SecretSubstitutions.Header] : JsonSerializer.Deserialize(r.GetString(6), ApiJsonContext.Default.StringArray) ?? [SecretSubstitutions.Header]);
 
     /// <summary>A route's name: one no secret could have is simply not found (and never echoed unchecked).</summary>
     private static string KnownName(string name)

@@ -87,6 +87,32 @@ public static partial class SecretValidator
         return problems.Count == 0 ? [.. normalized.Distinct()] : throw Invalid(string.Join("; ", problems));
     }
 
+    /// <summary>
+    /// Where a placeholder is replaced in requests to the secret's hosts: "header" (the default) and
+    /// "query"; "body" is refused until it is built. Only for a secret with hosts.
+    /// </summary>
+    public static string[] Substitute(string[]? substitute, string[] hosts)
+    {
+        if (substitute is null)
+        {
+            return [SecretSubstitutions.Header];
+        }
+        if (hosts.Length == 0)
+        {
+            throw Invalid("substitute: only a secret with hosts is substituted (its placeholder, in requests to them)");
+        }
+        for (var i = 0; i < substitute.Length; i++)
+        {
+            if (substitute[i] is not (SecretSubstitutions.Header or SecretSubstitutions.Query))
+            {
+                throw Invalid(substitute[i] == SecretSubstitutions.Body
+                    ? $"substitute[{i}]: body is not substituted by this daemon yet; header and query are"
+                    : $"substitute[{i}]: '{Quoted.Clip(substitute[i] ?? "", 32)}' is not one of header, query");
+            }
+        }
+        return substitute.Length == 0 ? throw Invalid("substitute: give at least one of header, query") : [.. substitute.Distinct()];
+    }
+
     /// <summary>Whether <paramref name="name"/> can name a shell's environment variable (where a secret's value goes).</summary>
     public static bool IsEnvName(string name) => EnvNamePattern().IsMatch(name);
 

@@ -8,13 +8,15 @@ namespace Hutch.Protocol.Api;
 /// <param name="Value">The value as UTF-8 text, 8 bytes to 64 KiB; or give <paramref name="ValueBase64"/>.</param>
 /// <param name="ValueBase64">The value as base64, for bytes that are not text.</param>
 /// <param name="Description">What it is for, for people (at most 1,024 characters).</param>
-/// <param name="Hosts">The host names it may be sent to (<c>api.example.org</c>, <c>*.example.org</c>, optionally <c>:PORT</c>), for the egress placeholder kind to come.</param>
+/// <param name="Hosts">The host names it may be sent to (<c>api.example.org</c>, <c>*.example.org</c>, optionally <c>:PORT</c>): a sandbox then holds a placeholder the egress proxy swaps for the value in HTTPS requests to them.</param>
+/// <param name="Substitute">Where in such a request the placeholder is swapped: "header" (every header but Host; the default) and "query" (the request target's query).</param>
 public sealed record CreateSecretRequest(
     string? Name = null,
     string? Value = null,
     string? ValueBase64 = null,
     string? Description = null,
-    string[]? Hosts = null);
+    string[]? Hosts = null,
+    string[]? Substitute = null);
 
 /// <summary>Body of <c>POST /v1/secrets/{name}/rotate</c>: the new value (a new version; the old one is kept for redaction).</summary>
 /// <param name="Value">The new value as UTF-8 text, 8 bytes to 64 KiB; or give <paramref name="ValueBase64"/>.</param>
@@ -29,8 +31,19 @@ public sealed record RotateSecretRequest(string? Value = null, string? ValueBase
 /// <param name="Description">What it is for, or null.</param>
 /// <param name="Hosts">The hosts it may be sent to (normalized), empty when none.</param>
 /// <param name="UsedBy">The ids of the sandboxes that use it.</param>
+/// <param name="Substitute">Where its placeholder is swapped in requests to its hosts ("header", "query").</param>
 public sealed record SecretInfo(string Name, int Version, DateTimeOffset CreatedAt, DateTimeOffset? RotatedAt, string? Description, string[] Hosts,
-    string[]? UsedBy = null);
+    string[]? UsedBy = null, string[]? Substitute = null);
+
+/// <summary>Where a placeholder is swapped for its value (<see cref="CreateSecretRequest.Substitute"/>).</summary>
+public static class SecretSubstitutions
+{
+    public const string Header = "header";
+    public const string Query = "query";
+
+    /// <summary>Not built yet (refused): a body's length must not change, which needs a placeholder as long as the value.</summary>
+    public const string Body = "body";
+}
 
 /// <summary>A stored secret given to a sandbox's commands (<c>secrets</c> at create, process or service start).</summary>
 /// <param name="Name">The stored secret's name.</param>

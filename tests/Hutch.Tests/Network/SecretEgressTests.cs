@@ -70,6 +70,24 @@ public sealed class SecretEgressTests(EgressFixture fixture) : IClassFixture<Egr
     }
 
     [Fact]
+    public async Task ASecretThatSaysQuery_IsSwappedInTheQuery_AndOnlyThere()
+    {
+        var value = TestSecrets.Value("query");
+        var name = await TestSecrets.StoreAsync(Client, new CreateSecretRequest(Value: value, Hosts: [Name], Substitute: ["query"]));
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(
+            Network: new NetworkPolicy(NetworkModes.Allowlist, [$"{Name}:{EgressUpstreams.HttpsPort}", "net:test:9"]),
+            Secrets: [new SecretUse(name, Env: "API_KEY")]));
+        var placeholder = (await sandbox.ShAsync("printf %s \"$API_KEY\"")).Stdout;
+
+        var curl = await sandbox.ShAsync($"curl -sS --max-time 10 -H \"Authorization: Bearer $API_KEY\" \"{Https}/q/$API_KEY?key=$API_KEY&x=1\"");
+
+        Assert.True(curl.ExitCode == 0, curl.Stderr);
+        var seen = Up.HttpRequestsSeen.Last(r => r.Target.StartsWith("/q/", StringComparison.Ordinal));
+        Assert.Equal($"/q/{placeholder}?key={Uri.EscapeDataString(value)}&x=1", seen.Target); // the path is never touched
+        Assert.Equal($"Bearer {placeholder}", seen.Authorization); // headers were not asked for
+    }
+
+    [Fact]
     public async Task ThePlaceholder_SentAnywhereElse_ArrivesUnchanged()
     {
         var (_, _, sandbox) = await SandboxAsync();

@@ -102,6 +102,23 @@ public sealed class SecretStoreTests : IDisposable
     }
 
     [Fact]
+    public void Substitute_DefaultsToHeaders_TakesQuery_AndRefusesBodyAndSecretsWithoutHosts()
+    {
+        var store = NewStore();
+
+        var plain = store.Create(new CreateSecretRequest("PLAIN_KEY", Value, Hosts: ["api.example.org"]));
+        var query = store.Create(new CreateSecretRequest("QUERY_KEY", Value, Hosts: ["api.example.org"], Substitute: ["query", "header", "query"]));
+        var body = Assert.Throws<HutchException>(() => store.Create(new CreateSecretRequest("BODY_KEY", Value, Hosts: ["api.example.org"], Substitute: ["header", "body"])));
+        var noHosts = Assert.Throws<HutchException>(() => store.Create(new CreateSecretRequest("NO_HOSTS", Value, Substitute: ["query"])));
+
+        Assert.Equal(["header"], plain.Substitute!);
+        Assert.Equal(["query", "header"], query.Substitute!);
+        Assert.Equal(["query", "header"], store.Get("QUERY_KEY").Substitute!);
+        Assert.Contains("substitute[1]: body", body.Message, StringComparison.Ordinal);
+        Assert.Equal(ErrorCodes.InvalidSecret, noHosts.Code);
+    }
+
+    [Fact]
     public void TooLong_ExistingAndMissing_AreRefusedWithTheirCodes()
     {
         var store = NewStore();

@@ -16,5 +16,5 @@ public interface IEgressSecrets
     X509Certificate2 CertificateFor(string sandboxId, string host);
 }
 
-/// <summary>One secret as substitution sees it: the placeholder the sandbox holds and the value it stands for.</summary>
-public sealed record Substitution(string Secret, string Placeholder, byte[] Value);
+/// <summary>One secret as substitution sees it: the placeholder the sandbox holds, the value it stands for, and where in a request it is swapped.</summary>
+public sealed record Substitution(string Secret, string Placeholder, byte[] Value, bool InHeaders = true, bool InQuery = false);

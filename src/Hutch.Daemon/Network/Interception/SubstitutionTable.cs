@@ -25,7 +25,7 @@ public sealed class SubstitutionTable(IReadOnlyList<Substitution> items)
             return head;
         }
         var lines = head.Split('\n');
-        // The request line (its query) is left alone: only headers carry credentials here.
+        lines[0] = RewriteQuery(lines[0]);
         for (var i = 1; i < lines.Length; i++)
         {
             var colon = lines[i].IndexOf(':');
@@ -36,6 +36,19 @@ public sealed class SubstitutionTable(IReadOnlyList<Substitution> items)
             lines[i] = lines[i][..(colon + 1)] + RewriteValue(lines[i][(colon + 1)..]);
         }
         return string.Join('\n', lines);
+    }
+
+    /// <summary>The request line's query (after '?'), for the secrets that allow it; the method and path are never touched.</summary>
+    private string RewriteQuery(string requestLine)
+    {
+        var parts = requestLine.Split(' ');
+        var question = parts.Length == 3 ? parts[1].IndexOf('?') : -1;
+        if (question < 0 || !items.Any(s => s.InQuery))
+        {
+            return requestLine;
+        }
+        parts[1] = parts[1][..question] + Replace(parts[1][question..], inQuery: true);
+        return string.Join(' ', parts);
     }
 
     private string RewriteValue(string value)
@@ -53,15 +66,18 @@ public sealed class SubstitutionTable(IReadOnlyList<Substitution> items)
         return Replace(value);
     }
 
-    /// <summary>Every placeholder in <paramref name="text"/> replaced by its value's bytes (as Latin-1); the same instance when none was there.</summary>
-    private string Replace(string text)
+    /// <summary>
+    /// Every placeholder in <paramref name="text"/> replaced by its value's bytes (as Latin-1; in a
+    /// query, percent-encoded); the same instance when none was there.
+    /// </summary>
+    private string Replace(string text, bool inQuery = false)
     {
-        foreach (var item in items)
+        foreach (var item in items.Where(i => inQuery ? i.InQuery : i.InHeaders))
         {
             var at = text.IndexOf(item.Placeholder, StringComparison.Ordinal);
             while (at >= 0)
             {
-                var value = Encoding.Latin1.GetString(item.Value);
+                var value = inQuery ? Uri.EscapeDataString(Encoding.Latin1.GetString(item.Value)) : Encoding.Latin1.GetString(item.Value);
                 text = string.Concat(text.AsSpan(0, at), value, text.AsSpan(at + item.Placeholder.Length));
                 Substituted++;
                 at = text.IndexOf(item.Placeholder, at + value.Length, StringComparison.Ordinal);
