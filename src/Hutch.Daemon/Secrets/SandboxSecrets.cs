@@ -164,14 +164,18 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
 
     private static bool IsPlaceholder(SecretUseInfo use) => use.As == SecretKinds.Placeholder;
 
-    private static bool IsFile(SecretUseInfo use) => use.As == SecretKinds.File;
+    /// <summary>A use that is a file in /run/secrets: the value (kind file) or the placeholder.</summary>
+    private static bool IsFile(SecretUseInfo use) => use.File is not null;
 
     /// <summary>Has the sandbox's agent write each file use's current value into /run/secrets (replacing what is there).</summary>
     private async Task WriteFilesAsync(LiveSandbox live, IEnumerable<SecretUseInfo> uses, CancellationToken cancellationToken)
     {
         foreach (var use in uses.Where(IsFile))
         {
-            if (store.TryOpen(use.Name) is not { } value)
+            var value = use.As == SecretKinds.Placeholder
+                ? Encoding.ASCII.GetBytes(placeholders.PlaceholderOf(live.Record.Id, use.Name))
+                : store.TryOpen(use.Name);
+            if (value is null)
             {
                 continue;
             }
@@ -280,9 +284,9 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
             var hasHosts = store.HostsOf(name).Length > 0;
             // A secret with hosts comes in as a placeholder unless asked otherwise: the value then never enters the sandbox.
             var kind = use.As ?? (hasHosts ? SecretKinds.Placeholder : SecretKinds.Env);
-            if (kind == SecretKinds.File)
+            if (kind == SecretKinds.File || (kind == SecretKinds.Placeholder && use.File is not null && hasHosts))
             {
-                uses.Add(FileUse(field, name, use, uses, taken));
+                uses.Add(FileUse(field, name, kind, use, uses, taken));
                 continue;
             }
             if (kind is not (SecretKinds.Env or SecretKinds.Placeholder))
@@ -297,7 +301,7 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
             }
             if (use.File is not null)
             {
-                throw SecretValidator.Invalid($"{field}.file: only a use with \"as\": \"file\" has a file (a placeholder or env use has \"env\")");
+                throw SecretValidator.Invalid($"{field}.file: only a file or placeholder use has a file (an env use has \"env\")");
             }
             var variable = use.Env ?? name;
             if (!SecretValidator.IsEnvName(variable))
@@ -323,11 +327,11 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
     }
 
     /// <summary>A file use, checked: its name, and no other use writing the same file.</summary>
-    private static SecretUseInfo FileUse(string field, string name, SecretUse use, List<SecretUseInfo> uses, SecretUseInfo[] taken)
+    private static SecretUseInfo FileUse(string field, string name, string kind, SecretUse use, List<SecretUseInfo> uses, SecretUseInfo[] taken)
     {
         if (use.Env is not null)
         {
-            throw SecretValidator.Invalid($"{field}.env: only a use with \"as\": \"env\" has a variable");
+            throw SecretValidator.Invalid($"{field}.env: a use with a file has no variable (give one or the other)");
         }
         var file = use.File ?? name;
         if (!SecretFile.IsValidName(file))
@@ -339,6 +343,6 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
             throw new HutchException(ErrorCodes.SecretEnvConflict,
                 $"{field}.file: {SecretKinds.FileDir}/{file} is already written by another secret; give this one another file (\"file\": \"…\").");
         }
-        return new SecretUseInfo(name, SecretKinds.File, null, file);
+        return new SecretUseInfo(name, kind, null, file);
     }
 }

@@ -245,7 +245,7 @@ public sealed partial class SecretStore
     private static string TargetOf(SecretUseInfo use) => use.File is { } file ? $"{SecretKinds.FileDir}/{file}" : use.Env ?? "";
 
     private static SecretUseInfo UseOf(string name, string kind, string target) =>
-        kind == SecretKinds.File ? new SecretUseInfo(name, kind, null, Path.GetFileName(target)) : new SecretUseInfo(name, kind, target);
+        target.StartsWith('/') ? new SecretUseInfo(name, kind, null, Path.GetFileName(target)) : new SecretUseInfo(name, kind, target);
 
     /// <summary>A deleted sandbox uses nothing; versions kept only for it (a forced delete) go too.</summary>
     public void ForgetUses(string sandboxId)

@@ -54,7 +54,8 @@ public class RestartTests
     {
         var dataDir = TestPaths.NewTempDir("hutch-s");
         var port = FreePort();
-        var daemon = StartDaemon(dataDir, port);
+        var daemonLog = new System.Text.StringBuilder();
+        var daemon = StartDaemon(dataDir, port, daemonLog);
         var value = $"sk-restart-{Guid.NewGuid():N}";
         try
         {
@@ -73,7 +74,7 @@ public class RestartTests
             daemon.Kill();
             await WaitForExitAsync(daemon);
             await Task.Delay(1500); // the service prints while no daemon runs
-            daemon = StartDaemon(dataDir, port);
+            daemon = StartDaemon(dataDir, port, daemonLog);
             using var again = await ConnectAsync(dataDir, port);
             ServiceLogs logs;
             var waited = Stopwatch.StartNew();
@@ -93,6 +94,10 @@ public class RestartTests
             Assert.Equal("exec=[REDACTED:RESTART_KEY]\n", adoptedLog);
             // The agent redacted both logs before writing them: the value is nowhere in the data dir.
             Assert.Empty(HostInspector.FilesHolding(dataDir, value));
+            lock (daemonLog)
+            {
+                Assert.DoesNotContain(value, daemonLog.ToString(), StringComparison.Ordinal);
+            }
             await again.DeleteSandboxAsync(sandbox.Id);
         }
         finally

@@ -88,6 +88,23 @@ public sealed class SecretEgressTests(EgressFixture fixture) : IClassFixture<Egr
     }
 
     [Fact]
+    public async Task APlaceholderInAFile_IsSwappedTheSameWay()
+    {
+        var value = TestSecrets.Value("file");
+        var name = await TestSecrets.StoreAsync(Client, new CreateSecretRequest(Value: value, Hosts: [Name]));
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(
+            Network: new NetworkPolicy(NetworkModes.Allowlist, [$"{Name}:{EgressUpstreams.HttpsPort}", "net:test:9"]),
+            Secrets: [new SecretUse(name, SecretKinds.Placeholder, File: "api_key")]));
+
+        var held = await sandbox.ShAsync("cat /run/secrets/api_key; echo; stat -c %a /run/secrets/api_key");
+        var curl = await sandbox.ShAsync($"curl -sS --max-time 10 -H \"Authorization: Bearer $(cat /run/secrets/api_key)\" {Https}/from-file");
+
+        Assert.Matches("^hutchph_[a-z2-7]{32}\n400\n$", held.Stdout);
+        Assert.True(curl.ExitCode == 0, curl.Stderr);
+        Assert.Equal($"Bearer {value}", LastRequest("/from-file")?.Authorization);
+    }
+
+    [Fact]
     public async Task ThePlaceholder_SentAnywhereElse_ArrivesUnchanged()
     {
         var (_, _, sandbox) = await SandboxAsync();
