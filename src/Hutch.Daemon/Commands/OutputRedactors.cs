@@ -21,12 +21,13 @@ public sealed class OutputRedactors(RedactionSet set)
     /// <summary>What of <paramref name="data"/> can go out now, redacted.</summary>
     public ReadOnlyMemory<byte> Push(OutputStream stream, ReadOnlyMemory<byte> data)
     {
-        if (!Active)
+        var redactor = _streams[(int)stream];
+        if (!Active || redactor.PassesWhole(data.Span))
         {
-            return data;
+            return data; // nearly every chunk: scanned, not copied
         }
         var output = new ArrayBufferWriter<byte>(data.Length + 32);
-        _streams[(int)stream].Push(data.Span, output);
+        redactor.Push(data.Span, output);
         return output.WrittenMemory;
     }
 

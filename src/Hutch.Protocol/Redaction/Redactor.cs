@@ -23,6 +23,14 @@ public sealed class Redactor(RedactionSet set)
     /// <summary>How many forms were replaced so far.</summary>
     public long Replaced { get; private set; }
 
+    /// <summary>
+    /// Whether <paramref name="chunk"/> would go out exactly as it is: nothing held before it, no run
+    /// in it and no possible start of one at its end. Then the caller sends the chunk itself, with no
+    /// copy (the redactor's state is what <see cref="Push"/> would have left); otherwise it pushes it.
+    /// </summary>
+    public bool PassesWhole(ReadOnlySpan<byte> chunk) =>
+        set.Count == 0 || (_heldLength == 0 && !set.TryFindNext(chunk, 0, out _, out _, out _) && set.TailStart(chunk, 0, out _) == chunk.Length);
+
     /// <summary>Redacts <paramref name="chunk"/> (after what is held) into <paramref name="output"/>.</summary>
     public void Push(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)
     {

@@ -213,4 +213,21 @@ public sealed class RedactorTests
     {
         Assert.Equal(Key, Redact(RedactionSet.Empty, Key));
     }
+
+    [Fact]
+    public void PassesWhole_OnlyWhenPushWouldGiveTheChunkOutAsItIs()
+    {
+        var redactor = new Redactor(Set);
+        var clean = Encoding.UTF8.GetBytes("2026-12-04 info request served in 3 ms\n");
+        var withKey = Encoding.UTF8.GetBytes($"token={Key}\n");
+        var endsInStart = Encoding.UTF8.GetBytes("token=" + Key[..6]);
+
+        var cleanPasses = redactor.PassesWhole(clean);
+        var keyPasses = redactor.PassesWhole(withKey);
+        var startPasses = redactor.PassesWhole(endsInStart);
+        redactor.Push(endsInStart, new System.Buffers.ArrayBufferWriter<byte>());
+        var afterHold = redactor.PassesWhole(clean);
+
+        Assert.Equal((true, false, false, false), (cleanPasses, keyPasses, startPasses, afterHold));
+    }
 }
