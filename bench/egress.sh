@@ -31,25 +31,16 @@ HUTCH=$REPO/artifacts/cli/hutch
 say() { printf '== %s %s\n' "$(date +%T)" "$*" >&2; }
 
 NET=10.213.250 NS=hutch-b-$$ HOSTIF=hb$$-h UPIF=hb$$-u UP=10.213.250.2
-if ip -o addr | grep -q " $NET\."; then echo "$NET.0/30 is in use on this host; free it first" >&2; exit 1; fi
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export HUTCH_DATA_DIR=$WORK/data HUTCH_URL=http://127.0.0.1:$PORT HUTCH_AGENT=$REPO/artifacts/agent/hutch-agent
 export HUTCH_EGRESS_OPEN_NETWORKS=bench=$NET.0/30
 unset HUTCH_API_KEY http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
 SERVER= DAEMON=
-cleanup() {
-  [[ -n $DAEMON ]] && { "$HUTCH" ls 2>/dev/null | awk 'NR>1{print $1}' | xargs -r "$HUTCH" rm >/dev/null 2>&1; kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; }
-  [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null
-  ip link del "$HOSTIF" 2>/dev/null; ip netns del "$NS" 2>/dev/null
-  grep -o " $WORK/data[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount --lazy
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$REPO/bench/lib/upstream-netns.sh"
+trap bench_cleanup EXIT
 
 say "upstream: netns $NS, $UP, a 1 GiB file served with sendfile"
-ip netns add "$NS" && ip link add "$HOSTIF" type veth peer name "$UPIF" netns "$NS" \
-  && ip addr add "$NET.1/30" dev "$HOSTIF" && ip link set "$HOSTIF" up \
-  && ip -n "$NS" addr add "$UP/30" dev "$UPIF" && ip -n "$NS" link set "$UPIF" up && ip -n "$NS" link set lo up || exit 1
+upstream_netns_up || exit 1
 dd if=/dev/zero of="$WORK/1g" bs=1M count=1024 status=none && cat "$WORK/1g" > /dev/null # in the page cache: the upstream's disk is not measured
 coproc UPSTREAM { exec ip netns exec "$NS" python3 "$REPO/bench/lib/egress_upstream.py" "$UP" "$WORK/1g" 2>/dev/null; }
 SERVER=$UPSTREAM_PID

@@ -31,21 +31,14 @@ CLIENT=$REPO/bench/lib/https_keepalive.py
 say() { printf '== %s %s\n' "$(date +%T)" "$*" >&2; }
 
 NET=10.213.251 NS=hutch-s-$$ HOSTIF=hs$$-h UPIF=hs$$-u UP=10.213.251.2
-if ip -o addr | grep -q " $NET\."; then echo "$NET.0/30 is in use on this host; free it first" >&2; exit 1; fi
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf '%s secret.bench plain.bench\n' "$UP" > "$WORK/hosts"
 export HUTCH_DATA_DIR=$WORK/data HUTCH_URL=http://127.0.0.1:$PORT HUTCH_AGENT=$REPO/artifacts/agent/hutch-agent
 export HUTCH_EGRESS_OPEN_NETWORKS=bench=$NET.0/30 HUTCH_EGRESS_HOSTS_FILE=$WORK/hosts HUTCH_EGRESS_CA_FILE=$WORK/ca.pem
 unset HUTCH_API_KEY http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
 SERVER= DAEMON=
-cleanup() {
-  [[ -n $DAEMON ]] && { "$HUTCH" ls 2>/dev/null | awk 'NR>1{print $1}' | xargs -r "$HUTCH" rm >/dev/null 2>&1; kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; }
-  [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null
-  ip link del "$HOSTIF" 2>/dev/null; ip netns del "$NS" 2>/dev/null
-  grep -o " $WORK/data[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount --lazy
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$REPO/bench/lib/upstream-netns.sh"
+trap bench_cleanup EXIT
 
 say "a CA and the upstream's certificate for both names"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/ca.key" -out "$WORK/ca.pem" -days 1 -subj /CN=bench-ca 2>/dev/null \
@@ -54,9 +47,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
   && openssl x509 -req -in "$WORK/up.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" -CAcreateserial -days 1 -extfile "$WORK/san" -out "$WORK/up.pem" 2>/dev/null || exit 1
 
 say "upstream: netns $NS, $UP:8443"
-ip netns add "$NS" && ip link add "$HOSTIF" type veth peer name "$UPIF" netns "$NS" \
-  && ip addr add "$NET.1/30" dev "$HOSTIF" && ip link set "$HOSTIF" up \
-  && ip -n "$NS" addr add "$UP/30" dev "$UPIF" && ip -n "$NS" link set "$UPIF" up && ip -n "$NS" link set lo up || exit 1
+upstream_netns_up || exit 1
 coproc UPSTREAM { exec ip netns exec "$NS" python3 "$CLIENT" server "$UP" "$WORK/up.pem" "$WORK/up.key" 2>/dev/null; }
 SERVER=$UPSTREAM_PID
 read -r -t 10 ready <&"${UPSTREAM[0]}"; [[ $ready == ready ]] || { echo "the upstream did not start" >&2; exit 1; }

@@ -2,15 +2,17 @@ namespace Hutch.Files.Archives;
 
 /// <summary>
 /// Gives back bytes already read from a stream, then the rest of it: how the importer peeks at the
-/// gzip magic of an HTTP request body, which cannot seek back.
+/// gzip magic of an HTTP request body, which cannot seek back, and how the egress proxy hands a
+/// ClientHello it read to decide on interception to the TLS server it then runs. Writes go
+/// straight to the stream, when it takes them.
 /// </summary>
-internal sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) : Stream
+public sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) : Stream
 {
     private ReadOnlyMemory<byte> _prefix = prefix;
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
-    public override bool CanWrite => false;
+    public override bool CanWrite => rest.CanWrite;
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
@@ -32,11 +34,16 @@ internal sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) :
         return n;
     }
 
-    public override void Flush()
-    {
-    }
+    public override void Flush() => rest.Flush();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => rest.FlushAsync(cancellationToken);
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => rest.Write(buffer, offset, count);
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => rest.WriteAsync(buffer, cancellationToken);
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        rest.WriteAsync(buffer, offset, count, cancellationToken);
 }

@@ -46,7 +46,7 @@ internal sealed class TlsInterception(Socket client, Socket upstream, string hos
     public async Task<bool> RunAsync(ReadOnlyMemory<byte> hello, CancellationToken stopping)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _abort.Token);
-        await using var clientTls = new SslStream(new ReplayStream(hello, new NetworkStream(client, ownsSocket: false)));
+        await using var clientTls = new SslStream(new Hutch.Files.Archives.PrefixedStream(hello, new NetworkStream(client, ownsSocket: false)));
         await using var upstreamTls = new SslStream(new NetworkStream(upstream, ownsSocket: false), false, trust.Validate);
         using (var handshake = CancellationTokenSource.CreateLinkedTokenSource(linked.Token))
         {
