@@ -50,5 +50,12 @@ public sealed class DataDirLock : IDisposable
         return int.TryParse(Encoding.ASCII.GetString(bytes, 0, read).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? $" (pid {pid})" : "";
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        if (!_file.IsClosed)
+        {
+            FileLocks.Unlock(_file); // before the close: a child forked meanwhile must not keep it held
+        }
+        _file.Dispose();
+    }
 }

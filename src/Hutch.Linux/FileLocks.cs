@@ -29,4 +29,17 @@ public static class FileLocks
         }
         return true;
     }
+
+    /// <summary>
+    /// Lets go of the lock now. Closing the descriptor alone is not enough: a child this process is
+    /// forking at that moment holds a copy of it until its exec closes it (close-on-exec), and the
+    /// lock lives as long as any copy does; an unlock releases it for every copy at once.
+    /// </summary>
+    public static void Unlock(SafeFileHandle file)
+    {
+        var fd = (int)file.DangerousGetHandle();
+        while (Libc.Flock(fd, Libc.LOCK_UN) == -1 && Marshal.GetLastPInvokeError() == Errno.EINTR)
+        {
+        }
+    }
 }

@@ -10,6 +10,7 @@ internal static partial class Libc
 {
     internal const int LOCK_EX = 2;
     internal const int LOCK_NB = 4;
+    internal const int LOCK_UN = 8;
     internal const int O_CREAT = 0x40;
 
     [LibraryImport(Name, EntryPoint = "flock", SetLastError = true)]
