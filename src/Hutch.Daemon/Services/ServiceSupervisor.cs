@@ -200,6 +200,12 @@ internal sealed class ServiceSupervisor
                 }
                 process = await _processes.WaitAsync(_sandboxId, process!.Id, left, _stopOrAbandon.Token).ConfigureAwait(false);
             }
+            if (process is { EndedAt: { } ended } && ended >= settled)
+            {
+                // It stayed up long enough and ended since; this wait only woke late (a busy host). Its
+                // own times decide: it was ready, then ended, not a failed start.
+                Save(Record with { Status = Record.Status with { State = ServiceStates.Ready, ReadyAt = settled } });
+            }
             return process;
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested && !_abandon.IsCancellationRequested)
