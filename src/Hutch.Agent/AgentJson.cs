@@ -241,13 +241,20 @@ internal static class AgentJson
     public static SecretFile ReadSecretFile(ReadOnlySpan<byte> payload)
     {
         var reader = Begin(payload);
-        string? fileName = null;
+        var (fileName, value) = ReadNameAndValue(ref reader);
+        return new SecretFile(fileName ?? "", value ?? []);
+    }
+
+    /// <summary>The properties of a {name, value (base64)} object the reader is at the start of.</summary>
+    private static (string? Name, byte[]? Value) ReadNameAndValue(ref Utf8JsonReader reader)
+    {
+        string? text = null;
         byte[]? value = null;
         while (NextProperty(ref reader) is { } name)
         {
             if (Is(name, "name"))
             {
-                fileName = ReadString(ref reader);
+                text = ReadString(ref reader);
             }
             else if (Is(name, "value"))
             {
@@ -258,7 +265,7 @@ internal static class AgentJson
                 reader.Skip();
             }
         }
-        return new SecretFile(fileName ?? "", value ?? []);
+        return (text, value);
     }
 
     public static ProcessResize ReadProcessResize(ReadOnlySpan<byte> payload)
@@ -473,23 +480,7 @@ internal static class AgentJson
             {
                 throw new JsonException("expected a secret object");
             }
-            string? secretName = null;
-            byte[]? value = null;
-            while (NextProperty(ref reader) is { } name)
-            {
-                if (Is(name, "name"))
-                {
-                    secretName = ReadString(ref reader);
-                }
-                else if (Is(name, "value"))
-                {
-                    value = reader.GetBytesFromBase64();
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
+            var (secretName, value) = ReadNameAndValue(ref reader);
             secrets.Add(new RedactedSecret(secretName ?? throw new JsonException("a secret without a name"),
                 value ?? throw new JsonException("a secret without a value")));
         }

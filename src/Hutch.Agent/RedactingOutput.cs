@@ -24,8 +24,15 @@ internal sealed class RedactingOutput(IExecOutput log, RedactionSet set) : IExec
 
     public void Write(FrameKind kind, byte[] buffer, int payloadLength)
     {
+        var redactor = kind == FrameKind.Stderr ? _stderr : _stdout;
+        var chunk = buffer.AsSpan(FrameCodec.HeaderSize, payloadLength);
+        if (redactor.PassesWhole(chunk))
+        {
+            log.Write(kind, buffer, payloadLength); // nearly every chunk: scanned, not copied
+            return;
+        }
         _redacted.ResetWrittenCount();
-        (kind == FrameKind.Stderr ? _stderr : _stdout).Push(buffer.AsSpan(FrameCodec.HeaderSize, payloadLength), _redacted);
+        redactor.Push(chunk, _redacted);
         WriteRedacted(kind);
     }
 

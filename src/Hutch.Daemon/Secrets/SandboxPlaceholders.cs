@@ -26,7 +26,7 @@ public sealed class SandboxPlaceholders(SecretStore store, SandboxPaths paths, T
     /// Where TLS clients read trust from (measured per client in design 0010 section 2: no one
     /// variable does). The replacing ones get the whole bundle, so every other host still verifies.
     /// </summary>
-    private static readonly Dictionary<string, string> TrustVariables = new(StringComparer.Ordinal)
+    public static IReadOnlyDictionary<string, string> TrustVariables { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["SSL_CERT_FILE"] = Bundle,
         ["CURL_CA_BUNDLE"] = Bundle,
@@ -41,10 +41,6 @@ public sealed class SandboxPlaceholders(SecretStore store, SandboxPaths paths, T
 
     private readonly ConcurrentDictionary<string, SandboxCa> _cas = new();
     private readonly ConcurrentDictionary<string, (long Generation, (string Name, string Placeholder, PolicyEntry[] Hosts, string[] Where)[] Uses)> _tables = new();
-
-    /// <summary>The trust variables for a sandbox that has a CA; empty otherwise.</summary>
-    public IReadOnlyDictionary<string, string> TrustEnvOf(string sandboxId) =>
-        CaOf(sandboxId, create: false) is null ? new Dictionary<string, string>() : TrustVariables;
 
     /// <summary>The sandbox's placeholder for a secret (made on first use).</summary>
     public string PlaceholderOf(string sandboxId, string name) => store.PlaceholderOf(sandboxId, name);
@@ -84,9 +80,11 @@ public sealed class SandboxPlaceholders(SecretStore store, SandboxPaths paths, T
         var generation = store.Generation;
         if (!_tables.TryGetValue(sandboxId, out var table) || table.Generation != generation)
         {
-            var uses = store.PlaceholderNamesOf(sandboxId)
-                .Select(name => (name, store.PlaceholderOf(sandboxId, name), store.HostsOf(name), store.SubstitutionsOf(name)))
-                .ToArray();
+            var uses = store.PlaceholderNamesOf(sandboxId).Select(name =>
+            {
+                var info = store.Find(name); // one read for hosts and substitute
+                return (name, store.PlaceholderOf(sandboxId, name), SecretStore.HostEntries(info), info?.Substitute ?? []);
+            }).ToArray();
             _tables[sandboxId] = table = (generation, uses);
         }
         var items = new List<Substitution>();

@@ -132,7 +132,7 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
 
     /// <summary>
     /// The variables of env uses (each secret's current value; one deleted with force is no longer
-    /// given) and of placeholder uses, and the trust variables once the sandbox has its CA.
+    /// given) and of placeholder uses, and the trust variables when one is a placeholder.
     /// </summary>
     private SecretEnvironment Env(string sandboxId, IEnumerable<SecretUseInfo> uses)
     {
@@ -159,7 +159,8 @@ public sealed class SandboxSecrets(SecretStore store, SandboxDirectory directory
                 }
             }
         }
-        return new SecretEnvironment(env, placeholders.TrustEnvOf(sandboxId));
+        // A command that holds a placeholder finds the sandbox's CA (Prepare wrote it when the use was recorded).
+        return new SecretEnvironment(env, uses.Any(IsPlaceholder) ? SandboxPlaceholders.TrustVariables : SecretEnvironment.Empty.Trust);
     }
 
     private static bool IsPlaceholder(SecretUseInfo use) => use.As == SecretKinds.Placeholder;

@@ -69,35 +69,26 @@ public sealed partial class SecretStore
     private static string CaKeyName(string sandboxId) => "ca/" + sandboxId;
 
     /// <summary>The secrets a sandbox holds as placeholders, in any scope.</summary>
-    public string[] PlaceholderNamesOf(string sandboxId) => NamesOf(sandboxId, "kind = $kind");
+    public string[] PlaceholderNamesOf(string sandboxId) => NamesOf(sandboxId, $"kind = '{SecretKinds.Placeholder}'");
 
     /// <summary>The secrets whose real values a sandbox holds (as variables or files), in any scope: what its agent redacts.</summary>
-    public string[] NamesHeldBy(string sandboxId) => NamesOf(sandboxId, "kind <> $kind");
+    public string[] NamesHeldBy(string sandboxId) => NamesOf(sandboxId, $"kind <> '{SecretKinds.Placeholder}'");
 
     private string[] NamesOf(string sandboxId, string kindTest)
     {
         using var db = Connect();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = $"SELECT DISTINCT name FROM secret_uses WHERE sandbox_id = $id AND {kindTest}";
-        cmd.Parameters.AddWithValue("$id", sandboxId);
-        cmd.Parameters.AddWithValue("$kind", SecretKinds.Placeholder);
-        using var reader = cmd.ExecuteReader();
-        var names = new List<string>();
-        while (reader.Read())
-        {
-            names.Add(reader.GetString(0));
-        }
-        return [.. names];
+        return Strings(db, null, $"SELECT DISTINCT name FROM secret_uses WHERE sandbox_id = $p AND {kindTest}", sandboxId);
     }
 
     /// <summary>A secret's hosts as policy entries (empty when it was deleted, or has none).</summary>
-    public Network.PolicyEntry[] HostsOf(string name) =>
-        [.. (InfoOrNull(name)?.Hosts ?? []).Select(h => Network.PolicyEntryParser.Parse(h, allowOpenNetworks: false, out _)).OfType<Network.PolicyEntry>()];
+    public Network.PolicyEntry[] HostsOf(string name) => HostEntries(Find(name));
 
-    /// <summary>Where the secret's placeholder is swapped in a request (<see cref="SecretSubstitutions"/>).</summary>
-    public string[] SubstitutionsOf(string name) => InfoOrNull(name)?.Substitute ?? [];
+    /// <summary>The hosts of a secret as it was read (none for null: a secret deleted meanwhile).</summary>
+    public static Network.PolicyEntry[] HostEntries(SecretInfo? info) =>
+        [.. (info?.Hosts ?? []).Select(h => Network.PolicyEntryParser.Parse(h, allowOpenNetworks: false, out _)).OfType<Network.PolicyEntry>()];
 
-    private SecretInfo? InfoOrNull(string name)
+    /// <summary>A secret's metadata, or null when no secret has that name.</summary>
+    public SecretInfo? Find(string name)
     {
         try
         {

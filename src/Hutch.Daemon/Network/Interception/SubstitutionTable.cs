@@ -20,7 +20,7 @@ public sealed class SubstitutionTable(IReadOnlyList<Substitution> items)
     /// <summary>A whole request head (Latin-1, lines ending in CRLF or LF), with placeholders replaced.</summary>
     public string RewriteHead(string head)
     {
-        if (!items.Any(s => head.Contains(s.Placeholder, StringComparison.Ordinal) || head.Contains("Basic ", StringComparison.OrdinalIgnoreCase)))
+        if (!head.Contains("Basic ", StringComparison.OrdinalIgnoreCase) && !items.Any(s => head.Contains(s.Placeholder, StringComparison.Ordinal)))
         {
             return head;
         }
