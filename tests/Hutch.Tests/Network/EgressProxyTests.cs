@@ -90,11 +90,14 @@ public sealed partial class EgressProxyTests(EgressFixture fixture) : IClassFixt
 
         var fetch = await sandbox.ShAsync(
             $"NODE_EXTRA_CA_CERTS=ca.pem node -e \"Promise.all(['{Http}', '{Https}'].map(u => fetch(u).then(r => r.text()))).then(t => process.stdout.write(t.join('')))\"");
+        // Node 20's fetch sometimes never settles when a connection is reset right after it opens (3 in
+        // 30 against a plain loopback server that resets): the process then exits 0 having printed
+        // nothing, so the exit handler says so. Either way the request never reached the upstream.
         var refused = await sandbox.ShAsync(
-            $"node -e \"fetch('http://{Up.Address}:{EgressUpstreams.HttpPort}/').then(() => console.log('reached'), e => console.log(e.cause?.code ?? e.message))\"");
+            $"node -e \"let s = 0; process.on('exit', () => s || console.log('never settled')); fetch('http://{Up.Address}:{EgressUpstreams.HttpPort}/').then(() => console.log('reached'), e => console.log(e.cause?.code ?? e.message)).finally(() => s = 1)\"");
 
         Assert.True(fetch.Stdout == $"upstream-ok {EgressUpstreams.HttpPort}\nupstream-ok {EgressUpstreams.HttpsPort}\n", Shown(fetch));
-        Assert.Equal("ECONNRESET\n", refused.Stdout);
+        Assert.True(refused.Stdout is "ECONNRESET\n" or "never settled\n", Shown(refused));
         var events = await EventsAsync(sandbox.Id, e => e.Count(x => x.Via == "transparent") >= 3);
         Assert.Equal(2, events.Count(e => (e.Outcome, e.Via, e.Host) == (NetworkOutcomes.Allowed, "transparent", Name)));
         Assert.Contains(events, e => (e.Outcome, e.Via, e.Code) == (NetworkOutcomes.Refused, "transparent", "egress_port"));
