@@ -4,8 +4,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/eng/ensure-deps.sh"
-# The tests also drive ps/pgrep and python3 (inside sandboxes, from the host's /usr) and perl.
-ensure_deps ps:procps pgrep:procps python3:python3 perl:perl-base git:git wget:wget curl:curl cc:gcc
+# The tests also drive ps/pgrep and python3 (inside sandboxes, from the host's /usr), perl, and gcore (a core of an agent must hold no secret).
+ensure_deps ps:procps pgrep:procps python3:python3 perl:perl-base git:git wget:wget curl:curl cc:gcc gcore:gdb
 # An egress test builds a static C client (cc -static needs libc6-dev's libc.a and headers).
 [ -f /usr/include/stdio.h ] || install_packages libc6-dev
 # The egress tests run Debian's own pip inside sandboxes (which see the host's /usr, not a pyenv).

@@ -70,6 +70,17 @@ internal static class Program
 
         var records = OpenRecords(recordsPath, recordsFd);
 
+        // The agent holds secret values (env and file kinds, and what it redacts from logs): a core
+        // of it, written on a crash or by gcore from the host, must hold none. Before SetNotDumpable,
+        // which gives /proc/self to root.
+        try
+        {
+            Processes.ExcludeMemoryFromCores();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.Write($"warning: cannot keep memory out of cores: {e.Message}");
+        }
         // Same-uid sandboxed code must not ptrace us or open /proc/1/fd/* (the control socket).
         Processes.SetNotDumpable();
         // Sandboxed code may signal pid 1 (same uid): ignore what would stop us. SIG_IGN rather than

@@ -123,6 +123,14 @@ public static class Processes
     public static void SetNotDumpable() =>
         LinuxException.ThrowIfFailed(Libc.Prctl(Libc.PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)");
 
+    /// <summary>
+    /// Keeps this process's memory out of any core of it (coredump_filter in proc(5): ELF headers only,
+    /// no anonymous, file-backed or huge pages): what the kernel writes on a crash and what gcore
+    /// writes from outside both honour it. Children inherit the filter through fork and exec; a
+    /// program that wants full cores writes 0x33 to its own /proc/self/coredump_filter.
+    /// </summary>
+    public static void ExcludeMemoryFromCores() => File.WriteAllText("/proc/self/coredump_filter", "0x10");
+
     public static int CurrentPid => Libc.GetPid();
 
     /// <summary>

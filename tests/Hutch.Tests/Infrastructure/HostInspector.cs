@@ -121,6 +121,13 @@ public static class HostInspector
         return found;
     }
 
+    /// <summary>The host pid of a sandbox's init (its agent), from runc's state in the data dir.</summary>
+    public static int InitPidOf(string dataDir, string sandboxId)
+    {
+        var state = File.ReadAllText(Path.Join(dataDir, "runc", sandboxId, "state.json"));
+        return System.Text.Json.JsonDocument.Parse(state).RootElement.GetProperty("init_process_pid").GetInt32();
+    }
+
     private static bool Holds(string path, byte[] needle)
     {
         try

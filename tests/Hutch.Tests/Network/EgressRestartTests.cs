@@ -45,7 +45,7 @@ public sealed class EgressRestartTests(EgressUpstreams upstreams) : IClassFixtur
             // No daemon: the agent cannot be reached through the API either, so look from the host
             // into the sandbox's namespace: its capture is still there, and nothing accepts.
             var seen = upstreams.RequestsSeen.Count;
-            var pid = InitPidOf(dataDir, id);
+            var pid = HostInspector.InitPidOf(dataDir, id);
             var whileDown = await ToolProcess.RunAsync("nsenter", [$"--net=/proc/{pid}/ns/net", "python3", "-c", ConnectScript, upstreams.Address.ToString(), $"{EgressUpstreams.TcpPort}"],
                 dataDir, TimeSpan.FromSeconds(30));
             Assert.Equal("refused\n", whileDown.Stdout);
@@ -125,11 +125,5 @@ public sealed class EgressRestartTests(EgressUpstreams upstreams) : IClassFixtur
             TestPaths.DeleteDataDir(dataDir);
             File.Delete(hosts);
         }
-    }
-
-    private static int InitPidOf(string dataDir, string id)
-    {
-        var state = File.ReadAllText(Path.Join(dataDir, "runc", id, "state.json"));
-        return System.Text.Json.JsonDocument.Parse(state).RootElement.GetProperty("init_process_pid").GetInt32();
     }
 }
