@@ -42,15 +42,9 @@ double Measure(byte[] input, RedactionSet? with)
     for (long done = 0; done < total; done += Chunk)
     {
         var at = (int)(done % (input.Length - Chunk));
-        var chunk = input.AsSpan(at, Chunk);
-        if (redactor is null)
-        {
-            output.Write(chunk);
-        }
-        else
-        {
-            redactor.Push(chunk, output);
-        }
+        var chunk = input.AsMemory(at, Chunk);
+        // What the daemon does with an exec's output: a copy forwarded without secrets, Push with them.
+        output.Write(redactor is null ? chunk.Span : redactor.Push(chunk).Span);
         output.ResetWrittenCount();
     }
     redactor?.Flush(output);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using Hutch.Protocol.Agent;
 using Hutch.Protocol.Redaction;
 
@@ -25,14 +26,17 @@ internal sealed class RedactingOutput(IExecOutput log, RedactionSet set) : IExec
     public void Write(FrameKind kind, byte[] buffer, int payloadLength)
     {
         var redactor = kind == FrameKind.Stderr ? _stderr : _stdout;
-        var chunk = buffer.AsSpan(FrameCodec.HeaderSize, payloadLength);
-        if (redactor.PassesWhole(chunk))
+        var redacted = redactor.Push(buffer.AsMemory(FrameCodec.HeaderSize, payloadLength));
+        if (MemoryMarshal.TryGetArray(redacted, out var slice) && slice.Array == buffer && slice.Offset == FrameCodec.HeaderSize)
         {
-            log.Write(kind, buffer, payloadLength); // nearly every chunk: scanned, not copied
+            if (slice.Count > 0)
+            {
+                log.Write(kind, buffer, slice.Count); // nearly every chunk: scanned once, written from where it is
+            }
             return;
         }
         _redacted.ResetWrittenCount();
-        redactor.Push(chunk, _redacted);
+        _redacted.Write(redacted.Span);
         WriteRedacted(kind);
     }
 

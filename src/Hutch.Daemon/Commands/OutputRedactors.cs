@@ -21,14 +21,7 @@ public sealed class OutputRedactors(RedactionSet set)
     /// <summary>What of <paramref name="data"/> can go out now, redacted.</summary>
     public ReadOnlyMemory<byte> Push(OutputStream stream, ReadOnlyMemory<byte> data)
     {
-        var redactor = _streams[(int)stream];
-        if (!Active || redactor.PassesWhole(data.Span))
-        {
-            return data; // nearly every chunk: scanned, not copied
-        }
-        var output = new ArrayBufferWriter<byte>(data.Length + 32);
-        redactor.Push(data.Span, output);
-        return output.WrittenMemory;
+        return _streams[(int)stream].Push(data); // nearly every chunk: scanned once, given out as a slice of itself
     }
 
     /// <summary>A whole collected output, redacted into a new buffer (the raw one is disposed); the same buffer when nothing is redacted.</summary>

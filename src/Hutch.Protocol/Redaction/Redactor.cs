@@ -24,12 +24,40 @@ public sealed class Redactor(RedactionSet set)
     public long Replaced { get; private set; }
 
     /// <summary>
-    /// Whether <paramref name="chunk"/> would go out exactly as it is: nothing held before it, no run
-    /// in it and no possible start of one at its end. Then the caller sends the chunk itself, with no
-    /// copy (the redactor's state is what <see cref="Push"/> would have left); otherwise it pushes it.
+    /// Redacts <paramref name="chunk"/> (after what is held) and returns what goes out now. One scan,
+    /// and no copy in the common case: with nothing held and nothing replaced, what goes out is a
+    /// slice of <paramref name="chunk"/> itself (all of it, or all but a held end that may start a
+    /// form). After a held end, the two are joined once (no zeroing); only a chunk with a run to
+    /// replace is written out anew. What is returned stays valid after later pushes.
     /// </summary>
-    public bool PassesWhole(ReadOnlySpan<byte> chunk) =>
-        set.Count == 0 || (_heldLength == 0 && !set.TryFindNext(chunk, 0, out _, out _, out _) && set.TailStart(chunk, 0, out _) == chunk.Length);
+    public ReadOnlyMemory<byte> Push(ReadOnlyMemory<byte> chunk)
+    {
+        if (set.Count == 0)
+        {
+            return chunk;
+        }
+        var data = chunk;
+        if (_heldLength > 0)
+        {
+            // Common after a chunk cut mid-line (a letter or digit may start a form): one copy of both.
+            var joined = GC.AllocateUninitializedArray<byte>(_heldLength + chunk.Length);
+            _held.AsSpan(0, _heldLength).CopyTo(joined);
+            chunk.Span.CopyTo(joined.AsSpan(_heldLength));
+            data = joined;
+            _heldLength = 0;
+        }
+        var span = data.Span;
+        if (set.TryFindNext(span, 0, out var start, out var length, out _) && start + length < span.Length)
+        {
+            var output = new ArrayBufferWriter<byte>(span.Length + 64);
+            Process(span, output);
+            return output.WrittenMemory;
+        }
+        // Nothing to replace: all goes out but what may still grow into a run with the next chunk.
+        var hold = set.TailStart(span, 0, out _heldMarker);
+        Hold(span[hold..]);
+        return data[..hold];
+    }
 
     /// <summary>Redacts <paramref name="chunk"/> (after what is held) into <paramref name="output"/>.</summary>
     public void Push(ReadOnlySpan<byte> chunk, IBufferWriter<byte> output)

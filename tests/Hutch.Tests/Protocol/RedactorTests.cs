@@ -215,19 +215,22 @@ public sealed class RedactorTests
     }
 
     [Fact]
-    public void PassesWhole_OnlyWhenPushWouldGiveTheChunkOutAsItIs()
+    public void Push_GivesOutASliceOfTheChunkItself_UnlessItReplacesOrJoinsAHeldEnd()
     {
         var redactor = new Redactor(Set);
-        var clean = Encoding.UTF8.GetBytes("2026-12-04 info request served in 3 ms\n");
-        var withKey = Encoding.UTF8.GetBytes($"token={Key}\n");
-        var endsInStart = Encoding.UTF8.GetBytes("token=" + Key[..6]);
+        ReadOnlyMemory<byte> clean = Encoding.UTF8.GetBytes("2026-12-04 info request served in 3 ms\n");
+        ReadOnlyMemory<byte> withKey = Encoding.UTF8.GetBytes($"token={Key}\n");
+        ReadOnlyMemory<byte> endsInStart = Encoding.UTF8.GetBytes("token=" + Key[..6]);
 
-        var cleanPasses = redactor.PassesWhole(clean);
-        var keyPasses = redactor.PassesWhole(withKey);
-        var startPasses = redactor.PassesWhole(endsInStart);
-        redactor.Push(endsInStart, new System.Buffers.ArrayBufferWriter<byte>());
-        var afterHold = redactor.PassesWhole(clean);
+        var cleanOut = redactor.Push(clean);
+        var keyOut = redactor.Push(withKey);
+        var startOut = redactor.Push(endsInStart);
+        var afterHold = redactor.Push(clean);
 
-        Assert.Equal((true, false, false, false), (cleanPasses, keyPasses, startPasses, afterHold));
+        Assert.True(cleanOut.Span == clean.Span, "a clean chunk goes out as itself");
+        Assert.Equal($"token=[REDACTED:API_KEY]\n", Encoding.UTF8.GetString(keyOut.Span));
+        Assert.True(startOut.Span == endsInStart.Span[..6], "what may start a form is held, the rest is a slice of the chunk");
+        Assert.Equal(Key[..6] + "2026-12-04 info request served in 3 ms\n", Encoding.UTF8.GetString(afterHold.Span));
+        Assert.False(afterHold.Span.Overlaps(clean.Span), "after a held end the two are joined into a new buffer");
     }
 }
