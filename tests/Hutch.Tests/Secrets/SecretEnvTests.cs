@@ -174,6 +174,28 @@ public sealed class SecretEnvTests(DaemonFixture fixture) : IClassFixture<Daemon
     }
 
     [Fact]
+    public async Task TheEnvironOfAProcessHoldingASecret_IsRedactedInside_AndOutOfReachOfAnotherSandbox()
+    {
+        var value = Value("environ");
+        var name = await StoreAsync(value);
+        await using var holder = await fixture.CreateAsync();
+        await using var other = await fixture.CreateAsync(new CreateSandboxRequest(User: "root"));
+        await Client.StartProcessAsync(holder.Id, new StartProcessRequest(Command: "exec sleep 300", Secrets: [new SecretUse(name, Env: "HELD")]));
+        await holder.WaitForProgramAsync("sleep");
+
+        // Another command of the same sandbox (same user) may read it: the sandbox holds the value, and what it prints is redacted.
+        var inside = await holder.ShAsync("for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ 2>/dev/null | grep '^HELD='; done");
+        // Another sandbox, even as root, sees only its own processes, and no environ or memory holds the value.
+        var outside = await other.ShAsync(
+            $"grep -l -a -s -F '{value}' /proc/[0-9]*/environ /proc/[0-9]*/cmdline; grep -c -a -s -F '{value}' /proc/1/mem; echo \"pids=$(ls -d /proc/[0-9]* | wc -l)\"");
+
+        Assert.Equal($"HELD=[REDACTED:{name}]\n", inside.Stdout);
+        Assert.DoesNotContain(value, outside.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("/environ", outside.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"pids=[1-9]\n$", outside.Stdout); // pid 1 (its agent), the shell and its children only
+    }
+
+    [Fact]
     public async Task ACommand_CannotReplaceASecretsVariable()
     {
         var name = await StoreAsync(Value("cmd"));
