@@ -99,11 +99,12 @@ internal static class HutchCli
         if (plain is null)
         {
             parse = BuildRoot(console, engine ?? new EngineHandoff(args), Invoked(args)).Parse(args);
-            if (parse.Action is ParseErrorAction)
+            var misspelt = CommonOptions.OptionTakenAsProgram(args, parse);
+            if (parse.Action is ParseErrorAction || misspelt is not null)
             {
-                foreach (var error in parse.Errors)
+                foreach (var error in misspelt is null ? parse.Errors.Select(e => e.Message) : [misspelt])
                 {
-                    console.Fail(error.Message);
+                    console.Fail(error);
                 }
                 var command = parse.CommandResult.Command;
                 console.Error.WriteLine(command is RootCommand ? "Run `hutch --help` for the commands." : $"Run `hutch {CommandPath(parse.CommandResult)} --help` for its usage.");

@@ -105,6 +105,26 @@ internal static class CommonOptions
         HelpName = "FILE",
     };
 
+    /// <summary>
+    /// A misspelt option before <c>--</c> (<c>hutch exec ID --tiemout 5 -- true</c>) is not an error to
+    /// the parser: it becomes the first word of argv, and would be run as the program. Returns the
+    /// usage error to give instead, or null. Words after <c>--</c> are the program's own, whatever they are.
+    /// </summary>
+    public static string? OptionTakenAsProgram(string[] args, ParseResult parse)
+    {
+        if (parse.CommandResult.Command.Arguments.FirstOrDefault(a => a.Name == "argv") is not { } argv
+            || parse.GetResult(argv) is not { Tokens: [var first, ..] } result)
+        {
+            return null;
+        }
+        var dash = Array.IndexOf(args, "--");
+        var afterDash = dash < 0 ? 0 : args.Length - dash - 1;
+        var beforeDash = result.Tokens.Count > afterDash;
+        return beforeDash && first.Value is ['-', _, ..]
+            ? $"Unknown option '{first.Value}': options go before --, the program after it"
+            : null;
+    }
+
     public static void RequireOneCommand(Command command, Argument<string[]> argv, Option<string?> shell, string example, Option<string?>? shellFile = null) =>
         command.Validators.Add(result =>
         {

@@ -126,6 +126,20 @@ public class ParsingTests
         Assert.False(parse.GetValue<bool>("--json"));
     }
 
+    [Theory]
+    [InlineData("exec", "box", "--tiemout", "5", "--", "true")]
+    [InlineData("run", "--memroy", "256", "--", "true")]
+    [InlineData("process", "start", "box", "--nmae", "x", "--", "sleep", "1")]
+    public async Task AMisspeltOption_IsAUsageError_NotTheProgram(params string[] args)
+    {
+        var (exit, stderr) = await RunAsync(args);
+        string[] programLikeAnOption = ["exec", "box", "--", "--url", "x"];
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Contains($"Unknown option '{args.First(a => a.StartsWith("--", StringComparison.Ordinal) && a.Length > 2)}'", stderr, StringComparison.Ordinal);
+        Assert.Null(CommonOptions.OptionTakenAsProgram(programLikeAnOption, Parse(programLikeAnOption)));
+    }
+
     [Fact]
     public void Run_TakesCreateOptions_AndTheCommand()
     {
