@@ -132,6 +132,10 @@ internal sealed class TlsInterception(Socket client, Socket upstream, string hos
                 }
                 framing = !verdict.Done;
                 await to.WriteAsync(output.WrittenMemory, linked.Token).ConfigureAwait(false);
+                if (output.Capacity > 2 * BufferBytes)
+                {
+                    output = new ArrayBufferWriter<byte>(BufferBytes); // a held body went out: a kept-alive connection does not keep its megabyte
+                }
             }
             await to.ShutdownAsync().ConfigureAwait(false);
             upstream.Shutdown(SocketShutdown.Send);
