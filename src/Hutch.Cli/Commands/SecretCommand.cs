@@ -33,7 +33,7 @@ internal static class SecretCommand
         var description = new Option<string?>("--description") { Description = "What it is for", HelpName = "TEXT" };
         var substitute = new Option<string?>("--substitute")
         {
-            Description = "Where its placeholder is swapped for the value in requests to its hosts: header (the default), query, or header,query",
+            Description = "Where its placeholder is swapped for the value in requests to its hosts, comma-separated: header (the default), query, body (up to 1 MiB, not compressed)",
             HelpName = "WHERE",
         };
         var json = CommonOptions.Json();

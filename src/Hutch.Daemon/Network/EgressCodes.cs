@@ -35,6 +35,10 @@ public static class EgressCodes
     public const string PolicyChanged = "egress_policy_changed";
     /// <summary>A connection to a secret's host whose TLS the daemon terminates: the sandbox's handshake failed (an h2-only client, a client that does not trust its sandbox's CA).</summary>
     public const string SecretTls = "secret_tls";
+    /// <summary>A request body to a secret's host that says "body" was over 1 MiB and went unchanged (its placeholders not replaced); the connection goes on.</summary>
+    public const string SecretBodyTooLarge = "secret_body_too_large";
+    /// <summary>A request body to a secret's host that says "body" was compressed (Content-Encoding) and went unchanged; the connection goes on.</summary>
+    public const string SecretBodyEncoded = "secret_body_encoded";
     /// <summary>A secret's host whose certificate the daemon could not verify: nothing was sent to it (a 502 inside the sandbox's TLS).</summary>
     public const string UpstreamTls = "egress_upstream_tls";
 }

@@ -157,7 +157,7 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
     /// <summary>Runs an intercepted connection and records it; true when both ends closed cleanly.</summary>
     private async Task<bool> InterceptAsync(Socket upstream, SubstitutionTable table, byte[] hello, CancellationToken stopping)
     {
-        _interception = new TlsInterception(client, upstream, Host!, table, sandbox.Secrets!.CertificateFor(sandbox.Id, Host!), sandbox.UpstreamTrust);
+        _interception = new TlsInterception(client, upstream, Host!, table, sandbox.Secrets!.CertificateFor(sandbox.Id, Host!), sandbox.UpstreamTrust, Note);
         var clean = _closedCode is null && await _interception.RunAsync(hello, stopping).ConfigureAwait(false);
         var (substituted, masked) = _interception.Counts;
         if (_interception.Refusal is { } refusal)
@@ -273,6 +273,14 @@ internal sealed class EgressConnection(SandboxEgress sandbox, Socket client)
             // The program is gone or does not read: the event says what happened.
         }
     }
+
+    /// <summary>
+    /// Something about a request of an allowed connection, as it happens (a body whose placeholders
+    /// were not replaced): an event of its own with a code, the connection's bytes left for its own event.
+    /// </summary>
+    private void Note(string code, string message) =>
+        sandbox.Record(new NetworkEvent(0, DateTimeOffset.UtcNow, NetworkOutcomes.Allowed, IsProxyRequest ? "proxy" : "transparent", "tcp", Host,
+            Upstream?.ToString(), Port, code, _rule, $"{Shown}: {message}"));
 
     private void Record(string outcome, string? code, string? rule, string message)
     {

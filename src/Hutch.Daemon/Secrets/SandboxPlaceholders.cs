@@ -92,7 +92,8 @@ public sealed class SandboxPlaceholders(SecretStore store, SandboxPaths paths, T
         {
             if (hosts.Any(h => h.MatchesName(host) && h.CoversPort(port)) && store.TryOpen(name) is { } value)
             {
-                items.Add(new Substitution(name, placeholder, value, where.Contains(SecretSubstitutions.Header), where.Contains(SecretSubstitutions.Query)));
+                items.Add(new Substitution(name, placeholder, value, where.Contains(SecretSubstitutions.Header), where.Contains(SecretSubstitutions.Query),
+                    where.Contains(SecretSubstitutions.Body)));
             }
         }
         return items.Count == 0 ? null : new SubstitutionTable(items);

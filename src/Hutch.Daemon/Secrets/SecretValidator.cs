@@ -88,8 +88,8 @@ public static partial class SecretValidator
     }
 
     /// <summary>
-    /// Where a placeholder is replaced in requests to the secret's hosts: "header" (the default) and
-    /// "query"; "body" is refused until it is built. Only for a secret with hosts.
+    /// Where a placeholder is replaced in requests to the secret's hosts: "header" (the default),
+    /// "query" and "body". Only for a secret with hosts.
     /// </summary>
     public static string[] Substitute(string[]? substitute, string[] hosts)
     {
@@ -103,14 +103,12 @@ public static partial class SecretValidator
         }
         for (var i = 0; i < substitute.Length; i++)
         {
-            if (substitute[i] is not (SecretSubstitutions.Header or SecretSubstitutions.Query))
+            if (substitute[i] is not (SecretSubstitutions.Header or SecretSubstitutions.Query or SecretSubstitutions.Body))
             {
-                throw Invalid(substitute[i] == SecretSubstitutions.Body
-                    ? $"substitute[{i}]: body is not substituted by this daemon yet; header and query are"
-                    : $"substitute[{i}]: '{Quoted.Clip(substitute[i] ?? "", 32)}' is not one of header, query");
+                throw Invalid($"substitute[{i}]: '{Quoted.Clip(substitute[i] ?? "", 32)}' is not one of header, query, body");
             }
         }
-        return substitute.Length == 0 ? throw Invalid("substitute: give at least one of header, query") : [.. substitute.Distinct()];
+        return substitute.Length == 0 ? throw Invalid("substitute: give at least one of header, query, body") : [.. substitute.Distinct()];
     }
 
     /// <summary>Whether <paramref name="name"/> can name a shell's environment variable (where a secret's value goes).</summary>

@@ -60,7 +60,7 @@ public static class NetworkPresets
 /// <param name="Host">The name the sandbox asked for (a lookup, or a connection to the address its answer gave); null for a connection to a literal address.</param>
 /// <param name="Address">The address connected to, or that was refused.</param>
 /// <param name="Port">The destination port.</param>
-/// <param name="Code">Why it was refused or failed (egress_policy_none, egress_denied_address, egress_private_address, …); null when allowed.</param>
+/// <param name="Code">Why it was refused or failed (egress_policy_none, egress_denied_address, egress_private_address, …); null when allowed, but for a note about a request of an allowed connection (secret_body_too_large, secret_body_encoded).</param>
 /// <param name="Rule">The policy entry that decided (its normalized text), <c>public</c>, or null.</param>
 /// <param name="Message">What happened and what to do about it, for a person or a model.</param>
 /// <param name="BytesOut">Bytes the sandbox sent upstream.</param>

@@ -9,7 +9,7 @@ namespace Hutch.Protocol.Api;
 /// <param name="ValueBase64">The value as base64, for bytes that are not text.</param>
 /// <param name="Description">What it is for, for people (at most 1,024 characters).</param>
 /// <param name="Hosts">The host names it may be sent to (<c>api.example.org</c>, <c>*.example.org</c>, optionally <c>:PORT</c>): a sandbox then holds a placeholder the egress proxy swaps for the value in HTTPS requests to them.</param>
-/// <param name="Substitute">Where in such a request the placeholder is swapped: "header" (every header but Host; the default) and "query" (the request target's query).</param>
+/// <param name="Substitute">Where in such a request the placeholder is swapped: "header" (every header but Host; the default), "query" (the request target's query) and "body" (a body of up to 1 MiB that is not compressed).</param>
 public sealed record CreateSecretRequest(
     string? Name = null,
     string? Value = null,
@@ -31,7 +31,7 @@ public sealed record RotateSecretRequest(string? Value = null, string? ValueBase
 /// <param name="Description">What it is for, or null.</param>
 /// <param name="Hosts">The hosts it may be sent to (normalized), empty when none.</param>
 /// <param name="UsedBy">The ids of the sandboxes that use it.</param>
-/// <param name="Substitute">Where its placeholder is swapped in requests to its hosts ("header", "query").</param>
+/// <param name="Substitute">Where its placeholder is swapped in requests to its hosts ("header", "query", "body").</param>
 public sealed record SecretInfo(string Name, int Version, DateTimeOffset CreatedAt, DateTimeOffset? RotatedAt, string? Description, string[] Hosts,
     string[]? UsedBy = null, string[]? Substitute = null);
 
@@ -41,7 +41,7 @@ public static class SecretSubstitutions
     public const string Header = "header";
     public const string Query = "query";
 
-    /// <summary>Not built yet (refused): a body's length must not change, which needs a placeholder as long as the value.</summary>
+    /// <summary>A request body (Content-Length or chunked, up to 1 MiB, not compressed): held whole, then sent with its new length.</summary>
     public const string Body = "body";
 }
 

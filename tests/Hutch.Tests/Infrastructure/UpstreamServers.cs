@@ -17,8 +17,13 @@ public enum UpstreamServer
 /// <summary>A connection an upstream server accepted: recorded at accept, before a byte is read, so a refused attempt that got through still shows.</summary>
 public sealed record UpstreamConnection(UpstreamServer Server, IPEndPoint Peer, IPEndPoint Local);
 
-/// <summary>An HTTP(S) request head an upstream server read: what the client (or a proxy) sent as Host and Authorization.</summary>
-public sealed record UpstreamHttpRequest(UpstreamServer Server, IPEndPoint Peer, string Method, string Target, string? Host, string? Authorization = null);
+/// <summary>
+/// An HTTP(S) request an upstream server read: what the client (or a proxy) sent as Host and
+/// Authorization, its body's framing fields, and the body as those framed it (null when it did not
+/// arrive whole).
+/// </summary>
+public sealed record UpstreamHttpRequest(UpstreamServer Server, IPEndPoint Peer, string Method, string Target, string? Host, string? Authorization = null,
+    string? ContentLength = null, string? TransferEncoding = null, byte[]? Body = null);
 
 /// <summary>
 /// The test upstream servers on sockets a caller created (in the upstream namespace), in this
@@ -155,14 +160,14 @@ internal sealed class UpstreamServers : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads one request head and answers it: <c>GET /whoami</c> with what reached us (Host and peer),
+    /// Reads one request (its body too, answering <c>Expect: 100-continue</c> as a server does) and
+    /// answers it: <c>GET /whoami</c> with what reached us (Host and peer),
     /// <c>GET /echo-auth</c> with the Authorization header it got,
     /// anything else with <c>upstream-ok PORT</c>; both also in X-Upstream-* headers.
     /// </summary>
     private async Task AnswerHttpAsync(Stream stream, Socket client, UpstreamServer server, CancellationToken cancel)
     {
-        var head = await ReadHeadAsync(stream, cancel);
-        if (head is null)
+        if (await ReadHeadAsync(stream, cancel) is not var (head, rest))
         {
             return;
         }
@@ -178,7 +183,13 @@ internal sealed class UpstreamServers : IAsyncDisposable
         var authorization = Field("Authorization");
         var peer = (IPEndPoint)client.RemoteEndPoint!;
         var local = (IPEndPoint)client.LocalEndPoint!;
-        requests.Enqueue(new UpstreamHttpRequest(server, peer, requestLine[0], requestLine[1], host, authorization));
+        var (length, encoding) = (Field("Content-Length"), Field("Transfer-Encoding"));
+        if (Field("Expect") is { } expect && expect.Equals("100-continue", StringComparison.OrdinalIgnoreCase))
+        {
+            await stream.WriteAsync("HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray(), cancel);
+        }
+        var content = await UpstreamBodies.ReadAsync(stream, rest, length, encoding, cancel);
+        requests.Enqueue(new UpstreamHttpRequest(server, peer, requestLine[0], requestLine[1], host, authorization, length, encoding, content));
 
         var path = requestLine[1].Split('?')[0];
         if (published.Keys.FirstOrDefault(p => path.StartsWith(p, StringComparison.Ordinal)) is not null)
@@ -218,8 +229,8 @@ internal sealed class UpstreamServers : IAsyncDisposable
         await stream.FlushAsync(cancel);
     }
 
-    /// <summary>The request head up to its blank line, or null when the client ended or sent more than <see cref="MaxHead"/> first.</summary>
-    private static async Task<string?> ReadHeadAsync(Stream stream, CancellationToken cancel)
+    /// <summary>The request head up to its blank line and the bytes read after it, or null when the client ended or sent more than <see cref="MaxHead"/> first.</summary>
+    private static async Task<(string Head, byte[] After)?> ReadHeadAsync(Stream stream, CancellationToken cancel)
     {
         var buffer = new byte[MaxHead];
         var length = 0;
@@ -234,7 +245,7 @@ internal sealed class UpstreamServers : IAsyncDisposable
             var end = buffer.AsSpan(0, length).IndexOf("\r\n\r\n"u8);
             if (end >= 0)
             {
-                return Encoding.Latin1.GetString(buffer, 0, end);
+                return (Encoding.Latin1.GetString(buffer, 0, end), buffer[(end + 4)..length]);
             }
         }
         return null;

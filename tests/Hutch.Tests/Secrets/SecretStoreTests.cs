@@ -102,19 +102,22 @@ public sealed class SecretStoreTests : IDisposable
     }
 
     [Fact]
-    public void Substitute_DefaultsToHeaders_TakesQuery_AndRefusesBodyAndSecretsWithoutHosts()
+    public void Substitute_DefaultsToHeaders_TakesQueryAndBody_AndRefusesOtherPlacesAndSecretsWithoutHosts()
     {
         var store = NewStore();
 
         var plain = store.Create(new CreateSecretRequest("PLAIN_KEY", Value, Hosts: ["api.example.org"]));
         var query = store.Create(new CreateSecretRequest("QUERY_KEY", Value, Hosts: ["api.example.org"], Substitute: ["query", "header", "query"]));
-        var body = Assert.Throws<HutchException>(() => store.Create(new CreateSecretRequest("BODY_KEY", Value, Hosts: ["api.example.org"], Substitute: ["header", "body"])));
-        var noHosts = Assert.Throws<HutchException>(() => store.Create(new CreateSecretRequest("NO_HOSTS", Value, Substitute: ["query"])));
+        var body = store.Create(new CreateSecretRequest("BODY_KEY", Value, Hosts: ["api.example.org"], Substitute: ["body"]));
+        var cookie = Assert.Throws<HutchException>(() => store.Create(new CreateSecretRequest("COOKIE_KEY", Value, Hosts: ["api.example.org"], Substitute: ["header", "cookie"])));
+        var noHosts = Assert.Throws<HutchException>(() => store.Create(new CreateSecretRequest("NO_HOSTS", Value, Substitute: ["body"])));
 
         Assert.Equal(["header"], plain.Substitute!);
         Assert.Equal(["query", "header"], query.Substitute!);
         Assert.Equal(["query", "header"], store.Get("QUERY_KEY").Substitute!);
-        Assert.Contains("substitute[1]: body", body.Message, StringComparison.Ordinal);
+        Assert.Equal(["body"], body.Substitute!);
+        Assert.Equal(["body"], store.Get("BODY_KEY").Substitute!);
+        Assert.Contains("substitute[1]: 'cookie' is not one of header, query, body", cookie.Message, StringComparison.Ordinal);
         Assert.Equal(ErrorCodes.InvalidSecret, noHosts.Code);
     }
 

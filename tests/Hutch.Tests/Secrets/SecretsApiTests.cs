@@ -46,7 +46,7 @@ public sealed class SecretsApiTests(DaemonFixture fixture) : IClassFixture<Daemo
     public async Task TheCli_ReadsTheValueFromStdinOnly_AndShowsMetadata()
     {
         var set = await HutchAsync(Encoding.UTF8.GetBytes(Value + "\n"), "secret", "set", "CLI_KEY", "--host", "api.example.org", "--description", "from the cli",
-            "--substitute", "header,query");
+            "--substitute", "header,body");
         var empty = await HutchAsync([], "secret", "set", "CLI_OTHER");
         var list = await HutchAsync(null, "secret", "ls");
         var show = await HutchAsync(null, "secret", "show", "CLI_KEY");
@@ -58,7 +58,7 @@ public sealed class SecretsApiTests(DaemonFixture fixture) : IClassFixture<Daemo
         Assert.Contains("at least 8 bytes", empty.Stderr, StringComparison.Ordinal);
         Assert.EndsWith("(invalid_secret)\n", empty.Stderr, StringComparison.Ordinal);
         Assert.Matches(@"CLI_KEY +1 +.+ +api\.example\.org +from the cli", Text(list.Stdout));
-        Assert.Contains("hosts        api.example.org\nsubstitute   header,query\n", Text(show.Stdout), StringComparison.Ordinal);
+        Assert.Contains("hosts        api.example.org\nsubstitute   header,body\n", Text(show.Stdout), StringComparison.Ordinal);
         Assert.Equal("CLI_KEY: rotated (version 2)\n", Text(rotate.Stdout));
         Assert.Equal("CLI_KEY: deleted\n", Text(remove.Stdout));
         Assert.DoesNotContain(Value, Text(list.Stdout) + Text(show.Stdout), StringComparison.Ordinal);

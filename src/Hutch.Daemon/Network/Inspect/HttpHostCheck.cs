@@ -11,11 +11,11 @@ namespace Hutch.Daemon.Network.Inspect;
 /// cannot frame for sure (both Content-Length and Transfer-Encoding, two Host headers, a head over
 /// 64 KiB) is refused rather than guessed at: the server could frame it otherwise and read a second
 /// request this check never saw. After an Upgrade (WebSocket) or CONNECT the bytes are no longer HTTP.
-/// Given an output, it also passes the bytes on, each head through <paramref name="rewriteHead"/>
+/// Given an output, it also passes the bytes on, each head through <paramref name="rewriter"/>
 /// (secret substitution inside intercepted TLS): a head is held until it is whole, bodies and chunk
-/// lines go out as they are framed.
+/// lines go out as they are framed, but for a body the rewriter asks for (HttpHostCheck.Hold.cs).
 /// </summary>
-internal sealed class HttpHostCheck(string host, Func<string, string>? rewriteHead = null)
+internal sealed partial class HttpHostCheck(string host, IHttpRewriter? rewriter = null)
 {
     internal const int MaxHead = 64 * 1024;
     private const int MaxLine = 4096;
@@ -49,12 +49,23 @@ internal sealed class HttpHostCheck(string host, Func<string, string>? rewriteHe
             {
                 case FramerState.Body or FramerState.ChunkData:
                     var n = (int)Math.Min(_remaining, data.Length);
-                    output?.Write(data[..n]);
+                    if (_held is not null)
+                    {
+                        Hold(data[..n], output!);
+                    }
+                    else
+                    {
+                        output?.Write(data[..n]);
+                    }
                     data = data[n..];
                     _remaining -= n;
                     if (_remaining == 0)
                     {
                         _state = _state == FramerState.Body ? FramerState.Head : FramerState.ChunkEnd;
+                        if (_state == FramerState.Head)
+                        {
+                            Release(output);
+                        }
                     }
                     break;
                 default:
@@ -85,7 +96,7 @@ internal sealed class HttpHostCheck(string host, Func<string, string>? rewriteHe
     {
         var line = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_line);
         var text = Encoding.Latin1.GetString(line);
-        if (_state != FramerState.Head)
+        if (_state != FramerState.Head && _held is null)
         {
             output?.Write(line); // chunk sizes, chunk ends and trailers pass as they are
         }
@@ -103,9 +114,9 @@ internal sealed class HttpHostCheck(string host, Func<string, string>? rewriteHe
                 }
                 _line.Clear();
                 var verdict = Head(text);
-                if (output is not null && verdict?.Refused is null)
+                if (output is not null && verdict?.Refused is null && !(verdict is null && StartHold(text)))
                 {
-                    output.Write(Encoding.Latin1.GetBytes(rewriteHead is null ? text : rewriteHead(text)));
+                    output.Write(Encoding.Latin1.GetBytes(rewriter is null ? text : rewriter.RewriteHead(text)));
                 }
                 return verdict;
             case FramerState.ChunkSize:
@@ -122,8 +133,16 @@ internal sealed class HttpHostCheck(string host, Func<string, string>? rewriteHe
                 _state = FramerState.ChunkSize;
                 return text.Trim().Length == 0 ? null : Refuse($"a chunk of a request body to {host} did not end where its size said");
             default: // Trailer: header lines, then an empty line ends the request
+                if (_held is not null && !HoldTrailer(line, text))
+                {
+                    return Refuse($"the trailers of a chunked request body to {host} are longer than this check reads");
+                }
                 _line.Clear();
                 _state = text.Trim().Length == 0 ? FramerState.Head : FramerState.Trailer;
+                if (_state == FramerState.Head)
+                {
+                    Release(output);
+                }
                 return null;
         }
     }

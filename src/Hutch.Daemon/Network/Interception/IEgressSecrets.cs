@@ -17,4 +17,4 @@ public interface IEgressSecrets
 }
 
 /// <summary>One secret as substitution sees it: the placeholder the sandbox holds, the value it stands for, and where in a request it is swapped.</summary>
-public sealed record Substitution(string Secret, string Placeholder, byte[] Value, bool InHeaders = true, bool InQuery = false);
+public sealed record Substitution(string Secret, string Placeholder, byte[] Value, bool InHeaders = true, bool InQuery = false, bool InBody = false);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Hutch.Daemon.Network.Interception;
@@ -6,7 +7,8 @@ namespace Hutch.Daemon.Network.Interception;
 /// The placeholders one intercepted connection may carry. Request heads get each placeholder
 /// replaced by its value in every header but Host (Host names the server and was checked against
 /// the allowed name; a placeholder there never becomes a value), including inside
-/// <c>Authorization: Basic</c>'s base64 (git and pip send user:password that way). Responses get
+/// <c>Authorization: Basic</c>'s base64 (git and pip send user:password that way); the query and a
+/// whole body (<see cref="RequestRewriter"/> holds it) only for the secrets that say so. Responses get
 /// each value masked back (<see cref="ResponseMasker"/>), so an upstream that echoes the key does
 /// not hand it to the sandbox.
 /// </summary>
@@ -49,6 +51,38 @@ public sealed class SubstitutionTable(IReadOnlyList<Substitution> items)
         }
         parts[1] = parts[1][..question] + Replace(parts[1][question..], inQuery: true);
         return string.Join(' ', parts);
+    }
+
+    /// <summary>
+    /// A whole request body with the placeholders of the secrets that say "body" replaced (each value
+    /// as <see cref="BodyValues"/> writes it for <paramref name="contentType"/>); null when none was there.
+    /// </summary>
+    public byte[]? RewriteBody(ReadOnlySpan<byte> body, string? contentType)
+    {
+        byte[]? rewritten = null;
+        foreach (var item in items.Where(i => i.InBody))
+        {
+            var placeholder = Encoding.ASCII.GetBytes(item.Placeholder);
+            ReadOnlySpan<byte> from = rewritten is null ? body : rewritten;
+            var at = from.IndexOf(placeholder);
+            if (at < 0)
+            {
+                continue;
+            }
+            var value = BodyValues.Encode(item.Value, contentType);
+            var output = new ArrayBufferWriter<byte>(from.Length + value.Length);
+            while (at >= 0)
+            {
+                output.Write(from[..at]);
+                output.Write(value);
+                Substituted++;
+                from = from[(at + placeholder.Length)..];
+                at = from.IndexOf(placeholder);
+            }
+            output.Write(from);
+            rewritten = output.WrittenSpan.ToArray();
+        }
+        return rewritten;
     }
 
     private string RewriteValue(string value)

@@ -12,13 +12,16 @@ namespace Hutch.Daemon.Network.Interception;
 /// A sandbox's TLS connection to one of its secrets' hosts, terminated by the daemon so placeholders
 /// can become values: the sandbox's side is answered with a certificate from its own CA (ALPN
 /// http/1.1 only: the framer reads HTTP/1), the upstream's side is TLS the daemon opens and checks
-/// (<see cref="UpstreamTrust"/>). What the sandbox sends is framed by <see cref="HttpHostCheck"/>
-/// (Host and fronting checks as for plain HTTP, then each head through
-/// <see cref="SubstitutionTable.RewriteHead"/>); what comes back has the values masked
-/// (<see cref="ResponseMasker"/>). Nothing is buffered beyond one head or one read.
+/// (<see cref="UpstreamTrust"/>). What the sandbox sends goes through a <see cref="RequestRewriter"/>
+/// (Host and fronting checks as for plain HTTP, placeholders replaced in heads, and in bodies for
+/// secrets that say so); what comes back has the values masked (<see cref="ResponseMasker"/>).
+/// Nothing is buffered beyond one head or one read, but a body held for substitution (1 MiB at most).
 /// </summary>
-internal sealed class TlsInterception(Socket client, Socket upstream, string host, SubstitutionTable table, X509Certificate2 certificate, UpstreamTrust trust)
+/// <param name="note">Told what the connection's event alone would not say, as it happens (a request body sent unchanged): a code and a message.</param>
+internal sealed class TlsInterception(Socket client, Socket upstream, string host, SubstitutionTable table, X509Certificate2 certificate, UpstreamTrust trust,
+    Action<string, string> note)
 {
+    private static readonly byte[] Continue = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
     private static readonly List<SslApplicationProtocol> Http11 = [SslApplicationProtocol.Http11];
     private const int BufferBytes = 64 * 1024;
 
@@ -90,10 +93,10 @@ internal sealed class TlsInterception(Socket client, Socket upstream, string hos
         return await up.ConfigureAwait(false) & await down.ConfigureAwait(false);
     }
 
-    /// <summary>Sandbox to upstream: framed, checked and rewritten head by head; after an Upgrade, passed on as it is.</summary>
+    /// <summary>Sandbox to upstream: framed, checked and rewritten request by request; after an Upgrade, passed on as it is.</summary>
     private async Task<bool> PumpUpAsync(SslStream from, SslStream to, CancellationTokenSource linked)
     {
-        var check = new HttpHostCheck(host, table.RewriteHead);
+        var check = new RequestRewriter(host, table);
         var framing = true;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
         var output = new ArrayBufferWriter<byte>(BufferBytes);
@@ -109,7 +112,11 @@ internal sealed class TlsInterception(Socket client, Socket upstream, string hos
                     continue;
                 }
                 output.ResetWrittenCount();
-                var verdict = check.Observe(buffer.AsSpan(0, n), output);
+                var verdict = check.Push(buffer.AsSpan(0, n), output);
+                foreach (var (code, message) in check.TakeNotes())
+                {
+                    note(code, message);
+                }
                 if (verdict.Refused is { } why)
                 {
                     Refusal = (EgressCodes.Fronting, why);
@@ -117,8 +124,18 @@ internal sealed class TlsInterception(Socket client, Socket upstream, string hos
                     await linked.CancelAsync().ConfigureAwait(false);
                     return false;
                 }
+                if (check.TakeContinue())
+                {
+                    // The client waits for it before sending the body the daemon holds the head for.
+                    // Written before the request goes on, so it comes before the upstream's answer.
+                    await WriteAsync(from, Continue, linked.Token).ConfigureAwait(false);
+                }
                 framing = !verdict.Done;
                 await to.WriteAsync(output.WrittenMemory, linked.Token).ConfigureAwait(false);
+                if (output.Capacity > 2 * BufferBytes)
+                {
+                    output = new ArrayBufferWriter<byte>(BufferBytes); // a held body went out: a kept-alive connection does not keep its megabyte
+                }
             }
             await to.ShutdownAsync().ConfigureAwait(false);
             upstream.Shutdown(SocketShutdown.Send);
