@@ -43,6 +43,9 @@ public sealed class RedactionSet
     /// <summary>Every 1- to 3-byte piece of a form, to hold a chunk's last bytes that may start a run.</summary>
     private readonly HashSet<uint> _shortPieces = [];
 
+    /// <summary>Whether every form minus its first 3 bytes is still a run (see <see cref="TailStart"/>).</summary>
+    private readonly bool _formsOutlastACut;
+
     private RedactionSet(List<(byte[] Form, byte[] Marker)> forms)
     {
         _forms = [.. forms.Select(f => f.Form)];
@@ -50,6 +53,7 @@ public sealed class RedactionSet
         Threshold = _forms.Length == 0 ? PieceBytes : Math.Min(PieceBytes, _forms.Min(f => f.Length));
         Longest = _forms.Length == 0 ? 0 : _forms.Max(f => f.Length);
         Step = Threshold - GramBytes + 1;
+        _formsOutlastACut = _forms.Length > 0 && _forms.Min(f => f.Length) >= Threshold + GramBytes - 1;
         for (var f = 0; f < _forms.Length; f++)
         {
             var form = _forms[f];
@@ -148,10 +152,18 @@ public sealed class RedactionSet
         return false;
     }
 
+    /// <summary>Chunks at least this long are bulk output (a stream at full speed, cut wherever a read ended).</summary>
+    public const int BulkChunk = 4096;
+
     /// <summary>
     /// Where the last bytes of <paramref name="data"/> that are part of a form begin (not before
     /// <paramref name="from"/>): what may be the start of a run that the next chunk completes.
     /// <paramref name="data"/>.Length when its last byte is in no form.
+    /// In bulk output, an end of 1 to 3 bytes is not held when every form is at least
+    /// <see cref="Threshold"/> + 3 bytes long: the rest of a form cut there is still a run, replaced
+    /// in the next chunk, so only those bytes show before its marker, and a chunk cut mid-word (nearly
+    /// every one, as most single bytes are part of some form) goes out without being joined to the
+    /// next. Short chunks (a value printed a byte at a time) are always held, so they read as one marker.
     /// </summary>
     public int TailStart(ReadOnlySpan<byte> data, int from, out byte[] marker)
     {
@@ -180,6 +192,10 @@ public sealed class RedactionSet
             {
                 return data.Length - longest;
             }
+        }
+        if (data.Length >= BulkChunk && _formsOutlastACut)
+        {
+            return data.Length;
         }
         for (var length = Math.Min(GramBytes - 1, available); length > 0; length--)
         {

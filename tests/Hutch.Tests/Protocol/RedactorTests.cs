@@ -215,6 +215,21 @@ public sealed class RedactorTests
     }
 
     [Fact]
+    public void InBulkOutput_AValueCutInItsFirstThreeBytes_ShowsOnlyThoseBeforeItsMarker()
+    {
+        var filler = new string('.', RedactionSet.BulkChunk);
+        var shortSet = RedactionSet.Of([new RedactedSecret("SHORT", "pw-9f8e7d"u8.ToArray())]); // 9 bytes: a cut leaves less than a run
+
+        for (var cut = 1; cut <= 3; cut++)
+        {
+            Assert.Equal($"{filler}{Key[..cut]}[REDACTED:API_KEY]\n", Redact(Set, filler + Key[..cut], Key[cut..] + "\n"));
+            Assert.Equal("ab[REDACTED:API_KEY]\n", Redact(Set, "ab" + Key[..cut], Key[cut..] + "\n")); // a short chunk is held
+            Assert.Equal($"{filler}[REDACTED:SHORT]\n", Redact(shortSet, filler + "pw-9f8e7d"[..cut], "pw-9f8e7d"[cut..] + "\n"));
+        }
+        Assert.Equal($"{filler}[REDACTED:API_KEY]\n", Redact(Set, filler + Key[..4], Key[4..] + "\n")); // 4 bytes: a gram, held
+    }
+
+    [Fact]
     public void Push_GivesOutASliceOfTheChunkItself_UnlessItReplacesOrJoinsAHeldEnd()
     {
         var redactor = new Redactor(Set);
