@@ -4,7 +4,8 @@
 # (bench/lib/https_keepalive.py) sends HTTPS requests carrying the placeholder in Authorization to
 #   secret.bench: one of the secret's hosts, so the daemon terminates TLS and substitutes;
 #   plain.bench:  the same server under another name, relayed untouched (TLS end to end);
-# on one kept-alive connection (the target), and on new connections (a handshake each, reported apart).
+# on one kept-alive connection (the target), with GETs and with POSTs whose JSON body holds the
+# placeholder too (the secret says header,body), and on new connections (a handshake each, reported apart).
 # usage: bench/substitution.sh [--quick]   (--quick: 200 requests instead of 1000, 20 connections instead of 100)
 # The upstream runs in a network namespace this script makes (veth 10.213.251.0/30, no route out),
 # with a certificate from a CA made here; no traffic goes anywhere else. Results: $OUT (default
@@ -57,7 +58,7 @@ mkdir -p "$HUTCH_DATA_DIR"
 "$HUTCH" serve > "$WORK/daemon.log" 2>&1 &
 DAEMON=$!
 for _ in $(seq 100); do "$HUTCH" ls >/dev/null 2>&1 && break; sleep 0.1; done
-printf 'sk-bench-%s' "$(openssl rand -hex 16)" | "$HUTCH" secret set API_KEY --host secret.bench >/dev/null || { cat "$WORK/daemon.log" >&2; exit 1; }
+printf 'sk-bench-%s' "$(openssl rand -hex 16)" | "$HUTCH" secret set API_KEY --host secret.bench --substitute header,body >/dev/null || { cat "$WORK/daemon.log" >&2; exit 1; }
 ID=$("$HUTCH" create --secret API_KEY --network allowlist --allow secret.bench:8443 --allow plain.bench:8443 --allow net:bench:9) \
   || { cat "$WORK/daemon.log" >&2; exit 1; }
 "$HUTCH" fs write "$ID" client.py < "$CLIENT" >/dev/null && "$HUTCH" fs write "$ID" ca.pem < "$WORK/ca.pem" >/dev/null || exit 1
@@ -75,6 +76,8 @@ say "$REQUESTS requests on one connection, twice each, alternating"
 for round in 1 2; do
   run keepalive secret.bench "$REQUESTS" >> "$WORK/ka-secret"
   run keepalive plain.bench "$REQUESTS" >> "$WORK/ka-plain"
+  run post secret.bench "$REQUESTS" >> "$WORK/post-secret"
+  run post plain.bench "$REQUESTS" >> "$WORK/post-plain"
 done
 say "$CONNECTIONS new connections each"
 run connect secret.bench "$CONNECTIONS" > "$WORK/new-secret"
@@ -87,6 +90,9 @@ EVENT=$("$HUTCH" net events "$ID" 2>/dev/null | grep -m1 -o 'TLS intercepted[^"]
   awk '{printf "kept-alive, substituted (secret.bench):  p50 %.3f ms, p99 %.3f ms\n", $1, $2}' "$WORK/ka-secret"
   awk '{printf "kept-alive, untouched (plain.bench):     p50 %.3f ms, p99 %.3f ms\n", $1, $2}' "$WORK/ka-plain"
   paste "$WORK/ka-secret" "$WORK/ka-plain" | awk '{s+=$1; p+=$3; n++} END {printf "substitution adds p50 %.3f ms per request (mean of the rounds; target <= 1 ms)\n", (s-p)/n}'
+  awk '{printf "kept-alive POST, body substituted:       p50 %.3f ms, p99 %.3f ms\n", $1, $2}' "$WORK/post-secret"
+  awk '{printf "kept-alive POST, untouched:              p50 %.3f ms, p99 %.3f ms\n", $1, $2}' "$WORK/post-plain"
+  paste "$WORK/post-secret" "$WORK/post-plain" | awk '{s+=$1; p+=$3; n++} END {printf "header and body substitution add p50 %.3f ms per POST (target <= 1 ms)\n", (s-p)/n}'
   awk '{printf "new connection, substituted: p50 %.3f ms, p99 %.3f ms\n", $1, $2}' "$WORK/new-secret"
   awk '{printf "new connection, untouched:   p50 %.3f ms, p99 %.3f ms\n", $1, $2}' "$WORK/new-plain"
   paste "$WORK/new-secret" "$WORK/new-plain" | awk '{printf "a new intercepted connection adds p50 %.3f ms (two handshakes instead of one)\n", $1-$3}'

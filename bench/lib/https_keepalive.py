@@ -2,6 +2,7 @@
 
   server ADDRESS CERT KEY        serve HTTP/1.1 with keep-alive on ADDRESS:8443 (prints "ready")
   keepalive HOST N CAFILE        N requests on one connection; prints p50 and p99 in ms
+  post HOST N CAFILE             the same with POSTs whose JSON body holds $API_KEY too
   connect HOST N CAFILE          N requests on N new connections; prints p50 and p99 in ms
 Requests carry "Authorization: Bearer $API_KEY". Standard library only.
 """
@@ -28,6 +29,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.do_GET()
+
     def log_message(self, *args):
         pass
 
@@ -50,8 +55,8 @@ def percentiles(samples):
     return "%.3f %.3f" % (samples[len(samples) // 2] * 1000, samples[int(len(samples) * 0.99)] * 1000)
 
 
-def request(connection, headers):
-    connection.request("GET", "/", headers=headers)
+def request(connection, headers, body=None):
+    connection.request("GET" if body is None else "POST", "/", body=body, headers=headers)
     response = connection.getresponse()
     response.read()
     assert response.status == 200, response.status
@@ -65,13 +70,18 @@ def main():
     host, n, cafile = sys.argv[2], int(sys.argv[3]), sys.argv[4]
     context = ssl.create_default_context(cafile=cafile)
     headers = {"Authorization": "Bearer " + os.environ["API_KEY"]}
+    body = None
+    if mode == "post":
+        # An API call's size: a few hundred bytes of JSON with the key in it.
+        body = ('{"model": "bench", "api_key": "%s", "input": "%s"}' % (os.environ["API_KEY"], "x" * 300)).encode()
+        headers["Content-Type"] = "application/json"
     samples = []
-    if mode == "keepalive":
+    if mode in ("keepalive", "post"):
         connection = http.client.HTTPSConnection(host, PORT, context=context)
-        request(connection, headers)  # the handshake, not counted
+        request(connection, headers, body)  # the handshake, not counted
         for _ in range(n):
             start = time.perf_counter()
-            request(connection, headers)
+            request(connection, headers, body)
             samples.append(time.perf_counter() - start)
     else:
         for _ in range(n):
