@@ -16,6 +16,8 @@ internal sealed class InProcessEngineHost : IEngineHost
     public async Task<IRunEngine> OpenInProcessAsync(CancellationToken cancellationToken) =>
         new InProcessRunEngine(await SandboxEngine.OpenInProcessAsync(new HutchOptions(), cancellationToken).ConfigureAwait(false));
 
+    public Task<int> ServeMcpAsync(McpStart start, CancellationToken cancellationToken) => McpStdioHost.RunAsync(start, cancellationToken);
+
     /// <summary>Flags over the environment's defaults (HutchOptions reads HUTCH_* itself).</summary>
     public static HutchOptions ToOptions(EngineSettings settings)
     {

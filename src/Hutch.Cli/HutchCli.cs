@@ -70,6 +70,7 @@ internal static class HutchCli
         (["session", "sessions"], (console, _) => SessionCommand.Create(console)),
         (["service", "services"], (console, _) => ServiceCommand.Create(console)),
         (["doctor"], (console, engine) => DoctorCommand.Create(console, engine)),
+        (["mcp"], (_, engine) => McpCommand.Create(engine)),
     ];
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Hutch.Daemon.Mcp;
 using Hutch.Daemon.Secrets;
 using System.Text.Json;
 using Hutch.Daemon.Exec;
@@ -75,12 +76,15 @@ public static class DaemonHost
         builder.Services.AddHttpForwarder();
         // The limits themselves are given to UseRateLimiter below, once the engine (which resolves sandbox names) exists.
         builder.Services.AddRateLimiter(_ => { });
+        WebApplication? built = null;
+        McpEndpoints.AddMcp(builder.Services, () => built!.Urls.First(), typeof(DaemonHost).Assembly.GetName().Version?.ToString(3) ?? "0.1.0");
         // 64 KiB receive blocks instead of Kestrel's 4 KiB: a 1 GiB upload took 262,144 recv calls (33,000 now).
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         // A stop (SIGTERM) gives requests in flight 5 s, not the host's 30: an exec or shell may run for
         // hours, and its command carries on as a background process once its connection is cut.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
+        built = app;
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hutch.Engine");
         var engine = await SandboxEngine.OpenDaemonAsync(options, logger, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -159,6 +163,7 @@ public static class DaemonHost
         ShellEndpoints.Map(app, engine.Shells, engine.Logs, options);
         SecretEndpoints.Map(app, engine.Secrets, engine.SandboxSecrets);
         NetworkEndpoints.Map(app, engine.Network);
+        McpEndpoints.Map(app);
 
         try
         {

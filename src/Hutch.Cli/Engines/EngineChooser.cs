@@ -42,7 +42,30 @@ internal static class EngineChooser
         return await host.OpenInProcessAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<IRunEngine?> TryDaemonAsync(HutchEndpoint endpoint, TimeSpan healthBudget, CancellationToken cancellationToken)
+    /// <summary>
+    /// A client of the daemon when one is said to run and answers (`hutch mcp` talks to it), else
+    /// null: the caller runs one itself. Errors as <see cref="OpenAsync"/>'s.
+    /// </summary>
+    public static async Task<HutchClient?> DaemonClientAsync(CancellationToken cancellationToken)
+    {
+        var endpoint = HutchEndpoint.Discover(null, null, dataDir: null);
+        if (!endpoint.Advertised)
+        {
+            return null;
+        }
+        var client = await TryClientAsync(endpoint, endpoint.IsExplicit ? ExplicitHealthBudget : HealthBudget, cancellationToken).ConfigureAwait(false);
+        if (client is null && endpoint.IsExplicit)
+        {
+            throw new CliException(ClientErrorCodes.DaemonUnreachable,
+                $"no Hutch daemon answers at {endpoint.BaseAddress} (from {endpoint.Source}) within {ExplicitHealthBudget.TotalSeconds:0} s: start it, or fix {endpoint.Source}");
+        }
+        return client;
+    }
+
+    private static async Task<IRunEngine?> TryDaemonAsync(HutchEndpoint endpoint, TimeSpan healthBudget, CancellationToken cancellationToken) =>
+        await TryClientAsync(endpoint, healthBudget, cancellationToken).ConfigureAwait(false) is { } client ? new DaemonEngine(client) : null;
+
+    private static async Task<HutchClient?> TryClientAsync(HutchEndpoint endpoint, TimeSpan healthBudget, CancellationToken cancellationToken)
     {
         if (endpoint.ApiKey is null)
         {
@@ -57,7 +80,7 @@ internal static class EngineChooser
         try
         {
             await client.HealthAsync(budget.Token).ConfigureAwait(false);
-            return new DaemonEngine(client);
+            return client;
         }
         catch (Exception e) when (e is HutchApiException { Status: 0 } || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {

@@ -25,6 +25,8 @@ internal sealed class EngineHandoff(IReadOnlyList<string> args) : IEngineHost
 
     public Task<IRunEngine> OpenInProcessAsync(CancellationToken cancellationToken) => throw Handoff();
 
+    public Task<int> ServeMcpAsync(McpStart start, CancellationToken cancellationToken) => throw Handoff();
+
     private CliException Handoff()
     {
         var engine = EnginePath;

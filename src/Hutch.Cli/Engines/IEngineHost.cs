@@ -17,7 +17,13 @@ internal interface IEngineHost
 
     /// <summary>`hutch run` without a daemon: the engine in this process, on the data dir a daemon would use.</summary>
     Task<IRunEngine> OpenInProcessAsync(CancellationToken cancellationToken);
+
+    /// <summary>`hutch mcp`: an MCP server on stdin and stdout until the client closes it; returns the exit status.</summary>
+    Task<int> ServeMcpAsync(McpStart start, CancellationToken cancellationToken);
 }
+
+/// <summary>`hutch mcp`'s flags: the profile, how long a session's sandbox outlives it, the output budget (null: the defaults).</summary>
+internal sealed record McpStart(string Profile, TimeSpan? KeepAfter, int? MaxOutputBytes);
 
 /// <summary>The engine's flags as given on the command line; null means the environment's default (HUTCH_*).</summary>
 internal sealed record EngineSettings(string? Url = null, string? DataDir = null, string? Runtime = null);

@@ -76,8 +76,35 @@ public class SocketFamilyAttackTests(DaemonFixture fixture)
         await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(User: "root"));
         var result = await sandbox.PythonAsync(ThroughI386Entry);
 
-        Assert.Equal(
-            "socketcall vsock EAFNOSUPPORT\nsocket vsock EAFNOSUPPORT\nsocket packet EAFNOSUPPORT\nsocket unix opened\n",
-            result.Stdout + result.Stderr);
+        if (HostHasI386Entry())
+        {
+            Assert.Equal(
+                "socketcall vsock EAFNOSUPPORT\nsocket vsock EAFNOSUPPORT\nsocket packet EAFNOSUPPORT\nsocket unix opened\n",
+                result.Stdout + result.Stderr);
+        }
+        else
+        {
+            // A kernel without IA32 emulation has no i386 entry at all: int 0x80 kills the caller, in a sandbox as on the host.
+            Assert.True(result.Signal == "SIGSEGV" && result.Stdout.Length == 0, $"exit {result.ExitCode} {result.Signal}: {result.Stdout}{result.Stderr}");
+        }
+    }
+
+    /// <summary>Whether this host's kernel runs int 0x80 from a 64-bit process (IA32 emulation), tried outside any sandbox.</summary>
+    private static bool HostHasI386Entry()
+    {
+        const string GetPid = """
+            import ctypes, struct
+            libc = ctypes.CDLL(None)
+            libc.mmap.restype = ctypes.c_void_p
+            libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+            page = libc.mmap(None, 4096, 7, 0x22 | 0x40, -1, 0)
+            code = b"\x53\xb8" + struct.pack("<I", 20) + b"\xcd\x80\x5b\xc3"  # push rbx; mov eax, 20 (getpid); int 0x80; pop rbx; ret
+            ctypes.memmove(page, code, len(code))
+            print(ctypes.CFUNCTYPE(ctypes.c_int)(page)())
+            """;
+        using var python = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("python3", ["-c", GetPid]) { RedirectStandardOutput = true })!;
+        var printed = python.StandardOutput.ReadToEnd();
+        python.WaitForExit();
+        return python.ExitCode == 0 && printed.Trim() == python.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 }
