@@ -13,8 +13,8 @@ internal static class ExecTools
 
     public static McpServerTool Exec(McpSession session) => ToolFactory.Create<ExecAnswer>("exec", "Run a command",
         "Run a shell command (/bin/sh -c) in the sandbox and return its exit status and output. The sandbox is a " +
-        "Linux machine with /workspace as the working directory; files, installed tools and the shell's state " +
-        "other than files do not carry over between calls (use `cd dir && …` in one command). Output past " +
+        "Linux machine with /workspace as the working directory. Files stay between calls; each call is a new " +
+        "shell, so a `cd` or a variable does not (use `cd dir && …` in one command). Output past " +
         $"{session.Settings.MaxOutputBytes / 1024} KiB per call is cut to its head and tail with a marker saying how to read the rest " +
         "(the `output` tool). Long commands report progress; cancelling the call kills the command.",
         ToolHints.Runs,
