@@ -58,16 +58,17 @@ ensure_built() {
   touch "$stamp"
 }
 
-# Installs the npm tools the OpenAPI tests run (eng/openapi-tools: redocly, openapi-typescript,
-# openapi-fetch, typescript) into artifacts/npm-tools, from its lock file, when the lock changed.
+# Installs the npm tools the tests run (eng/npm-tools: redocly, openapi-typescript, openapi-fetch,
+# typescript for the OpenAPI tests; the MCP TypeScript SDK for the MCP tests) into
+# artifacts/npm-tools, from its lock file, when the lock changed.
 # Needs node (20.19 or later) and npm on the PATH; prints the tools' directory.
 ensure_npm_tools() {
   local root=$1 dir=$1/artifacts/npm-tools
-  command -v npm >/dev/null 2>&1 || { echo "hutch: npm is required for the OpenAPI tests (node 20.19 or later with npm)" >&2; return 1; }
-  if ! cmp -s "$root/eng/openapi-tools/package-lock.json" "$dir/package-lock.json" || [[ ! -x $dir/node_modules/.bin/redocly ]]; then
-    echo "hutch: installing the OpenAPI tools (npm ci)…" >&2
+  command -v npm >/dev/null 2>&1 || { echo "hutch: npm is required for the OpenAPI and MCP tests (node 20.19 or later with npm)" >&2; return 1; }
+  if ! cmp -s "$root/eng/npm-tools/package-lock.json" "$dir/package-lock.json" || [[ ! -x $dir/node_modules/.bin/redocly ]]; then
+    echo "hutch: installing the tests' npm tools (npm ci)…" >&2
     rm -rf "$dir" && mkdir -p "$dir"
-    cp "$root/eng/openapi-tools/package.json" "$root/eng/openapi-tools/package-lock.json" "$dir/"
+    cp "$root/eng/npm-tools/package.json" "$root/eng/npm-tools/package-lock.json" "$dir/"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || return 1
   fi
   echo "$dir"

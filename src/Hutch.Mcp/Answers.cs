@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using Hutch.Client;
 using Hutch.Protocol.Api;
 using Microsoft.Extensions.AI;
@@ -16,9 +15,11 @@ namespace Hutch.Mcp;
 /// </summary>
 internal static class Answers
 {
+    // Nulls are written: the output schema names every property as required (null allowed where
+    // the type is nullable), and clients check answers against it (the TypeScript SDK refuses one
+    // that lacks a property).
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
     };
 

@@ -104,7 +104,7 @@ public class ApiDocumentTests(DaemonFixture fixture)
     [Fact]
     public async Task RedoclyLint_FindsNoErrors()
     {
-        var tools = await NpmToolsAsync();
+        var tools = await NpmTools.DirectoryAsync();
         var work = TestPaths.NewTempDir("hutch-lint");
         try
         {
@@ -129,7 +129,7 @@ public class ApiDocumentTests(DaemonFixture fixture)
     [Fact]
     public async Task GeneratedTypeScriptClient_Compiles_CreatesASandbox_AndRunsACommand()
     {
-        var tools = await NpmToolsAsync();
+        var tools = await NpmTools.DirectoryAsync();
         var work = TestPaths.NewTempDir("hutch-ts");
         try
         {
@@ -193,14 +193,5 @@ public class ApiDocumentTests(DaemonFixture fixture)
         {
             Directory.Delete(work, recursive: true);
         }
-    }
-
-    /// <summary>eng/ensure-deps.sh's ensure_npm_tools: installs the lock file's tools into artifacts/npm-tools once, and says where.</summary>
-    private static async Task<string> NpmToolsAsync()
-    {
-        var root = TestPaths.RepoRoot;
-        var install = await ToolProcess.RunAsync("bash", ["-c", "source eng/ensure-deps.sh && ensure_npm_tools \"$PWD\""], root, TimeSpan.FromMinutes(5));
-        Assert.True(install.Code == 0, install.Describe("ensure_npm_tools"));
-        return install.Stdout.Trim();
     }
 }
