@@ -31,12 +31,11 @@ HUTCH=$REPO/artifacts/cli/hutch
 say() { printf '== %s %s\n' "$(date +%T)" "$*" >&2; }
 
 NET=10.213.250 NS=hutch-b-$$ HOSTIF=hb$$-h UPIF=hb$$-u UP=10.213.250.2
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export HUTCH_DATA_DIR=$WORK/data HUTCH_URL=http://127.0.0.1:$PORT HUTCH_AGENT=$REPO/artifacts/agent/hutch-agent
 export HUTCH_EGRESS_OPEN_NETWORKS=bench=$NET.0/30
-unset HUTCH_API_KEY http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
-SERVER= DAEMON=
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
+SERVER=
 source "$REPO/bench/lib/upstream-netns.sh"
+scratch_daemon_env
 trap bench_cleanup EXIT
 
 say "upstream: netns $NS, $UP, a 1 GiB file served with sendfile"
@@ -47,10 +46,7 @@ SERVER=$UPSTREAM_PID
 read -r -t 10 ready <&"${UPSTREAM[0]}"; [[ $ready == ready ]] || { echo "the upstream did not start" >&2; exit 1; }
 
 say "daemon"
-mkdir -p "$HUTCH_DATA_DIR"
-"$HUTCH" serve > "$WORK/daemon.log" 2>&1 &
-DAEMON=$!
-for _ in $(seq 100); do "$HUTCH" ls >/dev/null 2>&1 && break; sleep 0.1; done
+scratch_daemon_start || exit 1
 DPID=$(pgrep -f "hutch-engine serve" | head -1)
 ID=$("$HUTCH" create --allow net:bench) || { cat "$WORK/daemon.log" >&2; exit 1; }
 "$HUTCH" fs write "$ID" probe.py < "$REPO/bench/lib/egress_probe.py" >/dev/null || exit 1

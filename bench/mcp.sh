@@ -24,22 +24,11 @@ WORK=$(mktemp -d /tmp/hutch-mcp-bench.XXXXXX)
 chmod 755 "$WORK"
 mkdir -p "$OUT"
 HUTCH=$REPO/artifacts/cli/hutch
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export HUTCH_DATA_DIR=$WORK/data HUTCH_URL=http://127.0.0.1:$PORT HUTCH_AGENT=$REPO/artifacts/agent/hutch-agent
-unset HUTCH_API_KEY
-DAEMON=
-cleanup() {
-  [[ -n $DAEMON ]] && { "$HUTCH" ls 2>/dev/null | awk 'NR>1{print $1}' | xargs -r "$HUTCH" rm >/dev/null 2>&1; kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; }
-  grep -o " $WORK/data[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount --lazy
-  rm -rf "$WORK"
-  rm -f "$TOOLS/mcp_roundtrip.mjs"
-}
-trap cleanup EXIT
+source "$REPO/bench/lib/scratch-daemon.sh"
+scratch_daemon_env
+trap 'scratch_daemon_cleanup; rm -f "$TOOLS/mcp_roundtrip.mjs"' EXIT
 
-mkdir -p "$HUTCH_DATA_DIR"
-"$HUTCH" serve > "$WORK/daemon.log" 2>&1 &
-DAEMON=$!
-for _ in $(seq 100); do "$HUTCH" ls >/dev/null 2>&1 && break; sleep 0.1; done
+scratch_daemon_start || exit 1
 {
   echo "date: $(date -Is)"
   echo "host: $(uname -r), $(nproc) cpu; load before: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -26,16 +26,9 @@ chmod 755 "$WORK"
 mkdir -p "$OUT"
 HUTCH=$REPO/artifacts/cli/hutch
 say() { printf '== %s %s\n' "$(date +%T)" "$*" >&2; }
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export HUTCH_DATA_DIR=$WORK/data HUTCH_URL=http://127.0.0.1:$PORT HUTCH_AGENT=$REPO/artifacts/agent/hutch-agent
-unset HUTCH_API_KEY
-DAEMON=
-cleanup() {
-  [[ -n $DAEMON ]] && { "$HUTCH" ls 2>/dev/null | awk 'NR>1{print $1}' | xargs -r "$HUTCH" rm >/dev/null 2>&1; kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; }
-  grep -o " $WORK/data[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount --lazy
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$REPO/bench/lib/scratch-daemon.sh"
+scratch_daemon_env
+trap scratch_daemon_cleanup EXIT
 
 {
   echo "date: $(date -Is)"
@@ -49,10 +42,7 @@ dotnet build -c Release -o "$WORK/bench" "$REPO/bench/Hutch.RedactionBench/Hutch
 "$WORK/bench/Hutch.RedactionBench" "$GIB" "$RUNS" > "$WORK/redactor.txt" || exit 1
 
 say "daemon, two sandboxes, $GIB GiB of log text in each"
-mkdir -p "$HUTCH_DATA_DIR"
-"$HUTCH" serve > "$WORK/daemon.log" 2>&1 &
-DAEMON=$!
-for _ in $(seq 100); do "$HUTCH" ls >/dev/null 2>&1 && break; sleep 0.1; done
+scratch_daemon_start || exit 1
 uses=()
 for i in $(seq -w 1 20); do
   python3 -c "import secrets; print('sk-$i-' + secrets.token_hex(20), end='')" | "$HUTCH" secret set "BENCH_KEY_$i" >/dev/null || exit 1

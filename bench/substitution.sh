@@ -32,13 +32,12 @@ CLIENT=$REPO/bench/lib/https_keepalive.py
 say() { printf '== %s %s\n' "$(date +%T)" "$*" >&2; }
 
 NET=10.213.251 NS=hutch-s-$$ HOSTIF=hs$$-h UPIF=hs$$-u UP=10.213.251.2
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf '%s secret.bench plain.bench\n' "$UP" > "$WORK/hosts"
-export HUTCH_DATA_DIR=$WORK/data HUTCH_URL=http://127.0.0.1:$PORT HUTCH_AGENT=$REPO/artifacts/agent/hutch-agent
 export HUTCH_EGRESS_OPEN_NETWORKS=bench=$NET.0/30 HUTCH_EGRESS_HOSTS_FILE=$WORK/hosts HUTCH_EGRESS_CA_FILE=$WORK/ca.pem
-unset HUTCH_API_KEY http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
-SERVER= DAEMON=
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
+SERVER=
 source "$REPO/bench/lib/upstream-netns.sh"
+scratch_daemon_env
 trap bench_cleanup EXIT
 
 say "a CA and the upstream's certificate for both names"
@@ -54,10 +53,7 @@ SERVER=$UPSTREAM_PID
 read -r -t 10 ready <&"${UPSTREAM[0]}"; [[ $ready == ready ]] || { echo "the upstream did not start" >&2; exit 1; }
 
 say "daemon, a secret for secret.bench, a sandbox holding its placeholder"
-mkdir -p "$HUTCH_DATA_DIR"
-"$HUTCH" serve > "$WORK/daemon.log" 2>&1 &
-DAEMON=$!
-for _ in $(seq 100); do "$HUTCH" ls >/dev/null 2>&1 && break; sleep 0.1; done
+scratch_daemon_start || exit 1
 printf 'sk-bench-%s' "$(openssl rand -hex 16)" | "$HUTCH" secret set API_KEY --host secret.bench --substitute header,body >/dev/null || { cat "$WORK/daemon.log" >&2; exit 1; }
 ID=$("$HUTCH" create --secret API_KEY --network allowlist --allow secret.bench:8443 --allow plain.bench:8443 --allow net:bench:9) \
   || { cat "$WORK/daemon.log" >&2; exit 1; }

@@ -2,7 +2,7 @@
 # (a veth pair, NET.1 on the host and NET.2 inside, no route out, so no traffic leaves this host),
 # and the one cleanup that removes everything a bench made (its daemon's sandboxes, the daemon, the
 # upstream server, the namespace, mounts under its work dir, the work dir).
-# Uses the caller's variables: NET NS HOSTIF UPIF (the namespace), HUTCH WORK DAEMON SERVER (cleanup).
+# Uses the caller's variables: NET NS HOSTIF UPIF (the namespace), SERVER and scratch-daemon.sh's (cleanup).
 
 upstream_netns_up() {
   if ip -o addr | grep -q " $NET\."; then echo "$NET.0/30 is in use on this host; free it first" >&2; return 1; fi
@@ -11,10 +11,10 @@ upstream_netns_up() {
     && ip -n "$NS" addr add "$NET.2/30" dev "$UPIF" && ip -n "$NS" link set "$UPIF" up && ip -n "$NS" link set lo up
 }
 
+source "$(dirname "${BASH_SOURCE[0]}")/scratch-daemon.sh"
+
 bench_cleanup() {
-  [[ -n ${DAEMON:-} ]] && { "$HUTCH" ls 2>/dev/null | awk 'NR>1{print $1}' | xargs -r "$HUTCH" rm >/dev/null 2>&1; kill -TERM "$DAEMON" 2>/dev/null; wait "$DAEMON" 2>/dev/null; }
   [[ -n ${SERVER:-} ]] && kill "$SERVER" 2>/dev/null
   ip link del "$HOSTIF" 2>/dev/null; ip netns del "$NS" 2>/dev/null
-  grep -o " $WORK/data[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount --lazy
-  rm -rf "$WORK"
+  scratch_daemon_cleanup
 }
