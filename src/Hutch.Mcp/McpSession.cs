@@ -15,6 +15,7 @@ public sealed class McpSession(HutchClient client, McpSettings settings) : IAsyn
     public const string Label = "hutch.mcp";
 
     private readonly SemaphoreSlim _creating = new(1, 1);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _shellCursors = new();
     private string? _own;
     private DateTimeOffset _ttlPushed;
 
@@ -54,6 +55,11 @@ public sealed class McpSession(HutchClient client, McpSettings settings) : IAsyn
             _creating.Release();
         }
     }
+
+    /// <summary>How far this session has read a shell's output (0 before the first read).</summary>
+    public long ShellCursor(string sandbox, string shell) => _shellCursors.GetValueOrDefault($"{sandbox}/{shell}");
+
+    public void ShellRead(string sandbox, string shell, long cursor) => _shellCursors[$"{sandbox}/{shell}"] = cursor;
 
     /// <summary>A sandbox was deleted: when it was the session's own, the next call makes a new one.</summary>
     public void Forget(string idOrName)

@@ -10,7 +10,7 @@ public static class McpTools
     {
         McpProfiles.Run => [ExecTools.Run(session)],
         McpProfiles.Workspace => Workspace(session),
-        McpProfiles.Full => Workspace(session), // the long-running tools come next (docs/design/0011-mcp.md)
+        McpProfiles.Full => [.. Workspace(session), .. LongRunning(session)],
         _ => throw new ArgumentException($"unknown profile '{profile}'", nameof(profile)),
     };
 
@@ -28,5 +28,18 @@ public static class McpTools
         SandboxTools.Create(session),
         SandboxTools.List(session),
         SandboxTools.Delete(session),
+    ];
+
+    private static List<McpServerTool> LongRunning(McpSession session) =>
+    [
+        ProcessTools.Start(session),
+        ProcessTools.Logs(session),
+        ProcessTools.Kill(session),
+        ProcessTools.List(session),
+        ShellTools.Open(session),
+        ShellTools.Type(session),
+        ShellTools.Screen(session),
+        NetworkTools.Network(session),
+        NetworkTools.Events(session),
     ];
 }
