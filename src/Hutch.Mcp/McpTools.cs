@@ -39,6 +39,8 @@ public static class McpTools
         ShellTools.Open(session),
         ShellTools.Type(session),
         ShellTools.Screen(session),
+        ServiceTools.Service(session),
+        ServiceTools.Port(session),
         NetworkTools.Network(session),
         NetworkTools.Events(session),
     ];

@@ -86,4 +86,23 @@ public sealed class McpFullProfileTests(DaemonFixture fixture) : IClassFixture<D
         Assert.Equal("refused", refusal.GetProperty("outcome").GetString());
         Assert.True(events.GetProperty("cursor").GetInt64() > 0);
     }
+
+    [Fact]
+    public async Task AService_IsStartedUntilItsProbePasses_AndAnsweredThroughItsPort()
+    {
+        await using var client = await McpClients.HttpAsync(fixture, "full");
+        await client.CallToolAsync("write", Args(("path", "site/index.html"), ("content", "<h1>served</h1>\n")));
+
+        var ready = Structured(await client.CallToolAsync("service", Args(("name", "web"), ("command", "cd site && exec python3 -m http.server 8000"), ("probe", "http:8000/"))));
+        var page = Structured(await client.CallToolAsync("port", Args(("port", 8000), ("path", "/index.html"))));
+        var failed = Structured(await client.CallToolAsync("service", Args(("name", "broken"), ("command", "echo cannot start >&2; exit 3"), ("probe", "tcp:9000"), ("waitSeconds", 10))));
+        var badProbe = await client.CallToolAsync("service", Args(("name", "x"), ("command", "true"), ("probe", "udp:53")));
+
+        Assert.Equal("ready", ready.GetProperty("state").GetString());
+        Assert.Equal((200, "<h1>served</h1>\n"), (page.GetProperty("status").GetInt32(), page.GetProperty("body").GetString()));
+        Assert.Equal("failed", failed.GetProperty("state").GetString());
+        Assert.Contains("cannot start", failed.GetProperty("output").GetString(), StringComparison.Ordinal);
+        Assert.True(badProbe.IsError);
+        Assert.StartsWith("invalid_argument: probe 'udp:53'", string.Concat(badProbe.Content.OfType<TextContentBlock>().Select(t => t.Text)), StringComparison.Ordinal);
+    }
 }
