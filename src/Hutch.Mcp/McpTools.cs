@@ -21,6 +21,7 @@ public static class McpTools
         FileTools.Read(session),
         FileTools.Write(session),
         FileTools.List(session),
+        SearchTool.Create(session),
         WorkspaceTools.Patch(session),
         WorkspaceTools.Checkpoint(session),
         WorkspaceTools.Diff(session),

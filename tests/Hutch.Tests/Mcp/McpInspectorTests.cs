@@ -24,7 +24,7 @@ public sealed class McpInspectorTests(DaemonFixture fixture) : IClassFixture<Dae
 
             Assert.True(inspector.Code == 0, inspector.Describe($"mcp-inspector --cli ({transport})"));
             var listed = JsonDocument.Parse(inspector.Stdout).RootElement.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToList();
-            Assert.Equal(12, listed.Count);
+            Assert.Equal(13, listed.Count);
             Assert.Contains("exec", listed);
         }
         finally

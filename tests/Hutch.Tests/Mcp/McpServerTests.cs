@@ -13,7 +13,7 @@ namespace Hutch.Tests.Mcp;
 /// </summary>
 public sealed class McpServerTests(DaemonFixture fixture) : IClassFixture<DaemonFixture>
 {
-    private static readonly string[] WorkspaceTools = ["exec", "output", "read", "write", "ls", "patch", "checkpoint", "diff", "reset", "create", "sandboxes", "delete"];
+    private static readonly string[] WorkspaceTools = ["exec", "output", "read", "write", "ls", "search", "patch", "checkpoint", "diff", "reset", "create", "sandboxes", "delete"];
 
     private Task<McpClient> ConnectAsync(string transport, string profile = "workspace") => transport == "stdio"
         ? McpClients.StdioAsync(fixture, "--profile", profile)
@@ -77,6 +77,25 @@ public sealed class McpServerTests(DaemonFixture fixture) : IClassFixture<Daemon
         var info = await fixture.Client.GetSandboxAsync(sandbox);
         Assert.Equal("session", info.Labels!["hutch.mcp"]);
         Assert.NotNull(info.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task Search_FindsLinesOfTextFiles_AndAPatternIsNeverAShellWord()
+    {
+        await using var client = await ConnectAsync("http");
+        await client.CallToolAsync("write", Args(("path", "src/a.py"), ("content", "import os\nTOKEN = 'x'\n")));
+        await client.CallToolAsync("write", Args(("path", "src/b.txt"), ("content", "token here\n$(touch /workspace/pwned)\n")));
+
+        var plain = Structured(await client.CallToolAsync("search", Args(("pattern", "TOKEN"))));
+        var anyCase = Structured(await client.CallToolAsync("search", Args(("pattern", "token"), ("ignoreCase", true), ("glob", "*.txt"))));
+        var hostile = Structured(await client.CallToolAsync("search", Args(("pattern", "$(touch /workspace/pwned)"))));
+        var listed = Structured(await client.CallToolAsync("ls", Args()));
+
+        var match = Assert.Single(plain.GetProperty("matches").EnumerateArray());
+        Assert.Equal(("src/a.py", 2, "TOKEN = 'x'"), (match.GetProperty("path").GetString(), match.GetProperty("line").GetInt32(), match.GetProperty("text").GetString()));
+        Assert.Equal("src/b.txt", Assert.Single(anyCase.GetProperty("matches").EnumerateArray()).GetProperty("path").GetString());
+        Assert.Equal(2, Assert.Single(hostile.GetProperty("matches").EnumerateArray()).GetProperty("line").GetInt32());
+        Assert.DoesNotContain(listed.GetProperty("entries").EnumerateArray(), e => e.GetProperty("path").GetString() == "pwned");
     }
 
     [Theory]

@@ -17,7 +17,7 @@ public sealed class McpTypeScriptClientTests(DaemonFixture fixture) : IClassFixt
         var seen = await RunClientAsync(transport);
 
         Assert.Equal(["run"], Strings(seen, "runTools"));
-        Assert.Equal(["exec", "output", "read", "write", "ls", "patch", "checkpoint", "diff", "reset", "create", "sandboxes", "delete"], Strings(seen, "workspaceTools"));
+        Assert.Equal(["exec", "output", "read", "write", "ls", "search", "patch", "checkpoint", "diff", "reset", "create", "sandboxes", "delete"], Strings(seen, "workspaceTools"));
         Assert.True(seen.GetProperty("everyToolHasSchemas").GetBoolean());
         var ran = seen.GetProperty("runResult");
         Assert.Equal((3, "ran\n", "oops\n"), (ran.GetProperty("exitCode").GetInt32(), ran.GetProperty("stdout").GetString(), ran.GetProperty("stderr").GetString()));
