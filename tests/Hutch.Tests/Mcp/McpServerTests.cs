@@ -79,6 +79,28 @@ public sealed class McpServerTests(DaemonFixture fixture) : IClassFixture<Daemon
         Assert.NotNull(info.ExpiresAt);
     }
 
+    [Theory]
+    [InlineData("stdio")]
+    [InlineData("http")]
+    public async Task ABinaryFile_IsLinkedNotDumped_AndTheLinkReadsAsAResource(string transport)
+    {
+        await using var client = await ConnectAsync(transport);
+        var made = Structured(await client.CallToolAsync("exec", Args(("command", "printf '\\211PNG\\r\\n\\032\\n\\000\\001\\002' > img.png"))));
+        var sandbox = made.GetProperty("sandbox").GetString()!;
+
+        var read = await client.CallToolAsync("read", Args(("path", "img.png")));
+        var link = Structured(read).GetProperty("resource").GetString()!;
+        var resource = await client.ReadResourceAsync(link);
+        var templates = await client.ListResourceTemplatesAsync();
+
+        Assert.Equal($"hutch://sandboxes/{sandbox}/files/img.png", link);
+        Assert.True(Structured(read).GetProperty("content").ValueKind == JsonValueKind.Null);
+        Assert.DoesNotContain("PNG", Text(read).Replace("img.png", ""), StringComparison.Ordinal);
+        var blob = Assert.IsType<BlobResourceContents>(Assert.Single(resource.Contents));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10, 0, 1, 2 }, blob.DecodedData.ToArray());
+        Assert.Equal("hutch://sandboxes/{id}/files/{+path}", Assert.Single(templates).UriTemplate);
+    }
+
     [Fact]
     public async Task Search_FindsLinesOfTextFiles_AndAPatternIsNeverAShellWord()
     {
