@@ -22,7 +22,7 @@ internal static class ExecTools
             [Description("Working directory, relative to /workspace; default /workspace")] string? cwd = null,
             [Description("Seconds before the command's whole process tree is killed; default 120, at most 3600")] long? timeoutSeconds = null,
             [Description("Text given on stdin")] string? stdin = null,
-            [Description("The sandbox's id or name; leave out to use this session's own")] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             IProgress<ProgressNotificationValue>? progress = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
@@ -67,7 +67,7 @@ internal static class ExecTools
             [Description("\"stdout\" or \"stderr\"")] string stream = "stdout",
             [Description("Byte offset to read from")] long offset = 0,
             [Description("Most bytes to return; default and at most the server's budget")] int? maxBytes = null,
-            [Description("The sandbox's id or name; leave out to use this session's own")] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             if (stream is not ("stdout" or "stderr"))

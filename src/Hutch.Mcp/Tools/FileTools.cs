@@ -17,7 +17,7 @@ internal static class FileTools
         ToolHints.Reads,
         async ([Description("The file, relative to /workspace (or absolute inside it)")] string path,
             [Description("Byte offset to start at; default 0")] long offset = 0,
-            [Description("The sandbox's id or name; leave out to use this session's own")] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
@@ -42,7 +42,7 @@ internal static class FileTools
         async ([Description("The file, relative to /workspace")] string path,
             [Description("The file's whole new content")] string content,
             [Description("Make it executable (mode 0755)")] bool executable = false,
-            [Description("The sandbox's id or name; leave out to use this session's own")] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
@@ -58,7 +58,7 @@ internal static class FileTools
         ToolHints.Reads,
         async ([Description("The folder, relative to /workspace; default the workspace itself")] string path = "",
             [Description("List everything under it, not only its own entries")] bool recursive = false,
-            [Description("The sandbox's id or name; leave out to use this session's own")] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);

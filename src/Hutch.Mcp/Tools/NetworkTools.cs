@@ -7,8 +7,6 @@ namespace Hutch.Mcp.Tools;
 /// <summary>`network` and `events`: what the sandbox may reach, and what it tried (docs/network.md).</summary>
 internal static class NetworkTools
 {
-    private const string SandboxArgument = "The sandbox's id or name; leave out to use this session's own";
-
     /// <summary>Events an answer lists at most.</summary>
     public const int MaxEvents = 100;
 
@@ -21,7 +19,7 @@ internal static class NetworkTools
         async ([Description("none, allowlist or public; leave out to only read the policy")] string? mode = null,
             [Description("Entries allowed (allowlist mode), e.g. [\"pypi.org\", \"files.pythonhosted.org:443\"]")] string[]? allow = null,
             [Description("Entries refused in any mode")] string[]? deny = null,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
@@ -39,7 +37,7 @@ internal static class NetworkTools
         "allowed or refused, each refusal with its code and the rule or reason. Use it when a download or a request fails.",
         ToolHints.Reads,
         async ([Description("Where to read from: 0, or the cursor the last answer gave")] long cursor = 0,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);

@@ -7,8 +7,6 @@ namespace Hutch.Mcp.Tools;
 /// <summary>`start`, `logs`, `kill` and `processes`: commands that run in the background (servers, watchers, long builds).</summary>
 internal static class ProcessTools
 {
-    private const string SandboxArgument = "The sandbox's id or name; leave out to use this session's own";
-
     public static McpServerTool Start(McpSession session) => ToolFactory.Create<ProcessAnswer>("start", "Start a background command",
         "Start a shell command in the background and return at once with its id: for a server, a watcher or a long build. " +
         "Read what it prints with `logs`, stop it with `kill`. It runs until it ends, is killed, or the sandbox goes.",
@@ -16,7 +14,7 @@ internal static class ProcessTools
         async ([Description("The command line, run by /bin/sh -c, e.g. `python3 -m http.server 8000`")] string command,
             [Description("A name for it, unique among the sandbox's processes")] string? name = null,
             [Description("Working directory, relative to /workspace")] string? cwd = null,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
@@ -31,7 +29,7 @@ internal static class ProcessTools
         ToolHints.Reads,
         async ([Description("The process's id or name, from `start`")] string process,
             [Description("Where to read from: 0, or the cursor the last answer gave")] long cursor = 0,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
@@ -54,7 +52,7 @@ internal static class ProcessTools
         "Stop a background command and everything it started (SIGTERM, then SIGKILL after a grace period).",
         ToolHints.Replaces,
         async ([Description("The process's id or name")] string process,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
@@ -66,7 +64,7 @@ internal static class ProcessTools
     public static McpServerTool List(McpSession session) => ToolFactory.Create<ProcessesAnswer>("processes", "List background commands",
         "List the sandbox's background commands: id, name, state, exit status and command line.",
         ToolHints.Reads,
-        async ([Description(SandboxArgument)] string? sandbox = null,
+        async ([Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);

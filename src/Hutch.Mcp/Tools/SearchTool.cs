@@ -17,7 +17,7 @@ internal static class SearchTool
             [Description("Ignore case")] bool ignoreCase = false,
             [Description("Only files whose name matches this glob, e.g. *.py")] string? glob = null,
             [Description("Most matches to return; default 100, at most 1000")] int maxResults = 100,
-            [Description("The sandbox's id or name; leave out to use this session's own")] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             if (pattern.Length == 0 || maxResults is < 1 or > 1000)

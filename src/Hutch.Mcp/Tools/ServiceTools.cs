@@ -8,8 +8,6 @@ namespace Hutch.Mcp.Tools;
 /// <summary>`service` and `port`: a server in the sandbox, started until it is ready, and requests sent to it.</summary>
 internal static class ServiceTools
 {
-    private const string SandboxArgument = "The sandbox's id or name; leave out to use this session's own";
-
     public static McpServerTool Service(McpSession session) => ToolFactory.Create<ServiceAnswer>("service", "Start a server and wait until it is ready",
         "Start a named long-running command (a web server, a database) and wait until its readiness probe passes: " +
         "probe is tcp:PORT (accepts connections), http:PORT[/path] (answers 2xx or 3xx), file:PATH (exists) or " +
@@ -20,7 +18,7 @@ internal static class ServiceTools
             [Description("The command line, run by /bin/sh -c, e.g. `python3 -m http.server 8000`")] string command,
             [Description("When it is ready: tcp:8000, http:8000/health, file:/tmp/ready or command:LINE")] string? probe = null,
             [Description("Most seconds to wait for it to be ready; default 30, at most 600")] int waitSeconds = 30,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             if (waitSeconds is < 1 or > 600)
@@ -52,7 +50,7 @@ internal static class ServiceTools
             [Description("GET (default), POST, PUT, PATCH, DELETE or HEAD")] string method = "GET",
             [Description("A request body (for POST, PUT and PATCH)")] string? body = null,
             [Description("The body's content type; default application/json when a body is given")] string? contentType = null,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             if (port is < 1 or > 65535)

@@ -12,15 +12,13 @@ namespace Hutch.Mcp.Tools;
 /// </summary>
 internal static partial class ShellTools
 {
-    private const string SandboxArgument = "The sandbox's id or name; leave out to use this session's own";
-
     public static McpServerTool Open(McpSession session) => ToolFactory.Create<ShellAnswer>("shell", "Open a terminal",
         "Open an interactive shell on a terminal (a PTY, 120×40) and return its id. Use it for programs that need a " +
         "terminal or keep state between inputs (a REPL, `ssh`-like prompts); for one command, `exec` is simpler. " +
         "Type into it with `type`, read it with `screen`.",
         ToolHints.Runs with { Destructive = false },
         async ([Description("Working directory, relative to /workspace")] string? cwd = null,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
@@ -37,7 +35,7 @@ internal static partial class ShellTools
             [Description("What to type")] string text,
             [Description("Press Enter after the text; default true")] bool enter = true,
             [Description("Most seconds to wait for output to settle; default 3, at most 60")] double waitSeconds = 3,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             if (waitSeconds is < 0 or > 60)
@@ -56,7 +54,7 @@ internal static partial class ShellTools
         ToolHints.Reads with { Idempotent = false },
         async ([Description("The shell's id, from `shell`")] string shell,
             [Description("Read from here instead of where the last read ended (0: everything)")] long? cursor = null,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);

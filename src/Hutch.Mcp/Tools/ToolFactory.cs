@@ -21,6 +21,9 @@ internal sealed record ToolHints(bool ReadOnly, bool Destructive, bool Idempoten
 /// <summary>A tool from a delegate whose parameters are its input schema and whose answers are <typeparamref name="TAnswer"/>.</summary>
 internal static class ToolFactory
 {
+    /// <summary>What every tool's optional `sandbox` argument says.</summary>
+    public const string SandboxArgument = "The sandbox's id or name; leave out to use this session's own";
+
     public static McpServerTool Create<TAnswer>(string name, string title, string description, ToolHints hints, Delegate body) =>
         McpServerTool.Create(body, new McpServerToolCreateOptions
         {

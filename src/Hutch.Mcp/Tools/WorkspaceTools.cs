@@ -7,14 +7,12 @@ namespace Hutch.Mcp.Tools;
 /// <summary>`patch`, `checkpoint`, `diff` and `reset`: changes to the workspace as a whole.</summary>
 internal static class WorkspaceTools
 {
-    private const string SandboxArgument = "The sandbox's id or name; leave out to use this session's own";
-
     public static McpServerTool Patch(McpSession session) => ToolFactory.Create<PatchAnswer>("patch", "Apply a patch",
         "Apply a unified diff (as `git diff` or `diff -u` print it, paths relative to /workspace) to the workspace: " +
         "all of it or nothing. Cheaper than rewriting a large file with `write` for a small change.",
         ToolHints.Replaces with { Idempotent = false },
         async ([Description("The unified diff")] string patch,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
@@ -28,7 +26,7 @@ internal static class WorkspaceTools
         "Make one before a risky change.",
         ToolHints.Adds,
         async ([Description("A name for it, unique in the sandbox ([a-z0-9._-]); default one made from the time")] string? name = null,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
@@ -42,7 +40,7 @@ internal static class WorkspaceTools
         "or since files were last imported).",
         ToolHints.Reads,
         async ([Description("The checkpoint to compare with; default the baseline")] string? since = null,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
@@ -56,7 +54,7 @@ internal static class WorkspaceTools
         "what was changed or deleted comes back. Running processes are not stopped.",
         ToolHints.Replaces,
         async ([Description("The checkpoint to go back to; default the baseline")] string? to = null,
-            [Description(SandboxArgument)] string? sandbox = null,
+            [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
         {
             var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
