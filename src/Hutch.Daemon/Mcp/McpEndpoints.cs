@@ -31,9 +31,11 @@ public static class McpEndpoints
             http.SessionMode = HttpServerSessionMode.Stateful;
             http.ConfigureSessionOptions = (context, options, _) =>
             {
-                var profile = McpProfiles.Parse(context.Request.Query["profile"]) ?? McpProfiles.Workspace; // checked by Map's filter first
+                // Both checked by Map's filter first.
+                var profile = McpProfiles.Parse(context.Request.Query["profile"]) ?? McpProfiles.Workspace;
+                var keepAfter = KeepAfter(context.Request.Query["keepAfter"]);
                 var client = new HutchClient(new Uri(ownUrl()), Bearer(context.Request.Headers.Authorization));
-                var session = new McpSession(client, new McpSettings(profile));
+                var session = new McpSession(client, new McpSettings(profile, keepAfter is { } seconds ? TimeSpan.FromSeconds(seconds) : null));
                 McpServerSetup.Configure(options, session, version);
                 Sessions.AddOrUpdate(options, session);
                 return Task.CompletedTask;
@@ -68,8 +70,20 @@ public static class McpEndpoints
                 throw new HutchException(Hutch.Protocol.Api.ErrorCodes.InvalidQuery,
                     $"profile '{profile}' is not one of {string.Join(", ", McpProfiles.All)}: /mcp?profile=workspace, say");
             }
+            var keepAfter = context.HttpContext.Request.Query["keepAfter"].ToString();
+            if (keepAfter.Length > 0 && KeepAfter(keepAfter) is null)
+            {
+                throw new HutchException(Hutch.Protocol.Api.ErrorCodes.InvalidQuery,
+                    $"keepAfter '{keepAfter}' is not 0-{MaxKeepAfterSeconds} seconds: how long a session's sandbox stays after the session ends (default 600)");
+            }
             return await next(context).ConfigureAwait(false);
         });
+
+    /// <summary>The most a session's sandbox may outlive it through ?keepAfter=: a day.</summary>
+    public const int MaxKeepAfterSeconds = 86_400;
+
+    private static int? KeepAfter(string? text) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds <= MaxKeepAfterSeconds ? seconds : null;
 
     private static string Bearer(string? authorization) =>
         authorization is { Length: > 7 } header && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";

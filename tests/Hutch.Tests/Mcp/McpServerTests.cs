@@ -249,6 +249,35 @@ public sealed class McpServerTests(DaemonFixture fixture) : IClassFixture<Daemon
     }
 
     [Fact]
+    public async Task AnHttpSessionsKeepAfter_IsTheQuerys_AndZeroDeletesItsSandboxWithIt()
+    {
+        string sandbox;
+        var endpoint = new Uri($"{fixture.Daemon.Url}/mcp?keepAfter=0");
+        await using (var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = endpoint,
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {fixture.ApiKey}" },
+        })))
+        {
+            sandbox = Structured(await client.CallToolAsync("exec", Args(("command", "true")))).GetProperty("sandbox").GetString()!;
+        }
+
+        var gone = false;
+        for (var i = 0; i < 100 && !gone; i++)
+        {
+            gone = !(await fixture.Client.ListSandboxesAsync()).Any(s => s.Id == sandbox);
+            await Task.Delay(50);
+        }
+        using var http = fixture.RawHttp();
+        var bad = await DaemonFixture.ProblemOf(await http.PostAsync("/mcp?keepAfter=forever", new StringContent("{}", System.Text.Encoding.UTF8, "application/json")));
+
+        Assert.True(gone, "the session's sandbox outlived a session with keepAfter=0");
+        Assert.Equal(ErrorCodes.InvalidQuery, bad.Code);
+        Assert.Contains("keepAfter 'forever'", bad.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheHttpEndpoint_WantsTheKey_AndAKnownProfile()
     {
         using var anonymous = new HttpClient();
