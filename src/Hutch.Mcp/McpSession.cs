@@ -70,6 +70,14 @@ public sealed class McpSession(HutchClient client, McpSettings settings) : IAsyn
         }
     }
 
+    /// <summary>
+    /// A tool's body on the sandbox it names (or the session's own), its Hutch errors turned into
+    /// tool errors: what nearly every tool does first.
+    /// </summary>
+    public Task<ModelContextProtocol.Protocol.CallToolResult> AnswerAsync(string? sandbox,
+        Func<string, Task<ModelContextProtocol.Protocol.CallToolResult>> body, CancellationToken cancellationToken = default) =>
+        Answers.GuardAsync(async () => await body(await SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false));
+
     /// <summary>The session ended: its sandbox stays for <see cref="McpSettings.KeepAfter"/>, or goes now.</summary>
     public async ValueTask DisposeAsync()
     {

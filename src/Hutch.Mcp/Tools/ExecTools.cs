@@ -24,9 +24,8 @@ internal static class ExecTools
             [Description("Text given on stdin")] string? stdin = null,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             IProgress<ProgressNotificationValue>? progress = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var answer = await ExecRunner.RunAsync(session.Client, id, Request(command, cwd, timeoutSeconds, stdin), session.Settings.MaxOutputBytes,
                 canReadCut: true, progress, cancellationToken).ConfigureAwait(false);
             return Answers.Of(answer, ExecRunner.Text(answer));

@@ -18,9 +18,8 @@ internal static class FileTools
         async ([Description("The file, relative to /workspace (or absolute inside it)")] string path,
             [Description("Byte offset to start at; default 0")] long offset = 0,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var file = await session.Client.ReadFileAsync(id, path, offset, session.Settings.MaxOutputBytes, cancellationToken: cancellationToken).ConfigureAwait(false);
             var next = file.Offset + file.Length;
             var more = next < file.Size ? next : (long?)null;
@@ -43,9 +42,8 @@ internal static class FileTools
             [Description("The file's whole new content")] string content,
             [Description("Make it executable (mode 0755)")] bool executable = false,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var written = await session.Client.WriteFileAsync(id, new WriteFileRequest(path, content, Mode: executable ? "0755" : null, CreateParents: true),
                 cancellationToken).ConfigureAwait(false);
             var answer = new WriteAnswer(id, written.Path, written.Size, written.Mode);
@@ -59,9 +57,8 @@ internal static class FileTools
         async ([Description("The folder, relative to /workspace; default the workspace itself")] string path = "",
             [Description("List everything under it, not only its own entries")] bool recursive = false,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var list = await session.Client.ListFilesAsync(id, path, recursive, limit: MaxEntries, cancellationToken: cancellationToken).ConfigureAwait(false);
             var entries = list.Entries.Select(e => new ListedEntry(e.Path, e.Type, e.Size)).ToList();
             var answer = new ListAnswer(id, list.Path, entries, list.Truncated);

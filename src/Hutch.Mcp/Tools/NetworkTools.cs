@@ -20,9 +20,8 @@ internal static class NetworkTools
             [Description("Entries allowed (allowlist mode), e.g. [\"pypi.org\", \"files.pythonhosted.org:443\"]")] string[]? allow = null,
             [Description("Entries refused in any mode")] string[]? deny = null,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var info = mode is null && allow is null && deny is null
                 ? await session.Client.GetSandboxAsync(id, cancellationToken).ConfigureAwait(false)
                 : await session.Client.SetNetworkAsync(id, new NetworkPolicy(mode ?? (allow is { Length: > 0 } ? NetworkModes.Allowlist : null), allow, deny), cancellationToken).ConfigureAwait(false);
@@ -38,9 +37,8 @@ internal static class NetworkTools
         ToolHints.Reads,
         async ([Description("Where to read from: 0, or the cursor the last answer gave")] long cursor = 0,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var events = new List<NetworkEventAnswer>();
             var next = cursor;
             await foreach (var e in session.Client.ReadNetworkEventsAsync(id, cursor, follow: false, cancellationToken).ConfigureAwait(false))

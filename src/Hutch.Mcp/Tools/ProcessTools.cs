@@ -15,9 +15,8 @@ internal static class ProcessTools
             [Description("A name for it, unique among the sandbox's processes")] string? name = null,
             [Description("Working directory, relative to /workspace")] string? cwd = null,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var started = await session.Client.StartProcessAsync(id, new StartProcessRequest(Command: command, Cwd: cwd, Name: name), cancellationToken).ConfigureAwait(false);
             var answer = ProcessAnswer.Of(id, started);
             return Answers.Of(answer, $"started {answer.Process} (pid {started.Pid}) in {id}: read its output with logs(process: \"{answer.Process}\")");
@@ -30,9 +29,8 @@ internal static class ProcessTools
         async ([Description("The process's id or name, from `start`")] string process,
             [Description("Where to read from: 0, or the cursor the last answer gave")] long cursor = 0,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var logs = await session.Client.ReadProcessLogsAsync(id, process, cursor, session.Settings.MaxOutputBytes, cancellationToken: cancellationToken).ConfigureAwait(false);
             var state = ProcessAnswer.Of(id, logs.Process);
             var answer = new LogsAnswer(id, state.Process, state.State, state.ExitCode, logs.Stdout, logs.Stderr, logs.Cursor, logs.More);
@@ -53,9 +51,8 @@ internal static class ProcessTools
         ToolHints.Replaces,
         async ([Description("The process's id or name")] string process,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var killed = await session.Client.KillProcessAsync(id, process, cancellationToken: cancellationToken).ConfigureAwait(false);
             var answer = ProcessAnswer.Of(id, killed);
             return Answers.Of(answer, $"{answer.Process}: {answer.State}");
@@ -65,9 +62,8 @@ internal static class ProcessTools
         "List the sandbox's background commands: id, name, state, exit status and command line.",
         ToolHints.Reads,
         async ([Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var all = await session.Client.ListProcessesAsync(id, cancellationToken).ConfigureAwait(false);
             var answer = new ProcessesAnswer(id, [.. all.Select(p => ProcessAnswer.Of(id, p))]);
             var text = answer.Processes.Count == 0 ? "no background commands" : string.Join('\n', answer.Processes.Select(p =>

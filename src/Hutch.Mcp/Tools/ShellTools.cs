@@ -19,9 +19,8 @@ internal static partial class ShellTools
         ToolHints.Runs with { Destructive = false },
         async ([Description("Working directory, relative to /workspace")] string? cwd = null,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var shell = await session.Client.OpenShellAsync(id, new OpenShellRequest(Cols: 120, Rows: 40, Cwd: cwd), cancellationToken).ConfigureAwait(false);
             var screen = await SettledAsync(session, id, shell.Id, TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
             return Answers.Of(screen, $"opened shell {shell.Id} in {id}:\n{screen.Output}");
@@ -55,9 +54,8 @@ internal static partial class ShellTools
         async ([Description("The shell's id, from `shell`")] string shell,
             [Description("Read from here instead of where the last read ended (0: everything)")] long? cursor = null,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var screen = await ReadAsync(session, id, shell, cursor ?? session.ShellCursor(id, shell), cancellationToken).ConfigureAwait(false);
             return Answers.Of(screen, screen.Output.Length == 0 ? "(nothing new)" : screen.Output);
         }).ConfigureAwait(false));

@@ -13,9 +13,8 @@ internal static class WorkspaceTools
         ToolHints.Replaces with { Idempotent = false },
         async ([Description("The unified diff")] string patch,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var result = await session.Client.ApplyPatchAsync(id, patch, cancellationToken).ConfigureAwait(false);
             var answer = new PatchAnswer(id, result.Files);
             return Answers.Of(answer, string.Join('\n', result.Files.Select(f => f.From is null ? $"{f.Change} {f.Path}" : $"{f.Change} {f.From} → {f.Path}")));
@@ -27,9 +26,8 @@ internal static class WorkspaceTools
         ToolHints.Adds,
         async ([Description("A name for it, unique in the sandbox ([a-z0-9._-]); default one made from the time")] string? name = null,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var made = await session.Client.CreateCheckpointAsync(id, name ?? $"cp-{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss-fff}", cancellationToken).ConfigureAwait(false);
             var answer = new CheckpointAnswer(id, made.Name, made.Files, made.Bytes);
             return Answers.Of(answer, $"checkpoint {made.Name}: {made.Files:N0} files, {made.Bytes:N0} bytes");
@@ -41,9 +39,8 @@ internal static class WorkspaceTools
         ToolHints.Reads,
         async ([Description("The checkpoint to compare with; default the baseline")] string? since = null,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var diff = await session.Client.DiffAsync(id, since, cancellationToken).ConfigureAwait(false);
             var answer = new DiffAnswer(id, diff.Since, diff.Added, diff.Modified, diff.Deleted);
             return Answers.Of(answer, Text(answer, "since"));
@@ -55,9 +52,8 @@ internal static class WorkspaceTools
         ToolHints.Replaces,
         async ([Description("The checkpoint to go back to; default the baseline")] string? to = null,
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
-            CancellationToken cancellationToken = default) => await Answers.GuardAsync(async () =>
+            CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var id = await session.SandboxAsync(sandbox, cancellationToken).ConfigureAwait(false);
             var undone = await session.Client.ResetAsync(id, to, cancellationToken).ConfigureAwait(false);
             var answer = new DiffAnswer(id, undone.Since, undone.Added, undone.Modified, undone.Deleted);
             return Answers.Of(answer, Text(answer, "reset to"));

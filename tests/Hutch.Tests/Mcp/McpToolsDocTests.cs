@@ -27,4 +27,9 @@ public sealed class McpToolsDocTests
         }
         Assert.True(listed == built, "docs/mcp.md's tool list differs from the code's: run this test with HUTCH_UPDATE_MCP_DOCS=1 and commit the page");
     }
+
+    /// <summary>`hutch mcp --profile` names the profiles itself (the NativeAOT CLI does not reference Hutch.Mcp): the same list.</summary>
+    [Fact]
+    public void TheCliOffersTheProfilesTheServerHas() =>
+        Assert.Equal(McpProfiles.All, Hutch.Cli.Commands.McpCommand.Profiles);
 }
