@@ -225,10 +225,12 @@ public class BackgroundProcessTests(DaemonFixture fixture)
         await using var sandbox = await fixture.CreateAsync();
 
         var started = await Task.WhenAll(Enumerable.Range(0, 100).Select(i =>
-            Client.StartProcessAsync(sandbox.Id, new StartProcessRequest(Command: $"echo n{i}; sleep 2"))));
+            Client.StartProcessAsync(sandbox.Id, new StartProcessRequest(Command: $"echo n{i}; sleep 120; true"))));
         // A start answers once its shell runs; each shell forks its sleep a moment later (under load,
-        // after a first count here saw 90). Count until all are there, well within their 2 s.
-        var running = await sandbox.ShAsync("for i in $(seq 100); do [ $(pgrep -c sleep) -ge 100 ] && break; sleep 0.01; done; pgrep -c sleep");
+        // after a first count here saw 90). The sleeps outlive any number of slow starts (a 2 s sleep
+        // once ended before the hundredth start under CI load, and the count saw 0): count until all
+        // are there, then end them; each shell goes on to `true` and exits 0.
+        var running = await sandbox.ShAsync("for i in $(seq 3000); do [ $(pgrep -cx sleep) -ge 100 ] && break; sleep 0.01; done; pgrep -cx sleep; pkill -x sleep", timeoutMs: 60_000);
         var ended = await Task.WhenAll(started.Select(p => Client.WaitProcessAsync(sandbox.Id, p.Id, TimeSpan.FromSeconds(60))));
         var logs = await Task.WhenAll(started.Select(p => Client.ReadProcessLogsAsync(sandbox.Id, p.Id)));
 
