@@ -28,6 +28,22 @@ source "$REPO/bench/lib/scratch-daemon.sh"
 scratch_daemon_env
 trap 'scratch_daemon_cleanup; rm -f "$TOOLS/mcp_roundtrip.mjs"' EXIT
 
+# The floor under any exec: this host's own cost of starting `sh -c true` and reaping it
+# (posix_spawn, as the agent does, with no sandbox, daemon or HTTP), like the peers' `none`.
+spawn_floor() {
+  python3 - "$1" "$N" <<'PY'
+import os, sys, time
+samples = []
+for i in range(int(sys.argv[2]) + 20):
+    start = time.perf_counter()
+    os.waitpid(os.posix_spawn("/bin/sh", ["sh", "-c", "true"], os.environ), 0)
+    samples.append((time.perf_counter() - start) * 1000)
+samples = sorted(samples[20:])
+at = lambda q: "%.2f" % samples[min(len(samples) - 1, int(len(samples) * q))]
+print(f"{sys.argv[1]}: host posix_spawn of sh -c true  p50 {at(0.5)} p90 {at(0.9)} p99 {at(0.99)} ms (n={len(samples)})")
+PY
+}
+
 scratch_daemon_start || exit 1
 {
   echo "date: $(date -Is)"
@@ -38,5 +54,7 @@ cp "$REPO/bench/lib/mcp_roundtrip.mjs" "$TOOLS/"
 {
   cat "$OUT/env.txt"
   echo
+  spawn_floor before
   HUTCH_CLI=$HUTCH HUTCH_API_KEY=$(cat "$HUTCH_DATA_DIR/api-key") N=$N node "$TOOLS/mcp_roundtrip.mjs" || { cat "$WORK/daemon.log" >&2; exit 1; }
+  spawn_floor after
 } | tee "$OUT/mcp.txt"
