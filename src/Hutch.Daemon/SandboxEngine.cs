@@ -16,6 +16,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 using Hutch.Daemon.Secrets;
+using Hutch.Daemon.Templates;
 
 namespace Hutch.Daemon;
 
@@ -44,10 +45,12 @@ public sealed class SandboxEngine : ISandboxEngine
         var stopping = _stopping.Token;
 
         Directory = new SandboxDirectory(new SandboxRegistry(paths.Database), paths, owner, log, stopping);
-        var runner = new SandboxRunner(Directory, Storage, Runtime, time, log);
+        Templates = new TemplateStore(paths.Database, time);
+        TemplateRoots = new TemplateRoots(paths, Templates);
+        var runner = new SandboxRunner(Directory, Storage, Runtime, TemplateRoots, time, log);
         _pool = new WarmPool(owner == "daemon" ? options.WarmPool : 0, Directory, runner, Storage, options, time, log, stopping);
         Directory.PooledLost = record => runner.DestroyAsync(record, keepWorkspace: false, CancellationToken.None);
-        Sandboxes = new SandboxLifecycle(Directory, runner, _pool, Storage, Runtime, options, time, log);
+        Sandboxes = new SandboxLifecycle(Directory, runner, _pool, Storage, Runtime, TemplateRoots, options, time, log);
         Events = new SandboxEvents(Directory, time);
 
         var spill = new OutputSpill(Directory, Storage);
@@ -82,6 +85,10 @@ public sealed class SandboxEngine : ISandboxEngine
     public SandboxEvents Events { get; }
     public ExecService Exec { get; }
     public SecretStore Secrets { get; }
+
+    /// <summary>Templates' versions, and the roots of sandboxes made from them.</summary>
+    public TemplateStore Templates { get; }
+    public TemplateRoots TemplateRoots { get; }
 
     /// <summary>What sandboxes hold of the store: their uses, files and redaction.</summary>
     public SandboxSecrets SandboxSecrets { get; }

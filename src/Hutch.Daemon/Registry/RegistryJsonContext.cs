@@ -7,4 +7,5 @@ namespace Hutch.Daemon.Registry;
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(SandboxLimits))]
 [JsonSerializable(typeof(NetworkPolicy))]
+[JsonSerializable(typeof(Hutch.Daemon.Templates.TemplateManifest))]
 internal sealed partial class RegistryJsonContext : JsonSerializerContext;

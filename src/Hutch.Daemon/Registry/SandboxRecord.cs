@@ -11,6 +11,7 @@ namespace Hutch.Daemon.Registry;
 /// <param name="Labels">The caller's labels; null for none.</param>
 /// <param name="HostWorkspaceOwner">"uid:gid" of who lent <paramref name="HostWorkspace"/>: what the sandbox made there is theirs after it.</param>
 /// <param name="Network">Its network policy, normalized; null for mode none (nothing leaves).</param>
+/// <param name="Template">"NAME:VERSION" of the template its root is made from; null for the host's root.</param>
 public sealed record SandboxRecord(
     string Id,
     string? Name,
@@ -27,7 +28,8 @@ public sealed record SandboxRecord(
     TtlDeadline? Deadline = null,
     Dictionary<string, string>? Labels = null,
     string? HostWorkspaceOwner = null,
-    NetworkPolicy? Network = null)
+    NetworkPolicy? Network = null,
+    string? Template = null)
 {
     /// <summary>Whether the TTL has ended: on the boot clock, or by the wall clock for a row written before deadlines.</summary>
     public bool HasExpired(DateTimeOffset now) => Deadline is { } d ? d.HasPassed : ExpiresAt is { } e && e <= now;

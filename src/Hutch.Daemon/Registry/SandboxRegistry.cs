@@ -62,6 +62,7 @@ public sealed class SandboxRegistry
         AddColumn(db, "deleted_reason");
         AddColumn(db, "host_workspace_owner");
         AddColumn(db, "network");
+        AddColumn(db, "template");
     }
 
     /// <summary>Why the reaper deleted a sandbox, kept on its row so a later request hears "expired", not "not found".</summary>
@@ -113,15 +114,15 @@ public sealed class SandboxRegistry
             try
             {
                 using var insert = Command(db, tx, """
-                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner, labels, host_workspace_owner, network)
-                    VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner, $labels, $wsOwner, $network)
+                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner, labels, host_workspace_owner, network, template)
+                    VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner, $labels, $wsOwner, $network, $template)
                     """,
                     ("$id", row.Id), ("$name", row.Name), ("$state", row.State), ("$created", Format(row.CreatedAt)),
                     ("$expires", row.ExpiresAt is { } e ? Format(e) : null), ("$deadline", row.Deadline?.ToString()), ("$user", row.User), ("$cwd", row.Cwd),
                     ("$env", JsonSerializer.Serialize(row.Env, RegistryJsonContext.Default.DictionaryStringString)),
                     ("$limits", JsonSerializer.Serialize(row.Limits, RegistryJsonContext.Default.SandboxLimits)),
                     ("$base", row.HostIdBase), ("$ws", row.HostWorkspace), ("$owner", row.Owner), ("$labels", LabelsJson(row.Labels)), ("$wsOwner", row.HostWorkspaceOwner),
-                    ("$network", NetworkJson(row.Network)));
+                    ("$network", NetworkJson(row.Network)), ("$template", row.Template));
                 insert.ExecuteNonQuery();
                 tx.Commit();
                 return row;
@@ -344,6 +345,13 @@ public sealed class SandboxRegistry
         return cmd;
     }
 
+    /// <summary>How many sandboxes not deleted yet (pooled and lost ones too) have their root from this template ("NAME:VERSION").</summary>
+    public long CountUsing(string template)
+    {
+        using var db = Open();
+        return Scalar(db, null, "SELECT COUNT(*) FROM sandboxes WHERE template = $t AND state != 'deleted'", ("$t", template));
+    }
+
     /// <summary>Records a sandbox's new network policy (null: mode none).</summary>
     public void SetNetwork(string id, NetworkPolicy? network)
     {
@@ -382,7 +390,8 @@ public sealed class SandboxRegistry
                 TtlDeadline.Parse(Text("expires_boot")),
                 Text("labels") is { } labels ? JsonSerializer.Deserialize(labels, RegistryJsonContext.Default.DictionaryStringString) : null,
                 Text("host_workspace_owner"),
-                Text("network") is { } network ? JsonSerializer.Deserialize(network, RegistryJsonContext.Default.NetworkPolicy) : null));
+                Text("network") is { } network ? JsonSerializer.Deserialize(network, RegistryJsonContext.Default.NetworkPolicy) : null,
+                Text("template")));
         }
         return rows;
     }

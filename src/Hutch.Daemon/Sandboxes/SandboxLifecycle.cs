@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Hutch.Daemon.Registry;
+using Hutch.Daemon.Templates;
 using Hutch.Runtime;
 using Hutch.Runtime.AgentLink;
 using Hutch.Runtime.Cgroups;
@@ -14,7 +15,7 @@ namespace Hutch.Daemon.Sandboxes;
 /// process is in the registry; the live control channels are in the <see cref="SandboxDirectory"/>.
 /// </summary>
 public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner runner, WarmPool pool, SandboxStorage storage, OciRuntime runtime,
-    HutchOptions options, TimeProvider time, ILogger log)
+    TemplateRoots templates, HutchOptions options, TimeProvider time, ILogger log)
 {
     private readonly CgroupReader _cgroups = new();
     private readonly ConcurrentDictionary<string, Lazy<Task>> _deletions = new();
@@ -37,6 +38,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         var env = RequestValidator.Env(request.Env, "env");
         var labels = SandboxLabels.Validate(request.Labels);
         var cwd = WorkspaceCwd.Resolve(request.Cwd);
+        var template = request.Template is null ? null : templates.Resolve(request.Template);
         foreach (var setting in _settings)
         {
             setting.Validate(request);
@@ -57,12 +59,12 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         try
         {
             var now = time.GetUtcNow();
-            var record = pool.Fits(request, hostWorkspace) && pool.TryClaim(request.Name, env, labels, cwd, now, ttl) is { } claimed
+            var record = template is null && pool.Fits(request, hostWorkspace) && pool.TryClaim(request.Name, env, labels, cwd, now, ttl) is { } claimed
                 ? claimed
                 : await StartNewAsync(new SandboxRecord(
                     SandboxIds.New(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
-                    user, cwd, env, limits, 0, hostWorkspace, directory.Owner, ttl is { } d ? TtlDeadline.After(d) : null, labels,
-                    hostWorkspace is null ? null : SandboxStorage.Caller()), cancellationToken).ConfigureAwait(false);
+                    user, cwd, WithTemplateEnv(env, template), limits, 0, hostWorkspace, directory.Owner, ttl is { } d ? TtlDeadline.After(d) : null, labels,
+                    hostWorkspace is null ? null : SandboxStorage.Caller(), Template: template?.Reference), cancellationToken).ConfigureAwait(false);
             record = await ApplySettingsAsync(record, request, cancellationToken).ConfigureAwait(false);
             Log.Created(log, record.Id, record.Name ?? "", (time.GetUtcNow() - now).TotalMilliseconds);
             return Describe(record, running: true);
@@ -71,6 +73,21 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         {
             throw DiskFull.OnCreate(directory.Paths.DataDir, e);
         }
+    }
+
+    /// <summary>The template's environment (its image's ENV) under the caller's: a variable given at create wins.</summary>
+    private static Dictionary<string, string> WithTemplateEnv(Dictionary<string, string> env, TemplateRecord? template)
+    {
+        if (template is null)
+        {
+            return env;
+        }
+        var merged = new Dictionary<string, string>(template.Manifest.Env, StringComparer.Ordinal);
+        foreach (var (name, value) in env)
+        {
+            merged[name] = value;
+        }
+        return merged;
     }
 
     /// <summary>The features' settings on a sandbox that is the caller's now; if one fails, the sandbox goes.</summary>
@@ -302,7 +319,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
                 disk?.Bytes, disk?.LimitBytes, checkpoints?.Bytes);
         }
         var info = new SandboxInfo(record.Id, record.Name, record.State, record.CreatedAt, record.ExpiresAtFrom(time.GetUtcNow()), record.User, record.Cwd, record.Limits, usage,
-            record.Labels is { Count: > 0 } labels ? labels : null, record.Network ?? new NetworkPolicy(NetworkModes.None));
+            record.Labels is { Count: > 0 } labels ? labels : null, record.Network ?? new NetworkPolicy(NetworkModes.None)) { Template = record.Template };
         foreach (var setting in _settings)
         {
             info = setting.Describe(info);

@@ -1,4 +1,5 @@
 using Hutch.Daemon.Registry;
+using Hutch.Daemon.Templates;
 using Hutch.Runtime;
 using Hutch.Runtime.Limits;
 using Hutch.Runtime.Oci;
@@ -10,7 +11,7 @@ namespace Hutch.Daemon.Sandboxes;
 /// Starts a sandbox's container from its registry row (bundle, runtime, kernel shares, agent
 /// channel) and removes everything of it again (processes, container, cgroups, files, row).
 /// </summary>
-public sealed class SandboxRunner(SandboxDirectory directory, SandboxStorage storage, OciRuntime runtime, TimeProvider time, ILogger log)
+public sealed class SandboxRunner(SandboxDirectory directory, SandboxStorage storage, OciRuntime runtime, TemplateRoots templates, TimeProvider time, ILogger log)
 {
     private readonly List<ISandboxObserver> _observers = [];
     private SandboxPaths Paths => directory.Paths;
@@ -37,10 +38,13 @@ public sealed class SandboxRunner(SandboxDirectory directory, SandboxStorage sto
         Directory.CreateDirectory(Path.GetDirectoryName(trust)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         Directory.CreateDirectory(trust, TrustDirMode);
-        var spec = new SandboxSpec(record.Id, Paths.Rootfs, Paths.Etc, Paths.AgentBinary, workspace, record.HostIdBase, uid,
+        // A template's root: the sandbox's own overlay, its changes on its quota beside the workspace.
+        var root = record.Template is null ? Paths.Rootfs : templates.Mount(record);
+        var spec = new SandboxSpec(record.Id, root, Paths.Etc, Paths.AgentBinary, workspace, record.HostIdBase, uid,
             limits.MemoryMiB!.Value << 20, limits.Pids!.Value, limits.Cpus!.Value, limits.TmpMiB!.Value << 20, storage.BlockIoOf(limits))
         {
             TrustDir = trust,
+            TemplateRoot = record.Template is null ? null : templates.Loader,
         };
         await PrivateFiles.WriteAllTextAsync(Path.Join(sandboxDir, "config.json"), OciSpecBuilder.Build(spec).ToJsonString(), cancellationToken).ConfigureAwait(false);
         PrivateFiles.OpenWrite(Paths.AgentLog(record.Id), append: true).Dispose(); // 0600 before the runtime appends to it
@@ -97,6 +101,8 @@ public sealed class SandboxRunner(SandboxDirectory directory, SandboxStorage sto
         }
         await directory.DisconnectAsync(record.Id).ConfigureAwait(false);
         await runtime.DeleteAsync(record.Id, SandboxSpec.CgroupPathOf(record.Id), cancellationToken).ConfigureAwait(false);
+        // Before the volume goes: nothing may be mounted from its upper layer then.
+        templates.Unmount(record.Id);
         storage.Remove(record, keepWorkspace);
     }
 }

@@ -55,6 +55,8 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(CreateSecretRequest))]
 [JsonSerializable(typeof(RotateSecretRequest))]
 [JsonSerializable(typeof(SecretInfo))]
+[JsonSerializable(typeof(TemplateInfo))]
+[JsonSerializable(typeof(TemplateList))]
 [JsonSerializable(typeof(SecretList))]
 [JsonSerializable(typeof(IReadOnlyList<NetworkEvent>))]
 [JsonSerializable(typeof(CreateSessionRequest))]

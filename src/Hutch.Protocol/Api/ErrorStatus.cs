@@ -12,7 +12,7 @@ public static class ErrorStatus
         ErrorCodes.PermissionDenied => 403,
         ErrorCodes.SandboxNotFound or ErrorCodes.RouteNotFound or ErrorCodes.PathNotFound or ErrorCodes.CheckpointNotFound
             or ErrorCodes.ProcessNotFound or ErrorCodes.SessionNotFound or ErrorCodes.ServiceNotFound or ErrorCodes.ShellNotFound
-            or ErrorCodes.OutputNotFound or ErrorCodes.SecretNotFound => 404,
+            or ErrorCodes.OutputNotFound or ErrorCodes.SecretNotFound or ErrorCodes.TemplateNotFound => 404,
         ErrorCodes.MethodNotAllowed => 405,
         ErrorCodes.SandboxExpired => 410,
         ErrorCodes.NameTaken or ErrorCodes.CwdNotFound or ErrorCodes.SandboxNotRunning or ErrorCodes.SandboxDied or ErrorCodes.SpawnFailed
@@ -20,7 +20,7 @@ public static class ErrorStatus
             or ErrorCodes.CheckpointExists or ErrorCodes.TooManyCheckpoints or ErrorCodes.WorkspaceBusy or ErrorCodes.ProcessNotRunning
             or ErrorCodes.ProcessRunning or ErrorCodes.TooManyProcesses or ErrorCodes.NoStdin or ErrorCodes.SessionEnded
             or ErrorCodes.ServiceRunning or ErrorCodes.DataDirInUse or ErrorCodes.AddressInUse or ErrorCodes.SecretExists
-            or ErrorCodes.SecretInUse or ErrorCodes.SecretFileFailed => 409,
+            or ErrorCodes.SecretInUse or ErrorCodes.SecretFileFailed or ErrorCodes.TemplateExists or ErrorCodes.TemplateInUse => 409,
         ErrorCodes.FileTooLarge or ErrorCodes.ArchiveTooLarge or ErrorCodes.RequestTooLarge => 413,
         ErrorCodes.UnsupportedMediaType => 415,
         ErrorCodes.RateLimited => 429,

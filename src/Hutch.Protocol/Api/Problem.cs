@@ -160,4 +160,14 @@ public static class ErrorCodes
     public const string SecretInUse = "secret_in_use";
     /// <summary>409: the sandbox's agent could not write a file secret into /run/secrets (its tmpfs full, or a directory at the name).</summary>
     public const string SecretFileFailed = "secret_file_failed";
+    /// <summary>404: no template of that name (or no such version of it).</summary>
+    public const string TemplateNotFound = "template_not_found";
+    /// <summary>409: that NAME:VERSION exists with other content; versions never change (choose another version).</summary>
+    public const string TemplateExists = "template_exists";
+    /// <summary>409: sandboxes (named in the message) have their root from it; delete them first.</summary>
+    public const string TemplateInUse = "template_in_use";
+    /// <summary>400: a template name or version that is not allowed (the message says which rule).</summary>
+    public const string InvalidTemplate = "invalid_template";
+    /// <summary>400: an image archive or one of its layers was refused (an unsafe path, a bad digest, too large: the message says what).</summary>
+    public const string InvalidImage = "invalid_image";
 }

@@ -16,6 +16,11 @@ namespace Hutch.Protocol.Api;
 /// </param>
 /// <param name="Network">What the sandbox may reach (docs/network.md); left out: mode none, nothing leaves.</param>
 /// <param name="Secrets">Stored secrets every command of the sandbox gets (docs/secrets.md); their values are redacted from everything Hutch hands out.</param>
+/// <param name="Template">
+/// The template its root is made from, "NAME" (its newest version) or "NAME:VERSION" (docs/templates.md):
+/// the template's files read-only below, the sandbox's own changes above, root writable inside. Left
+/// out: the host's root, read-only (only /workspace, /tmp and the home are writable).
+/// </param>
 public sealed record CreateSandboxRequest(
     string? Name = null,
     Dictionary<string, string>? Env = null,
@@ -25,7 +30,8 @@ public sealed record CreateSandboxRequest(
     string? User = null,
     Dictionary<string, string>? Labels = null,
     NetworkPolicy? Network = null,
-    SecretUse[]? Secrets = null);
+    SecretUse[]? Secrets = null,
+    string? Template = null);
 
 /// <summary>Body of <c>PATCH /v1/sandboxes/{id}</c>: what of a running sandbox can change.</summary>
 /// <param name="TtlSeconds">A new TTL counted from now, 1-2592000 (30 days): extends, shortens or sets one on a sandbox that had none.</param>
@@ -75,6 +81,7 @@ public sealed record SandboxLimits(
 /// <param name="Network">Its network policy as the daemon enforces it (entries normalized); mode none when none was given.</param>
 /// <param name="NetworkUsage">What its egress has carried; left out when its policy never let anything out.</param>
 /// <param name="Secrets">The stored secrets its commands get (names and variables, never values); left out when none.</param>
+/// <param name="Template">The template its root is made from, "NAME:VERSION"; left out for the host's root.</param>
 public sealed record SandboxInfo(
     string Id,
     string? Name,
@@ -88,7 +95,8 @@ public sealed record SandboxInfo(
     Dictionary<string, string>? Labels = null,
     NetworkPolicy? Network = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NetworkUsage? NetworkUsage = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SecretUseInfo[]? Secrets = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SecretUseInfo[]? Secrets = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Template = null);
 
 /// <summary>
 /// What a sandbox's egress has carried since the daemon began relaying for it (counted from zero

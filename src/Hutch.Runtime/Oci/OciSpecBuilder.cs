@@ -31,12 +31,14 @@ public static class OciSpecBuilder
         {
             ["ociVersion"] = "1.0.2",
             ["hostname"] = spec.Id,
-            ["root"] = new JsonObject { ["path"] = spec.RootfsDir, ["readonly"] = true },
+            // A template's root is the sandbox's own overlay (writable, its changes on its quota); the
+            // host's shared skeleton is read-only.
+            ["root"] = new JsonObject { ["path"] = spec.RootfsDir, ["readonly"] = spec.TemplateRoot is null },
             ["process"] = new JsonObject
             {
                 ["terminal"] = false,
                 ["user"] = new JsonObject { ["uid"] = spec.Uid, ["gid"] = spec.Uid },
-                ["args"] = new JsonArray(SandboxSpec.AgentPathInside, "--records-fd", "4"),
+                ["args"] = AgentArgs(spec),
                 ["env"] = new JsonArray("PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/workspace", $"HUTCH_SANDBOX_ID={spec.Id}"),
                 ["cwd"] = "/workspace",
                 // No capabilities at all, in every set, even for root inside.
@@ -72,6 +74,10 @@ public static class OciSpecBuilder
             },
         };
     }
+
+    private static JsonArray AgentArgs(SandboxSpec spec) => spec.TemplateRoot is null
+        ? new JsonArray(SandboxSpec.AgentPathInside, "--records-fd", "4")
+        : new JsonArray(AgentLoader.LoaderInside, "--library-path", AgentLoader.LibraryDirInside, SandboxSpec.AgentPathInside, "--records-fd", "4");
 
     private static JsonObject Resources(SandboxSpec spec)
     {
@@ -129,10 +135,25 @@ public static class OciSpecBuilder
             Mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
                 $"max={KernelShares.Ptys.ToString(CultureInfo.InvariantCulture)}"),
             Mount("/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k"),
-            Mount("/usr", "bind", "/usr", "bind", "ro", "nosuid", "nodev"),
-            Mount("/etc", "bind", spec.EtcDir, "bind", "ro", "nosuid", "nodev", "noexec"),
         };
-        if (spec.CaStoreDir is { } caStore)
+        if (spec.TemplateRoot is { } loader)
+        {
+            // The template's own /usr and /etc, but the names the sandbox resolves are Hutch's: its
+            // resolver (docs/network.md) and localhost. Files onto files of the skeleton layer.
+            mounts.Add(Mount("/etc/resolv.conf", "bind", Path.Join(spec.EtcDir, "resolv.conf"), "bind", "ro", "nosuid", "nodev", "noexec"));
+            mounts.Add(Mount("/etc/hosts", "bind", Path.Join(spec.EtcDir, "hosts"), "bind", "ro", "nosuid", "nodev", "noexec"));
+            mounts.Add(Mount(AgentLoader.LoaderInside, "bind", loader.Loader, "bind", "ro", "nosuid", "nodev"));
+            foreach (var library in loader.Libraries)
+            {
+                mounts.Add(Mount($"{AgentLoader.LibraryDirInside}/{Path.GetFileName(library)}", "bind", library, "bind", "ro", "nosuid", "nodev"));
+            }
+        }
+        else
+        {
+            mounts.Add(Mount("/usr", "bind", "/usr", "bind", "ro", "nosuid", "nodev"));
+            mounts.Add(Mount("/etc", "bind", spec.EtcDir, "bind", "ro", "nosuid", "nodev", "noexec"));
+        }
+        if (spec.TemplateRoot is null && spec.CaStoreDir is { } caStore)
         {
             // After /etc, onto the mount point RootfsLayout made in it. "bind", not "rbind": only this
             // directory, nothing mounted below it; never /etc/ssl, whose private/ holds the host's keys.

@@ -27,6 +27,14 @@ public sealed record SandboxSpec(
     /// <summary>The sandbox's own trust directory, bound read-only at <see cref="HostCaStore.SandboxTrustDir"/> (its egress CA, when it has one); null for none.</summary>
     public string? TrustDir { get; init; }
 
+    /// <summary>
+    /// The sandbox's own writable root, from a template (docs/templates.md): <see cref="RootfsDir"/> is
+    /// then an overlay the daemon mounted (the template's layers under the sandbox's upper layer), its
+    /// /usr and /etc are the template's, and the agent runs through the host's dynamic loader so it
+    /// needs nothing of the template's C library. Null: the host's root, read-only (the default).
+    /// </summary>
+    public AgentLoader? TemplateRoot { get; init; }
+
     /// <summary>Size of the id range mapped into each sandbox's user namespace.</summary>
     public const int IdRangeSize = 65536;
 
@@ -57,3 +65,25 @@ public sealed record SandboxSpec(
 /// <param name="Device">"major:minor" of the whole disk (the kernel refuses limits on a partition).</param>
 /// <param name="Weight">Share when sandboxes compete (10-1000); null: the kernel's default.</param>
 public sealed record BlockIoLimits(string Device, int? Weight, long? ReadBps, long? WriteBps, long? ReadIops, long? WriteIops);
+
+/// <summary>
+/// The host's dynamic loader and the C libraries the agent links (NativeAOT: libc and libm), bound
+/// read-only under /.hutch in a template's root, so the agent starts whatever C library, or none,
+/// the template has. Found once from the agent binary's own program headers' needs on this host.
+/// </summary>
+/// <param name="Loader">Host path of ld-linux (its real file, not a link).</param>
+/// <param name="Libraries">Host paths of the libraries, each bound under <see cref="LibraryDirInside"/> by its file name.</param>
+public sealed record AgentLoader(string Loader, IReadOnlyList<string> Libraries)
+{
+    public const string LoaderInside = "/.hutch/ld.so";
+    public const string LibraryDirInside = "/.hutch/lib";
+
+    /// <summary>This host's: the x86-64 loader and the libraries NativeAOT programs link.</summary>
+    public static AgentLoader Host()
+    {
+        const string libDir = "/lib/x86_64-linux-gnu";
+        return new AgentLoader(Real("/lib64/ld-linux-x86-64.so.2"), [Path.Join(libDir, "libc.so.6"), Path.Join(libDir, "libm.so.6")]);
+    }
+
+    private static string Real(string path) => new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+}

@@ -1,0 +1,226 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Hutch.Daemon.Registry;
+using Microsoft.Data.Sqlite;
+
+namespace Hutch.Daemon.Templates;
+
+/// <summary>What makes a template's root: its layers (diff ids, bottom first) and the image's settings.</summary>
+public sealed record TemplateManifest(
+    string[] Layers,
+    Dictionary<string, string> Env,
+    string? WorkingDir = null,
+    string? User = null,
+    string[]? Cmd = null)
+{
+    /// <summary>"sha256:…" of the manifest's canonical JSON: equal layers and settings, equal digest.</summary>
+    public string Digest() =>
+        "sha256:" + Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(this, RegistryJsonContext.Default.TemplateManifest)));
+}
+
+/// <summary>One version of a template as the registry keeps it.</summary>
+public sealed record TemplateRecord(string Name, string Version, string Digest, string Source, DateTimeOffset CreatedAt, TemplateManifest Manifest)
+{
+    /// <summary>"NAME:VERSION", what a sandbox's row names.</summary>
+    public string Reference => $"{Name}:{Version}";
+}
+
+/// <summary>
+/// The registry of templates (a table in registry.db): names and immutable versions, each a manifest
+/// of content-addressed layers (kept by the layer store). A version, once made, never changes.
+/// </summary>
+public sealed partial class TemplateStore
+{
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+
+    public TemplateStore(string databasePath, TimeProvider time)
+    {
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _time = time;
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = """
+            CREATE TABLE IF NOT EXISTS templates (
+                name TEXT NOT NULL,
+                version TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                source TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                manifest TEXT NOT NULL,
+                PRIMARY KEY (name, version)
+            );
+            """;
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Checks a template reference, "NAME" or "NAME:VERSION", and splits it.</summary>
+    public static (string Name, string? Version) ParseReference(string reference, string field = "template")
+    {
+        var colon = reference.IndexOf(':', StringComparison.Ordinal);
+        var name = colon < 0 ? reference : reference[..colon];
+        var version = colon < 0 ? null : reference[(colon + 1)..];
+        CheckName(name, field);
+        if (version is not null)
+        {
+            CheckVersion(version, field);
+        }
+        return (name, version);
+    }
+
+    public static void CheckName(string name, string field = "name")
+    {
+        if (!NamePattern().IsMatch(name))
+        {
+            throw new HutchException(ErrorCodes.InvalidTemplate,
+                $"{field}: template name '{Shown(name)}' is not 1-63 of [a-z0-9._-] starting with a letter or digit (e.g. 'python', 'debian')");
+        }
+    }
+
+    public static void CheckVersion(string version, string field = "version")
+    {
+        if (!VersionPattern().IsMatch(version))
+        {
+            throw new HutchException(ErrorCodes.InvalidTemplate,
+                $"{field}: template version '{Shown(version)}' is not 1-64 of [A-Za-z0-9._-] starting with a letter or digit (e.g. '3', 'bookworm')");
+        }
+    }
+
+    /// <summary>
+    /// Records a new version; with no version given, the next number. The same NAME:VERSION again with
+    /// the same content is the existing one (an import retried); with other content, template_exists.
+    /// </summary>
+    public TemplateRecord Add(string name, string? version, string source, TemplateManifest manifest)
+    {
+        CheckName(name);
+        if (version is not null)
+        {
+            CheckVersion(version);
+        }
+        var digest = manifest.Digest();
+        using var db = Connect();
+        using var tx = db.BeginTransaction(System.Data.IsolationLevel.Serializable);
+        version ??= NextVersion(db, tx, name);
+        if (Find(db, tx, name, version) is { } existing)
+        {
+            return existing.Digest == digest ? existing : throw new HutchException(ErrorCodes.TemplateExists,
+                $"template {name}:{version} exists with other content ({existing.Digest}); versions never change: give another version, or none for the next number");
+        }
+        var record = new TemplateRecord(name, version, digest, source, _time.GetUtcNow(), manifest);
+        using (var insert = Command(db, tx, "INSERT INTO templates (name, version, digest, source, created_at, manifest) VALUES ($n, $v, $d, $s, $c, $m)",
+            ("$n", name), ("$v", version), ("$d", digest), ("$s", source), ("$c", record.CreatedAt.ToString("O", CultureInfo.InvariantCulture)),
+            ("$m", JsonSerializer.Serialize(manifest, RegistryJsonContext.Default.TemplateManifest))))
+        {
+            insert.ExecuteNonQuery();
+        }
+        tx.Commit();
+        return record;
+    }
+
+    /// <summary>The version named, or the newest one without a version; throws template_not_found.</summary>
+    public TemplateRecord Get(string name, string? version)
+    {
+        using var db = Connect();
+        return (version is null ? Newest(db, name) : Find(db, null, name, version))
+            ?? throw new HutchException(ErrorCodes.TemplateNotFound, version is null
+                ? $"no template named '{name}': `hutch template ls` lists them; `hutch template import` makes one"
+                : $"template '{name}' has no version '{version}': `hutch template ls` lists its versions");
+    }
+
+    /// <summary>Every version of every template, newest first.</summary>
+    public IReadOnlyList<TemplateRecord> List()
+    {
+        using var db = Connect();
+        return Query(db, null, "SELECT * FROM templates ORDER BY created_at DESC, name, version");
+    }
+
+    /// <summary>Removes a version (or every version without one); the caller has checked none is in use.</summary>
+    public IReadOnlyList<TemplateRecord> Remove(string name, string? version)
+    {
+        using var db = Connect();
+        using var tx = db.BeginTransaction(System.Data.IsolationLevel.Serializable);
+        var removed = version is null
+            ? Query(db, tx, "SELECT * FROM templates WHERE name = $n", ("$n", name))
+            : Find(db, tx, name, version) is { } one ? [one] : [];
+        if (removed.Count == 0)
+        {
+            throw new HutchException(ErrorCodes.TemplateNotFound, $"no template {name}{(version is null ? "" : ":" + version)}");
+        }
+        foreach (var record in removed)
+        {
+            using var delete = Command(db, tx, "DELETE FROM templates WHERE name = $n AND version = $v", ("$n", record.Name), ("$v", record.Version));
+            delete.ExecuteNonQuery();
+        }
+        tx.Commit();
+        return removed;
+    }
+
+    /// <summary>Every layer some version still names (what the layer store must keep).</summary>
+    public HashSet<string> LayersInUse() => List().SelectMany(t => t.Manifest.Layers).ToHashSet(StringComparer.Ordinal);
+
+    private static string NextVersion(SqliteConnection db, SqliteTransaction tx, string name)
+    {
+        var highest = 0L;
+        foreach (var record in Query(db, tx, "SELECT * FROM templates WHERE name = $n", ("$n", name)))
+        {
+            if (long.TryParse(record.Version, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+            {
+                highest = Math.Max(highest, number);
+            }
+        }
+        return (highest + 1).ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static TemplateRecord? Newest(SqliteConnection db, string name) =>
+        Query(db, null, "SELECT * FROM templates WHERE name = $n ORDER BY created_at DESC, rowid DESC LIMIT 1", ("$n", name)).FirstOrDefault();
+
+    private static TemplateRecord? Find(SqliteConnection db, SqliteTransaction? tx, string name, string version) =>
+        Query(db, tx, "SELECT * FROM templates WHERE name = $n AND version = $v", ("$n", name), ("$v", version)).FirstOrDefault();
+
+    private static List<TemplateRecord> Query(SqliteConnection db, SqliteTransaction? tx, string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(db, tx, sql, args);
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<TemplateRecord>();
+        while (reader.Read())
+        {
+            string Text(string column) => reader.GetString(reader.GetOrdinal(column));
+            rows.Add(new TemplateRecord(Text("name"), Text("version"), Text("digest"), Text("source"),
+                DateTimeOffset.Parse(Text("created_at"), CultureInfo.InvariantCulture),
+                JsonSerializer.Deserialize(Text("manifest"), RegistryJsonContext.Default.TemplateManifest)!));
+        }
+        return rows;
+    }
+
+    private static SqliteCommand Command(SqliteConnection db, SqliteTransaction? tx, string sql, params (string, object?)[] args)
+    {
+        var cmd = db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in args)
+        {
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+        return cmd;
+    }
+
+    private SqliteConnection Connect()
+    {
+        var db = new SqliteConnection(_connectionString);
+        db.Open();
+        return db;
+    }
+
+    /// <summary>A refused name as shown back: at most 80 characters, control characters escaped.</summary>
+    private static string Shown(string text) =>
+        string.Concat(text.Take(80).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    private static partial Regex VersionPattern();
+}

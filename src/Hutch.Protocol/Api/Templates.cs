@@ -1,0 +1,26 @@
+namespace Hutch.Protocol.Api;
+
+/// <summary>One version of a template (docs/templates.md): an immutable root a sandbox can be created from.</summary>
+/// <param name="Name">Its name: 1-63 of [a-z0-9._-], starting with a letter or digit.</param>
+/// <param name="Version">Its version: 1-64 of [A-Za-z0-9._-], starting with a letter or digit; "1", "2", … when none was given.</param>
+/// <param name="Digest">"sha256:…" of its layers and settings: equal content, equal digest.</param>
+/// <param name="Source">How it was made: "oci-archive", "docker-archive", "directory".</param>
+/// <param name="CreatedAt">When this version was made.</param>
+/// <param name="Layers">How many read-only layers its root has.</param>
+/// <param name="Env">Environment its sandboxes' commands get (the image's ENV), under the sandbox's own.</param>
+/// <param name="InUse">How many sandboxes have their root from it now.</param>
+public sealed record TemplateInfo(
+    string Name,
+    string Version,
+    string Digest,
+    string Source,
+    DateTimeOffset CreatedAt,
+    int Layers,
+    Dictionary<string, string> Env,
+    string? WorkingDir,
+    string? User,
+    string[]? Cmd,
+    long InUse);
+
+/// <summary>Answer of <c>GET /v1/templates</c>: every version of every template, newest first.</summary>
+public sealed record TemplateList(TemplateInfo[] Templates);

@@ -1,0 +1,82 @@
+using System.Security.Cryptography;
+using Hutch.Client;
+using Hutch.Daemon.Templates;
+using Hutch.Protocol.Api;
+using Hutch.Tests.Infrastructure;
+
+namespace Hutch.Tests.Templates;
+
+/// <summary>A sandbox made from a template: its own writable root over the template's shared, unchanged layers.</summary>
+[Collection(DaemonCollection.Name)]
+public sealed class TemplateRootTests(DaemonFixture fixture)
+{
+    private HutchClient Client => fixture.Client;
+
+    /// <summary>A template of one layer made from <see cref="MinimalRoot"/>, put in the store as an import would.</summary>
+    private TemplateRecord MakeTemplate()
+    {
+        var digest = "sha256:" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        var paths = new Hutch.Daemon.Sandboxes.SandboxPaths(fixture.DataDir);
+        MinimalRoot.Build(paths.Layer(digest));
+        var name = "t" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        return fixture.Daemon.Engine.Templates.Add(name, null, "directory",
+            new TemplateManifest([digest], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["FROM_TEMPLATE"] = "yes" }));
+    }
+
+    [Fact]
+    public async Task RootInside_ChangesItsRoot_AndOnlyItsOwn_WhileTheTemplateStaysAsItWas()
+    {
+        var template = MakeTemplate();
+        await using var first = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name, User: "root"));
+        await using var second = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Reference, User: "root"));
+
+        var read = await first.ShAsync("cat /etc/template-file; id -u; echo $FROM_TEMPLATE");
+        var write = await first.ShAsync("echo changed > /etc/template-file && mkdir -p /opt/tool && echo new > /opt/tool/file && cat /etc/template-file /opt/tool/file");
+        var other = await second.ShAsync("cat /etc/template-file; ls /opt 2>&1");
+
+        Assert.True(read.Stdout == "from the template\n0\nyes\n", $"{read.ExitCode} [{read.Stdout}] [{read.Stderr}]");
+        Assert.Equal(0, write.ExitCode);
+        Assert.Equal("changed\nnew\n", write.Stdout);
+        Assert.Equal("from the template\n", other.Stdout.Split('\n')[0] + "\n");
+        Assert.Contains("No such file", other.Stdout);
+        var layer = new Hutch.Daemon.Sandboxes.SandboxPaths(fixture.DataDir).Layer(template.Manifest.Layers[0]);
+        Assert.Equal("from the template\n", File.ReadAllText(Path.Join(layer, "etc", "template-file")));
+        Assert.Equal(template.Reference, (await Client.GetSandboxAsync(first.Id)).Template);
+    }
+
+    [Fact]
+    public async Task TheSandboxUser_ReadsTheTemplatesFiles_ButCannotChangeRootsOnes()
+    {
+        var template = MakeTemplate();
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name));
+
+        var result = await sandbox.ShAsync("id -u; stat -c '%u %a' /etc/template-file; echo x > /etc/template-file");
+
+        Assert.StartsWith("1000\n0 644\n", result.Stdout);
+        Assert.Contains("Permission denied", result.Stderr);
+        Assert.NotEqual(0, result.ExitCode);
+    }
+
+    [Fact]
+    public async Task TheRoot_IsNosuidAndNodev_AndIsUnmountedWithTheSandbox()
+    {
+        var template = MakeTemplate();
+        var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name));
+        var root = new Hutch.Daemon.Sandboxes.SandboxPaths(fixture.DataDir).Root(sandbox.Id);
+
+        var mounts = await sandbox.ShAsync("cat /proc/self/mountinfo");
+        Assert.True(Hutch.Linux.IdMappedOverlay.IsMounted(root));
+        await sandbox.DisposeAsync();
+        // A delete may finish after its answer (202): wait for the sandbox to be gone.
+        for (var i = 0; i < 100 && Directory.Exists(root); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        var rootLine = mounts.Stdout.Split('\n').First(line => line.Split(' ') is { Length: > 4 } f && f[4] == "/");
+        Assert.Contains("nosuid", rootLine);
+        Assert.Contains("nodev", rootLine);
+        Assert.False(Directory.Exists(root));
+        Assert.False(Hutch.Linux.IdMappedOverlay.IsMounted(root));
+    }
+}
