@@ -1,5 +1,6 @@
 using Hutch.Daemon.Mcp;
 using Hutch.Daemon.Secrets;
+using Hutch.Daemon.Templates;
 using System.Text.Json;
 using Hutch.Daemon.Exec;
 using Hutch.Daemon.Files;
@@ -162,6 +163,7 @@ public static class DaemonHost
         ServiceEndpoints.Map(app, engine.Services);
         ShellEndpoints.Map(app, engine.Shells, engine.Logs, options);
         SecretEndpoints.Map(app, engine.Secrets, engine.SandboxSecrets);
+        TemplateEndpoints.Map(app, engine.Templates, engine.Directory.Registry);
         NetworkEndpoints.Map(app, engine.Network);
         McpEndpoints.Map(app);
 

@@ -8,6 +8,9 @@ namespace Hutch.Protocol.Api;
 /// <param name="CreatedAt">When this version was made.</param>
 /// <param name="Layers">How many read-only layers its root has.</param>
 /// <param name="Env">Environment its sandboxes' commands get (the image's ENV), under the sandbox's own.</param>
+/// <param name="WorkingDir">The image's working directory (WORKDIR), kept for reference: commands start in the sandbox's own cwd.</param>
+/// <param name="User">The image's user (USER), kept for reference: commands run as the sandbox's user.</param>
+/// <param name="Cmd">The image's command (ENTRYPOINT then CMD), kept for reference.</param>
 /// <param name="InUse">How many sandboxes have their root from it now.</param>
 public sealed record TemplateInfo(
     string Name,
@@ -23,4 +26,5 @@ public sealed record TemplateInfo(
     long InUse);
 
 /// <summary>Answer of <c>GET /v1/templates</c>: every version of every template, newest first.</summary>
+/// <param name="Templates">The versions, newest first.</param>
 public sealed record TemplateList(TemplateInfo[] Templates);

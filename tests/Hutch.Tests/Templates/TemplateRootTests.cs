@@ -79,4 +79,47 @@ public sealed class TemplateRootTests(DaemonFixture fixture)
         Assert.False(Directory.Exists(root));
         Assert.False(Hutch.Linux.IdMappedOverlay.IsMounted(root));
     }
+
+    [Fact]
+    public async Task Templates_AreListedAndShown_AndOneInUse_CannotBeDeleted()
+    {
+        var template = MakeTemplate();
+        var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name));
+
+        var listed = (await Client.ListTemplatesAsync()).Single(t => t.Name == template.Name);
+        var shown = await Client.GetTemplateAsync(template.Name, "1");
+        var inUse = await Assert.ThrowsAsync<HutchApiException>(() => Client.DeleteTemplateAsync(template.Name));
+        await sandbox.DisposeAsync();
+        await Client.DeleteTemplateAsync(template.Name, "1");
+        var gone = await Assert.ThrowsAsync<HutchApiException>(() => Client.GetTemplateAsync(template.Name));
+        var badName = await Assert.ThrowsAsync<HutchApiException>(() => fixture.CreateAsync(new CreateSandboxRequest(Template: "Bad Name")));
+        var unknown = await Assert.ThrowsAsync<HutchApiException>(() => fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name)));
+
+        Assert.Equal(("1", template.Digest, 1, 1L), (listed.Version, listed.Digest, listed.Layers, listed.InUse));
+        Assert.Equal("yes", shown.Env["FROM_TEMPLATE"]);
+        Assert.Equal((409, ErrorCodes.TemplateInUse), (inUse.Status, inUse.Code));
+        Assert.Contains(template.Reference, inUse.Message);
+        Assert.Equal((404, ErrorCodes.TemplateNotFound), (gone.Status, gone.Code));
+        Assert.Equal((400, ErrorCodes.InvalidTemplate), (badName.Status, badName.Code));
+        Assert.Equal((404, ErrorCodes.TemplateNotFound), (unknown.Status, unknown.Code));
+    }
+
+    [Fact]
+    public void AVersion_NeverChanges_AndNumbersFollowOnWhenNoneIsGiven()
+    {
+        var store = fixture.Daemon.Engine.Templates;
+        var manifest = new TemplateManifest(["sha256:" + new string('a', 64)], []);
+        var other = new TemplateManifest(["sha256:" + new string('b', 64)], []);
+
+        var first = store.Add("versions", null, "directory", manifest);
+        var again = store.Add("versions", "1", "directory", manifest);
+        var second = store.Add("versions", null, "directory", other);
+        var clash = Assert.Throws<Hutch.Daemon.HutchException>(() => store.Add("versions", "1", "directory", other));
+        store.Remove("versions", null);
+
+        Assert.Equal(("1", "2"), (first.Version, second.Version));
+        Assert.Equal(first.Digest, again.Digest);
+        Assert.NotEqual(first.Digest, second.Digest);
+        Assert.Equal(ErrorCodes.TemplateExists, clash.Code);
+    }
 }

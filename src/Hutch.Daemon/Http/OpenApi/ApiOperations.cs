@@ -85,6 +85,9 @@ internal static class ApiOperations
         [("GET", "/v1/secrets/{name}")] = ("getSecret", "secrets"),
         [("POST", "/v1/secrets/{name}/rotate")] = ("rotateSecret", "secrets"),
         [("DELETE", "/v1/secrets/{name}")] = ("deleteSecret", "secrets"),
+        [("GET", "/v1/templates")] = ("listTemplates", "templates"),
+        [("GET", "/v1/templates/{name}")] = ("getTemplate", "templates"),
+        [("DELETE", "/v1/templates/{name}")] = ("deleteTemplate", "templates"),
     };
 
     private static readonly (string Name, string Description)[] Tags =
@@ -100,6 +103,7 @@ internal static class ApiOperations
         ("shells", "Interactive shells on a pseudo-terminal, over HTTP or a WebSocket (docs/shells.md)."),
         ("network", "What a sandbox's connections met under its network policy (docs/network.md); the policy is set at create and by PATCH."),
         ("secrets", "The write-only secret store: values encrypted at rest, never returned (docs/secrets.md)."),
+        ("templates", "Templates: immutable, content-addressed roots a sandbox is made from, writable per sandbox (docs/templates.md)."),
     ];
 
     public static void Apply(OpenApiDocument document)

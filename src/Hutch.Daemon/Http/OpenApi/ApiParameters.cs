@@ -44,6 +44,8 @@ internal static class ApiParameters
     private static readonly Dictionary<(string Path, string Name), string> OnRoute = new()
     {
         [("/v1/sandboxes/{id}/checkpoints/{name}", "name")] = "The checkpoint's name.",
+        [("/v1/templates/{name}", "name")] = "The template's name.",
+        [("/v1/templates/{name}", "version")] = "One version of it (default: the newest to show; every version to delete).",
         [("/v1/sandboxes/{id}/files/export", "maxBytes")] = "Most bytes of content the tar may hold; more is 413 archive_too_large (default 10 GiB).",
         [("/v1/sandboxes/{id}/files/import", "path")] = "The directory to unpack into, relative to /workspace (default: the workspace itself).",
         [("/v1/sandboxes/{id}/processes/{process}/logs", "maxBytes")] = "Most bytes of log to return (1 to 16 MiB, default 1 MiB); the answer's more says when there is more to read.",

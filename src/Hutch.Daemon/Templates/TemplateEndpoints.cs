@@ -1,0 +1,55 @@
+using Hutch.Daemon.Registry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Hutch.Daemon.Templates;
+
+/// <summary>/v1/templates: the templates a sandbox's root can be made from (docs/templates.md).</summary>
+internal static class TemplateEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app, TemplateStore store, SandboxRegistry sandboxes)
+    {
+        var group = app.MapGroup("/v1/templates");
+
+        group.MapGet("", () => TypedResults.Json(new TemplateList(store.List().Select(t => Info(t, sandboxes)).ToArray()), ApiJsonContext.Default.TemplateList))
+            .Produces<TemplateList>()
+            .WithSummary("Every version of every template, newest first");
+
+        group.MapGet("/{name}", (string name, string? version) =>
+            {
+                TemplateStore.CheckName(name);
+                if (version is not null)
+                {
+                    TemplateStore.CheckVersion(version);
+                }
+                return TypedResults.Json(Info(store.Get(name, version), sandboxes), ApiJsonContext.Default.TemplateInfo);
+            })
+            .Produces<TemplateInfo>()
+            .WithSummary("One template: its newest version, or the one ?version= names");
+
+        group.MapDelete("/{name}", (string name, string? version) =>
+            {
+                TemplateStore.CheckName(name);
+                if (version is not null)
+                {
+                    TemplateStore.CheckVersion(version);
+                }
+                var doomed = version is null ? store.List().Where(t => t.Name == name).ToList() : [store.Get(name, version)];
+                var inUse = doomed.Where(t => sandboxes.CountUsing(t.Reference) > 0).Select(t => t.Reference).ToList();
+                if (inUse.Count > 0)
+                {
+                    throw new HutchException(ErrorCodes.TemplateInUse,
+                        $"sandboxes have their root from {string.Join(", ", inUse)}: delete them first (`hutch ls` shows each one's template)");
+                }
+                store.Remove(name, version);
+                return TypedResults.NoContent();
+            })
+            .Produces(StatusCodes.Status204NoContent)
+            .WithSummary("Delete a template's version (?version=), or every version; refused while a sandbox uses it (409 template_in_use)");
+    }
+
+    private static TemplateInfo Info(TemplateRecord t, SandboxRegistry sandboxes) =>
+        new(t.Name, t.Version, t.Digest, t.Source, t.CreatedAt, t.Manifest.Layers.Length, t.Manifest.Env, t.Manifest.WorkingDir, t.Manifest.User,
+            t.Manifest.Cmd, sandboxes.CountUsing(t.Reference));
+}
