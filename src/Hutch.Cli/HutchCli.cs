@@ -52,6 +52,7 @@ internal static class HutchCli
         (["ttl"], (console, _) => TtlCommand.Create(console)),
         (["net"], (console, _) => NetCommand.Create(console)),
         (["secret", "secrets"], (console, _) => SecretCommand.Create(console)),
+        (["template", "templates"], (console, _) => TemplateCommand.Create(console)),
         (["exec"], (console, _) => ExecCommand.Create(console)),
         (["output"], (console, _) => OutputCommand.Create(console)),
         (["run"], (console, engine) => RunCommand.Create(console, engine)),

@@ -46,7 +46,7 @@ public sealed class SandboxEngine : ISandboxEngine
 
         Directory = new SandboxDirectory(new SandboxRegistry(paths.Database), paths, owner, log, stopping);
         Templates = new TemplateStore(paths.Database, time);
-        TemplateRoots = new TemplateRoots(paths, Templates);
+        TemplateRoots = new TemplateRoots(new TemplatePaths(paths.DataDir, paths.Volume), Templates);
         var runner = new SandboxRunner(Directory, Storage, Runtime, TemplateRoots, time, log);
         _pool = new WarmPool(owner == "daemon" ? options.WarmPool : 0, Directory, runner, Storage, options, time, log, stopping);
         Directory.PooledLost = record => runner.DestroyAsync(record, keepWorkspace: false, CancellationToken.None);

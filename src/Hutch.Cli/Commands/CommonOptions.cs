@@ -168,6 +168,11 @@ internal sealed class CreateOptions
     public Option<string?> User { get; } = new("--user") { Description = "Run commands as 'user' (uid 1000, default) or 'root' (uid 0, no capabilities)" };
     public NetworkOptions Network { get; } = new();
     public Option<string[]> Secrets { get; } = CommonOptions.Secrets("every command");
+    public Option<string?> Template { get; } = new("--template")
+    {
+        Description = "Make its root from this template, NAME or NAME:VERSION: writable inside, changes kept in the sandbox (default: the host's root, read-only)",
+        HelpName = "TEMPLATE",
+    };
 
     public CreateOptions()
     {
@@ -193,6 +198,7 @@ internal sealed class CreateOptions
         command.Add(Labels);
         command.Add(User);
         command.Add(Secrets);
+        command.Add(Template);
         Network.AddTo(command);
     }
 
@@ -210,6 +216,7 @@ internal sealed class CreateOptions
             User: parse.GetValue(User),
             Labels: CommonOptions.ToEnv(parse.GetValue(Labels)),
             Network: Network.ToPolicy(parse),
-            Secrets: CommonOptions.ToSecretUses(parse.GetValue(Secrets)));
+            Secrets: CommonOptions.ToSecretUses(parse.GetValue(Secrets)),
+            Template: parse.GetValue(Template));
     }
 }

@@ -44,6 +44,7 @@ internal static class InfoCommand
         Line("expires", s.ExpiresAt is { } e ? $"{Format.Instant(e)} ({Format.Relative(e, now)})" : "never");
         Line("user", s.User);
         Line("cwd", s.Cwd);
+        Line("root", s.Template is { } template ? $"template {template} (writable)" : "the host's (read-only)");
         if (s.Labels is { Count: > 0 } labels)
         {
             Line("labels", string.Join(", ", labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")));

@@ -60,18 +60,4 @@ public sealed class SandboxPaths(string dataDir)
     /// <summary>Truncated execs' whole outputs (Exec/KeptOutputs), on the sandbox's quota beside its workspace, never in its reach.</summary>
     public string Outputs(string id) => Path.Join(Volume(id), "outputs");
 
-    /// <summary>Templates' layers (content-addressed, read-only to sandboxes through idmapped mounts) and the skeleton layer over them.</summary>
-    public string Templates => Path.Join(DataDir, "templates");
-    public string Layers => Path.Join(Templates, "layers");
-    public string TemplateSkeleton => Path.Join(Templates, "skeleton");
-
-    /// <summary>A layer's directory: "sha256:HEX" is kept as sha256-HEX.</summary>
-    public string Layer(string digest) => Path.Join(Layers, digest.Replace(':', '-'));
-
-    /// <summary>Where a template sandbox's merged root is mounted (0711 parent: the runtime reaches it by path from the sandbox's user namespace).</summary>
-    public string Root(string id) => Path.Join(DataDir, "roots", id);
-
-    /// <summary>A template sandbox's changes to its root, on its quota beside its workspace; the overlay's work directory beside it.</summary>
-    public string RootUpper(string id) => Path.Join(Volume(id), "root", "upper");
-    public string RootWork(string id) => Path.Join(Volume(id), "root", "work");
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Hutch.Daemon.Registry;
-using Hutch.Daemon.Sandboxes;
 using Hutch.Linux;
 using Hutch.Runtime.Oci;
 using Microsoft.Win32.SafeHandles;
@@ -15,22 +14,24 @@ namespace Hutch.Daemon.Templates;
 /// </summary>
 public sealed class TemplateRoots
 {
-    private readonly SandboxPaths _paths;
+    private readonly TemplatePaths _paths;
     private readonly TemplateStore _store;
     private readonly ConcurrentDictionary<int, Lazy<SafeFileHandle>> _namespaces = new();
 
-    public TemplateRoots(SandboxPaths paths, TemplateStore store)
+    public TemplateRoots(TemplatePaths paths, TemplateStore store)
     {
         _paths = paths;
         _store = store;
         Loader = AgentLoader.Host();
-        foreach (var dir in new[] { paths.Templates, paths.Layers, Path.GetDirectoryName(paths.Root("x"))! })
+        foreach (var (dir, mode) in new[] { (paths.Templates, PrivateFiles.DirectoryMode), (paths.Layers, PrivateFiles.DirectoryMode), (paths.Roots, PrivateFiles.TraverseOnlyMode) })
         {
             Directory.CreateDirectory(dir);
-            File.SetUnixFileMode(dir, PrivateFiles.TraverseOnlyMode);
+            File.SetUnixFileMode(dir, mode);
         }
-        TemplateSkeleton.Ensure(paths.TemplateSkeleton, Loader);
+        TemplateSkeleton.Ensure(paths.Skeleton, Loader);
     }
+
+    public TemplatePaths Paths => _paths;
 
     /// <summary>The host's loader and libraries the agent runs with in a template's root.</summary>
     public AgentLoader Loader { get; }
@@ -58,10 +59,10 @@ public sealed class TemplateRoots
         Directory.CreateDirectory(upper);
         Directory.CreateDirectory(work, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         // The upper directory is the root directory's own inode: the sandbox's root owns it, 0755.
-        SandboxStorage.Chown(upper, record.HostIdBase);
+        FileOwner.Change(upper, record.HostIdBase, record.HostIdBase);
         File.SetUnixFileMode(upper, (UnixFileMode)0b111_101_101);
         Directory.CreateDirectory(target);
-        var lowers = new List<string> { _paths.TemplateSkeleton };
+        var lowers = new List<string> { _paths.Skeleton };
         lowers.AddRange(template.Manifest.Layers.Reverse().Select(_paths.Layer));
         IdMappedOverlay.Mount(lowers, upper, work, target, NamespaceFor(record.HostIdBase));
         return target;

@@ -126,7 +126,7 @@ public sealed partial class TemplateStore
         using var db = Connect();
         return (version is null ? Newest(db, name) : Find(db, null, name, version))
             ?? throw new HutchException(ErrorCodes.TemplateNotFound, version is null
-                ? $"no template named '{name}': `hutch template ls` lists them; `hutch template import` makes one"
+                ? $"no template named '{name}': `hutch template ls` lists them (docs/templates.md says how one is made)"
                 : $"template '{name}' has no version '{version}': `hutch template ls` lists its versions");
     }
 

@@ -41,12 +41,9 @@ public static class OciSpecBuilder
                 ["args"] = AgentArgs(spec),
                 ["env"] = new JsonArray("PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/workspace", $"HUTCH_SANDBOX_ID={spec.Id}"),
                 ["cwd"] = "/workspace",
-                // No capabilities at all, in every set, even for root inside.
-                ["capabilities"] = new JsonObject
-                {
-                    ["bounding"] = new JsonArray(), ["effective"] = new JsonArray(), ["inheritable"] = new JsonArray(),
-                    ["permitted"] = new JsonArray(), ["ambient"] = new JsonArray(),
-                },
+                // No capabilities at all, in every set, even for root inside; except root in a
+                // template's root, which gets what installing packages takes (RootCapabilities).
+                ["capabilities"] = Capabilities(spec.TemplateRoot is not null && spec.Uid == 0 ? RootCapabilities : []),
                 ["noNewPrivileges"] = true,
                 // The sandbox's floor: a runtime with CAP_SYS_RESOURCE writes it as the agent's minimum,
                 // so no command can make itself less likely to be OOM-killed than the agent (commands
@@ -72,6 +69,29 @@ public static class OciSpecBuilder
                 ["maskedPaths"] = new JsonArray(MaskedPaths.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
                 ["readonlyPaths"] = new JsonArray(ReadonlyPaths.Select(p => (JsonNode)JsonValue.Create(p)).ToArray()),
             },
+        };
+    }
+
+    /// <summary>
+    /// What root inside a template's root may do, as Docker's default set allows, so that apt-get and
+    /// dpkg work (chown to package users, apt's drop to _apt, setgid files made without the bit):
+    /// all of it only over what the sandbox's own user namespace owns (its files, its processes);
+    /// over anything of the host (ids it does not map) none of them count. No CAP_SYS_ADMIN,
+    /// CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_MKNOD or CAP_SETFCAP; no_new_privs and the seccomp list stay.
+    /// </summary>
+    public static readonly string[] RootCapabilities =
+    [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    ];
+
+    private static JsonObject Capabilities(string[] granted)
+    {
+        JsonArray Set() => new(granted.Select(c => (JsonNode)JsonValue.Create(c)).ToArray());
+        // Not ambient: a program root starts keeps them by root's own exec rule; one run as another
+        // user (su, apt's _apt) loses them, as it would outside.
+        return new JsonObject
+        {
+            ["bounding"] = Set(), ["effective"] = Set(), ["inheritable"] = new JsonArray(), ["permitted"] = Set(), ["ambient"] = new JsonArray(),
         };
     }
 

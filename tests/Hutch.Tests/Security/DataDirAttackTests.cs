@@ -40,11 +40,14 @@ public class DataDirAttackTests(DaemonFixture fixture)
 
     /// <summary>
     /// Everything in the data dir but what sandboxes must read: their root, /etc, agent, workspaces,
-    /// trust directories (certificates only: SecretEgressTests checks no key is there) and runc's own state.
+    /// trust directories (certificates only: SecretEgressTests checks no key is there), runc's own
+    /// state, and templates' layers and roots (a root's files are the template's; the templates
+    /// directory itself is checked below to be root's alone).
     /// </summary>
     private IEnumerable<FileSystemInfo> DaemonEntries()
     {
-        string[] sandboxesRead = ["rootfs", "etc", "workspaces", "runc", "trust", Path.Join("bin", "hutch-agent")];
+        string[] sandboxesRead = ["rootfs", "etc", "workspaces", "runc", "trust", Path.Join("bin", "hutch-agent"), Path.Join("templates", "layers"),
+            Path.Join("templates", "skeleton"), "roots"];
         return new DirectoryInfo(fixture.DataDir)
             .EnumerateFileSystemInfos("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
             .Where(e => !sandboxesRead.Any(p => e.FullName == Path.Join(fixture.DataDir, p) || e.FullName.StartsWith(Path.Join(fixture.DataDir, p) + "/", StringComparison.Ordinal)))

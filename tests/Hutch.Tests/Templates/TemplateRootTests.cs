@@ -16,7 +16,7 @@ public sealed class TemplateRootTests(DaemonFixture fixture)
     private TemplateRecord MakeTemplate()
     {
         var digest = "sha256:" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        var paths = new Hutch.Daemon.Sandboxes.SandboxPaths(fixture.DataDir);
+        var paths = fixture.Daemon.Engine.TemplateRoots.Paths;
         MinimalRoot.Build(paths.Layer(digest));
         var name = "t" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
         return fixture.Daemon.Engine.Templates.Add(name, null, "directory",
@@ -39,7 +39,7 @@ public sealed class TemplateRootTests(DaemonFixture fixture)
         Assert.Equal("changed\nnew\n", write.Stdout);
         Assert.Equal("from the template\n", other.Stdout.Split('\n')[0] + "\n");
         Assert.Contains("No such file", other.Stdout);
-        var layer = new Hutch.Daemon.Sandboxes.SandboxPaths(fixture.DataDir).Layer(template.Manifest.Layers[0]);
+        var layer = fixture.Daemon.Engine.TemplateRoots.Paths.Layer(template.Manifest.Layers[0]);
         Assert.Equal("from the template\n", File.ReadAllText(Path.Join(layer, "etc", "template-file")));
         Assert.Equal(template.Reference, (await Client.GetSandboxAsync(first.Id)).Template);
     }
@@ -62,7 +62,7 @@ public sealed class TemplateRootTests(DaemonFixture fixture)
     {
         var template = MakeTemplate();
         var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name));
-        var root = new Hutch.Daemon.Sandboxes.SandboxPaths(fixture.DataDir).Root(sandbox.Id);
+        var root = fixture.Daemon.Engine.TemplateRoots.Paths.Root(sandbox.Id);
 
         var mounts = await sandbox.ShAsync("cat /proc/self/mountinfo");
         Assert.True(Hutch.Linux.IdMappedOverlay.IsMounted(root));
@@ -121,5 +121,43 @@ public sealed class TemplateRootTests(DaemonFixture fixture)
         Assert.Equal(first.Digest, again.Digest);
         Assert.NotEqual(first.Digest, second.Digest);
         Assert.Equal(ErrorCodes.TemplateExists, clash.Code);
+    }
+
+    [Fact]
+    public async Task RootInATemplatesRoot_HasWhatPackageInstallsNeed_OverItsOwnFilesOnly()
+    {
+        var template = MakeTemplate();
+        await using var asRoot = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name, User: "root"));
+        await using var asUser = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name));
+        await using var hostRoot = await fixture.CreateAsync(new CreateSandboxRequest(User: "root"));
+
+        var chown = await asRoot.ShAsync("chown 100:101 /etc/template-file && stat -c '%u %g' /etc/template-file && touch /.hutch/lib/libc.so.6");
+        var caps = await asRoot.ShAsync("cat /proc/self/status");
+        var userCaps = await asUser.ShAsync("cat /proc/self/status");
+        var hostRootCaps = await hostRoot.ShAsync("grep CapEff /proc/self/status");
+
+        Assert.StartsWith("100 101\n", chown.Stdout);
+        Assert.NotEqual(0, chown.ExitCode); // the host's libc, bound read-only, stays out of reach
+        Assert.Contains("NoNewPrivs:\t1", caps.Stdout);
+        Assert.Contains("CapEff:\t00000000000404fb", caps.Stdout);
+        Assert.Contains("CapEff:\t0000000000000000", userCaps.Stdout);
+        Assert.Equal("CapEff:\t0000000000000000\n", hostRootCaps.Stdout);
+    }
+
+    [Fact]
+    public async Task WritesToTheRoot_CountAgainstTheSandboxsDiskQuota_AndOnlyItsOwn()
+    {
+        var template = MakeTemplate();
+        await using var small = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name, User: "root", Limits: new SandboxLimits(DiskMiB: 32)));
+        await using var other = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name, User: "root"));
+
+        // dd is not in the template: 1 MiB made in /tmp (memory), appended again and again.
+        await small.ShAsync("s=x; i=0; while [ $i -lt 20 ]; do s=$s$s; i=$((i+1)); done; echo $s > /tmp/mib");
+        var full = await small.ShAsync("i=0; while [ $i -lt 64 ]; do cat /tmp/mib >> /opt-big 2>/dev/null || { echo stopped at $i; exit 0; }; i=$((i+1)); done; echo never stopped",
+            timeoutMs: 60_000);
+        var otherWrite = await other.ShAsync("echo fine > /etc/other && cat /etc/other");
+
+        Assert.StartsWith("stopped at", full.Stdout);
+        Assert.Equal("fine\n", otherWrite.Stdout);
     }
 }

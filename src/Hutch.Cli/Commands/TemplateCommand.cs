@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Globalization;
+using Hutch.Cli.Output;
+using Hutch.Protocol.Api;
+
+namespace Hutch.Cli.Commands;
+
+/// <summary>`hutch template ls|show|rm`: the templates a sandbox's root can be made from (docs/templates.md).</summary>
+internal static class TemplateCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("template", "Templates: immutable roots a sandbox is made from, writable per sandbox (docs/templates.md)")
+        {
+            List(console),
+            Show(console),
+            Remove(console),
+        };
+        command.Aliases.Add("templates");
+        return command;
+    }
+
+    private static Argument<string> ReferenceArgument(string what) => new("template") { Description = $"NAME, or NAME:VERSION ({what})" };
+
+    /// <summary>"NAME" or "NAME:VERSION", split at the first colon (names and versions have none).</summary>
+    private static (string Name, string? Version) Split(string reference) =>
+        reference.IndexOf(':', StringComparison.Ordinal) is var colon and >= 0 ? (reference[..colon], reference[(colon + 1)..]) : (reference, null);
+
+    private static Command List(CliConsole console)
+    {
+        var json = CommonOptions.Json();
+        var command = new Command("ls", "List every version of every template, newest first") { json };
+        command.Aliases.Add("list");
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect(parse);
+            var templates = await client.ListTemplatesAsync(cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonOutput.Write(console.Out, new TemplateList([.. templates]), JsonOutput.Context.TemplateList);
+                return ExitCodes.Success;
+            }
+            if (templates.Count == 0)
+            {
+                console.Out.WriteLine("no templates");
+                return ExitCodes.Success;
+            }
+            var table = new Table("TEMPLATE", "DIGEST", "SOURCE", "LAYERS", "CREATED", "IN USE");
+            foreach (var t in templates)
+            {
+                table.Add($"{t.Name}:{t.Version}", t.Digest[..Math.Min(19, t.Digest.Length)], t.Source,
+                    t.Layers.ToString(CultureInfo.InvariantCulture), Format.Instant(t.CreatedAt), t.InUse.ToString(CultureInfo.InvariantCulture));
+            }
+            console.Out.Write(table.ToString());
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Show(CliConsole console)
+    {
+        var reference = ReferenceArgument("default: its newest version");
+        var json = CommonOptions.Json();
+        var command = new Command("show", "Show one template's version") { reference, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var (name, version) = Split(parse.GetRequiredValue(reference));
+            using var client = Connection.Connect(parse);
+            var t = await client.GetTemplateAsync(name, version, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonOutput.Write(console.Out, t, JsonOutput.Context.TemplateInfo);
+                return ExitCodes.Success;
+            }
+            console.Out.WriteLine(
+                $"template  {t.Name}:{t.Version}\ndigest    {t.Digest}\nsource    {t.Source}\nlayers    {t.Layers}\ncreated   {Format.Instant(t.CreatedAt)}\n"
+                + $"in use    {t.InUse}\nenv       {(t.Env.Count == 0 ? "-" : string.Join(' ', t.Env.Select(e => SafeText.Show($"{e.Key}={e.Value}"))))}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Remove(CliConsole console)
+    {
+        var reference = ReferenceArgument("without a version: every version");
+        var command = new Command("rm", "Delete a template's version, or all of them; refused while a sandbox uses one") { reference };
+        command.Aliases.Add("delete");
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var (name, version) = Split(parse.GetRequiredValue(reference));
+            using var client = Connection.Connect(parse);
+            await client.DeleteTemplateAsync(name, version, cancellationToken).ConfigureAwait(false);
+            console.Out.WriteLine($"{parse.GetRequiredValue(reference)}: deleted");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}
