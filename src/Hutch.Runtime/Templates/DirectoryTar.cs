@@ -28,9 +28,20 @@ internal sealed class DirectoryTar(string source, int hostIdBase, CancellationTo
     /// <summary>What the walk left out (device nodes, sockets).</summary>
     public List<string> Warnings { get; } = [];
 
+    /// <summary>
+    /// Writes the tar to <paramref name="output"/>. Its end-of-archive blocks are written only when the
+    /// walk succeeded, so a walk that fails midway never reads as a whole (shorter) layer. Every write
+    /// checks the cancellation token, so a walk whose reader gave up stops at its next write.
+    /// </summary>
     public void Write(Stream output)
     {
-        using var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        var writer = new TarWriter(new Stopping(output, cancellationToken), TarEntryFormat.Pax, leaveOpen: true);
+        WriteEntries(writer);
+        writer.Dispose();
+    }
+
+    private void WriteEntries(TarWriter writer)
+    {
         using var root = Beneath.OpenRoot(Path.GetFullPath(source));
         var stack = new Stack<Frame>();
         using (var top = OpenDirectory(root, ""))
@@ -191,6 +202,28 @@ internal sealed class DirectoryTar(string source, int hostIdBase, CancellationTo
 
     private static TemplateException Unsupported(string path, string what, string option) => new(TemplateErrorCodes.LayerUnsupported,
         $"'{LayerNames.Shown(path)}' {what}, which a layer cannot carry; mount the overlay whose upper directory becomes a layer with {option}");
+
+    /// <summary>A write-only stream that passes writes on until its token is cancelled.</summary>
+    private sealed class Stopping(Stream inner, CancellationToken cancellationToken) : Stream
+    {
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            inner.Write(buffer);
+        }
+
+        public override void Flush() => inner.Flush();
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
 
     private sealed class Frame(string path, List<string> names)
     {

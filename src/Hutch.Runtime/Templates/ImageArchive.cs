@@ -155,7 +155,7 @@ public static class ImageArchive
                 var file = Blob(spool, descriptor, "a layer", layer: true);
                 layers.Add((file, file.Name));
             }
-            return new Resolved(File.ReadAllBytes(config.Path), layers);
+            return new Resolved(ReadSmall(config, $"the config {config.Name}"), layers);
         }
         finally
         {
@@ -234,7 +234,7 @@ public static class ImageArchive
         {
             layers.Add((DockerFile(spool, name, "a layer", layer: true), name));
         }
-        return new Resolved(File.ReadAllBytes(configFile.Path), layers);
+        return new Resolved(ReadSmall(configFile, $"the config {configFile.Name}"), layers);
     }
 
     /// <summary>A file that manifest.json names; checked against its name when the name is a digest ("blobs/sha256/HEX", "HEX.json").</summary>
@@ -361,14 +361,12 @@ public static class ImageArchive
         return (diffIds, config);
     }
 
-    private static JsonDocument ReadJson(SpooledArchive.SpooledFile file, string what)
-    {
-        if (file.Size > MaxJsonBytes)
-        {
-            throw Invalid($"{what} is {file.Size} bytes, more than the {MaxJsonBytes} a JSON document of an image may have");
-        }
-        return Parse(File.ReadAllBytes(file.Path), what);
-    }
+    private static JsonDocument ReadJson(SpooledArchive.SpooledFile file, string what) => Parse(ReadSmall(file, what), what);
+
+    /// <summary>The bytes of a JSON document of the archive (an index, manifest or config), refused past <see cref="MaxJsonBytes"/>.</summary>
+    private static byte[] ReadSmall(SpooledArchive.SpooledFile file, string what) => file.Size <= MaxJsonBytes
+        ? File.ReadAllBytes(file.Path)
+        : throw Invalid($"{what} is {file.Size} bytes, more than the {MaxJsonBytes} a JSON document of an image may have");
 
     private static JsonDocument Parse(byte[] bytes, string what)
     {

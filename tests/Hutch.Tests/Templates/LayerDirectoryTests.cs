@@ -180,4 +180,18 @@ public sealed class LayerDirectoryTests : IDisposable
         Assert.Equal(TemplateErrorCodes.LayerTooLarge, e.Code);
         Assert.Empty(Directory.GetFileSystemEntries(_box.Store.Root));
     }
+
+    [Fact]
+    public async Task ATreePastTheByteLimit_StopsTheWalk_AndIsRefusedAsTooLarge()
+    {
+        var source = Path.Join(_box.Dir, "tree");
+        Directory.CreateDirectory(source);
+        File.WriteAllBytes(Path.Join(source, "big"), new byte[32 << 20]);
+        File.WriteAllText(Path.Join(source, "small"), "x");
+
+        var e = await Assert.ThrowsAsync<TemplateException>(() => _box.Store.AddDirectoryAsync(source, new LayerLimits(MaxBytes: 1 << 20)));
+
+        Assert.Equal(TemplateErrorCodes.LayerTooLarge, e.Code);
+        Assert.Empty(Directory.GetFileSystemEntries(_box.Store.Root));
+    }
 }
