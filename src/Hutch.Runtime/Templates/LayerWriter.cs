@@ -337,7 +337,7 @@ internal sealed class LayerWriter(SafeFileHandle root, int maxWarnings = 100) : 
                 case not EntryKind.Directory:
                     throw new TemplateException(TemplateErrorCodes.LayerInvalidPath,
                         $"the layer was refused: '{LayerNames.Shown(member)}' would be written inside '{LayerNames.Shown(walked)}', " +
-                        "which an earlier entry of the same layer made a file, not a directory.");
+                        "which an earlier entry of the same layer made something other than a directory (a file, node or whiteout).");
             }
             current = Do(member, () => Beneath.Open(dir, part, Beneath.O_PATH | Beneath.O_DIRECTORY | Beneath.O_NOFOLLOW, noSymlinks: true));
         }
