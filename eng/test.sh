@@ -4,8 +4,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/eng/ensure-deps.sh"
-# The tests also drive ps/pgrep and python3 (inside sandboxes, from the host's /usr), perl, and gcore (a core of an agent must hold no secret).
-ensure_deps ps:procps pgrep:procps python3:python3 perl:perl-base git:git wget:wget curl:curl cc:gcc gcore:gdb
+# The tests also drive ps/pgrep and python3 (inside sandboxes, from the host's /usr), perl, gcore (a core of an agent must hold no secret),
+# and buildah (an image made from a local directory, no registry, is imported as a template: tests/Hutch.Tests/Templates).
+ensure_deps ps:procps pgrep:procps python3:python3 perl:perl-base git:git wget:wget curl:curl cc:gcc gcore:gdb buildah:buildah
 # An egress test builds a static C client (cc -static needs libc6-dev's libc.a and headers).
 [ -f /usr/include/stdio.h ] || install_packages libc6-dev
 # The egress tests run Debian's own pip inside sandboxes (which see the host's /usr, not a pyenv).

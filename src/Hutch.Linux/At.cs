@@ -18,10 +18,17 @@ public readonly record struct EntryStatus(
 
     public DateTimeOffset Mtime => DateTimeOffset.FromUnixTimeMilliseconds(MtimeNs / 1_000_000);
 
+    /// <summary>The file type bits (S_IFMT): tells a character device (0x2000) from a FIFO (0x1000), which <see cref="Kind"/> both calls Other.</summary>
+    public int Type => Mode & 0xf000;
+
+    /// <summary>For a device node, the device it stands for (st_rdev); (0, 0) for everything else, and for an overlayfs whiteout.</summary>
+    public (uint Major, uint Minor) SpecialDevice { get; init; }
+
     internal static EntryStatus From(in Libc.Statx s) => new(
         KindOf(s.Mode), s.Mode, (long)s.Size, s.Uid, s.Gid, s.Ino, s.Nlink,
         s.MtimeSec * 1_000_000_000 + s.MtimeNsec, s.CtimeSec * 1_000_000_000 + s.CtimeNsec,
-        ((ulong)s.DevMajor << 32) | s.DevMinor);
+        ((ulong)s.DevMajor << 32) | s.DevMinor)
+    { SpecialDevice = (s.RdevMajor, s.RdevMinor) };
 
     internal static EntryKind KindOf(int mode) => (mode & 0xf000) switch
     {
@@ -104,6 +111,98 @@ public static unsafe class At
         fixed (byte* b = Name(nameB))
         {
             Check(Libc.RenameAt2(Fd(dirA), a, Fd(dirB), b, Libc.RENAME_EXCHANGE), "renameat2", nameB);
+        }
+    }
+
+    /// <summary>
+    /// mknodat(2): a FIFO (mode S_IFIFO | permissions) or a device node. Hutch makes only one device,
+    /// the character device 0:0 that overlayfs reads as a whiteout (<paramref name="device"/> 0).
+    /// </summary>
+    public static void MakeNode(SafeFileHandle dir, string name, int mode, ulong device = 0)
+    {
+        fixed (byte* p = Name(name))
+        {
+            Check(Libc.MknodAt(Fd(dir), p, mode, device), "mknodat", name);
+        }
+    }
+
+    /// <summary>
+    /// linkat(2) with AT_EMPTY_PATH: gives the very inode <paramref name="file"/> is open on (an
+    /// O_PATH fd is enough) a new name in <paramref name="dir"/>. Linking the fd rather than a path
+    /// means the file checked is the file linked. Needs CAP_DAC_READ_SEARCH (the daemon runs as root).
+    /// </summary>
+    public static void Link(SafeFileHandle file, SafeFileHandle dir, string name)
+    {
+        var empty = stackalloc byte[1];
+        empty[0] = 0;
+        fixed (byte* p = Name(name))
+        {
+            Check(Libc.LinkAt(Fd(file), empty, Fd(dir), p, Libc.AT_EMPTY_PATH), "linkat", name);
+        }
+    }
+
+    /// <summary>fsetxattr(2): sets the extended attribute <paramref name="attribute"/> of an fd opened for reading or writing (not O_PATH).</summary>
+    public static void SetXattr(SafeFileHandle file, string attribute, ReadOnlySpan<byte> value)
+    {
+        fixed (byte* a = Name(attribute, allowSlash: true))
+        fixed (byte* v = value)
+        {
+            Check(Libc.Fsetxattr(Fd(file), a, v, (nuint)value.Length, 0), "fsetxattr", attribute);
+        }
+    }
+
+    /// <summary>fgetxattr(2): the value of <paramref name="attribute"/>, or null when the file has none of that name (ENODATA).</summary>
+    public static byte[]? GetXattr(SafeFileHandle file, string attribute)
+    {
+        fixed (byte* a = Name(attribute, allowSlash: true))
+        {
+            while (true)
+            {
+                var size = Libc.Fgetxattr(Fd(file), a, null, 0);
+                if (size < 0 && Marshal.GetLastPInvokeError() == Errno.ENODATA)
+                {
+                    return null;
+                }
+                Check((int)Math.Max(size, -1), "fgetxattr", attribute);
+                var value = new byte[size];
+                fixed (byte* v = value)
+                {
+                    var n = Libc.Fgetxattr(Fd(file), a, v, (nuint)value.Length);
+                    // ERANGE: it grew between the two calls; ask for its size again.
+                    if (n < 0 && Marshal.GetLastPInvokeError() == Errno.ERANGE)
+                    {
+                        continue;
+                    }
+                    if (n < 0 && Marshal.GetLastPInvokeError() == Errno.ENODATA)
+                    {
+                        return null;
+                    }
+                    Check((int)Math.Max(n, -1), "fgetxattr", attribute);
+                    return value[..(int)n];
+                }
+            }
+        }
+    }
+
+    /// <summary>flistxattr(2): the names of every extended attribute of an fd opened for reading or writing (not O_PATH).</summary>
+    public static List<string> ListXattrs(SafeFileHandle file)
+    {
+        while (true)
+        {
+            var size = Libc.Flistxattr(Fd(file), null, 0);
+            Check((int)Math.Max(size, -1), "flistxattr");
+            var list = new byte[Math.Max(size, 1)];
+            fixed (byte* l = list)
+            {
+                var n = Libc.Flistxattr(Fd(file), l, (nuint)list.Length);
+                if (n < 0 && Marshal.GetLastPInvokeError() == Errno.ERANGE)
+                {
+                    continue;
+                }
+                Check((int)Math.Max(n, -1), "flistxattr");
+                // A run of NUL-terminated names.
+                return Encoding.UTF8.GetString(list, 0, (int)n).Split('\0', StringSplitOptions.RemoveEmptyEntries).ToList();
+            }
         }
     }
 

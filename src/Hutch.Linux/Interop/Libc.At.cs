@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Hutch.Linux.Interop;
 
-// Directory-relative calls (the *at(2) family), statx(2), getdents64(2) and file cloning. Each one
+// Directory-relative calls (the *at(2) family: mkdirat, mknodat, linkat, …), statx(2), getdents64(2) and file cloning. Each one
 // takes a directory fd and a single name, so no path is ever resolved twice: the workspace file API
 // pins a directory with openat2 and then works only inside it (security invariant 4).
 internal static unsafe partial class Libc
@@ -30,6 +30,8 @@ internal static unsafe partial class Libc
         [FieldOffset(104)] public uint CtimeNsec;
         [FieldOffset(112)] public long MtimeSec;
         [FieldOffset(120)] public uint MtimeNsec;
+        [FieldOffset(128)] public uint RdevMajor;
+        [FieldOffset(132)] public uint RdevMinor;
         [FieldOffset(136)] public uint DevMajor;
         [FieldOffset(140)] public uint DevMinor;
     }
@@ -52,6 +54,12 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Name, EntryPoint = "renameat2", SetLastError = true)]
     internal static partial int RenameAt2(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, uint flags);
+
+    [LibraryImport(Name, EntryPoint = "mknodat", SetLastError = true)]
+    internal static partial int MknodAt(int dirfd, byte* path, int mode, ulong device);
+
+    [LibraryImport(Name, EntryPoint = "linkat", SetLastError = true)]
+    internal static partial int LinkAt(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags);
 
     [LibraryImport(Name, EntryPoint = "symlinkat", SetLastError = true)]
     internal static partial int SymlinkAt(byte* target, int newdirfd, byte* linkpath);

@@ -26,9 +26,11 @@ public static class Errno
     public const int ENOTTY = 25;
     public const int EFBIG = 27;
     public const int ENOSPC = 28;
+    public const int ERANGE = 34;
     public const int ENAMETOOLONG = 36;
     public const int ENOSYS = 38;
     public const int ENOTEMPTY = 39;
+    public const int ENODATA = 61;
     public const int ELOOP = 40;
     public const int EOPNOTSUPP = 95;
     public const int EAFNOSUPPORT = 97;
