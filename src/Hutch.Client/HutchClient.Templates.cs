@@ -4,6 +4,27 @@ namespace Hutch.Client;
 
 public sealed partial class HutchClient
 {
+    /// <summary>
+    /// Makes a template's version from an image archive (<c>POST /v1/templates</c>): an oci-layout or
+    /// docker-archive tar, plain or gzip, as buildah, skopeo or <c>docker save</c> write it, streamed.
+    /// </summary>
+    /// <param name="archive">The archive's bytes, read to their end.</param>
+    /// <param name="name">The template's name.</param>
+    /// <param name="version">Its version; null: the next number (1, 2, …).</param>
+    /// <param name="cancellationToken">Stops the upload.</param>
+    /// <exception cref="HutchApiException">
+    /// <c>invalid_template</c> (name or version), <c>template_exists</c>, or the layer's refusal
+    /// (<c>layer_invalid_path</c>, <c>layer_through_link</c>, <c>layer_digest_mismatch</c>, <c>image_invalid</c>, …).
+    /// </exception>
+    public async Task<TemplateInfo> ImportTemplateAsync(Stream archive, string name, string? version = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(archive);
+        var request = NewRequest(HttpMethod.Post, "v1/templates?name=" + Uri.EscapeDataString(name) + (version is null ? "" : "&version=" + Uri.EscapeDataString(version)));
+        request.Content = new StreamContent(archive);
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-tar");
+        return await SendForJsonAsync(request, Json.TemplateInfo, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Every version of every template, newest first (<c>GET /v1/templates</c>).</summary>
     public async Task<IReadOnlyList<TemplateInfo>> ListTemplatesAsync(CancellationToken cancellationToken = default) =>
         (await SendForJsonAsync(NewRequest(HttpMethod.Get, "v1/templates"), Json.TemplateList, cancellationToken).ConfigureAwait(false)).Templates;

@@ -47,6 +47,8 @@ public sealed class SandboxEngine : ISandboxEngine
         Directory = new SandboxDirectory(new SandboxRegistry(paths.Database), paths, owner, log, stopping);
         Templates = new TemplateStore(paths.Database, time);
         TemplateRoots = new TemplateRoots(new TemplatePaths(paths.DataDir, paths.Volume), Templates);
+        Layers = new Hutch.Runtime.Templates.LayerStore(TemplateRoots.Paths.Layers);
+        TemplateImports = new TemplateImports(Templates, Layers);
         var runner = new SandboxRunner(Directory, Storage, Runtime, TemplateRoots, time, log);
         _pool = new WarmPool(owner == "daemon" ? options.WarmPool : 0, Directory, runner, Storage, options, time, log, stopping);
         Directory.PooledLost = record => runner.DestroyAsync(record, keepWorkspace: false, CancellationToken.None);
@@ -89,6 +91,10 @@ public sealed class SandboxEngine : ISandboxEngine
     /// <summary>Templates' versions, and the roots of sandboxes made from them.</summary>
     public TemplateStore Templates { get; }
     public TemplateRoots TemplateRoots { get; }
+    public TemplateImports TemplateImports { get; }
+
+    /// <summary>Templates' layers, content-addressed.</summary>
+    public Hutch.Runtime.Templates.LayerStore Layers { get; }
 
     /// <summary>What sandboxes hold of the store: their uses, files and redaction.</summary>
     public SandboxSecrets SandboxSecrets { get; }
@@ -127,6 +133,8 @@ public sealed class SandboxEngine : ISandboxEngine
             throw;
         }
         HostSetup.ProtectFromOomKiller(log);
+        // What an import a dead daemon was making left (only a daemon imports; `hutch run`s never do).
+        engine.Layers.RemoveLeftovers();
         await engine._adoption.AdoptAsync(cancellationToken).ConfigureAwait(false);
         engine._adoption.StartExpiry(engine._stopping.Token);
         engine._pool.Refill();

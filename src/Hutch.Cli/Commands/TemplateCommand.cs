@@ -12,6 +12,7 @@ internal static class TemplateCommand
     {
         var command = new Command("template", "Templates: immutable roots a sandbox is made from, writable per sandbox (docs/templates.md)")
         {
+            Import(console),
             List(console),
             Show(console),
             Remove(console),
@@ -25,6 +26,30 @@ internal static class TemplateCommand
     /// <summary>"NAME" or "NAME:VERSION", split at the first colon (names and versions have none).</summary>
     private static (string Name, string? Version) Split(string reference) =>
         reference.IndexOf(':', StringComparison.Ordinal) is var colon and >= 0 ? (reference[..colon], reference[(colon + 1)..]) : (reference, null);
+
+    private static Command Import(CliConsole console)
+    {
+        var file = new Argument<string>("archive") { Description = "An image archive: oci-layout or docker-archive tar, plain or gzip (buildah push … oci-archive:FILE, skopeo copy, docker save)" };
+        var name = new Option<string>("--name") { Description = "The template's NAME, or NAME:VERSION (default version: the next number)", HelpName = "TEMPLATE", Required = true };
+        var json = CommonOptions.Json();
+        var command = new Command("import", "Make a template from an image archive; its layers are checked as hostile input") { file, name, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var path = parse.GetRequiredValue(file);
+            var (template, version) = Split(parse.GetRequiredValue(name));
+            await using var archive = File.OpenRead(path);
+            using var client = Connection.Connect(parse);
+            var t = await client.ImportTemplateAsync(archive, template, version, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonOutput.Write(console.Out, t, JsonOutput.Context.TemplateInfo);
+                return ExitCodes.Success;
+            }
+            console.Out.WriteLine($"{t.Name}:{t.Version}: {t.Layers} layers, {t.Digest}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
 
     private static Command List(CliConsole console)
     {

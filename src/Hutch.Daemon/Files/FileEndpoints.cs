@@ -100,7 +100,7 @@ internal static class FileEndpoints
 
         group.MapPut("/content", async (string id, string? path, string? mode, bool? createParents, bool? overwrite, bool? hash, HttpContext context) =>
             {
-                AllowLargeBody(context);
+                BodyDrain.AllowLargeBody(context);
                 using var workspace = files.OpenWorkspace(id);
                 var write = new WriteOptions(Modes.Parse(mode), createParents ?? true, overwrite ?? true, options.MaxFileBytes, hash ?? false);
                 var target = Required(path, "path");
@@ -152,7 +152,7 @@ internal static class FileEndpoints
 
         group.MapPost("/import", async (string id, string? path, bool? baseline, HttpContext context) =>
             {
-                AllowLargeBody(context);
+                BodyDrain.AllowLargeBody(context);
                 return await BodyDrain.RunAsync(context, async () =>
                     TypedResults.Ok(await files.ImportAsync(id, path ?? "", context.Request.Body, baseline ?? true, context.RequestAborted)));
             })
@@ -209,15 +209,6 @@ internal static class FileEndpoints
         using var body = new MemoryStream();
         await http.Body.CopyToAsync(body, http.HttpContext.RequestAborted);
         return body.ToArray();
-    }
-
-    /// <summary>Uploads and imports are streamed to disk; the file API's own limit applies instead of Kestrel's 30 MB.</summary>
-    internal static void AllowLargeBody(HttpContext context)
-    {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
-        {
-            feature.MaxRequestBodySize = null;
-        }
     }
 
     internal static string Required(string? value, string name) => string.IsNullOrEmpty(value)

@@ -24,10 +24,19 @@ internal static class BodyDrain
         {
             return await read().ConfigureAwait(false);
         }
-        catch (Hutch.Files.WorkspaceException e) when (ContentRefusals.Contains(e.Code))
+        catch (Exception e) when (e is Hutch.Files.WorkspaceException w && ContentRefusals.Contains(w.Code) || e is Hutch.Runtime.Templates.TemplateException)
         {
             await DiscardRestAsync(context).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>Uploads and imports are streamed to disk; the feature's own limit applies instead of Kestrel's 30 MB.</summary>
+    public static void AllowLargeBody(HttpContext context)
+    {
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = null;
         }
     }
 

@@ -8,9 +8,23 @@ namespace Hutch.Daemon.Templates;
 /// <summary>/v1/templates: the templates a sandbox's root can be made from (docs/templates.md).</summary>
 internal static class TemplateEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, TemplateStore store, SandboxRegistry sandboxes)
+    public static void Map(IEndpointRouteBuilder app, TemplateStore store, TemplateImports imports, SandboxRegistry sandboxes)
     {
         var group = app.MapGroup("/v1/templates");
+
+        group.MapPost("", async (string? name, string? version, HttpContext context) =>
+            {
+                Http.BodyDrain.AllowLargeBody(context);
+                var given = name ?? throw new HutchException(ErrorCodes.InvalidTemplate, "name: give the template's name, as in POST /v1/templates?name=python");
+                return await Http.BodyDrain.RunAsync(context, async () =>
+                {
+                    var template = await imports.ImportArchiveAsync(context.Request.Body, given, version, context.RequestAborted);
+                    return TypedResults.Json(Info(template, sandboxes), ApiJsonContext.Default.TemplateInfo, statusCode: StatusCodes.Status201Created);
+                });
+            })
+            .Accepts<Stream>("application/x-tar")
+            .Produces<TemplateInfo>(StatusCodes.Status201Created)
+            .WithSummary("Make a template's version from an image archive (oci-layout or docker-archive tar, plain or gzip), its layers checked as hostile input");
 
         group.MapGet("", () => TypedResults.Json(new TemplateList(store.List().Select(t => Info(t, sandboxes)).ToArray()), ApiJsonContext.Default.TemplateList))
             .Produces<TemplateList>()

@@ -63,7 +63,9 @@ public sealed class TemplateRoots
         File.SetUnixFileMode(upper, (UnixFileMode)0b111_101_101);
         Directory.CreateDirectory(target);
         var lowers = new List<string> { _paths.Skeleton };
-        lowers.AddRange(template.Manifest.Layers.Reverse().Select(_paths.Layer));
+        // Top first; an image may list a layer twice, which overlayfs refuses: its topmost place is
+        // the one that counts (everything below it that it has, it covers again).
+        lowers.AddRange(template.Manifest.Layers.Reverse().Distinct(StringComparer.Ordinal).Select(_paths.Layer));
         IdMappedOverlay.Mount(lowers, upper, work, target, NamespaceFor(record.HostIdBase));
         return target;
     }

@@ -168,6 +168,8 @@ public static class ErrorCodes
     public const string TemplateInUse = "template_in_use";
     /// <summary>400: a template name or version that is not allowed (the message says which rule).</summary>
     public const string InvalidTemplate = "invalid_template";
-    /// <summary>400: an image archive or one of its layers was refused (an unsafe path, a bad digest, too large: the message says what).</summary>
-    public const string InvalidImage = "invalid_image";
+    /// <summary>413: an image layer past its limit (uncompressed bytes or entries; docs/templates.md).</summary>
+    public const string LayerTooLarge = "layer_too_large";
+    /// <summary>413: an image archive past its limit (bytes, entries or layers; docs/templates.md).</summary>
+    public const string ImageTooLarge = "image_too_large";
 }

@@ -22,7 +22,7 @@ public static class TemplateErrorCodes
     public const string LayerLinkOutside = "layer_link_outside";
 
     /// <summary>413: a layer past <see cref="LayerLimits"/> (uncompressed bytes or entries), or an image past <see cref="ImageLimits"/>.</summary>
-    public const string LayerTooLarge = "layer_too_large";
+    public const string LayerTooLarge = ErrorCodes.LayerTooLarge;
 
     /// <summary>400: a layer that is not a tar stream (or a damaged gzip one), or that ends in the middle of an entry.</summary>
     public const string LayerInvalid = "layer_invalid";
@@ -40,5 +40,5 @@ public static class TemplateErrorCodes
     public const string ImageUnsupported = "image_unsupported";
 
     /// <summary>413: an image archive past <see cref="ImageLimits"/> (its bytes, entries or layers).</summary>
-    public const string ImageTooLarge = "image_too_large";
+    public const string ImageTooLarge = ErrorCodes.ImageTooLarge;
 }

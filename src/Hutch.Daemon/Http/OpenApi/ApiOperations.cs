@@ -85,6 +85,7 @@ internal static class ApiOperations
         [("GET", "/v1/secrets/{name}")] = ("getSecret", "secrets"),
         [("POST", "/v1/secrets/{name}/rotate")] = ("rotateSecret", "secrets"),
         [("DELETE", "/v1/secrets/{name}")] = ("deleteSecret", "secrets"),
+        [("POST", "/v1/templates")] = ("importTemplate", "templates"),
         [("GET", "/v1/templates")] = ("listTemplates", "templates"),
         [("GET", "/v1/templates/{name}")] = ("getTemplate", "templates"),
         [("DELETE", "/v1/templates/{name}")] = ("deleteTemplate", "templates"),
