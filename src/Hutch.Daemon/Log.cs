@@ -73,4 +73,7 @@ internal static partial class Log
 
     [LoggerMessage(23, LogLevel.Warning, "sandbox {SandboxId}: the file of secret {Secret} keeps its old value after a rotation: {Reason}")]
     public static partial void SecretFileNotRotated(ILogger logger, string sandboxId, string secret, string reason);
+
+    [LoggerMessage(40, LogLevel.Error, "template build {Template}: failed unexpectedly")]
+    public static partial void BuildFailed(ILogger logger, string template, Exception exception);
 }

@@ -58,6 +58,7 @@ public sealed class SandboxEngine : ISandboxEngine
         var spill = new OutputSpill(Directory, Storage);
         Network = new NetworkService(Directory, Runtime, options, log);
         Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage), Network);
+        TemplateBuilder = new Builds.TemplateBuilder(Templates, TemplateRoots, Layers, Sandboxes, Directory, Exec, log);
         Processes = new ProcessManager(Directory, time);
         Logs = new LogReader(Directory, Processes, spill);
         Sessions = new SessionService(Directory, Processes, spill, Network);
@@ -92,6 +93,9 @@ public sealed class SandboxEngine : ISandboxEngine
     public TemplateStore Templates { get; }
     public TemplateRoots TemplateRoots { get; }
     public TemplateImports TemplateImports { get; }
+
+    /// <summary>Builds templates from Dockerfiles, in build sandboxes.</summary>
+    public Builds.TemplateBuilder TemplateBuilder { get; }
 
     /// <summary>Templates' layers, content-addressed.</summary>
     public Hutch.Runtime.Templates.LayerStore Layers { get; }

@@ -43,7 +43,12 @@ public static unsafe class IdMappedOverlay
             }
             Configure(context, Libc.FSCONFIG_SET_STRING, "upperdir", upper, 0, upper);
             Configure(context, Libc.FSCONFIG_SET_STRING, "workdir", work, 0, work);
-            // No index or metacopy: copy-up copies data, so an upper layer is whole on its own.
+            // No metacopy or redirects, whatever the module's defaults: copy-up copies data and a
+            // renamed lower directory is copied, so an upper layer is whole on its own and a build
+            // step's upper directory can become a layer (LayerStore.AddDirectoryAsync refuses
+            // trusted.overlay.redirect and metacopy xattrs).
+            Configure(context, Libc.FSCONFIG_SET_STRING, "redirect_dir", "off", 0, target);
+            Configure(context, Libc.FSCONFIG_SET_STRING, "metacopy", "off", 0, target);
             Configure(context, Libc.FSCONFIG_CMD_CREATE, null, null, 0, target);
         }
         finally

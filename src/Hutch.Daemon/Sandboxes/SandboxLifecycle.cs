@@ -29,7 +29,11 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
     /// In-process callers only (never reachable over HTTP): bind this existing host directory as
     /// /workspace instead of a fresh one, and never delete it.
     /// </param>
-    public async Task<SandboxInfo> CreateAsync(CreateSandboxRequest request, string? hostWorkspace, CancellationToken cancellationToken)
+    /// <param name="buildRoot">
+    /// In-process callers only (the template builder): make the root from this build step's state in
+    /// the build cache instead of <see cref="CreateSandboxRequest.Template"/>.
+    /// </param>
+    public async Task<SandboxInfo> CreateAsync(CreateSandboxRequest request, string? hostWorkspace, CancellationToken cancellationToken, string? buildRoot = null)
     {
         RequestValidator.Name(request.Name);
         var user = RequestValidator.User(request.User);
@@ -38,7 +42,7 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         var env = RequestValidator.Env(request.Env, "env");
         var labels = SandboxLabels.Validate(request.Labels);
         var cwd = WorkspaceCwd.Resolve(request.Cwd);
-        var template = request.Template is null ? null : templates.Resolve(request.Template);
+        var template = buildRoot is not null ? templates.ResolveBuild(buildRoot) : request.Template is null ? null : templates.Resolve(request.Template);
         foreach (var setting in _settings)
         {
             setting.Validate(request);

@@ -63,7 +63,8 @@ internal static class TemplateEndpoints
             .WithSummary("Delete a template's version (?version=), or every version; refused while a sandbox uses it (409 template_in_use)");
     }
 
-    private static TemplateInfo Info(TemplateRecord t, SandboxRegistry sandboxes) =>
+    /// <summary>A version as the API shows it, with how many sandboxes use it now.</summary>
+    internal static TemplateInfo Info(TemplateRecord t, SandboxRegistry sandboxes) =>
         new(t.Name, t.Version, t.Digest, t.Source, t.CreatedAt, t.Manifest.Layers.Length, t.Manifest.Env, t.Manifest.WorkingDir, t.Manifest.User,
-            t.Manifest.Cmd, sandboxes.CountUsing(t.Reference));
+            t.Manifest.Cmd, sandboxes.CountUsing(t.Reference), t.Manifest.Start, t.Manifest.Readiness);
 }

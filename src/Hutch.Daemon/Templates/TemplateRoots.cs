@@ -43,6 +43,9 @@ public sealed class TemplateRoots
         return _store.Get(name, version);
     }
 
+    /// <summary>A build step's state as a build sandbox's root ("@build:KEY"); in-process callers only, never an API caller's reference.</summary>
+    public TemplateRecord ResolveBuild(string key) => _store.ResolveStored(TemplateStore.BuildReferencePrefix + key);
+
     /// <summary>Mounts the sandbox's root (when it is not mounted yet) and returns where.</summary>
     public string Mount(SandboxRecord record)
     {
@@ -51,8 +54,7 @@ public sealed class TemplateRoots
         {
             return target;
         }
-        var (name, version) = TemplateStore.ParseReference(record.Template!);
-        var template = _store.Get(name, version);
+        var template = _store.ResolveStored(record.Template!);
         var upper = _paths.RootUpper(record.Id);
         var work = _paths.RootWork(record.Id);
         Directory.CreateDirectory(Path.GetDirectoryName(upper)!, PrivateFiles.TraverseOnlyMode);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Hutch.Daemon.Registry;
 using Microsoft.Data.Sqlite;
@@ -9,12 +10,20 @@ using Microsoft.Data.Sqlite;
 namespace Hutch.Daemon.Templates;
 
 /// <summary>What makes a template's root: its layers (diff ids, bottom first) and the image's settings.</summary>
+/// <param name="Start">The start command its sandboxes run (a Dockerfile's ENTRYPOINT and CMD); an imported image's CMD is not one.</param>
+/// <param name="Readiness">When a started sandbox is ready (a Dockerfile's HEALTHCHECK CMD).</param>
+/// <remarks>
+/// Start and Readiness are left out of the JSON when null, so a manifest without them has the
+/// digest it had before they existed.
+/// </remarks>
 public sealed record TemplateManifest(
     string[] Layers,
     Dictionary<string, string> Env,
     string? WorkingDir = null,
     string? User = null,
-    string[]? Cmd = null)
+    string[]? Cmd = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string[]? Start = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ProbeSpec? Readiness = null)
 {
     /// <summary>"sha256:…" of the manifest's canonical JSON: equal layers and settings, equal digest.</summary>
     public string Digest() =>
@@ -53,8 +62,54 @@ public sealed partial class TemplateStore
                 manifest TEXT NOT NULL,
                 PRIMARY KEY (name, version)
             );
+            CREATE TABLE IF NOT EXISTS template_build_cache (
+                key TEXT PRIMARY KEY,
+                manifest TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            );
             """;
         cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// How a build sandbox's root is named in its row: "@build:KEY", a build step's state in the
+    /// build cache. Never a template name (those start with a letter or digit), so no API caller can
+    /// give one: <see cref="ParseReference"/> refuses it.
+    /// </summary>
+    public const string BuildReferencePrefix = "@build:";
+
+    /// <summary>The state after a build step (its layers so far and settings), kept under the step's cache key.</summary>
+    public void PutBuildState(string key, TemplateManifest manifest)
+    {
+        using var db = Connect();
+        using var insert = Command(db, null, "INSERT OR IGNORE INTO template_build_cache (key, manifest, created_at) VALUES ($k, $m, $c)",
+            ("$k", key), ("$m", JsonSerializer.Serialize(manifest, RegistryJsonContext.Default.TemplateManifest)),
+            ("$c", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture)));
+        insert.ExecuteNonQuery();
+    }
+
+    /// <summary>The state a build step left under <paramref name="key"/>, or null when the cache has none.</summary>
+    public TemplateManifest? GetBuildState(string key)
+    {
+        using var db = Connect();
+        using var cmd = Command(db, null, "SELECT manifest FROM template_build_cache WHERE key = $k", ("$k", key));
+        return cmd.ExecuteScalar() is string json ? JsonSerializer.Deserialize(json, RegistryJsonContext.Default.TemplateManifest) : null;
+    }
+
+    /// <summary>
+    /// A template's version, or a build step's state for an internal "@build:KEY" reference (build
+    /// sandboxes only: a sandbox's row is the only place such a reference comes from).
+    /// </summary>
+    public TemplateRecord ResolveStored(string reference)
+    {
+        if (reference.StartsWith(BuildReferencePrefix, StringComparison.Ordinal))
+        {
+            var key = reference[BuildReferencePrefix.Length..];
+            var manifest = GetBuildState(key) ?? throw new HutchException(ErrorCodes.TemplateNotFound, $"the build cache has no step {key}: build again");
+            return new TemplateRecord("@build", key, manifest.Digest(), "build", _time.GetUtcNow(), manifest);
+        }
+        var (name, version) = ParseReference(reference);
+        return Get(name, version);
     }
 
     /// <summary>Checks a template reference, "NAME" or "NAME:VERSION", and splits it.</summary>
@@ -159,7 +214,18 @@ public sealed partial class TemplateStore
     }
 
     /// <summary>Every layer some version still names (what the layer store must keep).</summary>
-    public HashSet<string> LayersInUse() => List().SelectMany(t => t.Manifest.Layers).ToHashSet(StringComparer.Ordinal);
+    public HashSet<string> LayersInUse()
+    {
+        var layers = List().SelectMany(t => t.Manifest.Layers).ToHashSet(StringComparer.Ordinal);
+        using var db = Connect();
+        using var cmd = Command(db, null, "SELECT manifest FROM template_build_cache");
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read())
+        {
+            layers.UnionWith(JsonSerializer.Deserialize(reader.GetString(0), RegistryJsonContext.Default.TemplateManifest)!.Layers);
+        }
+        return layers;
+    }
 
     private static string NextVersion(SqliteConnection db, SqliteTransaction tx, string name)
     {

@@ -172,4 +172,10 @@ public static class ErrorCodes
     public const string LayerTooLarge = "layer_too_large";
     /// <summary>413: an image archive past its limit (bytes, entries or layers; docs/templates.md).</summary>
     public const string ImageTooLarge = "image_too_large";
+    /// <summary>400: a Dockerfile Hutch cannot build: a syntax error or an instruction it does not support (the message names the line and what to write instead).</summary>
+    public const string DockerfileInvalid = "dockerfile_invalid";
+    /// <summary>400: a build context that is not a tar, is past its limits, or lacks what the Dockerfile copies (the message names the line and the path).</summary>
+    public const string BuildContextInvalid = "build_context_invalid";
+    /// <summary>422: a build step (RUN) failed; the message names the step, its line and instruction, and ends with its output's tail. No template was made.</summary>
+    public const string BuildStepFailed = "build_step_failed";
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Hutch.Protocol.Api;
 
 /// <summary>One version of a template (docs/templates.md): an immutable root a sandbox can be created from.</summary>
@@ -12,6 +14,8 @@ namespace Hutch.Protocol.Api;
 /// <param name="User">The image's user (USER), kept for reference: commands run as the sandbox's user.</param>
 /// <param name="Cmd">The image's command (ENTRYPOINT then CMD), kept for reference.</param>
 /// <param name="InUse">How many sandboxes have their root from it now.</param>
+/// <param name="Start">The start command its sandboxes run (a Dockerfile's ENTRYPOINT and CMD); left out when it has none.</param>
+/// <param name="Readiness">When a started sandbox counts as ready (a Dockerfile's HEALTHCHECK CMD, as a command probe); left out when it has none.</param>
 public sealed record TemplateInfo(
     string Name,
     string Version,
@@ -23,7 +27,9 @@ public sealed record TemplateInfo(
     string? WorkingDir,
     string? User,
     string[]? Cmd,
-    long InUse);
+    long InUse,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string[]? Start = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ProbeSpec? Readiness = null);
 
 /// <summary>Answer of <c>GET /v1/templates</c>: every version of every template, newest first.</summary>
 /// <param name="Templates">The versions, newest first.</param>

@@ -86,6 +86,7 @@ internal static class ApiOperations
         [("POST", "/v1/secrets/{name}/rotate")] = ("rotateSecret", "secrets"),
         [("DELETE", "/v1/secrets/{name}")] = ("deleteSecret", "secrets"),
         [("POST", "/v1/templates")] = ("importTemplate", "templates"),
+        [("POST", "/v1/templates/build")] = ("buildTemplate", "templates"),
         [("GET", "/v1/templates")] = ("listTemplates", "templates"),
         [("GET", "/v1/templates/{name}")] = ("getTemplate", "templates"),
         [("DELETE", "/v1/templates/{name}")] = ("deleteTemplate", "templates"),
