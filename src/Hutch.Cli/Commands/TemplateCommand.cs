@@ -13,6 +13,7 @@ internal static class TemplateCommand
         var command = new Command("template", "Templates: immutable roots a sandbox is made from, writable per sandbox (docs/templates.md)")
         {
             Import(console),
+            TemplateBuildCommand.Create(console),
             List(console),
             Show(console),
             Remove(console),
