@@ -54,7 +54,7 @@ internal static class TemplateCommand
             JsonOutput.Write(console.Out, t, JsonOutput.Context.TemplateInfo);
             return;
         }
-        console.Out.WriteLine($"{t.Name}:{t.Version}: {t.Layers} layers, {t.Digest}");
+        console.Out.WriteLine($"{t.Name}:{t.Version}: {t.Layers} layer{(t.Layers == 1 ? "" : "s")}, {t.Digest}");
     }
 
     private static Command Debian(CliConsole console)

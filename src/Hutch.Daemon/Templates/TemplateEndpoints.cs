@@ -60,7 +60,7 @@ internal static class TemplateEndpoints
                 if (inUse.Count > 0)
                 {
                     throw new HutchException(ErrorCodes.TemplateInUse,
-                        $"sandboxes have their root from {string.Join(", ", inUse)}: delete them first (`hutch ls` shows each one's template)");
+                        $"sandboxes (or the warm pool, HUTCH_WARM_POOL_TEMPLATES) have their root from {string.Join(", ", inUse)}: delete them first (`hutch info ID` shows a sandbox's template)");
                 }
                 store.Remove(name, version);
                 return TypedResults.NoContent();
