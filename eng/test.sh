@@ -12,6 +12,16 @@ ensure_deps ps:procps pgrep:procps python3:python3 perl:perl-base git:git wget:w
 # The egress tests run Debian's own pip inside sandboxes (which see the host's /usr, not a pyenv).
 [ -d /usr/lib/python3/dist-packages/pip ] || install_packages python3-pip
 ensure_built "$root"
+# A Debian base (minbase, with apt and dpkg) made once on this host from its own package mirror by
+# `hutch template debian --save`, kept between runs: the template tests import it with no network.
+ensure_deps mmdebstrap:mmdebstrap
+suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+export HUTCH_TEST_DEBIAN_ROOTFS=/var/cache/hutch-tests/debian-$suite-minbase.tar
+if [[ ! -s $HUTCH_TEST_DEBIAN_ROOTFS ]]; then
+  mkdir -p "$(dirname "$HUTCH_TEST_DEBIAN_ROOTFS")"
+  "$root/artifacts/cli/hutch" template debian --suite "$suite" --save "$HUTCH_TEST_DEBIAN_ROOTFS.part" >/dev/null
+  mv "$HUTCH_TEST_DEBIAN_ROOTFS.part" "$HUTCH_TEST_DEBIAN_ROOTFS"
+fi
 # redocly and a generated TypeScript client check the OpenAPI document (ApiDocumentTests).
 ensure_npm_tools "$root" >/dev/null
 export HUTCH_AGENT=$root/artifacts/agent/hutch-agent

@@ -11,15 +11,17 @@ public sealed partial class HutchClient
     /// <param name="archive">The archive's bytes, read to their end.</param>
     /// <param name="name">The template's name.</param>
     /// <param name="version">Its version; null: the next number (1, 2, …).</param>
+    /// <param name="rootfs">The archive is a root file system's tar (one layer, as mmdebstrap or <c>docker export</c> write it), not an image.</param>
     /// <param name="cancellationToken">Stops the upload.</param>
     /// <exception cref="HutchApiException">
     /// <c>invalid_template</c> (name or version), <c>template_exists</c>, or the layer's refusal
     /// (<c>layer_invalid_path</c>, <c>layer_through_link</c>, <c>layer_digest_mismatch</c>, <c>image_invalid</c>, …).
     /// </exception>
-    public async Task<TemplateInfo> ImportTemplateAsync(Stream archive, string name, string? version = null, CancellationToken cancellationToken = default)
+    public async Task<TemplateInfo> ImportTemplateAsync(Stream archive, string name, string? version = null, bool rootfs = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(archive);
-        var request = NewRequest(HttpMethod.Post, "v1/templates?name=" + Uri.EscapeDataString(name) + (version is null ? "" : "&version=" + Uri.EscapeDataString(version)));
+        var request = NewRequest(HttpMethod.Post, "v1/templates?name=" + Uri.EscapeDataString(name) + (version is null ? "" : "&version=" + Uri.EscapeDataString(version))
+            + (rootfs ? "&format=rootfs" : ""));
         request.Content = new StreamContent(archive);
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-tar");
         return await SendForJsonAsync(request, Json.TemplateInfo, cancellationToken).ConfigureAwait(false);

@@ -24,6 +24,31 @@ public sealed record HutchOptions
     /// </summary>
     public int WarmPool { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("HUTCH_WARM_POOL"), out var n) && n >= 0 ? n : 2;
 
+    /// <summary>
+    /// Sandboxes a daemon keeps ready per template version, "NAME:VERSION=N" comma-separated (a version
+    /// never changes, so what is pooled stays right; a pooled version counts as in use and cannot be
+    /// deleted). Env HUTCH_WARM_POOL_TEMPLATES. Default none. A malformed entry stops the daemon at start.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> WarmPoolTemplates { get; init; } = ParseTemplatePools(Environment.GetEnvironmentVariable("HUTCH_WARM_POOL_TEMPLATES"));
+
+    /// <summary>"NAME:VERSION=N,…" → NAME:VERSION → N (0-64).</summary>
+    public static IReadOnlyDictionary<string, int> ParseTemplatePools(string? text)
+    {
+        var pools = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in (text ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = entry.LastIndexOf('=');
+            var reference = equals > 0 ? entry[..equals] : "";
+            if (equals < 0 || !reference.Contains(':', StringComparison.Ordinal)
+                || !int.TryParse(entry[(equals + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) || count > 64)
+            {
+                throw new ArgumentException($"HUTCH_WARM_POOL_TEMPLATES: '{entry}' is not NAME:VERSION=N (N 0-64), as in python:3=2,debian:bookworm=1");
+            }
+            pools[reference] = count;
+        }
+        return pools;
+    }
+
     /// <summary>The largest file an upload, write or import member may be. Env HUTCH_MAX_FILE_BYTES. Default 16 GiB.</summary>
     public long MaxFileBytes { get; init; } = long.TryParse(Environment.GetEnvironmentVariable("HUTCH_MAX_FILE_BYTES"), out var m) && m > 0 ? m : 16L << 30;
 
@@ -42,7 +67,7 @@ public sealed record HutchOptions
     public int MaxSandboxes { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("HUTCH_MAX_SANDBOXES"), out var s) && s > 0 ? s : 10_000;
 
     /// <summary>Every sandbox the host may hold at once: callers' (at most <see cref="MaxSandboxes"/>, then 409 too_many_sandboxes) and the warm pool's.</summary>
-    public int SandboxCapacity => MaxSandboxes + WarmPool;
+    public int SandboxCapacity => MaxSandboxes + WarmPool + WarmPoolTemplates.Values.Sum();
 
     /// <summary>
     /// The disk quota of a sandbox that asks for none: its workspace, and separately its checkpoints,

@@ -50,7 +50,8 @@ public sealed class SandboxEngine : ISandboxEngine
         Layers = new Hutch.Runtime.Templates.LayerStore(TemplateRoots.Paths.Layers);
         TemplateImports = new TemplateImports(Templates, Layers);
         var runner = new SandboxRunner(Directory, Storage, Runtime, TemplateRoots, time, log);
-        _pool = new WarmPool(owner == "daemon" ? options.WarmPool : 0, Directory, runner, Storage, options, time, log, stopping);
+        _pool = new WarmPool(owner == "daemon" ? options.WarmPool : 0, owner == "daemon" ? options.WarmPoolTemplates : new Dictionary<string, int>(),
+            Directory, runner, Storage, options, time, log, stopping);
         Directory.PooledLost = record => runner.DestroyAsync(record, keepWorkspace: false, CancellationToken.None);
         Sandboxes = new SandboxLifecycle(Directory, runner, _pool, Storage, Runtime, TemplateRoots, options, time, log);
         Events = new SandboxEvents(Directory, time);

@@ -14,6 +14,7 @@ internal static class TemplateCommand
         {
             Import(console),
             TemplateBuildCommand.Create(console),
+            Debian(console),
             List(console),
             Show(console),
             Remove(console),
@@ -32,22 +33,69 @@ internal static class TemplateCommand
     {
         var file = new Argument<string>("archive") { Description = "An image archive: oci-layout or docker-archive tar, plain or gzip (buildah push … oci-archive:FILE, skopeo copy, docker save)" };
         var name = new Option<string>("--name") { Description = "The template's NAME, or NAME:VERSION (default version: the next number)", HelpName = "TEMPLATE", Required = true };
+        var rootfs = new Option<bool>("--rootfs") { Description = "The archive is a root file system's tar (mmdebstrap, docker export), not an image" };
         var json = CommonOptions.Json();
-        var command = new Command("import", "Make a template from an image archive; its layers are checked as hostile input") { file, name, json };
+        var command = new Command("import", "Make a template from an image archive; its layers are checked as hostile input") { file, name, rootfs, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var path = parse.GetRequiredValue(file);
             var (template, version) = Split(parse.GetRequiredValue(name));
-            await using var archive = File.OpenRead(path);
+            await using var archive = File.OpenRead(parse.GetRequiredValue(file));
             using var client = Connection.Connect(parse);
-            var t = await client.ImportTemplateAsync(archive, template, version, cancellationToken).ConfigureAwait(false);
-            if (parse.GetValue(json))
+            var t = await client.ImportTemplateAsync(archive, template, version, parse.GetValue(rootfs), cancellationToken).ConfigureAwait(false);
+            PrintImported(console, t, parse.GetValue(json));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static void PrintImported(CliConsole console, TemplateInfo t, bool json)
+    {
+        if (json)
+        {
+            JsonOutput.Write(console.Out, t, JsonOutput.Context.TemplateInfo);
+            return;
+        }
+        console.Out.WriteLine($"{t.Name}:{t.Version}: {t.Layers} layer{(t.Layers == 1 ? "" : "s")}, {t.Digest}");
+    }
+
+    private static Command Debian(CliConsole console)
+    {
+        var name = new Option<string?>("--name") { Description = "The template's NAME, or NAME:VERSION (default: debian:SUITE)", HelpName = "TEMPLATE" };
+        var suite = new Option<string?>("--suite") { Description = "The Debian release (default: this host's, e.g. bookworm)", HelpName = "SUITE" };
+        var mirror = new Option<string?>("--mirror") { Description = "The package mirror (default: the one this host's apt uses for that release)", HelpName = "URI" };
+        var save = new Option<string?>("--save") { Description = "Only write the root file system's tar to FILE (no daemon needed); import it later with --rootfs", HelpName = "FILE" };
+        var json = CommonOptions.Json();
+        var command = new Command("debian", "Make a Debian base template on this host with mmdebstrap (minbase, apt included), from this host's package mirror") { name, suite, mirror, save, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var release = parse.GetValue(suite) ?? DebianBase.HostSuite()
+                ?? throw new CliException(ErrorCodes.InvalidRequest, "This host names no Debian release (/etc/os-release): give --suite bookworm, say.", ExitCodes.Usage);
+            var source = parse.GetValue(mirror) ?? DebianBase.HostMirror(release)
+                ?? throw new CliException(ErrorCodes.InvalidRequest, $"This host's apt has no source for '{release}' (/etc/apt/sources.list, sources.list.d): give --mirror URI.", ExitCodes.Usage);
+            var target = parse.GetValue(save);
+            var tar = target ?? Path.Join(Path.GetTempPath(), $"hutch-debian-{Guid.NewGuid():N}.tar");
+            try
             {
-                JsonOutput.Write(console.Out, t, JsonOutput.Context.TemplateInfo);
+                await DebianBase.MakeAsync(release, source, tar, console.Error, cancellationToken).ConfigureAwait(false);
+                if (target is not null)
+                {
+                    console.Out.WriteLine($"{target}: a {release} root file system (import it with: hutch template import {target} --rootfs --name debian:{release})");
+                    return ExitCodes.Success;
+                }
+                var (template, version) = Split(parse.GetValue(name) ?? $"debian:{release}");
+                await using var archive = File.OpenRead(tar);
+                using var client = Connection.Connect(parse);
+                var t = await client.ImportTemplateAsync(archive, template, version, rootfs: true, cancellationToken).ConfigureAwait(false);
+                PrintImported(console, t, parse.GetValue(json));
                 return ExitCodes.Success;
             }
-            console.Out.WriteLine($"{t.Name}:{t.Version}: {t.Layers} layers, {t.Digest}");
-            return ExitCodes.Success;
+            finally
+            {
+                if (target is null)
+                {
+                    File.Delete(tar);
+                }
+            }
         });
         return command;
     }

@@ -63,7 +63,8 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
         try
         {
             var now = time.GetUtcNow();
-            var record = template is null && pool.Fits(request, hostWorkspace) && pool.TryClaim(request.Name, env, labels, cwd, now, ttl) is { } claimed
+            var record = pool.Fits(request, hostWorkspace, template?.Reference)
+                && pool.TryClaim(template?.Reference, request.Name, WithTemplateEnv(env, template), labels, cwd, now, ttl) is { } claimed
                 ? claimed
                 : await StartNewAsync(new SandboxRecord(
                     SandboxIds.New(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,

@@ -11,51 +11,84 @@ namespace Hutch.Daemon.Sandboxes;
 /// start (tens of milliseconds). What differs between sandboxes of one shape — name, env, cwd,
 /// TTL — lives in the registry and in each exec, so a pooled sandbox can become anyone's. Pooled
 /// sandboxes are invisible to the API, survive a daemon crash (the next daemon adopts them back
-/// into its pool), and are deleted when a daemon stops cleanly.
+/// into its pool), and are deleted when a daemon stops cleanly. One shelf per root: the host's
+/// (HUTCH_WARM_POOL), and each template version the operator names (HUTCH_WARM_POOL_TEMPLATES).
 /// </summary>
-public sealed class WarmPool(int target, SandboxDirectory directory, SandboxRunner runner, SandboxStorage storage, HutchOptions options,
-    TimeProvider time, ILogger log, CancellationToken stopping)
+public sealed class WarmPool
 {
-    private readonly ConcurrentQueue<LiveSandbox> _pool = new();
-    private int _filling;
+    private readonly Dictionary<string, Shelf> _shelves = new(StringComparer.Ordinal);
+    private readonly SandboxDirectory _directory;
+    private readonly SandboxRunner _runner;
+    private readonly SandboxStorage _storage;
+    private readonly HutchOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly CancellationToken _stopping;
 
-    /// <summary>Pooled sandboxes ready to be claimed now.</summary>
-    public int Ready => _pool.Count;
+    /// <summary>The host root's shelf key; a template's is its "NAME:VERSION".</summary>
+    private const string HostRoot = "";
 
-    /// <summary>Whether a create asks for what a pooled sandbox already is.</summary>
-    public bool Fits(CreateSandboxRequest request, string? hostWorkspace) =>
-        target > 0 && hostWorkspace is null && request.User is null or "user"
-        && RequestValidator.Limits(request.Limits, storage.HostLimits) == RequestValidator.Limits(null, storage.HostLimits);
+    /// <summary>The sandboxes of one root kept ready, and whether a filler runs for them.</summary>
+    private sealed class Shelf(string? template, int target)
+    {
+        public string? Template { get; } = template;
+        public int Target { get; } = target;
+        public ConcurrentQueue<LiveSandbox> Ready { get; } = new();
+        public int Filling;
+    }
+
+    /// <param name="target">How many host-root sandboxes to keep ready.</param>
+    /// <param name="templates">How many to keep ready of each template version ("NAME:VERSION" → count).</param>
+    public WarmPool(int target, IReadOnlyDictionary<string, int> templates, SandboxDirectory directory, SandboxRunner runner, SandboxStorage storage,
+        HutchOptions options, TimeProvider time, ILogger log, CancellationToken stopping)
+    {
+        (_directory, _runner, _storage, _options, _time, _log, _stopping) = (directory, runner, storage, options, time, log, stopping);
+        _shelves[HostRoot] = new Shelf(null, target);
+        foreach (var (template, count) in templates)
+        {
+            _shelves[template] = new Shelf(template, count);
+        }
+    }
+
+    /// <summary>Pooled sandboxes ready to be claimed now, of every root.</summary>
+    public int Ready => _shelves.Values.Sum(shelf => shelf.Ready.Count);
+
+    /// <summary>Whether a create asks for what a pooled sandbox already is (<paramref name="template"/>: its resolved "NAME:VERSION", or null).</summary>
+    public bool Fits(CreateSandboxRequest request, string? hostWorkspace, string? template) =>
+        _shelves.TryGetValue(template ?? HostRoot, out var shelf) && shelf.Target > 0 && hostWorkspace is null && request.User is null or "user"
+        && RequestValidator.Limits(request.Limits, _storage.HostLimits) == RequestValidator.Limits(null, _storage.HostLimits);
 
     /// <summary>
     /// Makes a pooled sandbox the caller's (name, env, cwd and TTL in its row), or null when none is
     /// ready. A refused claim (name taken, limit reached) puts it back for the next caller.
     /// </summary>
-    public SandboxRecord? TryClaim(string? name, Dictionary<string, string> env, Dictionary<string, string> labels, string cwd, DateTimeOffset now, long? ttl)
+    public SandboxRecord? TryClaim(string? template, string? name, Dictionary<string, string> env, Dictionary<string, string> labels, string cwd, DateTimeOffset now, long? ttl)
     {
-        if (Take() is not { } pooled)
+        var shelf = _shelves[template ?? HostRoot];
+        if (Take(shelf) is not { } pooled)
         {
+            Refill(shelf); // empty: maybe a filler stopped (a template imported after the daemon started)
             return null;
         }
         SandboxRecord record;
         try
         {
-            record = directory.Registry.Claim(pooled.Record, name, env, labels, cwd, now, ttl is { } t ? now.AddSeconds(t) : null, ttl is { } d ? TtlDeadline.After(d) : null, options.MaxSandboxes);
+            record = _directory.Registry.Claim(pooled.Record, name, env, labels, cwd, now, ttl is { } t ? now.AddSeconds(t) : null, ttl is { } d ? TtlDeadline.After(d) : null, _options.MaxSandboxes);
         }
         catch (HutchException)
         {
-            _pool.Enqueue(pooled);
+            shelf.Ready.Enqueue(pooled);
             throw;
         }
         pooled.Record = record;
-        SandboxRunner.EnsureCwd(record, storage.WorkspaceOf(record));
-        Refill();
+        SandboxRunner.EnsureCwd(record, _storage.WorkspaceOf(record));
+        Refill(shelf);
         return record;
     }
 
-    private LiveSandbox? Take()
+    private static LiveSandbox? Take(Shelf shelf)
     {
-        while (_pool.TryDequeue(out var live))
+        while (shelf.Ready.TryDequeue(out var live))
         {
             if (live.Connection.IsOpen)
             {
@@ -65,10 +98,19 @@ public sealed class WarmPool(int target, SandboxDirectory directory, SandboxRunn
         return null;
     }
 
-    /// <summary>Starts sandboxes in the background until the pool is full; one filler at a time.</summary>
+    /// <summary>Starts sandboxes in the background until every shelf is full; one filler per shelf at a time.</summary>
     public void Refill()
     {
-        if (target == 0 || stopping.IsCancellationRequested || Interlocked.Exchange(ref _filling, 1) == 1)
+        foreach (var shelf in _shelves.Values)
+        {
+            Refill(shelf);
+        }
+    }
+
+    private void Refill(Shelf shelf)
+    {
+        var (directory, runner, storage, time, log, stopping) = (_directory, _runner, _storage, _time, _log, _stopping);
+        if (shelf.Target == 0 || stopping.IsCancellationRequested || Interlocked.Exchange(ref shelf.Filling, 1) == 1)
         {
             return;
         }
@@ -77,14 +119,15 @@ public sealed class WarmPool(int target, SandboxDirectory directory, SandboxRunn
             var failed = false;
             try
             {
-                while (!stopping.IsCancellationRequested && _pool.Count < target)
+                while (!stopping.IsCancellationRequested && shelf.Ready.Count < shelf.Target)
                 {
                     var record = directory.Registry.Insert(new SandboxRecord(
                         SandboxIds.New(), null, SandboxStates.Pooled, time.GetUtcNow(), null, "user", WorkspaceCwd.Root, [],
-                        RequestValidator.Limits(null, storage.HostLimits), 0, null, directory.Owner), SandboxIds.FirstHostId, SandboxSpec.IdRangeSize, maxLive: null);
+                        RequestValidator.Limits(null, storage.HostLimits), 0, null, directory.Owner, Template: shelf.Template),
+                        SandboxIds.FirstHostId, SandboxSpec.IdRangeSize, maxLive: null);
                     try
                     {
-                        _pool.Enqueue(await runner.StartAsync(record, stopping).ConfigureAwait(false));
+                        shelf.Ready.Enqueue(await runner.StartAsync(record, stopping).ConfigureAwait(false));
                     }
                     catch (Exception e)
                     {
@@ -106,11 +149,11 @@ public sealed class WarmPool(int target, SandboxDirectory directory, SandboxRunn
             }
             finally
             {
-                Volatile.Write(ref _filling, 0);
+                Volatile.Write(ref shelf.Filling, 0);
             }
-            if (!failed && _pool.Count < target)
+            if (!failed && shelf.Ready.Count < shelf.Target)
             {
-                Refill(); // a claim raced with the end of the loop
+                Refill(shelf); // a claim raced with the end of the loop
             }
         });
     }
@@ -118,14 +161,15 @@ public sealed class WarmPool(int target, SandboxDirectory directory, SandboxRunn
     /// <summary>Re-adopts a previous daemon's pooled sandboxes into this pool (or deletes the dead ones).</summary>
     public async Task AdoptAsync(CancellationToken cancellationToken)
     {
-        foreach (var record in directory.Registry.ListPooled())
+        foreach (var record in _directory.Registry.ListPooled())
         {
             try
             {
-                var live = await directory.ConnectAsync(record, cancellationToken).ConfigureAwait(false);
-                if (_pool.Count < target)
+                var live = await _directory.ConnectAsync(record, cancellationToken).ConfigureAwait(false);
+                // Onto its root's shelf, if this daemon keeps one for it and it is not full.
+                if (_shelves.TryGetValue(record.Template ?? HostRoot, out var shelf) && shelf.Ready.Count < shelf.Target)
                 {
-                    _pool.Enqueue(live);
+                    shelf.Ready.Enqueue(live);
                     continue;
                 }
             }
@@ -133,7 +177,7 @@ public sealed class WarmPool(int target, SandboxDirectory directory, SandboxRunn
             {
                 // Dead: removed below.
             }
-            await runner.DestroyAsync(record, keepWorkspace: false, cancellationToken).ConfigureAwait(false);
+            await _runner.DestroyAsync(record, keepWorkspace: false, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -141,13 +185,16 @@ public sealed class WarmPool(int target, SandboxDirectory directory, SandboxRunn
     public async Task DrainAsync()
     {
         // Wait for a filler in flight, so no sandbox it is starting escapes the drain.
-        for (var i = 0; i < 200 && Volatile.Read(ref _filling) == 1; i++)
+        foreach (var shelf in _shelves.Values)
         {
-            await Task.Delay(50).ConfigureAwait(false);
-        }
-        while (_pool.TryDequeue(out var live))
-        {
-            await runner.DestroyAsync(live.Record, keepWorkspace: false, CancellationToken.None).ConfigureAwait(false);
+            for (var i = 0; i < 200 && Volatile.Read(ref shelf.Filling) == 1; i++)
+            {
+                await Task.Delay(50).ConfigureAwait(false);
+            }
+            while (shelf.Ready.TryDequeue(out var live))
+            {
+                await _runner.DestroyAsync(live.Record, keepWorkspace: false, CancellationToken.None).ConfigureAwait(false);
+            }
         }
     }
 }

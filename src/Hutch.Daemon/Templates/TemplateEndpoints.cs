@@ -12,19 +12,25 @@ internal static class TemplateEndpoints
     {
         var group = app.MapGroup("/v1/templates");
 
-        group.MapPost("", async (string? name, string? version, HttpContext context) =>
+        group.MapPost("", async (string? name, string? version, string? format, HttpContext context) =>
             {
                 Http.BodyDrain.AllowLargeBody(context);
                 var given = name ?? throw new HutchException(ErrorCodes.InvalidTemplate, "name: give the template's name, as in POST /v1/templates?name=python");
+                if (format is not (null or "image" or "rootfs"))
+                {
+                    throw new HutchException(ErrorCodes.InvalidQuery, $"format '{format}' is not 'image' (an oci-layout or docker-archive tar, the default) or 'rootfs' (a root file system's tar)");
+                }
                 return await Http.BodyDrain.RunAsync(context, async () =>
                 {
-                    var template = await imports.ImportArchiveAsync(context.Request.Body, given, version, context.RequestAborted);
+                    var template = format == "rootfs"
+                        ? await imports.ImportRootfsAsync(context.Request.Body, given, version, context.RequestAborted)
+                        : await imports.ImportArchiveAsync(context.Request.Body, given, version, context.RequestAborted);
                     return TypedResults.Json(Info(template, sandboxes), ApiJsonContext.Default.TemplateInfo, statusCode: StatusCodes.Status201Created);
                 });
             })
             .Accepts<Stream>("application/x-tar")
             .Produces<TemplateInfo>(StatusCodes.Status201Created)
-            .WithSummary("Make a template's version from an image archive (oci-layout or docker-archive tar, plain or gzip), its layers checked as hostile input");
+            .WithSummary("Make a template's version from an image archive (oci-layout or docker-archive tar, plain or gzip) or a root file system's tar (?format=rootfs), its layers checked as hostile input");
 
         group.MapGet("", () => TypedResults.Json(new TemplateList(store.List().Select(t => Info(t, sandboxes)).ToArray()), ApiJsonContext.Default.TemplateList))
             .Produces<TemplateList>()
@@ -54,7 +60,7 @@ internal static class TemplateEndpoints
                 if (inUse.Count > 0)
                 {
                     throw new HutchException(ErrorCodes.TemplateInUse,
-                        $"sandboxes have their root from {string.Join(", ", inUse)}: delete them first (`hutch ls` shows each one's template)");
+                        $"sandboxes (or the warm pool, HUTCH_WARM_POOL_TEMPLATES) have their root from {string.Join(", ", inUse)}: delete them first (`hutch info ID` shows a sandbox's template)");
                 }
                 store.Remove(name, version);
                 return TypedResults.NoContent();

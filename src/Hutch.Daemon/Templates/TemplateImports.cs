@@ -9,13 +9,35 @@ namespace Hutch.Daemon.Templates;
 /// </summary>
 public sealed class TemplateImports(TemplateStore store, LayerStore layers)
 {
-    public async Task<TemplateRecord> ImportArchiveAsync(Stream archive, string name, string? version, CancellationToken cancellationToken)
+    /// <summary>
+    /// The environment of a root that came without an image's settings (a rootfs tar, a Debian base):
+    /// what a login shell on Debian would have.
+    /// </summary>
+    public static readonly Dictionary<string, string> RootfsEnv = new(StringComparer.Ordinal)
+    {
+        ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    };
+
+    /// <summary>A template of one layer from a root file system's tar (plain or gzip), as mmdebstrap or `docker export` write it.</summary>
+    public async Task<TemplateRecord> ImportRootfsAsync(Stream tar, string name, string? version, CancellationToken cancellationToken)
+    {
+        CheckNames(name, version);
+        var layer = await layers.AddAsync(tar, LayerLimits.Default, cancellationToken).ConfigureAwait(false);
+        return store.Add(name, version, "rootfs", new TemplateManifest([layer.Digest], new Dictionary<string, string>(RootfsEnv, StringComparer.Ordinal)));
+    }
+
+    private static void CheckNames(string name, string? version)
     {
         TemplateStore.CheckName(name);
         if (version is not null)
         {
             TemplateStore.CheckVersion(version);
         }
+    }
+
+    public async Task<TemplateRecord> ImportArchiveAsync(Stream archive, string name, string? version, CancellationToken cancellationToken)
+    {
+        CheckNames(name, version);
         var image = await ImageArchive.ImportAsync(archive, layers, cancellationToken: cancellationToken).ConfigureAwait(false);
         var config = image.Config;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using Hutch.Client;
+using Hutch.Protocol.Api;
+using Hutch.Tests.Infrastructure;
+
+namespace Hutch.Tests.Templates;
+
+/// <summary>
+/// A Debian base made on this host (`hutch template debian --save`, which eng/test.sh runs once
+/// and keeps: HUTCH_TEST_DEBIAN_ROOTFS), imported as a root file system: root installs a package at
+/// run time with dpkg, in that sandbox only. No network: the package is built here with dpkg-deb.
+/// </summary>
+[Collection(DaemonCollection.Name)]
+public sealed class DebianTemplateTests(DaemonFixture fixture)
+{
+    private HutchClient Client => fixture.Client;
+
+    private static string RootfsTar =>
+        Environment.GetEnvironmentVariable("HUTCH_TEST_DEBIAN_ROOTFS") is { Length: > 0 } path && File.Exists(path)
+            ? path
+            : throw new InvalidOperationException("HUTCH_TEST_DEBIAN_ROOTFS names no file: eng/test.sh makes it with `hutch template debian --save`");
+
+    /// <summary>A package of one script, built with dpkg-deb.</summary>
+    private static byte[] HelloPackage()
+    {
+        var dir = Path.Join(Path.GetTempPath(), "hutch-deb-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(Path.Join(dir, "DEBIAN"));
+            Directory.CreateDirectory(Path.Join(dir, "usr", "bin"));
+            File.WriteAllText(Path.Join(dir, "DEBIAN", "control"),
+                "Package: hutch-hello\nVersion: 1.0\nArchitecture: all\nMaintainer: Hutch tests <tests@localhost>\nDescription: says hello\n");
+            File.WriteAllText(Path.Join(dir, "usr", "bin", "hutch-hello"), "#!/bin/sh\necho hello from a package\n");
+            File.SetUnixFileMode(Path.Join(dir, "usr", "bin", "hutch-hello"), (UnixFileMode)0b111_101_101);
+            using var build = Process.Start(new ProcessStartInfo("dpkg-deb", ["--root-owner-group", "--build", dir, dir + ".deb"]) { RedirectStandardOutput = true })!;
+            build.WaitForExit();
+            Assert.Equal(0, build.ExitCode);
+            return File.ReadAllBytes(dir + ".deb");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+            File.Delete(dir + ".deb");
+        }
+    }
+
+    [Fact]
+    public async Task RootInstallsAPackage_WithDpkgAndApt_SeenInThatSandboxOnly()
+    {
+        var name = "deb" + Guid.NewGuid().ToString("N")[..8];
+        await using (var tar = File.OpenRead(RootfsTar))
+        {
+            var imported = await Client.ImportTemplateAsync(tar, name, "1", rootfs: true);
+            Assert.Equal(("rootfs", 1), (imported.Source, imported.Layers));
+        }
+        await using var installer = await fixture.CreateAsync(new CreateSandboxRequest(Template: name, User: "root"));
+        await using var neighbour = await fixture.CreateAsync(new CreateSandboxRequest(Template: name, User: "root"));
+        await using var user = await fixture.CreateAsync(new CreateSandboxRequest(Template: name));
+        var package = HelloPackage();
+        await Client.WriteBytesAsync(installer.Id, "hello.deb", package);
+        await Client.WriteBytesAsync(user.Id, "hello.deb", package);
+
+        var install = await installer.ShAsync("dpkg -i /workspace/hello.deb >/dev/null && hutch-hello && dpkg -s hutch-hello | grep Status", timeoutMs: 60_000);
+        var apt = await installer.ShAsync("apt-get remove -y hutch-hello >/dev/null && ! command -v hutch-hello && apt-get install -y /workspace/hello.deb >/dev/null 2>&1; hutch-hello",
+            timeoutMs: 60_000);
+        var elsewhere = await neighbour.ShAsync("command -v hutch-hello; dpkg -s hutch-hello 2>&1 | head -1");
+        var notRoot = await user.ShAsync("dpkg -i /workspace/hello.deb");
+
+        Assert.True(install.ExitCode == 0, install.Stdout + install.Stderr);
+        Assert.Equal("hello from a package\nStatus: install ok installed\n", install.Stdout);
+        Assert.Equal("hello from a package\n", apt.Stdout);
+        Assert.Contains("is not installed", elsewhere.Stdout);
+        Assert.NotEqual(0, notRoot.ExitCode);
+        Assert.Contains("superuser", notRoot.Stderr + notRoot.Stdout);
+    }
+}
