@@ -73,4 +73,45 @@ public sealed class DebianTemplateTests(DaemonFixture fixture)
         Assert.NotEqual(0, notRoot.ExitCode);
         Assert.Contains("superuser", notRoot.Stderr + notRoot.Stdout);
     }
+
+    [Fact]
+    public async Task ADockerfileFromTheDebianBase_InstallsAPackageAndMakesAUser_InItsLayers()
+    {
+        var from = "deb" + Guid.NewGuid().ToString("N")[..8];
+        await using (var tar = File.OpenRead(RootfsTar))
+        {
+            await Client.ImportTemplateAsync(tar, from, "1", rootfs: true);
+        }
+        var name = "debb" + Guid.NewGuid().ToString("N")[..8];
+        var context = new MemoryStream();
+        using (var writer = new System.Formats.Tar.TarWriter(context, leaveOpen: true))
+        {
+            void Add(string path, byte[] bytes) => writer.WriteEntry(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, path)
+            {
+                DataStream = new MemoryStream(bytes),
+                Mode = (UnixFileMode)0b110_100_100,
+            });
+            Add("hello.deb", HelloPackage());
+            Add("Dockerfile", System.Text.Encoding.UTF8.GetBytes($"""
+                FROM {from}:1
+                COPY hello.deb /opt/
+                RUN dpkg -i /opt/hello.deb && rm /opt/hello.deb
+                RUN useradd -u 1000 -m app
+                USER app
+                RUN id -un > /home/app/whoami
+                """));
+        }
+        context.Position = 0;
+
+        BuildFinishedEvent? finished = null;
+        await foreach (var e in Client.BuildTemplateAsync(context, new TemplateBuildOptions(name, Network: new NetworkPolicy(NetworkModes.None))))
+        {
+            finished = e as BuildFinishedEvent ?? finished;
+        }
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Template: name));
+        var seen = await sandbox.ShAsync("hutch-hello; cat /home/app/whoami; ls /opt | wc -l; id -un");
+
+        Assert.Equal((4, 5), (finished!.StepsRun, finished.Template.Layers));
+        Assert.Equal("hello from a package\napp\n0\napp\n", seen.Stdout);
+    }
 }
