@@ -79,6 +79,8 @@ public sealed class SandboxEngine : ISandboxEngine
         runner.Observe(SandboxSecrets);
         Sandboxes.Add(Network);
         Sandboxes.Add(SandboxSecrets);
+        // Last: a template's start command runs with the sandbox's network and secrets in place.
+        Sandboxes.Add(new TemplateStart(Templates, Services));
         _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, new AdoptedCommands(Processes, Events, log)], time, log);
     }
 

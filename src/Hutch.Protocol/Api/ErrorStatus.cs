@@ -23,7 +23,7 @@ public static class ErrorStatus
             or ErrorCodes.SecretInUse or ErrorCodes.SecretFileFailed or ErrorCodes.TemplateExists or ErrorCodes.TemplateInUse => 409,
         ErrorCodes.FileTooLarge or ErrorCodes.ArchiveTooLarge or ErrorCodes.RequestTooLarge or ErrorCodes.LayerTooLarge or ErrorCodes.ImageTooLarge => 413,
         ErrorCodes.UnsupportedMediaType => 415,
-        ErrorCodes.BuildStepFailed => 422,
+        ErrorCodes.BuildStepFailed or ErrorCodes.TemplateStartFailed => 422,
         ErrorCodes.RateLimited => 429,
         ErrorCodes.Internal or ErrorCodes.RuntimeFailed or null => 500,
         ErrorCodes.PortUnreachable => 502,

@@ -178,4 +178,6 @@ public static class ErrorCodes
     public const string BuildContextInvalid = "build_context_invalid";
     /// <summary>422: a build step (RUN) failed; the message names the step, its line and instruction, and ends with its output's tail. No template was made.</summary>
     public const string BuildStepFailed = "build_step_failed";
+    /// <summary>422: a template's start command did not become ready (its readiness probe failed, or it exited): the message has its last output; the sandbox is not made.</summary>
+    public const string TemplateStartFailed = "template_start_failed";
 }

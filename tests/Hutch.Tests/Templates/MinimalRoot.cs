@@ -9,7 +9,7 @@ namespace Hutch.Tests.Templates;
 /// </summary>
 public static class MinimalRoot
 {
-    public static readonly string[] Programs = ["/usr/bin/dash", "/usr/bin/cat", "/usr/bin/id", "/usr/bin/ls", "/usr/bin/touch", "/usr/bin/mkdir", "/usr/bin/rm", "/usr/bin/stat", "/usr/bin/chown"];
+    public static readonly string[] Programs = ["/usr/bin/dash", "/usr/bin/cat", "/usr/bin/id", "/usr/bin/ls", "/usr/bin/touch", "/usr/bin/mkdir", "/usr/bin/rm", "/usr/bin/stat", "/usr/bin/chown", "/usr/bin/sleep"];
 
     public static void Build(string root)
     {

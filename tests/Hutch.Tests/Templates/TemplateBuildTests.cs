@@ -92,7 +92,7 @@ public sealed class TemplateBuildTests(DaemonFixture fixture)
             RUN mkdir /app/owned && chown user:user /app/owned
             USER user
             run ["/bin/sh", "-c", "id -u > /app/owned/who"]
-            CMD ["/bin/sh", "-c", "echo started"]
+            CMD ["/bin/sh", "-c", "echo started; while true; do sleep 1; done"]
             HEALTHCHECK --interval=1s CMD test -f /app/built.txt
             EXPOSE 8080
             """;
@@ -108,7 +108,7 @@ public sealed class TemplateBuildTests(DaemonFixture fixture)
         Assert.Equal(("/app", "user"), (t.WorkingDir, t.User));
         Assert.Equal(("/app", "fast mode"), (t.Env["APP_HOME"], t.Env["MODE"]));
         Assert.False(t.Env.ContainsKey("GREETING")); // an ARG is the build's, not the template's
-        Assert.Equal(["/bin/sh", "-c", "echo started"], t.Start!);
+        Assert.Equal(["/bin/sh", "-c", "echo started; while true; do sleep 1; done"], t.Start!);
         Assert.Equal(("command", "test -f /app/built.txt", 1000L), (t.Readiness!.Type, t.Readiness.Command, t.Readiness.IntervalMs));
         Assert.Contains(events.OfType<BuildWarningEvent>(), w => w.Message.Contains("EXPOSE", StringComparison.Ordinal));
         Assert.Contains("step-output-visible", Output(events));

@@ -13,14 +13,14 @@ public sealed class TemplateRootTests(DaemonFixture fixture)
     private HutchClient Client => fixture.Client;
 
     /// <summary>A template of one layer made from <see cref="MinimalRoot"/>, put in the store as an import would.</summary>
-    private TemplateRecord MakeTemplate()
+    private TemplateRecord MakeTemplate(string[]? start = null, ProbeSpec? readiness = null)
     {
         var digest = "sha256:" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         var paths = fixture.Daemon.Engine.TemplateRoots.Paths;
         MinimalRoot.Build(paths.Layer(digest));
         var name = "t" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
         return fixture.Daemon.Engine.Templates.Add(name, null, "directory",
-            new TemplateManifest([digest], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["FROM_TEMPLATE"] = "yes" }));
+            new TemplateManifest([digest], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["FROM_TEMPLATE"] = "yes" }, Start: start, Readiness: readiness));
     }
 
     [Fact]
@@ -159,5 +159,32 @@ public sealed class TemplateRootTests(DaemonFixture fixture)
 
         Assert.StartsWith("stopped at", full.Stdout);
         Assert.Equal("fine\n", otherWrite.Stdout);
+    }
+
+    [Fact]
+    public async Task ATemplatesStartCommand_RunsAndPassesItsProbe_BeforeTheCreateAnswers()
+    {
+        var template = MakeTemplate(["/bin/sh", "-c", "sleep 0.5; echo started > /tmp/ready-flag; while true; do sleep 1; done"],
+            new ProbeSpec("command", Command: "test -f /tmp/ready-flag", IntervalMs: 50));
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name));
+
+        var flag = await sandbox.ShAsync("cat /tmp/ready-flag");
+        var service = await Client.GetServiceAsync(sandbox.Id, "start");
+
+        Assert.Equal("started\n", flag.Stdout);
+        Assert.Equal(ServiceStates.Ready, service.State);
+    }
+
+    [Fact]
+    public async Task AStartCommandThatFails_FailsTheCreate_WithItsOutput_AndLeavesNoSandbox()
+    {
+        var template = MakeTemplate(["/bin/sh", "-c", "echo cannot start: no config >&2; exit 3"]);
+        var before = (await Client.ListSandboxesAsync()).Count;
+
+        var error = await Assert.ThrowsAsync<HutchApiException>(() => fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name)));
+
+        Assert.Equal((422, ErrorCodes.TemplateStartFailed), (error.Status, error.Code));
+        Assert.Contains("cannot start: no config", error.Message);
+        Assert.Equal(before, (await Client.ListSandboxesAsync()).Count);
     }
 }
