@@ -187,4 +187,26 @@ public sealed class TemplateRootTests(DaemonFixture fixture)
         Assert.Contains("cannot start: no config", error.Message);
         Assert.Equal(before, (await Client.ListSandboxesAsync()).Count);
     }
+
+    [Fact]
+    public async Task RootsCapabilities_DoNotReachTheAgent_ItsMemory_OrTheHostsFiles()
+    {
+        var template = MakeTemplate();
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Template: template.Name, User: "root", Env: new() { ["TOKEN"] = "s3cr3t-value" }));
+
+        // The agent (pid 1) is not dumpable: its environ and memory need CAP_SYS_PTRACE, which root here lacks.
+        var environ = await sandbox.ShAsync("cat /proc/1/environ");
+        var memory = await sandbox.ShAsync("cat /proc/1/mem");
+        var kill = await sandbox.ShAsync("kill -KILL 1; kill -TERM 1; true");
+        var alive = await sandbox.ShAsync("echo alive");
+        // The host's loader and libraries, bound read-only: neither written nor replaced, even with DAC_OVERRIDE and CHOWN.
+        var host = await sandbox.ShAsync("echo x >> /.hutch/lib/libc.so.6; chown 0:0 /.hutch/ld.so; rm -f /.hutch/agent; ls /.hutch");
+
+        Assert.NotEqual(0, environ.ExitCode);
+        Assert.DoesNotContain("s3cr3t", environ.Stdout);
+        Assert.NotEqual(0, memory.ExitCode);
+        Assert.Equal("alive\n", alive.Stdout);
+        Assert.Contains("Read-only file system", host.Stderr);
+        Assert.Contains("agent", host.Stdout);
+    }
 }
