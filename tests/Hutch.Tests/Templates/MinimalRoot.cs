@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Formats.Tar;
+using System.Security.Cryptography;
+using Hutch.Daemon.Templates;
 
 namespace Hutch.Tests.Templates;
 
@@ -32,6 +35,32 @@ public static class MinimalRoot
         File.WriteAllText(Path.Join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n");
         File.WriteAllText(Path.Join(root, "etc", "group"), "root:x:0:\nuser:x:1000:\n");
         File.WriteAllText(Path.Join(root, "etc", "template-file"), "from the template\n");
+    }
+
+    /// <summary>The root as a layer's tar (built in a temporary directory, then removed).</summary>
+    public static byte[] Tar()
+    {
+        var root = Path.Join(Path.GetTempPath(), "hutch-minroot-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Build(root);
+            var tar = new MemoryStream();
+            TarFile.CreateFromDirectory(root, tar, includeBaseDirectory: false);
+            return tar.ToArray();
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>A template of one layer made from this root, put straight into a daemon's store (as an import would, without the archive).</summary>
+    public static TemplateRecord AddTemplate(Hutch.Daemon.SandboxEngine engine, string name, string? version, Dictionary<string, string> env,
+        string[]? start = null, Hutch.Protocol.Api.ProbeSpec? readiness = null)
+    {
+        var digest = "sha256:" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        Build(engine.TemplateRoots.Paths.Layer(digest));
+        return engine.Templates.Add(name, version, "directory", new TemplateManifest([digest], env, Start: start, Readiness: readiness));
     }
 
     /// <summary>A host file at the same path under the root, under usr/ when it is under a merged-/usr link.</summary>

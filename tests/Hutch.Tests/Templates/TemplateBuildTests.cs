@@ -21,22 +21,11 @@ public sealed class TemplateBuildTests(DaemonFixture fixture)
     /// <summary>A template of <see cref="MinimalRoot"/> (dash, cat, id, mkdir, chown, stat …) with PATH set and no other setting.</summary>
     private async Task<string> BaseAsync()
     {
-        var root = Path.Join(Path.GetTempPath(), "hutch-minroot-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            MinimalRoot.Build(root);
-            var tar = new MemoryStream();
-            await TarFile.CreateFromDirectoryAsync(root, tar, includeBaseDirectory: false);
-            byte[][] layers = [tar.ToArray()];
-            var config = ImageBuilder.Config(layers, run: new JsonObject { ["Env"] = new JsonArray("PATH=/usr/bin:/bin") });
-            var name = NewName();
-            await Client.ImportTemplateAsync(new MemoryStream(ImageBuilder.DockerArchive(layers, config)), name);
-            return name;
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        byte[][] layers = [MinimalRoot.Tar()];
+        var config = ImageBuilder.Config(layers, run: new JsonObject { ["Env"] = new JsonArray("PATH=/usr/bin:/bin") });
+        var name = NewName();
+        await Client.ImportTemplateAsync(new MemoryStream(ImageBuilder.DockerArchive(layers, config)), name);
+        return name;
     }
 
     /// <summary>A build context tar: the files given, directories implied.</summary>

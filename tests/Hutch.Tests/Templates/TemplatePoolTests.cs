@@ -44,9 +44,7 @@ public sealed class TemplatePoolTests(TemplatePoolFixture fixture)
     public async Task ATemplateImportedAfterTheStart_IsPooledFromItsFirstCreate_AndTheNextCreateClaimsIt()
     {
         // Imported after the daemon started, as an operator would: its shelf's first filler found nothing.
-        var digest = "sha256:" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        MinimalRoot.Build(fixture.Daemon.Engine.TemplateRoots.Paths.Layer(digest));
-        fixture.Daemon.Engine.Templates.Add("pooled", "1", "directory", new TemplateManifest([digest], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["FROM"] = "template" }));
+        MinimalRoot.AddTemplate(fixture.Daemon.Engine, "pooled", "1", new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["FROM"] = "template" });
 
         await using var cold = await fixture.CreateAsync(new CreateSandboxRequest(Template: "pooled"));
         await WaitForReadyAsync(1);

@@ -13,15 +13,9 @@ public sealed class TemplateRootTests(DaemonFixture fixture)
     private HutchClient Client => fixture.Client;
 
     /// <summary>A template of one layer made from <see cref="MinimalRoot"/>, put in the store as an import would.</summary>
-    private TemplateRecord MakeTemplate(string[]? start = null, ProbeSpec? readiness = null)
-    {
-        var digest = "sha256:" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        var paths = fixture.Daemon.Engine.TemplateRoots.Paths;
-        MinimalRoot.Build(paths.Layer(digest));
-        var name = "t" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-        return fixture.Daemon.Engine.Templates.Add(name, null, "directory",
-            new TemplateManifest([digest], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["FROM_TEMPLATE"] = "yes" }, Start: start, Readiness: readiness));
-    }
+    private TemplateRecord MakeTemplate(string[]? start = null, ProbeSpec? readiness = null) =>
+        MinimalRoot.AddTemplate(fixture.Daemon.Engine, "t" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)), null,
+            new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["FROM_TEMPLATE"] = "yes" }, start, readiness);
 
     [Fact]
     public async Task RootInside_ChangesItsRoot_AndOnlyItsOwn_WhileTheTemplateStaysAsItWas()
