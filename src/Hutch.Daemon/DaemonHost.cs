@@ -93,13 +93,18 @@ public static class DaemonHost
 
         app.Use(async (context, next) =>
         {
-            if (!key.Matches(context.Request.Headers.Authorization))
+            // A signed artifact link is its own credential (one file, until it expires): opened in a browser, it has no key to send.
+            var link = HttpMethods.IsGet(context.Request.Method) && context.Request.Path.StartsWithSegments(Artifacts.ArtifactEndpoints.LinkPrefix.TrimEnd('/'));
+            if (!link && !key.Matches(context.Request.Headers.Authorization))
             {
                 await Problems.WriteAsync(context, ErrorCodes.Unauthorized,
                     $"Send the daemon's API key as 'Authorization: Bearer <key>'. It is in {options.ApiKeyFile} on the daemon's host.");
                 return;
             }
-            Caller.Set(context, key.Id);
+            if (!link)
+            {
+                Caller.Set(context, key.Id);
+            }
             var redaction = ResponseRedaction.Begin(context, engine.Directory);
             try
             {
@@ -167,6 +172,7 @@ public static class DaemonHost
         Builds.BuildEndpoints.Map(app, engine.TemplateBuilder);
         NetworkEndpoints.Map(app, engine.Network);
         McpEndpoints.Map(app);
+        Artifacts.ArtifactEndpoints.Map(app, engine.Artifacts);
 
         try
         {
@@ -181,6 +187,7 @@ public static class DaemonHost
         }
         var url = app.Urls.First();
         engine.Network.DaemonPort = new Uri(url).Port;
+        engine.Artifacts.BaseUrl = url;
         await PrivateFiles.WriteAllTextAsync(options.DaemonInfoFile,
             JsonSerializer.Serialize(new DaemonInfo(url, Environment.ProcessId), DaemonInfoJsonContext.Default.DaemonInfo), cancellationToken).ConfigureAwait(false);
         if (output is not null)

@@ -76,4 +76,7 @@ internal static partial class Log
 
     [LoggerMessage(40, LogLevel.Error, "template build {Template}: failed unexpectedly")]
     public static partial void BuildFailed(ILogger logger, string template, Exception exception);
+
+    [LoggerMessage(41, LogLevel.Warning, "artifacts: {What} of set {Set} is pending (the store did not take it): {Reason}")]
+    public static partial void ArtifactPending(ILogger logger, string what, string set, string reason);
 }

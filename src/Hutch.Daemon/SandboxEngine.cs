@@ -1,3 +1,4 @@
+using Hutch.Daemon.Artifacts;
 using System.Runtime.CompilerServices;
 using Hutch.Daemon.Exec;
 using Hutch.Daemon.Files;
@@ -58,7 +59,8 @@ public sealed class SandboxEngine : ISandboxEngine
 
         var spill = new OutputSpill(Directory, Storage);
         Network = new NetworkService(Directory, Runtime, options, log);
-        Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage), Network);
+        Artifacts = new ArtifactService(new ArtifactRegistry(paths.Database), OpenArtifactStore(options), ArtifactKey(options), Directory, Storage, options, time, log);
+        Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage), Network, Artifacts);
         TemplateBuilder = new Builds.TemplateBuilder(Templates, TemplateRoots, Layers, Sandboxes, Directory, Exec, log, Network);
         Processes = new ProcessManager(Directory, time);
         Logs = new LogReader(Directory, Processes, spill);
@@ -79,6 +81,9 @@ public sealed class SandboxEngine : ISandboxEngine
         runner.Observe(SandboxSecrets);
         Sandboxes.Add(Network);
         Sandboxes.Add(SandboxSecrets);
+        // Before the start command: a session's files are back in the workspace when it runs.
+        Sandboxes.Add(Artifacts);
+        runner.Observe(Artifacts);
         // Last: a template's start command runs with the sandbox's network and secrets in place.
         Sandboxes.Add(new TemplateStart(Templates, Services));
         _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, new AdoptedCommands(Processes, Events, log)], time, log);
@@ -113,6 +118,21 @@ public sealed class SandboxEngine : ISandboxEngine
     public PortService Ports { get; }
     public FileService Files { get; }
     public NetworkService Network { get; }
+
+    /// <summary>What sandboxes keep of their files (docs/artifacts.md).</summary>
+    public ArtifactService Artifacts { get; }
+
+    /// <summary>The store artifacts go to: S3 when the operator named a bucket, else a directory in the data dir.</summary>
+    private static Hutch.Artifacts.IArtifactStore OpenArtifactStore(HutchOptions options) => options.ArtifactS3 is { } s3
+        ? new Hutch.Artifacts.S3ArtifactStore(s3, ArtifactKey(options))
+        : new Hutch.Artifacts.LocalArtifactStore(options.ArtifactDir, ArtifactKey(options));
+
+    /// <summary>The key artifact manifests and links are signed with: 32 random bytes made once, 0600 in the data dir.</summary>
+    private static byte[] ArtifactKey(HutchOptions options)
+    {
+        PrivateFiles.CreateOnce(options.ArtifactKeyFile, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        return File.ReadAllBytes(options.ArtifactKeyFile);
+    }
 
     /// <summary>Where workspaces live and whether checkpoints there are reflinks or copies.</summary>
     public WorkspaceVolume Volume => Storage.Volume;

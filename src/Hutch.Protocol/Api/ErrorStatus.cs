@@ -21,7 +21,7 @@ public static class ErrorStatus
             or ErrorCodes.ProcessRunning or ErrorCodes.TooManyProcesses or ErrorCodes.NoStdin or ErrorCodes.SessionEnded
             or ErrorCodes.ServiceRunning or ErrorCodes.DataDirInUse or ErrorCodes.AddressInUse or ErrorCodes.SecretExists
             or ErrorCodes.SecretInUse or ErrorCodes.SecretFileFailed or ErrorCodes.TemplateExists or ErrorCodes.TemplateInUse
-            or ErrorCodes.ArtifactRootChanged or ErrorCodes.ArtifactManifestInvalid => 409,
+            or ErrorCodes.ArtifactRootChanged or ErrorCodes.ArtifactManifestInvalid or ErrorCodes.SessionLive => 409,
         ErrorCodes.FileTooLarge or ErrorCodes.ArchiveTooLarge or ErrorCodes.RequestTooLarge or ErrorCodes.LayerTooLarge or ErrorCodes.ImageTooLarge
             or ErrorCodes.ArtifactTooLarge => 413,
         ErrorCodes.UnsupportedMediaType => 415,

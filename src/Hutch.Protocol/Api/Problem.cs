@@ -130,6 +130,8 @@ public static class ErrorCodes
     public const string ArtifactManifestInvalid = "artifact_manifest_invalid";
     /// <summary>503: the artifact store cannot be reached; artifacts are kept pending and retried.</summary>
     public const string ArtifactStoreUnavailable = "artifact_store_unavailable";
+    /// <summary>409: a create with an artifact session that a running sandbox holds (or a delete of its set).</summary>
+    public const string SessionLive = "session_live";
     /// <summary>410: a download link whose time is over.</summary>
     public const string LinkExpired = "link_expired";
 
