@@ -51,7 +51,7 @@ public sealed class SandboxEngine : ISandboxEngine
         TemplateImports = new TemplateImports(Templates, Layers);
         var runner = new SandboxRunner(Directory, Storage, Runtime, TemplateRoots, time, log);
         _pool = new WarmPool(owner == "daemon" ? options.WarmPool : 0, owner == "daemon" ? options.WarmPoolTemplates : new Dictionary<string, int>(),
-            Directory, runner, Storage, options, time, log, stopping);
+            Directory, runner, Storage, TemplateRoots, options, time, log, stopping);
         Directory.PooledLost = record => runner.DestroyAsync(record, keepWorkspace: false, CancellationToken.None);
         Sandboxes = new SandboxLifecycle(Directory, runner, _pool, Storage, Runtime, TemplateRoots, options, time, log);
         Events = new SandboxEvents(Directory, time);
@@ -80,7 +80,9 @@ public sealed class SandboxEngine : ISandboxEngine
         Sandboxes.Add(Network);
         Sandboxes.Add(SandboxSecrets);
         // Last: a template's start command runs with the sandbox's network and secrets in place.
-        Sandboxes.Add(new TemplateStart(Templates, Services));
+        var templateStart = new TemplateStart(Templates, Services);
+        Sandboxes.Add(templateStart);
+        _pool.Prepare(templateStart); // a template's pooled sandboxes are shelved with their start command up
         _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, new AdoptedCommands(Processes, Events, log)], time, log);
     }
 
@@ -122,6 +124,9 @@ public sealed class SandboxEngine : ISandboxEngine
 
     /// <summary>Pooled sandboxes ready to be claimed now.</summary>
     public int WarmPoolReady => _pool.Ready;
+
+    /// <summary>The warm pool (its shelves per root: ready now, failures).</summary>
+    public WarmPool WarmPool => _pool;
 
     /// <summary>The engine a daemon runs: adopts the sandboxes a previous daemon left running and expires TTLs.</summary>
     public static async Task<SandboxEngine> OpenDaemonAsync(HutchOptions options, ILogger? log = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
