@@ -49,6 +49,7 @@ public sealed class SandboxEngine : ISandboxEngine
         TemplateRoots = new TemplateRoots(new TemplatePaths(paths.DataDir, paths.Volume), Templates);
         Layers = new Hutch.Runtime.Templates.LayerStore(TemplateRoots.Paths.Layers);
         TemplateImports = new TemplateImports(Templates, Layers);
+        TemplatePruning = new TemplatePruning(Templates, Layers, time);
         var runner = new SandboxRunner(Directory, Storage, Runtime, TemplateRoots, time, log);
         _pool = new WarmPool(owner == "daemon" ? options.WarmPool : 0, owner == "daemon" ? options.WarmPoolTemplates : new Dictionary<string, int>(),
             Directory, runner, Storage, TemplateRoots, options, time, log, stopping);
@@ -98,6 +99,9 @@ public sealed class SandboxEngine : ISandboxEngine
     public TemplateStore Templates { get; }
     public TemplateRoots TemplateRoots { get; }
     public TemplateImports TemplateImports { get; }
+
+    /// <summary>Removes build cache entries and the layers nothing uses.</summary>
+    public TemplatePruning TemplatePruning { get; }
 
     /// <summary>Builds templates from Dockerfiles, in build sandboxes.</summary>
     public Builds.TemplateBuilder TemplateBuilder { get; }
