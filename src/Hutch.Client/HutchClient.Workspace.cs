@@ -51,8 +51,9 @@ public sealed partial class HutchClient
         SendForJsonAsync(NewRequest(HttpMethod.Post, FilesPath(idOrName, "/patch"), new PatchRequest(patch), Json.PatchRequest), Json.PatchResult, cancellationToken);
 
     /// <summary>Records the workspace as a named checkpoint (cheap: copy-on-write where the file system allows).</summary>
-    public Task<CheckpointInfo> CreateCheckpointAsync(string idOrName, string name, CancellationToken cancellationToken = default) =>
-        SendForJsonAsync(NewRequest(HttpMethod.Post, SandboxPath(idOrName, "/checkpoints"), new CreateCheckpointRequest(name), Json.CreateCheckpointRequest),
+    /// <remarks><c>includeRoot</c>: Also record the sandbox's root (a sandbox made from a template).</remarks>
+    public Task<CheckpointInfo> CreateCheckpointAsync(string idOrName, string name, bool includeRoot = false, CancellationToken cancellationToken = default) =>
+        SendForJsonAsync(NewRequest(HttpMethod.Post, SandboxPath(idOrName, "/checkpoints"), new CreateCheckpointRequest(name, includeRoot), Json.CreateCheckpointRequest),
             Json.CheckpointInfo, cancellationToken);
 
     /// <summary>Lists the sandbox's named checkpoints, oldest first.</summary>
@@ -67,10 +68,13 @@ public sealed partial class HutchClient
     }
 
     /// <summary>Paths added, modified and deleted since a checkpoint, or since the baseline when <paramref name="since"/> is null.</summary>
-    public Task<WorkspaceDiff> DiffAsync(string idOrName, string? since = null, CancellationToken cancellationToken = default) =>
-        SendForJsonAsync(NewRequest(HttpMethod.Get, SandboxPath(idOrName, "/diff" + Query(("since", since)))), Json.WorkspaceDiff, cancellationToken);
+    /// <remarks><c>includeRoot</c>: Also compare the sandbox's root (<see cref="WorkspaceDiff.Root"/>): with a checkpoint taken with it, or with the template for the baseline.</remarks>
+    public Task<WorkspaceDiff> DiffAsync(string idOrName, string? since = null, bool includeRoot = false, CancellationToken cancellationToken = default) =>
+        SendForJsonAsync(NewRequest(HttpMethod.Get, SandboxPath(idOrName, "/diff" + Query(("since", since), ("includeRoot", includeRoot ? "true" : null)))),
+            Json.WorkspaceDiff, cancellationToken);
 
     /// <summary>Returns the workspace to a checkpoint, or to the baseline when <paramref name="to"/> is null; returns what was undone.</summary>
-    public Task<WorkspaceDiff> ResetAsync(string idOrName, string? to = null, CancellationToken cancellationToken = default) =>
-        SendForJsonAsync(NewRequest(HttpMethod.Post, SandboxPath(idOrName, "/reset"), new ResetRequest(to), Json.ResetRequest), Json.WorkspaceDiff, cancellationToken);
+    /// <remarks><c>includeRoot</c>: Also return the sandbox's root to it (the sandbox is paused meanwhile).</remarks>
+    public Task<WorkspaceDiff> ResetAsync(string idOrName, string? to = null, bool includeRoot = false, CancellationToken cancellationToken = default) =>
+        SendForJsonAsync(NewRequest(HttpMethod.Post, SandboxPath(idOrName, "/reset"), new ResetRequest(to, includeRoot), Json.ResetRequest), Json.WorkspaceDiff, cancellationToken);
 }

@@ -67,7 +67,7 @@ public sealed class SandboxEngine : ISandboxEngine
         Shells = new ShellService(Directory, Processes);
         Ports = new PortService(Directory, Runtime);
         Services = new ServiceManager(Directory, Processes, Logs, new ServiceProbes(Exec, Ports), stopping);
-        Files = new FileService(Directory, Storage, Runtime, options, Events);
+        Files = new FileService(Directory, Storage, Runtime, options, Events, TemplateRoots);
         Secrets = new SecretStore(paths.Database,
             new SecretCipher(options.SecretsKeyFile ?? Path.Join(paths.DataDir, "secrets.key"), operatorKey: options.SecretsKeyFile is not null), time);
 

@@ -24,43 +24,81 @@ public static unsafe class IdMappedOverlay
     public static void Mount(IReadOnlyList<string> lowersTopFirst, string upper, string work, string target, SafeFileHandle userNamespace)
     {
         ArgumentOutOfRangeException.ThrowIfZero(lowersTopFirst.Count);
-        SafeFileHandle context;
-        fixed (byte* name = "overlay\0"u8)
-        {
-            context = Handle(Libc.Fsopen(name, Libc.FSOPEN_CLOEXEC), "fsopen", "overlay");
-        }
-        using var _ = context;
-        // Every layer's detached mount stays open until the overlay is made: closing the last
-        // descriptor of a detached mount dissolves it, and overlayfs clones each layer at create.
-        var layers = new List<SafeFileHandle>();
-        try
-        {
-            foreach (var lower in lowersTopFirst)
-            {
-                var layer = IdMappedTree(lower, userNamespace);
-                layers.Add(layer);
-                Configure(context, Libc.FSCONFIG_SET_FD, "lowerdir+", null, (int)layer.DangerousGetHandle(), lower);
-            }
-            Configure(context, Libc.FSCONFIG_SET_STRING, "upperdir", upper, 0, upper);
-            Configure(context, Libc.FSCONFIG_SET_STRING, "workdir", work, 0, work);
-            // No metacopy or redirects, whatever the module's defaults: copy-up copies data and a
-            // renamed lower directory is copied, so an upper layer is whole on its own and a build
-            // step's upper directory can become a layer (LayerStore.AddDirectoryAsync refuses
-            // trusted.overlay.redirect and metacopy xattrs).
-            Configure(context, Libc.FSCONFIG_SET_STRING, "redirect_dir", "off", 0, target);
-            Configure(context, Libc.FSCONFIG_SET_STRING, "metacopy", "off", 0, target);
-            Configure(context, Libc.FSCONFIG_CMD_CREATE, null, null, 0, target);
-        }
-        finally
-        {
-            layers.ForEach(layer => layer.Dispose());
-        }
+        using var context = Configured([], lowersTopFirst, userNamespace, target, (upper, work));
         using var mount = Handle(Libc.Fsmount((int)context.DangerousGetHandle(), Libc.FSMOUNT_CLOEXEC,
             Libc.MOUNT_ATTR_NOSUID | Libc.MOUNT_ATTR_NODEV), "fsmount", target);
         fixed (byte* empty = "\0"u8)
         fixed (byte* to = Utf8(target))
         {
             LinuxException.ThrowIfFailed(Libc.MoveMount((int)mount.DangerousGetHandle(), empty, Libc.AT_FDCWD, to, Libc.MOVE_MOUNT_F_EMPTY_PATH), "move_mount", target);
+        }
+    }
+
+    /// <summary>
+    /// A read-only overlay of layers only, never attached anywhere: the returned descriptor is the
+    /// root directory of a detached mount, which dissolves when it is closed. Used to see a root as
+    /// it was (a saved upper layer over the template's layers) without mounting it on a path.
+    /// </summary>
+    /// <param name="plainTopFirst">Directories used as they are (their owners already the sandbox's host ids), above the others.</param>
+    /// <param name="idMappedTopFirst">Layer directories shown through the idmap, as in <see cref="Mount"/>.</param>
+    /// <param name="userNamespace">The sandbox's id map (<see cref="UserNamespaces.Create"/>).</param>
+    /// <param name="subject">Named in errors.</param>
+    public static SafeFileHandle OpenView(IReadOnlyList<string> plainTopFirst, IReadOnlyList<string> idMappedTopFirst, SafeFileHandle userNamespace, string subject)
+    {
+        // overlayfs wants two lower layers at least when it has no upper one.
+        ArgumentOutOfRangeException.ThrowIfLessThan(plainTopFirst.Count + idMappedTopFirst.Count, 2);
+        using var context = Configured(plainTopFirst, idMappedTopFirst, userNamespace, subject, upperAndWork: null);
+        return Handle(Libc.Fsmount((int)context.DangerousGetHandle(), Libc.FSMOUNT_CLOEXEC,
+            Libc.MOUNT_ATTR_RDONLY | Libc.MOUNT_ATTR_NOSUID | Libc.MOUNT_ATTR_NODEV | Libc.MOUNT_ATTR_NOEXEC), "fsmount", subject);
+    }
+
+    /// <summary>An overlay file system context with its layers set and created, ready for fsmount.</summary>
+    private static SafeFileHandle Configured(IReadOnlyList<string> plainTopFirst, IReadOnlyList<string> idMappedTopFirst, SafeFileHandle userNamespace,
+        string subject, (string Upper, string Work)? upperAndWork)
+    {
+        SafeFileHandle context;
+        fixed (byte* name = "overlay\0"u8)
+        {
+            context = Handle(Libc.Fsopen(name, Libc.FSOPEN_CLOEXEC), "fsopen", "overlay");
+        }
+        // Every layer's detached mount stays open until the overlay is made: closing the last
+        // descriptor of a detached mount dissolves it, and overlayfs clones each layer at create.
+        var layers = new List<SafeFileHandle>();
+        try
+        {
+            foreach (var lower in plainTopFirst)
+            {
+                Configure(context, Libc.FSCONFIG_SET_STRING, "lowerdir+", lower, 0, lower);
+            }
+            foreach (var lower in idMappedTopFirst)
+            {
+                var layer = IdMappedTree(lower, userNamespace);
+                layers.Add(layer);
+                Configure(context, Libc.FSCONFIG_SET_FD, "lowerdir+", null, (int)layer.DangerousGetHandle(), lower);
+            }
+            if (upperAndWork is var (upper, work))
+            {
+                Configure(context, Libc.FSCONFIG_SET_STRING, "upperdir", upper, 0, upper);
+                Configure(context, Libc.FSCONFIG_SET_STRING, "workdir", work, 0, work);
+            }
+            // No metacopy or redirects, whatever the module's defaults: copy-up copies data and a
+            // renamed lower directory is copied, so an upper layer is whole on its own and a build
+            // step's upper directory can become a layer (LayerStore.AddDirectoryAsync refuses
+            // trusted.overlay.redirect and metacopy xattrs), and a checkpoint's copy of one can be
+            // a lower layer again.
+            Configure(context, Libc.FSCONFIG_SET_STRING, "redirect_dir", "off", 0, subject);
+            Configure(context, Libc.FSCONFIG_SET_STRING, "metacopy", "off", 0, subject);
+            Configure(context, Libc.FSCONFIG_CMD_CREATE, null, null, 0, subject);
+            return context;
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+        finally
+        {
+            layers.ForEach(layer => layer.Dispose());
         }
     }
 

@@ -25,13 +25,14 @@ internal static class CheckpointCommand
     {
         var id = Id();
         var name = Name("A name for it, unique in the sandbox");
+        var includeRoot = DiffCommand.IncludeRoot("Also record the sandbox's root (a sandbox made from a template: what changed outside /workspace)");
         var json = CommonOptions.Json();
-        var command = new Command("create", "Record the workspace as a checkpoint and print its name") { id, name, json };
+        var command = new Command("create", "Record the workspace as a checkpoint and print its name") { id, name, includeRoot, json };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var client = Connection.Connect(parse);
-            var checkpoint = await client.CreateCheckpointAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(name), cancellationToken).ConfigureAwait(false);
+            var checkpoint = await client.CreateCheckpointAsync(parse.GetRequiredValue(id), parse.GetRequiredValue(name), parse.GetValue(includeRoot), cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
                 JsonOutput.Write(console.Out, checkpoint, JsonOutput.Context.CheckpointInfo);

@@ -9,10 +9,14 @@ namespace Hutch.Cli.Output;
 /// </summary>
 internal static class Changes
 {
-    public static string Render(WorkspaceDiff diff) => Lines(
-        diff.Added.Select(p => ('A', p, (string?)null))
-            .Concat(diff.Modified.Select(p => ('M', p, (string?)null)))
-            .Concat(diff.Deleted.Select(p => ('D', p, (string?)null))));
+    /// <summary>The workspace's changes (paths relative to /workspace), then the root's if it was included (absolute paths).</summary>
+    public static string Render(WorkspaceDiff diff) => Render(diff.Added, diff.Modified, diff.Deleted)
+        + (diff.Root is { } root ? Render(root.Added, root.Modified, root.Deleted) : "");
+
+    private static string Render(List<string> added, List<string> modified, List<string> deleted) => Lines(
+        added.Select(p => ('A', p, (string?)null))
+            .Concat(modified.Select(p => ('M', p, (string?)null)))
+            .Concat(deleted.Select(p => ('D', p, (string?)null))));
 
     public static string Render(PatchResult result) => Lines(result.Files.Select(f => (Letter(f.Change), f.Path, f.From)));
 

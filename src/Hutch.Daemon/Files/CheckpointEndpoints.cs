@@ -16,11 +16,11 @@ internal static class CheckpointEndpoints
         sandbox.MapPost("/checkpoints", async (string id, HttpRequest http, CancellationToken ct) =>
             {
                 var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.CreateCheckpointRequest, new CreateCheckpointRequest());
-                var info = await files.CreateCheckpointAsync(id, request.Name, ct);
+                var info = await files.CreateCheckpointAsync(id, request.Name, request.IncludeRoot, ct);
                 return TypedResults.Created($"/v1/sandboxes/{id}/checkpoints/{info.Name}", info);
             })
             .Accepts<CreateCheckpointRequest>("application/json")
-            .WithSummary("Record the workspace as a named checkpoint (the sandbox is paused meanwhile, so it is consistent)");
+            .WithSummary("Record the workspace (and with includeRoot the sandbox's root) as a named checkpoint; the sandbox is paused meanwhile, so it is consistent");
 
         sandbox.MapGet("/checkpoints", (string id) => TypedResults.Ok(new CheckpointList(files.WithCheckpoints(id, c => c.List()))))
             .WithSummary("List the named checkpoints");
@@ -36,15 +36,15 @@ internal static class CheckpointEndpoints
             })
             .WithSummary("Delete a named checkpoint");
 
-        sandbox.MapGet("/diff", (string id, string? since, CancellationToken ct) => TypedResults.Ok(files.WithCheckpoints(id, c => c.Diff(since, ct))))
-            .WithSummary("Paths added, modified and deleted since a checkpoint (default: the baseline)");
+        sandbox.MapGet("/diff", (string id, string? since, bool? includeRoot, CancellationToken ct) => TypedResults.Ok(files.Diff(id, since, includeRoot ?? false, ct)))
+            .WithSummary("Paths added, modified and deleted since a checkpoint (default: the baseline); with includeRoot also in the sandbox's root");
 
         sandbox.MapPost("/reset", async (string id, HttpRequest http, CancellationToken ct) =>
             {
                 var request = await JsonBody.ReadAsync(http, ApiJsonContext.Default.ResetRequest, new ResetRequest());
-                return TypedResults.Ok(files.WithCheckpoints(id, c => c.Reset(request.To, ct)));
+                return TypedResults.Ok(await files.ResetAsync(id, request.To, request.IncludeRoot, ct));
             })
             .Accepts<ResetRequest>("application/json")
-            .WithSummary("Return the workspace to a checkpoint (default: the baseline); answers what was undone");
+            .WithSummary("Return the workspace (and with includeRoot the sandbox's root) to a checkpoint (default: the baseline); answers what was undone");
     }
 }

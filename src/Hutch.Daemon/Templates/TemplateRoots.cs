@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Hutch.Daemon.Registry;
+using Hutch.Files.Checkpoints;
 using Hutch.Linux;
 using Hutch.Runtime.Oci;
 using Microsoft.Win32.SafeHandles;
@@ -64,12 +65,29 @@ public sealed class TemplateRoots
         FileOwner.Change(upper, record.HostIdBase, record.HostIdBase);
         File.SetUnixFileMode(upper, (UnixFileMode)0b111_101_101);
         Directory.CreateDirectory(target);
+        IdMappedOverlay.Mount(LowersOf(template), upper, work, target, NamespaceFor(record.HostIdBase));
+        return target;
+    }
+
+    /// <summary>The writable root of a sandbox made from a template, for its checkpoints; null for a sandbox on the host's root.</summary>
+    public IWritableRoot? Writable(SandboxRecord record)
+    {
+        if (record.Template is null)
+        {
+            return null;
+        }
+        Mount(record);
+        return new SandboxRoot(record, _paths, LowersOf(_store.ResolveStored(record.Template)), NamespaceFor(record.HostIdBase));
+    }
+
+    /// <summary>The skeleton, then the template's layers, top first.</summary>
+    private List<string> LowersOf(TemplateRecord template)
+    {
         var lowers = new List<string> { _paths.Skeleton };
         // Top first; an image may list a layer twice, which overlayfs refuses: its topmost place is
         // the one that counts (everything below it that it has, it covers again).
         lowers.AddRange(template.Manifest.Layers.Reverse().Distinct(StringComparer.Ordinal).Select(_paths.Layer));
-        IdMappedOverlay.Mount(lowers, upper, work, target, NamespaceFor(record.HostIdBase));
-        return target;
+        return lowers;
     }
 
     /// <summary>Unmounts a sandbox's root and removes its mount point (its upper layer goes with its volume).</summary>

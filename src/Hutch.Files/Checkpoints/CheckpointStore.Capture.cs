@@ -12,8 +12,9 @@ public sealed partial class CheckpointStore
     /// writes: a file written during the capture may be kept half-written (freeze the sandbox around
     /// the call for a consistent one).
     /// </summary>
+    /// <param name="root">The sandbox's writable root, to record it too (its upper layer is copied); null for the workspace alone.</param>
     /// <exception cref="WorkspaceException">invalid_checkpoint_name, checkpoint_exists, too_many_checkpoints, disk_full.</exception>
-    public CheckpointInfo Create(string name, CancellationToken cancellationToken = default)
+    public CheckpointInfo Create(string name, CancellationToken cancellationToken = default, IWritableRoot? root = null)
     {
         CheckpointName.Validate(name);
         lock (_lock)
@@ -28,7 +29,7 @@ public sealed partial class CheckpointStore
             {
                 throw new WorkspaceException(ErrorCodes.TooManyCheckpoints, $"The workspace already has {count} checkpoints, the most it may keep. Delete one you no longer need, then try again.");
             }
-            var (temp, info) = Capture(name, cancellationToken);
+            var (temp, info) = Capture(name, cancellationToken, root);
             Publish(temp, name, () => At.Rename(_root, temp, _root, name, noReplace: true));
             return info;
         }
@@ -59,7 +60,7 @@ public sealed partial class CheckpointStore
     }
 
     /// <summary>Copies the workspace into a new temp directory of the store; nothing is left of it when that fails.</summary>
-    private (string Temp, CheckpointInfo Info) Capture(string name, CancellationToken cancellationToken)
+    private (string Temp, CheckpointInfo Info) Capture(string name, CancellationToken cancellationToken, IWritableRoot? root = null)
     {
         var temp = TempName(".tmp-");
         Guard(name, () => At.MakeDirectory(_root, temp, OwnerOnly));
@@ -79,6 +80,10 @@ public sealed partial class CheckpointStore
             }
             var manifest = new Manifest(Manifest.CurrentVersion, name, _time.GetUtcNow(), marker, entries);
             var info = manifest.Info();
+            if (root is not null)
+            {
+                info = CaptureRoot(temp, root, info, cancellationToken);
+            }
             WriteJson(temp + "/" + ManifestFile, manifest, CheckpointJsonContext.Default.Manifest);
             WriteJson(temp + "/" + InfoFile, info, CheckpointJsonContext.Default.CheckpointInfo);
             return (temp, info);
@@ -102,6 +107,20 @@ public sealed partial class CheckpointStore
             TryRemove(temp);   // cancelled, or a bug: still nothing of the checkpoint is left
             throw;
         }
+    }
+
+    /// <summary>Copies the root's upper layer into the checkpoint being written (<c>root/</c>).</summary>
+    private CheckpointInfo CaptureRoot(string temp, IWritableRoot root, CheckpointInfo info, CancellationToken cancellationToken)
+    {
+        var copy = new UpperCopy(cancellationToken);
+        using (var dir = Open(temp, NoFollow.DirectoryFlags))
+        {
+            At.MakeDirectory(dir, RootDirectory, OwnerOnly);
+            using var target = Beneath.Open(dir, RootDirectory, NoFollow.DirectoryFlags, noSymlinks: true);
+            using var upper = NoFollow.Reopen(Beneath.OpenRoot(root.UpperDirectory));
+            copy.Run(upper, target);
+        }
+        return info with { Root = true, RootFiles = copy.Entries, RootBytes = copy.Bytes };
     }
 
     private void Publish(string temp, string name, Action rename)

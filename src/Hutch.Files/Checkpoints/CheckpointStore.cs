@@ -17,6 +17,7 @@ namespace Hutch.Files.Checkpoints;
 /// <remarks>
 /// Layout of the store directory (root-owned, 0700, on the workspace's file system so clones work):
 /// <c>&lt;name&gt;/tree</c> (the copy) and <c>&lt;name&gt;/manifest.json</c> (what each entry was),
+/// <c>&lt;name&gt;/root</c> when it holds a writable root too (a copy of its upper layer, see <see cref="UpperCopy"/>),
 /// <c>.baseline/</c> the same for the baseline, and <c>.tmp-*</c>/<c>.trash-*</c> for checkpoints being
 /// written or deleted. A checkpoint is built under a temp name and renamed into place, so a failed or
 /// interrupted one leaves nothing behind. Operations on one store are serialized in this process.
@@ -27,6 +28,7 @@ public sealed partial class CheckpointStore : IDisposable
 
     private const string BaselineDirectory = ".baseline";
     private const string TreeDirectory = "tree";
+    private const string RootDirectory = "root";
     private const string ManifestFile = "manifest.json";
     private const string InfoFile = "info.json";
     private const int OwnerOnly = 0x1c0;   // 0700

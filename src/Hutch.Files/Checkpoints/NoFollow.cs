@@ -19,6 +19,15 @@ internal static class NoFollow
     public const int FileFlags = Beneath.O_RDONLY | Beneath.O_NOFOLLOW | Beneath.O_NONBLOCK | Beneath.O_NOCTTY;
 
 
+    /// <summary>The directory <paramref name="pathOnly"/> is open on (O_PATH, or a detached mount) opened again for reading; takes ownership of <paramref name="pathOnly"/>.</summary>
+    public static SafeFileHandle Reopen(SafeFileHandle pathOnly)
+    {
+        using (pathOnly)
+        {
+            return Beneath.Open(pathOnly, "", DirectoryFlags, noSymlinks: true);
+        }
+    }
+
     /// <summary>The directory <paramref name="name"/> opened for reading; null when it is gone or no longer a directory.</summary>
     public static SafeFileHandle? Directory(SafeFileHandle dir, string name)
     {

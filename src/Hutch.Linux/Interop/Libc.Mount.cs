@@ -13,7 +13,7 @@ internal static unsafe partial class Libc
     internal const uint MOVE_MOUNT_F_EMPTY_PATH = 0x4;
     internal const uint FSOPEN_CLOEXEC = 1, FSMOUNT_CLOEXEC = 1;
     internal const uint FSCONFIG_SET_FLAG = 0, FSCONFIG_SET_STRING = 1, FSCONFIG_SET_FD = 5, FSCONFIG_CMD_CREATE = 6;
-    internal const ulong MOUNT_ATTR_RDONLY = 0x1, MOUNT_ATTR_NOSUID = 0x2, MOUNT_ATTR_NODEV = 0x4, MOUNT_ATTR_IDMAP = 0x100000;
+    internal const ulong MOUNT_ATTR_RDONLY = 0x1, MOUNT_ATTR_NOSUID = 0x2, MOUNT_ATTR_NODEV = 0x4, MOUNT_ATTR_NOEXEC = 0x8, MOUNT_ATTR_IDMAP = 0x100000;
     internal const int MNT_DETACH = 2;
 
     /// <summary>struct mount_attr (linux/mount.h), MOUNT_ATTR_SIZE_VER0.</summary>

@@ -28,7 +28,7 @@ internal static class WorkspaceTools
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var made = await session.Client.CreateCheckpointAsync(id, name ?? $"cp-{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss-fff}", cancellationToken).ConfigureAwait(false);
+            var made = await session.Client.CreateCheckpointAsync(id, name ?? $"cp-{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss-fff}", cancellationToken: cancellationToken).ConfigureAwait(false);
             var answer = new CheckpointAnswer(id, made.Name, made.Files, made.Bytes);
             return Answers.Of(answer, $"checkpoint {made.Name}: {made.Files:N0} files, {made.Bytes:N0} bytes");
         }).ConfigureAwait(false));
@@ -41,7 +41,7 @@ internal static class WorkspaceTools
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var diff = await session.Client.DiffAsync(id, since, cancellationToken).ConfigureAwait(false);
+            var diff = await session.Client.DiffAsync(id, since, cancellationToken: cancellationToken).ConfigureAwait(false);
             var answer = new DiffAnswer(id, diff.Since, diff.Added, diff.Modified, diff.Deleted);
             return Answers.Of(answer, Text(answer, "since"));
         }).ConfigureAwait(false));
@@ -54,7 +54,7 @@ internal static class WorkspaceTools
             [Description(ToolFactory.SandboxArgument)] string? sandbox = null,
             CancellationToken cancellationToken = default) => await session.AnswerAsync(sandbox, async id =>
         {
-            var undone = await session.Client.ResetAsync(id, to, cancellationToken).ConfigureAwait(false);
+            var undone = await session.Client.ResetAsync(id, to, cancellationToken: cancellationToken).ConfigureAwait(false);
             var answer = new DiffAnswer(id, undone.Since, undone.Added, undone.Modified, undone.Deleted);
             return Answers.Of(answer, Text(answer, "reset to"));
         }).ConfigureAwait(false));

@@ -17,7 +17,7 @@ public static class ErrorStatus
         ErrorCodes.SandboxExpired => 410,
         ErrorCodes.NameTaken or ErrorCodes.CwdNotFound or ErrorCodes.SandboxNotRunning or ErrorCodes.SandboxDied or ErrorCodes.SpawnFailed
             or ErrorCodes.TooManySandboxes or ErrorCodes.PathExists or ErrorCodes.DirectoryNotEmpty or ErrorCodes.PatchFailed
-            or ErrorCodes.CheckpointExists or ErrorCodes.TooManyCheckpoints or ErrorCodes.WorkspaceBusy or ErrorCodes.ProcessNotRunning
+            or ErrorCodes.CheckpointExists or ErrorCodes.TooManyCheckpoints or ErrorCodes.CheckpointWithoutRoot or ErrorCodes.WorkspaceBusy or ErrorCodes.ProcessNotRunning
             or ErrorCodes.ProcessRunning or ErrorCodes.TooManyProcesses or ErrorCodes.NoStdin or ErrorCodes.SessionEnded
             or ErrorCodes.ServiceRunning or ErrorCodes.DataDirInUse or ErrorCodes.AddressInUse or ErrorCodes.SecretExists
             or ErrorCodes.SecretInUse or ErrorCodes.SecretFileFailed or ErrorCodes.TemplateExists or ErrorCodes.TemplateInUse => 409,

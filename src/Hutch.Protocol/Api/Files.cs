@@ -93,13 +93,17 @@ public sealed record PatchResult(List<PatchedFile> Files);
 
 /// <summary>Body of <c>POST …/checkpoints</c>.</summary>
 /// <param name="Name">The checkpoint's name, unique in the sandbox.</param>
-public sealed record CreateCheckpointRequest(string Name = "");
+/// <param name="IncludeRoot">Also record the sandbox's root (a sandbox made from a template: everything changed outside /workspace), so diff and reset with <c>includeRoot</c> can compare with and go back to it.</param>
+public sealed record CreateCheckpointRequest(string Name = "", bool IncludeRoot = false);
 
 /// <param name="Name">Its name.</param>
 /// <param name="CreatedAt">When it was taken.</param>
 /// <param name="Files">Entries (files, directories, symlinks) in the checkpoint.</param>
 /// <param name="Bytes">Bytes of file content it refers to (shared with the workspace where reflinks are possible).</param>
-public sealed record CheckpointInfo(string Name, DateTimeOffset CreatedAt, int Files, long Bytes);
+/// <param name="Root">Whether it holds the sandbox's root too (taken with <c>includeRoot</c>).</param>
+/// <param name="RootFiles">Entries of the root that differed from the template when it was taken (files, directories, symlinks, deletions).</param>
+/// <param name="RootBytes">Bytes of those changed files.</param>
+public sealed record CheckpointInfo(string Name, DateTimeOffset CreatedAt, int Files, long Bytes, bool Root = false, int RootFiles = 0, long RootBytes = 0);
 
 /// <summary>Answer of <c>GET …/checkpoints</c>.</summary>
 /// <param name="Checkpoints">The sandbox's checkpoints.</param>
@@ -110,7 +114,19 @@ public sealed record CheckpointList(List<CheckpointInfo> Checkpoints);
 /// <param name="Added">Paths that are new.</param>
 /// <param name="Modified">Paths whose content, mode or type changed.</param>
 /// <param name="Deleted">Paths that are gone.</param>
-public sealed record WorkspaceDiff(string Since, List<string> Added, List<string> Modified, List<string> Deleted);
+/// <param name="Root">With <c>includeRoot</c>: what changed in the sandbox's root outside /workspace; absent otherwise.</param>
+public sealed record WorkspaceDiff(string Since, List<string> Added, List<string> Modified, List<string> Deleted, RootDiff? Root = null);
+
+/// <summary>
+/// Paths changed in a sandbox's root (a sandbox made from a template), each absolute as the sandbox
+/// sees it; the baseline is the template as it is. /workspace and the sandbox's other mounts (/tmp,
+/// /run/secrets …) are not part of it.
+/// </summary>
+/// <param name="Added">Paths that are new.</param>
+/// <param name="Modified">Paths whose content, mode, owner or type changed.</param>
+/// <param name="Deleted">Paths that are gone.</param>
+public sealed record RootDiff(List<string> Added, List<string> Modified, List<string> Deleted);
 
 /// <param name="To">A checkpoint's name; the baseline when absent.</param>
-public sealed record ResetRequest(string? To = null);
+/// <param name="IncludeRoot">Also return the sandbox's root to it (a checkpoint taken with <c>includeRoot</c>; the baseline is the template). The sandbox is paused while its root is reset.</param>
+public sealed record ResetRequest(string? To = null, bool IncludeRoot = false);

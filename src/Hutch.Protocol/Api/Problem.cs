@@ -108,6 +108,10 @@ public static class ErrorCodes
     public const string CheckpointExists = "checkpoint_exists";
     public const string InvalidCheckpointName = "invalid_checkpoint_name";
     public const string TooManyCheckpoints = "too_many_checkpoints";
+    /// <summary>400: includeRoot on a sandbox whose root is the host's read-only one (only a template's root can change).</summary>
+    public const string RootNotWritable = "root_not_writable";
+    /// <summary>409: diff or reset with includeRoot against a checkpoint taken without it.</summary>
+    public const string CheckpointWithoutRoot = "checkpoint_without_root";
     /// <summary>A path kept changing under a reset or checkpoint (a sandbox process is rewriting it); retry when it is quiet.</summary>
     public const string WorkspaceBusy = "workspace_busy";
 

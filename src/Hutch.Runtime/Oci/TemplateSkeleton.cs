@@ -14,6 +14,17 @@ public static class TemplateSkeleton
     private const UnixFileMode Sticky = (UnixFileMode)0b1_111_111_111;
     private const UnixFileMode PublicFile = (UnixFileMode)0b110_100_100;
 
+    /// <summary>
+    /// Where the sandbox has mounts of its own over its root (<see cref="OciSpecBuilder"/>): what is
+    /// there is never the root's, so checkpoints of a root leave these paths out.
+    /// </summary>
+    /// <param name="home">The home of the sandbox's user (<see cref="SandboxSpec.HomeOf"/>), a tmpfs.</param>
+    public static IReadOnlySet<string> MountPoints(string home) => new HashSet<string>(StringComparer.Ordinal)
+    {
+        "/proc", "/dev", "/tmp", "/workspace", "/.hutch", home, Hutch.Protocol.Api.SecretKinds.FileDir, HostCaStore.SandboxTrustDir,
+        "/etc/resolv.conf", "/etc/hosts",
+    };
+
     public static void Ensure(string layerDir, AgentLoader loader)
     {
         foreach (var (dir, mode) in new[]

@@ -12,7 +12,7 @@ namespace Hutch.Tests.Templates;
 /// </summary>
 public static class MinimalRoot
 {
-    public static readonly string[] Programs = ["/usr/bin/dash", "/usr/bin/cat", "/usr/bin/id", "/usr/bin/ls", "/usr/bin/touch", "/usr/bin/mkdir", "/usr/bin/rm", "/usr/bin/stat", "/usr/bin/chown", "/usr/bin/sleep"];
+    public static readonly string[] Programs = ["/usr/bin/dash", "/usr/bin/cat", "/usr/bin/id", "/usr/bin/ls", "/usr/bin/touch", "/usr/bin/mkdir", "/usr/bin/rm", "/usr/bin/stat", "/usr/bin/chown", "/usr/bin/sleep", "/usr/bin/ln", "/usr/bin/chmod"];
 
     public static void Build(string root)
     {
@@ -35,6 +35,9 @@ public static class MinimalRoot
         File.WriteAllText(Path.Join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n");
         File.WriteAllText(Path.Join(root, "etc", "group"), "root:x:0:\nuser:x:1000:\n");
         File.WriteAllText(Path.Join(root, "etc", "template-file"), "from the template\n");
+        Directory.CreateDirectory(Path.Join(root, "srv", "data"));
+        File.WriteAllText(Path.Join(root, "srv", "data", "a"), "a\n");
+        File.WriteAllText(Path.Join(root, "srv", "data", "b"), "b\n");
     }
 
     /// <summary>The root as a layer's tar (built in a temporary directory, then removed).</summary>
