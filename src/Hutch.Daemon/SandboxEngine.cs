@@ -60,7 +60,7 @@ public sealed class SandboxEngine : ISandboxEngine
         var spill = new OutputSpill(Directory, Storage);
         Network = new NetworkService(Directory, Runtime, options, log);
         Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage), Network);
-        TemplateBuilder = new Builds.TemplateBuilder(Templates, TemplateRoots, Layers, Sandboxes, Directory, Exec, log);
+        TemplateBuilder = new Builds.TemplateBuilder(Templates, TemplateRoots, Layers, Sandboxes, Directory, Exec, log, Network);
         Processes = new ProcessManager(Directory, time);
         Logs = new LogReader(Directory, Processes, spill);
         Sessions = new SessionService(Directory, Processes, spill, Network);

@@ -27,7 +27,7 @@ public sealed record TemplateBuildRequest(string Name, string? Version, string D
 /// recorded only when every step succeeded: a failed build leaves no template.
 /// </summary>
 public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, LayerStore layers, SandboxLifecycle sandboxes, SandboxDirectory directory,
-    ExecService exec, ILogger log)
+    ExecService exec, ILogger log, INetworkRefusals? network = null)
 {
     private readonly TemplateStore _store = store;
     private readonly TemplateRoots _roots = roots;
@@ -36,6 +36,10 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
     private readonly SandboxDirectory _directory = directory;
     private readonly ExecService _exec = exec;
     private readonly ILogger _log = log;
+    private readonly INetworkRefusals? _network = network;
+
+    /// <summary>How long a step's connections still open when its command ended get to close before its network events are read.</summary>
+    private static readonly TimeSpan NetworkSettle = TimeSpan.FromSeconds(5);
 
     /// <summary>Most layers a template may have (Docker's limit; an overlay stacks up to 500).</summary>
     public const int MaxLayers = 127;
@@ -217,6 +221,7 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                 .ConfigureAwait(false);
             try
             {
+                var networkMark = builder._network?.Mark(sandbox.Id) ?? -1;
                 var tail = new OutputTail(TailBytes);
                 int? exitCode = null;
                 string? signal = null;
@@ -235,6 +240,15 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                             break;
                         case CommandFailed f:
                             throw f.Error;
+                    }
+                }
+                // What the step reached and what it was refused, before its sandbox (and the log) goes:
+                // the first place to look when apt-get or pip fails for want of a host.
+                if (builder._network is { } egress)
+                {
+                    foreach (var e in await egress.SettledSinceAsync(sandbox.Id, networkMark, NetworkSettle, cancellationToken).ConfigureAwait(false))
+                    {
+                        await events.WriteAsync(new BuildNetworkEvent(_step, e), cancellationToken).ConfigureAwait(false);
                     }
                 }
                 if (exitCode != 0)
