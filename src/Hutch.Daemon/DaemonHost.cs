@@ -168,7 +168,7 @@ public static class DaemonHost
         ServiceEndpoints.Map(app, engine.Services);
         ShellEndpoints.Map(app, engine.Shells, engine.Logs, options);
         SecretEndpoints.Map(app, engine.Secrets, engine.SandboxSecrets);
-        TemplateEndpoints.Map(app, engine.Templates, engine.TemplateImports, engine.Directory.Registry);
+        TemplateEndpoints.Map(app, engine.Templates, engine.TemplateImports, engine.TemplatePruning, engine.Directory.Registry);
         Builds.BuildEndpoints.Map(app, engine.TemplateBuilder);
         NetworkEndpoints.Map(app, engine.Network);
         McpEndpoints.Map(app);

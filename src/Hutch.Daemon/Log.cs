@@ -26,8 +26,11 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Error, "sandbox {SandboxId}: cleaning up after a failed create failed; it is marked lost, delete it to retry")]
     public static partial void CleanupFailed(ILogger logger, string sandboxId, Exception exception);
 
-    [LoggerMessage(8, LogLevel.Warning, "warm pool: starting sandbox {SandboxId} failed; the pool refills at the next create")]
-    public static partial void PoolFillFailed(ILogger logger, string sandboxId, Exception exception);
+    [LoggerMessage(8, LogLevel.Warning, "warm pool: starting sandbox {SandboxId} of {Root} (or making it ready) failed; it is deleted, and the pool refills at a create {BackoffSeconds} s from now or later")]
+    public static partial void PoolFillFailed(ILogger logger, string sandboxId, string root, double backoffSeconds, Exception exception);
+
+    [LoggerMessage(41, LogLevel.Warning, "warm pool: sandbox {SandboxId} of {Template} is no longer ready (its start command ended or failed on the shelf); it is deleted, not handed out")]
+    public static partial void PoolSandboxUnready(ILogger logger, string sandboxId, string template);
 
     [LoggerMessage(9, LogLevel.Information, "sandbox {SandboxId}: forwarding to port {Port} failed ({Error}: {Reason})")]
     public static partial void PortForwardFailed(ILogger logger, string sandboxId, int port, string error, string reason);

@@ -50,9 +50,10 @@ public sealed class SandboxEngine : ISandboxEngine
         TemplateRoots = new TemplateRoots(new TemplatePaths(paths.DataDir, paths.Volume), Templates);
         Layers = new Hutch.Runtime.Templates.LayerStore(TemplateRoots.Paths.Layers);
         TemplateImports = new TemplateImports(Templates, Layers);
+        TemplatePruning = new TemplatePruning(Templates, Layers, time);
         var runner = new SandboxRunner(Directory, Storage, Runtime, TemplateRoots, time, log);
         _pool = new WarmPool(owner == "daemon" ? options.WarmPool : 0, owner == "daemon" ? options.WarmPoolTemplates : new Dictionary<string, int>(),
-            Directory, runner, Storage, options, time, log, stopping);
+            Directory, runner, Storage, TemplateRoots, options, time, log, stopping);
         Directory.PooledLost = record => runner.DestroyAsync(record, keepWorkspace: false, CancellationToken.None);
         Sandboxes = new SandboxLifecycle(Directory, runner, _pool, Storage, Runtime, TemplateRoots, options, time, log);
         Events = new SandboxEvents(Directory, time);
@@ -85,7 +86,9 @@ public sealed class SandboxEngine : ISandboxEngine
         Sandboxes.Add(Artifacts);
         runner.Observe(Artifacts);
         // Last: a template's start command runs with the sandbox's network and secrets in place.
-        Sandboxes.Add(new TemplateStart(Templates, Services));
+        var templateStart = new TemplateStart(Templates, Services);
+        Sandboxes.Add(templateStart);
+        _pool.Prepare(templateStart); // a template's pooled sandboxes are shelved with their start command up
         _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, new AdoptedCommands(Processes, Events, log)], time, log);
     }
 
@@ -101,6 +104,9 @@ public sealed class SandboxEngine : ISandboxEngine
     public TemplateStore Templates { get; }
     public TemplateRoots TemplateRoots { get; }
     public TemplateImports TemplateImports { get; }
+
+    /// <summary>Removes build cache entries and the layers nothing uses.</summary>
+    public TemplatePruning TemplatePruning { get; }
 
     /// <summary>Builds templates from Dockerfiles, in build sandboxes.</summary>
     public Builds.TemplateBuilder TemplateBuilder { get; }
@@ -142,6 +148,9 @@ public sealed class SandboxEngine : ISandboxEngine
 
     /// <summary>Pooled sandboxes ready to be claimed now.</summary>
     public int WarmPoolReady => _pool.Ready;
+
+    /// <summary>The warm pool (its shelves per root: ready now, failures).</summary>
+    public WarmPool WarmPool => _pool;
 
     /// <summary>The engine a daemon runs: adopts the sandboxes a previous daemon left running and expires TTLs.</summary>
     public static async Task<SandboxEngine> OpenDaemonAsync(HutchOptions options, ILogger? log = null, TimeProvider? time = null, CancellationToken cancellationToken = default)

@@ -5,7 +5,7 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Commands;
 
-/// <summary>`hutch template ls|show|rm`: the templates a sandbox's root can be made from (docs/templates.md).</summary>
+/// <summary>`hutch template ls|show|rm|prune`: the templates a sandbox's root can be made from (docs/templates.md).</summary>
 internal static class TemplateCommand
 {
     public static Command Create(CliConsole console)
@@ -18,6 +18,7 @@ internal static class TemplateCommand
             List(console),
             Show(console),
             Remove(console),
+            Prune(console),
         };
         command.Aliases.Add("templates");
         return command;
@@ -175,6 +176,32 @@ internal static class TemplateCommand
             using var client = Connection.Connect(parse);
             await client.DeleteTemplateAsync(name, version, cancellationToken).ConfigureAwait(false);
             console.Out.WriteLine($"{parse.GetRequiredValue(reference)}: deleted");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Prune(CliConsole console)
+    {
+        var olderThan = new Option<long?>("--cache-older-than")
+        {
+            Description = "Remove only the build cache entries made longer ago than this: seconds, or 30m, 12h, 7d (default: every entry)",
+            HelpName = "DURATION",
+            CustomParser = result => Durations.Parse(result, "--cache-older-than"),
+        };
+        var json = CommonOptions.Json();
+        var command = new Command("prune", "Remove the build cache (or its old entries) and every layer no template version uses; never a running sandbox's") { olderThan, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect(parse);
+            var age = parse.GetValue(olderThan);
+            var result = await client.PruneTemplatesAsync(age is { } seconds ? TimeSpan.FromSeconds(seconds) : null, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonOutput.Write(console.Out, result, JsonOutput.Context.TemplatePruneResult);
+                return ExitCodes.Success;
+            }
+            console.Out.WriteLine($"removed {result.CacheEntries} build cache entr{(result.CacheEntries == 1 ? "y" : "ies")} and {result.Layers} layer{(result.Layers == 1 ? "" : "s")} ({Format.Bytes(result.Bytes)})");
             return ExitCodes.Success;
         });
         return command;

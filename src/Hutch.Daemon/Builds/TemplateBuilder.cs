@@ -92,6 +92,11 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
     {
         private BuildState _state = null!;
         private int _step;
+
+        // What keeps this build's layers and cache entries from a prune until the template names them
+        // (docs/design/0012-templates-layers.md, "Removing layers"): its layers are pinned, its cache keys held.
+        private readonly LayerLease _lease = builder._layers.Lease();
+        private readonly TemplateStore.BuildCacheHold _hold = builder._store.HoldBuildCache();
         private int _run;
         private int _cached;
 
@@ -100,6 +105,10 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
             try
             {
                 _state = BuildState.From(plan, builder._store);
+                foreach (var layer in _state.Layers)
+                {
+                    _lease.Pin(layer);
+                }
                 _step = 1;
                 await events.WriteAsync(new BuildStepEvent(1, plan.StepCount, plan.From.Line, plan.From.Text), cancellationToken).ConfigureAwait(false);
                 await events.WriteAsync(new BuildStepDoneEvent(1, null, 0), cancellationToken).ConfigureAwait(false);
@@ -146,9 +155,26 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
             }
             finally
             {
+                _hold.Dispose();
+                _lease.Dispose();
                 events.TryComplete();
                 await context.DisposeAsync().ConfigureAwait(false);
             }
+        }
+
+        /// <summary>A step's state from the build cache, held (and its layers pinned) before it is read; null: run it.</summary>
+        private TemplateManifest? Cached(string key)
+        {
+            _hold.Add(key);
+            if (builder._store.GetBuildState(key) is not { } hit)
+            {
+                return null;
+            }
+            foreach (var layer in hit.Layers)
+            {
+                _lease.Pin(layer);
+            }
+            return hit;
         }
 
         /// <summary>Runs one instruction after FROM; returns the layer it added, if any.</summary>
@@ -176,7 +202,7 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                 throw new DockerfileException($"line {instruction.Line}: RUN --{flags.Keys.First()} is not supported by Hutch: write the RUN without it", instruction.Line);
             }
             var key = _state.KeyAfter(instruction.Text);
-            if (!request.NoCache && builder._store.GetBuildState(key) is { } hit)
+            if (!request.NoCache && Cached(key) is { } hit)
             {
                 _cached++;
                 await events.WriteAsync(new BuildCachedEvent(_step), cancellationToken).ConfigureAwait(false);
@@ -185,6 +211,7 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                 return cachedLayer;
             }
             var sandboxUser = _state.SandboxUser(builder.LayerDirs(_state.Layers), instruction.Line);
+            _hold.Add(_state.Key);
             builder._store.PutBuildState(_state.Key, _state.Manifest());
             var argv = instruction.Json ?? ["/bin/sh", "-c", command];
             string[] wrapped = ["/bin/sh", "-c", "[ -d \"$0\" ] || mkdir -p \"$0\"; cd \"$0\" && exec \"$@\"", _state.WorkingDir ?? "/", .. argv];
@@ -232,10 +259,11 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                 }
                 var record = builder._directory.Registry.Find(sandbox.Id)
                     ?? throw new HutchException(ErrorCodes.SandboxDied, $"step {_step}: the build sandbox went away");
-                var layer = await builder._layers.AddDirectoryAsync(builder._roots.Paths.RootUpper(sandbox.Id), LayerLimits.Default, record.HostIdBase, cancellationToken)
+                var layer = await builder._layers.AddDirectoryAsync(builder._roots.Paths.RootUpper(sandbox.Id), LayerLimits.Default, record.HostIdBase, _lease, cancellationToken)
                     .ConfigureAwait(false);
                 _run++;
                 _state = _state.WithLayers([.. _state.Layers, layer.Digest], key);
+                _hold.Add(key);
                 builder._store.PutBuildState(key, _state.Manifest());
                 return layer.Digest;
             }
@@ -306,7 +334,7 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
             tar.Position = 0;
             var digest = "sha256:" + Convert.ToHexStringLower(await SHA256.HashDataAsync(tar, cancellationToken).ConfigureAwait(false));
             var key = _state.KeyAfter(instruction.Text + "\n" + string.Join('\0', words) + "\n" + digest);
-            if (!request.NoCache && builder._store.GetBuildState(key) is { } hit)
+            if (!request.NoCache && Cached(key) is { } hit)
             {
                 _cached++;
                 await events.WriteAsync(new BuildCachedEvent(_step), cancellationToken).ConfigureAwait(false);
@@ -314,9 +342,10 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                 return digest;
             }
             tar.Position = 0;
-            var layer = await builder._layers.AddAsync(tar, LayerLimits.Default, digest, cancellationToken).ConfigureAwait(false);
+            var layer = await builder._layers.AddAsync(tar, LayerLimits.Default, digest, _lease, cancellationToken).ConfigureAwait(false);
             _run++;
             _state = _state.WithLayers([.. _state.Layers, layer.Digest], key);
+            _hold.Add(key);
             builder._store.PutBuildState(key, _state.Manifest());
             return layer.Digest;
         }

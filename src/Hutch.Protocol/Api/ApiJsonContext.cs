@@ -57,6 +57,7 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(SecretInfo))]
 [JsonSerializable(typeof(TemplateInfo))]
 [JsonSerializable(typeof(TemplateList))]
+[JsonSerializable(typeof(TemplatePruneResult))]
 [JsonSerializable(typeof(TemplateBuildEvent))]
 [JsonSerializable(typeof(SecretList))]
 [JsonSerializable(typeof(IReadOnlyList<NetworkEvent>))]

@@ -90,6 +90,7 @@ internal static class ApiOperations
         [("GET", "/v1/templates")] = ("listTemplates", "templates"),
         [("GET", "/v1/templates/{name}")] = ("getTemplate", "templates"),
         [("DELETE", "/v1/templates/{name}")] = ("deleteTemplate", "templates"),
+        [("POST", "/v1/templates/prune")] = ("pruneTemplates", "templates"),
     };
 
     private static readonly (string Name, string Description)[] Tags =

@@ -58,6 +58,7 @@ internal static class ApiParameters
         [("/v1/templates/build", "allow")] = "A host, address, CIDR or net:NAME the build steps may reach (repeatable; implies allowlist).",
         [("/v1/templates/build", "deny")] = "A host, address or CIDR the build steps may never reach (repeatable).",
         [("/v1/templates/build", "preset")] = "A named list of hosts the build steps may reach: package-registries.",
+        [("/v1/templates/prune", "cacheOlderThanSeconds")] = "Remove only the build cache entries made more than this many seconds ago (0-3162240000); left out: every entry (those a build in flight uses stay).",
         [("/v1/templates/{name}", "version")] = "One version of it (default: the newest to show; every version to delete).",
         [("/v1/sandboxes/{id}/files/export", "maxBytes")] = "Most bytes of content the tar may hold; more is 413 archive_too_large (default 10 GiB).",
         [("/v1/sandboxes/{id}/files/import", "path")] = "The directory to unpack into, relative to /workspace (default: the workspace itself).",
