@@ -20,6 +20,7 @@ public sealed record ArtifactInfo(string Path, string Purpose, long Size, string
 
 /// <summary>A set's artifacts (<c>GET /v1/sandboxes/{id}/artifacts</c>).</summary>
 /// <param name="Set">The set's id: the sandbox's id, or session:KEY.</param>
+/// <param name="Artifacts">Its files, by path; pending ones too.</param>
 public sealed record ArtifactList(string Set, List<ArtifactInfo> Artifacts);
 
 /// <summary>Body of <c>POST /v1/sandboxes/{id}/artifacts</c>: keep one file now, glob or not.</summary>
@@ -27,7 +28,9 @@ public sealed record ArtifactList(string Set, List<ArtifactInfo> Artifacts);
 /// <param name="Purpose">Why it is kept (at most 256 characters); default "output".</param>
 public sealed record RecordArtifactRequest(string Path = "", string? Purpose = null);
 
-/// <summary>What a set's cleanup deleted (<c>DELETE /v1/artifacts/sets/{set}</c>), newest first.</summary>
+/// <summary>What a set's cleanup deleted (<c>DELETE /v1/artifacts/sets/{set}</c>).</summary>
+/// <param name="Set">The set deleted.</param>
+/// <param name="Deleted">The paths of the files it recorded, newest first, all deleted.</param>
 public sealed record ArtifactCleanup(string Set, List<string> Deleted);
 
 /// <summary>The values of <see cref="ArtifactInfo.State"/>.</summary>

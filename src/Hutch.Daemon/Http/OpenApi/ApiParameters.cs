@@ -37,6 +37,8 @@ internal static class ApiParameters
         ["eof"] = "Close the process's stdin after these bytes. Default false.",
         ["graceMs"] = "Milliseconds between SIGHUP and SIGKILL (default 2000).",
         ["since"] = "A checkpoint's name to compare with; the baseline when left out.",
+        ["set"] = "An artifact set: a sandbox's id, or session:KEY.",
+        ["token"] = "A signed link as an exec result or an artifact list gave it; it grants this one file until it expires.",
         ["includeRoot"] = "Also compare the sandbox's root outside /workspace (a sandbox made from a template): with a checkpoint taken with includeRoot, or with the template itself for the baseline. Default false.",
         ["tail"] = "How many last lines of each stream (1-100000, default 100).",
         ["timeoutMs"] = "How long to wait, in milliseconds (default 30000); the answer then shows it as it is, nothing is killed.",
