@@ -174,6 +174,17 @@ internal sealed class CreateOptions
         HelpName = "TEMPLATE",
     };
 
+    public Option<string[]> Artifacts { get; } = new("--artifacts")
+    {
+        Description = "Keep the workspace files this glob matches after every command (repeatable): out/**, *.pdf, **/*.csv",
+        HelpName = "GLOB",
+    };
+    public Option<string?> Session { get; } = new("--session")
+    {
+        Description = "The artifact session (a chat or task id): its kept files come back in this sandbox, and outlive it",
+        HelpName = "KEY",
+    };
+
     public CreateOptions()
     {
         User.AcceptOnlyFromAmong("user", "root");
@@ -199,6 +210,8 @@ internal sealed class CreateOptions
         command.Add(User);
         command.Add(Secrets);
         command.Add(Template);
+        command.Add(Artifacts);
+        command.Add(Session);
         Network.AddTo(command);
     }
 
@@ -217,6 +230,9 @@ internal sealed class CreateOptions
             Labels: CommonOptions.ToEnv(parse.GetValue(Labels)),
             Network: Network.ToPolicy(parse),
             Secrets: CommonOptions.ToSecretUses(parse.GetValue(Secrets)),
-            Template: parse.GetValue(Template));
+            Template: parse.GetValue(Template),
+            Artifacts: parse.GetValue(Artifacts) is { Length: > 0 } || parse.GetValue(Session) is not null
+                ? new ArtifactSpec(parse.GetValue(Artifacts) is { Length: > 0 } globs ? globs : null, parse.GetValue(Session))
+                : null);
     }
 }
