@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.RegularExpressions;
 using Hutch.Protocol.Api;
 using Microsoft.Extensions.FileSystemGlobbing;
 
@@ -20,11 +22,18 @@ public sealed class ArtifactGlobs
     /// <param name="Directory">Relative to /workspace; "" is the workspace itself.</param>
     public readonly record struct Root(string Directory, bool Recursive);
 
+    private readonly Regex? _names;
+
     private ArtifactGlobs(IReadOnlyList<string> globs, IReadOnlyList<Root> roots)
     {
         Globs = globs;
         Roots = roots;
         _matcher.AddIncludePatterns(globs);
+        // The file-name parts of the globs as one pattern: a walk over a large tree asks it of every
+        // name, and the full matcher only of the few names it lets through.
+        var lasts = globs.Select(g => g.Split('/')[^1]).ToList();
+        _names = lasts.Count == 0 || lasts.Contains("**") ? null
+            : new Regex("^(?:" + string.Join("|", lasts.Select(NamePattern)) + ")$", RegexOptions.CultureInvariant | RegexOptions.Compiled);
     }
 
     public static ArtifactGlobs None { get; } = new([], []);
@@ -52,6 +61,9 @@ public sealed class ArtifactGlobs
         }
         return new ArtifactGlobs([.. globs], Minimal(roots));
     }
+
+    /// <summary>Whether some glob could match a file of this name (its last part); false rules the file out without building its path.</summary>
+    public bool NameMayMatch(string name) => Globs.Count > 0 && (_names is null || _names.IsMatch(name));
 
     /// <summary>Whether a file at <paramref name="relativePath"/> (relative to /workspace, '/'-separated) is an artifact.</summary>
     public bool IsMatch(string relativePath) => Globs.Count > 0 && _matcher.Match(relativePath).HasMatches;
@@ -83,6 +95,35 @@ public sealed class ArtifactGlobs
         }
         var rest = segments.Length - literal;
         return new Root(string.Join('/', segments[..literal]), Recursive: rest > 1 || segments[literal] == "**");
+    }
+
+    /// <summary>One name's wildcard part as a regular expression: '*' any run, '?' one character, [...] a class ([!...] negated).</summary>
+    private static string NamePattern(string segment)
+    {
+        var pattern = new StringBuilder();
+        for (var i = 0; i < segment.Length; i++)
+        {
+            var c = segment[i];
+            if (c == '*')
+            {
+                pattern.Append(".*");
+            }
+            else if (c == '?')
+            {
+                pattern.Append('.');
+            }
+            else if (c == '[' && segment.IndexOf(']', i + 1) is var close and > 0)
+            {
+                var body = segment[(i + 1)..close];
+                pattern.Append('[').Append(body.StartsWith('!') ? "^" + Regex.Escape(body[1..]) : Regex.Escape(body)).Append(']');
+                i = close;
+            }
+            else
+            {
+                pattern.Append(Regex.Escape(c.ToString()));
+            }
+        }
+        return pattern.ToString();
     }
 
     private static List<Root> Minimal(List<Root> roots)

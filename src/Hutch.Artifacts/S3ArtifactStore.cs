@@ -28,8 +28,6 @@ public sealed record S3StoreOptions(string Bucket, string? Endpoint = null, stri
 /// </remarks>
 public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 {
-    private const int BufferSize = 1 << 20;
-
     private readonly AmazonS3Client _client;
     private readonly S3StoreOptions _options;
     private readonly byte[] _key;
@@ -67,7 +65,7 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
     public async Task<BlobRef> PutAsync(SafeFileHandle source, CancellationToken cancellationToken)
     {
-        var (sha256, size) = await HashAsync(source, cancellationToken).ConfigureAwait(false);
+        var (sha256, size) = await BlobContent.HashAsync(source, cancellationToken).ConfigureAwait(false);
         var key = BlobKey(sha256);
         await GuardAsync(async () =>
         {
@@ -182,27 +180,6 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         {
             return false;
         }
-    }
-
-    private static async Task<(string Sha256, long Size)> HashAsync(SafeFileHandle source, CancellationToken cancellationToken)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BufferSize);
-        long size = 0;
-        try
-        {
-            int n;
-            while ((n = await RandomAccess.ReadAsync(source, buffer.AsMemory(0, BufferSize), size, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                hash.AppendData(buffer, 0, n);
-                size += n;
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
-        return (Convert.ToHexStringLower(hash.GetHashAndReset()), size);
     }
 
     private string BlobKey(string sha256) => $"{_options.Prefix}blobs/{sha256}";

@@ -51,6 +51,10 @@ internal static class ArtifactScanner
         foreach (var entry in At.ReadDirectory(dir))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (entry.Kind == EntryKind.File && !globs.NameMayMatch(entry.Name))
+            {
+                continue;   // most names of a large tree: ruled out by name, no path built, no stat
+            }
             var path = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
             if (entry.Kind == EntryKind.Directory && recursive)
             {

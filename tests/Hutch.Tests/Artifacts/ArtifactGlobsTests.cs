@@ -24,6 +24,22 @@ public sealed class ArtifactGlobsTests
     }
 
     [Fact]
+    public void TheNameFilter_LetsThroughEveryNameAGlobCanMatch_AndFewOthers()
+    {
+        var globs = ArtifactGlobs.Parse(["**/*.csv", "out/report-?.[pt]d[!x]", "notes.txt"]);
+        var everything = ArtifactGlobs.Parse(["out/**"]);
+
+        Assert.True(globs.NameMayMatch("table.csv"));
+        Assert.True(globs.NameMayMatch(".hidden.csv"));
+        Assert.True(globs.NameMayMatch("report-1.pdf"));
+        Assert.True(globs.NameMayMatch("notes.txt"));
+        Assert.False(globs.NameMayMatch("report-1.pdx"));
+        Assert.False(globs.NameMayMatch("table.csv.bak"));
+        Assert.False(globs.NameMayMatch("notes.txt~"));
+        Assert.True(everything.NameMayMatch("anything at all"));
+    }
+
+    [Fact]
     public void AnyDepth_MakesTheWholeWorkspaceOneRoot()
     {
         var globs = ArtifactGlobs.Parse(["**/*.png", "out/**"]);
