@@ -76,4 +76,10 @@ internal static partial class Log
 
     [LoggerMessage(40, LogLevel.Error, "template build {Template}: failed unexpectedly")]
     public static partial void BuildFailed(ILogger logger, string template, Exception exception);
+
+    [LoggerMessage(41, LogLevel.Information, "bundle {Bundle}@{Version} pushed: {Files} files, {Bytes} bytes, {NewFiles} of them new to the store")]
+    public static partial void BundlePushed(ILogger logger, string bundle, long version, long files, long bytes, long newFiles);
+
+    [LoggerMessage(42, LogLevel.Information, "sandbox {SandboxId}: bundle {Bundle} switched from version {From} to {To}")]
+    public static partial void BundleSwitched(ILogger logger, string sandboxId, string bundle, long from, long to);
 }

@@ -77,11 +77,17 @@ public sealed class SandboxEngine : ISandboxEngine
         runner.Observe(Services);
         runner.Observe(Network);
         runner.Observe(SandboxSecrets);
+        Bundles = new Hutch.Daemon.Bundles.BundleService(new Hutch.Daemon.Bundles.BundleStore(paths.Database, time),
+            new Hutch.Runtime.Bundles.BundleTrees(Path.Join(paths.DataDir, "bundles", "store")), Directory, options, log);
+        Bundles.Start(daemon: owner == "daemon");
+        runner.Observe(Bundles);
         Sandboxes.Add(Network);
         Sandboxes.Add(SandboxSecrets);
+        // Before the start command: it may read its bundles.
+        Sandboxes.Add(Bundles);
         // Last: a template's start command runs with the sandbox's network and secrets in place.
         Sandboxes.Add(new TemplateStart(Templates, Services));
-        _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, new AdoptedCommands(Processes, Events, log)], time, log);
+        _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, Bundles, new AdoptedCommands(Processes, Events, log)], time, log);
     }
 
     public SandboxDirectory Directory { get; }
@@ -105,6 +111,9 @@ public sealed class SandboxEngine : ISandboxEngine
 
     /// <summary>What sandboxes hold of the store: their uses, files and redaction.</summary>
     public SandboxSecrets SandboxSecrets { get; }
+
+    /// <summary>Bundles: their versions on disk and in the registry, and sandboxes' mounts of them.</summary>
+    public Hutch.Daemon.Bundles.BundleService Bundles { get; }
     public ProcessManager Processes { get; }
     public LogReader Logs { get; }
     public SessionService Sessions { get; }
@@ -216,6 +225,7 @@ public sealed class SandboxEngine : ISandboxEngine
             // A daemon that stops leaves no mount behind it that nothing uses. (A `hutch run` keeps
             // it: mounting it again at each run would cost every run, and a daemon is the one that stops for good.)
             var known = Directory.Registry.ListLive().Count + Directory.Registry.ListPooled().Count;
+            Bundles.Stop(known);
             if (Storage.ReleaseVolume(known) is { } why)
             {
                 Log.VolumeKept(_log, Storage.Volume.Directory, why);

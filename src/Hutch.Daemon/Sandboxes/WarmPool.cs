@@ -54,8 +54,10 @@ public sealed class WarmPool
     public int Ready => _shelves.Values.Sum(shelf => shelf.Ready.Count);
 
     /// <summary>Whether a create asks for what a pooled sandbox already is (<paramref name="template"/>: its resolved "NAME:VERSION", or null).</summary>
+    /// <remarks>Bundles under /bundles fit (they are mounted into the claimed sandbox by propagation); one at a path of its own does not.</remarks>
     public bool Fits(CreateSandboxRequest request, string? hostWorkspace, string? template) =>
         _shelves.TryGetValue(template ?? HostRoot, out var shelf) && shelf.Target > 0 && hostWorkspace is null && request.User is null or "user"
+        && SandboxLifecycle.OwnMountPoints(request) is null
         && RequestValidator.Limits(request.Limits, _storage.HostLimits) == RequestValidator.Limits(null, _storage.HostLimits);
 
     /// <summary>

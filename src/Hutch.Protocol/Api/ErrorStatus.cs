@@ -12,7 +12,7 @@ public static class ErrorStatus
         ErrorCodes.PermissionDenied => 403,
         ErrorCodes.SandboxNotFound or ErrorCodes.RouteNotFound or ErrorCodes.PathNotFound or ErrorCodes.CheckpointNotFound
             or ErrorCodes.ProcessNotFound or ErrorCodes.SessionNotFound or ErrorCodes.ServiceNotFound or ErrorCodes.ShellNotFound
-            or ErrorCodes.OutputNotFound or ErrorCodes.SecretNotFound or ErrorCodes.TemplateNotFound => 404,
+            or ErrorCodes.OutputNotFound or ErrorCodes.SecretNotFound or ErrorCodes.TemplateNotFound or ErrorCodes.BundleNotFound => 404,
         ErrorCodes.MethodNotAllowed => 405,
         ErrorCodes.SandboxExpired => 410,
         ErrorCodes.NameTaken or ErrorCodes.CwdNotFound or ErrorCodes.SandboxNotRunning or ErrorCodes.SandboxDied or ErrorCodes.SpawnFailed
@@ -20,8 +20,10 @@ public static class ErrorStatus
             or ErrorCodes.CheckpointExists or ErrorCodes.TooManyCheckpoints or ErrorCodes.CheckpointWithoutRoot or ErrorCodes.WorkspaceBusy or ErrorCodes.ProcessNotRunning
             or ErrorCodes.ProcessRunning or ErrorCodes.TooManyProcesses or ErrorCodes.NoStdin or ErrorCodes.SessionEnded
             or ErrorCodes.ServiceRunning or ErrorCodes.DataDirInUse or ErrorCodes.AddressInUse or ErrorCodes.SecretExists
-            or ErrorCodes.SecretInUse or ErrorCodes.SecretFileFailed or ErrorCodes.TemplateExists or ErrorCodes.TemplateInUse => 409,
-        ErrorCodes.FileTooLarge or ErrorCodes.ArchiveTooLarge or ErrorCodes.RequestTooLarge or ErrorCodes.LayerTooLarge or ErrorCodes.ImageTooLarge => 413,
+            or ErrorCodes.SecretInUse or ErrorCodes.SecretFileFailed or ErrorCodes.TemplateExists or ErrorCodes.TemplateInUse
+            or ErrorCodes.BundleInUse => 409,
+        ErrorCodes.FileTooLarge or ErrorCodes.ArchiveTooLarge or ErrorCodes.RequestTooLarge or ErrorCodes.LayerTooLarge or ErrorCodes.ImageTooLarge
+            or ErrorCodes.BundleTooLarge => 413,
         ErrorCodes.UnsupportedMediaType => 415,
         ErrorCodes.BuildStepFailed or ErrorCodes.TemplateStartFailed => 422,
         ErrorCodes.RateLimited => 429,
@@ -31,7 +33,7 @@ public static class ErrorStatus
             or ErrorCodes.SecretsUnavailable => 503,
         ErrorCodes.PortTimeout => 504,
         ErrorCodes.DiskFull => 507,
-        ErrorCodes.InvalidLimit or ErrorCodes.InvalidNetworkPolicy or ErrorCodes.InvalidSecret => 400,
+        ErrorCodes.InvalidLimit or ErrorCodes.InvalidNetworkPolicy or ErrorCodes.InvalidSecret or ErrorCodes.InvalidBundle => 400,
         _ => 400, // every other code names something wrong in the request
     };
 
