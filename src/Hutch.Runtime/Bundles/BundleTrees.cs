@@ -139,12 +139,12 @@ public sealed class BundleTrees
         {
             try
             {
-                using var parent = Beneath.Open(root, Path.Join("trees", name), Beneath.O_PATH | Beneath.O_DIRECTORY | Beneath.O_NOFOLLOW, noSymlinks: true);
+                using var trees = Beneath.Open(root, "trees", Beneath.O_PATH | Beneath.O_DIRECTORY | Beneath.O_NOFOLLOW, noSymlinks: true);
+                using var parent = Beneath.Open(trees, name, Beneath.O_RDONLY | Beneath.O_DIRECTORY | Beneath.O_NOFOLLOW, noSymlinks: true);
                 At.Rename(parent, version.ToString(CultureInfo.InvariantCulture), root, doomed, noReplace: true);
-                using var left = Reopen(parent);
-                if (At.ReadDirectory(left).Count == 0)
+                if (At.ReadDirectory(parent).Count == 0)
                 {
-                    At.Unlink(root, Path.Join("trees", name), directory: true);
+                    At.Unlink(trees, name, directory: true);
                 }
             }
             catch (LinuxException e) when (e.Errno is Errno.ENOENT)
@@ -335,8 +335,6 @@ public sealed class BundleTrees
             return true;
         }
     }
-
-    private static SafeFileHandle Reopen(SafeFileHandle pathHandle) => Beneath.Open(pathHandle, "", Beneath.O_RDONLY | Beneath.O_DIRECTORY);
 
     private static (string Parent, string Name) Split(string path)
     {
