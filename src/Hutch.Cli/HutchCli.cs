@@ -53,6 +53,7 @@ internal static class HutchCli
         (["net"], (console, _) => NetCommand.Create(console)),
         (["secret", "secrets"], (console, _) => SecretCommand.Create(console)),
         (["template", "templates"], (console, _) => TemplateCommand.Create(console)),
+        (["bundle", "bundles"], (console, _) => BundleCommand.Create(console)),
         (["exec"], (console, _) => ExecCommand.Create(console)),
         (["output"], (console, _) => OutputCommand.Create(console)),
         (["run"], (console, engine) => RunCommand.Create(console, engine)),

@@ -174,6 +174,22 @@ internal sealed class CreateOptions
         HelpName = "TEMPLATE",
     };
 
+    public Option<string[]> Bundles { get; } = new("--bundle")
+    {
+        Description = "Mount a bundle read-only (docs/bundles.md): NAME (its newest version at /bundles/NAME), NAME@VERSION, NAME:PATH or NAME@VERSION:PATH; repeatable",
+        HelpName = "NAME[@VERSION][:PATH]",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary>"NAME[@VERSION][:PATH]" as a mount: the path after the first ':', the version after the first '@' before it.</summary>
+    public static BundleMount ParseBundle(string text)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        var (reference, path) = colon < 0 ? (text, null) : (text[..colon], text[(colon + 1)..]);
+        var at = reference.IndexOf('@', StringComparison.Ordinal);
+        return at < 0 ? new BundleMount(reference, null, path) : new BundleMount(reference[..at], reference[(at + 1)..], path);
+    }
+
     public CreateOptions()
     {
         User.AcceptOnlyFromAmong("user", "root");
@@ -199,6 +215,7 @@ internal sealed class CreateOptions
         command.Add(User);
         command.Add(Secrets);
         command.Add(Template);
+        command.Add(Bundles);
         Network.AddTo(command);
     }
 
@@ -217,6 +234,7 @@ internal sealed class CreateOptions
             Labels: CommonOptions.ToEnv(parse.GetValue(Labels)),
             Network: Network.ToPolicy(parse),
             Secrets: CommonOptions.ToSecretUses(parse.GetValue(Secrets)),
-            Template: parse.GetValue(Template));
+            Template: parse.GetValue(Template),
+            Bundles: parse.GetValue(Bundles) is { Length: > 0 } bundles ? [.. bundles.Select(ParseBundle)] : null);
     }
 }
