@@ -90,6 +90,12 @@ internal static class ApiOperations
         [("GET", "/v1/templates")] = ("listTemplates", "templates"),
         [("GET", "/v1/templates/{name}")] = ("getTemplate", "templates"),
         [("DELETE", "/v1/templates/{name}")] = ("deleteTemplate", "templates"),
+        [("POST", "/v1/bundles")] = ("pushBundle", "bundles"),
+        [("GET", "/v1/bundles")] = ("listBundles", "bundles"),
+        [("GET", "/v1/bundles/{name}")] = ("getBundle", "bundles"),
+        [("DELETE", "/v1/bundles/{name}")] = ("deleteBundle", "bundles"),
+        [("PUT", "/v1/sandboxes/{id}/bundles/{name}")] = ("setSandboxBundle", "bundles"),
+        [("DELETE", "/v1/sandboxes/{id}/bundles/{name}")] = ("removeSandboxBundle", "bundles"),
     };
 
     private static readonly (string Name, string Description)[] Tags =
@@ -106,6 +112,7 @@ internal static class ApiOperations
         ("network", "What a sandbox's connections met under its network policy (docs/network.md); the policy is set at create and by PATCH."),
         ("secrets", "The write-only secret store: values encrypted at rest, never returned (docs/secrets.md)."),
         ("templates", "Templates: immutable, content-addressed roots a sandbox is made from, writable per sandbox (docs/templates.md)."),
+        ("bundles", "Bundles: named, immutable, versioned read-only directories sandboxes mount, switchable while they run (docs/bundles.md)."),
     ];
 
     public static void Apply(OpenApiDocument document)
