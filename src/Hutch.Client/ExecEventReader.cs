@@ -13,7 +13,7 @@ namespace Hutch.Client;
 /// </summary>
 internal static partial class ExecEventReader
 {
-    private enum Member { Other, Pid, Data, ExitCode, Signal, Truncated, TimedOut, OomKilled, DurationMs, Killed, FullOutput, NetworkRefusals, Code, Message }
+    private enum Member { Other, Pid, Data, ExitCode, Signal, Truncated, TimedOut, OomKilled, DurationMs, Killed, FullOutput, NetworkRefusals, Artifacts, Code, Message }
 
     public static ExecEvent Read(ref Utf8JsonReader reader)
     {
@@ -107,6 +107,7 @@ internal static partial class ExecEventReader
         ExecKilled? killed = null;
         ExecFullOutput? fullOutput = null;
         IReadOnlyList<NetworkEvent>? refusals = null;
+        IReadOnlyList<ArtifactInfo>? artifacts = null;
         while (NextMember(ref reader) is { } member)
         {
             switch (member)
@@ -121,10 +122,11 @@ internal static partial class ExecEventReader
                 case Member.FullOutput: fullOutput = reader.TokenType == JsonTokenType.Null ? null : ReadFullOutput(ref reader); break;
                 // Rare (a sandbox whose network refused something): the serializer reads these, its metadata built only then.
                 case Member.NetworkRefusals: refusals = JsonSerializer.Deserialize(ref reader, HutchClient.Json.IReadOnlyListNetworkEvent); break;
+                case Member.Artifacts: artifacts = JsonSerializer.Deserialize(ref reader, HutchClient.Json.IReadOnlyListArtifactInfo); break;
                 default: reader.Skip(); break;
             }
         }
-        return new ExecExitEvent(exitCode, signal, truncated, timedOut, oomKilled, durationMs, killed, fullOutput, refusals);
+        return new ExecExitEvent(exitCode, signal, truncated, timedOut, oomKilled, durationMs, killed, fullOutput, refusals, artifacts);
     }
 
     private static ExecErrorEvent ReadError(ref Utf8JsonReader reader)
@@ -172,6 +174,7 @@ internal static partial class ExecEventReader
         : NameIs(ref reader, "killed"u8) ? Member.Killed
         : NameIs(ref reader, "fullOutput"u8) ? Member.FullOutput
         : NameIs(ref reader, "networkRefusals"u8) ? Member.NetworkRefusals
+        : NameIs(ref reader, "artifacts"u8) ? Member.Artifacts
         : NameIs(ref reader, "code"u8) ? Member.Code
         : NameIs(ref reader, "message"u8) ? Member.Message
         : Member.Other;

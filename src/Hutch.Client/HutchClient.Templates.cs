@@ -45,6 +45,17 @@ public sealed partial class HutchClient
         using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Removes the build cache's entries (all, or those older than <paramref name="cacheOlderThan"/>),
+    /// then every layer that no template version, remaining cache entry, import or build uses
+    /// (<c>POST /v1/templates/prune</c>); answers what was removed and its bytes. Layers of running
+    /// sandboxes are never removed.
+    /// </summary>
+    public Task<TemplatePruneResult> PruneTemplatesAsync(TimeSpan? cacheOlderThan = null, CancellationToken cancellationToken = default) =>
+        SendForJsonAsync(NewRequest(HttpMethod.Post, "v1/templates/prune"
+            + (cacheOlderThan is { } age ? "?cacheOlderThanSeconds=" + ((long)age.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture) : "")),
+            Json.TemplatePruneResult, cancellationToken);
+
     private static string TemplatePath(string name, string? version) =>
         "v1/templates/" + Uri.EscapeDataString(name) + (version is null ? "" : "?version=" + Uri.EscapeDataString(version));
 }

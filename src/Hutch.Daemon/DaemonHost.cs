@@ -93,13 +93,18 @@ public static class DaemonHost
 
         app.Use(async (context, next) =>
         {
-            if (!key.Matches(context.Request.Headers.Authorization))
+            // A signed artifact link is its own credential (one file, until it expires): opened in a browser, it has no key to send.
+            var link = HttpMethods.IsGet(context.Request.Method) && context.Request.Path.StartsWithSegments(Artifacts.ArtifactEndpoints.LinkPrefix.TrimEnd('/'));
+            if (!link && !key.Matches(context.Request.Headers.Authorization))
             {
                 await Problems.WriteAsync(context, ErrorCodes.Unauthorized,
                     $"Send the daemon's API key as 'Authorization: Bearer <key>'. It is in {options.ApiKeyFile} on the daemon's host.");
                 return;
             }
-            Caller.Set(context, key.Id);
+            if (!link)
+            {
+                Caller.Set(context, key.Id);
+            }
             var redaction = ResponseRedaction.Begin(context, engine.Directory);
             try
             {
@@ -163,11 +168,12 @@ public static class DaemonHost
         ServiceEndpoints.Map(app, engine.Services);
         ShellEndpoints.Map(app, engine.Shells, engine.Logs, options);
         SecretEndpoints.Map(app, engine.Secrets, engine.SandboxSecrets);
-        TemplateEndpoints.Map(app, engine.Templates, engine.TemplateImports, engine.Directory.Registry);
+        TemplateEndpoints.Map(app, engine.Templates, engine.TemplateImports, engine.TemplatePruning, engine.Directory.Registry);
         Builds.BuildEndpoints.Map(app, engine.TemplateBuilder);
         Bundles.BundleEndpoints.Map(app, engine.Bundles);
         NetworkEndpoints.Map(app, engine.Network);
         McpEndpoints.Map(app);
+        Artifacts.ArtifactEndpoints.Map(app, engine.Artifacts);
 
         try
         {
@@ -182,6 +188,7 @@ public static class DaemonHost
         }
         var url = app.Urls.First();
         engine.Network.DaemonPort = new Uri(url).Port;
+        engine.Artifacts.BaseUrl = url;
         await PrivateFiles.WriteAllTextAsync(options.DaemonInfoFile,
             JsonSerializer.Serialize(new DaemonInfo(url, Environment.ProcessId), DaemonInfoJsonContext.Default.DaemonInfo), cancellationToken).ConfigureAwait(false);
         if (output is not null)

@@ -148,6 +148,28 @@ public sealed record HutchOptions
     /// </summary>
     public string? SecretsKeyFile { get; init; } = Environment.GetEnvironmentVariable("HUTCH_SECRETS_KEY_FILE") is { Length: > 0 } k ? k : null;
 
+    /// <summary>
+    /// Where artifacts are kept: null for the local store in the data dir (<c>artifacts/</c>), or an
+    /// S3-compatible bucket. Env HUTCH_ARTIFACT_S3_BUCKET (set: S3), HUTCH_ARTIFACT_S3_ENDPOINT (default
+    /// AWS), HUTCH_ARTIFACT_S3_REGION (us-east-1), HUTCH_ARTIFACT_S3_PREFIX, HUTCH_ARTIFACT_S3_PATH_STYLE
+    /// (true), and the credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (else the SDK's chain).
+    /// </summary>
+    public Hutch.Artifacts.S3StoreOptions? ArtifactS3 { get; init; } = Environment.GetEnvironmentVariable("HUTCH_ARTIFACT_S3_BUCKET") is { Length: > 0 } bucket
+        ? new Hutch.Artifacts.S3StoreOptions(bucket,
+            Environment.GetEnvironmentVariable("HUTCH_ARTIFACT_S3_ENDPOINT") is { Length: > 0 } e ? e : null,
+            Environment.GetEnvironmentVariable("HUTCH_ARTIFACT_S3_REGION") is { Length: > 0 } region ? region : "us-east-1",
+            Environment.GetEnvironmentVariable("HUTCH_ARTIFACT_S3_PREFIX") ?? "",
+            Environment.GetEnvironmentVariable("HUTCH_ARTIFACT_S3_PATH_STYLE") is not ("false" or "0"),
+            Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID") is { Length: > 0 } access ? access : null,
+            Environment.GetEnvironmentVariable("AWS_SECRET_ACCESS_KEY") is { Length: > 0 } secret ? secret : null)
+        : null;
+
+    /// <summary>How long an artifact's download link works, in seconds (1-604800). Env HUTCH_ARTIFACT_LINK_SECONDS. Default 3600.</summary>
+    public int ArtifactLinkSeconds { get; init; } = Math.Min(Positive("HUTCH_ARTIFACT_LINK_SECONDS", 3600), 604_800);
+
+    public string ArtifactDir => Path.Join(DataDir, "artifacts");
+    public string ArtifactKeyFile => Path.Join(DataDir, "artifacts.key");
+
     public string ApiKeyFile => Path.Join(DataDir, "api-key");
     public string DaemonInfoFile => Path.Join(DataDir, "daemon.json");
 

@@ -26,8 +26,11 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Error, "sandbox {SandboxId}: cleaning up after a failed create failed; it is marked lost, delete it to retry")]
     public static partial void CleanupFailed(ILogger logger, string sandboxId, Exception exception);
 
-    [LoggerMessage(8, LogLevel.Warning, "warm pool: starting sandbox {SandboxId} failed; the pool refills at the next create")]
-    public static partial void PoolFillFailed(ILogger logger, string sandboxId, Exception exception);
+    [LoggerMessage(8, LogLevel.Warning, "warm pool: starting sandbox {SandboxId} of {Root} (or making it ready) failed; it is deleted, and the pool refills at a create {BackoffSeconds} s from now or later")]
+    public static partial void PoolFillFailed(ILogger logger, string sandboxId, string root, double backoffSeconds, Exception exception);
+
+    [LoggerMessage(41, LogLevel.Warning, "warm pool: sandbox {SandboxId} of {Template} is no longer ready (its start command ended or failed on the shelf); it is deleted, not handed out")]
+    public static partial void PoolSandboxUnready(ILogger logger, string sandboxId, string template);
 
     [LoggerMessage(9, LogLevel.Information, "sandbox {SandboxId}: forwarding to port {Port} failed ({Error}: {Reason})")]
     public static partial void PortForwardFailed(ILogger logger, string sandboxId, int port, string error, string reason);
@@ -77,9 +80,12 @@ internal static partial class Log
     [LoggerMessage(40, LogLevel.Error, "template build {Template}: failed unexpectedly")]
     public static partial void BuildFailed(ILogger logger, string template, Exception exception);
 
-    [LoggerMessage(41, LogLevel.Information, "bundle {Bundle}@{Version} pushed: {Files} files, {Bytes} bytes, {NewFiles} of them new to the store")]
+    [LoggerMessage(41, LogLevel.Warning, "artifacts: {What} of set {Set} is pending (the store did not take it): {Reason}")]
+    public static partial void ArtifactPending(ILogger logger, string what, string set, string reason);
+
+    [LoggerMessage(44, LogLevel.Information, "bundle {Bundle}@{Version} pushed: {Files} files, {Bytes} bytes, {NewFiles} of them new to the store")]
     public static partial void BundlePushed(ILogger logger, string bundle, long version, long files, long bytes, long newFiles);
 
-    [LoggerMessage(42, LogLevel.Information, "sandbox {SandboxId}: bundle {Bundle} switched from version {From} to {To}")]
+    [LoggerMessage(45, LogLevel.Information, "sandbox {SandboxId}: bundle {Bundle} switched from version {From} to {To}")]
     public static partial void BundleSwitched(ILogger logger, string sandboxId, string bundle, long from, long to);
 }

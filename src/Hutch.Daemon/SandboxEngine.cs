@@ -1,3 +1,4 @@
+using Hutch.Daemon.Artifacts;
 using System.Runtime.CompilerServices;
 using Hutch.Daemon.Exec;
 using Hutch.Daemon.Files;
@@ -49,17 +50,19 @@ public sealed class SandboxEngine : ISandboxEngine
         TemplateRoots = new TemplateRoots(new TemplatePaths(paths.DataDir, paths.Volume), Templates);
         Layers = new Hutch.Runtime.Templates.LayerStore(TemplateRoots.Paths.Layers);
         TemplateImports = new TemplateImports(Templates, Layers);
+        TemplatePruning = new TemplatePruning(Templates, Layers, time);
         var runner = new SandboxRunner(Directory, Storage, Runtime, TemplateRoots, time, log);
         _pool = new WarmPool(owner == "daemon" ? options.WarmPool : 0, owner == "daemon" ? options.WarmPoolTemplates : new Dictionary<string, int>(),
-            Directory, runner, Storage, options, time, log, stopping);
+            Directory, runner, Storage, TemplateRoots, options, time, log, stopping);
         Directory.PooledLost = record => runner.DestroyAsync(record, keepWorkspace: false, CancellationToken.None);
         Sandboxes = new SandboxLifecycle(Directory, runner, _pool, Storage, Runtime, TemplateRoots, options, time, log);
         Events = new SandboxEvents(Directory, time);
 
         var spill = new OutputSpill(Directory, Storage);
         Network = new NetworkService(Directory, Runtime, options, log);
-        Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage), Network);
-        TemplateBuilder = new Builds.TemplateBuilder(Templates, TemplateRoots, Layers, Sandboxes, Directory, Exec, log);
+        Artifacts = new ArtifactService(new ArtifactRegistry(paths.Database), OpenArtifactStore(options), ArtifactKey(options), Directory, Storage, options, time, log);
+        Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage), Network, Artifacts);
+        TemplateBuilder = new Builds.TemplateBuilder(Templates, TemplateRoots, Layers, Sandboxes, Directory, Exec, log, Network);
         Processes = new ProcessManager(Directory, time);
         Logs = new LogReader(Directory, Processes, spill);
         Sessions = new SessionService(Directory, Processes, spill, Network);
@@ -83,10 +86,15 @@ public sealed class SandboxEngine : ISandboxEngine
         runner.Observe(Bundles);
         Sandboxes.Add(Network);
         Sandboxes.Add(SandboxSecrets);
-        // Before the start command: it may read its bundles.
+        // Before the start command: a session's files are back in the workspace when it runs.
+        Sandboxes.Add(Artifacts);
+        runner.Observe(Artifacts);
+        // Before the start command too: it may read its bundles.
         Sandboxes.Add(Bundles);
         // Last: a template's start command runs with the sandbox's network and secrets in place.
-        Sandboxes.Add(new TemplateStart(Templates, Services));
+        var templateStart = new TemplateStart(Templates, Services);
+        Sandboxes.Add(templateStart);
+        _pool.Prepare(templateStart); // a template's pooled sandboxes are shelved with their start command up
         _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, Bundles, new AdoptedCommands(Processes, Events, log)], time, log);
     }
 
@@ -102,6 +110,9 @@ public sealed class SandboxEngine : ISandboxEngine
     public TemplateStore Templates { get; }
     public TemplateRoots TemplateRoots { get; }
     public TemplateImports TemplateImports { get; }
+
+    /// <summary>Removes build cache entries and the layers nothing uses.</summary>
+    public TemplatePruning TemplatePruning { get; }
 
     /// <summary>Builds templates from Dockerfiles, in build sandboxes.</summary>
     public Builds.TemplateBuilder TemplateBuilder { get; }
@@ -123,6 +134,21 @@ public sealed class SandboxEngine : ISandboxEngine
     public FileService Files { get; }
     public NetworkService Network { get; }
 
+    /// <summary>What sandboxes keep of their files (docs/artifacts.md).</summary>
+    public ArtifactService Artifacts { get; }
+
+    /// <summary>The store artifacts go to: S3 when the operator named a bucket, else a directory in the data dir.</summary>
+    private static Hutch.Artifacts.IArtifactStore OpenArtifactStore(HutchOptions options) => options.ArtifactS3 is { } s3
+        ? new Hutch.Artifacts.S3ArtifactStore(s3, ArtifactKey(options))
+        : new Hutch.Artifacts.LocalArtifactStore(options.ArtifactDir, ArtifactKey(options));
+
+    /// <summary>The key artifact manifests and links are signed with: 32 random bytes made once, 0600 in the data dir.</summary>
+    private static byte[] ArtifactKey(HutchOptions options)
+    {
+        PrivateFiles.CreateOnce(options.ArtifactKeyFile, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        return File.ReadAllBytes(options.ArtifactKeyFile);
+    }
+
     /// <summary>Where workspaces live and whether checkpoints there are reflinks or copies.</summary>
     public WorkspaceVolume Volume => Storage.Volume;
 
@@ -131,6 +157,9 @@ public sealed class SandboxEngine : ISandboxEngine
 
     /// <summary>Pooled sandboxes ready to be claimed now.</summary>
     public int WarmPoolReady => _pool.Ready;
+
+    /// <summary>The warm pool (its shelves per root: ready now, failures).</summary>
+    public WarmPool WarmPool => _pool;
 
     /// <summary>The engine a daemon runs: adopts the sandboxes a previous daemon left running and expires TTLs.</summary>
     public static async Task<SandboxEngine> OpenDaemonAsync(HutchOptions options, ILogger? log = null, TimeProvider? time = null, CancellationToken cancellationToken = default)

@@ -96,12 +96,42 @@ internal static class DebianBase
         }
     }
 
-    /// <summary>Runs mmdebstrap (minbase: Essential, apt and their needs) into a root file system tar; its output goes to <paramref name="log"/>.</summary>
+    /// <summary>
+    /// The package names of every --include (each a name or a comma-separated list), in order, once
+    /// each. A name is what Debian Policy 5.6.1 allows (lower case letters, digits, '+', '-', '.';
+    /// two characters or more, starting with a letter or digit), so none can pass for an mmdebstrap option.
+    /// </summary>
+    /// <exception cref="CliException">A name Debian does not allow.</exception>
+    public static IReadOnlyList<string> Packages(IEnumerable<string> includes)
+    {
+        var packages = new List<string>();
+        foreach (var name in includes.SelectMany(i => i.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            if (name.Length < 2 || !char.IsAsciiLetterLower(name[0]) && !char.IsAsciiDigit(name[0])
+                || !name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '+' or '-' or '.'))
+            {
+                throw new CliException(Hutch.Protocol.Api.ErrorCodes.InvalidRequest,
+                    $"--include '{name}' is not a Debian package name (lower case letters, digits, '+', '-' and '.'): give names such as python3-pip,git", ExitCodes.Usage);
+            }
+            if (!packages.Contains(name))
+            {
+                packages.Add(name);
+            }
+        }
+        return packages;
+    }
+
+    /// <summary>
+    /// Runs mmdebstrap (minbase: Essential, apt and their needs, plus <paramref name="packages"/> and
+    /// what they depend on) into a root file system tar; its output goes to <paramref name="log"/>.
+    /// </summary>
     /// <exception cref="CliException">mmdebstrap is missing or failed.</exception>
-    public static async Task MakeAsync(string suite, string mirror, string outputTar, TextWriter log, CancellationToken cancellationToken)
+    public static async Task MakeAsync(string suite, string mirror, IReadOnlyList<string> packages, string outputTar, TextWriter log, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("mmdebstrap") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "--variant=minbase", "--mode=root", "--format=tar", suite, outputTar, mirror })
+        string[] include = packages.Count == 0 ? [] : ["--include=" + string.Join(',', packages)];
+        string[] args = ["--variant=minbase", "--mode=root", "--format=tar", .. include, suite, outputTar, mirror];
+        foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }

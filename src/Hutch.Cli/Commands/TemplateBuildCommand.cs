@@ -86,6 +86,10 @@ internal static class TemplateBuildCommand
                     case BuildCachedEvent when !quietly:
                         await console.Out.WriteLineAsync(" ---> cached").ConfigureAwait(false);
                         break;
+                    case BuildNetworkEvent network when network.Event.Outcome != NetworkOutcomes.Allowed:
+                        // As hutch exec prints them: why apt-get or pip could not reach a host, next to its error.
+                        console.Fail($"network: {network.Event.Message}", network.Event.Code);
+                        break;
                     case BuildWarningEvent warning:
                         await console.Error.WriteLineAsync("warning: " + warning.Message).ConfigureAwait(false);
                         break;

@@ -5,7 +5,7 @@ using Hutch.Protocol.Api;
 
 namespace Hutch.Cli.Commands;
 
-/// <summary>`hutch template ls|show|rm`: the templates a sandbox's root can be made from (docs/templates.md).</summary>
+/// <summary>`hutch template ls|show|rm|prune`: the templates a sandbox's root can be made from (docs/templates.md).</summary>
 internal static class TemplateCommand
 {
     public static Command Create(CliConsole console)
@@ -18,6 +18,7 @@ internal static class TemplateCommand
             List(console),
             Show(console),
             Remove(console),
+            Prune(console),
         };
         command.Aliases.Add("templates");
         return command;
@@ -64,19 +65,29 @@ internal static class TemplateCommand
         var suite = new Option<string?>("--suite") { Description = "The Debian release (default: this host's, e.g. bookworm)", HelpName = "SUITE" };
         var mirror = new Option<string?>("--mirror") { Description = "The package mirror (default: the one this host's apt uses for that release)", HelpName = "URI" };
         var save = new Option<string?>("--save") { Description = "Only write the root file system's tar to FILE (no daemon needed); import it later with --rootfs", HelpName = "FILE" };
+        var include = new Option<string[]>("--include")
+        {
+            Description = "Packages to install in the base too, with what they depend on (e.g. python3-pip); comma-separated or repeated",
+            HelpName = "PKG[,PKG...]",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var json = CommonOptions.Json();
-        var command = new Command("debian", "Make a Debian base template on this host with mmdebstrap (minbase, apt included), from this host's package mirror") { name, suite, mirror, save, json };
+        var command = new Command("debian", "Make a Debian base template on this host with mmdebstrap (minbase, apt included), from this host's package mirror")
+        {
+            name, suite, mirror, save, include, json,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var release = parse.GetValue(suite) ?? DebianBase.HostSuite()
                 ?? throw new CliException(ErrorCodes.InvalidRequest, "This host names no Debian release (/etc/os-release): give --suite bookworm, say.", ExitCodes.Usage);
             var source = parse.GetValue(mirror) ?? DebianBase.HostMirror(release)
                 ?? throw new CliException(ErrorCodes.InvalidRequest, $"This host's apt has no source for '{release}' (/etc/apt/sources.list, sources.list.d): give --mirror URI.", ExitCodes.Usage);
+            var packages = DebianBase.Packages(parse.GetValue(include) ?? []);
             var target = parse.GetValue(save);
             var tar = target ?? Path.Join(Path.GetTempPath(), $"hutch-debian-{Guid.NewGuid():N}.tar");
             try
             {
-                await DebianBase.MakeAsync(release, source, tar, console.Error, cancellationToken).ConfigureAwait(false);
+                await DebianBase.MakeAsync(release, source, packages, tar, console.Error, cancellationToken).ConfigureAwait(false);
                 if (target is not null)
                 {
                     console.Out.WriteLine($"{target}: a {release} root file system (import it with: hutch template import {target} --rootfs --name debian:{release})");
@@ -165,6 +176,32 @@ internal static class TemplateCommand
             using var client = Connection.Connect(parse);
             await client.DeleteTemplateAsync(name, version, cancellationToken).ConfigureAwait(false);
             console.Out.WriteLine($"{parse.GetRequiredValue(reference)}: deleted");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Prune(CliConsole console)
+    {
+        var olderThan = new Option<long?>("--cache-older-than")
+        {
+            Description = "Remove only the build cache entries made longer ago than this: seconds, or 30m, 12h, 7d (default: every entry)",
+            HelpName = "DURATION",
+            CustomParser = result => Durations.Parse(result, "--cache-older-than"),
+        };
+        var json = CommonOptions.Json();
+        var command = new Command("prune", "Remove the build cache (or its old entries) and every layer no template version uses; never a running sandbox's") { olderThan, json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect(parse);
+            var age = parse.GetValue(olderThan);
+            var result = await client.PruneTemplatesAsync(age is { } seconds ? TimeSpan.FromSeconds(seconds) : null, cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonOutput.Write(console.Out, result, JsonOutput.Context.TemplatePruneResult);
+                return ExitCodes.Success;
+            }
+            console.Out.WriteLine($"removed {result.CacheEntries} build cache entr{(result.CacheEntries == 1 ? "y" : "ies")} and {result.Layers} layer{(result.Layers == 1 ? "" : "s")} ({Format.Bytes(result.Bytes)})");
             return ExitCodes.Success;
         });
         return command;

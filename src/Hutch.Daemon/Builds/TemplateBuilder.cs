@@ -27,7 +27,7 @@ public sealed record TemplateBuildRequest(string Name, string? Version, string D
 /// recorded only when every step succeeded: a failed build leaves no template.
 /// </summary>
 public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, LayerStore layers, SandboxLifecycle sandboxes, SandboxDirectory directory,
-    ExecService exec, ILogger log)
+    ExecService exec, ILogger log, INetworkRefusals? network = null)
 {
     private readonly TemplateStore _store = store;
     private readonly TemplateRoots _roots = roots;
@@ -36,6 +36,10 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
     private readonly SandboxDirectory _directory = directory;
     private readonly ExecService _exec = exec;
     private readonly ILogger _log = log;
+    private readonly INetworkRefusals? _network = network;
+
+    /// <summary>How long a step's connections still open when its command ended get to close before its network events are read.</summary>
+    private static readonly TimeSpan NetworkSettle = TimeSpan.FromSeconds(5);
 
     /// <summary>Most layers a template may have (Docker's limit; an overlay stacks up to 500).</summary>
     public const int MaxLayers = 127;
@@ -88,6 +92,11 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
     {
         private BuildState _state = null!;
         private int _step;
+
+        // What keeps this build's layers and cache entries from a prune until the template names them
+        // (docs/design/0012-templates-layers.md, "Removing layers"): its layers are pinned, its cache keys held.
+        private readonly LayerLease _lease = builder._layers.Lease();
+        private readonly TemplateStore.BuildCacheHold _hold = builder._store.HoldBuildCache();
         private int _run;
         private int _cached;
 
@@ -96,6 +105,10 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
             try
             {
                 _state = BuildState.From(plan, builder._store);
+                foreach (var layer in _state.Layers)
+                {
+                    _lease.Pin(layer);
+                }
                 _step = 1;
                 await events.WriteAsync(new BuildStepEvent(1, plan.StepCount, plan.From.Line, plan.From.Text), cancellationToken).ConfigureAwait(false);
                 await events.WriteAsync(new BuildStepDoneEvent(1, null, 0), cancellationToken).ConfigureAwait(false);
@@ -142,9 +155,26 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
             }
             finally
             {
+                _hold.Dispose();
+                _lease.Dispose();
                 events.TryComplete();
                 await context.DisposeAsync().ConfigureAwait(false);
             }
+        }
+
+        /// <summary>A step's state from the build cache, held (and its layers pinned) before it is read; null: run it.</summary>
+        private TemplateManifest? Cached(string key)
+        {
+            _hold.Add(key);
+            if (builder._store.GetBuildState(key) is not { } hit)
+            {
+                return null;
+            }
+            foreach (var layer in hit.Layers)
+            {
+                _lease.Pin(layer);
+            }
+            return hit;
         }
 
         /// <summary>Runs one instruction after FROM; returns the layer it added, if any.</summary>
@@ -172,7 +202,7 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                 throw new DockerfileException($"line {instruction.Line}: RUN --{flags.Keys.First()} is not supported by Hutch: write the RUN without it", instruction.Line);
             }
             var key = _state.KeyAfter(instruction.Text);
-            if (!request.NoCache && builder._store.GetBuildState(key) is { } hit)
+            if (!request.NoCache && Cached(key) is { } hit)
             {
                 _cached++;
                 await events.WriteAsync(new BuildCachedEvent(_step), cancellationToken).ConfigureAwait(false);
@@ -181,6 +211,7 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                 return cachedLayer;
             }
             var sandboxUser = _state.SandboxUser(builder.LayerDirs(_state.Layers), instruction.Line);
+            _hold.Add(_state.Key);
             builder._store.PutBuildState(_state.Key, _state.Manifest());
             var argv = instruction.Json ?? ["/bin/sh", "-c", command];
             string[] wrapped = ["/bin/sh", "-c", "[ -d \"$0\" ] || mkdir -p \"$0\"; cd \"$0\" && exec \"$@\"", _state.WorkingDir ?? "/", .. argv];
@@ -190,6 +221,7 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                 .ConfigureAwait(false);
             try
             {
+                var networkMark = builder._network?.Mark(sandbox.Id) ?? -1;
                 var tail = new OutputTail(TailBytes);
                 int? exitCode = null;
                 string? signal = null;
@@ -210,6 +242,15 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                             throw f.Error;
                     }
                 }
+                // What the step reached and what it was refused, before its sandbox (and the log) goes:
+                // the first place to look when apt-get or pip fails for want of a host.
+                if (builder._network is { } egress)
+                {
+                    foreach (var e in await egress.SettledSinceAsync(sandbox.Id, networkMark, NetworkSettle, cancellationToken).ConfigureAwait(false))
+                    {
+                        await events.WriteAsync(new BuildNetworkEvent(_step, e), cancellationToken).ConfigureAwait(false);
+                    }
+                }
                 if (exitCode != 0)
                 {
                     var how = signal is not null ? $"was ended by {signal}" : $"exited with {exitCode}";
@@ -218,10 +259,11 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                 }
                 var record = builder._directory.Registry.Find(sandbox.Id)
                     ?? throw new HutchException(ErrorCodes.SandboxDied, $"step {_step}: the build sandbox went away");
-                var layer = await builder._layers.AddDirectoryAsync(builder._roots.Paths.RootUpper(sandbox.Id), LayerLimits.Default, record.HostIdBase, cancellationToken)
+                var layer = await builder._layers.AddDirectoryAsync(builder._roots.Paths.RootUpper(sandbox.Id), LayerLimits.Default, record.HostIdBase, _lease, cancellationToken)
                     .ConfigureAwait(false);
                 _run++;
                 _state = _state.WithLayers([.. _state.Layers, layer.Digest], key);
+                _hold.Add(key);
                 builder._store.PutBuildState(key, _state.Manifest());
                 return layer.Digest;
             }
@@ -292,7 +334,7 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
             tar.Position = 0;
             var digest = "sha256:" + Convert.ToHexStringLower(await SHA256.HashDataAsync(tar, cancellationToken).ConfigureAwait(false));
             var key = _state.KeyAfter(instruction.Text + "\n" + string.Join('\0', words) + "\n" + digest);
-            if (!request.NoCache && builder._store.GetBuildState(key) is { } hit)
+            if (!request.NoCache && Cached(key) is { } hit)
             {
                 _cached++;
                 await events.WriteAsync(new BuildCachedEvent(_step), cancellationToken).ConfigureAwait(false);
@@ -300,9 +342,10 @@ public sealed class TemplateBuilder(TemplateStore store, TemplateRoots roots, La
                 return digest;
             }
             tar.Position = 0;
-            var layer = await builder._layers.AddAsync(tar, LayerLimits.Default, digest, cancellationToken).ConfigureAwait(false);
+            var layer = await builder._layers.AddAsync(tar, LayerLimits.Default, digest, _lease, cancellationToken).ConfigureAwait(false);
             _run++;
             _state = _state.WithLayers([.. _state.Layers, layer.Digest], key);
+            _hold.Add(key);
             builder._store.PutBuildState(key, _state.Manifest());
             return layer.Digest;
         }

@@ -22,7 +22,8 @@ public sealed record CollectedExec(
     ExecFullOutput? FullOutput = null,
     byte[]? StdoutTail = null,
     byte[]? StderrTail = null,
-    IReadOnlyList<NetworkEvent>? NetworkRefusals = null) : IDisposable
+    IReadOnlyList<NetworkEvent>? NetworkRefusals = null,
+    IReadOnlyList<ArtifactInfo>? Artifacts = null) : IDisposable
 {
     public void Dispose()
     {

@@ -35,7 +35,7 @@ public sealed record OutputTruncated(long DroppedBytes) : CommandEvent;
 /// <param name="StderrTail">The same for stderr.</param>
 public sealed record CommandExited(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs, ExecKilled? Killed = null,
     ExecFullOutput? FullOutput = null, byte[]? StdoutTail = null, byte[]? StderrTail = null,
-    IReadOnlyList<NetworkEvent>? NetworkRefusals = null) : CommandEvent;
+    IReadOnlyList<NetworkEvent>? NetworkRefusals = null, IReadOnlyList<ArtifactInfo>? Artifacts = null) : CommandEvent;
 
 /// <summary>A background process ended and all of its output was given: the process as it ended.</summary>
 public sealed record ProcessEnded(ProcessInfo Process) : CommandEvent;

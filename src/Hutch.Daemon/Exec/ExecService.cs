@@ -17,7 +17,8 @@ namespace Hutch.Daemon.Exec;
 /// for a kill; either way it keeps its <see cref="CommandLease"/> until it has ended.
 /// </summary>
 /// <param name="network">What the sandbox's network refused while a command ran, listed in its result.</param>
-public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, KeptOutputs outputs, INetworkRefusals? network = null)
+public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, KeptOutputs outputs, INetworkRefusals? network = null,
+    IArtifactDetector? artifacts = null)
 {
 
     /// <summary>The whole outputs of truncated commands, read back by their routes.</summary>
@@ -49,7 +50,7 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, K
                     case CommandExited x:
                         return new CollectedExec(x.ExitCode, x.Signal, stdout, stderr, encoding,
                             x.Truncated || stdout.Lost || stderr.Lost, x.TimedOut, x.OomKilled, x.DurationMs, x.Killed,
-                            x.FullOutput, x.StdoutTail, x.StderrTail, x.NetworkRefusals);
+                            x.FullOutput, x.StdoutTail, x.StderrTail, x.NetworkRefusals, x.Artifacts);
                     case CommandFailed f:
                         throw f.Error;
                 }
@@ -197,9 +198,11 @@ public sealed class ExecService(SandboxDirectory directory, OutputSpill spill, K
                             var signal = exit.Signal is { } s ? Hutch.Linux.Processes.SignalName(s) : null;
                             // Other commands running in the sandbox at the same time are not told apart.
                             var refused = network?.Since(live.Record.Id, networkMark, INetworkRefusals.MaxListed);
+                            // Before the result: it lists what was kept. Other commands' files may be among them.
+                            var stored = artifacts is null ? null : await artifacts.DetectAsync(live.Record.Id, cancellationToken).ConfigureAwait(false);
                             yield return cut || exit.Truncated
-                                ? Truncated(live.Record.Id, kept, head, new CommandExited(exit.ExitCode, signal, true, exit.TimedOut, oom, exit.DurationMs, killed, NetworkRefusals: refused))
-                                : new CommandExited(exit.ExitCode, signal, false, exit.TimedOut, oom, exit.DurationMs, killed, NetworkRefusals: refused);
+                                ? Truncated(live.Record.Id, kept, head, new CommandExited(exit.ExitCode, signal, true, exit.TimedOut, oom, exit.DurationMs, killed, NetworkRefusals: refused, Artifacts: stored))
+                                : new CommandExited(exit.ExitCode, signal, false, exit.TimedOut, oom, exit.DurationMs, killed, NetworkRefusals: refused, Artifacts: stored);
                             yield break;
                         case FrameKind.Error:
                             finished = true;

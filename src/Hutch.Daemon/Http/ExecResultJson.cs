@@ -59,6 +59,7 @@ public static class ExecResultJson
             json.WriteString("stderrTail", stderrTail);
         }
         WriteObject(json, "networkRefusals", result.NetworkRefusals, options);
+        WriteObject(json, "artifacts", result.Artifacts, options);
         json.WriteEndObject();
         await OutputJson.FlushAsync(json, body, cancellationToken).ConfigureAwait(false);
     }

@@ -14,7 +14,7 @@ public static class WireEvents
         CommandStarted s => new ExecStartEvent(s.Pid),
         CommandOutput { Stream: OutputStream.Stdout } o => new ExecStdoutEvent(o.Data),
         CommandOutput o => new ExecStderrEvent(o.Data),
-        CommandExited x => new ExecExitEvent(x.ExitCode, x.Signal, x.Truncated, x.TimedOut, x.OomKilled, x.DurationMs, x.Killed, x.FullOutput, x.NetworkRefusals),
+        CommandExited x => new ExecExitEvent(x.ExitCode, x.Signal, x.Truncated, x.TimedOut, x.OomKilled, x.DurationMs, x.Killed, x.FullOutput, x.NetworkRefusals, x.Artifacts),
         CommandFailed f => new ExecErrorEvent(f.Error.Code, f.Error.Message),
         _ => throw new InvalidOperationException($"an exec does not produce {e.GetType().Name}"),
     };
@@ -32,7 +32,7 @@ public static class WireEvents
     public static ExecResult ToResult(CollectedExec result) =>
         new(result.ExitCode, result.Signal, Text(result.Stdout, result.Encoding), Text(result.Stderr, result.Encoding), result.Encoding,
             result.Truncated, result.TimedOut, result.OomKilled, result.DurationMs, result.Killed, result.FullOutput,
-            Tail(result.StdoutTail, result.Encoding), Tail(result.StderrTail, result.Encoding), result.NetworkRefusals);
+            Tail(result.StdoutTail, result.Encoding), Tail(result.StderrTail, result.Encoding), result.NetworkRefusals, result.Artifacts);
 
     /// <summary>A tail in the result's encoding, as its output is.</summary>
     public static string? Tail(byte[]? tail, string encoding) => tail is null

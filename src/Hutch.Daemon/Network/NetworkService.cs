@@ -159,6 +159,29 @@ public sealed class NetworkService : ISandboxObserver, ISandboxSetting, INetwork
         }
     }
 
+    public async Task<IReadOnlyList<NetworkEvent>> SettledSinceAsync(string sandboxId, long mark, TimeSpan settle, CancellationToken cancellationToken)
+    {
+        if (!_egress.TryGetValue(sandboxId, out var egress))
+        {
+            return [];
+        }
+        // A program that has ended closed its sockets, but the relay records a connection only once it
+        // has passed on the close and the upstream's: polled, as a connection has no completion to await.
+        var deadline = Environment.TickCount64 + (long)settle.TotalMilliseconds;
+        while (egress.OpenConnections > 0 && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+        }
+        try
+        {
+            return NetworkEventLog.ReadFrom(egress.Events.Path, mark >= 0 ? mark : egress.LogStart).ToList();
+        }
+        catch (HutchException e) when (e.Code == ErrorCodes.InvalidCursor)
+        {
+            return []; // the log went with its sandbox meanwhile
+        }
+    }
+
     private static ParsedNetworkPolicy Parse(NetworkPolicy? network) => NetworkPolicyParser.Parse(network);
 
     /// <summary>The entries the policy's preset stands for here; refused when it stands for nothing (the policy would let out less than asked).</summary>

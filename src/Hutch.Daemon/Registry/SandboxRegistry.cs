@@ -166,6 +166,13 @@ public sealed class SandboxRegistry
         return Query(db, "SELECT * FROM sandboxes WHERE state = 'pooled' ORDER BY created_at");
     }
 
+    /// <summary>A pooled sandbox by its id (the pool's own work on it only: the API never finds one).</summary>
+    public SandboxRecord? FindPooled(string id)
+    {
+        using var db = Open();
+        return Query(db, "SELECT * FROM sandboxes WHERE id = $k AND state = 'pooled'", ("$k", id)).FirstOrDefault();
+    }
+
     /// <summary>
     /// Turns a pooled sandbox into the caller's: its name, env, cwd, creation time and expiry. Returns
     /// the new row, or throws name_taken (the unique index decides, even against another process).

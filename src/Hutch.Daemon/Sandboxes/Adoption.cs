@@ -18,7 +18,18 @@ public sealed class Adoption(SandboxDirectory directory, SandboxLifecycle lifecy
     public async Task AdoptAsync(CancellationToken cancellationToken)
     {
         storage.RemoveAbandonedStaging(id => directory.Registry.Find(id) is { } record && IsOwnedByLiveRun(record));
-        await pool.AdoptAsync(cancellationToken).ConfigureAwait(false);
+        // A template's pooled sandbox may run its start command: a service to supervise again, as the pool's own work.
+        var pooled = await pool.AdoptAsync(cancellationToken).ConfigureAwait(false);
+        using (SandboxDirectory.PoolWork())
+        {
+            foreach (var record in pooled)
+            {
+                foreach (var observer in observers)
+                {
+                    observer.Adopted(record);
+                }
+            }
+        }
         foreach (var record in directory.Registry.ListLive())
         {
             if (record.State == SandboxStates.Deleting)

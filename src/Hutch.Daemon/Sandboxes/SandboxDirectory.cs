@@ -30,13 +30,37 @@ public sealed class SandboxDirectory(SandboxRegistry registry, SandboxPaths path
     public Func<SandboxRecord, Task>? PooledLost { get; set; }
 
     /// <summary>
-    /// A sandbox by id or name that is not deleted (the warm pool's are never found), or
-    /// sandbox_expired when its TTL ended and it was deleted for that, else sandbox_not_found.
+    /// A sandbox by id or name that is not deleted (the warm pool's are never found, except by id
+    /// inside <see cref="PoolWork"/>), or sandbox_expired when its TTL ended and it was deleted for
+    /// that, else sandbox_not_found.
     /// </summary>
     public SandboxRecord Find(string idOrName)
     {
-        var record = registry.Find(idOrName);
+        var record = registry.Find(idOrName) ?? (InPoolWork.Value ? registry.FindPooled(idOrName) : null);
         return record is null || record.State == SandboxStates.Deleted ? throw Gone(idOrName) : record;
+    }
+
+    private static readonly AsyncLocal<bool> InPoolWork = new();
+
+    /// <summary>
+    /// Marks the work the daemon does on its own warm pool's sandboxes ahead of any claim (a
+    /// template's start command, its probe, its supervision, and the same again when a restarted
+    /// daemon adopts them): until the scope is disposed, <see cref="Find"/> also answers a pooled
+    /// sandbox by its id, so the features that run commands and services work on it unchanged.
+    /// It is an AsyncLocal: it flows into the tasks that work starts (a service's supervisor lives on
+    /// in it, also after the claim) and never into an API request, which is not started from there,
+    /// so a pooled sandbox stays invisible to every caller.
+    /// </summary>
+    public static IDisposable PoolWork()
+    {
+        var before = InPoolWork.Value;
+        InPoolWork.Value = true;
+        return new PoolWorkScope(before);
+    }
+
+    private sealed class PoolWorkScope(bool before) : IDisposable
+    {
+        public void Dispose() => InPoolWork.Value = before;
     }
 
     /// <summary>The error for a sandbox that is no more: sandbox_expired (410, with when) or sandbox_not_found.</summary>

@@ -8,7 +8,7 @@ namespace Hutch.Daemon.Templates;
 /// <summary>/v1/templates: the templates a sandbox's root can be made from (docs/templates.md).</summary>
 internal static class TemplateEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, TemplateStore store, TemplateImports imports, SandboxRegistry sandboxes)
+    public static void Map(IEndpointRouteBuilder app, TemplateStore store, TemplateImports imports, TemplatePruning pruning, SandboxRegistry sandboxes)
     {
         var group = app.MapGroup("/v1/templates");
 
@@ -55,18 +55,16 @@ internal static class TemplateEndpoints
                 {
                     TemplateStore.CheckVersion(version);
                 }
-                var doomed = version is null ? store.List().Where(t => t.Name == name).ToList() : [store.Get(name, version)];
-                var inUse = doomed.Where(t => sandboxes.CountUsing(t.Reference) > 0).Select(t => t.Reference).ToList();
-                if (inUse.Count > 0)
-                {
-                    throw new HutchException(ErrorCodes.TemplateInUse,
-                        $"sandboxes (or the warm pool, HUTCH_WARM_POOL_TEMPLATES) have their root from {string.Join(", ", inUse)}: delete them first (`hutch info ID` shows a sandbox's template)");
-                }
-                store.Remove(name, version);
+                pruning.Remove(name, version);
                 return TypedResults.NoContent();
             })
             .Produces(StatusCodes.Status204NoContent)
-            .WithSummary("Delete a template's version (?version=), or every version; refused while a sandbox uses it (409 template_in_use)");
+            .WithSummary("Delete a template's version (?version=), or every version, and the layers nothing else uses; refused while a sandbox uses it (409 template_in_use)");
+
+        group.MapPost("/prune", (long? cacheOlderThanSeconds) =>
+                TypedResults.Json(pruning.Prune(cacheOlderThanSeconds), ApiJsonContext.Default.TemplatePruneResult))
+            .Produces<TemplatePruneResult>()
+            .WithSummary("Remove the build cache's entries (all, or those older than ?cacheOlderThanSeconds=), then every layer no template version, cache entry, import or build uses; answers what went and how many bytes");
     }
 
     /// <summary>A version as the API shows it, with how many sandboxes use it now.</summary>

@@ -22,7 +22,9 @@ public sealed class TemplateImports(TemplateStore store, LayerStore layers)
     public async Task<TemplateRecord> ImportRootfsAsync(Stream tar, string name, string? version, CancellationToken cancellationToken)
     {
         CheckNames(name, version);
-        var layer = await layers.AddAsync(tar, LayerLimits.Default, cancellationToken).ConfigureAwait(false);
+        // Pinned from the moment it is stored until the version names it: a prune never takes it meanwhile.
+        using var lease = layers.Lease();
+        var layer = await layers.AddAsync(tar, LayerLimits.Default, expectedDigest: null, lease, cancellationToken).ConfigureAwait(false);
         return store.Add(name, version, "rootfs", new TemplateManifest([layer.Digest], new Dictionary<string, string>(RootfsEnv, StringComparer.Ordinal)));
     }
 
@@ -38,7 +40,8 @@ public sealed class TemplateImports(TemplateStore store, LayerStore layers)
     public async Task<TemplateRecord> ImportArchiveAsync(Stream archive, string name, string? version, CancellationToken cancellationToken)
     {
         CheckNames(name, version);
-        var image = await ImageArchive.ImportAsync(archive, layers, cancellationToken: cancellationToken).ConfigureAwait(false);
+        using var lease = layers.Lease();
+        var image = await ImageArchive.ImportAsync(archive, layers, lease, cancellationToken: cancellationToken).ConfigureAwait(false);
         var config = image.Config;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var pair in config.Env)

@@ -78,6 +78,107 @@ public sealed partial class TemplateStore
     /// </summary>
     public const string BuildReferencePrefix = "@build:";
 
+    /// <summary>Build cache keys that builds in flight use (<see cref="HoldBuildCache"/>); under <see cref="_holdsLock"/>.</summary>
+    private readonly Dictionary<string, int> _heldKeys = new(StringComparer.Ordinal);
+    private readonly Lock _holdsLock = new();
+
+    /// <summary>
+    /// A build's hold on the cache entries it reads or writes: <see cref="PruneBuildCache"/> leaves a
+    /// held key's entry alone. Hold a key before reading it (a prune then either removed it before,
+    /// and the read misses, or keeps it). Dispose it when the build ends.
+    /// </summary>
+    public BuildCacheHold HoldBuildCache() => new(this);
+
+    public sealed class BuildCacheHold(TemplateStore store) : IDisposable
+    {
+        private readonly HashSet<string> _keys = new(StringComparer.Ordinal);
+
+        public void Add(string key)
+        {
+            lock (store._holdsLock)
+            {
+                if (_keys.Add(key))
+                {
+                    store._heldKeys[key] = store._heldKeys.GetValueOrDefault(key) + 1;
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (store._holdsLock)
+            {
+                foreach (var key in _keys)
+                {
+                    if (--store._heldKeys[key] == 0)
+                    {
+                        store._heldKeys.Remove(key);
+                    }
+                }
+                _keys.Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes the build cache's entries (those made before <paramref name="createdBefore"/>, or all),
+    /// except the ones a build in flight holds and the ones a build sandbox's root is made from; returns how many.
+    /// </summary>
+    public int PruneBuildCache(DateTimeOffset? createdBefore)
+    {
+        lock (_holdsLock)
+        {
+            using var db = Connect();
+            using var tx = db.BeginTransaction(System.Data.IsolationLevel.Serializable);
+            var keep = new HashSet<string>(_heldKeys.Keys, StringComparer.Ordinal);
+            foreach (var reference in SandboxTemplates(db, tx).Where(r => r.StartsWith(BuildReferencePrefix, StringComparison.Ordinal)))
+            {
+                keep.Add(reference[BuildReferencePrefix.Length..]);
+            }
+            var removed = 0;
+            var doomed = new List<string>();
+            using (var select = Command(db, tx, "SELECT key, created_at FROM template_build_cache"))
+            using (var reader = select.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    var key = reader.GetString(0);
+                    if (!keep.Contains(key) && (createdBefore is null || DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture) < createdBefore))
+                    {
+                        doomed.Add(key);
+                    }
+                }
+            }
+            foreach (var key in doomed)
+            {
+                using var delete = Command(db, tx, "DELETE FROM template_build_cache WHERE key = $k", ("$k", key));
+                removed += delete.ExecuteNonQuery();
+            }
+            tx.Commit();
+            return removed;
+        }
+    }
+
+    /// <summary>The template references of every sandbox not deleted (pooled ones too); none when the sandboxes' table is not in this database.</summary>
+    private static List<string> SandboxTemplates(SqliteConnection db, SqliteTransaction tx)
+    {
+        using (var exists = Command(db, tx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sandboxes'"))
+        {
+            if ((long)exists.ExecuteScalar()! == 0)
+            {
+                return [];
+            }
+        }
+        using var cmd = Command(db, tx, "SELECT DISTINCT template FROM sandboxes WHERE template IS NOT NULL AND state != 'deleted'");
+        using var reader = cmd.ExecuteReader();
+        var references = new List<string>();
+        while (reader.Read())
+        {
+            references.Add(reader.GetString(0));
+        }
+        return references;
+    }
+
     /// <summary>The state after a build step (its layers so far and settings), kept under the step's cache key.</summary>
     public void PutBuildState(string key, TemplateManifest manifest)
     {
@@ -192,7 +293,12 @@ public sealed partial class TemplateStore
         return Query(db, null, "SELECT * FROM templates ORDER BY created_at DESC, name, version");
     }
 
-    /// <summary>Removes a version (or every version without one); the caller has checked none is in use.</summary>
+    /// <summary>
+    /// Removes a version (or every version without one); template_in_use, removing nothing, while a
+    /// sandbox (or the warm pool) has its root from one. The check and the removal are one
+    /// transaction, and a sandbox's row names its template before its root is mounted (which reads
+    /// the template again): so no sandbox ever runs on a version removed, and its layers can go.
+    /// </summary>
     public IReadOnlyList<TemplateRecord> Remove(string name, string? version)
     {
         using var db = Connect();
@@ -204,6 +310,12 @@ public sealed partial class TemplateStore
         {
             throw new HutchException(ErrorCodes.TemplateNotFound, $"no template {name}{(version is null ? "" : ":" + version)}");
         }
+        var used = SandboxTemplates(db, tx).ToHashSet(StringComparer.Ordinal);
+        if (removed.Where(r => used.Contains(r.Reference)).Select(r => r.Reference).ToList() is { Count: > 0 } inUse)
+        {
+            throw new HutchException(ErrorCodes.TemplateInUse,
+                $"sandboxes (or the warm pool, HUTCH_WARM_POOL_TEMPLATES) have their root from {string.Join(", ", inUse)}: delete them first (`hutch info ID` shows a sandbox's template)");
+        }
         foreach (var record in removed)
         {
             using var delete = Command(db, tx, "DELETE FROM templates WHERE name = $n AND version = $v", ("$n", record.Name), ("$v", record.Version));
@@ -213,7 +325,7 @@ public sealed partial class TemplateStore
         return removed;
     }
 
-    /// <summary>Every layer some version still names (what the layer store must keep).</summary>
+    /// <summary>Every layer some version or build cache entry still names (what the layer store must keep; the roots of running sandboxes are among them).</summary>
     public HashSet<string> LayersInUse()
     {
         var layers = List().SelectMany(t => t.Manifest.Layers).ToHashSet(StringComparer.Ordinal);

@@ -40,6 +40,7 @@ public sealed record ExecRequest(
 /// <param name="StdoutTail">When Truncated: the last bytes of stdout (up to 64 KiB) that Stdout does not hold, encoded as Stdout is; else null.</param>
 /// <param name="StderrTail">The same for stderr.</param>
 /// <param name="NetworkRefusals">Connections and name lookups of the sandbox refused (or failed) while the command ran, the first 20 (docs/network.md); left out when none.</param>
+/// <param name="Artifacts">Files the sandbox's artifact globs match that are new or changed since the last look, kept (docs/artifacts.md); left out when none.</param>
 public sealed record ExecResult(
     int? ExitCode,
     string? Signal,
@@ -54,7 +55,8 @@ public sealed record ExecResult(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExecFullOutput? FullOutput = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StdoutTail = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StderrTail = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<NetworkEvent>? NetworkRefusals = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<NetworkEvent>? NetworkRefusals = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ArtifactInfo>? Artifacts = null);
 
 /// <summary>
 /// All of a truncated command's output, kept in the sandbox's disk quota after the result was
@@ -138,10 +140,12 @@ public sealed record ExecStderrEvent(ReadOnlyMemory<byte> Data) : ExecEvent;
 /// <param name="Killed">Set when Hutch killed the command's tree (on timeout): what it killed and how; left out otherwise.</param>
 /// <param name="FullOutput">When Truncated: where all of the output is kept (the stream dropped what was past maxOutputBytes too).</param>
 /// <param name="NetworkRefusals">Connections and name lookups of the sandbox refused (or failed) while the command ran, the first 20 (docs/network.md); left out when none.</param>
+/// <param name="Artifacts">Files the sandbox's artifact globs match that are new or changed since the last look, kept (docs/artifacts.md); left out when none.</param>
 public sealed record ExecExitEvent(int? ExitCode, string? Signal, bool Truncated, bool TimedOut, bool OomKilled, long DurationMs,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExecKilled? Killed = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExecFullOutput? FullOutput = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<NetworkEvent>? NetworkRefusals = null) : ExecEvent;
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<NetworkEvent>? NetworkRefusals = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ArtifactInfo>? Artifacts = null) : ExecEvent;
 
 /// <summary>The command could not run, or its sandbox went away: a stable code and what to do.</summary>
 /// <param name="Code">The stable error code, as in a problem's code.</param>

@@ -115,6 +115,26 @@ public static class ErrorCodes
     /// <summary>A path kept changing under a reset or checkpoint (a sandbox process is rewriting it); retry when it is quiet.</summary>
     public const string WorkspaceBusy = "workspace_busy";
 
+    // Artifacts (docs/artifacts.md, docs/design/0013).
+    /// <summary>400: an artifact glob is empty, absolute, leaves /workspace ('..') or holds a NUL.</summary>
+    public const string InvalidArtifactGlob = "invalid_artifact_glob";
+    /// <summary>400: a path recorded as an artifact is not a regular file inside /workspace (a symlink, a directory, missing).</summary>
+    public const string ArtifactNotFile = "artifact_not_file";
+    /// <summary>413: an artifact is larger than the daemon keeps.</summary>
+    public const string ArtifactTooLarge = "artifact_too_large";
+    /// <summary>404: no artifact (or set) of that name or path.</summary>
+    public const string ArtifactNotFound = "artifact_not_found";
+    /// <summary>409: a set's root directory is not the one the set was made in (swapped or replaced by a link): nothing was written or deleted.</summary>
+    public const string ArtifactRootChanged = "artifact_root_changed";
+    /// <summary>409: a set's manifest does not verify against the daemon's key (edited or damaged); it is not trusted.</summary>
+    public const string ArtifactManifestInvalid = "artifact_manifest_invalid";
+    /// <summary>503: the artifact store cannot be reached; artifacts are kept pending and retried.</summary>
+    public const string ArtifactStoreUnavailable = "artifact_store_unavailable";
+    /// <summary>409: a create with an artifact session that a running sandbox holds (or a delete of its set).</summary>
+    public const string SessionLive = "session_live";
+    /// <summary>410: a download link whose time is over.</summary>
+    public const string LinkExpired = "link_expired";
+
     // Background processes (docs/processes.md).
     public const string ProcessNotFound = "process_not_found";
     public const string ProcessNotRunning = "process_not_running";

@@ -5,14 +5,16 @@ namespace Hutch.Protocol.Api;
 /// <summary>
 /// One line of the NDJSON stream of <c>POST /v1/templates/build</c>, told apart by its "type"
 /// member: step (a step starts), output (bytes a RUN step wrote, stdout and stderr as they came),
-/// cached (a step's result was taken from the cache), done (a step ended), warning (an instruction
-/// ignored), error (the build failed: no template was made) or finished (the template's version).
-/// A closed set: switch over the seven records.
+/// cached (a step's result was taken from the cache), network (a connection a RUN step's sandbox
+/// made, or a lookup it was refused), done (a step ended), warning (an instruction ignored), error
+/// (the build failed: no template was made) or finished (the template's version).
+/// A closed set: switch over the eight records.
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(BuildStepEvent), TemplateBuildEventTypes.Step)]
 [JsonDerivedType(typeof(BuildOutputEvent), TemplateBuildEventTypes.Output)]
 [JsonDerivedType(typeof(BuildCachedEvent), TemplateBuildEventTypes.Cached)]
+[JsonDerivedType(typeof(BuildNetworkEvent), TemplateBuildEventTypes.Network)]
 [JsonDerivedType(typeof(BuildStepDoneEvent), TemplateBuildEventTypes.Done)]
 [JsonDerivedType(typeof(BuildWarningEvent), TemplateBuildEventTypes.Warning)]
 [JsonDerivedType(typeof(BuildErrorEvent), TemplateBuildEventTypes.Error)]
@@ -39,6 +41,15 @@ public sealed record BuildOutputEvent(int Step, ReadOnlyMemory<byte> Data) : Tem
 /// <summary>A RUN, COPY or ADD step's layer was in the cache: it did not run.</summary>
 /// <param name="Step">The step's number.</param>
 public sealed record BuildCachedEvent(int Step) : TemplateBuildEvent;
+
+/// <summary>
+/// A connection a RUN step's build sandbox made, allowed or refused, or a name lookup it was refused,
+/// as its network events say (docs/network.md#events): all of the step's, once its command ended,
+/// before its done or error event (the build sandbox and its event log go when the step ends).
+/// </summary>
+/// <param name="Step">The step's number.</param>
+/// <param name="Event">The network event (its cursor is the build sandbox's, which is gone).</param>
+public sealed record BuildNetworkEvent(int Step, NetworkEvent Event) : TemplateBuildEvent;
 
 /// <summary>A step ended well.</summary>
 /// <param name="Step">The step's number.</param>
@@ -70,6 +81,7 @@ public static class TemplateBuildEventTypes
     public const string Step = "step";
     public const string Output = "output";
     public const string Cached = "cached";
+    public const string Network = "network";
     public const string Done = "done";
     public const string Warning = "warning";
     public const string Error = "error";

@@ -34,3 +34,10 @@ public sealed record TemplateInfo(
 /// <summary>Answer of <c>GET /v1/templates</c>: every version of every template, newest first.</summary>
 /// <param name="Templates">The versions, newest first.</param>
 public sealed record TemplateList(TemplateInfo[] Templates);
+
+/// <summary>Answer of <c>POST /v1/templates/prune</c>: what was removed.</summary>
+/// <param name="CacheEntries">Build cache entries removed (a build in flight keeps the ones it uses).</param>
+/// <param name="Layers">Layers removed: those no template version, no remaining cache entry and no import or build in flight uses.</param>
+/// <param name="Bytes">Bytes of the removed layers' files.</param>
+/// <param name="RemovedLayers">The removed layers' digests ("sha256:…").</param>
+public sealed record TemplatePruneResult(int CacheEntries, int Layers, long Bytes, string[] RemovedLayers);

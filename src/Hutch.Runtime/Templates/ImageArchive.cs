@@ -65,7 +65,13 @@ public static class ImageArchive
     /// image_invalid, image_unsupported, image_too_large, layer_digest_mismatch, or any layer
     /// refusal (its message names the layer).
     /// </exception>
-    public static async Task<ImportedImage> ImportAsync(Stream archive, LayerStore store, ImageLimits? limits = null, string? reference = null,
+    public static Task<ImportedImage> ImportAsync(Stream archive, LayerStore store, ImageLimits? limits = null, string? reference = null,
+        CancellationToken cancellationToken = default) =>
+        ImportAsync(archive, store, lease: null, limits, reference, cancellationToken);
+
+    /// <inheritdoc cref="ImportAsync(Stream, LayerStore, ImageLimits?, string?, CancellationToken)"/>
+    /// <param name="lease">Pins every layer of the image, added or found stored, until the caller has recorded them (see <see cref="LayerStore"/>).</param>
+    public static async Task<ImportedImage> ImportAsync(Stream archive, LayerStore store, LayerLease? lease, ImageLimits? limits = null, string? reference = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(archive);
@@ -96,7 +102,7 @@ public static class ImageArchive
                 var blob = new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
                 await using (blob.ConfigureAwait(false))
                 {
-                    if (store.Has(diffIds[i]))
+                    if (store.Has(diffIds[i], lease))
                     {
                         // Stored already (from another image): checked, not extracted again.
                         var digest = await LayerStore.DigestAsync(blob, limits.LayerOrDefault, cancellationToken).ConfigureAwait(false);
@@ -107,7 +113,7 @@ public static class ImageArchive
                         }
                         continue;
                     }
-                    var info = await store.AddAsync(blob, limits.LayerOrDefault, diffIds[i], cancellationToken).ConfigureAwait(false);
+                    var info = await store.AddAsync(blob, limits.LayerOrDefault, diffIds[i], lease, cancellationToken).ConfigureAwait(false);
                     warnings.AddRange(info.Warnings.Select(warning => $"layer {i + 1}: {warning}"));
                 }
             }

@@ -22,10 +22,31 @@ public sealed record LayerInfo(string Digest, long Bytes, long Files, IReadOnlyL
 /// into a private temporary directory in the store and renamed to its digest only once whole and on
 /// disk, so a digest's directory is always complete, and a refused or failed layer leaves nothing.
 /// Every entry is treated as hostile (see <see cref="LayerWriter"/>; docs/design/0012-templates-layers.md).
-/// Which layers are still used is its owner's business: it lists and deletes, it does not count.
+/// Which layers are still used is its owner's business: it lists and deletes, it does not count;
+/// but it closes the race between adding a layer and removing unused ones (see <see cref="Lease"/>).
 /// </summary>
+/// <remarks>
+/// <para>
+/// <b>Adds against removals.</b> A layer is in use when its owner's records name it (a template, a
+/// build cache entry). Between the moment a layer is stored (or found stored) and the moment its
+/// importer records it, nothing names it yet, and <see cref="RemoveUnused"/> must not take it. So
+/// each import or build holds a <see cref="LayerLease"/> for its whole run: every layer it adds, or
+/// finds stored and reuses, is pinned to the lease, and the pin is made in the same critical
+/// section (one lock, <c>_gate</c>) as the rename that makes the layer visible or the check that
+/// finds it. <see cref="RemoveUnused"/> decides under that lock too: it reads what the owner's
+/// records name and every open lease's pins, and renames the rest away, all inside it. A lease is
+/// let go (under the lock) only after its importer recorded the layers. So at any moment a stored
+/// layer is named by a record, pinned, or garbage, and a removal sees which; no add waits longer
+/// than a removal's renames, and a removal never waits for a long import (the trees are deleted
+/// after the lock is released, under their <c>.del-</c> names).
+/// </para>
+/// </remarks>
 public sealed class LayerStore
 {
+    /// <summary>The lock of the add/remove race (see the remarks): held only for renames, checks and pin updates.</summary>
+    private readonly Lock _gate = new();
+    private readonly HashSet<LayerLease> _leases = [];
+
     private const string TemporaryPrefix = ".tmp-";
     private const string DeletingPrefix = ".del-";
     internal const string SpoolPrefix = ".spool-";
@@ -41,10 +62,97 @@ public sealed class LayerStore
     public string Root { get; }
 
     /// <summary>True when the layer is stored (whole: a digest's directory only appears complete).</summary>
-    public bool Has(string digest)
+    public bool Has(string digest) => Has(digest, lease: null);
+
+    /// <summary>
+    /// True when the layer is stored; then it is pinned to <paramref name="lease"/> in the same step,
+    /// so no <see cref="RemoveUnused"/> takes it before the caller has recorded it.
+    /// </summary>
+    public bool Has(string digest, LayerLease? lease)
     {
+        var name = LayerDigest.DirectoryName(digest);
         using var root = OpenRoot();
-        return At.TryStat(root, LayerDigest.DirectoryName(digest)) is { Kind: EntryKind.Directory };
+        lock (_gate)
+        {
+            var stored = At.TryStat(root, name) is { Kind: EntryKind.Directory };
+            if (stored)
+            {
+                lease?.PinLocked(digest);
+            }
+            return stored;
+        }
+    }
+
+    /// <summary>
+    /// Pins for one import or build: the layers it adds or reuses stay stored until it is disposed
+    /// (by then its owner has recorded them). Dispose it once the records are written.
+    /// </summary>
+    public LayerLease Lease()
+    {
+        lock (_gate)
+        {
+            var lease = new LayerLease(this);
+            _leases.Add(lease);
+            return lease;
+        }
+    }
+
+    /// <summary>
+    /// Removes every stored layer that <paramref name="inUse"/> does not name and no open lease pins,
+    /// and returns what it removed. <paramref name="inUse"/> is read under the same lock as the
+    /// pins (see the remarks), so it must be quick (one query); the trees are deleted after the lock.
+    /// </summary>
+    public LayerRemoval RemoveUnused(Func<IReadOnlySet<string>> inUse)
+    {
+        ArgumentNullException.ThrowIfNull(inUse);
+        var doomed = new List<(string Digest, string Name)>();
+        using (var root = OpenRoot())
+        {
+            lock (_gate)
+            {
+                var keep = new HashSet<string>(inUse(), StringComparer.Ordinal);
+                foreach (var lease in _leases)
+                {
+                    keep.UnionWith(lease.Pinned);
+                }
+                foreach (var digest in List().Where(d => !keep.Contains(d)))
+                {
+                    var name = DeletingPrefix + RandomSuffix();
+                    At.Rename(root, LayerDigest.DirectoryName(digest), root, name, noReplace: true);
+                    doomed.Add((digest, name));
+                }
+            }
+        }
+        long bytes = 0;
+        foreach (var (_, name) in doomed)
+        {
+            bytes += TreeBytes(Path.Join(Root, name));
+            TreeRemover.Delete(Path.Join(Root, name));
+        }
+        return new LayerRemoval([.. doomed.Select(d => d.Digest)], bytes);
+    }
+
+    /// <summary>Bytes of regular file content under a directory the daemon made (no link followed; a hard link's file counted each time).</summary>
+    private static long TreeBytes(string directory)
+    {
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true, ReturnSpecialDirectories = false };
+        return new DirectoryInfo(directory).EnumerateFiles("*", options).Where(f => f.LinkTarget is null).Sum(f => f.Length);
+    }
+
+    internal void Release(LayerLease lease)
+    {
+        lock (_gate)
+        {
+            _leases.Remove(lease);
+        }
+    }
+
+    internal void Pin(LayerLease lease, string digest)
+    {
+        lock (_gate)
+        {
+            lease.PinLocked(digest);
+        }
     }
 
     /// <summary>The layer's directory, an overlayfs lowerdir as it is (whether or not it is stored).</summary>
@@ -117,14 +225,19 @@ public sealed class LayerStore
     /// layer_too_large, layer_invalid, layer_unsupported) or the disk is full (disk_full); nothing of it is left.
     /// </exception>
     public Task<LayerInfo> AddAsync(Stream layerTar, LayerLimits limits, CancellationToken cancellationToken = default) =>
-        AddAsync(layerTar, limits, expectedDigest: null, cancellationToken);
+        AddAsync(layerTar, limits, expectedDigest: null, lease: null, cancellationToken);
+
+    /// <inheritdoc cref="AddAsync(Stream, LayerLimits, string?, LayerLease?, CancellationToken)"/>
+    public Task<LayerInfo> AddAsync(Stream layerTar, LayerLimits limits, string? expectedDigest, CancellationToken cancellationToken = default) =>
+        AddAsync(layerTar, limits, expectedDigest, lease: null, cancellationToken);
 
     /// <summary>
     /// Like <see cref="AddAsync(Stream, LayerLimits, CancellationToken)"/>, and when
     /// <paramref name="expectedDigest"/> is given, refuses (layer_digest_mismatch) a layer whose
-    /// diff_id is another, before anything is stored under either digest.
+    /// diff_id is another, before anything is stored under either digest. With a
+    /// <paramref name="lease"/>, the layer is pinned to it as it becomes visible (see the remarks).
     /// </summary>
-    public async Task<LayerInfo> AddAsync(Stream layerTar, LayerLimits limits, string? expectedDigest, CancellationToken cancellationToken = default)
+    public async Task<LayerInfo> AddAsync(Stream layerTar, LayerLimits limits, string? expectedDigest, LayerLease? lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(layerTar);
         ArgumentNullException.ThrowIfNull(limits);
@@ -151,13 +264,22 @@ public sealed class LayerStore
                 using var syncing = Beneath.Open(root, temporary, Beneath.O_RDONLY | Beneath.O_DIRECTORY | Beneath.O_NOFOLLOW, noSymlinks: true);
                 At.SyncFileSystem(syncing);
             }
-            try
+            var storedAlready = false;
+            lock (_gate)
             {
-                At.Rename(root, temporary, root, LayerDigest.DirectoryName(info.Digest), noReplace: true);
+                try
+                {
+                    At.Rename(root, temporary, root, LayerDigest.DirectoryName(info.Digest), noReplace: true);
+                }
+                catch (LinuxException e) when (e.Errno is Errno.EEXIST or Errno.ENOTEMPTY)
+                {
+                    // Stored already (another image, or an add that ran at the same time): that one wins.
+                    storedAlready = true;
+                }
+                lease?.PinLocked(info.Digest);
             }
-            catch (LinuxException e) when (e.Errno is Errno.EEXIST or Errno.ENOTEMPTY)
+            if (storedAlready)
             {
-                // Stored already (another image, or an add that ran at the same time): that one wins.
                 TreeRemover.Delete(Path.Join(Root, temporary));
                 return info;
             }
@@ -195,7 +317,12 @@ public sealed class LayerStore
     /// As for a tar, and layer_unsupported for an overlayfs feature a layer cannot carry (a redirect
     /// or metacopy xattr: mount build overlays with redirect_dir=off and metacopy=off).
     /// </exception>
-    public async Task<LayerInfo> AddDirectoryAsync(string sourceDirectory, LayerLimits limits, int hostIdBase = 0, CancellationToken cancellationToken = default)
+    public Task<LayerInfo> AddDirectoryAsync(string sourceDirectory, LayerLimits limits, int hostIdBase = 0, CancellationToken cancellationToken = default) =>
+        AddDirectoryAsync(sourceDirectory, limits, hostIdBase, lease: null, cancellationToken);
+
+    /// <inheritdoc cref="AddDirectoryAsync(string, LayerLimits, int, CancellationToken)"/>
+    /// <param name="lease">Pins the layer as it becomes visible (see the remarks).</param>
+    public async Task<LayerInfo> AddDirectoryAsync(string sourceDirectory, LayerLimits limits, int hostIdBase, LayerLease? lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sourceDirectory);
         ArgumentNullException.ThrowIfNull(limits);
@@ -226,7 +353,7 @@ public sealed class LayerStore
         try
         {
             using var input = pipe.Reader.AsStream(leaveOpen: true);
-            info = await AddAsync(input, limits, expectedDigest: null, cancellationToken).ConfigureAwait(false);
+            info = await AddAsync(input, limits, expectedDigest: null, lease, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception consumerError)
         {
@@ -291,4 +418,38 @@ public sealed class LayerStore
     }
 
     private static string RandomSuffix() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+}
+
+/// <summary>What <see cref="LayerStore.RemoveUnused"/> removed: the layers' digests and their files' bytes.</summary>
+public sealed record LayerRemoval(IReadOnlyList<string> Layers, long Bytes);
+
+/// <summary>
+/// The layers one import or build added or reuses, kept from <see cref="LayerStore.RemoveUnused"/>
+/// until it is disposed (see <see cref="LayerStore"/>'s remarks). Thread-safe.
+/// </summary>
+public sealed class LayerLease : IDisposable
+{
+    private readonly LayerStore _store;
+    private int _disposed;
+
+    internal LayerLease(LayerStore store) => _store = store;
+
+    /// <summary>Read and written under the store's lock only.</summary>
+    internal HashSet<string> Pinned { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Pins a layer the caller is about to use by name (a template's, a build cache entry's): from now
+    /// on it stays, if it is stored now. One a removal took before this is gone; the caller finds it missing.
+    /// </summary>
+    public void Pin(string digest) => _store.Pin(this, digest);
+
+    internal void PinLocked(string digest) => Pinned.Add(digest);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _store.Release(this);
+        }
+    }
 }

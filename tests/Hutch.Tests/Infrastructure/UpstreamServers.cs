@@ -191,7 +191,8 @@ internal sealed class UpstreamServers : IAsyncDisposable
         var content = await UpstreamBodies.ReadAsync(stream, rest, length, encoding, cancel);
         requests.Enqueue(new UpstreamHttpRequest(server, peer, requestLine[0], requestLine[1], host, authorization, length, encoding, content));
 
-        var path = requestLine[1].Split('?')[0];
+        // "/./" is "/", as web servers take it: apt asks a flat repository (`deb URI ./`) for URI/./Release.
+        var path = requestLine[1].Split('?')[0].Replace("/./", "/", StringComparison.Ordinal);
         if (published.Keys.FirstOrDefault(p => path.StartsWith(p, StringComparison.Ordinal)) is not null)
         {
             await AnswerFileAsync(stream, path, requestLine[0] == "HEAD", cancel);
@@ -219,7 +220,7 @@ internal sealed class UpstreamServers : IAsyncDisposable
     {
         var found = files.TryGetValue(path, out var body);
         body ??= "not found\n"u8.ToArray();
-        var type = path.EndsWith('/') ? "text/html" : path.EndsWith(".whl", StringComparison.Ordinal) ? "application/octet-stream" : "text/plain";
+        var type = path.EndsWith('/') ? "text/html" : path.EndsWith(".whl", StringComparison.Ordinal) || path.EndsWith(".deb", StringComparison.Ordinal) ? "application/octet-stream" : "text/plain";
         var head = $"HTTP/1.1 {(found ? "200 OK" : "404 Not Found")}\r\nContent-Type: {type}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head), cancel);
         if (!headOnly)

@@ -1,6 +1,3 @@
-using System.IO.Compression;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Hutch.Client;
 using Hutch.Protocol.Api;
@@ -45,9 +42,9 @@ public sealed class EgressClientsTests(EgressFixture fixture) : IClassFixture<Eg
     {
         Up.Publish("/simple/", new Dictionary<string, byte[]>
         {
-            ["tinypkg/"] = Encoding.UTF8.GetBytes($"<html><body><a href=\"/packages/tinypkg-0.1-py3-none-any.whl\">tinypkg-0.1-py3-none-any.whl</a></body></html>"),
+            ["tinypkg/"] = TestPackages.SimpleIndexPage("/packages/tinypkg-0.1-py3-none-any.whl", "tinypkg-0.1-py3-none-any.whl"),
         });
-        Up.Publish("/packages/", new Dictionary<string, byte[]> { ["tinypkg-0.1-py3-none-any.whl"] = Wheel() });
+        Up.Publish("/packages/", new Dictionary<string, byte[]> { ["tinypkg-0.1-py3-none-any.whl"] = TestPackages.Wheel("tinypkg", "0.1", "VALUE = 'tiny-ok'\n") });
         Up.Publish("/repo.git/", await BareRepositoryAsync());
         // The preset, and the test network opened on a port nothing uses (upstream.test's address is private).
         await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(
@@ -79,34 +76,6 @@ public sealed class EgressClientsTests(EgressFixture fixture) : IClassFixture<Eg
         }
         Assert.Contains(events, e => (e.Outcome, e.Rule) == (NetworkOutcomes.Allowed, $"package-registries ({Name}:{EgressUpstreams.HttpsPort})"));
         Assert.Contains(events, e => (e.Code, e.Host) == ("egress_denied_host", "elsewhere.test"));
-    }
-
-    /// <summary>A pure-Python wheel of one module, with a RECORD pip can check.</summary>
-    private static byte[] Wheel()
-    {
-        var files = new Dictionary<string, string>
-        {
-            ["tinypkg/__init__.py"] = "VALUE = 'tiny-ok'\n",
-            ["tinypkg-0.1.dist-info/METADATA"] = "Metadata-Version: 2.1\nName: tinypkg\nVersion: 0.1\n",
-            ["tinypkg-0.1.dist-info/WHEEL"] = "Wheel-Version: 1.0\nGenerator: hutch-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        };
-        var record = new StringBuilder();
-        foreach (var (path, text) in files)
-        {
-            var hash = Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(text))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-            record.Append($"{path},sha256={hash},{Encoding.UTF8.GetByteCount(text)}\n");
-        }
-        files["tinypkg-0.1.dist-info/RECORD"] = record.Append("tinypkg-0.1.dist-info/RECORD,,\n").ToString();
-        using var bytes = new MemoryStream();
-        using (var zip = new ZipArchive(bytes, ZipArchiveMode.Create))
-        {
-            foreach (var (path, text) in files)
-            {
-                using var entry = new StreamWriter(zip.CreateEntry(path).Open());
-                entry.Write(text);
-            }
-        }
-        return bytes.ToArray();
     }
 
     /// <summary>A bare repository with one commit, ready to serve over git's dumb HTTP protocol (static files).</summary>

@@ -6,9 +6,11 @@ namespace Hutch.Tests.Network;
 /// <summary>
 /// A daemon whose operator opened the test network (HUTCH_EGRESS_OPEN_NETWORKS=test=…) and the real
 /// upstream servers in a network namespace of their own (<see cref="EgressUpstreams"/>): the only
-/// place egress tests send traffic to.
+/// place egress tests send traffic to. A subclass may name the upstream by more names
+/// (<see cref="MoreHostNames"/>) and configure this "host"'s package registries otherwise
+/// (<see cref="WriteRegistryConfig"/>).
 /// </summary>
-public sealed class EgressFixture : DaemonFixture
+public class EgressFixture : DaemonFixture
 {
     public EgressUpstreams Upstreams { get; } = new();
 
@@ -27,7 +29,8 @@ public sealed class EgressFixture : DaemonFixture
         File.WriteAllText(HostsFile, Upstreams.HostsFileLine + "\n" + $"{Upstreams.AddressV6} {EgressUpstreams.HostName}\n"
             + "127.0.0.1 rebind-loopback.test\n169.254.169.254 rebind-metadata.test\n"
             + $"{Upstreams.HostSideAddress} rebind-host.test\n"
-            + $"{Upstreams.Address} fronted.test\n"); // a second name on the upstream, for domain fronting
+            + $"{Upstreams.Address} fronted.test\n" // a second name on the upstream, for domain fronting
+            + string.Concat(MoreHostNames.Select(name => $"{Upstreams.Address} {name}\n")));
         WriteRegistryConfig();
         return options with
         {
@@ -42,8 +45,11 @@ public sealed class EgressFixture : DaemonFixture
     /// <summary>A directory standing for the host's / where the package-registries preset reads apt, pip and npm configuration.</summary>
     public string RegistryConfigRoot { get; } = TestPaths.NewTempDir("hutch-registry-config");
 
+    /// <summary>More names of the upstream's IPv4 address in <see cref="HostsFile"/>.</summary>
+    protected virtual IEnumerable<string> MoreHostNames => [];
+
     /// <summary>The registries this "host" is configured with: all on the upstream, plus what the preset must not take.</summary>
-    private void WriteRegistryConfig()
+    protected virtual void WriteRegistryConfig()
     {
         var name = EgressUpstreams.HostName;
         Directory.CreateDirectory(Path.Join(RegistryConfigRoot, "etc/apt/sources.list.d"));

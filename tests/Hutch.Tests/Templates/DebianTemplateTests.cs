@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Hutch.Client;
 using Hutch.Protocol.Api;
 using Hutch.Tests.Infrastructure;
@@ -15,40 +14,11 @@ public sealed class DebianTemplateTests(DaemonFixture fixture)
 {
     private HutchClient Client => fixture.Client;
 
-    private static string RootfsTar =>
-        Environment.GetEnvironmentVariable("HUTCH_TEST_DEBIAN_ROOTFS") is { Length: > 0 } path && File.Exists(path)
-            ? path
-            : throw new InvalidOperationException("HUTCH_TEST_DEBIAN_ROOTFS names no file: eng/test.sh makes it with `hutch template debian --save`");
-
-    /// <summary>A package of one script, built with dpkg-deb.</summary>
-    private static byte[] HelloPackage()
-    {
-        var dir = Path.Join(Path.GetTempPath(), "hutch-deb-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            Directory.CreateDirectory(Path.Join(dir, "DEBIAN"));
-            Directory.CreateDirectory(Path.Join(dir, "usr", "bin"));
-            File.WriteAllText(Path.Join(dir, "DEBIAN", "control"),
-                "Package: hutch-hello\nVersion: 1.0\nArchitecture: all\nMaintainer: Hutch tests <tests@localhost>\nDescription: says hello\n");
-            File.WriteAllText(Path.Join(dir, "usr", "bin", "hutch-hello"), "#!/bin/sh\necho hello from a package\n");
-            File.SetUnixFileMode(Path.Join(dir, "usr", "bin", "hutch-hello"), (UnixFileMode)0b111_101_101);
-            using var build = Process.Start(new ProcessStartInfo("dpkg-deb", ["--root-owner-group", "--build", dir, dir + ".deb"]) { RedirectStandardOutput = true })!;
-            build.WaitForExit();
-            Assert.Equal(0, build.ExitCode);
-            return File.ReadAllBytes(dir + ".deb");
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-            File.Delete(dir + ".deb");
-        }
-    }
-
     [Fact]
     public async Task RootInstallsAPackage_WithDpkgAndApt_SeenInThatSandboxOnly()
     {
         var name = "deb" + Guid.NewGuid().ToString("N")[..8];
-        await using (var tar = File.OpenRead(RootfsTar))
+        await using (var tar = File.OpenRead(TestPackages.DebianRootfs))
         {
             var imported = await Client.ImportTemplateAsync(tar, name, "1", rootfs: true);
             Assert.Equal(("rootfs", 1), (imported.Source, imported.Layers));
@@ -56,7 +26,7 @@ public sealed class DebianTemplateTests(DaemonFixture fixture)
         await using var installer = await fixture.CreateAsync(new CreateSandboxRequest(Template: name, User: "root"));
         await using var neighbour = await fixture.CreateAsync(new CreateSandboxRequest(Template: name, User: "root"));
         await using var user = await fixture.CreateAsync(new CreateSandboxRequest(Template: name));
-        var package = HelloPackage();
+        var package = TestPackages.Deb();
         await Client.WriteBytesAsync(installer.Id, "hello.deb", package);
         await Client.WriteBytesAsync(user.Id, "hello.deb", package);
 
@@ -78,7 +48,7 @@ public sealed class DebianTemplateTests(DaemonFixture fixture)
     public async Task ADockerfileFromTheDebianBase_InstallsAPackageAndMakesAUser_InItsLayers()
     {
         var from = "deb" + Guid.NewGuid().ToString("N")[..8];
-        await using (var tar = File.OpenRead(RootfsTar))
+        await using (var tar = File.OpenRead(TestPackages.DebianRootfs))
         {
             await Client.ImportTemplateAsync(tar, from, "1", rootfs: true);
         }
@@ -91,7 +61,7 @@ public sealed class DebianTemplateTests(DaemonFixture fixture)
                 DataStream = new MemoryStream(bytes),
                 Mode = (UnixFileMode)0b110_100_100,
             });
-            Add("hello.deb", HelloPackage());
+            Add("hello.deb", TestPackages.Deb());
             Add("Dockerfile", System.Text.Encoding.UTF8.GetBytes($"""
                 FROM {from}:1
                 COPY hello.deb /opt/

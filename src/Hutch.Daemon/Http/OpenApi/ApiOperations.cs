@@ -90,6 +90,15 @@ internal static class ApiOperations
         [("GET", "/v1/templates")] = ("listTemplates", "templates"),
         [("GET", "/v1/templates/{name}")] = ("getTemplate", "templates"),
         [("DELETE", "/v1/templates/{name}")] = ("deleteTemplate", "templates"),
+        [("POST", "/v1/templates/prune")] = ("pruneTemplates", "templates"),
+
+        [("GET", Sandbox + "/artifacts")] = ("listArtifacts", "artifacts"),
+        [("POST", Sandbox + "/artifacts")] = ("recordArtifact", "artifacts"),
+        [("GET", "/v1/artifacts/sets/{set}")] = ("getArtifactSet", "artifacts"),
+        [("GET", "/v1/artifacts/sets/{set}/content")] = ("readArtifact", "artifacts"),
+        [("DELETE", "/v1/artifacts/sets/{set}")] = ("deleteArtifactSet", "artifacts"),
+        [("GET", "/v1/artifact-links/{token}")] = ("openArtifactLink", "artifacts"),
+
         [("POST", "/v1/bundles")] = ("pushBundle", "bundles"),
         [("GET", "/v1/bundles")] = ("listBundles", "bundles"),
         [("GET", "/v1/bundles/{name}")] = ("getBundle", "bundles"),
@@ -112,6 +121,7 @@ internal static class ApiOperations
         ("network", "What a sandbox's connections met under its network policy (docs/network.md); the policy is set at create and by PATCH."),
         ("secrets", "The write-only secret store: values encrypted at rest, never returned (docs/secrets.md)."),
         ("templates", "Templates: immutable, content-addressed roots a sandbox is made from, writable per sandbox (docs/templates.md)."),
+        ("artifacts", "The files sandboxes keep: sets by sandbox or session, signed manifests, links that open without the API key (docs/artifacts.md)."),
         ("bundles", "Bundles: named, immutable, versioned read-only directories sandboxes mount, switchable while they run (docs/bundles.md)."),
     ];
 
@@ -126,6 +136,10 @@ internal static class ApiOperations
                 {
                     operation.OperationId = known.Id;
                     operation.Tags = new HashSet<OpenApiTagReference> { new(known.Tag, document) };
+                    if (known.Id == "openArtifactLink")
+                    {
+                        operation.Security = [];   // the signed link is its own credential (DaemonHost lets it pass the key check)
+                    }
                 }
             }
         }
