@@ -48,8 +48,9 @@ public sealed class BundleService : ISandboxSetting, ISandboxObserver
     public void Start(bool daemon)
     {
         Directory.CreateDirectory(Paths.BundleMounts);
-        File.SetUnixFileMode(Path.GetDirectoryName(Paths.BundleMounts)!, SearchOnly);
         File.SetUnixFileMode(Paths.BundleMounts, SearchOnly);
+        // The store is the daemon's alone: sandboxes see its trees only through their mounts.
+        File.SetUnixFileMode(Path.GetDirectoryName(_trees.Root)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         PropagatedMounts.EnsureShared(Paths.BundleMounts);
         if (daemon)
         {

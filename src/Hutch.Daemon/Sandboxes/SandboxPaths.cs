@@ -59,9 +59,10 @@ public sealed class SandboxPaths(string dataDir)
 
     /// <summary>
     /// The host directory every sandbox's bundle mounts live under (docs/bundles.md): a shared mount
-    /// of itself (0711), so a mount made below it reaches the sandboxes that bind a part of it.
+    /// of itself (0711, beside the 0700 bundle store), so a mount made below it reaches the sandboxes
+    /// that bind a part of it, and the runtime reaches each sandbox's part by path.
     /// </summary>
-    public string BundleMounts => Path.Join(DataDir, "bundles", "mounts");
+    public string BundleMounts => Path.Join(DataDir, "bundle-mounts");
 
     /// <summary>The sandbox's /bundles on the host (0755, root's): a bundle is mounted on a directory in it.</summary>
     public string BundleRoot(string id) => Path.Join(BundleMounts, id, "root");

@@ -42,7 +42,7 @@ public sealed class BundleRestartTests
             Assert.Equal([("kept", 1L, "/bundles/kept"), ("own", 1L, "/mnt/own")], info.Bundles!.Select(b => (b.Name, b.Version, b.Path)));
             Assert.Equal("two\n", switched.Stdout);
             Assert.Equal(ErrorCodes.BundleInUse, inUse.Code);
-            Assert.DoesNotContain(File.ReadLines("/proc/self/mountinfo"), line => line.Contains(Path.Join(dataDir, "bundles", "mounts", id), StringComparison.Ordinal));
+            Assert.DoesNotContain(File.ReadLines("/proc/self/mountinfo"), line => line.Contains(Path.Join(dataDir, "bundle-mounts", id), StringComparison.Ordinal));
         }
         finally
         {

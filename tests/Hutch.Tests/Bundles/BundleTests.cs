@@ -17,7 +17,7 @@ public sealed class BundleFixture : DaemonFixture
 
     public string Store => Path.Join(DataDir, "bundles", "store");
 
-    public string MountsOf(string sandboxId) => Path.Join(DataDir, "bundles", "mounts", sandboxId);
+    public string MountsOf(string sandboxId) => Path.Join(DataDir, "bundle-mounts", sandboxId);
 
     /// <summary>A fresh bundle name per test (the fixture's daemon is shared).</summary>
     public static string NewName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..20];
