@@ -22,7 +22,7 @@ namespace Hutch.Artifacts;
 public sealed partial class LocalArtifactStore : IArtifactStore
 {
     private const int OwnerOnly = 0x1c0;      // 0700
-    private const int ReadOnlyFile = 0x124;   // 0444
+    private const int ReadOnlyFile = 0x100;   // 0400: the daemon's alone, like everything in the data dir
     private const int BufferSize = 1 << 20;
     private const string ManifestFile = "manifest.json";
     private const string FilesDirectory = "files";

@@ -65,7 +65,8 @@ public sealed class SandboxEngine : ISandboxEngine
         TemplateBuilder = new Builds.TemplateBuilder(Templates, TemplateRoots, Layers, Sandboxes, Directory, Exec, log, Network);
         Processes = new ProcessManager(Directory, time);
         Logs = new LogReader(Directory, Processes, spill);
-        Sessions = new SessionService(Directory, Processes, spill, Network);
+        Sessions = new SessionService(Directory, Processes, spill, Network, Artifacts);
+        Processes.Ended = async (sandbox, ct) => await Artifacts.DetectAsync(sandbox, ct).ConfigureAwait(false);
         Shells = new ShellService(Directory, Processes);
         Ports = new PortService(Directory, Runtime);
         Services = new ServiceManager(Directory, Processes, Logs, new ServiceProbes(Exec, Ports), stopping);

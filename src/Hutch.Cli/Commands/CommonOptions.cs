@@ -174,6 +174,17 @@ internal sealed class CreateOptions
         HelpName = "TEMPLATE",
     };
 
+    public Option<string[]> Artifacts { get; } = new("--artifacts")
+    {
+        Description = "Keep the workspace files this glob matches after every command (repeatable): out/**, *.pdf, **/*.csv",
+        HelpName = "GLOB",
+    };
+    public Option<string?> Session { get; } = new("--session")
+    {
+        Description = "The artifact session (a chat or task id): its kept files come back in this sandbox, and outlive it",
+        HelpName = "KEY",
+    };
+
     public Option<string[]> Bundles { get; } = new("--bundle")
     {
         Description = "Mount a bundle read-only (docs/bundles.md): NAME (its newest version at /bundles/NAME), NAME@VERSION, NAME:PATH or NAME@VERSION:PATH; repeatable",
@@ -215,6 +226,8 @@ internal sealed class CreateOptions
         command.Add(User);
         command.Add(Secrets);
         command.Add(Template);
+        command.Add(Artifacts);
+        command.Add(Session);
         command.Add(Bundles);
         Network.AddTo(command);
     }
@@ -235,6 +248,9 @@ internal sealed class CreateOptions
             Network: Network.ToPolicy(parse),
             Secrets: CommonOptions.ToSecretUses(parse.GetValue(Secrets)),
             Template: parse.GetValue(Template),
+            Artifacts: parse.GetValue(Artifacts) is { Length: > 0 } || parse.GetValue(Session) is not null
+                ? new ArtifactSpec(parse.GetValue(Artifacts) is { Length: > 0 } globs ? globs : null, parse.GetValue(Session))
+                : null,
             Bundles: parse.GetValue(Bundles) is { Length: > 0 } bundles ? [.. bundles.Select(ParseBundle)] : null);
     }
 }

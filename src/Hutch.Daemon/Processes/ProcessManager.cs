@@ -29,10 +29,35 @@ public sealed class ProcessManager(SandboxDirectory directory, TimeProvider time
     /// <summary>Newest process id by "records directory/name" (see <see cref="NewestNamed"/>).</summary>
     private readonly ConcurrentDictionary<string, string> _newestByName = new();
 
-    public Task<ProcessInfo> StartAsync(string idOrName, StartProcessRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Told when a background process started through the API has ended (artifacts look at what it left).</summary>
+    public Func<string, CancellationToken, Task>? Ended { get; set; }
+
+    public async Task<ProcessInfo> StartAsync(string idOrName, StartProcessRequest request, CancellationToken cancellationToken = default)
     {
         ProcessNames.Validate(request.Name);
-        return StartNamedAsync(idOrName, request, cancellationToken);
+        var info = await StartNamedAsync(idOrName, request, cancellationToken).ConfigureAwait(false);
+        if (Ended is { } ended)
+        {
+            _ = TellWhenEndedAsync(directory.Find(idOrName).Id, info.Id, ended);
+        }
+        return info;
+    }
+
+    /// <summary>Waits (on the process's records, as a follower does) for the process to end, then says so; a sandbox deleted first ends the wait.</summary>
+    private async Task TellWhenEndedAsync(string sandbox, string process, Func<string, CancellationToken, Task> ended)
+    {
+        try
+        {
+            var info = await WaitAsync(sandbox, process, TimeSpan.FromDays(30), CancellationToken.None).ConfigureAwait(false);
+            if (!IsRunning(info))
+            {
+                await ended(sandbox, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is HutchException or CodedException or IOException)
+        {
+            // The sandbox went first: nothing is left to look at.
+        }
     }
 
     /// <summary>Starts a process under any name, reserved ones included (sessions' shells, services' runs).</summary>

@@ -14,7 +14,9 @@ namespace Hutch.Daemon.Sessions;
 /// are independent; deleting one kills its shell's tree only.
 /// </summary>
 /// <param name="network">What the sandbox's network refused while a command ran, listed in its result as an exec's are.</param>
-public sealed class SessionService(SandboxDirectory directory, ProcessManager processes, OutputSpill spill, INetworkRefusals? network = null)
+/// <param name="artifacts">What the sandbox keeps of the files a command left, listed in its result as an exec's are.</param>
+public sealed class SessionService(SandboxDirectory directory, ProcessManager processes, OutputSpill spill, INetworkRefusals? network = null,
+    IArtifactDetector? artifacts = null)
 {
     private const string SessionPrefix = "session-";
     private static readonly TimeSpan SessionGrace = TimeSpan.FromSeconds(2);
@@ -180,7 +182,8 @@ public sealed class SessionService(SandboxDirectory directory, ProcessManager pr
             var stderrText = OutputRedactors.Redact(stderr.Output, secrets, () => spill.NewBuffer(live.Record.Id));
             return new CollectedExec(exitCode, signal, stdoutText, stderrText, encoding,
                 lost || stdout.Truncated || stderr.Truncated || stdout.Output.Lost || stderr.Output.Lost, timedOut, false, (long)clock.Elapsed.TotalMilliseconds,
-                NetworkRefusals: network?.Since(live.Record.Id, networkMark, INetworkRefusals.MaxListed));
+                NetworkRefusals: network?.Since(live.Record.Id, networkMark, INetworkRefusals.MaxListed),
+                Artifacts: artifacts is null ? null : await artifacts.DetectAsync(live.Record.Id, cancellationToken).ConfigureAwait(false));
         }
         catch
         {

@@ -104,4 +104,26 @@ public sealed class ArtifactSandboxTests(DaemonFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, altered.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, withoutLink.StatusCode);
     }
+
+    [Fact]
+    public async Task ASessionCommandsResult_ListsWhatItKept_AndABackgroundProcessesFiles_AreKeptWhenItEnds()
+    {
+        await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Artifacts: new ArtifactSpec(["out/**"])));
+        await Client.CreateSessionAsync(sandbox.Id, new CreateSessionRequest(Name: "s"));
+
+        var command = await Client.SessionExecAsync(sandbox.Id, "s", "mkdir -p out && echo from-session > out/session.txt");
+        var process = await Client.StartProcessAsync(sandbox.Id, "sleep 1; echo from-background > out/background.txt");
+        await Client.WaitProcessAsync(sandbox.Id, process.Id, TimeSpan.FromSeconds(30));
+        ArtifactList listed;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        do
+        {
+            // The daemon looks when it sees the process's exit, a moment after the wait's answer.
+            listed = await Client.ListArtifactsAsync(sandbox.Id);
+        }
+        while (listed.Artifacts.Count < 2 && waited.Elapsed < TimeSpan.FromSeconds(10) && await Task.Delay(100).ContinueWith(_ => true));
+
+        Assert.Equal(["out/session.txt"], command.Artifacts!.Select(a => a.Path));
+        Assert.Equal(["out/background.txt", "out/session.txt"], listed.Artifacts.Select(a => a.Path));
+    }
 }

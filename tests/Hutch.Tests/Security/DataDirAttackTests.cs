@@ -60,7 +60,8 @@ public class DataDirAttackTests(DaemonFixture fixture)
     {
         if (entry is FileInfo)
         {
-            return entry.UnixFileMode == Private;
+            // 0400: content written once and never changed (artifact blobs).
+            return entry.UnixFileMode is Private or UnixFileMode.UserRead;
         }
         string[] traversed = [fixture.DataDir, Path.Join(fixture.DataDir, "sandboxes"), Path.Join(fixture.DataDir, "bin")];
         return entry.UnixFileMode == PrivateDirectory || (entry.UnixFileMode == TraverseOnly && traversed.Contains(entry.FullName));
