@@ -54,6 +54,7 @@ internal static class HutchCli
         (["secret", "secrets"], (console, _) => SecretCommand.Create(console)),
         (["template", "templates"], (console, _) => TemplateCommand.Create(console)),
         (["artifacts", "artifact"], (console, _) => ArtifactsCommand.Create(console)),
+        (["bundle", "bundles"], (console, _) => BundleCommand.Create(console)),
         (["exec"], (console, _) => ExecCommand.Create(console)),
         (["output"], (console, _) => OutputCommand.Create(console)),
         (["run"], (console, engine) => RunCommand.Create(console, engine)),

@@ -170,6 +170,7 @@ public static class DaemonHost
         SecretEndpoints.Map(app, engine.Secrets, engine.SandboxSecrets);
         TemplateEndpoints.Map(app, engine.Templates, engine.TemplateImports, engine.TemplatePruning, engine.Directory.Registry);
         Builds.BuildEndpoints.Map(app, engine.TemplateBuilder);
+        Bundles.BundleEndpoints.Map(app, engine.Bundles);
         NetworkEndpoints.Map(app, engine.Network);
         McpEndpoints.Map(app);
         Artifacts.ArtifactEndpoints.Map(app, engine.Artifacts);

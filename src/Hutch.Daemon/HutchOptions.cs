@@ -94,6 +94,15 @@ public sealed record HutchOptions
     /// </summary>
     public int MaxExecsPerSandbox { get; init; } = Positive("HUTCH_MAX_EXECS_PER_SANDBOX", 32);
 
+    /// <summary>
+    /// Most bytes of one bundle push's tar, uncompressed (headers included); past it 413
+    /// bundle_too_large and nothing is kept. Env HUTCH_BUNDLE_MAX_BYTES. Default 2 GiB.
+    /// </summary>
+    public long BundleMaxBytes { get; init; } = long.TryParse(Environment.GetEnvironmentVariable("HUTCH_BUNDLE_MAX_BYTES"), out var bundleBytes) && bundleBytes > 0 ? bundleBytes : 2L << 30;
+
+    /// <summary>Most entries (files, directories, links) of one bundle push; past it 413 bundle_too_large. Env HUTCH_BUNDLE_MAX_ENTRIES. Default 100,000.</summary>
+    public int BundleMaxEntries { get; init; } = Positive("HUTCH_BUNDLE_MAX_ENTRIES", 100_000);
+
     /// <summary>Sandbox creates one API key may have in flight at once. Env HUTCH_MAX_CREATES_PER_KEY. Default 8.</summary>
     public int MaxCreatesPerKey { get; init; } = Positive("HUTCH_MAX_CREATES_PER_KEY", 8);
 

@@ -82,4 +82,10 @@ internal static partial class Log
 
     [LoggerMessage(41, LogLevel.Warning, "artifacts: {What} of set {Set} is pending (the store did not take it): {Reason}")]
     public static partial void ArtifactPending(ILogger logger, string what, string set, string reason);
+
+    [LoggerMessage(44, LogLevel.Information, "bundle {Bundle}@{Version} pushed: {Files} files, {Bytes} bytes, {NewFiles} of them new to the store")]
+    public static partial void BundlePushed(ILogger logger, string bundle, long version, long files, long bytes, long newFiles);
+
+    [LoggerMessage(45, LogLevel.Information, "sandbox {SandboxId}: bundle {Bundle} switched from version {From} to {To}")]
+    public static partial void BundleSwitched(ILogger logger, string sandboxId, string bundle, long from, long to);
 }

@@ -81,16 +81,22 @@ public sealed class SandboxEngine : ISandboxEngine
         runner.Observe(Services);
         runner.Observe(Network);
         runner.Observe(SandboxSecrets);
+        Bundles = new Hutch.Daemon.Bundles.BundleService(new Hutch.Daemon.Bundles.BundleStore(paths.Database, time),
+            new Hutch.Runtime.Bundles.BundleTrees(Path.Join(paths.DataDir, "bundles", "store")), Directory, options, log);
+        Bundles.Start(daemon: owner == "daemon");
+        runner.Observe(Bundles);
         Sandboxes.Add(Network);
         Sandboxes.Add(SandboxSecrets);
         // Before the start command: a session's files are back in the workspace when it runs.
         Sandboxes.Add(Artifacts);
         runner.Observe(Artifacts);
+        // Before the start command too: it may read its bundles.
+        Sandboxes.Add(Bundles);
         // Last: a template's start command runs with the sandbox's network and secrets in place.
         var templateStart = new TemplateStart(Templates, Services);
         Sandboxes.Add(templateStart);
         _pool.Prepare(templateStart); // a template's pooled sandboxes are shelved with their start command up
-        _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, new AdoptedCommands(Processes, Events, log)], time, log);
+        _adoption = new Adoption(Directory, Sandboxes, _pool, Storage, Events, [Services, Network, Bundles, new AdoptedCommands(Processes, Events, log)], time, log);
     }
 
     public SandboxDirectory Directory { get; }
@@ -117,6 +123,9 @@ public sealed class SandboxEngine : ISandboxEngine
 
     /// <summary>What sandboxes hold of the store: their uses, files and redaction.</summary>
     public SandboxSecrets SandboxSecrets { get; }
+
+    /// <summary>Bundles: their versions on disk and in the registry, and sandboxes' mounts of them.</summary>
+    public Hutch.Daemon.Bundles.BundleService Bundles { get; }
     public ProcessManager Processes { get; }
     public LogReader Logs { get; }
     public SessionService Sessions { get; }
@@ -246,6 +255,7 @@ public sealed class SandboxEngine : ISandboxEngine
             // A daemon that stops leaves no mount behind it that nothing uses. (A `hutch run` keeps
             // it: mounting it again at each run would cost every run, and a daemon is the one that stops for good.)
             var known = Directory.Registry.ListLive().Count + Directory.Registry.ListPooled().Count;
+            Bundles.Stop(known);
             if (Storage.ReleaseVolume(known) is { } why)
             {
                 Log.VolumeKept(_log, Storage.Volume.Directory, why);

@@ -185,6 +185,22 @@ internal sealed class CreateOptions
         HelpName = "KEY",
     };
 
+    public Option<string[]> Bundles { get; } = new("--bundle")
+    {
+        Description = "Mount a bundle read-only (docs/bundles.md): NAME (its newest version at /bundles/NAME), NAME@VERSION, NAME:PATH or NAME@VERSION:PATH; repeatable",
+        HelpName = "NAME[@VERSION][:PATH]",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary>"NAME[@VERSION][:PATH]" as a mount: the path after the first ':', the version after the first '@' before it.</summary>
+    public static BundleMount ParseBundle(string text)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        var (reference, path) = colon < 0 ? (text, null) : (text[..colon], text[(colon + 1)..]);
+        var at = reference.IndexOf('@', StringComparison.Ordinal);
+        return at < 0 ? new BundleMount(reference, null, path) : new BundleMount(reference[..at], reference[(at + 1)..], path);
+    }
+
     public CreateOptions()
     {
         User.AcceptOnlyFromAmong("user", "root");
@@ -212,6 +228,7 @@ internal sealed class CreateOptions
         command.Add(Template);
         command.Add(Artifacts);
         command.Add(Session);
+        command.Add(Bundles);
         Network.AddTo(command);
     }
 
@@ -233,6 +250,7 @@ internal sealed class CreateOptions
             Template: parse.GetValue(Template),
             Artifacts: parse.GetValue(Artifacts) is { Length: > 0 } || parse.GetValue(Session) is not null
                 ? new ArtifactSpec(parse.GetValue(Artifacts) is { Length: > 0 } globs ? globs : null, parse.GetValue(Session))
-                : null);
+                : null,
+            Bundles: parse.GetValue(Bundles) is { Length: > 0 } bundles ? [.. bundles.Select(ParseBundle)] : null);
     }
 }

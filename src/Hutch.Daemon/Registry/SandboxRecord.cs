@@ -12,6 +12,10 @@ namespace Hutch.Daemon.Registry;
 /// <param name="HostWorkspaceOwner">"uid:gid" of who lent <paramref name="HostWorkspace"/>: what the sandbox made there is theirs after it.</param>
 /// <param name="Network">Its network policy, normalized; null for mode none (nothing leaves).</param>
 /// <param name="Template">"NAME:VERSION" of the template its root is made from; null for the host's root.</param>
+/// <param name="MountPoints">
+/// Paths inside, beyond /bundles, that the sandbox binds at start from host directories that receive
+/// mounts by propagation (bundles at paths of their own, docs/bundles.md); null for none.
+/// </param>
 public sealed record SandboxRecord(
     string Id,
     string? Name,
@@ -29,7 +33,8 @@ public sealed record SandboxRecord(
     Dictionary<string, string>? Labels = null,
     string? HostWorkspaceOwner = null,
     NetworkPolicy? Network = null,
-    string? Template = null)
+    string? Template = null,
+    string[]? MountPoints = null)
 {
     /// <summary>Whether the TTL has ended: on the boot clock, or by the wall clock for a row written before deadlines.</summary>
     public bool HasExpired(DateTimeOffset now) => Deadline is { } d ? d.HasPassed : ExpiresAt is { } e && e <= now;

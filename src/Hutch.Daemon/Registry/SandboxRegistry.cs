@@ -63,6 +63,7 @@ public sealed class SandboxRegistry
         AddColumn(db, "host_workspace_owner");
         AddColumn(db, "network");
         AddColumn(db, "template");
+        AddColumn(db, "mount_points");
     }
 
     /// <summary>Why the reaper deleted a sandbox, kept on its row so a later request hears "expired", not "not found".</summary>
@@ -114,15 +115,16 @@ public sealed class SandboxRegistry
             try
             {
                 using var insert = Command(db, tx, """
-                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner, labels, host_workspace_owner, network, template)
-                    VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner, $labels, $wsOwner, $network, $template)
+                    INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner, labels, host_workspace_owner, network, template, mount_points)
+                    VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner, $labels, $wsOwner, $network, $template, $mounts)
                     """,
                     ("$id", row.Id), ("$name", row.Name), ("$state", row.State), ("$created", Format(row.CreatedAt)),
                     ("$expires", row.ExpiresAt is { } e ? Format(e) : null), ("$deadline", row.Deadline?.ToString()), ("$user", row.User), ("$cwd", row.Cwd),
                     ("$env", JsonSerializer.Serialize(row.Env, RegistryJsonContext.Default.DictionaryStringString)),
                     ("$limits", JsonSerializer.Serialize(row.Limits, RegistryJsonContext.Default.SandboxLimits)),
                     ("$base", row.HostIdBase), ("$ws", row.HostWorkspace), ("$owner", row.Owner), ("$labels", LabelsJson(row.Labels)), ("$wsOwner", row.HostWorkspaceOwner),
-                    ("$network", NetworkJson(row.Network)), ("$template", row.Template));
+                    ("$network", NetworkJson(row.Network)), ("$template", row.Template),
+                    ("$mounts", row.MountPoints is { Length: > 0 } m ? JsonSerializer.Serialize(m, RegistryJsonContext.Default.StringArray) : null));
                 insert.ExecuteNonQuery();
                 tx.Commit();
                 return row;
@@ -398,7 +400,8 @@ public sealed class SandboxRegistry
                 Text("labels") is { } labels ? JsonSerializer.Deserialize(labels, RegistryJsonContext.Default.DictionaryStringString) : null,
                 Text("host_workspace_owner"),
                 Text("network") is { } network ? JsonSerializer.Deserialize(network, RegistryJsonContext.Default.NetworkPolicy) : null,
-                Text("template")));
+                Text("template"),
+                Text("mount_points") is { } mounts ? JsonSerializer.Deserialize(mounts, RegistryJsonContext.Default.StringArray) : null));
         }
         return rows;
     }

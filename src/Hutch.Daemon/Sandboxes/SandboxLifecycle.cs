@@ -69,7 +69,8 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
                 : await StartNewAsync(new SandboxRecord(
                     SandboxIds.New(), request.Name, SandboxStates.Running, now, ttl is { } t ? now.AddSeconds(t) : null,
                     user, cwd, WithTemplateEnv(env, template), limits, 0, hostWorkspace, directory.Owner, ttl is { } d ? TtlDeadline.After(d) : null, labels,
-                    hostWorkspace is null ? null : SandboxStorage.Caller(), Template: template?.Reference), cancellationToken).ConfigureAwait(false);
+                    hostWorkspace is null ? null : SandboxStorage.Caller(), Template: template?.Reference, MountPoints: OwnMountPoints(request)),
+                    cancellationToken).ConfigureAwait(false);
             record = await ApplySettingsAsync(record, request, cancellationToken).ConfigureAwait(false);
             Log.Created(log, record.Id, record.Name ?? "", (time.GetUtcNow() - now).TotalMilliseconds);
             return Describe(record, running: true);
@@ -79,6 +80,13 @@ public sealed class SandboxLifecycle(SandboxDirectory directory, SandboxRunner r
             throw DiskFull.OnCreate(directory.Paths.DataDir, e);
         }
     }
+
+    /// <summary>
+    /// The bundle paths beyond /bundles a create asks for (checked by the bundles feature's
+    /// Validate): bound at start, so such a sandbox is never one from the pool.
+    /// </summary>
+    internal static string[]? OwnMountPoints(CreateSandboxRequest request) =>
+        request.Bundles?.Select(BundleLocations.PathOf).Where(path => !BundleLocations.IsUnderRoot(path)).ToArray() is { Length: > 0 } paths ? paths : null;
 
     /// <summary>The template's environment (its image's ENV) under the caller's: a variable given at create wins.</summary>
     private static Dictionary<string, string> WithTemplateEnv(Dictionary<string, string> env, TemplateRecord? template)

@@ -57,6 +57,19 @@ public sealed class SandboxPaths(string dataDir)
     /// </summary>
     public string Staging(string id) => Path.Join(Volume(id), "staging");
 
+    /// <summary>
+    /// The host directory every sandbox's bundle mounts live under (docs/bundles.md): a shared mount
+    /// of itself (0711, beside the 0700 bundle store), so a mount made below it reaches the sandboxes
+    /// that bind a part of it, and the runtime reaches each sandbox's part by path.
+    /// </summary>
+    public string BundleMounts => Path.Join(DataDir, "bundle-mounts");
+
+    /// <summary>The sandbox's /bundles on the host (0755, root's): a bundle is mounted on a directory in it.</summary>
+    public string BundleRoot(string id) => Path.Join(BundleMounts, id, "root");
+
+    /// <summary>The host side of the sandbox's <paramref name="index"/>th mount point beyond /bundles (<see cref="Registry.SandboxRecord.MountPoints"/>).</summary>
+    public string BundleAt(string id, int index) => Path.Join(BundleMounts, id, "at", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary>Truncated execs' whole outputs (Exec/KeptOutputs), on the sandbox's quota beside its workspace, never in its reach.</summary>
     public string Outputs(string id) => Path.Join(Volume(id), "outputs");
 

@@ -45,6 +45,7 @@ public sealed class SandboxRunner(SandboxDirectory directory, SandboxStorage sto
         {
             TrustDir = trust,
             TemplateRoot = record.Template is null ? null : templates.Loader,
+            PropagatedMounts = PropagatedMountsOf(record),
         };
         await PrivateFiles.WriteAllTextAsync(Path.Join(sandboxDir, "config.json"), OciSpecBuilder.Build(spec).ToJsonString(), cancellationToken).ConfigureAwait(false);
         PrivateFiles.OpenWrite(Paths.AgentLog(record.Id), append: true).Dispose(); // 0600 before the runtime appends to it
@@ -66,6 +67,48 @@ public sealed class SandboxRunner(SandboxDirectory directory, SandboxStorage sto
             CancellationToken.None).ConfigureAwait(false);
         return await directory.ConnectAsync(record, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The sandbox's /bundles and its other bundle mount points, each a fresh host directory under
+    /// the shared bundle mounts (docs/bundles.md): what the daemon mounts there later appears inside.
+    /// </summary>
+    private IReadOnlyList<PropagatedMount> PropagatedMountsOf(SandboxRecord record)
+    {
+        var mounts = new List<PropagatedMount>();
+        var sources = new List<(string Destination, string Source)> { (BundleLocations.Root, Paths.BundleRoot(record.Id)) };
+        for (var i = 0; i < (record.MountPoints?.Length ?? 0); i++)
+        {
+            sources.Add((record.MountPoints![i], Paths.BundleAt(record.Id, i)));
+        }
+        // Whatever a crashed start left there (nothing is mounted in it: its sandbox never ran).
+        RemoveBundleMounts(record.Id);
+        foreach (var (destination, source) in sources)
+        {
+            Directory.CreateDirectory(source);
+            // Root's, listable by the sandbox's users ("other" on the host); the parents 0711, reachable by path only.
+            File.SetUnixFileMode(source, TrustDirMode);
+            File.SetUnixFileMode(Path.GetDirectoryName(source)!, SearchOnly);
+            mounts.Add(new PropagatedMount(destination, source));
+        }
+        File.SetUnixFileMode(Path.Join(Paths.BundleMounts, record.Id), SearchOnly);
+        return mounts;
+    }
+
+    /// <summary>Detaches whatever is still mounted in the sandbox's bundle directories, then removes them.</summary>
+    private void RemoveBundleMounts(string id)
+    {
+        var dir = Path.Join(Paths.BundleMounts, id);
+        if (!Directory.Exists(dir))
+        {
+            return;
+        }
+        Hutch.Linux.PropagatedMounts.UnmountAllUnder(dir);
+        Directory.Delete(dir, recursive: true);
+    }
+
+    /// <summary>rwx--x--x: reachable by path, not listable.</summary>
+    private const UnixFileMode SearchOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
 
     /// <summary>rwxr-xr-x: the sandbox reads its certificates as "other".</summary>
     private const UnixFileMode TrustDirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
@@ -103,6 +146,8 @@ public sealed class SandboxRunner(SandboxDirectory directory, SandboxStorage sto
         await runtime.DeleteAsync(record.Id, SandboxSpec.CgroupPathOf(record.Id), cancellationToken).ConfigureAwait(false);
         // Before the volume goes: nothing may be mounted from its upper layer then.
         templates.Unmount(record.Id);
+        // The features unmounted its bundles before (DeletingAsync); what a crash left goes here.
+        RemoveBundleMounts(record.Id);
         storage.Remove(record, keepWorkspace);
     }
 }

@@ -79,8 +79,10 @@ public sealed class WarmPool
     /// resolved "NAME:VERSION", or null): the default user and limits, and for a template, nothing
     /// that what was prepared ahead (its start command) would have had to see.
     /// </summary>
+    /// <remarks>Bundles under /bundles fit (they are mounted into the claimed sandbox by propagation); one at a path of its own does not.</remarks>
     public bool Fits(CreateSandboxRequest request, string? hostWorkspace, string? template) =>
         _shelves.TryGetValue(template ?? HostRoot, out var shelf) && shelf.Target > 0 && hostWorkspace is null && request.User is null or "user"
+        && SandboxLifecycle.OwnMountPoints(request) is null
         && RequestValidator.Limits(request.Limits, _storage.HostLimits) == RequestValidator.Limits(null, _storage.HostLimits)
         && (template is null || _preparations.TrueForAll(p => p.Fits(request, template)));
 

@@ -15,7 +15,7 @@ namespace Hutch.Daemon.Services;
 /// A template's warm pool runs it ahead (<see cref="IPoolPreparation"/>): a pooled sandbox is shelved
 /// with its start command ready, and the claim finds the service there and runs nothing. What ran
 /// ahead saw the template's environment, no secret, no network, the user, in /workspace; a create that
-/// gives env, secrets, a network policy or a cwd is not taken from the pool (<see cref="Fits"/>), so
+/// gives env, secrets, a network policy, a cwd or bundles is not taken from the pool (<see cref="Fits"/>), so
 /// its start command runs at the create and sees them.
 /// </remarks>
 public sealed class TemplateStart(TemplateStore templates, ServiceManager services) : ISandboxSetting, IPoolPreparation
@@ -48,7 +48,8 @@ public sealed class TemplateStart(TemplateStore templates, ServiceManager servic
     public bool Fits(CreateSandboxRequest request, string template) =>
         templates.ResolveStored(template).Manifest is not { Start.Length: > 0 }
         || (request.Env is null or { Count: 0 } && request.Secrets is null or [] && request.Cwd is null
-            && request.Network is null or { Mode: NetworkModes.None, Allow: null or [], Deny: null or [], Preset: null });
+            && request.Network is null or { Mode: NetworkModes.None, Allow: null or [], Deny: null or [], Preset: null }
+            && request.Bundles is null or []);
 
     public Task PrepareAsync(SandboxRecord pooled, CancellationToken cancellationToken) =>
         StartOf(pooled) is { } template ? StartAsync(pooled, template, cancellationToken) : Task.CompletedTask;

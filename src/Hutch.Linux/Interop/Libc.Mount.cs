@@ -11,6 +11,11 @@ internal static unsafe partial class Libc
 
     internal const uint OPEN_TREE_CLONE = 1, OPEN_TREE_CLOEXEC = 0x80000;
     internal const uint MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+    // Linux 6.5: the moved mount goes beneath the top mount at the target, which stays on top until
+    // it is unmounted (include/uapi/linux/mount.h; "fs: allow to mount beneath top mount").
+    internal const uint MOVE_MOUNT_BENEATH = 0x200;
+    // mount_attr.propagation takes one of the MS_* propagation types (linux/mount.h).
+    internal const ulong MS_PRIVATE = 1 << 18, MS_SLAVE = 1 << 19, MS_SHARED = 1 << 20;
     internal const uint FSOPEN_CLOEXEC = 1, FSMOUNT_CLOEXEC = 1;
     internal const uint FSCONFIG_SET_FLAG = 0, FSCONFIG_SET_STRING = 1, FSCONFIG_SET_FD = 5, FSCONFIG_CMD_CREATE = 6;
     internal const ulong MOUNT_ATTR_RDONLY = 0x1, MOUNT_ATTR_NOSUID = 0x2, MOUNT_ATTR_NODEV = 0x4, MOUNT_ATTR_NOEXEC = 0x8, MOUNT_ATTR_IDMAP = 0x100000;

@@ -25,6 +25,8 @@ public static class Errno
     public const int EISDIR = 21;
     public const int ENOTTY = 25;
     public const int EFBIG = 27;
+    public const int EROFS = 30;
+    public const int EMLINK = 31;
     public const int ENOSPC = 28;
     public const int ERANGE = 34;
     public const int ENAMETOOLONG = 36;

@@ -12,7 +12,8 @@ public static class ErrorStatus
         ErrorCodes.PermissionDenied => 403,
         ErrorCodes.SandboxNotFound or ErrorCodes.RouteNotFound or ErrorCodes.PathNotFound or ErrorCodes.CheckpointNotFound
             or ErrorCodes.ProcessNotFound or ErrorCodes.SessionNotFound or ErrorCodes.ServiceNotFound or ErrorCodes.ShellNotFound
-            or ErrorCodes.OutputNotFound or ErrorCodes.SecretNotFound or ErrorCodes.TemplateNotFound or ErrorCodes.ArtifactNotFound => 404,
+            or ErrorCodes.OutputNotFound or ErrorCodes.SecretNotFound or ErrorCodes.TemplateNotFound or ErrorCodes.ArtifactNotFound
+            or ErrorCodes.BundleNotFound => 404,
         ErrorCodes.MethodNotAllowed => 405,
         ErrorCodes.SandboxExpired or ErrorCodes.LinkExpired => 410,
         ErrorCodes.NameTaken or ErrorCodes.CwdNotFound or ErrorCodes.SandboxNotRunning or ErrorCodes.SandboxDied or ErrorCodes.SpawnFailed
@@ -21,9 +22,9 @@ public static class ErrorStatus
             or ErrorCodes.ProcessRunning or ErrorCodes.TooManyProcesses or ErrorCodes.NoStdin or ErrorCodes.SessionEnded
             or ErrorCodes.ServiceRunning or ErrorCodes.DataDirInUse or ErrorCodes.AddressInUse or ErrorCodes.SecretExists
             or ErrorCodes.SecretInUse or ErrorCodes.SecretFileFailed or ErrorCodes.TemplateExists or ErrorCodes.TemplateInUse
-            or ErrorCodes.ArtifactRootChanged or ErrorCodes.ArtifactManifestInvalid or ErrorCodes.SessionLive => 409,
+            or ErrorCodes.ArtifactRootChanged or ErrorCodes.ArtifactManifestInvalid or ErrorCodes.SessionLive or ErrorCodes.BundleInUse => 409,
         ErrorCodes.FileTooLarge or ErrorCodes.ArchiveTooLarge or ErrorCodes.RequestTooLarge or ErrorCodes.LayerTooLarge or ErrorCodes.ImageTooLarge
-            or ErrorCodes.ArtifactTooLarge => 413,
+            or ErrorCodes.ArtifactTooLarge or ErrorCodes.BundleTooLarge => 413,
         ErrorCodes.UnsupportedMediaType => 415,
         ErrorCodes.BuildStepFailed or ErrorCodes.TemplateStartFailed => 422,
         ErrorCodes.RateLimited => 429,
@@ -33,7 +34,7 @@ public static class ErrorStatus
             or ErrorCodes.SecretsUnavailable or ErrorCodes.ArtifactStoreUnavailable => 503,
         ErrorCodes.PortTimeout => 504,
         ErrorCodes.DiskFull => 507,
-        ErrorCodes.InvalidLimit or ErrorCodes.InvalidNetworkPolicy or ErrorCodes.InvalidSecret => 400,
+        ErrorCodes.InvalidLimit or ErrorCodes.InvalidNetworkPolicy or ErrorCodes.InvalidSecret or ErrorCodes.InvalidBundle => 400,
         _ => 400, // every other code names something wrong in the request
     };
 

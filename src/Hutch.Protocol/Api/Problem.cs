@@ -204,4 +204,13 @@ public static class ErrorCodes
     public const string BuildStepFailed = "build_step_failed";
     /// <summary>422: a template's start command did not become ready (its readiness probe failed, or it exited): the message has its last output; the sandbox is not made.</summary>
     public const string TemplateStartFailed = "template_start_failed";
+    // Bundles (docs/bundles.md).
+    /// <summary>404: no bundle of that name (or no such version of it), or the sandbox has no bundle of that name mounted.</summary>
+    public const string BundleNotFound = "bundle_not_found";
+    /// <summary>409: sandboxes (named in the message) mount that bundle version; switch or delete them first.</summary>
+    public const string BundleInUse = "bundle_in_use";
+    /// <summary>400: a bundle name, version or mount path that is not allowed, or a tar refused by the same rules as an image layer's; the message names the field or the entry.</summary>
+    public const string InvalidBundle = "invalid_bundle";
+    /// <summary>413: a bundle's tar past its limit (bytes or entries; HUTCH_BUNDLE_MAX_BYTES, HUTCH_BUNDLE_MAX_ENTRIES).</summary>
+    public const string BundleTooLarge = "bundle_too_large";
 }

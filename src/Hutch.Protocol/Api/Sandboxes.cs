@@ -22,6 +22,10 @@ namespace Hutch.Protocol.Api;
 /// out: the host's root, read-only (only /workspace, /tmp and the home are writable).
 /// </param>
 /// <param name="Artifacts">Which workspace files to keep after every command, and a session key whose files come back in its next sandbox (docs/artifacts.md).</param>
+/// <param name="Bundles">
+/// Bundles mounted read-only (docs/bundles.md), each NAME@VERSION at a path (default /bundles/NAME).
+/// At most 32, one per name and per path.
+/// </param>
 public sealed record CreateSandboxRequest(
     string? Name = null,
     Dictionary<string, string>? Env = null,
@@ -33,7 +37,8 @@ public sealed record CreateSandboxRequest(
     NetworkPolicy? Network = null,
     SecretUse[]? Secrets = null,
     string? Template = null,
-    ArtifactSpec? Artifacts = null);
+    ArtifactSpec? Artifacts = null,
+    BundleMount[]? Bundles = null);
 
 /// <summary>Body of <c>PATCH /v1/sandboxes/{id}</c>: what of a running sandbox can change.</summary>
 /// <param name="TtlSeconds">A new TTL counted from now, 1-2592000 (30 days): extends, shortens or sets one on a sandbox that had none.</param>
@@ -85,6 +90,7 @@ public sealed record SandboxLimits(
 /// <param name="Secrets">The stored secrets its commands get (names and variables, never values); left out when none.</param>
 /// <param name="Template">The template its root is made from, "NAME:VERSION"; left out for the host's root.</param>
 /// <param name="Artifacts">Its artifact globs and session key, when it has them.</param>
+/// <param name="Bundles">The bundles it mounts, the version of each; left out when none.</param>
 public sealed record SandboxInfo(
     string Id,
     string? Name,
@@ -100,7 +106,8 @@ public sealed record SandboxInfo(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] NetworkUsage? NetworkUsage = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SecretUseInfo[]? Secrets = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Template = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ArtifactSpec? Artifacts = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ArtifactSpec? Artifacts = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SandboxBundleInfo[]? Bundles = null);
 
 /// <summary>
 /// What a sandbox's egress has carried since the daemon began relaying for it (counted from zero

@@ -197,8 +197,27 @@ public static class OciSpecBuilder
         // nothing, so every sandbox has it, pooled ones included. The agent writes there as the
         // user, so the directory is the user's (0700: nobody else inside reads a value).
         mounts.Add(Mount(Hutch.Protocol.Api.SecretKinds.FileDir, "tmpfs", "tmpfs", "nosuid", "nodev", "noexec", "mode=0700", $"uid={uid}", $"gid={uid}", "size=4m"));
+        if (spec.TemplateRoot is null)
+        {
+            // The host's root is read-only and shared: a bundle's own path can only be made in a
+            // small tmpfs of the sandbox's own over /opt or /mnt (mount points of the skeleton).
+            foreach (var top in spec.PropagatedMounts.Select(m => TopDirectory(m.Destination)).Where(t => t is "/opt" or "/mnt").Distinct(StringComparer.Ordinal))
+            {
+                mounts.Add(Mount(top, "tmpfs", "tmpfs", "nosuid", "nodev", "noexec", "mode=755", "size=64k"));
+            }
+        }
+        foreach (var propagated in spec.PropagatedMounts)
+        {
+            // rbind of a host directory under a shared mount; rslave: mounts the daemon makes below it
+            // on the host come in (runc's default rootfs propagation, rslave, keeps them flowing), while
+            // nothing the sandbox does goes out (it cannot mount anyway). ro: the directory itself;
+            // each bundle mount is read-only on its own, and locked so inside the sandbox's user namespace.
+            mounts.Add(Mount(propagated.Destination, "bind", propagated.Source, "rbind", "rslave", "ro", "nosuid", "nodev"));
+        }
         return new JsonArray(mounts.ToArray());
     }
+
+    private static string TopDirectory(string path) => path.IndexOf('/', 1) is var slash and > 0 ? path[..slash] : path;
 
     private static JsonObject Mount(string destination, string type, string source, params string[] options) => new()
     {

@@ -8,7 +8,7 @@ namespace Hutch.Runtime.Oci;
 /// </summary>
 public static class RootfsLayout
 {
-    private static readonly string[] MountPoints = ["usr", "etc", "proc", "dev", "tmp", "workspace", ".hutch", "root", "home/user", "run/secrets"];
+    private static readonly string[] MountPoints = ["usr", "etc", "proc", "dev", "tmp", "workspace", ".hutch", "root", "home/user", "run/secrets", "bundles", "opt", "mnt"];
     private static readonly string[] UsrLinks = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
 
     public static void Ensure(string rootfsDir, string etcDir)

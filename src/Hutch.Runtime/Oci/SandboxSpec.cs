@@ -35,6 +35,13 @@ public sealed record SandboxSpec(
     /// </summary>
     public AgentLoader? TemplateRoot { get; init; }
 
+    /// <summary>
+    /// Read-only binds whose sources are host directories under a shared mount, bound rslave so that
+    /// mounts the daemon makes on the host below a source appear inside while the sandbox runs
+    /// (docs/bundles.md): /bundles for every sandbox, and a bundle's own path when it has one.
+    /// </summary>
+    public IReadOnlyList<PropagatedMount> PropagatedMounts { get; init; } = [];
+
     /// <summary>Size of the id range mapped into each sandbox's user namespace.</summary>
     public const int IdRangeSize = 65536;
 
@@ -56,6 +63,11 @@ public sealed record SandboxSpec(
 
     public static string CgroupPathOf(string id) => $"/hutch/{id}";
 }
+
+/// <summary>A read-only bind that receives the host's later mounts below its source (rbind, rslave).</summary>
+/// <param name="Destination">Absolute path inside.</param>
+/// <param name="Source">Host directory under a shared mount.</param>
+public sealed record PropagatedMount(string Destination, string Source);
 
 /// <summary>
 /// Block I/O limits on the disk the workspaces are written to (OCI linux.resources.blockIO). On

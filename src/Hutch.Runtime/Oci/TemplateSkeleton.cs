@@ -21,7 +21,7 @@ public static class TemplateSkeleton
     /// <param name="home">The home of the sandbox's user (<see cref="SandboxSpec.HomeOf"/>), a tmpfs.</param>
     public static IReadOnlySet<string> MountPoints(string home) => new HashSet<string>(StringComparer.Ordinal)
     {
-        "/proc", "/dev", "/tmp", "/workspace", "/.hutch", home, Hutch.Protocol.Api.SecretKinds.FileDir, HostCaStore.SandboxTrustDir,
+        "/proc", "/dev", "/tmp", "/workspace", "/.hutch", Hutch.Protocol.Api.BundleLocations.Root, home, Hutch.Protocol.Api.SecretKinds.FileDir, HostCaStore.SandboxTrustDir,
         "/etc/resolv.conf", "/etc/hosts",
     };
 
@@ -31,7 +31,7 @@ public static class TemplateSkeleton
         {
             ("proc", Dir), ("dev", Dir), ("tmp", Sticky), ("workspace", Dir), (".hutch", Dir), (".hutch/lib", Dir),
             ("root", PrivateDir), ("home", Dir), ("home/user", Dir), ("run", Dir), ("run/secrets", PrivateDir),
-            ("etc", Dir), ("etc/ssl", Dir), ("etc/ssl/hutch", Dir),
+            ("etc", Dir), ("etc/ssl", Dir), ("etc/ssl/hutch", Dir), ("bundles", Dir),
         })
         {
             var path = Path.Join(layerDir, dir);

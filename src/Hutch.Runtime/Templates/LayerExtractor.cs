@@ -12,7 +12,13 @@ namespace Hutch.Runtime.Templates;
 internal static class LayerExtractor
 {
     /// <summary>Extracts <paramref name="blob"/> beneath <paramref name="root"/>; returns the diff_id and what was written.</summary>
-    public static async Task<LayerInfo> ExtractAsync(Stream blob, SafeFileHandle root, LayerLimits limits, CancellationToken cancellationToken)
+    /// <param name="plainTree">
+    /// A plain directory tree rather than an overlay layer (a bundle): names starting with ".wh." are
+    /// refused instead of read as whiteouts, and FIFOs are skipped with a warning like device nodes
+    /// (a FIFO in a tree that several sandboxes mount would be a channel between them).
+    /// </param>
+    public static async Task<LayerInfo> ExtractAsync(Stream blob, SafeFileHandle root, LayerLimits limits, CancellationToken cancellationToken,
+        bool plainTree = false)
     {
         var tar = await LayerInput.OpenAsync(blob, limits.MaxBytes, cancellationToken).ConfigureAwait(false);
         await using (tar.ConfigureAwait(false))
@@ -29,7 +35,7 @@ internal static class LayerExtractor
                         throw new TemplateException(TemplateErrorCodes.LayerTooLarge,
                             $"the layer has more than {limits.MaxEntries} entries, the most one layer may hold; split the image's content over more layers, or raise the limit");
                     }
-                    await ApplyAsync(entry, writer, limits, cancellationToken).ConfigureAwait(false);
+                    await ApplyAsync(entry, writer, limits, plainTree, cancellationToken).ConfigureAwait(false);
                 }
             }
             writer.Finish();
@@ -60,7 +66,7 @@ internal static class LayerExtractor
         }
     }
 
-    private static async Task ApplyAsync(TarEntry entry, LayerWriter writer, LayerLimits limits, CancellationToken cancellationToken)
+    private static async Task ApplyAsync(TarEntry entry, LayerWriter writer, LayerLimits limits, bool plainTree, CancellationToken cancellationToken)
     {
         if (entry.EntryType == TarEntryType.GlobalExtendedAttributes)
         {
@@ -69,6 +75,10 @@ internal static class LayerExtractor
         var member = entry.Name;
         var path = LayerNames.Normalize(member, limits);
         var (parent, name) = LayerNames.Split(path);
+        if (plainTree && name.StartsWith(LayerNames.WhiteoutPrefix, StringComparison.Ordinal))
+        {
+            throw LayerNames.Invalid(member, $"names starting with '{LayerNames.WhiteoutPrefix}' are overlayfs whiteouts, which a plain directory tree cannot hold; rename the file");
+        }
         // Whiteouts are known by their name alone, whatever their type (as Docker and containerd read them).
         if (name.StartsWith(LayerNames.WhiteoutPrefix, StringComparison.Ordinal))
         {
@@ -115,6 +125,9 @@ internal static class LayerExtractor
                 return;
             case TarEntryType.CharacterDevice or TarEntryType.BlockDevice:
                 writer.Warn($"skipped the device node '{LayerNames.Shown(member)}': device nodes are never created from an image");
+                return;
+            case TarEntryType.Fifo when plainTree:
+                writer.Warn($"skipped the FIFO '{LayerNames.Shown(member)}': a tree that several sandboxes mount holds no named pipe");
                 return;
             case TarEntryType.Fifo:
                 writer.Fifo(member, path, mode, entry.Uid, entry.Gid, mtime);

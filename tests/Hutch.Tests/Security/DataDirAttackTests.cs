@@ -41,13 +41,14 @@ public class DataDirAttackTests(DaemonFixture fixture)
     /// <summary>
     /// Everything in the data dir but what sandboxes must read: their root, /etc, agent, workspaces,
     /// trust directories (certificates only: SecretEgressTests checks no key is there), runc's own
-    /// state, and templates' layers and roots (a root's files are the template's; the templates
-    /// directory itself is checked below to be root's alone).
+    /// state, templates' layers and roots (a root's files are the template's; the templates
+    /// directory itself is checked below to be root's alone), bundles' blobs and trees (read-only,
+    /// mounted into sandboxes; the store above them stays 0700) and the sandboxes' bundle mount points.
     /// </summary>
     private IEnumerable<FileSystemInfo> DaemonEntries()
     {
         string[] sandboxesRead = ["rootfs", "etc", "workspaces", "runc", "trust", Path.Join("bin", "hutch-agent"), Path.Join("templates", "layers"),
-            Path.Join("templates", "skeleton"), "roots"];
+            Path.Join("templates", "skeleton"), "roots", Path.Join("bundles", "store", "blobs"), Path.Join("bundles", "store", "trees"), "bundle-mounts"];
         return new DirectoryInfo(fixture.DataDir)
             .EnumerateFileSystemInfos("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
             .Where(e => !sandboxesRead.Any(p => e.FullName == Path.Join(fixture.DataDir, p) || e.FullName.StartsWith(Path.Join(fixture.DataDir, p) + "/", StringComparison.Ordinal)))

@@ -98,6 +98,13 @@ internal static class ApiOperations
         [("GET", "/v1/artifacts/sets/{set}/content")] = ("readArtifact", "artifacts"),
         [("DELETE", "/v1/artifacts/sets/{set}")] = ("deleteArtifactSet", "artifacts"),
         [("GET", "/v1/artifact-links/{token}")] = ("openArtifactLink", "artifacts"),
+
+        [("POST", "/v1/bundles")] = ("pushBundle", "bundles"),
+        [("GET", "/v1/bundles")] = ("listBundles", "bundles"),
+        [("GET", "/v1/bundles/{name}")] = ("getBundle", "bundles"),
+        [("DELETE", "/v1/bundles/{name}")] = ("deleteBundle", "bundles"),
+        [("PUT", "/v1/sandboxes/{id}/bundles/{name}")] = ("setSandboxBundle", "bundles"),
+        [("DELETE", "/v1/sandboxes/{id}/bundles/{name}")] = ("removeSandboxBundle", "bundles"),
     };
 
     private static readonly (string Name, string Description)[] Tags =
@@ -115,6 +122,7 @@ internal static class ApiOperations
         ("secrets", "The write-only secret store: values encrypted at rest, never returned (docs/secrets.md)."),
         ("templates", "Templates: immutable, content-addressed roots a sandbox is made from, writable per sandbox (docs/templates.md)."),
         ("artifacts", "The files sandboxes keep: sets by sandbox or session, signed manifests, links that open without the API key (docs/artifacts.md)."),
+        ("bundles", "Bundles: named, immutable, versioned read-only directories sandboxes mount, switchable while they run (docs/bundles.md)."),
     ];
 
     public static void Apply(OpenApiDocument document)

@@ -48,6 +48,10 @@ internal static class ApiParameters
     {
         [("/v1/sandboxes/{id}/checkpoints/{name}", "name")] = "The checkpoint's name.",
         [("/v1/templates/{name}", "name")] = "The template's name.",
+        [("/v1/bundles", "name")] = "The bundle's name: 1-63 of [a-z0-9._-], starting with a letter or digit; the push makes its next version (1, 2, …).",
+        [("/v1/bundles/{name}", "name")] = "The bundle's name.",
+        [("/v1/bundles/{name}", "version")] = "The version to delete (default: every version).",
+        [("/v1/sandboxes/{id}/bundles/{name}", "name")] = "The bundle's name.",
         [("/v1/templates", "name")] = "The template's name: 1-63 of [a-z0-9._-], starting with a letter or digit.",
         [("/v1/templates", "format")] = "image (an oci-layout or docker-archive tar, the default) or rootfs (a root file system's tar, one layer: mmdebstrap, docker export).",
         [("/v1/templates", "version")] = "Its new version: 1-64 of [A-Za-z0-9._-] (default: the next number, 1, 2, …); an existing one with the same content is answered as it is.",

@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+
+namespace Hutch.Daemon.Bundles;
+
+/// <summary>One version of a bundle as the registry keeps it.</summary>
+public sealed record BundleVersionRecord(string Name, long Version, string Digest, DateTimeOffset CreatedAt, long Files, long Bytes);
+
+/// <summary>A bundle a sandbox mounts: which version, where inside.</summary>
+public sealed record BundleMountRecord(string SandboxId, string Name, long Version, string Path);
+
+/// <summary>
+/// The registry of bundles (tables in registry.db, beside the sandboxes they join): names and their
+/// immutable versions, and which sandbox mounts which version where, so a restarted daemon knows
+/// every mount it must keep and a delete knows who still uses a version.
+/// </summary>
+public sealed partial class BundleStore
+{
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+
+    public BundleStore(string databasePath, TimeProvider time)
+    {
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _time = time;
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = """
+            CREATE TABLE IF NOT EXISTS bundles (
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                digest TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                files INTEGER NOT NULL,
+                bytes INTEGER NOT NULL,
+                PRIMARY KEY (name, version)
+            );
+            CREATE TABLE IF NOT EXISTS sandbox_bundles (
+                sandbox_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                path TEXT NOT NULL,
+                PRIMARY KEY (sandbox_id, name)
+            );
+            CREATE INDEX IF NOT EXISTS sandbox_bundles_by_bundle ON sandbox_bundles(name, version);
+            """;
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Checks a bundle name: 1-63 of [a-z0-9._-] starting with a letter or digit.</summary>
+    public static void CheckName(string? name, string field = "name")
+    {
+        if (name is null || !NamePattern().IsMatch(name))
+        {
+            throw new HutchException(ErrorCodes.InvalidBundle,
+                $"{field}: bundle name '{Shown(name ?? "")}' is not 1-63 of [a-z0-9._-] starting with a letter or digit (e.g. 'skills', 'prompts')");
+        }
+    }
+
+    /// <summary>A version as given ("3", or "latest"/null for the newest): its number, or null for the newest.</summary>
+    public static long? ParseVersion(string? version, string field = "version")
+    {
+        if (version is null or BundleLocations.Latest)
+        {
+            return null;
+        }
+        if (long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number > 0)
+        {
+            return number;
+        }
+        throw new HutchException(ErrorCodes.InvalidBundle, $"{field}: bundle version '{Shown(version)}' is not a version number (1, 2, …) or 'latest'");
+    }
+
+    /// <summary>The number the next version of <paramref name="name"/> gets (1 for a new bundle; numbers are never reused while a higher one exists).</summary>
+    public long NextVersion(string name)
+    {
+        using var db = Connect();
+        using var cmd = Command(db, "SELECT COALESCE(MAX(version), 0) FROM bundles WHERE name = $n", ("$n", name));
+        return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) + 1;
+    }
+
+    public BundleVersionRecord Add(string name, long version, string digest, long files, long bytes)
+    {
+        var record = new BundleVersionRecord(name, version, digest, _time.GetUtcNow(), files, bytes);
+        using var db = Connect();
+        using var cmd = Command(db, "INSERT INTO bundles (name, version, digest, created_at, files, bytes) VALUES ($n, $v, $d, $c, $f, $b)",
+            ("$n", name), ("$v", version), ("$d", digest), ("$c", record.CreatedAt.ToString("O", CultureInfo.InvariantCulture)), ("$f", files), ("$b", bytes));
+        cmd.ExecuteNonQuery();
+        return record;
+    }
+
+    /// <summary>Whether the registry has the version (what the tree store keeps at start).</summary>
+    public bool Has(string name, long version)
+    {
+        using var db = Connect();
+        using var cmd = Command(db, "SELECT COUNT(*) FROM bundles WHERE name = $n AND version = $v", ("$n", name), ("$v", version));
+        return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+    }
+
+    /// <summary>The version named, or the newest without one; bundle_not_found otherwise.</summary>
+    public BundleVersionRecord Get(string name, long? version)
+    {
+        var versions = Versions(name);
+        if (versions.Count == 0)
+        {
+            throw new HutchException(ErrorCodes.BundleNotFound, $"no bundle named '{name}': `hutch bundle ls` lists them, `hutch bundle push DIR --name {name}` makes one");
+        }
+        return version is null ? versions[^1] : versions.FirstOrDefault(v => v.Version == version)
+            ?? throw new HutchException(ErrorCodes.BundleNotFound,
+                $"bundle '{name}' has no version {version} (it has {string.Join(", ", versions.Select(v => v.Version))}): `hutch bundle show {name}` lists them");
+    }
+
+    /// <summary>A bundle's versions, oldest first (empty when there is no such bundle).</summary>
+    public IReadOnlyList<BundleVersionRecord> Versions(string name) => QueryVersions("SELECT * FROM bundles WHERE name = $n ORDER BY version", ("$n", name));
+
+    /// <summary>Every version of every bundle, by name then version.</summary>
+    public IReadOnlyList<BundleVersionRecord> List() => QueryVersions("SELECT * FROM bundles ORDER BY name, version");
+
+    public void Remove(string name, long version)
+    {
+        using var db = Connect();
+        using var cmd = Command(db, "DELETE FROM bundles WHERE name = $n AND version = $v", ("$n", name), ("$v", version));
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>The sandboxes (not deleted) that mount a version, by id.</summary>
+    public IReadOnlyList<string> SandboxesUsing(string name, long version) =>
+        [.. QueryMounts("""
+            SELECT b.* FROM sandbox_bundles b JOIN sandboxes s ON s.id = b.sandbox_id
+            WHERE b.name = $n AND b.version = $v AND s.state != 'deleted' ORDER BY b.sandbox_id
+            """, ("$n", name), ("$v", version)).Select(m => m.SandboxId)];
+
+    /// <summary>What a sandbox mounts, by name.</summary>
+    public IReadOnlyList<BundleMountRecord> Mounts(string sandboxId) =>
+        QueryMounts("SELECT * FROM sandbox_bundles WHERE sandbox_id = $s ORDER BY name", ("$s", sandboxId));
+
+    /// <summary>Records mounts (new or switched) of one sandbox, all at once.</summary>
+    public void SetMounts(IEnumerable<BundleMountRecord> mounts)
+    {
+        using var db = Connect();
+        using var tx = db.BeginTransaction();
+        foreach (var m in mounts)
+        {
+            using var cmd = Command(db, "INSERT OR REPLACE INTO sandbox_bundles (sandbox_id, name, version, path) VALUES ($s, $n, $v, $p)",
+                ("$s", m.SandboxId), ("$n", m.Name), ("$v", m.Version), ("$p", m.Path));
+            cmd.Transaction = tx;
+            cmd.ExecuteNonQuery();
+        }
+        tx.Commit();
+    }
+
+    /// <summary>Forgets one mount of a sandbox, or all of them (<paramref name="name"/> null).</summary>
+    public void RemoveMounts(string sandboxId, string? name = null)
+    {
+        using var db = Connect();
+        using var cmd = name is null
+            ? Command(db, "DELETE FROM sandbox_bundles WHERE sandbox_id = $s", ("$s", sandboxId))
+            : Command(db, "DELETE FROM sandbox_bundles WHERE sandbox_id = $s AND name = $n", ("$s", sandboxId), ("$n", name));
+        cmd.ExecuteNonQuery();
+    }
+
+    private List<BundleVersionRecord> QueryVersions(string sql, params (string, object?)[] args)
+    {
+        using var db = Connect();
+        using var cmd = Command(db, sql, args);
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<BundleVersionRecord>();
+        while (reader.Read())
+        {
+            rows.Add(new BundleVersionRecord(reader.GetString(reader.GetOrdinal("name")), reader.GetInt64(reader.GetOrdinal("version")),
+                reader.GetString(reader.GetOrdinal("digest")),
+                DateTimeOffset.Parse(reader.GetString(reader.GetOrdinal("created_at")), CultureInfo.InvariantCulture),
+                reader.GetInt64(reader.GetOrdinal("files")), reader.GetInt64(reader.GetOrdinal("bytes"))));
+        }
+        return rows;
+    }
+
+    private List<BundleMountRecord> QueryMounts(string sql, params (string, object?)[] args)
+    {
+        using var db = Connect();
+        using var cmd = Command(db, sql, args);
+        using var reader = cmd.ExecuteReader();
+        var rows = new List<BundleMountRecord>();
+        while (reader.Read())
+        {
+            rows.Add(new BundleMountRecord(reader.GetString(reader.GetOrdinal("sandbox_id")), reader.GetString(reader.GetOrdinal("name")),
+                reader.GetInt64(reader.GetOrdinal("version")), reader.GetString(reader.GetOrdinal("path"))));
+        }
+        return rows;
+    }
+
+    private static SqliteCommand Command(SqliteConnection db, string sql, params (string, object?)[] args)
+    {
+        var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (name, value) in args)
+        {
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+        return cmd;
+    }
+
+    private SqliteConnection Connect()
+    {
+        var db = new SqliteConnection(_connectionString);
+        db.Open();
+        return db;
+    }
+
+    /// <summary>A refused name as shown back: at most 80 characters, control characters escaped.</summary>
+    internal static string Shown(string text) =>
+        string.Concat(text.Take(80).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
+    private static partial Regex NamePattern();
+}
