@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Hutch.Artifacts;
 using Hutch.Linux;
 using Hutch.Linux.Interop;
@@ -7,77 +8,116 @@ namespace Hutch.Daemon.Artifacts;
 
 /// <summary>
 /// Finds the files a set's globs match that are new or changed since they were last looked at: it
-/// walks only the globs' roots, lists directories by getdents (whose entry types tell files from the
-/// rest without a stat), and stats only the names a glob matches. A file whose inode, size, mtime
-/// and ctime are those on record is not read (ctime moves on every write and no call sets it back),
-/// as a checkpoint's diff does. Symlinks are never followed and never artifacts.
+/// walks only the globs' roots and stats only the names a glob can match. A file whose inode, size,
+/// mtime and ctime are those on record is not read (ctime moves on every write and no call sets it
+/// back), as a checkpoint's diff does. A directory whose inode and mtime are what they were keeps its
+/// listing from the last walk (an entry made, removed or renamed in it moves its mtime), so a walk of
+/// a large tree that did not change costs a stat per directory and per matching file, no getdents.
+/// Symlinks are never followed and never artifacts.
 /// </summary>
-internal static class ArtifactScanner
+/// <remarks>
+/// One scanner per set, used by one detection at a time (the service's gate). A listing is kept only
+/// when its directory's mtime is older than the walk by more than a clock tick: two changes within
+/// one tick leave the mtime where the first put it (git's "racy clean" case).
+/// </remarks>
+internal sealed class ArtifactScanner
 {
+    private static readonly long RacyMarginNs = 50_000_000;
+
+    /// <summary>A directory's names as the last walk saw them: the files a glob can match, and the subdirectories.</summary>
+    private sealed record Listing(ulong Inode, long MtimeNs, string[] Files, string[] Directories);
+
+    private readonly ConcurrentDictionary<string, Listing> _listings = new(StringComparer.Ordinal);
+
     /// <summary>A matching regular file that differs from its record (or has none).</summary>
     public readonly record struct Changed(string Path, EntryStatus Status);
 
     /// <param name="workspace">The workspace's top directory, opened for reading.</param>
     /// <param name="known">The set's files by path (pending ones always count as changed).</param>
-    public static List<Changed> Scan(SafeFileHandle workspace, ArtifactGlobs globs, IReadOnlyDictionary<string, ArtifactFileRecord> known, CancellationToken cancellationToken)
+    public List<Changed> Scan(SafeFileHandle workspace, ArtifactGlobs globs, IReadOnlyDictionary<string, ArtifactFileRecord> known, CancellationToken cancellationToken)
     {
         var changed = new List<Changed>();
+        var trustBefore = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 - RacyMarginNs;
         foreach (var root in globs.Roots)
         {
-            SafeFileHandle dir;
-            try
-            {
-                dir = Beneath.Open(workspace, root.Directory, Beneath.O_RDONLY | Beneath.O_DIRECTORY | Beneath.O_NOFOLLOW, noSymlinks: true);
-            }
-            catch (Exception e) when (e is ContainmentException or LinuxException { Errno: Errno.ENOENT or Errno.ENOTDIR or Errno.ELOOP })
+            if (Open(workspace, root.Directory) is not { } dir)
             {
                 continue;   // not there (yet), or a link: nothing to keep from it
             }
             using (dir)
             {
-                Walk(dir, root.Directory, root.Recursive, globs, known, changed, depth: 0, cancellationToken);
+                Walk(dir, root.Directory, root.Recursive, globs, known, changed, trustBefore, depth: 0, cancellationToken);
             }
         }
         return changed;
     }
 
-    private static void Walk(SafeFileHandle dir, string relative, bool recursive, ArtifactGlobs globs, IReadOnlyDictionary<string, ArtifactFileRecord> known,
-        List<Changed> changed, int depth, CancellationToken cancellationToken)
+    private void Walk(SafeFileHandle dir, string relative, bool recursive, ArtifactGlobs globs, IReadOnlyDictionary<string, ArtifactFileRecord> known,
+        List<Changed> changed, long trustBefore, int depth, CancellationToken cancellationToken)
     {
         if (depth > 256)
         {
             return;
         }
-        foreach (var entry in At.ReadDirectory(dir))
+        var listing = ListingOf(dir, relative, globs, trustBefore);
+        foreach (var name in listing.Files)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (entry.Kind == EntryKind.File && !globs.NameMayMatch(entry.Name))
-            {
-                continue;   // most names of a large tree: ruled out by name, no path built, no stat
-            }
-            var path = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
-            if (entry.Kind == EntryKind.Directory && recursive)
-            {
-                SafeFileHandle child;
-                try
-                {
-                    child = Beneath.Open(dir, entry.Name, Beneath.O_RDONLY | Beneath.O_DIRECTORY | Beneath.O_NOFOLLOW, noSymlinks: true);
-                }
-                catch (Exception e) when (e is ContainmentException or LinuxException { Errno: Errno.ENOENT or Errno.ENOTDIR or Errno.ELOOP or Errno.EACCES })
-                {
-                    continue;   // swapped or removed while walked
-                }
-                using (child)
-                {
-                    Walk(child, path, recursive, globs, known, changed, depth + 1, cancellationToken);
-                }
-            }
-            else if (entry.Kind == EntryKind.File && globs.IsMatch(path) && At.TryStat(dir, entry.Name) is { Kind: EntryKind.File } status
+            var path = relative.Length == 0 ? name : relative + "/" + name;
+            if (globs.IsMatch(path) && At.TryStat(dir, name) is { Kind: EntryKind.File } status
                 && (!known.TryGetValue(path, out var record) || record.State != ArtifactStates.Stored || record.Inode != status.Inode
                     || record.Size != status.Size || record.MtimeNs != status.MtimeNs || record.CtimeNs != status.CtimeNs))
             {
                 changed.Add(new Changed(path, status));
             }
+        }
+        if (!recursive)
+        {
+            return;
+        }
+        foreach (var name in listing.Directories)
+        {
+            if (Open(dir, name) is { } child)
+            {
+                using (child)
+                {
+                    Walk(child, relative.Length == 0 ? name : relative + "/" + name, recursive, globs, known, changed, trustBefore, depth + 1, cancellationToken);
+                }
+            }
+        }
+    }
+
+    private Listing ListingOf(SafeFileHandle dir, string relative, ArtifactGlobs globs, long trustBefore)
+    {
+        var status = At.Stat(dir, "");
+        if (_listings.TryGetValue(relative, out var cached) && cached.Inode == status.Inode && cached.MtimeNs == status.MtimeNs)
+        {
+            return cached;
+        }
+        var entries = At.ReadDirectory(dir);
+        var listing = new Listing(status.Inode, status.MtimeNs,
+            [.. entries.Where(e => e.Kind == EntryKind.File && globs.NameMayMatch(e.Name)).Select(e => e.Name)],
+            [.. entries.Where(e => e.Kind == EntryKind.Directory).Select(e => e.Name)]);
+        if (status.MtimeNs < trustBefore)
+        {
+            _listings[relative] = listing;
+        }
+        else
+        {
+            _listings.TryRemove(relative, out _);
+        }
+        return listing;
+    }
+
+    private static SafeFileHandle? Open(SafeFileHandle parent, string relative)
+    {
+        try
+        {
+            return Beneath.Open(parent, relative, Beneath.O_RDONLY | Beneath.O_DIRECTORY | Beneath.O_NOFOLLOW, noSymlinks: true);
+        }
+        catch (Exception e) when (e is ContainmentException or LinuxException { Errno: Errno.ENOENT or Errno.ENOTDIR or Errno.ELOOP or Errno.EACCES })
+        {
+            return null;   // swapped or removed while walked
         }
     }
 }

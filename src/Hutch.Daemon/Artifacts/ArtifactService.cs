@@ -30,6 +30,7 @@ public sealed partial class ArtifactService : ISandboxSetting, ISandboxObserver,
     private readonly ILogger _log;
     // One detection at a time per set: two commands ending together must not store a file twice or
     // write the manifest from two different states.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ArtifactScanner> _scanners = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, 32).Select(_ => new SemaphoreSlim(1, 1))];
 
     public ArtifactService(ArtifactRegistry registry, IArtifactStore store, byte[] key, SandboxDirectory directory, SandboxStorage storage,
@@ -95,6 +96,10 @@ public sealed partial class ArtifactService : ISandboxSetting, ISandboxObserver,
     /// <summary>A deleted sandbox's set stays (artifacts outlive sandboxes); a session's is free for its next sandbox.</summary>
     public Task DeletingAsync(string sandboxId)
     {
+        if (_registry.SetOfSandbox(sandboxId) is { } set)
+        {
+            _scanners.TryRemove(set.Set, out _);   // the next sandbox of a session has another workspace
+        }
         _registry.Release(sandboxId);
         return Task.CompletedTask;
     }
@@ -129,7 +134,7 @@ public sealed partial class ArtifactService : ISandboxSetting, ISandboxObserver,
         List<ArtifactScanner.Changed> changed;
         using (var workspace = OpenWorkspace(record))
         {
-            changed = ArtifactScanner.Scan(workspace, globs, known, cancellationToken);
+            changed = _scanners.GetOrAdd(set.Set, _ => new ArtifactScanner()).Scan(workspace, globs, known, cancellationToken);
         }
         if (changed.Count == 0)
         {

@@ -34,6 +34,9 @@ public sealed class ArtifactSandboxTests(DaemonFixture fixture)
         var first = await Client.ExecAsync(sandbox.Id, new ExecRequest(Argv: ["python3", "plot.py"]));
         var again = await Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "true"));
         var changed = await Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "echo 5,6 >> out/table.csv"));
+        await Task.Delay(100);   // past the racy window: out/'s listing is now kept between looks
+        var quiet = await Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "true"));
+        var added = await Client.ExecAsync(sandbox.Id, new ExecRequest(Command: "mkdir out/deeper && echo late > out/deeper/late.txt && echo 7,8 >> out/table.csv"));
         var png = await Client.ReadBytesAsync(sandbox.Id, "out/chart.png");
         using var anonymous = new HttpClient();
         var chart = first.Artifacts!.Single(a => a.Path == "out/chart.png");
@@ -47,11 +50,13 @@ public sealed class ArtifactSandboxTests(DaemonFixture fixture)
         Assert.Equal(png.Length, chart.Size);
         Assert.Null(again.Artifacts);
         Assert.Equal(["out/table.csv"], changed.Artifacts!.Select(a => a.Path));
+        Assert.Null(quiet.Artifacts);
+        Assert.Equal(["out/deeper/late.txt", "out/table.csv"], added.Artifacts!.Select(a => a.Path).Order());
         Assert.Equal(HttpStatusCode.OK, download.StatusCode);
         Assert.Equal(png, await download.Content.ReadAsByteArrayAsync());
         Assert.StartsWith("attachment;", download.Content.Headers.ContentDisposition!.ToString());
         Assert.Equal(sandbox.Id, listed.Set);
-        Assert.Equal(2, listed.Artifacts.Count);
+        Assert.Equal(3, listed.Artifacts.Count);
     }
 
     [Fact]
