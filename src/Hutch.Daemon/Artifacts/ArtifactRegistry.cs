@@ -1,3 +1,4 @@
+using Hutch.Daemon.Registry;
 using System.Globalization;
 using System.Text.Json;
 using Hutch.Artifacts;
@@ -147,12 +148,7 @@ public sealed class ArtifactRegistry
         cmd.ExecuteNonQuery();
     }
 
-    private SqliteConnection Connect()
-    {
-        var db = new SqliteConnection(_connectionString);
-        db.Open();
-        return db;
-    }
+    private SqliteConnection Connect() => Sql.Open(_connectionString);
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]

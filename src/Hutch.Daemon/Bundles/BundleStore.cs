@@ -1,3 +1,4 @@
+using Hutch.Daemon.Registry;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
@@ -76,7 +77,7 @@ public sealed partial class BundleStore
     public long NextVersion(string name)
     {
         using var db = Connect();
-        using var cmd = Command(db, "SELECT COALESCE(MAX(version), 0) FROM bundles WHERE name = $n", ("$n", name));
+        using var cmd = Sql.Command(db, null, "SELECT COALESCE(MAX(version), 0) FROM bundles WHERE name = $n", ("$n", name));
         return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) + 1;
     }
 
@@ -84,7 +85,7 @@ public sealed partial class BundleStore
     {
         var record = new BundleVersionRecord(name, version, digest, _time.GetUtcNow(), files, bytes);
         using var db = Connect();
-        using var cmd = Command(db, "INSERT INTO bundles (name, version, digest, created_at, files, bytes) VALUES ($n, $v, $d, $c, $f, $b)",
+        using var cmd = Sql.Command(db, null, "INSERT INTO bundles (name, version, digest, created_at, files, bytes) VALUES ($n, $v, $d, $c, $f, $b)",
             ("$n", name), ("$v", version), ("$d", digest), ("$c", record.CreatedAt.ToString("O", CultureInfo.InvariantCulture)), ("$f", files), ("$b", bytes));
         cmd.ExecuteNonQuery();
         return record;
@@ -94,7 +95,7 @@ public sealed partial class BundleStore
     public bool Has(string name, long version)
     {
         using var db = Connect();
-        using var cmd = Command(db, "SELECT COUNT(*) FROM bundles WHERE name = $n AND version = $v", ("$n", name), ("$v", version));
+        using var cmd = Sql.Command(db, null, "SELECT COUNT(*) FROM bundles WHERE name = $n AND version = $v", ("$n", name), ("$v", version));
         return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 
@@ -120,7 +121,7 @@ public sealed partial class BundleStore
     public void Remove(string name, long version)
     {
         using var db = Connect();
-        using var cmd = Command(db, "DELETE FROM bundles WHERE name = $n AND version = $v", ("$n", name), ("$v", version));
+        using var cmd = Sql.Command(db, null, "DELETE FROM bundles WHERE name = $n AND version = $v", ("$n", name), ("$v", version));
         cmd.ExecuteNonQuery();
     }
 
@@ -142,7 +143,7 @@ public sealed partial class BundleStore
         using var tx = db.BeginTransaction();
         foreach (var m in mounts)
         {
-            using var cmd = Command(db, "INSERT OR REPLACE INTO sandbox_bundles (sandbox_id, name, version, path) VALUES ($s, $n, $v, $p)",
+            using var cmd = Sql.Command(db, null, "INSERT OR REPLACE INTO sandbox_bundles (sandbox_id, name, version, path) VALUES ($s, $n, $v, $p)",
                 ("$s", m.SandboxId), ("$n", m.Name), ("$v", m.Version), ("$p", m.Path));
             cmd.Transaction = tx;
             cmd.ExecuteNonQuery();
@@ -155,15 +156,15 @@ public sealed partial class BundleStore
     {
         using var db = Connect();
         using var cmd = name is null
-            ? Command(db, "DELETE FROM sandbox_bundles WHERE sandbox_id = $s", ("$s", sandboxId))
-            : Command(db, "DELETE FROM sandbox_bundles WHERE sandbox_id = $s AND name = $n", ("$s", sandboxId), ("$n", name));
+            ? Sql.Command(db, null, "DELETE FROM sandbox_bundles WHERE sandbox_id = $s", ("$s", sandboxId))
+            : Sql.Command(db, null, "DELETE FROM sandbox_bundles WHERE sandbox_id = $s AND name = $n", ("$s", sandboxId), ("$n", name));
         cmd.ExecuteNonQuery();
     }
 
     private List<BundleVersionRecord> QueryVersions(string sql, params (string, object?)[] args)
     {
         using var db = Connect();
-        using var cmd = Command(db, sql, args);
+        using var cmd = Sql.Command(db, null, sql, args);
         using var reader = cmd.ExecuteReader();
         var rows = new List<BundleVersionRecord>();
         while (reader.Read())
@@ -179,7 +180,7 @@ public sealed partial class BundleStore
     private List<BundleMountRecord> QueryMounts(string sql, params (string, object?)[] args)
     {
         using var db = Connect();
-        using var cmd = Command(db, sql, args);
+        using var cmd = Sql.Command(db, null, sql, args);
         using var reader = cmd.ExecuteReader();
         var rows = new List<BundleMountRecord>();
         while (reader.Read())
@@ -190,23 +191,7 @@ public sealed partial class BundleStore
         return rows;
     }
 
-    private static SqliteCommand Command(SqliteConnection db, string sql, params (string, object?)[] args)
-    {
-        var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        foreach (var (name, value) in args)
-        {
-            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-        return cmd;
-    }
-
-    private SqliteConnection Connect()
-    {
-        var db = new SqliteConnection(_connectionString);
-        db.Open();
-        return db;
-    }
+    private SqliteConnection Connect() => Sql.Open(_connectionString);
 
     /// <summary>A refused name as shown back: at most 80 characters, control characters escaped.</summary>
     internal static string Shown(string text) =>

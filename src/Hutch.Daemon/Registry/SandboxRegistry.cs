@@ -98,7 +98,7 @@ public sealed class SandboxRegistry
                 CheckLimit(db, tx, max);
             }
             var used = new HashSet<long>();
-            using (var cmd = Command(db, tx, "SELECT host_id_base FROM sandboxes WHERE state != 'deleted'"))
+            using (var cmd = Sql.Command(db, tx, "SELECT host_id_base FROM sandboxes WHERE state != 'deleted'"))
             using (var reader = cmd.ExecuteReader())
             {
                 while (reader.Read())
@@ -114,7 +114,7 @@ public sealed class SandboxRegistry
             var row = record with { HostIdBase = idBase };
             try
             {
-                using var insert = Command(db, tx, """
+                using var insert = Sql.Command(db, tx, """
                     INSERT INTO sandboxes (id, name, state, created_at, expires_at, expires_boot, user, cwd, env, limits, host_id_base, host_workspace, owner, labels, host_workspace_owner, network, template, mount_points)
                     VALUES ($id, $name, $state, $created, $expires, $deadline, $user, $cwd, $env, $limits, $base, $ws, $owner, $labels, $wsOwner, $network, $template, $mounts)
                     """,
@@ -185,7 +185,7 @@ public sealed class SandboxRegistry
         CheckLimit(db, tx, maxLive);
         try
         {
-            using var cmd = Command(db, tx, """
+            using var cmd = Sql.Command(db, tx, """
                 UPDATE sandboxes SET name = $name, env = $env, labels = $labels, cwd = $cwd, created_at = $created, expires_at = $expires, expires_boot = $deadline, state = 'running'
                 WHERE id = $id AND state = 'pooled'
                 """,
@@ -207,7 +207,7 @@ public sealed class SandboxRegistry
     public void SetState(string id, string state)
     {
         using var db = Open();
-        using var cmd = Command(db, null, "UPDATE sandboxes SET state = $s WHERE id = $id", ("$s", state), ("$id", id));
+        using var cmd = Sql.Command(db, null, "UPDATE sandboxes SET state = $s WHERE id = $id", ("$s", state), ("$id", id));
         cmd.ExecuteNonQuery();
     }
 
@@ -215,7 +215,7 @@ public sealed class SandboxRegistry
     public bool SetExpiry(string id, DateTimeOffset expiresAt, TtlDeadline deadline)
     {
         using var db = Open();
-        using var cmd = Command(db, null, "UPDATE sandboxes SET expires_at = $e, expires_boot = $d WHERE id = $id AND state NOT IN ('deleted', 'pooled')",
+        using var cmd = Sql.Command(db, null, "UPDATE sandboxes SET expires_at = $e, expires_boot = $d WHERE id = $id AND state NOT IN ('deleted', 'pooled')",
             ("$e", Format(expiresAt)), ("$d", deadline.ToString()), ("$id", id));
         return cmd.ExecuteNonQuery() == 1;
     }
@@ -227,7 +227,7 @@ public sealed class SandboxRegistry
     public DateTimeOffset? ExpiredAt(string idOrName)
     {
         using var db = Open();
-        using var cmd = Command(db, null, """
+        using var cmd = Sql.Command(db, null, """
             SELECT deleted_reason, deleted_at FROM sandboxes WHERE state = 'deleted' AND (id = $k OR name = $k)
             ORDER BY id = $k DESC, deleted_at DESC LIMIT 1
             """, ("$k", idOrName));
@@ -238,7 +238,7 @@ public sealed class SandboxRegistry
     public void SetOwner(string id, string owner)
     {
         using var db = Open();
-        using var cmd = Command(db, null, "UPDATE sandboxes SET owner = $o WHERE id = $id", ("$o", owner), ("$id", id));
+        using var cmd = Sql.Command(db, null, "UPDATE sandboxes SET owner = $o WHERE id = $id", ("$o", owner), ("$id", id));
         cmd.ExecuteNonQuery();
     }
 
@@ -252,7 +252,7 @@ public sealed class SandboxRegistry
     {
         using var db = Open();
         Execute(db, "PRAGMA secure_delete = ON");
-        using (var cmd = Command(db, null, "UPDATE sandboxes SET state = 'deleted', deleted_at = $at, deleted_reason = $why, env = '{}' WHERE id = $id; DELETE FROM events WHERE sandbox_id = $id",
+        using (var cmd = Sql.Command(db, null, "UPDATE sandboxes SET state = 'deleted', deleted_at = $at, deleted_reason = $why, env = '{}' WHERE id = $id; DELETE FROM events WHERE sandbox_id = $id",
             ("$at", Format(at)), ("$why", reason), ("$id", id)))
         {
             cmd.ExecuteNonQuery();
@@ -264,7 +264,7 @@ public sealed class SandboxRegistry
     public void Remove(string id)
     {
         using var db = Open();
-        using var cmd = Command(db, null, "DELETE FROM sandboxes WHERE id = $id; DELETE FROM events WHERE sandbox_id = $id", ("$id", id));
+        using var cmd = Sql.Command(db, null, "DELETE FROM sandboxes WHERE id = $id; DELETE FROM events WHERE sandbox_id = $id", ("$id", id));
         cmd.ExecuteNonQuery();
     }
 
@@ -274,7 +274,7 @@ public sealed class SandboxRegistry
     public void AddEvent(string sandboxId, SandboxEvent e)
     {
         using var db = Open();
-        using var cmd = Command(db, null, """
+        using var cmd = Sql.Command(db, null, """
             INSERT INTO events (sandbox_id, at, type, message, process_id) VALUES ($id, $at, $type, $message, $process);
             DELETE FROM events WHERE sandbox_id = $id AND seq <= (SELECT seq FROM events WHERE sandbox_id = $id ORDER BY seq DESC LIMIT 1 OFFSET $max);
             """,
@@ -286,7 +286,7 @@ public sealed class SandboxRegistry
     public List<SandboxEvent> Events(string sandboxId)
     {
         using var db = Open();
-        using var cmd = Command(db, null, "SELECT at, type, message, process_id FROM events WHERE sandbox_id = $id ORDER BY seq", ("$id", sandboxId));
+        using var cmd = Sql.Command(db, null, "SELECT at, type, message, process_id FROM events WHERE sandbox_id = $id ORDER BY seq", ("$id", sandboxId));
         using var reader = cmd.ExecuteReader();
         var events = new List<SandboxEvent>();
         while (reader.Read())
@@ -332,26 +332,14 @@ public sealed class SandboxRegistry
 
     private static void Execute(SqliteConnection db, string sql)
     {
-        using var cmd = Command(db, null, sql);
+        using var cmd = Sql.Command(db, null, sql);
         cmd.ExecuteNonQuery();
     }
 
     private static long Scalar(SqliteConnection db, SqliteTransaction? tx, string sql, params (string, object?)[] args)
     {
-        using var cmd = Command(db, tx, sql, args);
+        using var cmd = Sql.Command(db, tx, sql, args);
         return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
-
-    private static SqliteCommand Command(SqliteConnection db, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
-    {
-        var cmd = db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.Transaction = tx;
-        foreach (var (name, value) in args)
-        {
-            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-        return cmd;
     }
 
     /// <summary>How many sandboxes not deleted yet (pooled and lost ones too) have their root from this template ("NAME:VERSION").</summary>
@@ -365,7 +353,7 @@ public sealed class SandboxRegistry
     public void SetNetwork(string id, NetworkPolicy? network)
     {
         using var db = Open();
-        using var cmd = Command(db, null, "UPDATE sandboxes SET network = $n WHERE id = $id", ("$n", NetworkJson(network)), ("$id", id));
+        using var cmd = Sql.Command(db, null, "UPDATE sandboxes SET network = $n WHERE id = $id", ("$n", NetworkJson(network)), ("$id", id));
         cmd.ExecuteNonQuery();
     }
 
@@ -377,7 +365,7 @@ public sealed class SandboxRegistry
 
     private static List<SandboxRecord> Query(SqliteConnection db, string sql, params (string, object?)[] args)
     {
-        using var cmd = Command(db, null, sql, args);
+        using var cmd = Sql.Command(db, null, sql, args);
         using var reader = cmd.ExecuteReader();
         var rows = new List<SandboxRecord>();
         while (reader.Read())

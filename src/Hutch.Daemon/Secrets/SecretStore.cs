@@ -1,3 +1,4 @@
+using Hutch.Daemon.Registry;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;

@@ -137,7 +137,7 @@ public sealed partial class TemplateStore
             }
             var removed = 0;
             var doomed = new List<string>();
-            using (var select = Command(db, tx, "SELECT key, created_at FROM template_build_cache"))
+            using (var select = Sql.Command(db, tx, "SELECT key, created_at FROM template_build_cache"))
             using (var reader = select.ExecuteReader())
             {
                 while (reader.Read())
@@ -151,7 +151,7 @@ public sealed partial class TemplateStore
             }
             foreach (var key in doomed)
             {
-                using var delete = Command(db, tx, "DELETE FROM template_build_cache WHERE key = $k", ("$k", key));
+                using var delete = Sql.Command(db, tx, "DELETE FROM template_build_cache WHERE key = $k", ("$k", key));
                 removed += delete.ExecuteNonQuery();
             }
             tx.Commit();
@@ -162,14 +162,14 @@ public sealed partial class TemplateStore
     /// <summary>The template references of every sandbox not deleted (pooled ones too); none when the sandboxes' table is not in this database.</summary>
     private static List<string> SandboxTemplates(SqliteConnection db, SqliteTransaction tx)
     {
-        using (var exists = Command(db, tx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sandboxes'"))
+        using (var exists = Sql.Command(db, tx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sandboxes'"))
         {
             if ((long)exists.ExecuteScalar()! == 0)
             {
                 return [];
             }
         }
-        using var cmd = Command(db, tx, "SELECT DISTINCT template FROM sandboxes WHERE template IS NOT NULL AND state != 'deleted'");
+        using var cmd = Sql.Command(db, tx, "SELECT DISTINCT template FROM sandboxes WHERE template IS NOT NULL AND state != 'deleted'");
         using var reader = cmd.ExecuteReader();
         var references = new List<string>();
         while (reader.Read())
@@ -183,7 +183,7 @@ public sealed partial class TemplateStore
     public void PutBuildState(string key, TemplateManifest manifest)
     {
         using var db = Connect();
-        using var insert = Command(db, null, "INSERT OR IGNORE INTO template_build_cache (key, manifest, created_at) VALUES ($k, $m, $c)",
+        using var insert = Sql.Command(db, null, "INSERT OR IGNORE INTO template_build_cache (key, manifest, created_at) VALUES ($k, $m, $c)",
             ("$k", key), ("$m", JsonSerializer.Serialize(manifest, RegistryJsonContext.Default.TemplateManifest)),
             ("$c", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture)));
         insert.ExecuteNonQuery();
@@ -193,7 +193,7 @@ public sealed partial class TemplateStore
     public TemplateManifest? GetBuildState(string key)
     {
         using var db = Connect();
-        using var cmd = Command(db, null, "SELECT manifest FROM template_build_cache WHERE key = $k", ("$k", key));
+        using var cmd = Sql.Command(db, null, "SELECT manifest FROM template_build_cache WHERE key = $k", ("$k", key));
         return cmd.ExecuteScalar() is string json ? JsonSerializer.Deserialize(json, RegistryJsonContext.Default.TemplateManifest) : null;
     }
 
@@ -266,7 +266,7 @@ public sealed partial class TemplateStore
                 $"template {name}:{version} exists with other content ({existing.Digest}); versions never change: give another version, or none for the next number");
         }
         var record = new TemplateRecord(name, version, digest, source, _time.GetUtcNow(), manifest);
-        using (var insert = Command(db, tx, "INSERT INTO templates (name, version, digest, source, created_at, manifest) VALUES ($n, $v, $d, $s, $c, $m)",
+        using (var insert = Sql.Command(db, tx, "INSERT INTO templates (name, version, digest, source, created_at, manifest) VALUES ($n, $v, $d, $s, $c, $m)",
             ("$n", name), ("$v", version), ("$d", digest), ("$s", source), ("$c", record.CreatedAt.ToString("O", CultureInfo.InvariantCulture)),
             ("$m", JsonSerializer.Serialize(manifest, RegistryJsonContext.Default.TemplateManifest))))
         {
@@ -318,7 +318,7 @@ public sealed partial class TemplateStore
         }
         foreach (var record in removed)
         {
-            using var delete = Command(db, tx, "DELETE FROM templates WHERE name = $n AND version = $v", ("$n", record.Name), ("$v", record.Version));
+            using var delete = Sql.Command(db, tx, "DELETE FROM templates WHERE name = $n AND version = $v", ("$n", record.Name), ("$v", record.Version));
             delete.ExecuteNonQuery();
         }
         tx.Commit();
@@ -330,7 +330,7 @@ public sealed partial class TemplateStore
     {
         var layers = List().SelectMany(t => t.Manifest.Layers).ToHashSet(StringComparer.Ordinal);
         using var db = Connect();
-        using var cmd = Command(db, null, "SELECT manifest FROM template_build_cache");
+        using var cmd = Sql.Command(db, null, "SELECT manifest FROM template_build_cache");
         using var reader = cmd.ExecuteReader();
         while (reader.Read())
         {
@@ -360,7 +360,7 @@ public sealed partial class TemplateStore
 
     private static List<TemplateRecord> Query(SqliteConnection db, SqliteTransaction? tx, string sql, params (string, object?)[] args)
     {
-        using var cmd = Command(db, tx, sql, args);
+        using var cmd = Sql.Command(db, tx, sql, args);
         using var reader = cmd.ExecuteReader();
         var rows = new List<TemplateRecord>();
         while (reader.Read())
@@ -373,24 +373,7 @@ public sealed partial class TemplateStore
         return rows;
     }
 
-    private static SqliteCommand Command(SqliteConnection db, SqliteTransaction? tx, string sql, params (string, object?)[] args)
-    {
-        var cmd = db.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        foreach (var (name, value) in args)
-        {
-            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-        return cmd;
-    }
-
-    private SqliteConnection Connect()
-    {
-        var db = new SqliteConnection(_connectionString);
-        db.Open();
-        return db;
-    }
+    private SqliteConnection Connect() => Sql.Open(_connectionString);
 
     /// <summary>A refused name as shown back: at most 80 characters, control characters escaped.</summary>
     private static string Shown(string text) =>
