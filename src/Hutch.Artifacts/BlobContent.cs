@@ -9,9 +9,14 @@ namespace Hutch.Artifacts;
 internal static class BlobContent
 {
     private const int BufferSize = 1 << 20;
+    private const long ChunkSize = 32 << 20;
 
     /// <summary>The SHA-256 (lowercase hex) and size of a file's content, read with pread from offset 0 (no file position is used).</summary>
-    public static async Task<(string Sha256, long Size)> HashAsync(SafeFileHandle source, CancellationToken cancellationToken)
+    public static async Task<(string Sha256, long Size)> HashAsync(SafeFileHandle source, CancellationToken cancellationToken) =>
+        await Task.Run(() => Hash(source, cancellationToken), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>As <see cref="HashAsync"/>, on the calling thread: plain blocking reads, no hop between threads per buffer.</summary>
+    public static (string Sha256, long Size) Hash(SafeFileHandle source, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BufferSize);
@@ -19,8 +24,9 @@ internal static class BlobContent
         try
         {
             int n;
-            while ((n = await RandomAccess.ReadAsync(source, buffer.AsMemory(0, BufferSize), size, cancellationToken).ConfigureAwait(false)) > 0)
+            while ((n = RandomAccess.Read(source, buffer.AsSpan(0, BufferSize), size)) > 0)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 hash.AppendData(buffer, 0, n);
                 size += n;
             }
@@ -33,37 +39,26 @@ internal static class BlobContent
     }
 
     /// <summary>
-    /// Copies <paramref name="source"/> into the empty <paramref name="target"/> in the kernel (a reflink
-    /// on one file system that has them, else copy_file_range), or by reading and writing when the kernel
-    /// will not copy between these two file systems. Returns the bytes copied.
+    /// Copies <paramref name="source"/> into the empty <paramref name="target"/> in the kernel: a reflink
+    /// on one file system that has them, else sendfile (which works between any two), starting the
+    /// writeback of each chunk as it goes so the fsync that follows finds little left. Returns the
+    /// bytes copied.
     /// </summary>
     public static long Copy(SafeFileHandle source, SafeFileHandle target)
     {
-        try
+        if (At.TryClone(source, target))
         {
-            At.CloneOrCopy(source, target);
             return RandomAccess.GetLength(target);
         }
-        catch (LinuxException e) when (e.Errno is Errno.EXDEV or Errno.EINVAL or Errno.ENOSYS or Errno.EOPNOTSUPP)
+        long offset = 0;
+        while (true)
         {
-            // Refused before anything was written (copy_file_range checks first); start over from 0.
-            RandomAccess.SetLength(target, 0);
-            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BufferSize);
-            try
+            var start = offset;
+            if (At.SendFile(source, target, ref offset, ChunkSize) == 0)
             {
-                long offset = 0;
-                int n;
-                while ((n = RandomAccess.Read(source, buffer.AsSpan(0, BufferSize), offset)) > 0)
-                {
-                    RandomAccess.Write(target, buffer.AsSpan(0, n), offset);
-                    offset += n;
-                }
                 return offset;
             }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-            }
+            At.StartWriteback(target, start, offset - start);
         }
     }
 }

@@ -88,6 +88,15 @@ internal static unsafe partial class Libc
     [LibraryImport(Name, EntryPoint = "copy_file_range", SetLastError = true)]
     internal static partial nint CopyFileRange(int fdIn, long* offIn, int fdOut, long* offOut, nuint length, uint flags);
 
+    [LibraryImport(Name, EntryPoint = "sendfile", SetLastError = true)]
+    internal static partial nint Sendfile(int outFd, int inFd, long* offset, nuint count);
+
+    /// <summary>sync_file_range(2) flag: start writeback of the range's dirty pages, do not wait.</summary>
+    internal const uint SYNC_FILE_RANGE_WRITE = 2;
+
+    [LibraryImport(Name, EntryPoint = "sync_file_range", SetLastError = true)]
+    internal static partial int SyncFileRange(int fd, long offset, long nbytes, uint flags);
+
     [LibraryImport(Name, EntryPoint = "lseek", SetLastError = true)]
     internal static partial long Lseek(int fd, long offset, int whence);
 
