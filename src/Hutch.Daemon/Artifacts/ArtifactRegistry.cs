@@ -24,7 +24,7 @@ public sealed class ArtifactRegistry
 
     public ArtifactRegistry(string databasePath)
     {
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _connectionString = Sql.ConnectionString(databasePath);
         PrivateFiles.OpenWrite(databasePath, append: true).Dispose();
         using var db = Connect();
         using var cmd = db.CreateCommand();

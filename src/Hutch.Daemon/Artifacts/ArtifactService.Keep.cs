@@ -77,14 +77,15 @@ public sealed partial class ArtifactService
             return;
         }
         using var workspace = new Workspace(_storage.WorkspaceOf(record), record.HostUid, record.HostUid, _storage.EnsureStaging(record));
+        using var top = OpenWorkspace(record);
         foreach (var entry in manifest.Entries)
         {
             using (var content = await _store.OpenAsync(entry.Sha256, cancellationToken).ConfigureAwait(false))
             {
                 await workspace.WriteAsync(entry.Path, content, new WriteOptions(Hash: false), cancellationToken).ConfigureAwait(false);
             }
-            using var top = OpenWorkspace(record);
-            var status = At.Stat(Beneath.Open(top, entry.Path, Beneath.O_PATH | Beneath.O_NOFOLLOW, noSymlinks: true), "");
+            using var written = Beneath.Open(top, entry.Path, Beneath.O_PATH | Beneath.O_NOFOLLOW, noSymlinks: true);
+            var status = At.Stat(written, "");
             _registry.SaveFile(set.Set, new ArtifactFileRecord(entry.Path, entry.Purpose, entry.Size, entry.Sha256, entry.Created, ArtifactStates.Stored,
                 status.Inode, status.MtimeNs, status.CtimeNs));
         }

@@ -44,10 +44,6 @@ public sealed partial class ArtifactService : ISandboxSetting, ISandboxObserver,
     /// <summary>The daemon's own URL, for links the local store's files are fetched by (set once it listens).</summary>
     public string? BaseUrl { get; set; }
 
-    public IArtifactStore Store => _store;
-
-    public LinkSigner Links => _links;
-
     public void Validate(CreateSandboxRequest request)
     {
         if (request.Artifacts is not { } spec)

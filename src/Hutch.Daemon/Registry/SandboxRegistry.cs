@@ -17,7 +17,7 @@ public sealed class SandboxRegistry
 
     public SandboxRegistry(string databasePath)
     {
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _connectionString = Sql.ConnectionString(databasePath);
         // SQLite gives its -wal and -shm files the database file's mode: 0600 from the start (and for
         // files an older daemon made readable), since rows hold the env values given at create.
         PrivateFiles.OpenWrite(databasePath, append: true).Dispose();

@@ -5,6 +5,10 @@ namespace Hutch.Daemon.Registry;
 /// <summary>The registry file's SQLite plumbing that every feature's tables share (sandboxes, templates, bundles, secrets, artifacts).</summary>
 internal static class Sql
 {
+    /// <summary>How every store opens the registry file: pooled, waiting up to 30 s for another writer.</summary>
+    public static string ConnectionString(string databasePath) =>
+        new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+
     /// <summary>An open connection (pooled by Microsoft.Data.Sqlite); dispose it when done.</summary>
     public static SqliteConnection Open(string connectionString)
     {

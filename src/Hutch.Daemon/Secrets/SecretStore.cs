@@ -19,7 +19,7 @@ public sealed partial class SecretStore
 
     public SecretStore(string databasePath, SecretCipher cipher, TimeProvider time)
     {
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _connectionString = Sql.ConnectionString(databasePath);
         _cipher = cipher;
         _time = time;
         PrivateFiles.OpenWrite(databasePath, append: true).Dispose();

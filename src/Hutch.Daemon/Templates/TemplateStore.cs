@@ -48,7 +48,7 @@ public sealed partial class TemplateStore
 
     public TemplateStore(string databasePath, TimeProvider time)
     {
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = databasePath, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _connectionString = Sql.ConnectionString(databasePath);
         _time = time;
         using var db = Connect();
         using var cmd = db.CreateCommand();
