@@ -187,13 +187,20 @@ public class ServiceTests(DaemonFixture fixture)
         await using var sandbox = await fixture.CreateAsync();
 
         await Client.CreateServiceAsync(sandbox.Id, new CreateServiceRequest("deaf", Command: "exec sleep 1000",
-            Probe: new ProbeSpec(ProbeTypes.Tcp, Port: 9998, IntervalMs: 50, TimeoutMs: 1000)));
-        await Task.Delay(500);
-        var starting = await Client.GetServiceAsync(sandbox.Id, "deaf");
+            Probe: new ProbeSpec(ProbeTypes.Tcp, Port: 9998, IntervalMs: 50, TimeoutMs: 4000)));
+        // Poll rather than sleep a fixed time: under load a fixed sleep plus the GET can outlast a short
+        // probe deadline (CI once saw "failed" here with a 1 s deadline and a 500 ms sleep).
+        ServiceInfo starting;
+        do
+        {
+            await Task.Delay(50);
+            starting = await Client.GetServiceAsync(sandbox.Id, "deaf");
+        }
+        while (starting.State == ServiceStates.Starting && starting.ProbeAttempts < 2);
         var failed = await Client.WaitServiceAsync(sandbox.Id, "deaf", Wait);
 
         Assert.Equal(ServiceStates.Starting, starting.State);
-        Assert.True(starting.ProbeAttempts >= 2, $"{starting.ProbeAttempts} attempts after 500 ms");
+        Assert.True(starting.ProbeAttempts >= 2, $"{starting.ProbeAttempts} attempts while starting");
         Assert.True(failed.ProbeAttempts > starting.ProbeAttempts, $"{failed.ProbeAttempts} attempts in all");
     }
 
