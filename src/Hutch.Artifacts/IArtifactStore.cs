@@ -30,6 +30,14 @@ public interface IArtifactStore
     /// <summary>The set's manifest, verified; null when the set has none yet.</summary>
     Task<ArtifactManifest?> ReadManifestAsync(string set, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Removes what a daemon killed mid-write left in a set (run at start, after the manifest is
+    /// rewritten from the daemon's record when needed): temp manifests, and in <c>files/</c> every
+    /// entry the manifest does not name, each named one linked to its blob again. A store with no
+    /// such leftovers (S3: one PUT replaces an object whole) does nothing.
+    /// </summary>
+    Task RemoveLeftoversAsync(string set, SetIdentity identity, CancellationToken cancellationToken);
+
     /// <summary>Deletes what the manifest records (newest first), then the manifest, then the set's root; answers the paths deleted.</summary>
     Task<IReadOnlyList<string>> DeleteSetAsync(string set, SetIdentity identity, CancellationToken cancellationToken);
 

@@ -147,6 +147,9 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
             }
         });
 
+    /// <summary>Nothing to remove: a manifest or blob is one PUT, there or not, and the store has no per-set files.</summary>
+    public Task RemoveLeftoversAsync(string set, SetIdentity identity, CancellationToken cancellationToken) => Task.CompletedTask;
+
     public async Task<IReadOnlyList<string>> DeleteSetAsync(string set, SetIdentity identity, CancellationToken cancellationToken)
     {
         var manifest = await ReadManifestAsync(set, cancellationToken).ConfigureAwait(false);

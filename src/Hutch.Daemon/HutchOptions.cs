@@ -167,7 +167,16 @@ public sealed record HutchOptions
     /// <summary>How long an artifact's download link works, in seconds (1-604800). Env HUTCH_ARTIFACT_LINK_SECONDS. Default 3600.</summary>
     public int ArtifactLinkSeconds { get; init; } = Math.Min(Positive("HUTCH_ARTIFACT_LINK_SECONDS", 3600), 604_800);
 
+    /// <summary>
+    /// How often files the store did not take (pending) are tried again, in seconds (1-3600); a pass
+    /// the store does not answer doubles the wait, up to six times this. Env HUTCH_ARTIFACT_RETRY_SECONDS. Default 10.
+    /// </summary>
+    public int ArtifactRetrySeconds { get; init; } = Math.Min(Positive("HUTCH_ARTIFACT_RETRY_SECONDS", 10), 3600);
+
     public string ArtifactDir => Path.Join(DataDir, "artifacts");
+
+    /// <summary>Where pending files wait for the store, by content (<c>artifacts-pending/</c>).</summary>
+    public string ArtifactSpoolDir => Path.Join(DataDir, "artifacts-pending");
     public string ArtifactKeyFile => Path.Join(DataDir, "artifacts.key");
 
     public string ApiKeyFile => Path.Join(DataDir, "api-key");

@@ -83,6 +83,24 @@ internal static partial class Log
     [LoggerMessage(41, LogLevel.Warning, "artifacts: {What} of set {Set} is pending (the store did not take it): {Reason}")]
     public static partial void ArtifactPending(ILogger logger, string what, string set, string reason);
 
+    [LoggerMessage(46, LogLevel.Warning, "artifacts: {Path} of set {Set} could not be spooled either (it is read from the workspace again): {Reason}")]
+    public static partial void ArtifactNotSpooled(ILogger logger, string path, string set, string reason);
+
+    [LoggerMessage(47, LogLevel.Information, "artifacts: {Count} pending file(s) of set {Set} stored")]
+    public static partial void ArtifactsRetried(ILogger logger, int count, string set);
+
+    [LoggerMessage(48, LogLevel.Warning, "artifacts: the manifest of set {Set} did not match the daemon's record (a write was cut off) and was written again")]
+    public static partial void ArtifactManifestRewritten(ILogger logger, string set);
+
+    [LoggerMessage(49, LogLevel.Error, "artifacts: set {Set} was not checked ({Code}): {Reason}")]
+    public static partial void ArtifactSetRefused(ILogger logger, string set, string code, string reason);
+
+    [LoggerMessage(50, LogLevel.Error, "artifacts: a retry of pending files failed unexpectedly")]
+    public static partial void ArtifactRetryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(51, LogLevel.Warning, "artifacts: the store did not answer within {Seconds} s at start; the sets not checked yet are checked by the retry")]
+    public static partial void ArtifactRecoveryDeferred(ILogger logger, double seconds);
+
     [LoggerMessage(44, LogLevel.Information, "bundle {Bundle}@{Version} pushed: {Files} files, {Bytes} bytes, {NewFiles} of them new to the store")]
     public static partial void BundlePushed(ILogger logger, string bundle, long version, long files, long bytes, long newFiles);
 

@@ -60,7 +60,8 @@ public sealed class SandboxEngine : ISandboxEngine
 
         var spill = new OutputSpill(Directory, Storage);
         Network = new NetworkService(Directory, Runtime, options, log);
-        Artifacts = new ArtifactService(new ArtifactRegistry(paths.Database), OpenArtifactStore(options), ArtifactKey(options), Directory, Storage, options, time, log);
+        Artifacts = new ArtifactService(new ArtifactRegistry(paths.Database), OpenArtifactStore(options),
+            new ArtifactSpool(options.ArtifactSpoolDir, ArtifactKey(options)), ArtifactKey(options), Directory, Storage, options, time, log);
         Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage), Network, Artifacts);
         TemplateBuilder = new Builds.TemplateBuilder(Templates, TemplateRoots, Layers, Sandboxes, Directory, Exec, log, Network);
         Processes = new ProcessManager(Directory, time);
@@ -138,6 +139,9 @@ public sealed class SandboxEngine : ISandboxEngine
     /// <summary>What sandboxes keep of their files (docs/artifacts.md).</summary>
     public ArtifactService Artifacts { get; }
 
+    /// <summary>How long a starting daemon checks artifact sets before it leaves the rest to the retry.</summary>
+    private static readonly TimeSpan ArtifactRecoveryLimit = TimeSpan.FromSeconds(10);
+
     /// <summary>The store artifacts go to: S3 when the operator named a bucket, else a directory in the data dir.</summary>
     private static Hutch.Artifacts.IArtifactStore OpenArtifactStore(HutchOptions options) => options.ArtifactS3 is { } s3
         ? new Hutch.Artifacts.S3ArtifactStore(s3, ArtifactKey(options))
@@ -182,6 +186,10 @@ public sealed class SandboxEngine : ISandboxEngine
         // What an import a dead daemon was making left (only a daemon imports; `hutch run`s never do).
         engine.Layers.RemoveLeftovers();
         await engine._adoption.AdoptAsync(cancellationToken).ConfigureAwait(false);
+        // Before commands run again: what a kill left half-written in the artifact store is made right
+        // (bounded, so a store that does not answer leaves it to the retry and the daemon starts).
+        await engine.Artifacts.RecoverAsync(ArtifactRecoveryLimit, cancellationToken).ConfigureAwait(false);
+        engine.Artifacts.StartRetries(engine._stopping.Token);
         engine._adoption.StartExpiry(engine._stopping.Token);
         engine._pool.Refill();
         return engine;

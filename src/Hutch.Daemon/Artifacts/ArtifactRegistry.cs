@@ -59,6 +59,17 @@ public sealed class ArtifactRegistry
 
     public ArtifactSetRecord? SetOfSandbox(string sandboxId) => Sets("WHERE sandbox_id = $v", sandboxId).FirstOrDefault();
 
+    /// <summary>Every set's id (checked against the store at start).</summary>
+    public List<string> SetIds() => Strings("SELECT set_id FROM artifact_sets ORDER BY set_id");
+
+    /// <summary>The sets with a file the store did not take yet.</summary>
+    public List<string> SetsWithPending() =>
+        Strings($"SELECT DISTINCT set_id FROM artifact_files WHERE state = '{ArtifactStates.Pending}' ORDER BY set_id");
+
+    /// <summary>The content (SHA-256) pending files still need from the spool.</summary>
+    public HashSet<string> PendingBlobs() =>
+        [.. Strings($"SELECT DISTINCT sha256 FROM artifact_files WHERE state = '{ArtifactStates.Pending}' AND sha256 IS NOT NULL")];
+
     public void SaveSet(ArtifactSetRecord record)
     {
         using var db = Connect();
@@ -137,6 +148,20 @@ public sealed class ArtifactRegistry
                 new SetIdentity((ulong)reader.GetInt64(4), (ulong)reader.GetInt64(5))));
         }
         return sets;
+    }
+
+    private List<string> Strings(string sql)
+    {
+        using var db = Connect();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        using var reader = cmd.ExecuteReader();
+        var values = new List<string>();
+        while (reader.Read())
+        {
+            values.Add(reader.GetString(0));
+        }
+        return values;
     }
 
     private void Execute(string sql, string value)

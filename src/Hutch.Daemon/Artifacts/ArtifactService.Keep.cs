@@ -41,30 +41,52 @@ public sealed partial class ArtifactService
             {
                 var blob = await _store.PutAsync(file, cancellationToken).ConfigureAwait(false);
                 kept = new ArtifactFileRecord(path, purpose, blob.Size, blob.Sha256, now, ArtifactStates.Stored, status.Inode, status.MtimeNs, status.CtimeNs);
+                _registry.SaveFile(set.Set, kept);
             }
             catch (ArtifactException e) when (e.Code == ErrorCodes.ArtifactStoreUnavailable)
             {
-                // Kept for later: the next command's detection (or a record) tries again, nothing is lost.
                 Log.ArtifactPending(_log, path, set.Set, e.Message);
-                kept = new ArtifactFileRecord(path, purpose, status.Size, null, now, ArtifactStates.Pending, 0, 0, 0);
+                kept = await KeepPendingAsync(set, file, path, purpose, status, now, cancellationToken).ConfigureAwait(false);
             }
-            _registry.SaveFile(set.Set, kept);
             return Info(set.Set, kept);
         }
     }
 
+    /// <summary>
+    /// A file the store did not take: its content goes to the spool, so neither a deleted sandbox nor
+    /// a restart loses it, and the retry uploads it from there. The row keeps the workspace file's
+    /// stat from before the read, so once stored it is not read again unless it changed since.
+    /// Content that could not be spooled (it changed while read) is read from the workspace again
+    /// by the retry or the next command.
+    /// </summary>
+    private Task<ArtifactFileRecord> KeepPendingAsync(ArtifactSetRecord set, SafeFileHandle file, string path, string purpose, EntryStatus status,
+        DateTimeOffset now, CancellationToken cancellationToken) =>
+        _spool.KeepAsync(file, (spooled, why) =>
+        {
+            if (why is not null)
+            {
+                Log.ArtifactNotSpooled(_log, path, set.Set, why);
+            }
+            var kept = spooled is { } blob
+                ? new ArtifactFileRecord(path, purpose, blob.Size, blob.Sha256, now, ArtifactStates.Pending, status.Inode, status.MtimeNs, status.CtimeNs)
+                : new ArtifactFileRecord(path, purpose, status.Size, null, now, ArtifactStates.Pending, 0, 0, 0);
+            _registry.SaveFile(set.Set, kept);
+            return kept;
+        }, cancellationToken);
+
     /// <summary>Rewrites the set's manifest from the files stored now (pending ones are not in it until they are).</summary>
     private async Task WriteManifestAsync(ArtifactSetRecord set, CancellationToken cancellationToken)
     {
-        var entries = _registry.Files(set.Set).Where(f => f.State == ArtifactStates.Stored)
-            .Select(f => new ManifestEntry(f.Path, f.Purpose, f.Size, f.Sha256!, f.Created)).ToList();
+        var entries = StoredEntries(set.Set);
         try
         {
             await _store.WriteManifestAsync(new ArtifactManifest(ArtifactManifest.CurrentVersion, set.Set, entries), set.Identity, cancellationToken).ConfigureAwait(false);
         }
         catch (ArtifactException e) when (e.Code == ErrorCodes.ArtifactStoreUnavailable)
         {
+            // The registry is ahead of the store's manifest: the retry writes it again.
             Log.ArtifactPending(_log, "manifest", set.Set, e.Message);
+            _unverified.TryAdd(set.Set, 0);
         }
     }
 
@@ -157,9 +179,20 @@ public sealed partial class ArtifactService
         {
             throw new HutchException(ErrorCodes.SessionLive, $"The artifact set '{set}' belongs to the running sandbox {holder}: delete the sandbox first.");
         }
-        var deleted = await _store.DeleteSetAsync(set, record.Identity, cancellationToken).ConfigureAwait(false);
-        _registry.DeleteSet(set);
-        return new ArtifactCleanup(set, [.. deleted]);
+        // Under the set's gate: a retry must not store a file of the set or write its manifest meanwhile.
+        var gate = GateOf(set);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var deleted = await _store.DeleteSetAsync(set, record.Identity, cancellationToken).ConfigureAwait(false);
+            _registry.DeleteSet(set);
+            _unverified.TryRemove(set, out _);
+            return new ArtifactCleanup(set, [.. deleted]);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     private async Task<ArtifactSetRecord> NewSetAsync(SandboxRecord record, CancellationToken cancellationToken)

@@ -32,11 +32,15 @@ public sealed partial class ArtifactService : ISandboxSetting, ISandboxObserver,
     // write the manifest from two different states.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ArtifactScanner> _scanners = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, 32).Select(_ => new SemaphoreSlim(1, 1))];
+    private readonly ArtifactSpool _spool;
+    // Sets whose manifest in the store may not be what the registry records (every set at start, and
+    // a set whose manifest write the store refused): the retry checks them and writes them again.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _unverified = new(StringComparer.Ordinal);
 
-    public ArtifactService(ArtifactRegistry registry, IArtifactStore store, byte[] key, SandboxDirectory directory, SandboxStorage storage,
+    public ArtifactService(ArtifactRegistry registry, IArtifactStore store, ArtifactSpool spool, byte[] key, SandboxDirectory directory, SandboxStorage storage,
         HutchOptions options, TimeProvider time, ILogger log)
     {
-        (_registry, _store, _directory, _storage, _options, _time, _log) = (registry, store, directory, storage, options, time, log);
+        (_registry, _store, _spool, _directory, _storage, _options, _time, _log) = (registry, store, spool, directory, storage, options, time, log);
         // Links and manifests are signed with keys derived apart from one secret, so neither can stand for the other.
         _links = new LinkSigner(System.Security.Cryptography.HMACSHA256.HashData(key, "hutch artifact links"u8), time);
     }
