@@ -207,6 +207,11 @@ public sealed partial class ArtifactService
 
     private ArtifactInfo Info(string set, ArtifactFileRecord file)
     {
+        if (file.State != ArtifactStates.Stored)
+        {
+            // Its spooled content's hash stays the daemon's: no link can open it until the store has it.
+            return new ArtifactInfo(file.Path, file.Purpose, file.Size, null, file.Created, file.State);
+        }
         string? url = null;
         if (file.Sha256 is { } sha)
         {

@@ -7,6 +7,7 @@ namespace Hutch.Tests.Artifacts;
 /// <summary>
 /// A real S3-compatible server for the tests: s3rver (npm, eng/npm-tools) on a loopback port of its
 /// choosing, with one bucket, its data in a temporary directory; stopped and removed with the fixture.
+/// A test can stop it and start it again on the same port with the same data (a store that went away and came back).
 /// Its default credentials are S3RVER/S3RVER, and it checks SigV4 signatures.
 /// </summary>
 public sealed partial class S3Server : IAsyncLifetime
@@ -20,10 +21,14 @@ public sealed partial class S3Server : IAsyncLifetime
 
     public string Endpoint { get; private set; } = "";
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => StartAsync();
+
+    /// <summary>Starts the server: on a port of its choosing the first time, on the same port (and data) after a <see cref="StopAsync"/>.</summary>
+    public async Task StartAsync()
     {
         var tools = await NpmTools.DirectoryAsync();
-        var start = new ProcessStartInfo("node", [Path.Join(tools, "node_modules", "s3rver", "bin", "s3rver.js"), "-d", _data, "-a", "127.0.0.1", "-p", "0",
+        var port = Endpoint.Length == 0 ? "0" : new Uri(Endpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var start = new ProcessStartInfo("node", [Path.Join(tools, "node_modules", "s3rver", "bin", "s3rver.js"), "-d", _data, "-a", "127.0.0.1", "-p", port,
             "--configure-bucket", Bucket, "--no-vhost-buckets", "--silent"])
         {
             RedirectStandardOutput = true,
@@ -42,7 +47,8 @@ public sealed partial class S3Server : IAsyncLifetime
         throw new InvalidOperationException($"s3rver did not start: {await _process.StandardError.ReadToEndAsync()}");
     }
 
-    public async Task DisposeAsync()
+    /// <summary>Kills the server (SIGKILL, as a store that goes away does not say goodbye); its data stays for the next start.</summary>
+    public async Task StopAsync()
     {
         if (_process is { HasExited: false })
         {
@@ -50,6 +56,12 @@ public sealed partial class S3Server : IAsyncLifetime
             await _process.WaitForExitAsync();
         }
         _process?.Dispose();
+        _process = null;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await StopAsync();
         Directory.Delete(_data, recursive: true);
     }
 
