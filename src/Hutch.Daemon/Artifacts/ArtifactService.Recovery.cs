@@ -69,6 +69,7 @@ public sealed partial class ArtifactService
     private async Task VerifySetAsync(ArtifactSetRecord set, CancellationToken cancellationToken)
     {
         var manifest = await _store.ReadManifestAsync(set.Set, cancellationToken).ConfigureAwait(false);
+        TakeBackNewerEntries(set.Set, manifest);
         var recorded = StoredEntries(set.Set);
         var inStore = manifest?.Entries.OrderBy(e => e.Path, StringComparer.Ordinal).ToList() ?? [];
         if (!inStore.SequenceEqual(recorded) || (manifest is null && recorded.Count > 0))
@@ -78,6 +79,30 @@ public sealed partial class ArtifactService
             Log.ArtifactManifestRewritten(_log, set.Set);
         }
         await _store.RemoveLeftoversAsync(set.Set, set.Identity, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A kill leaves the registry at or ahead of the manifest, but a power cut can take back the
+    /// registry's last rows (SQLite's synchronous=NORMAL) while the fsync'd manifest kept them. A
+    /// verified manifest is the daemon's own word, so an entry newer than the registry's row for its
+    /// path (or with none) is taken back into the registry instead of dropped by the rewrite. Newer
+    /// only: an older signed manifest put back in the store cannot roll a file back. Recorded with no
+    /// workspace stat, so a running sandbox's file is looked at again by its next command.
+    /// </summary>
+    private void TakeBackNewerEntries(string set, ArtifactManifest? manifest)
+    {
+        if (manifest is null)
+        {
+            return;
+        }
+        var rows = _registry.Files(set).ToDictionary(f => f.Path, StringComparer.Ordinal);
+        foreach (var entry in manifest.Entries)
+        {
+            if (!rows.TryGetValue(entry.Path, out var row) || row.Created < entry.Created)
+            {
+                _registry.SaveFile(set, new ArtifactFileRecord(entry.Path, entry.Purpose, entry.Size, entry.Sha256, entry.Created, ArtifactStates.Stored, 0, 0, 0));
+            }
+        }
     }
 
     /// <summary>The set's stored files as manifest entries, by path (pending ones are not in the manifest until they are stored).</summary>
