@@ -83,6 +83,9 @@ internal static partial class Log
     [LoggerMessage(41, LogLevel.Warning, "artifacts: {What} of set {Set} is pending (the store did not take it): {Reason}")]
     public static partial void ArtifactPending(ILogger logger, string what, string set, string reason);
 
+    [LoggerMessage(50, LogLevel.Information, "artifacts: prune deleted {Blobs} stored contents no set names ({Bytes} bytes)")]
+    public static partial void ArtifactsPruned(ILogger logger, int blobs, long bytes);
+
     [LoggerMessage(46, LogLevel.Warning, "artifacts: {Path} of set {Set} could not be spooled either (it is read from the workspace again): {Reason}")]
     public static partial void ArtifactNotSpooled(ILogger logger, string path, string set, string reason);
 
@@ -95,7 +98,7 @@ internal static partial class Log
     [LoggerMessage(49, LogLevel.Error, "artifacts: set {Set} was not checked ({Code}): {Reason}")]
     public static partial void ArtifactSetRefused(ILogger logger, string set, string code, string reason);
 
-    [LoggerMessage(50, LogLevel.Error, "artifacts: a retry of pending files failed unexpectedly")]
+    [LoggerMessage(52, LogLevel.Error, "artifacts: a retry of pending files failed unexpectedly")]
     public static partial void ArtifactRetryFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(51, LogLevel.Warning, "artifacts: the store did not answer within {Seconds} s at start; the sets not checked yet are checked by the retry")]

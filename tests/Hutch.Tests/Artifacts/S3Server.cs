@@ -28,7 +28,9 @@ public sealed partial class S3Server : IAsyncLifetime
     {
         var tools = await NpmTools.DirectoryAsync();
         var port = Endpoint.Length == 0 ? "0" : new Uri(Endpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var start = new ProcessStartInfo("node", [Path.Join(tools, "node_modules", "s3rver", "bin", "s3rver.js"), "-d", _data, "-a", "127.0.0.1", "-p", port,
+        // --openssl-legacy-provider: s3rver makes its ListObjectsV2 continuation tokens with DES, which
+        // OpenSSL 3 (Node 17 and later) leaves out by default; without it a listing of over 1000 keys is a 500.
+        var start = new ProcessStartInfo("node", ["--openssl-legacy-provider", Path.Join(tools, "node_modules", "s3rver", "bin", "s3rver.js"), "-d", _data, "-a", "127.0.0.1", "-p", port,
             "--configure-bucket", Bucket, "--no-vhost-buckets", "--silent"])
         {
             RedirectStandardOutput = true,
