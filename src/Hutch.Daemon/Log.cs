@@ -83,6 +83,9 @@ internal static partial class Log
     [LoggerMessage(41, LogLevel.Warning, "artifacts: {What} of set {Set} is pending (the store did not take it): {Reason}")]
     public static partial void ArtifactPending(ILogger logger, string what, string set, string reason);
 
+    [LoggerMessage(46, LogLevel.Information, "artifacts: {Path} of set {Set} was not kept: {Reason}")]
+    public static partial void ArtifactSkipped(ILogger logger, string path, string set, string reason);
+
     [LoggerMessage(44, LogLevel.Information, "bundle {Bundle}@{Version} pushed: {Files} files, {Bytes} bytes, {NewFiles} of them new to the store")]
     public static partial void BundlePushed(ILogger logger, string bundle, long version, long files, long bytes, long newFiles);
 

@@ -140,9 +140,20 @@ public sealed partial class ArtifactService : ISandboxSetting, ISandboxObserver,
         foreach (var file in changed)
         {
             var purpose = known.TryGetValue(file.Path, out var before) ? before.Purpose : "output";
-            if (await KeepAsync(record, set, file.Path, purpose, cancellationToken).ConfigureAwait(false) is { } info)
+            try
             {
-                kept.Add(info);
+                if (await KeepAsync(record, set, file.Path, purpose, cancellationToken).ConfigureAwait(false) is { } info)
+                {
+                    kept.Add(info);
+                }
+            }
+            catch (HutchException e) when (e.Code == ErrorCodes.ArtifactNotFile)
+            {
+                // Between the scan and this open a process of the sandbox swapped the file (or a
+                // directory above it) for a symlink, a directory or a FIFO: skipped, as the scan skips
+                // one it sees so. Refusing it is the record's answer; the command's result must still
+                // come back (ArtifactRaceTests).
+                Log.ArtifactSkipped(_log, file.Path, set.Set, e.Message);
             }
         }
         await WriteManifestAsync(set, cancellationToken).ConfigureAwait(false);
