@@ -152,14 +152,25 @@ public sealed partial class ArtifactService
     /// <summary>Deletes a set's recorded files (newest first), its manifest and root, and the daemon's record of it.</summary>
     public async Task<ArtifactCleanup> DeleteSetAsync(string set, CancellationToken cancellationToken)
     {
-        var record = RequireSet(set);
-        if (record.SandboxId is { } holder && IsLive(holder))
+        // Under the set's gate: a detection of a command that ended as the sandbox was being deleted
+        // must not write the set's files and manifest again behind its deletion (ArtifactRaceTests).
+        var gate = GateOf(RequireSet(set).Set);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            throw new HutchException(ErrorCodes.SessionLive, $"The artifact set '{set}' belongs to the running sandbox {holder}: delete the sandbox first.");
+            var record = RequireSet(set);
+            if (record.SandboxId is { } holder && IsLive(holder))
+            {
+                throw new HutchException(ErrorCodes.SessionLive, $"The artifact set '{set}' belongs to the running sandbox {holder}: delete the sandbox first.");
+            }
+            var deleted = await _store.DeleteSetAsync(set, record.Identity, cancellationToken).ConfigureAwait(false);
+            _registry.DeleteSet(set);
+            return new ArtifactCleanup(set, [.. deleted]);
         }
-        var deleted = await _store.DeleteSetAsync(set, record.Identity, cancellationToken).ConfigureAwait(false);
-        _registry.DeleteSet(set);
-        return new ArtifactCleanup(set, [.. deleted]);
+        finally
+        {
+            gate.Release();
+        }
     }
 
     private async Task<ArtifactSetRecord> NewSetAsync(SandboxRecord record, CancellationToken cancellationToken)

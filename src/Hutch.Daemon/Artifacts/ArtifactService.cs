@@ -107,15 +107,28 @@ public sealed partial class ArtifactService : ISandboxSetting, ISandboxObserver,
             return null;
         }
         var record = _directory.Registry.Find(sandboxId);
-        if (record is null)
+        if (record is null || !IsLive(record))
         {
-            return null;
+            return null;   // deleting: its workspace is going, and its set may be deleted now
         }
         var gate = GateOf(set.Set);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Again under the gate, which a set's deletion holds too: a set deleted meanwhile is not written again.
+            if (_registry.Set(set.Set) is null || !IsLive(sandboxId))
+            {
+                return null;
+            }
             return await DetectAsync(record, set, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && (!IsLive(sandboxId) || !Directory.Exists(_storage.WorkspaceOf(record))))
+        {
+            // The sandbox was deleted under the detection (a delete removes the workspace before the
+            // sandbox stops reading as running): nothing more of it is kept, and the command's result
+            // still comes back (ArtifactRaceTests).
+            Log.ArtifactSkipped(_log, "*", set.Set, "its sandbox is being deleted: " + e.Message);
+            return null;
         }
         finally
         {

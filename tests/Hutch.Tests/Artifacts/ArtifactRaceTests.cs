@@ -156,6 +156,57 @@ public sealed partial class ArtifactRaceTests(DaemonFixture fixture, ITestOutput
     }
 
     [Fact]
+    public async Task ASetDeletedAsItsSandboxGoes_WhileItsCommandsEnd_IsGoneForGood()
+    {
+        var rounds = 0;
+        var watch = Stopwatch.StartNew();
+        for (; rounds < 8 && watch.Elapsed < Budget; rounds++)
+        {
+            var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Artifacts: new ArtifactSpec(["out/**"])));
+            await sandbox.ShAsync("mkdir -p out && printf 'marker-first\\n' > out/first.csv");
+            // Commands ending (each a detection that writes the set) as the sandbox is deleted and its set with it.
+            var commands = Enumerable.Range(0, 8).Select(n => Task.Run(async () =>
+            {
+                for (var i = 0; ; i++)
+                {
+                    try
+                    {
+                        await sandbox.ShAsync($"printf 'marker-{n}x{i}\\n' > out/f{n}-{i}.csv");
+                    }
+                    catch (HutchApiException e) when (e.Status is not (500 or 0))
+                    {
+                        return;   // the sandbox is deleting, or gone: a refusal, never a failure of the daemon
+                    }
+                }
+            })).ToList();
+            await Task.Delay(50 * (rounds % 4));
+            await Client.DeleteSandboxAsync(sandbox.Id);
+            ArtifactCleanup? cleanup = null;
+            while (cleanup is null)
+            {
+                try
+                {
+                    cleanup = await Client.DeleteArtifactSetAsync(sandbox.Id);
+                }
+                catch (HutchApiException e) when (e.Code == ErrorCodes.SessionLive)
+                {
+                    await Task.Delay(5);
+                }
+            }
+            await Task.WhenAll(commands);
+            var setDir = Path.Join(fixture.Options.ArtifactDir, "sets", sandbox.Id);
+            var gone = await Assert.ThrowsAsync<HutchApiException>(() => Client.GetArtifactSetAsync(sandbox.Id));
+
+            if (Directory.Exists(setDir))
+            {
+                Assert.Fail($"round {rounds}: {setDir} is still there after its cleanup: {string.Join(", ", Directory.EnumerateFileSystemEntries(setDir, "*", SearchOption.AllDirectories))}");
+            }
+            Assert.Equal((404, ErrorCodes.ArtifactNotFound), (gone.Status, gone.Code));
+        }
+        output.WriteLine($"{rounds} rounds");
+    }
+
+    [Fact]
     public async Task AFileHiddenFromTheListingCache_ByPuttingItsDirectorysMtimeBack_IsStillDetected()
     {
         await using var sandbox = await fixture.CreateAsync(new CreateSandboxRequest(Artifacts: new ArtifactSpec(["out/**"])));
