@@ -33,6 +33,13 @@ public interface IArtifactStore
     /// <summary>Deletes what the manifest records (newest first), then the manifest, then the set's root; answers the paths deleted.</summary>
     Task<IReadOnlyList<string>> DeleteSetAsync(string set, SetIdentity identity, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes every blob whose SHA-256 <paramref name="referenced"/> does not hold (the sets' files,
+    /// from the registry and the manifests); answers how many and their bytes. The caller keeps puts
+    /// and manifest writes out meanwhile, so a blob stored but not yet named is not taken.
+    /// </summary>
+    Task<(int Blobs, long Bytes)> PruneAsync(IReadOnlySet<string> referenced, CancellationToken cancellationToken);
+
     /// <summary>A URL a browser can open without the API key, for one blob, until <paramref name="expiry"/>; null when the store has no URLs of its own (the daemon signs a link instead).</summary>
     Uri? PresignedUrl(string sha256, string fileName, TimeSpan expiry);
 }

@@ -155,6 +155,33 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
         return manifest is null ? [] : [.. manifest.Entries.OrderByDescending(e => e.Created).Select(e => e.Path)];
     }
 
+    /// <summary>
+    /// Lists the prefix's blobs (the prefix is this daemon's alone), then deletes each one
+    /// <paramref name="referenced"/> does not hold: the whole listing first, so no delete ever runs
+    /// under a listing that is still being continued.
+    /// </summary>
+    public async Task<(int Blobs, long Bytes)> PruneAsync(IReadOnlySet<string> referenced, CancellationToken cancellationToken)
+    {
+        var prefix = BlobKey("");
+        var unnamed = new List<(string Key, long Size)>();
+        string? next = null;
+        do
+        {
+            var page = await GuardAsync(async () => await _client.ListObjectsV2Async(
+                new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = prefix, ContinuationToken = next }, cancellationToken).ConfigureAwait(false))
+                .ConfigureAwait(false);
+            unnamed.AddRange((page.S3Objects ?? []).Where(o => BlobRef.IsValid(o.Key[prefix.Length..]) && !referenced.Contains(o.Key[prefix.Length..]))
+                .Select(o => (o.Key, o.Size ?? 0)));
+            next = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (next is not null);
+        foreach (var (key, _) in unnamed)
+        {
+            await GuardAsync(async () => await _client.DeleteObjectAsync(_options.Bucket, key, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        }
+        return (unnamed.Count, unnamed.Sum(o => o.Size));
+    }
+
     public Uri? PresignedUrl(string sha256, string fileName, TimeSpan expiry)
     {
         var request = new GetPreSignedUrlRequest

@@ -26,5 +26,9 @@ public sealed partial class HutchClient
     public Task<ArtifactCleanup> DeleteArtifactSetAsync(string set, CancellationToken cancellationToken = default) =>
         SendForJsonAsync(NewRequest(HttpMethod.Delete, SetPath(set, "")), Json.ArtifactCleanup, cancellationToken);
 
+    /// <summary>Deletes stored content no set names any more (what deleted sets kept); answers how much.</summary>
+    public Task<ArtifactPruneResult> PruneArtifactsAsync(CancellationToken cancellationToken = default) =>
+        SendForJsonAsync(NewRequest(HttpMethod.Post, "/v1/artifacts/prune"), Json.ArtifactPruneResult, cancellationToken);
+
     private static string SetPath(string set, string suffix) => "/v1/artifacts/sets/" + Uri.EscapeDataString(set) + suffix;
 }

@@ -86,6 +86,9 @@ internal static partial class Log
     [LoggerMessage(46, LogLevel.Information, "artifacts: {Path} of set {Set} was not kept: {Reason}")]
     public static partial void ArtifactSkipped(ILogger logger, string path, string set, string reason);
 
+    [LoggerMessage(50, LogLevel.Information, "artifacts: prune deleted {Blobs} stored contents no set names ({Bytes} bytes)")]
+    public static partial void ArtifactsPruned(ILogger logger, int blobs, long bytes);
+
     [LoggerMessage(44, LogLevel.Information, "bundle {Bundle}@{Version} pushed: {Files} files, {Bytes} bytes, {NewFiles} of them new to the store")]
     public static partial void BundlePushed(ILogger logger, string bundle, long version, long files, long bytes, long newFiles);
 

@@ -10,9 +10,9 @@ internal static class ArtifactsCommand
 {
     public static Command Create(CliConsole console)
     {
-        var command = new Command("artifacts", "The files sandboxes keep: ls, get, url, rm (docs/artifacts.md)")
+        var command = new Command("artifacts", "The files sandboxes keep: ls, get, url, rm, prune (docs/artifacts.md)")
         {
-            List(console), Get(console), Url(console), Remove(console),
+            List(console), Get(console), Url(console), Remove(console), Prune(console),
         };
         command.Aliases.Add("artifact");
         return command;
@@ -130,6 +130,25 @@ internal static class ArtifactsCommand
                 console.Out.WriteLine(SafeText.Show(path));
             }
             console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"deleted {cleanup.Deleted.Count} artifacts of {cleanup.Set}"));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Prune(CliConsole console)
+    {
+        var json = CommonOptions.Json();
+        var command = new Command("prune", "Delete stored content no set names any more (what deleted sets kept, unless another set keeps the same bytes)") { json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = Connection.Connect(parse);
+            var pruned = await client.PruneArtifactsAsync(cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                JsonOutput.Write(console.Out, pruned, JsonOutput.Context.ArtifactPruneResult);
+                return ExitCodes.Success;
+            }
+            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"deleted {pruned.Blobs} stored contents ({Format.Bytes(pruned.Bytes)})"));
             return ExitCodes.Success;
         });
         return command;

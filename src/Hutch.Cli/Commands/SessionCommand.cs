@@ -96,6 +96,10 @@ internal static class SessionCommand
             {
                 console.Out.Write(result.Stdout);
                 console.Error.Write(result.Stderr);
+                if (result.Artifacts is { Count: > 0 } kept)
+                {
+                    console.Fail(Hutch.Cli.Exec.ExecEnd.KeptNote(kept, parse.GetRequiredValue(id)));
+                }
             }
             return ExitCodes.For(result);
         });

@@ -23,13 +23,17 @@ internal sealed record OutputCap(long? MaxOutputBytes, bool AllowTruncation)
 /// looks only at the status cannot take a partial output for the whole of it.
 /// </summary>
 internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, bool OomKilled, bool Truncated, long? DurationMs, ExecKilled? Killed = null,
-    ExecFullOutput? FullOutput = null, IReadOnlyList<NetworkEvent>? NetworkRefusals = null)
+    ExecFullOutput? FullOutput = null, IReadOnlyList<NetworkEvent>? NetworkRefusals = null, IReadOnlyList<ArtifactInfo>? Artifacts = null)
 {
+    /// <summary>How many kept files the note names one by one; the rest are counted.</summary>
+    private const int ArtifactsNamed = 5;
+
     public static ExecEnd Of(ExecExitEvent exit) =>
-        new(exit.ExitCode, exit.Signal, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs, exit.Killed, exit.FullOutput, exit.NetworkRefusals);
+        new(exit.ExitCode, exit.Signal, exit.TimedOut, exit.OomKilled, exit.Truncated, exit.DurationMs, exit.Killed, exit.FullOutput, exit.NetworkRefusals, exit.Artifacts);
 
     public static ExecEnd Of(ExecResult result) =>
-        new(result.ExitCode, result.Signal, result.TimedOut, result.OomKilled, result.Truncated, result.DurationMs, result.Killed, result.FullOutput, result.NetworkRefusals);
+        new(result.ExitCode, result.Signal, result.TimedOut, result.OomKilled, result.Truncated, result.DurationMs, result.Killed, result.FullOutput, result.NetworkRefusals,
+            result.Artifacts);
 
     /// <summary>The command's own status, as a shell would report it.</summary>
     public int CommandStatus => ExitCodes.For(ExitCode, Signal, TimedOut);
@@ -43,6 +47,10 @@ internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, boo
         foreach (var refusal in NetworkRefusals ?? [])
         {
             console.Fail($"network: {refusal.Message}", refusal.Code);
+        }
+        if (Artifacts is { Count: > 0 } kept)
+        {
+            console.Fail(KeptNote(kept, sandbox));
         }
         if (TimedOut)
         {
@@ -70,6 +78,16 @@ internal sealed record ExecEnd(int? ExitCode, string? Signal, bool TimedOut, boo
             : "";
         console.Fail($"output truncated: only the first {limit} of stdout and stderr were printed; the command {Describe()}{status}; {raise}{rest}", "output_truncated");
         return cap.AllowTruncation ? CommandStatus : ExitCodes.OutputTruncated;
+    }
+
+    /// <summary>"kept out/a.csv (24 B), out/b.png (1.2 KiB, pending): hutch artifacts ls box": what the command's files became, and where to find them.</summary>
+    internal static string KeptNote(IReadOnlyList<ArtifactInfo> kept, string? sandbox)
+    {
+        var named = string.Join(", ", kept.Take(ArtifactsNamed).Select(a =>
+            $"{Output.SafeText.Show(a.Path)} ({Output.Format.Bytes(a.Size)}{(a.State == ArtifactStates.Stored ? "" : ", " + a.State)})"));
+        var more = kept.Count > ArtifactsNamed ? $" and {kept.Count - ArtifactsNamed} more" : "";
+        var where = sandbox is null ? "" : $": hutch artifacts ls {sandbox}";
+        return $"kept {named}{more}{where}";
     }
 
     private string Describe() => (ExitCode, Signal, TimedOut) switch

@@ -47,6 +47,10 @@ internal static class ArtifactEndpoints
             .Produces<ArtifactCleanup>()
             .WithSummary("Delete a set: its recorded files newest first, then its manifest, then its directory; answers what was deleted");
 
+        app.MapPost("/v1/artifacts/prune", async (CancellationToken ct) => TypedResults.Json(await artifacts.PruneAsync(ct), ApiJsonContext.Default.ArtifactPruneResult))
+            .Produces<ArtifactPruneResult>()
+            .WithSummary("Delete stored content no set names any more (what deleted sets kept, unless another set keeps the same bytes)");
+
         app.MapGet(LinkPrefix + "{token}", async (string token, HttpContext context) =>
             {
                 var (file, content) = await artifacts.OpenLinkAsync(token, context.RequestAborted);

@@ -57,6 +57,23 @@ public sealed class ArtifactRegistry
 
     public ArtifactSetRecord? Set(string set) => Sets("WHERE set_id = $v", set).FirstOrDefault();
 
+    /// <summary>Every set (a set's id is never empty).</summary>
+    public List<ArtifactSetRecord> AllSets() => Sets("WHERE set_id <> $v", "");
+
+    /// <summary>The SHA-256 of every file any set keeps (stored, or pending with its content spooled).</summary>
+    public HashSet<string> KeptHashes()
+    {
+        using var db = Connect();
+        using var cmd = Sql.Command(db, null, "SELECT DISTINCT sha256 FROM artifact_files WHERE sha256 IS NOT NULL");
+        using var reader = cmd.ExecuteReader();
+        var hashes = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            hashes.Add(reader.GetString(0));
+        }
+        return hashes;
+    }
+
     public ArtifactSetRecord? SetOfSandbox(string sandboxId) => Sets("WHERE sandbox_id = $v", sandboxId).FirstOrDefault();
 
     public void SaveSet(ArtifactSetRecord record)

@@ -173,6 +173,43 @@ public sealed partial class ArtifactService
         }
     }
 
+    /// <summary>
+    /// Deletes stored content no set names any more (<c>POST /v1/artifacts/prune</c>): what deleted
+    /// sets kept, once no other set keeps the same bytes. Names come from the registry and from every
+    /// set's manifest, so a blob named by either stays.
+    /// </summary>
+    public async Task<ArtifactPruneResult> PruneAsync(CancellationToken cancellationToken)
+    {
+        // Every set's gate, always in the same order: no detection or record stores a blob and names it
+        // between the names being read and the unnamed blobs being deleted.
+        var held = 0;
+        try
+        {
+            for (; held < _gates.Length; held++)
+            {
+                await _gates[held].WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            var referenced = _registry.KeptHashes();
+            foreach (var set in _registry.AllSets())
+            {
+                if (await _store.ReadManifestAsync(set.Set, cancellationToken).ConfigureAwait(false) is { } manifest)
+                {
+                    referenced.UnionWith(manifest.Entries.Select(e => e.Sha256));
+                }
+            }
+            var (blobs, bytes) = await _store.PruneAsync(referenced, cancellationToken).ConfigureAwait(false);
+            Log.ArtifactsPruned(_log, blobs, bytes);
+            return new ArtifactPruneResult(blobs, bytes);
+        }
+        finally
+        {
+            for (var i = 0; i < held; i++)
+            {
+                _gates[i].Release();
+            }
+        }
+    }
+
     private async Task<ArtifactSetRecord> NewSetAsync(SandboxRecord record, CancellationToken cancellationToken)
     {
         var set = new ArtifactSetRecord(record.Id, null, record.Id, [], await _store.CreateSetAsync(record.Id, cancellationToken).ConfigureAwait(false));

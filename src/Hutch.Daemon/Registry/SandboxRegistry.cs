@@ -319,12 +319,7 @@ public sealed class SandboxRegistry
     private static HutchException NameTaken(string name) => new HutchException(ErrorCodes.NameTaken,
         $"A sandbox named '{name}' already exists. Pick another name, or delete that sandbox first (DELETE /v1/sandboxes/{name}).");
 
-    private SqliteConnection Open()
-    {
-        var db = new SqliteConnection(_connectionString);
-        db.Open();
-        return db;
-    }
+    private SqliteConnection Open() => Sql.Open(_connectionString);
 
     private static string Format(DateTimeOffset value) => value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 

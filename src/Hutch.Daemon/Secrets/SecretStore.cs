@@ -392,8 +392,7 @@ public sealed partial class SecretStore
 
     private SqliteConnection Connect()
     {
-        var db = new SqliteConnection(_connectionString);
-        db.Open();
+        var db = Sql.Open(_connectionString, durable: true);
         using var pragma = db.CreateCommand();
         // A deleted row's bytes are overwritten, not left in free pages of the file.
         pragma.CommandText = "PRAGMA secure_delete = ON;";

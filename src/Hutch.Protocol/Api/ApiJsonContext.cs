@@ -71,6 +71,7 @@ namespace Hutch.Protocol.Api;
 [JsonSerializable(typeof(ArtifactList))]
 [JsonSerializable(typeof(RecordArtifactRequest))]
 [JsonSerializable(typeof(ArtifactCleanup))]
+[JsonSerializable(typeof(ArtifactPruneResult))]
 [JsonSerializable(typeof(ArtifactSpec))]
 [JsonSerializable(typeof(CreateSessionRequest))]
 [JsonSerializable(typeof(SessionInfo))]

@@ -33,6 +33,11 @@ public sealed record RecordArtifactRequest(string Path = "", string? Purpose = n
 /// <param name="Deleted">The paths of the files it recorded, newest first, all deleted.</param>
 public sealed record ArtifactCleanup(string Set, List<string> Deleted);
 
+/// <summary>What a prune of the artifact store removed (<c>POST /v1/artifacts/prune</c>).</summary>
+/// <param name="Blobs">Stored contents deleted: no set names them any more.</param>
+/// <param name="Bytes">Their size in bytes.</param>
+public sealed record ArtifactPruneResult(int Blobs, long Bytes);
+
 /// <summary>The values of <see cref="ArtifactInfo.State"/>.</summary>
 public static class ArtifactStates
 {

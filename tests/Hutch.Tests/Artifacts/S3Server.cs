@@ -23,7 +23,9 @@ public sealed partial class S3Server : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var tools = await NpmTools.DirectoryAsync();
-        var start = new ProcessStartInfo("node", [Path.Join(tools, "node_modules", "s3rver", "bin", "s3rver.js"), "-d", _data, "-a", "127.0.0.1", "-p", "0",
+        // --openssl-legacy-provider: s3rver makes its ListObjectsV2 continuation tokens with DES, which
+        // OpenSSL 3 (Node 17 and later) leaves out by default; without it a listing of over 1000 keys is a 500.
+        var start = new ProcessStartInfo("node", ["--openssl-legacy-provider", Path.Join(tools, "node_modules", "s3rver", "bin", "s3rver.js"), "-d", _data, "-a", "127.0.0.1", "-p", "0",
             "--configure-bucket", Bucket, "--no-vhost-buckets", "--silent"])
         {
             RedirectStandardOutput = true,

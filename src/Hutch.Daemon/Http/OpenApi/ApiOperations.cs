@@ -97,6 +97,7 @@ internal static class ApiOperations
         [("GET", "/v1/artifacts/sets/{set}")] = ("getArtifactSet", "artifacts"),
         [("GET", "/v1/artifacts/sets/{set}/content")] = ("readArtifact", "artifacts"),
         [("DELETE", "/v1/artifacts/sets/{set}")] = ("deleteArtifactSet", "artifacts"),
+        [("POST", "/v1/artifacts/prune")] = ("pruneArtifacts", "artifacts"),
         [("GET", "/v1/artifact-links/{token}")] = ("openArtifactLink", "artifacts"),
 
         [("POST", "/v1/bundles")] = ("pushBundle", "bundles"),
