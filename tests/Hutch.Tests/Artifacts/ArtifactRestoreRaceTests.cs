@@ -63,7 +63,7 @@ public sealed class ArtifactRestoreRaceTests(RestoreRaceFixture fixture, ITestOu
 
         var claims = 0;
         var refusals = new List<HutchApiException>();
-        for (var round = 0; round < 4; round++)
+        for (var round = 0; round < 8; round++)
         {
             await WaitForShelfAsync();
             TestSandbox? claimed = null;
