@@ -1,13 +1,10 @@
 # bench/artifacts.sh's client: issue #15's artifact targets through the HTTP API.
 # Env: HUTCH_URL, HUTCH_DATA_DIR, N (execs per way), MIB (size of the uploaded file).
-import http.client, json, os, shutil, subprocess, time
+import os, shutil, subprocess, time
+from hutch_api import api
 
-url = os.environ["HUTCH_URL"].split("//")[1]
-host, port = url.split(":")
 data_dir = os.environ["HUTCH_DATA_DIR"]
-key = open(data_dir + "/api-key").read().strip()
-headers = {"Authorization": "Bearer " + key, "Content-Type": "application/json"}
-conn = http.client.HTTPConnection(host, int(port), timeout=600)
+call = api(timeout=600)
 n = int(os.environ.get("N", "60"))
 mib = int(os.environ.get("MIB", "1024"))
 
@@ -23,15 +20,6 @@ for i in range(10):
     open(f"out/r{i}.bin", "w").write("result")
     open(f"tree/d{i:03}/t{i}.csv", "w").write("a,b")
 """
-
-
-def call(method, path, body=None):
-    conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-    response = conn.getresponse()
-    data = response.read()
-    if response.status >= 300:
-        raise SystemExit(f"{method} {path}: {response.status} {data[:300]!r}")
-    return json.loads(data) if data else None
 
 
 def sandbox(globs):

@@ -2,24 +2,12 @@
 # as one without (same run)", through the HTTP API: create + first exec (which reads a bundle when
 # there are some), warm pool and cold, 0 and 5 bundles interleaved so both meet the same machine.
 # Env: HUTCH_URL, HUTCH_DATA_DIR, BUNDLES (comma-separated names, pushed already), N.
-import http.client, json, os, time
+import os, time
+from hutch_api import api
 
-url = os.environ["HUTCH_URL"].split("//")[1]
-host, port = url.split(":")
-key = open(os.environ["HUTCH_DATA_DIR"] + "/api-key").read().strip()
-headers = {"Authorization": "Bearer " + key, "Content-Type": "application/json"}
-conn = http.client.HTTPConnection(host, int(port))
+call = api()
 bundles = os.environ["BUNDLES"].split(",")
 n = int(os.environ.get("N", "20"))
-
-
-def call(method, path, body=None):
-    conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-    response = conn.getresponse()
-    data = response.read()
-    if response.status >= 300:
-        raise SystemExit(f"{method} {path}: {response.status} {data[:300]!r}")
-    return json.loads(data) if data else None
 
 
 def create_and_exec(request, argv):

@@ -1,24 +1,12 @@
 # bench/templates.sh's client: issue #14's targets through the HTTP API, host root beside a template.
 # Env: HUTCH_URL, HUTCH_DATA_DIR, TEMPLATE (NAME:VERSION, pooled by the daemon), N, DENSITY.
-import http.client, json, os, subprocess, sys, time
+import os, subprocess, time
+from hutch_api import api
 
-url = os.environ["HUTCH_URL"].split("//")[1]
-host, port = url.split(":")
-key = open(os.environ["HUTCH_DATA_DIR"] + "/api-key").read().strip()
-headers = {"Authorization": "Bearer " + key, "Content-Type": "application/json"}
-conn = http.client.HTTPConnection(host, int(port))
+call = api()
 template = os.environ["TEMPLATE"]
 n = int(os.environ.get("N", "15"))
 density = int(os.environ.get("DENSITY", "200"))
-
-
-def call(method, path, body=None):
-    conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-    response = conn.getresponse()
-    data = response.read()
-    if response.status >= 300:
-        raise SystemExit(f"{method} {path}: {response.status} {data[:300]!r}")
-    return json.loads(data) if data else None
 
 
 def create_and_exec(request):

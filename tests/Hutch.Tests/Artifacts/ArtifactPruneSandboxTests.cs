@@ -44,25 +44,42 @@ public sealed class ArtifactPruneSandboxTests(DaemonFixture fixture)
     [Fact]
     public async Task PrunesRacingCommandsThatKeepTheSameBytes_NeverLoseAKeptFile()
     {
-        // Each round: a deleted set leaves a blob nobody names; a command in another sandbox writes the
-        // same bytes (the store finds the blob there already) while a prune runs. The file must stay
-        // readable whichever comes first: a prune waits for the keeping and naming to finish.
+        // Each round: a deleted set leaves 150 blobs nobody names; a command in another sandbox writes
+        // the same bytes (the store finds each blob there already, then names it) while prunes run back
+        // to back. Every file must stay readable: a prune waits for a set's keeping and naming to end.
+        const int files = 150;
         await using var keeper = await fixture.CreateAsync(new CreateSandboxRequest(Artifacts: new ArtifactSpec(["out/**"])));
-        for (var round = 0; round < 12; round++)
+        for (var round = 0; round < 3; round++)
         {
-            var text = $"round {round} {Guid.NewGuid():N}";
+            var tag = $"{round}-{Guid.NewGuid():N}";
+            var write = $"mkdir -p out/{round} && for i in $(seq {files}); do echo \"{tag} $i\" > out/{round}/f$i.txt; done";
             var orphan = await Client.CreateSandboxAsync(new CreateSandboxRequest(Artifacts: new ArtifactSpec(["out/**"])));
-            await Client.ExecAsync(orphan.Id, new ExecRequest(Command: $"mkdir -p out && echo '{text}' > out/f.txt"));
+            Assert.Equal(files, (await Client.ExecAsync(orphan.Id, new ExecRequest(Command: write))).Artifacts!.Count);
             await Client.DeleteSandboxAsync(orphan.Id);
             await Client.DeleteArtifactSetAsync(orphan.Id);
 
-            var keep = Client.ExecAsync(keeper.Id, new ExecRequest(Command: $"mkdir -p out && echo '{text}' > out/r{round}.txt"));
-            var prune = Client.PruneArtifactsAsync();
-            await Task.WhenAll(keep, prune);
-            await using var content = await Client.OpenArtifactAsync(keeper.Id, $"out/r{round}.txt");
+            using var stop = new CancellationTokenSource();
+            var prunes = Task.Run(async () =>
+            {
+                var count = 0;
+                while (!stop.IsCancellationRequested)
+                {
+                    await Client.PruneArtifactsAsync();
+                    count++;
+                }
+                return count;
+            });
+            var kept = await Client.ExecAsync(keeper.Id, new ExecRequest(Command: write));
+            await stop.CancelAsync();
+            var pruneCount = await prunes;
 
-            Assert.Equal([$"out/r{round}.txt"], (await keep).Artifacts!.Select(f => f.Path));
-            Assert.Equal(text + "\n", await new StreamReader(content).ReadToEndAsync());
+            Assert.True(kept.ExitCode == 0 && kept.Artifacts?.Count == files, $"round {round}: {kept.Artifacts?.Count} kept, stderr {kept.Stderr}");
+            Assert.True(pruneCount >= 2, $"only {pruneCount} prunes ran beside the command");
+            for (var i = 1; i <= files; i++)
+            {
+                await using var content = await Client.OpenArtifactAsync(keeper.Id, $"out/{round}/f{i}.txt");
+                Assert.Equal($"{tag} {i}\n", await new StreamReader(content).ReadToEndAsync());
+            }
         }
     }
 }
