@@ -61,17 +61,16 @@ public sealed partial class LocalArtifactStore : IArtifactStore
         var temp = "tmp/" + TempName();
         string sha256;
         long size;
-        using (var target = Beneath.Open(root, temp, Beneath.O_WRONLY | Beneath.O_CREAT | Beneath.O_EXCL | Beneath.O_NOFOLLOW, 0x180, noSymlinks: true))
+        using (var target = Beneath.Open(root, temp, Beneath.O_RDWR | Beneath.O_CREAT | Beneath.O_EXCL | Beneath.O_NOFOLLOW, 0x180, noSymlinks: true))
         {
-            // The copy (in the kernel where it can) and the hash (one more read, from the page cache)
-            // run side by side: a blob costs about what `cp` does, not a copy plus a hash. They agree
-            // only if the file stood still meanwhile, which its size, mtime and ctime say.
+            // The copy (in the kernel where it can) and the hash of what it wrote (one more read, from
+            // the page cache) run side by side: a blob costs about what `cp` does, not a copy plus a
+            // hash, and its name is always its content's hash. A file that did not stand still
+            // meanwhile (its size, mtime or ctime moved) is not kept torn: it is looked at again.
             var before = At.Stat(source, "");
-            var copy = Task.Run(() => BlobContent.Copy(source, target), cancellationToken);
-            (sha256, size) = await BlobContent.HashAsync(source, cancellationToken).ConfigureAwait(false);
-            var copied = await copy.ConfigureAwait(false);
+            (sha256, size) = await BlobContent.CopyAndHashAsync(source, target, cancellationToken).ConfigureAwait(false);
             var after = At.Stat(source, "");
-            if (copied != size || after.Size != before.Size || after.MtimeNs != before.MtimeNs || after.CtimeNs != before.CtimeNs)
+            if (after.Size != before.Size || after.MtimeNs != before.MtimeNs || after.CtimeNs != before.CtimeNs)
             {
                 using (var tmp = Beneath.Open(root, "tmp", Beneath.O_RDONLY | Beneath.O_DIRECTORY, noSymlinks: true))
                 {

@@ -83,6 +83,9 @@ internal static partial class Log
     [LoggerMessage(41, LogLevel.Warning, "artifacts: {What} of set {Set} is pending (the store did not take it): {Reason}")]
     public static partial void ArtifactPending(ILogger logger, string what, string set, string reason);
 
+    [LoggerMessage(46, LogLevel.Information, "artifacts: {Path} of set {Set} was not kept: {Reason}")]
+    public static partial void ArtifactSkipped(ILogger logger, string path, string set, string reason);
+
     [LoggerMessage(50, LogLevel.Information, "artifacts: prune deleted {Blobs} stored contents no set names ({Bytes} bytes)")]
     public static partial void ArtifactsPruned(ILogger logger, int blobs, long bytes);
 

@@ -10,22 +10,22 @@ namespace Hutch.Daemon.Artifacts;
 /// Finds the files a set's globs match that are new or changed since they were last looked at: it
 /// walks only the globs' roots and stats only the names a glob can match. A file whose inode, size,
 /// mtime and ctime are those on record is not read (ctime moves on every write and no call sets it
-/// back), as a checkpoint's diff does. A directory whose inode and mtime are what they were keeps its
-/// listing from the last walk (an entry made, removed or renamed in it moves its mtime), so a walk of
+/// back), as a checkpoint's diff does. A directory whose inode, mtime and ctime are what they were keeps its
+/// listing from the last walk (an entry made, removed or renamed in it moves both), so a walk of
 /// a large tree that did not change costs a stat per directory and per matching file, no getdents.
 /// Symlinks are never followed and never artifacts.
 /// </summary>
 /// <remarks>
 /// One scanner per set, used by one detection at a time (the service's gate). A listing is kept only
-/// when its directory's mtime is older than the walk by more than a clock tick: two changes within
-/// one tick leave the mtime where the first put it (git's "racy clean" case).
+/// when its directory's ctime is older than the walk by more than a clock tick: two changes within
+/// one tick leave the ctime where the first put it (git's "racy clean" case).
 /// </remarks>
 internal sealed class ArtifactScanner
 {
     private static readonly long RacyMarginNs = 50_000_000;
 
     /// <summary>A directory's names as the last walk saw them: the files a glob can match, and the subdirectories.</summary>
-    private sealed record Listing(ulong Inode, long MtimeNs, string[] Files, string[] Directories);
+    private sealed record Listing(ulong Inode, long MtimeNs, long CtimeNs, string[] Files, string[] Directories);
 
     private readonly ConcurrentDictionary<string, Listing> _listings = new(StringComparer.Ordinal);
 
@@ -89,16 +89,29 @@ internal sealed class ArtifactScanner
 
     private Listing ListingOf(SafeFileHandle dir, string relative, ArtifactGlobs globs, long trustBefore)
     {
+        // The ctime too: the sandbox can put a directory's mtime back (utimensat, as tar, cp -p and
+        // rsync -a do after filling one), which would hide a new name behind a kept listing for good;
+        // its ctime moves on every change, that one included, and no call sets it back.
         var status = At.Stat(dir, "");
-        if (_listings.TryGetValue(relative, out var cached) && cached.Inode == status.Inode && cached.MtimeNs == status.MtimeNs)
+        if (_listings.TryGetValue(relative, out var cached) && cached.Inode == status.Inode && cached.MtimeNs == status.MtimeNs && cached.CtimeNs == status.CtimeNs)
         {
             return cached;
         }
-        var entries = At.ReadDirectory(dir);
-        var listing = new Listing(status.Inode, status.MtimeNs,
+        List<DirectoryEntry> entries;
+        try
+        {
+            entries = At.ReadDirectory(dir);
+        }
+        catch (LinuxException e) when (e.Errno == Errno.ENOENT)
+        {
+            // Removed since it was opened (getdents on a deleted directory): nothing in it to keep.
+            _listings.TryRemove(relative, out _);
+            return new Listing(status.Inode, status.MtimeNs, status.CtimeNs, [], []);
+        }
+        var listing = new Listing(status.Inode, status.MtimeNs, status.CtimeNs,
             [.. entries.Where(e => e.Kind == EntryKind.File && globs.NameMayMatch(e.Name)).Select(e => e.Name)],
             [.. entries.Where(e => e.Kind == EntryKind.Directory).Select(e => e.Name)]);
-        if (status.MtimeNs < trustBefore)
+        if (status.CtimeNs < trustBefore)
         {
             _listings[relative] = listing;
         }

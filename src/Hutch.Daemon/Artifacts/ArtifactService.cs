@@ -111,15 +111,28 @@ public sealed partial class ArtifactService : ISandboxSetting, ISandboxObserver,
             return null;
         }
         var record = _directory.Registry.Find(sandboxId);
-        if (record is null)
+        if (record is null || !IsLive(record))
         {
-            return null;
+            return null;   // deleting: its workspace is going, and its set may be deleted now
         }
         var gate = GateOf(set.Set);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Again under the gate, which a set's deletion holds too: a set deleted meanwhile is not written again.
+            if (_registry.Set(set.Set) is null || !IsLive(sandboxId))
+            {
+                return null;
+            }
             return await DetectAsync(record, set, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && (!IsLive(sandboxId) || !Directory.Exists(_storage.WorkspaceOf(record))))
+        {
+            // The sandbox was deleted under the detection (a delete removes the workspace before the
+            // sandbox stops reading as running): nothing more of it is kept, and the command's result
+            // still comes back (ArtifactRaceTests).
+            Log.ArtifactSkipped(_log, "*", set.Set, "its sandbox is being deleted: " + e.Message);
+            return null;
         }
         finally
         {
@@ -144,9 +157,20 @@ public sealed partial class ArtifactService : ISandboxSetting, ISandboxObserver,
         foreach (var file in changed)
         {
             var purpose = known.TryGetValue(file.Path, out var before) ? before.Purpose : "output";
-            if (await KeepAsync(record, set, file.Path, purpose, cancellationToken).ConfigureAwait(false) is { } info)
+            try
             {
-                kept.Add(info);
+                if (await KeepAsync(record, set, file.Path, purpose, cancellationToken).ConfigureAwait(false) is { } info)
+                {
+                    kept.Add(info);
+                }
+            }
+            catch (HutchException e) when (e.Code == ErrorCodes.ArtifactNotFile)
+            {
+                // Between the scan and this open a process of the sandbox swapped the file (or a
+                // directory above it) for a symlink, a directory or a FIFO: skipped, as the scan skips
+                // one it sees so. Refusing it is the record's answer; the command's result must still
+                // come back (ArtifactRaceTests).
+                Log.ArtifactSkipped(_log, file.Path, set.Set, e.Message);
             }
         }
         await WriteManifestAsync(set, cancellationToken).ConfigureAwait(false);
