@@ -74,8 +74,10 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
                 return;
             }
             // Seekable, so the SDK signs the payload's hash in one header instead of aws-chunked
-            // signatures, which self-hosted servers store as content. The caller's file does not
-            // change meanwhile (the daemon hands a private clone); S3 checks the SHA-256 we send.
+            // signatures, which self-hosted servers store as content. The file is a sandbox's and may
+            // change while it is sent: the key is the hash read before, and the object is stored under
+            // it only because the server checks the bytes it gets against x-amz-checksum-sha256 (S3
+            // does; a server that does not is trusted with that; docs/artifacts.md "Stores").
             using var content = new FileStream(new SafeFileHandle(source.DangerousGetHandle(), ownsHandle: false), FileAccess.Read, bufferSize: 0);
             await _client.PutObjectAsync(new PutObjectRequest
             {
