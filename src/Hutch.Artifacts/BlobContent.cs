@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Hutch.Linux;
 using Hutch.Linux.Interop;
+using Hutch.Protocol.Api;
 using Microsoft.Win32.SafeHandles;
 
 namespace Hutch.Artifacts;
@@ -11,12 +12,22 @@ internal static class BlobContent
     private const int BufferSize = 1 << 20;
     private const long ChunkSize = 32 << 20;
 
+    /// <summary>Refuses a file of more than <paramref name="maxBytes"/> bytes (artifact_too_large).</summary>
+    public static void CheckSize(long size, long maxBytes)
+    {
+        if (size > maxBytes)
+        {
+            throw new ArtifactException(ErrorCodes.ArtifactTooLarge,
+                $"The file has more than {maxBytes} bytes, the most an artifact may have (HUTCH_ARTIFACT_MAX_BYTES): it is not kept.");
+        }
+    }
+
     /// <summary>The SHA-256 (lowercase hex) and size of a file's content, read with pread from offset 0 (no file position is used).</summary>
-    public static async Task<(string Sha256, long Size)> HashAsync(SafeFileHandle source, CancellationToken cancellationToken) =>
-        await Task.Run(() => Hash(source, cancellationToken), cancellationToken).ConfigureAwait(false);
+    public static async Task<(string Sha256, long Size)> HashAsync(SafeFileHandle source, long maxBytes, CancellationToken cancellationToken) =>
+        await Task.Run(() => Hash(source, maxBytes, cancellationToken), cancellationToken).ConfigureAwait(false);
 
     /// <summary>As <see cref="HashAsync"/>, on the calling thread: plain blocking reads, no hop between threads per buffer.</summary>
-    public static (string Sha256, long Size) Hash(SafeFileHandle source, CancellationToken cancellationToken)
+    public static (string Sha256, long Size) Hash(SafeFileHandle source, long maxBytes, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BufferSize);
@@ -29,6 +40,7 @@ internal static class BlobContent
                 cancellationToken.ThrowIfCancellationRequested();
                 hash.AppendData(buffer, 0, n);
                 size += n;
+                CheckSize(size, maxBytes);
             }
         }
         finally
@@ -47,7 +59,7 @@ internal static class BlobContent
     /// not have, which any later put of that hash would trust (ArtifactRaceTests). Only the store writes
     /// the target; its pages were just written, so the hash reads them from the page cache.
     /// </summary>
-    public static async Task<(string Sha256, long Size)> CopyAndHashAsync(SafeFileHandle source, SafeFileHandle target, CancellationToken cancellationToken)
+    public static async Task<(string Sha256, long Size)> CopyAndHashAsync(SafeFileHandle source, SafeFileHandle target, long maxBytes, CancellationToken cancellationToken)
     {
         var progress = new CopyProgress();
         // Not cancelled before it starts: the hash waits for its end.
@@ -55,7 +67,7 @@ internal static class BlobContent
         {
             try
             {
-                Copy(source, target, progress.Advance);
+                Copy(source, target, maxBytes, progress.Advance);
             }
             finally
             {
@@ -151,12 +163,14 @@ internal static class BlobContent
     /// writeback of each chunk as it goes so the fsync that follows finds little left. Returns the
     /// bytes copied.
     /// </summary>
+    /// <param name="maxBytes">Past this many bytes (a file that grew while copied) the copy stops: artifact_too_large.</param>
     /// <param name="copied">Told the bytes in the target after each chunk.</param>
-    public static long Copy(SafeFileHandle source, SafeFileHandle target, Action<long>? copied = null)
+    public static long Copy(SafeFileHandle source, SafeFileHandle target, long maxBytes = long.MaxValue, Action<long>? copied = null)
     {
         if (At.TryClone(source, target))
         {
             var length = RandomAccess.GetLength(target);
+            CheckSize(length, maxBytes);
             copied?.Invoke(length);
             return length;
         }
@@ -168,6 +182,7 @@ internal static class BlobContent
             {
                 return offset;
             }
+            CheckSize(offset, maxBytes);
             copied?.Invoke(offset);
             At.StartWriteback(target, start, offset - start);
         }

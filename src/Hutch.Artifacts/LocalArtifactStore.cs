@@ -55,6 +55,9 @@ public sealed partial class LocalArtifactStore : IArtifactStore
 
     public string Root { get; }
 
+    /// <summary>The most bytes one blob may have (HUTCH_ARTIFACT_MAX_BYTES); a larger file is artifact_too_large, and a copy stops once past it.</summary>
+    public long MaxBytes { get; init; } = long.MaxValue;
+
     public async Task<BlobRef> PutAsync(SafeFileHandle source, CancellationToken cancellationToken)
     {
         using var root = OpenRoot();
@@ -68,15 +71,24 @@ public sealed partial class LocalArtifactStore : IArtifactStore
             // hash, and its name is always its content's hash. A file that did not stand still
             // meanwhile (its size, mtime or ctime moved) is not kept torn: it is looked at again.
             var before = At.Stat(source, "");
-            (sha256, size) = await BlobContent.CopyAndHashAsync(source, target, cancellationToken).ConfigureAwait(false);
-            var after = At.Stat(source, "");
-            if (after.Size != before.Size || after.MtimeNs != before.MtimeNs || after.CtimeNs != before.CtimeNs)
+            try
             {
+                BlobContent.CheckSize(before.Size, MaxBytes);
+                (sha256, size) = await BlobContent.CopyAndHashAsync(source, target, MaxBytes, cancellationToken).ConfigureAwait(false);
+                var after = At.Stat(source, "");
+                if (after.Size != before.Size || after.MtimeNs != before.MtimeNs || after.CtimeNs != before.CtimeNs)
+                {
+                    throw new ArtifactException(ErrorCodes.ArtifactStoreUnavailable, "The file changed while it was being kept; it is kept again at the next look.");
+                }
+            }
+            catch
+            {
+                // Nothing half-written stays behind a refusal (too large, changed, a failed read).
                 using (var tmp = Beneath.Open(root, "tmp", Beneath.O_RDONLY | Beneath.O_DIRECTORY, noSymlinks: true))
                 {
                     At.Unlink(tmp, temp[4..]);
                 }
-                throw new ArtifactException(ErrorCodes.ArtifactStoreUnavailable, "The file changed while it was being kept; it is kept again at the next look.");
+                throw;
             }
             At.Chmod(target, ReadOnlyFile);
             At.Sync(target);

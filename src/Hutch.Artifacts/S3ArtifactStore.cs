@@ -61,11 +61,15 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
 
     public string Kind => "s3";
 
+    /// <summary>The most bytes one blob may have (HUTCH_ARTIFACT_MAX_BYTES); a larger file is artifact_too_large.</summary>
+    public long MaxBytes { get; init; } = long.MaxValue;
+
     public void Dispose() => _client.Dispose();
 
     public async Task<BlobRef> PutAsync(SafeFileHandle source, CancellationToken cancellationToken)
     {
-        var (sha256, size) = await BlobContent.HashAsync(source, cancellationToken).ConfigureAwait(false);
+        BlobContent.CheckSize(RandomAccess.GetLength(source), MaxBytes);
+        var (sha256, size) = await BlobContent.HashAsync(source, MaxBytes, cancellationToken).ConfigureAwait(false);
         var key = BlobKey(sha256);
         await GuardAsync(async () =>
         {

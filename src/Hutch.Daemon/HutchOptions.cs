@@ -173,6 +173,10 @@ public sealed record HutchOptions
     /// </summary>
     public int ArtifactRetrySeconds { get; init; } = Math.Min(Positive("HUTCH_ARTIFACT_RETRY_SECONDS", 10), 3600);
 
+    /// <summary>The most bytes one artifact may have; a larger file is not kept (artifact_too_large). Env HUTCH_ARTIFACT_MAX_BYTES. Default 8 GiB.</summary>
+    public long ArtifactMaxBytes { get; init; } =
+        long.TryParse(Environment.GetEnvironmentVariable("HUTCH_ARTIFACT_MAX_BYTES"), out var max) && max > 0 ? max : 8L << 30;
+
     public string ArtifactDir => Path.Join(DataDir, "artifacts");
 
     /// <summary>Where pending files wait for the store, by content (<c>artifacts-pending/</c>).</summary>

@@ -61,7 +61,7 @@ public sealed class SandboxEngine : ISandboxEngine
         var spill = new OutputSpill(Directory, Storage);
         Network = new NetworkService(Directory, Runtime, options, log);
         Artifacts = new ArtifactService(new ArtifactRegistry(paths.Database), OpenArtifactStore(options),
-            new ArtifactSpool(options.ArtifactSpoolDir, ArtifactKey(options)), ArtifactKey(options), Directory, Storage, options, time, log);
+            new ArtifactSpool(options.ArtifactSpoolDir, ArtifactKey(options), options.ArtifactMaxBytes), ArtifactKey(options), Directory, Storage, options, time, log);
         Exec = new ExecService(Directory, spill, new KeptOutputs(Directory, Storage), Network, Artifacts);
         TemplateBuilder = new Builds.TemplateBuilder(Templates, TemplateRoots, Layers, Sandboxes, Directory, Exec, log, Network);
         Processes = new ProcessManager(Directory, time);
@@ -144,8 +144,8 @@ public sealed class SandboxEngine : ISandboxEngine
 
     /// <summary>The store artifacts go to: S3 when the operator named a bucket, else a directory in the data dir.</summary>
     private static Hutch.Artifacts.IArtifactStore OpenArtifactStore(HutchOptions options) => options.ArtifactS3 is { } s3
-        ? new Hutch.Artifacts.S3ArtifactStore(s3, ArtifactKey(options))
-        : new Hutch.Artifacts.LocalArtifactStore(options.ArtifactDir, ArtifactKey(options));
+        ? new Hutch.Artifacts.S3ArtifactStore(s3, ArtifactKey(options)) { MaxBytes = options.ArtifactMaxBytes }
+        : new Hutch.Artifacts.LocalArtifactStore(options.ArtifactDir, ArtifactKey(options)) { MaxBytes = options.ArtifactMaxBytes };
 
     /// <summary>The key artifact manifests and links are signed with: 32 random bytes made once, 0600 in the data dir.</summary>
     private static byte[] ArtifactKey(HutchOptions options)

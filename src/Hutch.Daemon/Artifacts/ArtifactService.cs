@@ -164,12 +164,12 @@ public sealed partial class ArtifactService : ISandboxSetting, ISandboxObserver,
                     kept.Add(info);
                 }
             }
-            catch (HutchException e) when (e.Code == ErrorCodes.ArtifactNotFile)
+            catch (CodedException e) when (e.Code is ErrorCodes.ArtifactNotFile or ErrorCodes.ArtifactTooLarge)
             {
                 // Between the scan and this open a process of the sandbox swapped the file (or a
                 // directory above it) for a symlink, a directory or a FIFO: skipped, as the scan skips
                 // one it sees so. Refusing it is the record's answer; the command's result must still
-                // come back (ArtifactRaceTests).
+                // come back (ArtifactRaceTests). A file over HUTCH_ARTIFACT_MAX_BYTES is skipped so too.
                 Log.ArtifactSkipped(_log, file.Path, set.Set, e.Message);
             }
         }

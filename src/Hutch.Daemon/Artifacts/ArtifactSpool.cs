@@ -16,7 +16,7 @@ public sealed class ArtifactSpool
     // same lock: content spooled but not yet named is never taken for unneeded.
     private readonly SemaphoreSlim _lock = new(1, 1);
 
-    public ArtifactSpool(string root, byte[] key) => _blobs = new LocalArtifactStore(root, key);
+    public ArtifactSpool(string root, byte[] key, long maxBytes) => _blobs = new LocalArtifactStore(root, key) { MaxBytes = maxBytes };
 
     /// <summary>
     /// Spools <paramref name="file"/> and hands its content (null when it could not be spooled: it
