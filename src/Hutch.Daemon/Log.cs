@@ -80,16 +80,19 @@ internal static partial class Log
     [LoggerMessage(40, LogLevel.Error, "template build {Template}: failed unexpectedly")]
     public static partial void BuildFailed(ILogger logger, string template, Exception exception);
 
-    [LoggerMessage(41, LogLevel.Warning, "artifacts: {What} of set {Set} is pending (the store did not take it): {Reason}")]
+    [LoggerMessage(54, LogLevel.Warning, "artifacts: {What} of set {Set} is pending (the store did not take it): {Reason}")]
     public static partial void ArtifactPending(ILogger logger, string what, string set, string reason);
 
     [LoggerMessage(46, LogLevel.Information, "artifacts: {Path} of set {Set} was not kept: {Reason}")]
     public static partial void ArtifactSkipped(ILogger logger, string path, string set, string reason);
 
+    [LoggerMessage(53, LogLevel.Warning, "artifacts: {Path} of set {Set} is no longer pending, and was not kept: {Reason}")]
+    public static partial void ArtifactDropped(ILogger logger, string path, string set, string reason);
+
     [LoggerMessage(50, LogLevel.Information, "artifacts: prune deleted {Blobs} stored contents no set names ({Bytes} bytes)")]
     public static partial void ArtifactsPruned(ILogger logger, int blobs, long bytes);
 
-    [LoggerMessage(46, LogLevel.Warning, "artifacts: {Path} of set {Set} could not be spooled either (it is read from the workspace again): {Reason}")]
+    [LoggerMessage(55, LogLevel.Warning, "artifacts: {Path} of set {Set} could not be spooled either (it is read from the workspace again): {Reason}")]
     public static partial void ArtifactNotSpooled(ILogger logger, string path, string set, string reason);
 
     [LoggerMessage(47, LogLevel.Information, "artifacts: {Count} pending file(s) of set {Set} stored")]

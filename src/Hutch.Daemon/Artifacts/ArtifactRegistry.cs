@@ -61,18 +61,7 @@ public sealed class ArtifactRegistry
     public List<ArtifactSetRecord> AllSets() => Sets("WHERE set_id <> $v", "");
 
     /// <summary>The SHA-256 of every file any set keeps (stored, or pending with its content spooled).</summary>
-    public HashSet<string> KeptHashes()
-    {
-        using var db = Connect();
-        using var cmd = Sql.Command(db, null, "SELECT DISTINCT sha256 FROM artifact_files WHERE sha256 IS NOT NULL");
-        using var reader = cmd.ExecuteReader();
-        var hashes = new HashSet<string>(StringComparer.Ordinal);
-        while (reader.Read())
-        {
-            hashes.Add(reader.GetString(0));
-        }
-        return hashes;
-    }
+    public HashSet<string> KeptHashes() => [.. Strings("SELECT DISTINCT sha256 FROM artifact_files WHERE sha256 IS NOT NULL")];
 
     public ArtifactSetRecord? SetOfSandbox(string sandboxId) => Sets("WHERE sandbox_id = $v", sandboxId).FirstOrDefault();
 
@@ -111,6 +100,14 @@ public sealed class ArtifactRegistry
     {
         Execute("DELETE FROM artifact_files WHERE set_id = $v", set);
         Execute("DELETE FROM artifact_sets WHERE set_id = $v", set);
+    }
+
+    /// <summary>Forgets one file of a set (a pending file whose content is gone).</summary>
+    public void DeleteFile(string set, string path)
+    {
+        using var db = Connect();
+        using var cmd = Sql.Command(db, null, "DELETE FROM artifact_files WHERE set_id = $s AND path = $p", ("$s", set), ("$p", path));
+        cmd.ExecuteNonQuery();
     }
 
     public List<ArtifactFileRecord> Files(string set)

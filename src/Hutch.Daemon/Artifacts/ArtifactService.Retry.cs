@@ -118,13 +118,71 @@ public sealed partial class ArtifactService
         {
             try
             {
-                return await KeepAsync(record, set, file.Path, file.Purpose, cancellationToken).ConfigureAwait(false) is { State: ArtifactStates.Stored };
+                switch (await KeepAsync(record, set, file.Path, file.Purpose, cancellationToken).ConfigureAwait(false))
+                {
+                    case { State: ArtifactStates.Stored }:
+                        return true;
+                    case null:
+                        // Removed from the workspace since: there is nothing left to keep.
+                        Log.ArtifactDropped(_log, file.Path, set.Set, "the sandbox removed it before the store took it");
+                        _registry.DeleteFile(set.Set, file.Path);
+                        break;
+                }
             }
-            catch (HutchException e)
+            catch (CodedException e) when (e.Code is not ErrorCodes.ArtifactStoreUnavailable)
             {
                 Log.ArtifactPending(_log, file.Path, set.Set, e.Message);   // e.g. replaced by a symlink since
             }
         }
+        else if (file.Sha256 is null)
+        {
+            // Its sandbox is gone, and with it the only copy (the last try before the delete could not
+            // read it whole either): listed pending for good otherwise.
+            Log.ArtifactDropped(_log, file.Path, set.Set, "its sandbox was deleted before the file could be read whole");
+            _registry.DeleteFile(set.Set, file.Path);
+        }
         return false;
+    }
+
+    /// <summary>
+    /// Before a sandbox's workspace goes: a pending file never spooled (it changed while read) exists
+    /// only there, so it gets one more try, to the store or else the spool.
+    /// </summary>
+    private async Task KeepBeforeDeleteAsync(string sandboxId, ArtifactSetRecord set)
+    {
+        if (!_registry.Files(set.Set).Any(f => f.State == ArtifactStates.Pending && f.Sha256 is null)
+            || _directory.Registry.Find(sandboxId) is not { } record)
+        {
+            return;
+        }
+        var gate = GateOf(set.Set);
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (var file in _registry.Files(set.Set).Where(f => f.State == ArtifactStates.Pending && f.Sha256 is null))
+            {
+                try
+                {
+                    if (await KeepAsync(record, set, file.Path, file.Purpose, CancellationToken.None).ConfigureAwait(false) is null)
+                    {
+                        Log.ArtifactDropped(_log, file.Path, set.Set, "the sandbox removed it before the store took it");
+                        _registry.DeleteFile(set.Set, file.Path);
+                    }
+                }
+                catch (CodedException e)
+                {
+                    Log.ArtifactPending(_log, file.Path, set.Set, e.Message);
+                }
+            }
+            await WriteManifestAsync(set, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.ArtifactPending(_log, "files of a deleted sandbox", set.Set, e.Message);   // the delete goes on
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 }

@@ -94,14 +94,14 @@ public sealed partial class ArtifactService : ISandboxSetting, ISandboxObserver,
     }
 
     /// <summary>A deleted sandbox's set stays (artifacts outlive sandboxes); a session's is free for its next sandbox.</summary>
-    public Task DeletingAsync(string sandboxId)
+    public async Task DeletingAsync(string sandboxId)
     {
         if (_registry.SetOfSandbox(sandboxId) is { } set)
         {
             _scanners.TryRemove(set.Set, out _);   // the next sandbox of a session has another workspace
+            await KeepBeforeDeleteAsync(sandboxId, set).ConfigureAwait(false);
         }
         _registry.Release(sandboxId);
-        return Task.CompletedTask;
     }
 
     public async Task<IReadOnlyList<ArtifactInfo>?> DetectAsync(string sandboxId, CancellationToken cancellationToken)

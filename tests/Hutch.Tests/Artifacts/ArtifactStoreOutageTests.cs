@@ -74,6 +74,36 @@ public sealed class ArtifactStoreOutageTests
         Assert.Empty(SpooledBlobs(daemon));
     }
 
+    [Fact]
+    public async Task PendingFilesNeverStayPending_WhenTheirContentIsGone_OneThatKeptChangingInADeletedSandbox_OrOneTheSandboxRemoved()
+    {
+        await using var s3 = new S3Server();
+        await s3.InitializeAsync();
+        await using var daemon = await KillableDaemon.StartAsync("hutch-ap", Environment(s3, "drop/"));
+        var growing = await daemon.Client.CreateSandboxAsync(new CreateSandboxRequest(Artifacts: new ArtifactSpec(["out/**"])));
+        var removing = await daemon.Client.CreateSandboxAsync(new CreateSandboxRequest(Artifacts: new ArtifactSpec(["out/**"])));
+
+        await s3.StopAsync();
+        // A file appended to without a pause: most likely it cannot be spooled whole (it changes while
+        // read) and only its workspace has it. Whichever way the spool went, once the store is back
+        // no file may stay pending: stored if its content was kept, forgotten if it is gone.
+        await daemon.Client.ExecAsync(growing.Id, new ExecRequest(Command: "mkdir out; (while :; do echo x >> out/grow.log; done) >/dev/null 2>&1 & sleep 0.3"));
+        await daemon.Client.ExecAsync(removing.Id, new ExecRequest(Command: "mkdir out; (while :; do echo x >> out/tmp.log; done) >/dev/null 2>&1 & echo $! > /tmp/loop.pid; sleep 0.3"));
+        await daemon.Client.DeleteSandboxAsync(growing.Id);
+        await daemon.Client.ExecAsync(removing.Id, new ExecRequest(Command: "kill $(cat /tmp/loop.pid) 2>/dev/null; rm -f out/tmp.log"));
+        await s3.StartAsync();
+        var waited = Stopwatch.StartNew();
+        List<ArtifactInfo> left;
+        while ((left = (await daemon.Client.GetArtifactSetAsync(growing.Id)).Artifacts.Concat((await daemon.Client.GetArtifactSetAsync(removing.Id)).Artifacts)
+            .Where(a => a.State == ArtifactStates.Pending).ToList()).Count > 0)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), $"still pending after 60 s: {string.Join(", ", left.Select(a => a.Path))}\n{daemon.Log}");
+            await Task.Delay(200);
+        }
+
+        Assert.Empty(SpooledBlobs(daemon));
+    }
+
     private static Dictionary<string, string> Environment(S3Server s3, string prefix) => new()
     {
         ["HUTCH_ARTIFACT_S3_BUCKET"] = S3Server.Bucket,
