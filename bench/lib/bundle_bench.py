@@ -25,7 +25,7 @@ def p50(samples):
 
 with_five = {"bundles": [{"name": b} for b in bundles]}
 read_one = ["cat", f"/bundles/{bundles[0]}/SKILL.md"]
-read_own = ["cat", "/etc/hostname"]  # the same work for the sandbox without bundles: one small file read
+read_own = ["cat", "/etc/os-release"]  # the same work for the sandbox without bundles: one small file read
 cold = {"limits": {"memoryMiB": 513}}  # not the pool's shape: every create starts the runtime
 ways = [
     ("warm pool, 0 bundles", {}, read_own, True),

@@ -216,7 +216,7 @@ public sealed class BundleService : ISandboxSetting, ISandboxObserver
                 var version = _store.Get(mount.Name, BundleStore.ParseVersion(mount.Version));
                 var path = BundleLocations.PathOf(mount);
                 var target = HostTarget(record, path);
-                Directory.CreateDirectory(target);
+                PropagatedMounts.MakeMountPoint(target);
                 PropagatedMounts.MountReadOnly(_trees.TreeOf(version.Name, version.Version), target);
                 mounted.Add(new BundleMountRecord(record.Id, mount.Name, version.Version, path));
             }
@@ -274,7 +274,7 @@ public sealed class BundleService : ISandboxSetting, ISandboxObserver
                 throw new HutchException(ErrorCodes.InvalidBundle, $"the sandbox mounts {MaxPerSandbox} bundles already, the most it may");
             }
             var target = HostTarget(record, path);
-            Directory.CreateDirectory(target);
+            PropagatedMounts.MakeMountPoint(target);
             PropagatedMounts.MountReadOnly(_trees.TreeOf(name, version.Version), target);
             _store.SetMounts([new BundleMountRecord(record.Id, name, version.Version, path)]);
             return new SandboxBundleInfo(name, version.Version, path);
@@ -321,7 +321,7 @@ public sealed class BundleService : ISandboxSetting, ISandboxObserver
             var target = HostTarget(record, mount.Path);
             if (!PropagatedMounts.IsMounted(target) && _trees.Has(mount.Name, mount.Version))
             {
-                Directory.CreateDirectory(target);
+                PropagatedMounts.MakeMountPoint(target);
                 PropagatedMounts.MountReadOnly(_trees.TreeOf(mount.Name, mount.Version), target);
             }
         }
