@@ -24,6 +24,7 @@ public sealed partial class LocalArtifactStore
     public Task WriteManifestAsync(ArtifactManifest manifest, SetIdentity identity, CancellationToken cancellationToken)
     {
         using var root = OpenRoot();
+        ArtifactManifest? before;
         using (var dir = OpenSet(root, manifest.Set, identity))
         {
             foreach (var entry in manifest.Entries)
@@ -31,6 +32,7 @@ public sealed partial class LocalArtifactStore
                 cancellationToken.ThrowIfCancellationRequested();
                 LinkEntry(root, dir, entry);
             }
+            before = TryReadManifest(dir, manifest.Set);
         }
         // The manifest last: once it names a file, the file and its blob are there.
         using (var dir = OpenSet(root, manifest.Set, identity))
@@ -44,7 +46,24 @@ public sealed partial class LocalArtifactStore
             At.Rename(dir, temp, dir, ManifestFile);
             At.Sync(dir);
         }
+        // Then the names the new manifest no longer has (a stored file pending again, changed while it
+        // was kept): files/ holds exactly the manifest's names, so a cleanup leaves an empty set.
+        var named = manifest.Entries.Select(e => e.Path).ToHashSet(StringComparer.Ordinal);
+        Unlink(root, manifest.Set, identity, [.. (before?.Entries ?? []).Select(e => e.Path).Where(p => !named.Contains(p))], cancellationToken);
         return Task.CompletedTask;
+    }
+
+    /// <summary>The set's manifest as it is, or null when there is none or it does not verify (then nothing is removed by it).</summary>
+    private ArtifactManifest? TryReadManifest(SafeFileHandle dir, string set)
+    {
+        try
+        {
+            return ReadManifest(dir, set);
+        }
+        catch (ArtifactException e) when (e.Code == ErrorCodes.ArtifactManifestInvalid)
+        {
+            return null;
+        }
     }
 
     public Task<ArtifactManifest?> ReadManifestAsync(string set, CancellationToken cancellationToken)
@@ -103,33 +122,8 @@ public sealed partial class LocalArtifactStore
         {
             manifest = ReadManifest(checkedRoot, set) ?? ArtifactManifest.Empty(set);
         }
-        var deleted = new List<string>();
-        foreach (var entry in manifest.Entries.OrderByDescending(e => e.Created).ThenByDescending(e => e.Path, StringComparer.Ordinal))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var dir = OpenSet(root, set, identity);
-            if (TryOpenParent(dir, entry.Path, create: false) is { } parent)
-            {
-                using (parent)
-                {
-                    TryUnlink(parent, Path.GetFileName(entry.Path), directory: false);
-                }
-            }
-            deleted.Add(entry.Path);
-        }
-        // The directories the recorded paths made, deepest first; one that holds anything else stays.
-        foreach (var directory in manifest.Entries.SelectMany(e => Parents(e.Path)).Distinct().OrderByDescending(d => d.Count(c => c == '/')))
-        {
-            using var dir = OpenSet(root, set, identity);
-            using var files = Beneath.Open(dir, FilesDirectory, Beneath.O_RDONLY | Beneath.O_DIRECTORY | Beneath.O_NOFOLLOW, noSymlinks: true);
-            if (TryOpenParent(files, directory, create: false, underFiles: false) is { } parent)
-            {
-                using (parent)
-                {
-                    TryUnlink(parent, Path.GetFileName(directory), directory: true);
-                }
-            }
-        }
+        var deleted = manifest.Entries.OrderByDescending(e => e.Created).ThenByDescending(e => e.Path, StringComparer.Ordinal).Select(e => e.Path).ToList();
+        Unlink(root, set, identity, deleted, cancellationToken);
         using (var dir = OpenSet(root, set, identity))
         {
             TryUnlink(dir, ManifestFile, directory: false);
@@ -210,6 +204,39 @@ public sealed partial class LocalArtifactStore
             current = next;
         }
         return current;
+    }
+
+    /// <summary>
+    /// Removes the names <paramref name="paths"/> from a set's files/ tree in that order (each after
+    /// the root's identity check), then the directories they were in, deepest first; a directory that
+    /// still holds another name stays.
+    /// </summary>
+    private void Unlink(SafeFileHandle root, string set, SetIdentity identity, IReadOnlyList<string> paths, CancellationToken cancellationToken)
+    {
+        foreach (var path in paths)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var dir = OpenSet(root, set, identity);
+            if (TryOpenParent(dir, path, create: false) is { } parent)
+            {
+                using (parent)
+                {
+                    TryUnlink(parent, Path.GetFileName(path), directory: false);
+                }
+            }
+        }
+        foreach (var directory in paths.SelectMany(Parents).Distinct().OrderByDescending(d => d.Count(c => c == '/')))
+        {
+            using var dir = OpenSet(root, set, identity);
+            using var files = Beneath.Open(dir, FilesDirectory, Beneath.O_RDONLY | Beneath.O_DIRECTORY | Beneath.O_NOFOLLOW, noSymlinks: true);
+            if (TryOpenParent(files, directory, create: false, underFiles: false) is { } parent)
+            {
+                using (parent)
+                {
+                    TryUnlink(parent, Path.GetFileName(directory), directory: true);
+                }
+            }
+        }
     }
 
     private static IEnumerable<string> Parents(string path)

@@ -129,4 +129,25 @@ public sealed class LocalArtifactStoreTests : IDisposable
         Assert.Equal(["out/x"], second);
         Assert.Equal("keep me", File.ReadAllText(Path.Join(Root, "sets", "sb-four", "files", "out", "unrecorded")));
     }
+
+    [Fact]
+    public async Task ANameAManifestNoLongerHas_LeavesTheSetsFiles_SoACleanupEmptiesTheSet()
+    {
+        var store = new LocalArtifactStore(Root, _key);
+        var identity = await store.CreateSetAsync("sb-five", default);
+        var kept = await PutAsync(store, "out/kept.csv", "k", 1);
+        var dropped = await PutAsync(store, "out/moved/f.csv", "d", 2);
+        await store.WriteManifestAsync(ArtifactManifest.Empty("sb-five").With(kept).With(dropped), identity, default);
+
+        // The next manifest no longer names out/moved/f.csv (its file was pending again, changed while kept).
+        await store.WriteManifestAsync(ArtifactManifest.Empty("sb-five").With(kept), identity, default);
+        var files = Directory.EnumerateFiles(Path.Join(Root, "sets", "sb-five", "files"), "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(Path.Join(Root, "sets", "sb-five", "files"), f)).ToList();
+        var deleted = await store.DeleteSetAsync("sb-five", identity, default);
+
+        Assert.Equal(["out/kept.csv"], files);
+        Assert.False(Directory.Exists(Path.Join(Root, "sets", "sb-five", "files", "out", "moved")));
+        Assert.Equal(["out/kept.csv"], deleted);
+        Assert.False(Directory.Exists(Path.Join(Root, "sets", "sb-five")));
+    }
 }
