@@ -57,9 +57,6 @@ public sealed class ArtifactRegistry
 
     public ArtifactSetRecord? Set(string set) => Sets("WHERE set_id = $v", set).FirstOrDefault();
 
-    /// <summary>Every set (a set's id is never empty).</summary>
-    public List<ArtifactSetRecord> AllSets() => Sets("WHERE set_id <> $v", "");
-
     /// <summary>The SHA-256 of every file any set keeps (stored, or pending with its content spooled).</summary>
     public HashSet<string> KeptHashes() => [.. Strings("SELECT DISTINCT sha256 FROM artifact_files WHERE sha256 IS NOT NULL")];
 

@@ -228,9 +228,9 @@ public sealed partial class ArtifactService
                 await _gates[held].WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             var referenced = _registry.KeptHashes();
-            foreach (var set in _registry.AllSets())
+            foreach (var set in _registry.SetIds())
             {
-                if (await _store.ReadManifestAsync(set.Set, cancellationToken).ConfigureAwait(false) is { } manifest)
+                if (await _store.ReadManifestAsync(set, cancellationToken).ConfigureAwait(false) is { } manifest)
                 {
                     referenced.UnionWith(manifest.Entries.Select(e => e.Sha256));
                 }
